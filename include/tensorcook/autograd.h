@@ -1,0 +1,40 @@
+/* Reverse-mode autodiff on a tape (define-by-run).
+ *
+ * Every operation whose inputs include a tensor that requires a gradient
+ * appends a node to the calling thread's tape. tc_backward(loss) walks the
+ * tape in reverse and accumulates d loss / d t into t->grad for every tensor
+ * t that requires a gradient: parameters and inputs alike. Gradients of
+ * leaves accumulate across calls until tc_zero_grad; gradients of
+ * intermediate results are recomputed by each backward.
+ */
+#ifndef TENSORCOOK_AUTOGRAD_H
+#define TENSORCOOK_AUTOGRAD_H
+
+#include "core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Backward from a tensor with one element (a loss). */
+tc_status tc_backward(tc_tensor *loss);
+/* Backward from any tensor with a given output gradient (same shape). */
+tc_status tc_backward_with(tc_tensor *out, const tc_tensor *grad_out);
+
+/* No-grad mode: nothing is recorded (inference). Returns the previous mode. */
+bool tc_set_grad_enabled(bool enabled);
+bool tc_grad_enabled(void);
+
+/* Number of nodes on the tape, and a readable dump of it. */
+size_t tc_tape_length(void);
+void tc_tape_dump(FILE *out);
+/* Forget the tape without releasing memory (tc_arena_reset also clears it). */
+void tc_tape_clear(void);
+
+/* Name of an operation, by the id stored in a node. */
+const char *tc_op_name(int op);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

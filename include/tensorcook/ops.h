@@ -1,0 +1,200 @@
+/* tensorcook operations. Each one checks its arguments, computes its result
+ * into the step arena, and (when an input requires a gradient and grad mode
+ * is on) records itself on the tape with everything its backward needs.
+ *
+ * On bad input an operation returns NULL and tc_last_error() names the
+ * operation and the shapes involved. Every operation accepts NULL inputs
+ * (and fails cleanly), so calls can be chained: an error propagates.
+ *
+ * Integer-valued inputs (class labels, embedding indices) are tensors whose
+ * values are whole numbers; float32 represents them exactly up to 2^24.
+ */
+#ifndef TENSORCOOK_OPS_H
+#define TENSORCOOK_OPS_H
+
+#include "core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- element-wise arithmetic (NumPy broadcasting) ------------------------ */
+tc_tensor *tc_add(tc_tensor *a, tc_tensor *b);
+tc_tensor *tc_sub(tc_tensor *a, tc_tensor *b);
+tc_tensor *tc_mul(tc_tensor *a, tc_tensor *b);
+tc_tensor *tc_div(tc_tensor *a, tc_tensor *b);
+tc_tensor *tc_pow(tc_tensor *a, tc_tensor *b);       /* a > 0 where b is not whole */
+tc_tensor *tc_maximum(tc_tensor *a, tc_tensor *b);   /* ties: gradient to a */
+tc_tensor *tc_minimum(tc_tensor *a, tc_tensor *b);
+tc_tensor *tc_add_scalar(tc_tensor *a, tc_scalar s);
+tc_tensor *tc_mul_scalar(tc_tensor *a, tc_scalar s);
+tc_tensor *tc_pow_scalar(tc_tensor *a, tc_scalar p);
+tc_tensor *tc_exp(tc_tensor *x);
+tc_tensor *tc_log(tc_tensor *x);
+tc_tensor *tc_sqrt(tc_tensor *x);
+tc_tensor *tc_abs(tc_tensor *x);
+tc_tensor *tc_neg(tc_tensor *x);
+tc_tensor *tc_square(tc_tensor *x);
+tc_tensor *tc_clip(tc_tensor *x, tc_scalar lo, tc_scalar hi); /* gradient 1 inside [lo, hi] */
+
+/* ---- activations ------------------------------------------------------------ */
+tc_tensor *tc_relu(tc_tensor *x);
+tc_tensor *tc_leaky_relu(tc_tensor *x, tc_scalar alpha);
+tc_tensor *tc_elu(tc_tensor *x, tc_scalar alpha);
+tc_tensor *tc_tanh(tc_tensor *x);
+tc_tensor *tc_sigmoid(tc_tensor *x);
+tc_tensor *tc_hard_sigmoid(tc_tensor *x, tc_scalar alpha, tc_scalar beta); /* clip(alpha*x+beta, 0, 1) */
+tc_tensor *tc_softplus(tc_tensor *x);
+tc_tensor *tc_softmax(tc_tensor *x, int axis);      /* axis may be negative */
+tc_tensor *tc_log_softmax(tc_tensor *x, int axis);
+
+/* ---- reductions: axes may be negative; naxes 0 means every axis ---------- */
+tc_tensor *tc_sum(tc_tensor *x, int naxes, const int *axes, bool keepdims);
+tc_tensor *tc_mean(tc_tensor *x, int naxes, const int *axes, bool keepdims);
+tc_tensor *tc_max(tc_tensor *x, int naxes, const int *axes, bool keepdims); /* gradient to the first maximum */
+/* Index of the maximum along axis (first one, or last if select_last).
+ * Not differentiable: the result never requires a gradient. */
+tc_tensor *tc_argmax(tc_tensor *x, int axis, bool keepdims, bool select_last);
+
+/* ---- matrix products ---------------------------------------------------------
+ * tc_matmul: [m,k]@[k,n]; with more dimensions, a batch of products whose
+ * leading dimensions broadcast; a 1-D operand is a vector as in NumPy. */
+tc_tensor *tc_matmul(tc_tensor *a, tc_tensor *b);
+/* Dense layer: x[..., in] @ w[in, out] (+ bias[out] when not NULL). */
+tc_tensor *tc_linear(tc_tensor *x, tc_tensor *w, tc_tensor *bias);
+
+/* ---- shapes and copies ------------------------------------------------------- */
+/* One dimension may be -1 (inferred). A view when x is contiguous. */
+tc_tensor *tc_reshape(tc_tensor *x, int ndim, const int64_t *shape);
+tc_tensor *tc_flatten(tc_tensor *x, int axis); /* to 2-D: [prod(shape[:axis]), prod(rest)] */
+tc_tensor *tc_transpose(tc_tensor *x, const int *perm); /* a view; perm has x->ndim entries */
+tc_tensor *tc_contiguous(tc_tensor *x);  /* x itself when already contiguous */
+tc_tensor *tc_concat(int n, tc_tensor *const *xs, int axis);
+/* Split along axis into n parts of the given sizes (views). */
+tc_status tc_split(tc_tensor *x, int axis, int n, const int64_t *sizes, tc_tensor **outs);
+/* Per axis: start, end (exclusive) and step (non-zero; negative walks
+ * backwards), clamped like Python slices. NULL steps means all 1. A view. */
+tc_tensor *tc_slice(tc_tensor *x, const int64_t *starts, const int64_t *ends, const int64_t *steps);
+/* Slice of one axis (a view): x[..., start:end, ...] */
+tc_tensor *tc_narrow(tc_tensor *x, int axis, int64_t start, int64_t length);
+typedef enum { TC_PAD_CONSTANT, TC_PAD_REFLECT, TC_PAD_EDGE } tc_pad_mode;
+/* pads_before/pads_after: x->ndim entries each, >= 0. */
+tc_tensor *tc_pad(tc_tensor *x, const int64_t *pads_before, const int64_t *pads_after,
+                  tc_pad_mode mode, tc_scalar value);
+tc_tensor *tc_tile(tc_tensor *x, const int64_t *repeats);     /* x->ndim entries */
+tc_tensor *tc_expand(tc_tensor *x, int ndim, const int64_t *shape); /* broadcast to shape */
+/* Rows of table along axis, chosen by integer-valued indices (negative
+ * indices count from the end): result shape is
+ * table.shape[:axis] + indices.shape + table.shape[axis+1:]. Embedding
+ * lookup is tc_gather(table, ids, 0). Gradients go to table only. */
+tc_tensor *tc_gather(tc_tensor *table, tc_tensor *indices, int axis);
+
+/* ---- convolution ---------------------------------------------------------------
+ * Inputs are channels-last: [N, W, C] (1-D), [N, H, W, C] (2-D),
+ * [N, D, H, W, C] (3-D). Kernels are [k..., C/groups, F] (TensorFlow's
+ * HWIO; a depthwise convolution with multiplier M is groups = C, F = C*M,
+ * kernel [k..., 1, C*M] with output channel c*M+m reading input channel c).
+ * Zero entries of stride and dilation mean 1. */
+typedef enum {
+    TC_VALID = 0,      /* no padding */
+    TC_SAME,           /* TensorFlow SAME: out = ceil(in/stride); extra pad at the end */
+    TC_SAME_LOWER,     /* ONNX SAME_LOWER: extra pad at the start */
+    TC_EXPLICIT,       /* pad_before / pad_after */
+    TC_CAUSAL          /* 1-D only: (k-1)*dilation zeros before, none after */
+} tc_padding;
+
+typedef struct {
+    int stride[3];
+    int dilation[3];
+    tc_padding padding;
+    int64_t pad_before[3];
+    int64_t pad_after[3];
+    int groups;            /* 0 means 1 */
+} tc_conv_params;
+
+tc_tensor *tc_conv(tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, const tc_conv_params *p);
+/* Output spatial size for one axis, or -1 if the window does not fit. */
+int64_t tc_conv_out_size(int64_t in, int64_t k, int stride, int dilation, tc_padding padding,
+                         int64_t pad_before, int64_t pad_after);
+
+/* ---- pooling ------------------------------------------------------------------ */
+typedef struct {
+    int kernel[3];
+    int stride[3];          /* 0 means the kernel size */
+    int dilation[3];        /* max pooling only; 0 means 1 */
+    tc_padding padding;     /* VALID, SAME, SAME_LOWER or EXPLICIT */
+    int64_t pad_before[3];
+    int64_t pad_after[3];
+    bool ceil_mode;         /* output size rounds up (the last window may hang over) */
+    bool count_include_pad; /* average pooling: divide by the full window */
+} tc_pool_params;
+
+tc_tensor *tc_max_pool(tc_tensor *x, const tc_pool_params *p);
+tc_tensor *tc_avg_pool(tc_tensor *x, const tc_pool_params *p);
+/* Over every spatial axis: [N, ..., C] -> [N, C] (or [N, 1.., C] with keepdims). */
+tc_tensor *tc_global_avg_pool(tc_tensor *x, bool keepdims);
+tc_tensor *tc_global_max_pool(tc_tensor *x, bool keepdims);
+
+/* ---- normalisation, dropout, resizing ----------------------------------------- */
+/* Batch normalisation over the last (channel) axis. In training, uses the
+ * batch statistics and updates the running ones:
+ * running = momentum*running + (1-momentum)*batch (Keras' convention;
+ * variance unbiased in the running update like PyTorch). In inference, uses
+ * the running statistics. gamma/beta may be NULL (scale 1, offset 0). */
+tc_tensor *tc_batch_norm(tc_tensor *x, tc_tensor *gamma, tc_tensor *beta,
+                         tc_tensor *running_mean, tc_tensor *running_var,
+                         bool training, tc_scalar momentum, tc_scalar eps);
+/* Local response normalisation across channels (last axis), ONNX/Caffe form:
+ * y = x / (bias + alpha/size * sum_{window of size} x^2)^beta */
+tc_tensor *tc_lrn(tc_tensor *x, int size, tc_scalar alpha, tc_scalar beta, tc_scalar bias);
+/* Inverted dropout: zero with probability rate, scale the rest by
+ * 1/(1-rate). Identity when !training or rate == 0. rng NULL: the default. */
+tc_tensor *tc_dropout(tc_tensor *x, tc_scalar rate, bool training, tc_rng *rng);
+
+typedef enum { TC_RESIZE_NEAREST, TC_RESIZE_LINEAR } tc_resize_mode;
+typedef enum {
+    TC_COORD_HALF_PIXEL = 0,      /* (o + 0.5) / scale - 0.5 */
+    TC_COORD_PYTORCH_HALF_PIXEL,  /* as half pixel, but 0 when the output length is 1 */
+    TC_COORD_ALIGN_CORNERS,       /* o * (in - 1) / (out - 1) */
+    TC_COORD_ASYMMETRIC,          /* o / scale */
+    TC_COORD_TF_HALF_PIXEL_FOR_NN /* (o + 0.5) / scale */
+} tc_coord_mode;
+typedef enum {
+    TC_NEAREST_ROUND_PREFER_FLOOR = 0, TC_NEAREST_ROUND_PREFER_CEIL,
+    TC_NEAREST_FLOOR, TC_NEAREST_CEIL
+} tc_nearest_mode;
+typedef struct {
+    tc_resize_mode mode;
+    tc_coord_mode coord;
+    tc_nearest_mode nearest;
+    double scale[3];        /* optional per spatial axis; 0: out/in */
+} tc_resize_params;
+/* Resize the spatial axes of a channels-last tensor to out_sizes (x->ndim-2 entries). */
+tc_tensor *tc_resize(tc_tensor *x, const int64_t *out_sizes, const tc_resize_params *p);
+/* Bilinear 2-D resize of NHWC with half-pixel centres (TF2 / PyTorch align_corners=False). */
+tc_tensor *tc_resize_bilinear(tc_tensor *x, int64_t out_h, int64_t out_w);
+
+/* ---- losses ----------------------------------------------------------------------
+ * Reductions: MEAN divides the (weighted) sum by the number of examples;
+ * SUM returns the sum; WEIGHTED_MEAN divides by the sum of the weights (TF's
+ * SUM_BY_NONZERO_WEIGHTS-like masked average; 0 when all weights are 0);
+ * NONE returns one loss per example. */
+typedef enum { TC_REDUCE_MEAN = 0, TC_REDUCE_SUM, TC_REDUCE_WEIGHTED_MEAN, TC_REDUCE_NONE } tc_reduction;
+/* logits [..., C]; one-hot (or soft) labels of the same shape; weights [...] or NULL. */
+tc_tensor *tc_softmax_cross_entropy(tc_tensor *logits, tc_tensor *labels, tc_tensor *weights,
+                                    tc_reduction reduction);
+/* logits [..., C]; labels [...] of class ids in [0, C). */
+tc_tensor *tc_sparse_softmax_cross_entropy(tc_tensor *logits, tc_tensor *labels,
+                                           tc_tensor *weights, tc_reduction reduction);
+/* Element-wise sigmoid binary cross-entropy on logits (numerically stable). */
+tc_tensor *tc_sigmoid_cross_entropy(tc_tensor *logits, tc_tensor *targets, tc_tensor *weights,
+                                    tc_reduction reduction);
+/* Mean squared error over all elements (MEAN), or their sum (SUM). */
+tc_tensor *tc_mse(tc_tensor *pred, tc_tensor *target, tc_reduction reduction);
+/* TensorFlow's l2_loss: sum(x^2) / 2. */
+tc_tensor *tc_l2_loss(tc_tensor *x);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

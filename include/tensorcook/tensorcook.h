@@ -1,0 +1,10 @@
+/* tensorcook: a small deep-learning framework in C. One include for all. */
+#ifndef TENSORCOOK_H
+#define TENSORCOOK_H
+
+#include "core.h"
+#include "autograd.h"
+#include "ops.h"
+#include "optim.h"
+
+#endif

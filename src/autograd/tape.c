@@ -1,0 +1,166 @@
+/* The tape: nodes in the order ops ran. backward walks it in reverse, so
+ * every node's output gradient is complete before the node is visited. */
+#include "../core/internal.h"
+
+#include <stdlib.h>
+
+void tc_op_backward(tc_node *n, const tc_tensor *gy);
+
+typedef struct {
+    tc_node **nodes;
+    size_t len, cap;
+    bool disabled; /* no-grad mode */
+} tape;
+
+static _Thread_local tape T;
+
+bool tc_set_grad_enabled(bool enabled)
+{
+    bool was = !T.disabled;
+    T.disabled = !enabled;
+    return was;
+}
+
+bool tc_grad_enabled(void) { return !T.disabled; }
+size_t tc_tape_length(void) { return T.len; }
+
+void tc_tape_truncate(size_t len)
+{
+    if (len >= T.len) return;
+    /* results of dropped nodes become leaves no longer: they are released */
+    T.len = len;
+}
+
+void tc_tape_clear(void)
+{
+    for (size_t i = 0; i < T.len; i++) T.nodes[i]->out->node = NULL;
+    T.len = 0;
+}
+
+void tc_tape_shutdown(void)
+{
+    free(T.nodes);
+    T.nodes = NULL;
+    T.len = T.cap = 0;
+}
+
+bool tc_needs_grad(int n_inputs, tc_tensor *const *inputs)
+{
+    if (T.disabled) return false;
+    for (int i = 0; i < n_inputs; i++)
+        if (inputs[i] && (inputs[i]->flags & TC_REQUIRES_GRAD)) return true;
+    return false;
+}
+
+tc_node *tc_record(int op, tc_tensor *out, int n_inputs, tc_tensor *const *inputs, size_t saved_bytes)
+{
+    if (!out || !tc_needs_grad(n_inputs, inputs)) return NULL;
+    if (T.len == T.cap) {
+        size_t cap = T.cap ? T.cap * 2 : 1024;
+        tc_node **grown = realloc(T.nodes, cap * sizeof *grown);
+        if (!grown) {
+            tc_error(TC_ERR_MEMORY, "%s: out of memory growing the tape", tc_op_name(op));
+            return NULL;
+        }
+        T.nodes = grown;
+        T.cap = cap;
+    }
+    tc_node *n = tc_arena_alloc(sizeof *n);
+    tc_tensor **ins = tc_arena_alloc(sizeof *ins * (size_t)(n_inputs ? n_inputs : 1));
+    void *saved = saved_bytes ? tc_arena_alloc(saved_bytes) : NULL;
+    if (!n || !ins || (saved_bytes && !saved)) return NULL;
+    if (saved) memset(saved, 0, saved_bytes);
+    for (int i = 0; i < n_inputs; i++) ins[i] = inputs[i];
+    n->op = op;
+    n->n_inputs = n_inputs;
+    n->inputs = ins;
+    n->out = out;
+    n->saved = saved;
+    n->index = T.len;
+    out->node = n;
+    out->flags |= TC_REQUIRES_GRAD;
+    out->grad = NULL;
+    T.nodes[T.len++] = n;
+    return n;
+}
+
+tc_tensor *tc_grad_for(tc_tensor *t)
+{
+    if (!t || !(t->flags & TC_REQUIRES_GRAD)) return NULL;
+    if (!t->grad) {
+        /* leaves made by tc_tensor_new keep a long-lived gradient that
+         * accumulates across steps; everything else gets a step gradient */
+        t->grad = (t->flags & TC_LONG_LIVED) && !t->node ? tc_tensor_new(t->ndim, t->shape)
+                                                          : tc_zeros(t->ndim, t->shape);
+    }
+    return t->grad;
+}
+
+/* Runs the tape backward from `out` whose gradient has been seeded. */
+static tc_status run_backward(tc_tensor *out)
+{
+    size_t end = out->node->index + 1;
+    bool was = tc_set_grad_enabled(false); /* backward kernels record nothing */
+    for (size_t i = end; i-- > 0;) {
+        tc_node *n = T.nodes[i];
+        if (n->out->grad) tc_op_backward(n, n->out->grad);
+    }
+    tc_set_grad_enabled(was);
+    return tc_last_status() == TC_OK ? TC_OK : tc_last_status();
+}
+
+static tc_status prepare(tc_tensor *out, const char *who)
+{
+    if (!out) return tc_error(TC_ERR_ARG, "%s: tensor is NULL", who);
+    if (!out->node || out->node->index >= T.len || T.nodes[out->node->index] != out->node)
+        return tc_error(TC_ERR_STATE, "%s: tensor %s was not computed from anything that requires a gradient "
+                        "(or its tape was released)", who, TC_SHP(out));
+    /* intermediate gradients are recomputed by each backward */
+    for (size_t i = 0; i <= out->node->index; i++) T.nodes[i]->out->grad = NULL;
+    tc_clear_error();
+    return TC_OK;
+}
+
+tc_status tc_backward(tc_tensor *loss)
+{
+    tc_status s = prepare(loss, "backward");
+    if (s) return s;
+    if (tc_numel(loss) != 1)
+        return tc_error(TC_ERR_SHAPE, "backward: loss has shape %s; give a tensor with one element "
+                        "or use tc_backward_with", TC_SHP(loss));
+    tc_tensor *g = tc_grad_for(loss);
+    if (!g) return tc_last_status();
+    g->data[0] = 1;
+    return run_backward(loss);
+}
+
+tc_status tc_backward_with(tc_tensor *out, const tc_tensor *grad_out)
+{
+    tc_status s = prepare(out, "backward_with");
+    if (s) return s;
+    if (!grad_out) return tc_error(TC_ERR_ARG, "backward_with: grad_out is NULL");
+    if (!tc_same_shape(out, grad_out))
+        return tc_error(TC_ERR_SHAPE, "backward_with: output %s but gradient %s", TC_SHP(out), TC_SHP(grad_out));
+    tc_tensor *g = tc_grad_for(out);
+    if (!g) return tc_last_status();
+    tc_read_values(grad_out, g->data);
+    return run_backward(out);
+}
+
+void tc_tape_dump(FILE *f)
+{
+    if (!f) return;
+    fprintf(f, "tape: %zu nodes\n", T.len);
+    for (size_t i = 0; i < T.len; i++) {
+        tc_node *n = T.nodes[i];
+        fprintf(f, "  #%-4zu %-22s -> %-20s <-", i, tc_op_name(n->op), TC_SHP(n->out));
+        for (int k = 0; k < n->n_inputs; k++) {
+            tc_tensor *in = n->inputs[k];
+            if (!in) fprintf(f, " (none)");
+            else if (in->node) fprintf(f, " #%zu", in->node->index);
+            else fprintf(f, " %s%s%s", in->name ? in->name : "leaf", TC_SHP(in),
+                         (in->flags & TC_REQUIRES_GRAD) ? "*" : "");
+        }
+        fprintf(f, "\n");
+    }
+}

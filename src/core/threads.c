@@ -1,0 +1,187 @@
+/* The process's one thread pool.
+ *
+ * Work is split into contiguous chunks, one per thread, by a fixed rule
+ * (so a kernel that writes disjoint outputs per chunk is deterministic).
+ * Workers spin briefly for the next job and then sleep on a condition
+ * variable: they never busy-wait while BLAS or the caller runs alone.
+ * BLAS itself is pinned to one thread (see blas.c). */
+#include "internal.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define SPIN_ITERS 20000
+
+typedef struct {
+    pthread_t *workers;
+    int nthreads;                /* including the caller */
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    pthread_cond_t done;
+    /* current job */
+    tc_range_fn fn;
+    void *ctx;
+    int64_t n;
+    int nchunks;
+    volatile unsigned generation; /* bumped for each job */
+    int remaining;                /* chunks still running */
+    int stop;
+} pool;
+
+static pool P;
+static int initialised;
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Thread_local int thread_id;
+static _Thread_local int in_parallel;
+
+extern void tc_blas_single_thread(void);
+
+static void chunk_bounds(int64_t n, int nchunks, int c, int64_t *b, int64_t *e)
+{
+    *b = n * c / nchunks;
+    *e = n * (c + 1) / nchunks;
+}
+
+static void *worker_main(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    thread_id = id;
+    in_parallel = 1;
+    unsigned seen = 0;
+    for (;;) {
+        int spins = 0;
+        while (__atomic_load_n(&P.generation, __ATOMIC_ACQUIRE) == seen && spins < SPIN_ITERS) {
+            __builtin_ia32_pause();
+            spins++;
+        }
+        pthread_mutex_lock(&P.lock);
+        while (P.generation == seen && !P.stop) pthread_cond_wait(&P.wake, &P.lock);
+        if (P.stop) {
+            pthread_mutex_unlock(&P.lock);
+            return NULL;
+        }
+        seen = P.generation;
+        tc_range_fn fn = P.fn;
+        void *ctx = P.ctx;
+        int64_t n = P.n;
+        int nchunks = P.nchunks;
+        pthread_mutex_unlock(&P.lock);
+        if (id < nchunks) {
+            int64_t b, e;
+            chunk_bounds(n, nchunks, id, &b, &e);
+            if (e > b) fn(ctx, b, e);
+            pthread_mutex_lock(&P.lock);
+            if (--P.remaining == 0) pthread_cond_signal(&P.done);
+            pthread_mutex_unlock(&P.lock);
+        }
+    }
+}
+
+static int threads_from_env(void)
+{
+    const char *s = getenv("TENSORCOOK_THREADS");
+    if (s && *s) {
+        int n = atoi(s);
+        if (n >= 1 && n <= 1024) return n;
+    }
+    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    return c >= 1 ? (int)c : 1;
+}
+
+static void pool_start(int n)
+{
+    tc_blas_single_thread();
+    P.nthreads = n;
+    P.stop = 0;
+    P.generation = 0;
+    pthread_mutex_init(&P.lock, NULL);
+    pthread_cond_init(&P.wake, NULL);
+    pthread_cond_init(&P.done, NULL);
+    P.workers = n > 1 ? calloc((size_t)n - 1, sizeof(pthread_t)) : NULL;
+    int started = 1;
+    for (int i = 1; i < n && P.workers; i++) {
+        if (pthread_create(&P.workers[i - 1], NULL, worker_main, (void *)(intptr_t)i) != 0) break;
+        started++;
+    }
+    P.nthreads = started; /* run with what we could start */
+    initialised = 1;
+}
+
+static void ensure_pool(void)
+{
+    if (__atomic_load_n(&initialised, __ATOMIC_ACQUIRE)) return;
+    pthread_mutex_lock(&init_lock);
+    if (!initialised) pool_start(threads_from_env());
+    pthread_mutex_unlock(&init_lock);
+}
+
+int tc_num_threads(void)
+{
+    ensure_pool();
+    return P.nthreads;
+}
+
+void tc_threads_shutdown(void)
+{
+    pthread_mutex_lock(&init_lock);
+    if (initialised) {
+        pthread_mutex_lock(&P.lock);
+        P.stop = 1;
+        pthread_cond_broadcast(&P.wake);
+        pthread_mutex_unlock(&P.lock);
+        for (int i = 1; i < P.nthreads; i++) pthread_join(P.workers[i - 1], NULL);
+        free(P.workers);
+        P.workers = NULL;
+        pthread_mutex_destroy(&P.lock);
+        pthread_cond_destroy(&P.wake);
+        pthread_cond_destroy(&P.done);
+        __atomic_store_n(&initialised, 0, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&init_lock);
+}
+
+tc_status tc_set_num_threads(int n)
+{
+    if (n < 1 || n > 1024) return tc_error(TC_ERR_ARG, "set_num_threads: %d threads (1 to 1024)", n);
+    if (in_parallel) return tc_error(TC_ERR_STATE, "set_num_threads: called inside a parallel region");
+    tc_threads_shutdown();
+    pthread_mutex_lock(&init_lock);
+    pool_start(n);
+    pthread_mutex_unlock(&init_lock);
+    return TC_OK;
+}
+
+int tc_thread_id(void) { return thread_id; }
+
+void tc_parallel_for(int64_t n, int64_t grain, tc_range_fn fn, void *ctx)
+{
+    if (n <= 0) return;
+    if (grain < 1) grain = 1;
+    ensure_pool();
+    int nchunks = P.nthreads;
+    if ((n + grain - 1) / grain < nchunks) nchunks = (int)((n + grain - 1) / grain);
+    if (nchunks <= 1 || in_parallel) {
+        fn(ctx, 0, n);
+        return;
+    }
+    pthread_mutex_lock(&P.lock);
+    P.fn = fn;
+    P.ctx = ctx;
+    P.n = n;
+    P.nchunks = nchunks;
+    P.remaining = nchunks - 1;
+    __atomic_add_fetch(&P.generation, 1, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&P.wake);
+    pthread_mutex_unlock(&P.lock);
+
+    in_parallel = 1;
+    int64_t b, e;
+    chunk_bounds(n, nchunks, 0, &b, &e);
+    if (e > b) fn(ctx, b, e);
+    in_parallel = 0;
+
+    pthread_mutex_lock(&P.lock);
+    while (P.remaining > 0) pthread_cond_wait(&P.done, &P.lock);
+    pthread_mutex_unlock(&P.lock);
+}
