@@ -6,5 +6,6 @@
 #include "autograd.h"
 #include "ops.h"
 #include "optim.h"
+#include "nn.h"
 
 #endif

@@ -15,6 +15,7 @@
 #include "pool.def"
 #include "norm.def"
 #include "loss.def"
+#include "rnn.def"
 
 #define TC_OP_LIST(X)        \
     TC_OPS_VIEW(X)           \
@@ -26,6 +27,7 @@
     TC_OPS_CONV(X)           \
     TC_OPS_POOL(X)           \
     TC_OPS_NORM(X)           \
-    TC_OPS_LOSS(X)
+    TC_OPS_LOSS(X)           \
+    TC_OPS_RNN(X)
 
 #endif
