@@ -19,12 +19,14 @@ static const command commands[] = {
 #define RECIPE(name, fn, summary) {name, fn, summary},
 #include "registry.def"
 #undef RECIPE
+    {NULL, NULL, NULL} /* end */
 };
+static const size_t n_commands = sizeof commands / sizeof commands[0] - 1;
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: tensorcook <command> [options]   (tensorcook <command> --help for its options)\n\ncommands:\n");
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    for (size_t i = 0; i < n_commands; i++)
         fprintf(f, "  %-20s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n  --help               this text\n  --version            print the version\n"
                "\nenvironment: TENSORCOOK_THREADS=N sets the number of threads (default: all cores)\n");
@@ -44,7 +46,7 @@ int main(int argc, char **argv)
         printf("tensorcook %s\n", tc_version());
         return 0;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+    for (size_t i = 0; i < n_commands; i++) {
         if (!strcmp(argv[1], commands[i].name)) {
             int rc = commands[i].run(argc - 1, argv + 1);
             tc_shutdown();
