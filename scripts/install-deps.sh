@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tensorcook needs to build, test and run its
+# recipes. Does nothing (and needs no network) when they are all present.
+set -euo pipefail
+PACKAGES=(
+  build-essential cmake pkg-config   # toolchain
+  libopenblas-dev                    # GEMM
+  libcmocka-dev                      # unit tests
+  zlib1g-dev                         # gzip'd IDX files, checksums
+  libcairo2-dev                      # PNG plots
+  dataset-fashion-mnist              # the MNIST recipe's default data
+)
+missing=()
+for p in "${PACKAGES[@]}" ${TC_EXTRA_PACKAGES:-}; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,225 @@
+/* Core: tensors, arena, randomness, threads, tape mechanics, errors. */
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <math.h>
+#include <string.h>
+
+static void tensor_basics(void **state)
+{
+    tc_tensor *t = tc_tensor_new(TC_SHAPE(2, 3));
+    tc_assert_ok(t);
+    assert_int_equal(tc_numel(t), 6);
+    assert_true(tc_is_contiguous(t));
+    char buf[TC_SHAPE_STR_MAX];
+    assert_string_equal(tc_shape_str(t, buf, sizeof buf), "[2, 3]");
+    tc_set(t, (int64_t[]){1, 2}, 5);
+    assert_true(tc_get(t, (int64_t[]){1, 2}) == 5);
+    assert_true(t->data[5] == 5);
+    tc_tensor_free(t);
+
+    tc_assert_error(tc_tensor_new(TC_SHAPE(2, -1)), "negative dimension", "[2, -1]");
+    tc_assert_error(tc_tensor_new(7, (int64_t[]){1, 1, 1, 1, 1, 1, 1}), "7 dimensions");
+    tc_assert_error(tc_reshape(NULL, TC_SHAPE(2)), "reshape", "NULL");
+    tc_tensor *x = tc_zeros(TC_SHAPE(2, 3));
+    tc_assert_error(tc_reshape(x, TC_SHAPE(4, 2)), "reshape", "[2, 3]", "[4, 2]");
+    tc_assert_error(tc_matmul(x, x), "matmul", "[2, 3]");
+    tc_assert_error(tc_transpose(x, (int[]){0, 0}), "transpose", "permutation");
+    tc_arena_reset();
+}
+
+static void views_share_memory(void **state)
+{
+    tc_tensor *x = tc_zeros(TC_SHAPE(2, 3));
+    for (int i = 0; i < 6; i++) x->data[i] = (tc_scalar)i;
+    tc_tensor *t = tc_transpose(x, (int[]){1, 0});
+    assert_false(tc_is_contiguous(t));
+    assert_true(tc_get(t, (int64_t[]){2, 1}) == 5);
+    tc_tensor *c = tc_contiguous(t);
+    tc_scalar expect[6] = {0, 3, 1, 4, 2, 5};
+    assert_memory_equal(c->data, expect, sizeof expect);
+    tc_tensor *r = tc_reshape(x, TC_SHAPE(3, -1));
+    assert_ptr_equal(r->data, x->data); /* a view, no copy */
+    assert_int_equal(r->shape[1], 2);
+    tc_arena_reset();
+}
+
+static tc_tensor *tiny_step(tc_tensor *w, tc_tensor *x)
+{
+    tc_tensor *y = tc_linear(x, w, NULL);
+    tc_tensor *yy = tc_matmul(tc_reshape(y, TC_SHAPE(1, -1)), tc_reshape(y, TC_SHAPE(-1, 1)));
+    assert_int_equal(tc_backward(yy), TC_OK);
+    return yy;
+}
+
+static void arena_steady_state_does_not_malloc(void **state)
+{
+    tc_tensor *w = tc_tensor_new(TC_SHAPE(64, 32));
+    tc_set_requires_grad(w, true);
+    tc_rng r = tc_rng_new(1);
+    tc_rng_uniform(&r, w->data, tc_numel(w), -1, 1);
+    for (int step = 0; step < 2; step++) {
+        tc_tensor *x = tc_empty(TC_SHAPE(16, 64));
+        tc_rng_uniform(&r, x->data, tc_numel(x), -1, 1);
+        tiny_step(w, x);
+        tc_arena_reset();
+    }
+    size_t before = tc_arena_malloc_count();
+    for (int step = 0; step < 5; step++) {
+        tc_tensor *x = tc_empty(TC_SHAPE(16, 64));
+        tc_rng_uniform(&r, x->data, tc_numel(x), -1, 1);
+        tiny_step(w, x);
+        tc_arena_reset();
+    }
+    assert_int_equal(tc_arena_malloc_count(), before);
+    tc_tensor_free(w);
+}
+
+static void arena_marks_release_nested_work(void **state)
+{
+    tc_tensor *a = tc_zeros(TC_SHAPE(4));
+    tc_arena_mark m = tc_arena_get_mark();
+    for (int i = 0; i < 100; i++) assert_non_null(tc_zeros(TC_SHAPE(1000, 100)));
+    tc_arena_release(m);
+    assert_true(tc_arena_get_mark().used == m.used);
+    a->data[0] = 1; /* still valid */
+    tc_arena_reset();
+}
+
+static void rng_is_deterministic_across_threads(void **state)
+{
+    enum { N = 200003 };
+    tc_scalar *a = malloc(sizeof(tc_scalar) * N), *b = malloc(sizeof(tc_scalar) * N);
+    tc_set_num_threads(1);
+    tc_rng r1 = tc_rng_new(7);
+    tc_rng_normal(&r1, a, N, 0, 1);
+    tc_set_num_threads(2);
+    tc_rng r2 = tc_rng_new(7);
+    tc_rng_normal(&r2, b, N, 0, 1);
+    assert_memory_equal(a, b, sizeof(tc_scalar) * N);
+    assert_int_equal(r1.counter, N);
+    /* moments of the normal draw */
+    double s = 0, s2 = 0;
+    for (int i = 0; i < N; i++) s += a[i], s2 += (double)a[i] * a[i];
+    assert_true(fabs(s / N) < 0.01);
+    assert_true(fabs(s2 / N - 1) < 0.02);
+    /* a different seed differs */
+    tc_rng r3 = tc_rng_new(8);
+    tc_rng_normal(&r3, b, N, 0, 1);
+    assert_true(memcmp(a, b, sizeof(tc_scalar) * N) != 0);
+    /* truncated normal stays within 2 std */
+    tc_rng_truncated_normal(&r3, b, N, 1, 0.5f);
+    for (int i = 0; i < N; i++) assert_true(b[i] >= 0 && b[i] <= 2);
+    /* uniform in range, mean near the middle */
+    tc_rng_uniform(&r3, b, N, -2, 4);
+    s = 0;
+    for (int i = 0; i < N; i++) {
+        assert_true(b[i] >= -2 && b[i] < 4);
+        s += b[i];
+    }
+    assert_true(fabs(s / N - 1) < 0.02);
+    free(a);
+    free(b);
+}
+
+static void gemm_is_deterministic_across_threads(void **state)
+{
+    int64_t m = 300, n = 517, k = 700;
+    tc_rng r = tc_rng_new(3);
+    tc_tensor *a = tc_test_uniform(&r, TC_SHAPE(m, k), -1, 1);
+    tc_tensor *b = tc_test_uniform(&r, TC_SHAPE(k, n), -1, 1);
+    tc_tensor *c1 = tc_empty(TC_SHAPE(m, n)), *c2 = tc_empty(TC_SHAPE(m, n));
+    tc_set_num_threads(1);
+    tc_gemm(false, false, m, n, k, 1, a->data, k, b->data, n, 0, c1->data, n);
+    tc_set_num_threads(2);
+    tc_gemm(false, false, m, n, k, 1, a->data, k, b->data, n, 0, c2->data, n);
+    assert_memory_equal(c1->data, c2->data, sizeof(tc_scalar) * (size_t)(m * n));
+    /* and against a naive product */
+    for (int64_t i = 0; i < m; i += 37)
+        for (int64_t j = 0; j < n; j += 41) {
+            double s = 0;
+            for (int64_t q = 0; q < k; q++) s += (double)a->data[i * k + q] * b->data[q * n + j];
+            assert_true(fabs(s - c1->data[i * n + j]) < 1e-3);
+        }
+    tc_arena_reset();
+}
+
+static void parallel_for_covers_range_once(void **state)
+{
+    enum { N = 100000 };
+    static int hits[N];
+    memset(hits, 0, sizeof hits);
+    tc_set_num_threads(2);
+    struct { int *h; } ctx = {hits};
+    void fn(void *c, int64_t b, int64_t e);
+    tc_parallel_for(N, 100, fn, &ctx);
+    for (int i = 0; i < N; i++) assert_int_equal(hits[i], 1);
+    assert_int_equal(tc_set_num_threads(0), TC_ERR_ARG);
+}
+void fn(void *c, int64_t b, int64_t e)
+{
+    int *h = *(int **)c;
+    for (int64_t i = b; i < e; i++) h[i]++;
+}
+
+static void tape_semantics(void **state)
+{
+    tc_tensor *w = tc_tensor_new(TC_SHAPE(3, 2));
+    for (int i = 0; i < 6; i++) w->data[i] = (tc_scalar)(i + 1);
+    tc_set_requires_grad(w, true);
+    tc_tensor *x = tc_full(TC_SHAPE(1, 3), 1);
+    /* not a scalar */
+    tc_tensor *y = tc_linear(x, w, NULL);
+    tc_assert_error(y && tc_backward(y) == TC_OK ? y : NULL, "backward", "[1, 2]");
+    /* gradient accumulation across two backward calls */
+    tc_tensor *s = tc_matmul(y, tc_full(TC_SHAPE(2, 1), 1)); /* sum of y: dW = 1 */
+    assert_int_equal(tc_backward(s), TC_OK);
+    assert_int_equal(tc_backward(s), TC_OK);
+    for (int i = 0; i < 6; i++) assert_true(w->grad->data[i] == 2);
+    tc_zero_grad(w);
+    assert_true(w->grad->data[0] == 0);
+    /* the dump names ops and leaves */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    tc_tape_dump(f);
+    fclose(f);
+    assert_non_null(strstr(buf, "linear"));
+    assert_non_null(strstr(buf, "matmul"));
+    free(buf);
+    /* no-grad mode records nothing */
+    size_t n = tc_tape_length();
+    bool was = tc_set_grad_enabled(false);
+    tc_tensor *z = tc_linear(x, w, NULL);
+    assert_int_equal(tc_tape_length(), n);
+    assert_false(tc_requires_grad(z));
+    tc_set_grad_enabled(was);
+    tc_tensor *nograd = tc_linear(x, tc_zeros(TC_SHAPE(3, 2)), NULL);
+    assert_null(nograd->node);
+    tc_assert_error(tc_backward(nograd) == TC_OK ? nograd : NULL, "backward", "not computed");
+    /* gradient with respect to an input */
+    tc_set_requires_grad(x, true);
+    tc_tensor *s2 = tc_matmul(tc_linear(x, w, NULL), tc_full(TC_SHAPE(2, 1), 1));
+    assert_int_equal(tc_backward(s2), TC_OK);
+    assert_true(x->grad->data[0] == 1 + 2 && x->grad->data[2] == 5 + 6);
+    tc_arena_reset();
+    assert_int_equal(tc_tape_length(), 0);
+    tc_tensor_free(w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(tensor_basics),
+        cmocka_unit_test(views_share_memory),
+        cmocka_unit_test(arena_steady_state_does_not_malloc),
+        cmocka_unit_test(arena_marks_release_nested_work),
+        cmocka_unit_test(rng_is_deterministic_across_threads),
+        cmocka_unit_test(gemm_is_deterministic_across_threads),
+        cmocka_unit_test(parallel_for_covers_range_once),
+        cmocka_unit_test(tape_semantics),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    tc_shutdown();
+    return rc;
+}
