@@ -9,6 +9,8 @@ PACKAGES=(
   zlib1g-dev                         # gzip'd IDX files, checksums
   libcairo2-dev                      # PNG plots
   dataset-fashion-mnist              # the MNIST recipe's default data
+  protobuf-c-compiler libprotobuf-c-dev libonnx-dev  # ONNX import (onnx.proto -> C)
+  libonnx-testdata                   # the ONNX conformance tests
 )
 missing=()
 for p in "${PACKAGES[@]}" ${TC_EXTRA_PACKAGES:-}; do
