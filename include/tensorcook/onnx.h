@@ -1,0 +1,60 @@
+/* ONNX import: load a model (opsets 7 to 17), inspect it, run it.
+ *
+ * An imported graph runs as ordinary tensorcook operations, so gradients flow
+ * through it (fine-tuning, gradients with respect to the input). Tensors at
+ * the model's boundary are in ONNX's own layout (NCHW for images); the
+ * importer converts to tensorcook's channels-last kernels inside. */
+#ifndef TENSORCOOK_ONNX_H
+#define TENSORCOOK_ONNX_H
+
+#include "core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tc_onnx_model tc_onnx_model;
+
+/* Element types at the model boundary. INT64 values travel as tensors of
+ * whole numbers (exact up to 2^24 in float32; larger ones are rounded). */
+typedef enum { TC_ONNX_FLOAT = 1, TC_ONNX_INT64 = 7 } tc_onnx_dtype;
+
+/* Parses and checks a model: a truncated or malformed file, an unsupported
+ * opset or data type, an initializer whose data does not match its shape,
+ * external data outside its file, a node input that nothing defines, or a
+ * cycle each give an error naming the file and the node or tensor. */
+tc_onnx_model *tc_onnx_load(const char *path);
+void tc_onnx_free(tc_onnx_model *m);
+
+int tc_onnx_input_count(const tc_onnx_model *m);   /* graph inputs that are not initializers */
+int tc_onnx_output_count(const tc_onnx_model *m);
+const char *tc_onnx_input_name(const tc_onnx_model *m, int i);
+const char *tc_onnx_output_name(const tc_onnx_model *m, int i);
+/* Declared shape of an input/output: fills dims (-1 where symbolic), returns the rank or -1. */
+int tc_onnx_input_shape(const tc_onnx_model *m, int i, int64_t dims[TC_MAX_DIMS]);
+int tc_onnx_output_shape(const tc_onnx_model *m, int i, int64_t dims[TC_MAX_DIMS]);
+tc_onnx_dtype tc_onnx_input_dtype(const tc_onnx_model *m, int i);
+tc_onnx_dtype tc_onnx_output_dtype(const tc_onnx_model *m, int i);
+int64_t tc_onnx_opset(const tc_onnx_model *m);
+int tc_onnx_node_count(const tc_onnx_model *m);
+const char *tc_onnx_node_op(const tc_onnx_model *m, int i);
+/* Total number of values in float initializers (the parameters). */
+int64_t tc_onnx_param_count(const tc_onnx_model *m);
+/* The initializers as long-lived tensors (ONNX layout), e.g. to fine-tune:
+ * mark them with tc_set_requires_grad and give them to an optimizer. */
+int tc_onnx_initializer_count(const tc_onnx_model *m);
+tc_tensor *tc_onnx_initializer(const tc_onnx_model *m, int i, const char **name);
+
+/* Runs the graph. inputs/outputs in graph order; outputs are step tensors. */
+tc_status tc_onnx_run(tc_onnx_model *m, int n_inputs, tc_tensor *const *inputs, int n_outputs,
+                      tc_tensor **outputs);
+
+/* TensorProto files (the backend-test input_N.pb / output_N.pb). */
+tc_tensor *tc_onnx_read_tensor_file(const char *path, tc_onnx_dtype *dtype, char **name);
+tc_status tc_onnx_write_tensor_file(const char *path, const tc_tensor *t, tc_onnx_dtype dtype,
+                                    const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

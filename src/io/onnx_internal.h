@@ -1,0 +1,58 @@
+/* ONNX importer internals shared by the loader, the tensor codec and the
+ * operator translations. */
+#ifndef TC_ONNX_INTERNAL_H
+#define TC_ONNX_INTERNAL_H
+
+#include "../core/internal.h"
+#include "tensorcook/onnx.h"
+#include "onnx.pb-c.h"
+
+/* A named value of the graph: a graph input, an initializer or a node output. */
+typedef struct {
+    const char *name;
+    int producer;          /* node index, -1 for graph inputs and initializers */
+    tc_tensor *init;       /* initializer data (long-lived), or NULL */
+    tc_onnx_dtype dtype;   /* FLOAT or INT64 (other integer types load as INT64) */
+    const Onnx__ValueInfoProto *info; /* declared type/shape, if any */
+} onnx_value;
+
+typedef struct {
+    const Onnx__NodeProto *proto;
+    int n_in, n_out;
+    int *in;               /* value indices; -1 for an omitted optional input */
+    int *out;
+} onnx_node;
+
+struct tc_onnx_model {
+    Onnx__ModelProto *proto;
+    char *path;
+    char *dir;             /* folder of the model, for external data */
+    int64_t opset;
+    int n_values, cap_values;
+    onnx_value *values;
+    int n_nodes;
+    onnx_node *nodes;      /* in topological order */
+    int n_inputs, n_outputs;
+    int *inputs, *outputs; /* value indices */
+    int n_inits;
+    int *inits;
+};
+
+/* Decode a TensorProto (raw/typed data, external data relative to dir) into a
+ * long-lived tensor; dtype receives FLOAT or INT64. who names it in errors. */
+tc_tensor *tc_onnx_decode_tensor(const Onnx__TensorProto *tp, const char *dir, tc_onnx_dtype *dtype,
+                                 const char *who);
+
+/* Attribute lookup on a node. */
+const Onnx__AttributeProto *tc_onnx_attr(const Onnx__NodeProto *n, const char *name);
+int64_t tc_onnx_attr_int(const Onnx__NodeProto *n, const char *name, int64_t dflt);
+float tc_onnx_attr_float(const Onnx__NodeProto *n, const char *name, float dflt);
+const char *tc_onnx_attr_string(const Onnx__NodeProto *n, const char *name, const char *dflt);
+/* Integer list attribute; returns its length (or -1 if absent) and fills up to max. */
+int tc_onnx_attr_ints(const Onnx__NodeProto *n, const char *name, int64_t *out, int max);
+int tc_onnx_attr_floats(const Onnx__NodeProto *n, const char *name, float *out, int max);
+
+/* "Conv 'conv1'" style label for messages (node names are often NULL). */
+const char *tc_onnx_node_label(const Onnx__NodeProto *n, char *buf, size_t size);
+
+#endif

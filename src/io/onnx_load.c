@@ -1,0 +1,373 @@
+/* Loading an ONNX model: parse with protobuf-c (which checks every length it
+ * reads), decode initializers, resolve every node input to a value, and order
+ * the nodes topologically (a cycle or an undefined input is an error). */
+#include "onnx_internal.h"
+
+#include <stdlib.h>
+
+uint8_t *tc_onnx_read_file(const char *path, size_t *len);
+
+const char *tc_onnx_node_label(const Onnx__NodeProto *n, char *buf, size_t size)
+{
+    if (n->name && n->name[0]) snprintf(buf, size, "%s node '%s'", n->op_type ? n->op_type : "?", n->name);
+    else if (n->n_output && n->output[0]) snprintf(buf, size, "%s node (output '%s')", n->op_type ? n->op_type : "?", n->output[0]);
+    else snprintf(buf, size, "%s node", n->op_type ? n->op_type : "?");
+    return buf;
+}
+
+/* ---- attributes -------------------------------------------------------- */
+const Onnx__AttributeProto *tc_onnx_attr(const Onnx__NodeProto *n, const char *name)
+{
+    for (size_t i = 0; i < n->n_attribute; i++)
+        if (n->attribute[i]->name && !strcmp(n->attribute[i]->name, name)) return n->attribute[i];
+    return NULL;
+}
+
+int64_t tc_onnx_attr_int(const Onnx__NodeProto *n, const char *name, int64_t dflt)
+{
+    const Onnx__AttributeProto *a = tc_onnx_attr(n, name);
+    return a && a->has_i ? a->i : dflt;
+}
+
+float tc_onnx_attr_float(const Onnx__NodeProto *n, const char *name, float dflt)
+{
+    const Onnx__AttributeProto *a = tc_onnx_attr(n, name);
+    return a && a->has_f ? a->f : dflt;
+}
+
+const char *tc_onnx_attr_string(const Onnx__NodeProto *n, const char *name, const char *dflt)
+{
+    static _Thread_local char buf[256];
+    const Onnx__AttributeProto *a = tc_onnx_attr(n, name);
+    if (!a || !a->has_s) return dflt;
+    size_t len = a->s.len < sizeof buf - 1 ? a->s.len : sizeof buf - 1;
+    memcpy(buf, a->s.data, len);
+    buf[len] = '\0';
+    return buf;
+}
+
+int tc_onnx_attr_ints(const Onnx__NodeProto *n, const char *name, int64_t *out, int max)
+{
+    const Onnx__AttributeProto *a = tc_onnx_attr(n, name);
+    if (!a) return -1;
+    int k = (int)a->n_ints;
+    for (int i = 0; i < k && i < max; i++) out[i] = a->ints[i];
+    return k;
+}
+
+int tc_onnx_attr_floats(const Onnx__NodeProto *n, const char *name, float *out, int max)
+{
+    const Onnx__AttributeProto *a = tc_onnx_attr(n, name);
+    if (!a) return -1;
+    int k = (int)a->n_floats;
+    for (int i = 0; i < k && i < max; i++) out[i] = a->floats[i];
+    return k;
+}
+
+/* ---- values -------------------------------------------------------------- */
+static int find_value(const tc_onnx_model *m, const char *name)
+{
+    for (int i = m->n_values - 1; i >= 0; i--)
+        if (!strcmp(m->values[i].name, name)) return i;
+    return -1;
+}
+
+static int add_value(tc_onnx_model *m, const char *name, int producer)
+{
+    if (m->n_values == m->cap_values) {
+        int cap = m->cap_values ? m->cap_values * 2 : 64;
+        onnx_value *g = realloc(m->values, sizeof *g * (size_t)cap);
+        if (!g) return -1;
+        m->values = g;
+        m->cap_values = cap;
+    }
+    onnx_value *v = &m->values[m->n_values];
+    memset(v, 0, sizeof *v);
+    v->name = name;
+    v->producer = producer;
+    v->dtype = TC_ONNX_FLOAT;
+    return m->n_values++;
+}
+
+void tc_onnx_free(tc_onnx_model *m)
+{
+    if (!m) return;
+    for (int i = 0; i < m->n_values; i++) tc_tensor_free(m->values[i].init);
+    for (int i = 0; i < m->n_nodes; i++) {
+        free(m->nodes[i].in);
+        free(m->nodes[i].out);
+    }
+    free(m->nodes);
+    free(m->values);
+    free(m->inputs);
+    free(m->outputs);
+    free(m->inits);
+    if (m->proto) onnx__model_proto__free_unpacked(m->proto, NULL);
+    free(m->path);
+    free(m->dir);
+    free(m);
+}
+
+static tc_onnx_model *fail(tc_onnx_model *m) { tc_onnx_free(m); return NULL; }
+
+static tc_onnx_dtype elem_dtype(const Onnx__ValueInfoProto *vi)
+{
+    if (vi && vi->type && vi->type->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE && vi->type->tensor_type &&
+        vi->type->tensor_type->has_elem_type)
+        return vi->type->tensor_type->elem_type == 1 || vi->type->tensor_type->elem_type == 11 ? TC_ONNX_FLOAT
+                                                                                                : TC_ONNX_INT64;
+    return TC_ONNX_FLOAT;
+}
+
+/* Kahn's algorithm over the file's node order: nodes whose inputs are all
+ * defined run first, in file order among themselves. */
+static bool order_nodes(tc_onnx_model *m, const Onnx__GraphProto *g)
+{
+    size_t n = g->n_node;
+    int *state = calloc(n + 1, sizeof(int)); /* 0 pending, 1 placed */
+    m->nodes = calloc(n + 1, sizeof(onnx_node));
+    if (!state || !m->nodes) {
+        free(state);
+        tc_error(TC_ERR_MEMORY, "%s: out of memory", m->path);
+        return false;
+    }
+    /* every name some node produces */
+    size_t placed = 0;
+    while (placed < n) {
+        bool progress = false;
+        for (size_t i = 0; i < n; i++) {
+            if (state[i]) continue;
+            const Onnx__NodeProto *np = g->node[i];
+            bool ready = true;
+            for (size_t k = 0; k < np->n_input && ready; k++)
+                if (np->input[k] && np->input[k][0] && find_value(m, np->input[k]) < 0) ready = false;
+            if (!ready) continue;
+            onnx_node *nd = &m->nodes[m->n_nodes];
+            nd->proto = np;
+            nd->n_in = (int)np->n_input;
+            nd->n_out = (int)np->n_output;
+            nd->in = malloc(sizeof(int) * (np->n_input + 1));
+            nd->out = malloc(sizeof(int) * (np->n_output + 1));
+            if (!nd->in || !nd->out) {
+                free(state);
+                tc_error(TC_ERR_MEMORY, "%s: out of memory", m->path);
+                return false;
+            }
+            for (size_t k = 0; k < np->n_input; k++)
+                nd->in[k] = (np->input[k] && np->input[k][0]) ? find_value(m, np->input[k]) : -1;
+            for (size_t k = 0; k < np->n_output; k++) {
+                nd->out[k] = -1;
+                if (np->output[k] && np->output[k][0]) {
+                    nd->out[k] = add_value(m, np->output[k], m->n_nodes);
+                    if (nd->out[k] < 0) {
+                        free(state);
+                        tc_error(TC_ERR_MEMORY, "%s: out of memory", m->path);
+                        return false;
+                    }
+                }
+            }
+            m->n_nodes++;
+            state[i] = 1;
+            placed++;
+            progress = true;
+        }
+        if (!progress) {
+            /* report the first stuck node and its undefined input */
+            for (size_t i = 0; i < n; i++) {
+                if (state[i]) continue;
+                const Onnx__NodeProto *np = g->node[i];
+                for (size_t k = 0; k < np->n_input; k++) {
+                    if (!np->input[k] || !np->input[k][0] || find_value(m, np->input[k]) >= 0) continue;
+                    bool produced = false;
+                    for (size_t j = 0; j < n && !produced; j++)
+                        for (size_t q = 0; q < g->node[j]->n_output; q++)
+                            if (g->node[j]->output[q] && !strcmp(g->node[j]->output[q], np->input[k])) produced = true;
+                    char lb[256];
+                    tc_error(TC_ERR_FORMAT, "%s: %s: input '%s' %s", m->path, tc_onnx_node_label(np, lb, sizeof lb),
+                             np->input[k], produced ? "depends on a cycle" : "is not defined by any input, initializer or node");
+                    free(state);
+                    return false;
+                }
+            }
+            free(state);
+            tc_error(TC_ERR_FORMAT, "%s: the graph cannot be ordered", m->path);
+            return false;
+        }
+    }
+    free(state);
+    return true;
+}
+
+tc_onnx_model *tc_onnx_load(const char *path)
+{
+    if (!path) {
+        tc_error(TC_ERR_ARG, "onnx_load: path is NULL");
+        return NULL;
+    }
+    tc_onnx_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        tc_error(TC_ERR_MEMORY, "onnx_load: out of memory");
+        return NULL;
+    }
+    m->path = strdup(path);
+    m->dir = strdup(path);
+    char *slash = strrchr(m->dir, '/');
+    if (slash) *slash = '\0';
+    else strcpy(m->dir, ".");
+    size_t len;
+    uint8_t *buf = tc_onnx_read_file(path, &len);
+    if (!buf) return fail(m);
+    m->proto = onnx__model_proto__unpack(NULL, len, buf);
+    free(buf);
+    if (!m->proto) {
+        tc_error(TC_ERR_FORMAT, "%s: not a valid ONNX model (truncated or corrupt protobuf)", path);
+        return fail(m);
+    }
+    const Onnx__GraphProto *g = m->proto->graph;
+    if (!g) {
+        tc_error(TC_ERR_FORMAT, "%s: the model has no graph", path);
+        return fail(m);
+    }
+    m->opset = -1;
+    for (size_t i = 0; i < m->proto->n_opset_import; i++) {
+        const Onnx__OperatorSetIdProto *o = m->proto->opset_import[i];
+        if (!o->domain || !o->domain[0] || !strcmp(o->domain, "ai.onnx")) m->opset = o->has_version ? o->version : 1;
+        else {
+            tc_error(TC_ERR_UNSUPPORTED, "%s: operator domain '%s' is not supported", path, o->domain);
+            return fail(m);
+        }
+    }
+    if (m->opset < 0) m->opset = 1;
+    if (m->opset < 7 || m->opset > 17) {
+        tc_error(TC_ERR_UNSUPPORTED, "%s: opset %lld is not supported (7 to 17)", path, (long long)m->opset);
+        return fail(m);
+    }
+    if (g->n_sparse_initializer) {
+        tc_error(TC_ERR_UNSUPPORTED, "%s: sparse initializers are not supported", path);
+        return fail(m);
+    }
+    m->inits = calloc(g->n_initializer + 1, sizeof(int));
+    m->inputs = calloc(g->n_input + 1, sizeof(int));
+    m->outputs = calloc(g->n_output + 1, sizeof(int));
+    if (!m->inits || !m->inputs || !m->outputs) {
+        tc_error(TC_ERR_MEMORY, "%s: out of memory", path);
+        return fail(m);
+    }
+    for (size_t i = 0; i < g->n_initializer; i++) {
+        const Onnx__TensorProto *tp = g->initializer[i];
+        if (!tp->name || !tp->name[0]) {
+            tc_error(TC_ERR_FORMAT, "%s: initializer %zu has no name", path, i);
+            return fail(m);
+        }
+        int v = add_value(m, tp->name, -1);
+        if (v < 0) {
+            tc_error(TC_ERR_MEMORY, "%s: out of memory", path);
+            return fail(m);
+        }
+        char who[512];
+        snprintf(who, sizeof who, "%s: initializer '%s'", path, tp->name);
+        m->values[v].init = tc_onnx_decode_tensor(tp, m->dir, &m->values[v].dtype, who);
+        if (!m->values[v].init) return fail(m);
+        m->values[v].init->name = m->values[v].name;
+        m->inits[m->n_inits++] = v;
+    }
+    for (size_t i = 0; i < g->n_input; i++) {
+        const Onnx__ValueInfoProto *vi = g->input[i];
+        if (!vi->name || !vi->name[0]) {
+            tc_error(TC_ERR_FORMAT, "%s: graph input %zu has no name", path, i);
+            return fail(m);
+        }
+        int v = find_value(m, vi->name);
+        if (v >= 0) { /* an initializer listed as input (old exporters): a default value */
+            m->values[v].info = vi;
+            continue;
+        }
+        v = add_value(m, vi->name, -1);
+        if (v < 0) {
+            tc_error(TC_ERR_MEMORY, "%s: out of memory", path);
+            return fail(m);
+        }
+        m->values[v].info = vi;
+        m->values[v].dtype = elem_dtype(vi);
+        if (vi->type && vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE) {
+            tc_error(TC_ERR_UNSUPPORTED, "%s: input '%s' is not a tensor", path, vi->name);
+            return fail(m);
+        }
+        m->inputs[m->n_inputs++] = v;
+    }
+    if (!order_nodes(m, g)) return fail(m);
+    for (size_t i = 0; i < g->n_output; i++) {
+        const Onnx__ValueInfoProto *vi = g->output[i];
+        int v = vi->name ? find_value(m, vi->name) : -1;
+        if (v < 0) {
+            tc_error(TC_ERR_FORMAT, "%s: graph output '%s' is not produced by any node", path,
+                     vi->name ? vi->name : "(unnamed)");
+            return fail(m);
+        }
+        if (!m->values[v].info) m->values[v].info = vi;
+        m->outputs[m->n_outputs++] = v;
+    }
+    return m;
+}
+
+/* ---- inspection ------------------------------------------------------------ */
+int tc_onnx_input_count(const tc_onnx_model *m) { return m ? m->n_inputs : 0; }
+int tc_onnx_output_count(const tc_onnx_model *m) { return m ? m->n_outputs : 0; }
+const char *tc_onnx_input_name(const tc_onnx_model *m, int i)
+{
+    return m && i >= 0 && i < m->n_inputs ? m->values[m->inputs[i]].name : NULL;
+}
+const char *tc_onnx_output_name(const tc_onnx_model *m, int i)
+{
+    return m && i >= 0 && i < m->n_outputs ? m->values[m->outputs[i]].name : NULL;
+}
+
+static int declared_shape(const onnx_value *v, int64_t *dims)
+{
+    const Onnx__ValueInfoProto *vi = v->info;
+    if (!vi || !vi->type || vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !vi->type->tensor_type ||
+        !vi->type->tensor_type->shape)
+        return -1;
+    const Onnx__TensorShapeProto *s = vi->type->tensor_type->shape;
+    int r = (int)s->n_dim;
+    for (int d = 0; d < r && d < TC_MAX_DIMS; d++)
+        dims[d] = s->dim[d]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE ? s->dim[d]->dim_value : -1;
+    return r;
+}
+
+int tc_onnx_input_shape(const tc_onnx_model *m, int i, int64_t dims[TC_MAX_DIMS])
+{
+    return m && i >= 0 && i < m->n_inputs ? declared_shape(&m->values[m->inputs[i]], dims) : -1;
+}
+int tc_onnx_output_shape(const tc_onnx_model *m, int i, int64_t dims[TC_MAX_DIMS])
+{
+    return m && i >= 0 && i < m->n_outputs ? declared_shape(&m->values[m->outputs[i]], dims) : -1;
+}
+tc_onnx_dtype tc_onnx_input_dtype(const tc_onnx_model *m, int i)
+{
+    return m && i >= 0 && i < m->n_inputs ? m->values[m->inputs[i]].dtype : TC_ONNX_FLOAT;
+}
+tc_onnx_dtype tc_onnx_output_dtype(const tc_onnx_model *m, int i)
+{
+    return m && i >= 0 && i < m->n_outputs ? elem_dtype(m->values[m->outputs[i]].info) : TC_ONNX_FLOAT;
+}
+int64_t tc_onnx_opset(const tc_onnx_model *m) { return m ? m->opset : -1; }
+int tc_onnx_node_count(const tc_onnx_model *m) { return m ? m->n_nodes : 0; }
+const char *tc_onnx_node_op(const tc_onnx_model *m, int i)
+{
+    return m && i >= 0 && i < m->n_nodes ? m->nodes[i].proto->op_type : NULL;
+}
+int64_t tc_onnx_param_count(const tc_onnx_model *m)
+{
+    int64_t n = 0;
+    for (int i = 0; m && i < m->n_inits; i++)
+        if (m->values[m->inits[i]].dtype == TC_ONNX_FLOAT) n += tc_numel(m->values[m->inits[i]].init);
+    return n;
+}
+int tc_onnx_initializer_count(const tc_onnx_model *m) { return m ? m->n_inits : 0; }
+tc_tensor *tc_onnx_initializer(const tc_onnx_model *m, int i, const char **name)
+{
+    if (!m || i < 0 || i >= m->n_inits) return NULL;
+    if (name) *name = m->values[m->inits[i]].name;
+    return m->values[m->inits[i]].init;
+}
