@@ -43,6 +43,9 @@ struct tc_onnx_model {
 tc_tensor *tc_onnx_decode_tensor(const Onnx__TensorProto *tp, const char *dir, tc_onnx_dtype *dtype,
                                  const char *who);
 
+/* Declared shape of a value (dims -1 where symbolic); rank, or -1 if unknown. */
+int tc_onnx_declared_shape(const onnx_value *v, int64_t *dims);
+
 /* Attribute lookup on a node. */
 const Onnx__AttributeProto *tc_onnx_attr(const Onnx__NodeProto *n, const char *name);
 int64_t tc_onnx_attr_int(const Onnx__NodeProto *n, const char *name, int64_t dflt);

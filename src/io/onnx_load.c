@@ -322,7 +322,7 @@ const char *tc_onnx_output_name(const tc_onnx_model *m, int i)
     return m && i >= 0 && i < m->n_outputs ? m->values[m->outputs[i]].name : NULL;
 }
 
-static int declared_shape(const onnx_value *v, int64_t *dims)
+int tc_onnx_declared_shape(const onnx_value *v, int64_t *dims)
 {
     const Onnx__ValueInfoProto *vi = v->info;
     if (!vi || !vi->type || vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !vi->type->tensor_type ||
@@ -337,11 +337,11 @@ static int declared_shape(const onnx_value *v, int64_t *dims)
 
 int tc_onnx_input_shape(const tc_onnx_model *m, int i, int64_t dims[TC_MAX_DIMS])
 {
-    return m && i >= 0 && i < m->n_inputs ? declared_shape(&m->values[m->inputs[i]], dims) : -1;
+    return m && i >= 0 && i < m->n_inputs ? tc_onnx_declared_shape(&m->values[m->inputs[i]], dims) : -1;
 }
 int tc_onnx_output_shape(const tc_onnx_model *m, int i, int64_t dims[TC_MAX_DIMS])
 {
-    return m && i >= 0 && i < m->n_outputs ? declared_shape(&m->values[m->outputs[i]], dims) : -1;
+    return m && i >= 0 && i < m->n_outputs ? tc_onnx_declared_shape(&m->values[m->outputs[i]], dims) : -1;
 }
 tc_onnx_dtype tc_onnx_input_dtype(const tc_onnx_model *m, int i)
 {

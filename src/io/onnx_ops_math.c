@@ -1,0 +1,276 @@
+/* ONNX element-wise, activation, softmax and reduction operators. */
+#include "onnx_run.h"
+
+#include <float.h>
+#include <math.h>
+
+#define OP(name) static tc_status name(onnx_ctx *c, const Onnx__NodeProto *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out)
+
+static tc_status need_inputs(onnx_ctx *c, int n_in, tc_tensor **in, int k)
+{
+    if (n_in < k) return tc_onnx_fail(c, TC_ERR_ARG, "needs %d inputs, has %d", k, n_in);
+    for (int i = 0; i < k; i++)
+        if (!in[i]) return tc_onnx_fail(c, TC_ERR_ARG, "input %d is missing", i);
+    return TC_OK;
+}
+#define NEED(k)                                          \
+    do {                                                 \
+        tc_status s_ = need_inputs(c, n_in, in, (k));    \
+        if (s_) return s_;                               \
+    } while (0)
+
+/* ---- binary, broadcasting ------------------------------------------------- */
+static tc_tensor *binary(tc_tensor *a, tc_tensor *b, tc_tensor *(*fn)(tc_tensor *, tc_tensor *))
+{
+    tc_tensor *y = tc_onnx_binary_same_layout(a, b, fn);
+    return y ? y : fn(a, b);
+}
+OP(op_add) { NEED(2); ONNX_TRY(c, out[0] = binary(in[0], in[1], tc_add)); return TC_OK; }
+OP(op_sub) { NEED(2); ONNX_TRY(c, out[0] = binary(in[0], in[1], tc_sub)); return TC_OK; }
+OP(op_mul) { NEED(2); ONNX_TRY(c, out[0] = binary(in[0], in[1], tc_mul)); return TC_OK; }
+OP(op_div)
+{
+    NEED(2);
+    ONNX_TRY(c, out[0] = binary(in[0], in[1], tc_div));
+    if (c->in_dtype[0] == TC_ONNX_INT64) { /* integer division truncates */
+        tc_tensor *y = tc_contiguous(out[0]);
+        ONNX_TRY(c, y);
+        for (int64_t i = 0; i < tc_numel(y); i++) y->data[i] = truncf(y->data[i]);
+        out[0] = y;
+    }
+    return TC_OK;
+}
+OP(op_pow)
+{
+    NEED(2);
+    ONNX_TRY(c, out[0] = tc_pow(in[0], in[1]));
+    c->out_dtype[0] = c->in_dtype[0];
+    return TC_OK;
+}
+
+/* Max, Min, Sum, Mean: variadic with broadcasting */
+static tc_status variadic(onnx_ctx *c, int n_in, tc_tensor **in, tc_tensor **out,
+                          tc_tensor *(*fn)(tc_tensor *, tc_tensor *), bool mean)
+{
+    if (n_in < 1 || !in[0]) return tc_onnx_fail(c, TC_ERR_ARG, "needs at least one input");
+    tc_tensor *acc = in[0];
+    for (int i = 1; i < n_in; i++) {
+        if (!in[i]) return tc_onnx_fail(c, TC_ERR_ARG, "input %d is missing", i);
+        ONNX_TRY(c, acc = binary(acc, in[i], fn));
+    }
+    if (mean) ONNX_TRY(c, acc = tc_mul_scalar(acc, (tc_scalar)(1.0 / n_in)));
+    else if (n_in == 1) ONNX_TRY(c, acc = tc_mul_scalar(acc, 1)); /* a new value, still on the tape */
+    out[0] = acc;
+    return TC_OK;
+}
+OP(op_max) { return variadic(c, n_in, in, out, tc_maximum, false); }
+OP(op_min) { return variadic(c, n_in, in, out, tc_minimum, false); }
+OP(op_sum) { return variadic(c, n_in, in, out, tc_add, false); }
+OP(op_mean) { return variadic(c, n_in, in, out, tc_add, true); }
+
+/* ---- unary ------------------------------------------------------------------ */
+typedef tc_tensor *(*unary_fn)(tc_tensor *);
+static tc_tensor *call_unary(tc_tensor *x, void *fn) { return (*(unary_fn *)fn)(x); }
+static tc_status unary(onnx_ctx *c, int n_in, tc_tensor **in, tc_tensor **out, unary_fn fn)
+{
+    NEED(1);
+    ONNX_TRY(c, out[0] = tc_onnx_unary(in[0], call_unary, &fn));
+    return TC_OK;
+}
+OP(op_relu) { return unary(c, n_in, in, out, tc_relu); }
+OP(op_tanh) { return unary(c, n_in, in, out, tc_tanh); }
+OP(op_sigmoid) { return unary(c, n_in, in, out, tc_sigmoid); }
+OP(op_softplus) { return unary(c, n_in, in, out, tc_softplus); }
+OP(op_exp) { return unary(c, n_in, in, out, tc_exp); }
+OP(op_log) { return unary(c, n_in, in, out, tc_log); }
+OP(op_sqrt) { return unary(c, n_in, in, out, tc_sqrt); }
+OP(op_neg) { return unary(c, n_in, in, out, tc_neg); }
+OP(op_abs) { return unary(c, n_in, in, out, tc_abs); }
+
+typedef struct { tc_scalar a, b; } two_params;
+static tc_tensor *leaky(tc_tensor *x, void *p) { return tc_leaky_relu(x, ((two_params *)p)->a); }
+static tc_tensor *elu(tc_tensor *x, void *p) { return tc_elu(x, ((two_params *)p)->a); }
+static tc_tensor *hsig(tc_tensor *x, void *p) { return tc_hard_sigmoid(x, ((two_params *)p)->a, ((two_params *)p)->b); }
+static tc_tensor *clip(tc_tensor *x, void *p) { return tc_clip(x, ((two_params *)p)->a, ((two_params *)p)->b); }
+
+OP(op_leaky_relu)
+{
+    NEED(1);
+    two_params p = {tc_onnx_attr_float(n, "alpha", 0.01f), 0};
+    ONNX_TRY(c, out[0] = tc_onnx_unary(in[0], leaky, &p));
+    return TC_OK;
+}
+OP(op_elu)
+{
+    NEED(1);
+    two_params p = {tc_onnx_attr_float(n, "alpha", 1.0f), 0};
+    ONNX_TRY(c, out[0] = tc_onnx_unary(in[0], elu, &p));
+    return TC_OK;
+}
+OP(op_hard_sigmoid)
+{
+    NEED(1);
+    two_params p = {tc_onnx_attr_float(n, "alpha", 0.2f), tc_onnx_attr_float(n, "beta", 0.5f)};
+    ONNX_TRY(c, out[0] = tc_onnx_unary(in[0], hsig, &p));
+    return TC_OK;
+}
+OP(op_clip)
+{
+    NEED(1);
+    two_params p = {-FLT_MAX, FLT_MAX};
+    if (c->m->opset < 11) {
+        p.a = tc_onnx_attr_float(n, "min", -FLT_MAX);
+        p.b = tc_onnx_attr_float(n, "max", FLT_MAX);
+    } else {
+        for (int k = 1; k <= 2; k++) {
+            if (n_in <= k || !in[k]) continue;
+            if (tc_numel(in[k]) != 1) return tc_onnx_fail(c, TC_ERR_SHAPE, "min/max must be scalars");
+            tc_scalar v;
+            tc_read_values(in[k], &v);
+            if (k == 1) p.a = v;
+            else p.b = v;
+        }
+    }
+    ONNX_TRY(c, out[0] = tc_onnx_unary(in[0], clip, &p));
+    return TC_OK;
+}
+OP(op_identity)
+{
+    NEED(1);
+    out[0] = in[0];
+    return TC_OK;
+}
+OP(op_dropout)
+{
+    NEED(1);
+    bool training = false;
+    double ratio = 0.5;
+    if (c->m->opset >= 12) {
+        if (n_in > 1 && in[1]) {
+            tc_scalar r;
+            tc_read_values(in[1], &r);
+            ratio = r;
+        }
+        if (n_in > 2 && in[2]) {
+            tc_scalar t;
+            tc_read_values(in[2], &t);
+            training = t != 0;
+        }
+    } else {
+        ratio = tc_onnx_attr_float(n, "ratio", 0.5f);
+    }
+    ONNX_TRY(c, out[0] = tc_dropout(in[0], (tc_scalar)ratio, training, NULL));
+    if (n_out > 1) { /* the mask: ones where kept */
+        tc_tensor *mask = tc_full(in[0]->ndim, in[0]->shape, 1);
+        ONNX_TRY(c, mask);
+        if (training && ratio > 0) {
+            tc_tensor *y = tc_contiguous(out[0]);
+            ONNX_TRY(c, y);
+            for (int64_t i = 0; i < tc_numel(y); i++) mask->data[i] = y->data[i] != 0;
+        }
+        out[1] = mask;
+        c->out_dtype[1] = TC_ONNX_INT64;
+    }
+    return TC_OK;
+}
+OP(op_cast)
+{
+    NEED(1);
+    int64_t to = tc_onnx_attr_int(n, "to", 1);
+    if (to == 1 || to == 11 || to == 10) {
+        ONNX_TRY(c, out[0] = tc_mul_scalar(in[0], 1));
+        c->out_dtype[0] = TC_ONNX_FLOAT;
+    } else if (to == 6 || to == 7 || to == 5 || to == 3 || to == 2 || to == 4 || to == 9 || to == 12 || to == 13) {
+        tc_tensor *y = tc_result(in[0]->ndim, in[0]->shape);
+        ONNX_TRY(c, y);
+        tc_read_values(in[0], y->data);
+        for (int64_t i = 0; i < tc_numel(y); i++) y->data[i] = to == 9 ? (y->data[i] != 0) : truncf(y->data[i]);
+        out[0] = y;
+        c->out_dtype[0] = TC_ONNX_INT64;
+    } else {
+        return tc_onnx_fail(c, TC_ERR_UNSUPPORTED, "cast to type %lld is not supported", (long long)to);
+    }
+    return TC_OK;
+}
+
+/* ---- softmax family -------------------------------------------------------- */
+static tc_status softmax_like(onnx_ctx *c, const Onnx__NodeProto *n, int n_in, tc_tensor **in, tc_tensor **out,
+                              tc_tensor *(*fn)(tc_tensor *, int), bool negate)
+{
+    NEED(1);
+    tc_tensor *x = in[0];
+    if (negate) ONNX_TRY(c, x = tc_neg(x));
+    int r = x->ndim;
+    if (c->m->opset >= 13) {
+        int axis = tc_onnx_axis(c, tc_onnx_attr_int(n, "axis", -1), r);
+        if (axis < 0) return tc_last_status();
+        ONNX_TRY(c, out[0] = fn(x, axis));
+        return TC_OK;
+    }
+    /* before opset 13: coerced to 2-D at axis (default 1) */
+    int64_t a = tc_onnx_attr_int(n, "axis", 1);
+    if (a < 0) a += r;
+    if (a < 0 || a > r) return tc_onnx_fail(c, TC_ERR_ARG, "axis %lld out of range for rank %d", (long long)a, r);
+    tc_tensor *flat;
+    ONNX_TRY(c, flat = tc_flatten(x, (int)a));
+    tc_tensor *y;
+    ONNX_TRY(c, y = fn(flat, 1));
+    ONNX_TRY(c, out[0] = tc_reshape(y, r, x->shape));
+    return TC_OK;
+}
+OP(op_softmax) { return softmax_like(c, n, n_in, in, out, tc_softmax, false); }
+OP(op_log_softmax) { return softmax_like(c, n, n_in, in, out, tc_log_softmax, false); }
+
+/* ---- reductions --------------------------------------------------------------- */
+static tc_status reduce(onnx_ctx *c, const Onnx__NodeProto *n, int n_in, tc_tensor **in, tc_tensor **out,
+                        tc_tensor *(*fn)(tc_tensor *, int, const int *, bool))
+{
+    NEED(1);
+    int64_t axes64[TC_MAX_DIMS];
+    int na = tc_onnx_attr_ints(n, "axes", axes64, TC_MAX_DIMS);
+    if (n_in > 1 && in[1]) {
+        na = tc_onnx_ints(c, in[1], axes64, TC_MAX_DIMS, "axes");
+        if (na < 0) return tc_last_status();
+    }
+    bool keep = tc_onnx_attr_int(n, "keepdims", 1) != 0;
+    if (na <= 0) {
+        if (na == 0 && tc_onnx_attr_int(n, "noop_with_empty_axes", 0)) {
+            out[0] = in[0];
+            return TC_OK;
+        }
+        na = 0;
+    }
+    int axes[TC_MAX_DIMS];
+    for (int i = 0; i < na; i++) {
+        axes[i] = tc_onnx_axis(c, axes64[i], in[0]->ndim);
+        if (axes[i] < 0) return tc_last_status();
+    }
+    ONNX_TRY(c, out[0] = fn(in[0], na, axes, keep));
+    return TC_OK;
+}
+OP(op_reduce_mean) { return reduce(c, n, n_in, in, out, tc_mean); }
+OP(op_reduce_sum) { return reduce(c, n, n_in, in, out, tc_sum); }
+OP(op_reduce_max) { return reduce(c, n, n_in, in, out, tc_max); }
+OP(op_argmax)
+{
+    NEED(1);
+    int axis = tc_onnx_axis(c, tc_onnx_attr_int(n, "axis", 0), in[0]->ndim);
+    if (axis < 0) return tc_last_status();
+    ONNX_TRY(c, out[0] = tc_argmax(in[0], axis, tc_onnx_attr_int(n, "keepdims", 1) != 0,
+                                   tc_onnx_attr_int(n, "select_last_index", 0) != 0));
+    c->out_dtype[0] = TC_ONNX_INT64;
+    return TC_OK;
+}
+
+const onnx_op_entry tc_onnx_ops_math[] = {
+    {"Add", op_add}, {"Sub", op_sub}, {"Mul", op_mul}, {"Div", op_div}, {"Pow", op_pow},
+    {"Max", op_max}, {"Min", op_min}, {"Sum", op_sum}, {"Mean", op_mean},
+    {"Relu", op_relu}, {"Tanh", op_tanh}, {"Sigmoid", op_sigmoid}, {"Softplus", op_softplus},
+    {"Exp", op_exp}, {"Log", op_log}, {"Sqrt", op_sqrt}, {"Neg", op_neg}, {"Abs", op_abs},
+    {"LeakyRelu", op_leaky_relu}, {"Elu", op_elu}, {"HardSigmoid", op_hard_sigmoid}, {"Clip", op_clip},
+    {"Identity", op_identity}, {"Dropout", op_dropout}, {"Cast", op_cast},
+    {"Softmax", op_softmax}, {"LogSoftmax", op_log_softmax},
+    {"ReduceMean", op_reduce_mean}, {"ReduceSum", op_reduce_sum}, {"ReduceMax", op_reduce_max},
+    {"ArgMax", op_argmax},
+    {NULL, NULL},
+};

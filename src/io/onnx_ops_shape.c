@@ -1,0 +1,315 @@
+/* ONNX shape operators: Reshape, Flatten, Transpose, Concat, Squeeze,
+ * Unsqueeze, Split, Slice, Shape, Tile, Expand, Gather, Pad, Constant. */
+#include "onnx_run.h"
+
+#include <stdlib.h>
+
+#define OP(name) static tc_status name(onnx_ctx *c, const Onnx__NodeProto *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out)
+#define NEED(k)                                                                              \
+    do {                                                                                     \
+        if (n_in < (k)) return tc_onnx_fail(c, TC_ERR_ARG, "needs %d inputs, has %d", (k), n_in); \
+        for (int i_ = 0; i_ < (k); i_++)                                                     \
+            if (!in[i_]) return tc_onnx_fail(c, TC_ERR_ARG, "input %d is missing", i_);     \
+    } while (0)
+
+/* A step tensor holding integers (dtype INT64 at the ONNX level). */
+static tc_tensor *int_tensor(int ndim, const int64_t *shape, const int64_t *v)
+{
+    tc_tensor *t = tc_result(ndim, shape);
+    if (t)
+        for (int64_t i = 0; i < tc_numel(t); i++) t->data[i] = (tc_scalar)v[i];
+    return t;
+}
+
+OP(op_shape)
+{
+    NEED(1);
+    int r = in[0]->ndim;
+    int64_t start = tc_onnx_attr_int(n, "start", 0), end = tc_onnx_attr_int(n, "end", r);
+    if (start < 0) start += r;
+    if (end < 0) end += r;
+    start = start < 0 ? 0 : start > r ? r : start;
+    end = end < start ? start : end > r ? r : end;
+    int64_t len = end - start;
+    ONNX_TRY(c, out[0] = int_tensor(1, &len, in[0]->shape + start));
+    c->out_dtype[0] = TC_ONNX_INT64;
+    return TC_OK;
+}
+
+OP(op_constant)
+{
+    const Onnx__AttributeProto *a;
+    if ((a = tc_onnx_attr(n, "value")) && a->t) {
+        tc_onnx_dtype dt;
+        tc_tensor *t = tc_onnx_decode_tensor(a->t, c->m->dir, &dt, c->label);
+        if (!t) return tc_last_status();
+        out[0] = tc_copy_of(t->data, t->ndim, t->shape);
+        tc_tensor_free(t);
+        ONNX_TRY(c, out[0]);
+        c->out_dtype[0] = dt;
+        return TC_OK;
+    }
+    if ((a = tc_onnx_attr(n, "value_float")) && a->has_f) {
+        ONNX_TRY(c, out[0] = tc_scalar_tensor(a->f));
+        c->out_dtype[0] = TC_ONNX_FLOAT;
+        return TC_OK;
+    }
+    if ((a = tc_onnx_attr(n, "value_int")) && a->has_i) {
+        ONNX_TRY(c, out[0] = tc_scalar_tensor((tc_scalar)a->i));
+        c->out_dtype[0] = TC_ONNX_INT64;
+        return TC_OK;
+    }
+    if ((a = tc_onnx_attr(n, "value_floats"))) {
+        int64_t len = (int64_t)a->n_floats;
+        ONNX_TRY(c, out[0] = tc_result(1, &len));
+        for (int64_t i = 0; i < len; i++) out[0]->data[i] = a->floats[i];
+        c->out_dtype[0] = TC_ONNX_FLOAT;
+        return TC_OK;
+    }
+    if ((a = tc_onnx_attr(n, "value_ints"))) {
+        int64_t len = (int64_t)a->n_ints;
+        ONNX_TRY(c, out[0] = int_tensor(1, &len, a->ints));
+        c->out_dtype[0] = TC_ONNX_INT64;
+        return TC_OK;
+    }
+    return tc_onnx_fail(c, TC_ERR_UNSUPPORTED, "no supported value attribute");
+}
+
+OP(op_reshape)
+{
+    NEED(2);
+    int64_t shape[TC_MAX_DIMS];
+    int r = tc_onnx_ints(c, in[1], shape, TC_MAX_DIMS, "shape");
+    if (r < 0) return tc_last_status();
+    bool allowzero = tc_onnx_attr_int(n, "allowzero", 0) != 0;
+    for (int i = 0; i < r; i++) {
+        if (shape[i] == 0 && !allowzero) {
+            if (i >= in[0]->ndim) return tc_onnx_fail(c, TC_ERR_SHAPE, "shape entry %d is 0 but the input has rank %d", i, in[0]->ndim);
+            shape[i] = in[0]->shape[i];
+        }
+    }
+    ONNX_TRY(c, out[0] = tc_reshape(in[0], r, shape));
+    return TC_OK;
+}
+
+OP(op_flatten)
+{
+    NEED(1);
+    int64_t axis = tc_onnx_attr_int(n, "axis", 1);
+    if (axis < 0) axis += in[0]->ndim;
+    if (axis < 0 || axis > in[0]->ndim) return tc_onnx_fail(c, TC_ERR_ARG, "axis out of range for rank %d", in[0]->ndim);
+    ONNX_TRY(c, out[0] = tc_flatten(in[0], (int)axis));
+    return TC_OK;
+}
+
+OP(op_transpose)
+{
+    NEED(1);
+    int r = in[0]->ndim, perm[TC_MAX_DIMS];
+    int64_t p64[TC_MAX_DIMS];
+    int k = tc_onnx_attr_ints(n, "perm", p64, TC_MAX_DIMS);
+    if (k >= 0 && k != r) return tc_onnx_fail(c, TC_ERR_ARG, "perm has %d entries for rank %d", k, r);
+    for (int i = 0; i < r; i++) perm[i] = k >= 0 ? (int)p64[i] : r - 1 - i;
+    ONNX_TRY(c, out[0] = tc_transpose(in[0], perm));
+    return TC_OK;
+}
+
+OP(op_concat)
+{
+    if (n_in < 1) return tc_onnx_fail(c, TC_ERR_ARG, "needs inputs");
+    for (int i = 0; i < n_in; i++)
+        if (!in[i]) return tc_onnx_fail(c, TC_ERR_ARG, "input %d is missing", i);
+    int axis = tc_onnx_axis(c, tc_onnx_attr_int(n, "axis", 0), in[0]->ndim);
+    if (axis < 0) return tc_last_status();
+    ONNX_TRY(c, out[0] = tc_concat(n_in, in, axis));
+    return TC_OK;
+}
+
+static int axes_of(onnx_ctx *c, const Onnx__NodeProto *n, int n_in, tc_tensor **in, int64_t *axes)
+{
+    if (c->m->opset >= 13) return n_in > 1 && in[1] ? tc_onnx_ints(c, in[1], axes, TC_MAX_DIMS, "axes") : 0;
+    int k = tc_onnx_attr_ints(n, "axes", axes, TC_MAX_DIMS);
+    return k < 0 ? 0 : k;
+}
+
+OP(op_squeeze)
+{
+    NEED(1);
+    int64_t axes[TC_MAX_DIMS];
+    int na = axes_of(c, n, n_in, in, axes);
+    if (na < 0) return tc_last_status();
+    int r = in[0]->ndim;
+    bool drop[TC_MAX_DIMS] = {0};
+    for (int i = 0; i < na; i++) {
+        int a = tc_onnx_axis(c, axes[i], r);
+        if (a < 0) return tc_last_status();
+        if (in[0]->shape[a] != 1) return tc_onnx_fail(c, TC_ERR_SHAPE, "axis %d has size %lld, not 1", a, (long long)in[0]->shape[a]);
+        drop[a] = true;
+    }
+    int64_t shape[TC_MAX_DIMS];
+    int k = 0;
+    for (int i = 0; i < r; i++)
+        if (!(na ? drop[i] : in[0]->shape[i] == 1)) shape[k++] = in[0]->shape[i];
+    ONNX_TRY(c, out[0] = tc_reshape(in[0], k, shape));
+    return TC_OK;
+}
+
+OP(op_unsqueeze)
+{
+    NEED(1);
+    int64_t axes[TC_MAX_DIMS];
+    int na = axes_of(c, n, n_in, in, axes);
+    if (na < 0) return tc_last_status();
+    int r = in[0]->ndim + na;
+    if (r > TC_MAX_DIMS) return tc_onnx_fail(c, TC_ERR_UNSUPPORTED, "result rank %d is over %d", r, TC_MAX_DIMS);
+    bool ins[TC_MAX_DIMS] = {0};
+    for (int i = 0; i < na; i++) {
+        int a = tc_onnx_axis(c, axes[i], r);
+        if (a < 0) return tc_last_status();
+        ins[a] = true;
+    }
+    int64_t shape[TC_MAX_DIMS];
+    for (int i = 0, k = 0; i < r; i++) shape[i] = ins[i] ? 1 : in[0]->shape[k++];
+    ONNX_TRY(c, out[0] = tc_reshape(in[0], r, shape));
+    return TC_OK;
+}
+
+OP(op_split)
+{
+    NEED(1);
+    int axis = tc_onnx_axis(c, tc_onnx_attr_int(n, "axis", 0), in[0]->ndim);
+    if (axis < 0) return tc_last_status();
+    int64_t sizes[ONNX_MAX_IO];
+    int k;
+    if (c->m->opset >= 13 && n_in > 1 && in[1]) {
+        k = tc_onnx_ints(c, in[1], sizes, ONNX_MAX_IO, "split");
+        if (k < 0) return tc_last_status();
+    } else if (c->m->opset < 13 && tc_onnx_attr(n, "split")) {
+        k = tc_onnx_attr_ints(n, "split", sizes, ONNX_MAX_IO);
+    } else { /* equal parts (the last one smaller if the size does not divide) */
+        int64_t dim = in[0]->shape[axis], part = (dim + n_out - 1) / n_out;
+        k = n_out;
+        for (int i = 0; i < k; i++) {
+            int64_t left = dim - part * i;
+            sizes[i] = left < part ? (left > 0 ? left : 0) : part;
+        }
+    }
+    if (k != n_out) return tc_onnx_fail(c, TC_ERR_ARG, "split has %d sizes for %d outputs", k, n_out);
+    if (tc_split(in[0], axis, k, sizes, out) != TC_OK) return tc_onnx_check(c, NULL);
+    return TC_OK;
+}
+
+OP(op_slice)
+{
+    NEED(1);
+    int r = in[0]->ndim;
+    int64_t st[TC_MAX_DIMS], en[TC_MAX_DIMS], ax[TC_MAX_DIMS], sp[TC_MAX_DIMS];
+    int ns, ne, na = -1, np = -1;
+    if (c->m->opset < 10) {
+        ns = tc_onnx_attr_ints(n, "starts", st, TC_MAX_DIMS);
+        ne = tc_onnx_attr_ints(n, "ends", en, TC_MAX_DIMS);
+        na = tc_onnx_attr_ints(n, "axes", ax, TC_MAX_DIMS);
+    } else {
+        NEED(3);
+        ns = tc_onnx_ints(c, in[1], st, TC_MAX_DIMS, "starts");
+        ne = tc_onnx_ints(c, in[2], en, TC_MAX_DIMS, "ends");
+        if (n_in > 3 && in[3]) na = tc_onnx_ints(c, in[3], ax, TC_MAX_DIMS, "axes");
+        if (n_in > 4 && in[4]) np = tc_onnx_ints(c, in[4], sp, TC_MAX_DIMS, "steps");
+    }
+    if (ns < 0 || ne < 0 || ns != ne || (na >= 0 && na != ns) || (np >= 0 && np != ns))
+        return tc_onnx_fail(c, TC_ERR_ARG, "starts, ends, axes and steps must have the same length");
+    int64_t starts[TC_MAX_DIMS], ends[TC_MAX_DIMS], steps[TC_MAX_DIMS];
+    for (int d = 0; d < r; d++) starts[d] = 0, ends[d] = in[0]->shape[d], steps[d] = 1;
+    for (int i = 0; i < ns; i++) {
+        int a = tc_onnx_axis(c, na >= 0 ? ax[i] : i, r);
+        if (a < 0) return tc_last_status();
+        int64_t dim = in[0]->shape[a], lo = -(dim + 1);
+        /* pre-clamp so that INT64 extremes cannot overflow */
+        starts[a] = st[i] < lo ? lo : st[i] > dim ? dim : st[i];
+        ends[a] = en[i] < lo ? lo : en[i] > dim ? dim : en[i];
+        steps[a] = np >= 0 ? sp[i] : 1;
+        if (steps[a] == 0) return tc_onnx_fail(c, TC_ERR_ARG, "step 0 on axis %d", a);
+    }
+    ONNX_TRY(c, out[0] = tc_slice(in[0], starts, ends, steps));
+    return TC_OK;
+}
+
+OP(op_tile)
+{
+    NEED(2);
+    int64_t reps[TC_MAX_DIMS];
+    int k = tc_onnx_ints(c, in[1], reps, TC_MAX_DIMS, "repeats");
+    if (k < 0) return tc_last_status();
+    if (k != in[0]->ndim) return tc_onnx_fail(c, TC_ERR_SHAPE, "repeats has %d values for rank %d", k, in[0]->ndim);
+    ONNX_TRY(c, out[0] = tc_tile(in[0], reps));
+    return TC_OK;
+}
+
+OP(op_expand)
+{
+    NEED(2);
+    int64_t shape[TC_MAX_DIMS];
+    int k = tc_onnx_ints(c, in[1], shape, TC_MAX_DIMS, "shape");
+    if (k < 0) return tc_last_status();
+    ONNX_TRY(c, out[0] = tc_expand(in[0], k, shape));
+    return TC_OK;
+}
+
+OP(op_gather)
+{
+    NEED(2);
+    int axis = tc_onnx_axis(c, tc_onnx_attr_int(n, "axis", 0), in[0]->ndim);
+    if (axis < 0) return tc_last_status();
+    ONNX_TRY(c, out[0] = tc_gather(in[0], in[1], axis));
+    return TC_OK;
+}
+
+OP(op_pad)
+{
+    NEED(1);
+    int r = in[0]->ndim;
+    int64_t pads[2 * TC_MAX_DIMS];
+    int k;
+    float value = 0;
+    const char *mode = tc_onnx_attr_string(n, "mode", "constant");
+    char mode_buf[32];
+    snprintf(mode_buf, sizeof mode_buf, "%s", mode);
+    if (c->m->opset < 11) {
+        k = tc_onnx_attr_ints(n, "pads", pads, 2 * TC_MAX_DIMS);
+        value = tc_onnx_attr_float(n, "value", 0);
+    } else {
+        NEED(2);
+        k = tc_onnx_ints(c, in[1], pads, 2 * TC_MAX_DIMS, "pads");
+        if (n_in > 2 && in[2]) {
+            tc_scalar v;
+            tc_read_values(in[2], &v);
+            value = (float)v;
+        }
+    }
+    if (k != 2 * r) return tc_onnx_fail(c, TC_ERR_ARG, "pads has %d values for rank %d", k, r);
+    tc_pad_mode pm = !strcmp(mode_buf, "reflect") ? TC_PAD_REFLECT : !strcmp(mode_buf, "edge") ? TC_PAD_EDGE : TC_PAD_CONSTANT;
+    if (strcmp(mode_buf, "constant") && strcmp(mode_buf, "reflect") && strcmp(mode_buf, "edge"))
+        return tc_onnx_fail(c, TC_ERR_UNSUPPORTED, "pad mode '%s'", mode_buf);
+    /* negative pads crop: slice first, then pad the rest */
+    int64_t before[TC_MAX_DIMS], after[TC_MAX_DIMS], starts[TC_MAX_DIMS], ends[TC_MAX_DIMS];
+    bool crop = false;
+    for (int d = 0; d < r; d++) {
+        before[d] = pads[d] > 0 ? pads[d] : 0;
+        after[d] = pads[d + r] > 0 ? pads[d + r] : 0;
+        starts[d] = pads[d] < 0 ? -pads[d] : 0;
+        ends[d] = in[0]->shape[d] + (pads[d + r] < 0 ? pads[d + r] : 0);
+        crop |= pads[d] < 0 || pads[d + r] < 0;
+    }
+    tc_tensor *x = in[0];
+    if (crop) ONNX_TRY(c, x = tc_slice(x, starts, ends, NULL));
+    ONNX_TRY(c, out[0] = tc_pad(x, before, after, pm, value));
+    return TC_OK;
+}
+
+const onnx_op_entry tc_onnx_ops_shape[] = {
+    {"Shape", op_shape}, {"Constant", op_constant}, {"Reshape", op_reshape}, {"Flatten", op_flatten},
+    {"Transpose", op_transpose}, {"Concat", op_concat}, {"Squeeze", op_squeeze}, {"Unsqueeze", op_unsqueeze},
+    {"Split", op_split}, {"Slice", op_slice}, {"Tile", op_tile}, {"Expand", op_expand}, {"Gather", op_gather},
+    {"Pad", op_pad},
+    {NULL, NULL},
+};

@@ -1,0 +1,199 @@
+/* The ONNX interpreter: runs the nodes in topological order, each through
+ * its translation into tensorcook operations (so the tape records them and
+ * gradients flow through imported graphs). */
+#include "onnx_run.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+
+tc_status tc_onnx_fail(onnx_ctx *c, tc_status s, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return tc_error(s, "%s: %s", c->label, msg);
+}
+
+tc_status tc_onnx_check(onnx_ctx *c, tc_tensor *t)
+{
+    if (t) return TC_OK;
+    char inner[1024];
+    snprintf(inner, sizeof inner, "%s", tc_last_error());
+    return tc_error(tc_last_status() ? tc_last_status() : TC_ERR_ARG, "%s: %s", c->label, inner);
+}
+
+int tc_onnx_ints(onnx_ctx *c, const tc_tensor *t, int64_t *out, int max, const char *what)
+{
+    if (!t) {
+        tc_onnx_fail(c, TC_ERR_ARG, "%s is missing", what);
+        return -1;
+    }
+    int64_t n = tc_numel(t);
+    if (n > max) {
+        tc_onnx_fail(c, TC_ERR_UNSUPPORTED, "%s has %lld values (at most %d)", what, (long long)n, max);
+        return -1;
+    }
+    tc_scalar v[64];
+    tc_read_values(t, v);
+    for (int64_t i = 0; i < n; i++) {
+        double d = (double)v[i];
+        out[i] = d >= 9.2e18 ? INT64_MAX : d <= -9.2e18 ? INT64_MIN : (int64_t)d;
+    }
+    return (int)n;
+}
+
+int tc_onnx_axis(onnx_ctx *c, int64_t axis, int rank)
+{
+    int64_t a = axis < 0 ? axis + rank : axis;
+    if (a < 0 || a >= rank) {
+        tc_onnx_fail(c, TC_ERR_ARG, "axis %lld is out of range for rank %d", (long long)axis, rank);
+        return -1;
+    }
+    return (int)a;
+}
+
+tc_tensor *tc_onnx_to_cl(tc_tensor *x)
+{
+    if (!x || x->ndim < 3) return x;
+    int perm[TC_MAX_DIMS], r = x->ndim;
+    perm[0] = 0;
+    for (int i = 1; i < r - 1; i++) perm[i] = i + 1;
+    perm[r - 1] = 1;
+    return tc_transpose(x, perm);
+}
+
+tc_tensor *tc_onnx_from_cl(tc_tensor *y)
+{
+    if (!y || y->ndim < 3) return y;
+    int perm[TC_MAX_DIMS], r = y->ndim;
+    perm[0] = 0;
+    perm[1] = r - 1;
+    for (int i = 2; i < r; i++) perm[i] = i - 1;
+    return tc_transpose(y, perm);
+}
+
+/* The permutation p with transpose(x, p) contiguous, if x is a permuted
+ * contiguous block (strides a permutation of contiguous strides). */
+static bool dense_perm(const tc_tensor *x, int *p)
+{
+    int r = x->ndim;
+    for (int i = 0; i < r; i++) p[i] = i;
+    for (int i = 1; i < r; i++) /* insertion sort by stride, descending */
+        for (int j = i; j > 0 && x->strides[p[j]] > x->strides[p[j - 1]]; j--) {
+            int t = p[j];
+            p[j] = p[j - 1];
+            p[j - 1] = t;
+        }
+    int64_t s = 1;
+    for (int i = r - 1; i >= 0; i--) {
+        if (x->shape[p[i]] != 1 && x->strides[p[i]] != s) return false;
+        s *= x->shape[p[i]];
+    }
+    return true;
+}
+
+static void invert(const int *p, int *inv, int r)
+{
+    for (int i = 0; i < r; i++) inv[p[i]] = i;
+}
+
+tc_tensor *tc_onnx_unary(tc_tensor *x, tc_tensor *(*fn)(tc_tensor *, void *), void *arg)
+{
+    int p[TC_MAX_DIMS], inv[TC_MAX_DIMS];
+    if (!x || tc_is_contiguous(x) || !dense_perm(x, p)) return fn(x, arg);
+    invert(p, inv, x->ndim);
+    return tc_transpose(fn(tc_transpose(x, p), arg), inv);
+}
+
+tc_tensor *tc_onnx_binary_same_layout(tc_tensor *a, tc_tensor *b, tc_tensor *(*fn)(tc_tensor *, tc_tensor *))
+{
+    int p[TC_MAX_DIMS], inv[TC_MAX_DIMS];
+    if (!a || !b || !tc_same_shape(a, b) || tc_is_contiguous(a) || !dense_perm(a, p)) return NULL;
+    for (int i = 0; i < a->ndim; i++)
+        if (a->shape[i] != 1 && a->strides[i] != b->strides[i]) return NULL;
+    invert(p, inv, a->ndim);
+    return tc_transpose(fn(tc_transpose(a, p), tc_transpose(b, p)), inv);
+}
+
+static onnx_op_fn lookup(const char *op)
+{
+    const onnx_op_entry *tables[] = {tc_onnx_ops_math, tc_onnx_ops_shape, tc_onnx_ops_nn, tc_onnx_ops_rnn};
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
+        for (const onnx_op_entry *e = tables[t]; e->op_type; e++)
+            if (!strcmp(e->op_type, op)) return e->fn;
+    return NULL;
+}
+
+tc_status tc_onnx_run(tc_onnx_model *m, int n_inputs, tc_tensor *const *inputs, int n_outputs, tc_tensor **outputs)
+{
+    if (!m) return tc_error(TC_ERR_ARG, "onnx_run: model is NULL");
+    if (n_inputs != m->n_inputs)
+        return tc_error(TC_ERR_ARG, "onnx_run: %s takes %d inputs, %d given", m->path, m->n_inputs, n_inputs);
+    if (n_outputs > m->n_outputs)
+        return tc_error(TC_ERR_ARG, "onnx_run: %s has %d outputs, %d asked", m->path, m->n_outputs, n_outputs);
+    tc_tensor **val = tc_arena_alloc(sizeof *val * (size_t)(m->n_values + 1));
+    tc_onnx_dtype *dt = tc_arena_alloc(sizeof *dt * (size_t)(m->n_values + 1));
+    if (!val || !dt) return tc_last_status();
+    for (int i = 0; i < m->n_values; i++) {
+        val[i] = m->values[i].init;
+        dt[i] = m->values[i].dtype;
+    }
+    for (int i = 0; i < n_inputs; i++) {
+        const onnx_value *v = &m->values[m->inputs[i]];
+        if (!inputs[i]) return tc_error(TC_ERR_ARG, "onnx_run: input '%s' is NULL", v->name);
+        int64_t dims[TC_MAX_DIMS];
+        int r = tc_onnx_declared_shape(v, dims);
+        if (r >= 0) {
+            bool ok = r == inputs[i]->ndim;
+            for (int d = 0; ok && d < r; d++) ok = dims[d] < 0 || dims[d] == inputs[i]->shape[d];
+            if (!ok) {
+                char a[TC_SHAPE_STR_MAX], b[TC_SHAPE_STR_MAX];
+                return tc_error(TC_ERR_SHAPE, "onnx_run: input '%s' has shape %s but the model declares %s", v->name,
+                                tc_shape_str(inputs[i], a, sizeof a), tc_dims_str(r, dims, b, sizeof b));
+            }
+        }
+        val[m->inputs[i]] = inputs[i];
+    }
+    onnx_ctx c = {.m = m};
+    for (int k = 0; k < m->n_nodes; k++) {
+        const onnx_node *nd = &m->nodes[k];
+        const Onnx__NodeProto *np = nd->proto;
+        c.node = nd;
+        tc_onnx_node_label(np, c.label, sizeof c.label);
+        if (nd->n_in > ONNX_MAX_IO || nd->n_out > ONNX_MAX_IO)
+            return tc_onnx_fail(&c, TC_ERR_UNSUPPORTED, "too many inputs or outputs");
+        onnx_op_fn fn = np->domain && np->domain[0] && strcmp(np->domain, "ai.onnx") ? NULL : lookup(np->op_type);
+        if (!fn)
+            return tc_error(TC_ERR_UNSUPPORTED, "%s: %s: operator '%s' is not supported (see docs/onnx.md)", m->path,
+                            c.label, np->op_type ? np->op_type : "?");
+        tc_tensor *in[ONNX_MAX_IO] = {0}, *out[ONNX_MAX_IO] = {0};
+        for (int i = 0; i < nd->n_in; i++) {
+            in[i] = nd->in[i] >= 0 ? val[nd->in[i]] : NULL;
+            c.in_dtype[i] = nd->in[i] >= 0 ? dt[nd->in[i]] : TC_ONNX_FLOAT;
+        }
+        for (int i = 0; i < nd->n_out; i++) c.out_dtype[i] = c.in_dtype[0];
+        tc_status s = fn(&c, np, nd->n_in, in, nd->n_out, out);
+        if (s != TC_OK) {
+            if (!strstr(tc_last_error(), m->path)) {
+                char inner[1024];
+                snprintf(inner, sizeof inner, "%s", tc_last_error());
+                tc_error(s, "%s: %s", m->path, inner);
+            }
+            return s;
+        }
+        for (int i = 0; i < nd->n_out; i++) {
+            if (nd->out[i] < 0) continue;
+            if (!out[i]) return tc_error(TC_ERR_UNSUPPORTED, "%s: %s: output %d is not produced", m->path, c.label, i);
+            val[nd->out[i]] = out[i];
+            dt[nd->out[i]] = c.out_dtype[i];
+        }
+    }
+    for (int i = 0; i < n_outputs; i++) {
+        outputs[i] = val[m->outputs[i]];
+        if (!outputs[i]) return tc_error(TC_ERR_STATE, "onnx_run: output '%s' was not computed", m->values[m->outputs[i]].name);
+    }
+    return TC_OK;
+}
