@@ -24,6 +24,9 @@ typedef enum { TC_ONNX_FLOAT = 1, TC_ONNX_INT64 = 7 } tc_onnx_dtype;
  * external data outside its file, a node input that nothing defines, or a
  * cycle each give an error naming the file and the node or tensor. */
 tc_onnx_model *tc_onnx_load(const char *path);
+/* The same from bytes in memory; name is used in messages and as the base
+ * for external data paths. */
+tc_onnx_model *tc_onnx_load_memory(const void *data, size_t len, const char *name);
 void tc_onnx_free(tc_onnx_model *m);
 
 int tc_onnx_input_count(const tc_onnx_model *m);   /* graph inputs that are not initializers */

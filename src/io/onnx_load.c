@@ -198,12 +198,8 @@ static bool order_nodes(tc_onnx_model *m, const Onnx__GraphProto *g)
     return true;
 }
 
-tc_onnx_model *tc_onnx_load(const char *path)
+static tc_onnx_model *load(const char *path, const uint8_t *data, size_t len)
 {
-    if (!path) {
-        tc_error(TC_ERR_ARG, "onnx_load: path is NULL");
-        return NULL;
-    }
     tc_onnx_model *m = calloc(1, sizeof *m);
     if (!m) {
         tc_error(TC_ERR_MEMORY, "onnx_load: out of memory");
@@ -214,11 +210,7 @@ tc_onnx_model *tc_onnx_load(const char *path)
     char *slash = strrchr(m->dir, '/');
     if (slash) *slash = '\0';
     else strcpy(m->dir, ".");
-    size_t len;
-    uint8_t *buf = tc_onnx_read_file(path, &len);
-    if (!buf) return fail(m);
-    m->proto = onnx__model_proto__unpack(NULL, len, buf);
-    free(buf);
+    m->proto = onnx__model_proto__unpack(NULL, len, data);
     if (!m->proto) {
         tc_error(TC_ERR_FORMAT, "%s: not a valid ONNX model (truncated or corrupt protobuf)", path);
         return fail(m);
@@ -308,6 +300,29 @@ tc_onnx_model *tc_onnx_load(const char *path)
         m->outputs[m->n_outputs++] = v;
     }
     return m;
+}
+
+tc_onnx_model *tc_onnx_load(const char *path)
+{
+    if (!path) {
+        tc_error(TC_ERR_ARG, "onnx_load: path is NULL");
+        return NULL;
+    }
+    size_t len;
+    uint8_t *buf = tc_onnx_read_file(path, &len);
+    if (!buf) return NULL;
+    tc_onnx_model *m = load(path, buf, len);
+    free(buf);
+    return m;
+}
+
+tc_onnx_model *tc_onnx_load_memory(const void *data, size_t len, const char *name)
+{
+    if (!data && len) {
+        tc_error(TC_ERR_ARG, "onnx_load_memory: data is NULL");
+        return NULL;
+    }
+    return load(name ? name : "(memory)", data, len);
 }
 
 /* ---- inspection ------------------------------------------------------------ */

@@ -1,0 +1,58 @@
+/* Inference speed of an imported ONNX model: images per second (best of N).
+ * Usage: bench_onnx MODEL.onnx BATCH [REPEATS]  (TENSORCOOK_THREADS sets threads) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "tensorcook/tensorcook.h"
+#include "tensorcook/onnx.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: bench_onnx MODEL.onnx BATCH [REPEATS]\n");
+        return 2;
+    }
+    int batch = atoi(argv[2]), repeats = argc > 3 ? atoi(argv[3]) : 3;
+    tc_onnx_model *m = tc_onnx_load(argv[1]);
+    if (!m) {
+        fprintf(stderr, "bench_onnx: %s\n", tc_last_error());
+        return 1;
+    }
+    int64_t dims[TC_MAX_DIMS];
+    int r = tc_onnx_input_shape(m, 0, dims);
+    if (r < 1) {
+        fprintf(stderr, "bench_onnx: the first input has no declared shape\n");
+        return 1;
+    }
+    dims[0] = batch;
+    for (int d = 1; d < r; d++)
+        if (dims[d] < 0) dims[d] = 1;
+    tc_set_grad_enabled(false);
+    double best = 1e30;
+    for (int i = 0; i <= repeats; i++) {
+        tc_tensor *x = tc_zeros(r, dims);
+        tc_rng g = tc_rng_new(1);
+        tc_rng_normal(&g, x->data, tc_numel(x), 0, 1);
+        tc_tensor *y;
+        double t = now();
+        if (tc_onnx_run(m, 1, &x, 1, &y) != TC_OK) {
+            fprintf(stderr, "bench_onnx: %s\n", tc_last_error());
+            return 1;
+        }
+        t = now() - t;
+        if (i > 0 && t < best) best = t; /* the first run warms up */
+        tc_arena_reset();
+    }
+    printf("tensorcook %s batch %d threads %d: %.2f images/s\n", argv[1], batch, tc_num_threads(), batch / best);
+    tc_onnx_free(m);
+    tc_shutdown();
+    return 0;
+}
