@@ -1,0 +1,94 @@
+/* Finite-difference gradient checks (double precision) for convolution:
+ * input, kernel and bias gradients in 1-D, 2-D and 3-D with the odd cases. */
+#include "testutil.h"
+
+static tc_rng rng;
+
+typedef struct {
+    int nd;               /* spatial rank */
+    int64_t n, sp[3], c;  /* input */
+    int64_t k[3], f;      /* kernel */
+    tc_conv_params p;
+    bool bias;
+} conv_case;
+
+static tc_tensor *build(tc_tensor **in, void *ctx)
+{
+    conv_case *c = ctx;
+    return tc_conv(in[0], in[1], c->bias ? in[2] : NULL, &c->p);
+}
+
+static void run(conv_case *c)
+{
+    int64_t xs[5], ks[5];
+    xs[0] = c->n;
+    for (int i = 0; i < c->nd; i++) xs[1 + i] = c->sp[i], ks[i] = c->k[i];
+    xs[c->nd + 1] = c->c;
+    int g = c->p.groups > 0 ? c->p.groups : 1;
+    ks[c->nd] = c->c / g;
+    ks[c->nd + 1] = c->f;
+    tc_tensor *in[3] = {tc_test_uniform(&rng, c->nd + 2, xs, -1, 1), tc_test_uniform(&rng, c->nd + 2, ks, -1, 1),
+                        tc_test_uniform(&rng, TC_SHAPE(c->f), -1, 1)};
+    tc_gradcheck(build, c, c->bias ? 3 : 2, in, NULL, 1e-6, 1e-6);
+    tc_arena_reset();
+}
+
+static void conv2d_cases(void **state)
+{
+    conv_case cases[] = {
+        {2, 2, {5, 5}, 3, {3, 3}, 4, {.padding = TC_VALID}, true},
+        {2, 1, {6, 5}, 2, {4, 2}, 3, {.padding = TC_SAME}, true},                        /* SAME, even kernel */
+        {2, 2, {7, 6}, 3, {2, 3}, 2, {.padding = TC_SAME, .stride = {2, 3}}, false},     /* SAME with strides */
+        {2, 1, {7, 7}, 2, {2, 2}, 3, {.padding = TC_VALID, .stride = {3, 3}}, true},     /* stride > kernel */
+        {2, 1, {8, 7}, 2, {3, 2}, 2, {.padding = TC_VALID, .dilation = {2, 3}}, true},   /* dilation */
+        {2, 1, {5, 6}, 2, {3, 3}, 2, {.padding = TC_SAME_LOWER, .stride = {2, 2}}, true},
+        {2, 1, {4, 5}, 3, {3, 2}, 2, {.padding = TC_EXPLICIT, .pad_before = {2, 0}, .pad_after = {0, 1}}, true},
+        {2, 2, {5, 5}, 4, {3, 3}, 6, {.padding = TC_SAME, .groups = 2}, true},           /* groups */
+        {2, 1, {5, 4}, 3, {3, 3}, 6, {.padding = TC_SAME, .groups = 3}, true},           /* depthwise, multiplier 2 */
+        {2, 2, {4, 3}, 5, {1, 1}, 3, {.padding = TC_VALID}, true},                       /* 1x1: no im2col */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run(&cases[i]);
+}
+
+static void conv1d_3d_cases(void **state)
+{
+    conv_case cases[] = {
+        {1, 2, {9}, 3, {3}, 2, {.padding = TC_CAUSAL, .dilation = {2}}, true},           /* WaveNet-style */
+        {1, 1, {8}, 2, {4}, 3, {.padding = TC_SAME, .stride = {3}}, true},
+        {1, 2, {7}, 4, {3}, 4, {.padding = TC_VALID, .groups = 4}, false},
+        {3, 1, {4, 5, 4}, 2, {2, 3, 2}, 3, {.padding = TC_SAME}, true},
+        {3, 2, {5, 4, 4}, 2, {3, 2, 2}, 2, {.padding = TC_VALID, .stride = {2, 1, 2}, .dilation = {1, 2, 1}}, true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run(&cases[i]);
+}
+
+static void sizes_and_errors(void **state)
+{
+    /* the seed's example: a 5x5 window on 28x28 gives 24x24 with VALID, 28x28 with SAME */
+    assert_int_equal(tc_conv_out_size(28, 5, 1, 1, TC_VALID, 0, 0), 24);
+    assert_int_equal(tc_conv_out_size(28, 5, 1, 1, TC_SAME, 0, 0), 28);
+    assert_int_equal(tc_conv_out_size(28, 5, 2, 1, TC_SAME, 0, 0), 14);
+    assert_int_equal(tc_conv_out_size(10, 3, 1, 4, TC_CAUSAL, 0, 0), 10);
+    tc_tensor *x = tc_zeros(TC_SHAPE(1, 5, 5, 3));
+    tc_assert_error(tc_conv(x, tc_zeros(TC_SHAPE(3, 3, 4, 8)), NULL, NULL), "conv", "[1, 5, 5, 3]", "[3, 3, 4, 8]");
+    tc_assert_error(tc_conv(x, tc_zeros(TC_SHAPE(3, 3, 8)), NULL, NULL), "conv", "[3, 3, 8]");
+    tc_assert_error(tc_conv(x, tc_zeros(TC_SHAPE(3, 3, 1, 8)), NULL, &(tc_conv_params){.groups = 2}), "conv", "groups");
+    tc_assert_error(tc_conv(x, tc_zeros(TC_SHAPE(3, 3, 3, 8)), NULL, &(tc_conv_params){.padding = TC_CAUSAL}), "conv", "CAUSAL");
+    tc_assert_error(tc_conv(x, tc_zeros(TC_SHAPE(7, 7, 3, 8)), NULL, NULL), "conv", "does not fit", "[7, 7, 3, 8]");
+    tc_assert_error(tc_conv(x, tc_zeros(TC_SHAPE(3, 3, 3, 8)), tc_zeros(TC_SHAPE(4)), NULL), "conv", "bias", "[4]");
+    tc_assert_error(tc_conv(NULL, x, NULL, NULL), "conv", "NULL");
+    tc_arena_reset();
+}
+
+int main(void)
+{
+    rng = tc_rng_new(5);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(conv2d_cases),
+        cmocka_unit_test(conv1d_3d_cases),
+        cmocka_unit_test(sizes_and_errors),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    tc_shutdown();
+    return rc;
+}
