@@ -25,6 +25,7 @@ typedef struct {
     double beta1, beta2;   /* Adam: 0.9, 0.999 */
     double eps;            /* Adam 1e-8, RMSprop 1e-10 */
     double decay;          /* RMSprop's discounting factor rho: 0.9 */
+    bool centered;         /* RMSprop: normalise by the centred second moment */
     double weight_decay;   /* L2 regularisation: adds weight_decay * param to each gradient */
     double clip_norm;      /* > 0: rescale all gradients so their global norm is at most this */
     double clip_value;     /* > 0: clip each gradient element to [-clip_value, clip_value] */
