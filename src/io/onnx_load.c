@@ -230,8 +230,11 @@ static tc_onnx_model *load(const char *path, const uint8_t *data, size_t len)
         }
     }
     if (m->opset < 0) m->opset = 1;
-    if (m->opset < 7 || m->opset > 17) {
-        tc_error(TC_ERR_UNSUPPORTED, "%s: opset %lld is not supported (7 to 17)", path, (long long)m->opset);
+    /* opsets 7 to 17 are the target; older models (the ONNX test suite has
+     * many opset 1-6 ones) load too, with their legacy attributes handled by
+     * the operator translations */
+    if (m->opset < 1 || m->opset > 17) {
+        tc_error(TC_ERR_UNSUPPORTED, "%s: opset %lld is not supported (1 to 17)", path, (long long)m->opset);
         return fail(m);
     }
     if (g->n_sparse_initializer) {

@@ -101,13 +101,13 @@ static tc_status pool_params(onnx_ctx *c, const Onnx__NodeProto *n, const tc_ten
 }
 
 /* MaxPool's optional Indices output: the flat NCHW index of each maximum
- * (storage_order 0), found by scanning the windows again. */
+ * (row-major, or column-major over H, W with storage_order 1), found by
+ * scanning the windows again. */
 static tc_status max_indices(onnx_ctx *c, const Onnx__NodeProto *n, tc_tensor *x, const tc_tensor *y,
                              const tc_pool_params *p, tc_tensor **out)
 {
     if (x->ndim != 4) return tc_onnx_fail(c, TC_ERR_UNSUPPORTED, "Indices output only for 2-D pooling");
-    if (tc_onnx_attr_int(n, "storage_order", 0) != 0)
-        return tc_onnx_fail(c, TC_ERR_UNSUPPORTED, "storage_order 1 for Indices");
+    bool column_major = tc_onnx_attr_int(n, "storage_order", 0) != 0;
     const tc_scalar *xd = tc_packed(x);
     tc_tensor *yc = tc_contiguous((tc_tensor *)y);
     tc_tensor *idx = tc_result(y->ndim, y->shape);
@@ -135,7 +135,8 @@ static tc_status max_indices(onnx_ctx *c, const Onnx__NodeProto *n, tc_tensor *x
                         int64_t iw = ow * p->stride[1] - pl + kw * p->dilation[1];
                         if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
                         tc_scalar v = xd[(nc * H + ih) * W + iw];
-                        if (v > best) best = v, at = (nc * H + ih) * W + iw;
+                        /* storage_order 1: the spatial part of the index is column-major */
+                        if (v > best) best = v, at = column_major ? (nc * W + iw) * H + ih : (nc * H + ih) * W + iw;
                     }
                 idx->data[(nc * OH + oh) * OW + ow] = (tc_scalar)at;
             }
