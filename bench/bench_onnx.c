@@ -49,6 +49,9 @@ int main(int argc, char **argv)
         }
         t = now() - t;
         if (i > 0 && t < best) best = t; /* the first run warms up */
+        if (getenv("TC_BENCH_VERBOSE"))
+            fprintf(stderr, "run %d: %.3f s, arena high water %zu MB, arena mallocs %zu\n", i, t,
+                    tc_arena_high_water() >> 20, tc_arena_malloc_count());
         tc_arena_reset();
     }
     printf("tensorcook %s batch %d threads %d: %.2f images/s\n", argv[1], batch, tc_num_threads(), batch / best);

@@ -84,20 +84,21 @@ void tc_arena_release(tc_arena_mark mark)
 {
     extern void tc_tape_truncate(size_t len);
     tc_tape_truncate(mark.tape_len);
-    /* drop blocks that start at or after the mark */
-    while (A.top && A.top->start > mark.used) {
-        block *prev = A.top->prev;
-        block_free(A.top);
-        A.top = prev;
-    }
     if (mark.used == 0 && A.top && A.top->prev) {
-        /* consolidate: one block big enough for the whole last step */
+        /* the step is over and it needed several blocks: replace them with
+         * one block of the high-water size, so the next step mallocs nothing */
         while (A.top) {
             block *prev = A.top->prev;
             block_free(A.top);
             A.top = prev;
         }
         A.top = block_new(A.high_water, 0);
+    }
+    /* drop blocks that start after the mark */
+    while (A.top && A.top->start > mark.used) {
+        block *prev = A.top->prev;
+        block_free(A.top);
+        A.top = prev;
     }
     A.used = mark.used;
 }

@@ -242,8 +242,9 @@ tc_status tc_read_values(const tc_tensor *t, tc_scalar *dst)
         memcpy(dst, t->data, (size_t)tc_numel(t) * sizeof(tc_scalar));
         return TC_OK;
     }
-    int64_t k = 0;
-    FOR_EACH_ELEMENT(t, off, dst[k++] = t->data[off]);
+    int64_t dst_strides[TC_MAX_DIMS];
+    tc_contiguous_strides(t->ndim, t->shape, dst_strides);
+    tc_strided_apply(t->ndim, t->shape, dst, dst_strides, t->data, t->strides, false);
     return TC_OK;
 }
 

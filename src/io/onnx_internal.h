@@ -36,6 +36,7 @@ struct tc_onnx_model {
     int *inputs, *outputs; /* value indices */
     int n_inits;
     int *inits;
+    tc_tensor **cl_kernels; /* per value: an initializer's Conv kernel in tensorcook's layout, made once */
 };
 
 /* Decode a TensorProto (raw/typed data, external data relative to dir) into a

@@ -92,7 +92,11 @@ static int add_value(tc_onnx_model *m, const char *name, int producer)
 void tc_onnx_free(tc_onnx_model *m)
 {
     if (!m) return;
-    for (int i = 0; i < m->n_values; i++) tc_tensor_free(m->values[i].init);
+    for (int i = 0; i < m->n_values; i++) {
+        tc_tensor_free(m->values[i].init);
+        if (m->cl_kernels) tc_tensor_free(m->cl_kernels[i]);
+    }
+    free(m->cl_kernels);
     for (int i = 0; i < m->n_nodes; i++) {
         free(m->nodes[i].in);
         free(m->nodes[i].out);

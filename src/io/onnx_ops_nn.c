@@ -5,6 +5,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdlib.h>
 
 #define OP(name) static tc_status name(onnx_ctx *c, const Onnx__NodeProto *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out)
 #define NEED(k)                                                                              \
@@ -72,6 +73,14 @@ OP(op_conv)
     perm[nsp + 1] = 0;
     tc_tensor *kernel, *y;
     ONNX_TRY(c, kernel = tc_transpose(w, perm));
+    /* a constant initializer is converted once and kept with the model; a
+     * kernel being trained stays a differentiable view */
+    int wv = c->node->in[1];
+    if (wv >= 0 && c->m->values[wv].init == w && !(w->flags & TC_REQUIRES_GRAD)) {
+        if (!c->m->cl_kernels) c->m->cl_kernels = calloc((size_t)c->m->n_values, sizeof(tc_tensor *));
+        if (c->m->cl_kernels && !c->m->cl_kernels[wv]) c->m->cl_kernels[wv] = tc_tensor_keep(kernel);
+        if (c->m->cl_kernels && c->m->cl_kernels[wv]) kernel = c->m->cl_kernels[wv];
+    }
     ONNX_TRY(c, y = tc_conv(tc_onnx_to_cl(x), kernel, b, &p));
     ONNX_TRY(c, out[0] = tc_onnx_from_cl(y));
     return TC_OK;
