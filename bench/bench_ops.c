@@ -1,0 +1,78 @@
+/* Speed of the hot kernels: conv2d forward+backward on the cookbook's layer
+ * shapes and two GEMMs, in GFLOP/s and as a fraction of this machine's
+ * measured sgemm peak (DESIGN.md: 102 GFLOP/s on one core, 202 on two).
+ * Usage: TENSORCOOK_THREADS=N bench_ops [repeats]
+ * Prints one line per shape: name threads ms GFLOP/s fraction-of-peak. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "shapes.h"
+#include "tensorcook/tensorcook.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double peak(int threads) { return threads >= 2 ? 202.0 : 102.0; }
+
+int main(int argc, char **argv)
+{
+    int repeats = argc > 1 ? atoi(argv[1]) : 5;
+    int threads = tc_num_threads();
+    tc_rng rng = tc_rng_new(1);
+    for (size_t s = 0; s < sizeof CONV_SHAPES / sizeof CONV_SHAPES[0]; s++) {
+        const conv_shape *c = &CONV_SHAPES[s];
+        tc_tensor *w = tc_tensor_new(TC_SHAPE(c->k, c->k, c->c, c->f)), *b = tc_tensor_new(TC_SHAPE(c->f));
+        tc_rng_normal(&rng, w->data, tc_numel(w), 0, 0.1f);
+        tc_set_requires_grad(w, true);
+        tc_set_requires_grad(b, true);
+        double best = 1e30;
+        for (int r = 0; r <= repeats; r++) {
+            tc_tensor *x = tc_empty(TC_SHAPE(c->n, c->h, c->w, c->c));
+            tc_rng_normal(&rng, x->data, tc_numel(x), 0, 1);
+            tc_set_requires_grad(x, true); /* the input gradient too, as in a hidden layer */
+            tc_tensor *g = tc_full(TC_SHAPE(c->n, c->h, c->w, c->f), 1);
+            double t = now();
+            tc_tensor *y = tc_conv(x, w, b, &(tc_conv_params){.padding = TC_SAME});
+            if (!y || tc_backward_with(y, g) != TC_OK) {
+                fprintf(stderr, "bench_ops: %s\n", tc_last_error());
+                return 1;
+            }
+            t = now() - t;
+            if (r > 0 && t < best) best = t;
+            tc_arena_reset();
+        }
+        /* forward, input gradient and kernel gradient: three GEMMs of 2*rows*K*F */
+        double flops = 3.0 * 2.0 * c->n * c->h * c->w * (double)c->k * c->k * c->c * c->f;
+        printf("%-12s threads %d  %8.2f ms  %7.1f GFLOP/s  %4.0f%% of peak\n", c->name, threads, best * 1e3,
+               flops / best * 1e-9, 100 * flops / best * 1e-9 / peak(threads));
+        tc_tensor_free(w);
+        tc_tensor_free(b);
+    }
+    for (size_t s = 0; s < sizeof GEMM_SHAPES / sizeof GEMM_SHAPES[0]; s++) {
+        const gemm_shape *g = &GEMM_SHAPES[s];
+        float *a = malloc(sizeof(float) * (size_t)g->m * g->k), *bm = malloc(sizeof(float) * (size_t)g->k * g->n);
+        float *cm = malloc(sizeof(float) * (size_t)g->m * g->n);
+        tc_rng_uniform(&rng, a, (int64_t)g->m * g->k, -1, 1);
+        tc_rng_uniform(&rng, bm, (int64_t)g->k * g->n, -1, 1);
+        double best = 1e30;
+        for (int r = 0; r <= repeats; r++) {
+            double t = now();
+            tc_gemm(false, false, g->m, g->n, g->k, 1, a, g->k, bm, g->n, 0, cm, g->n);
+            t = now() - t;
+            if (r > 0 && t < best) best = t;
+        }
+        double flops = 2.0 * g->m * g->n * (double)g->k;
+        printf("%-12s threads %d  %8.2f ms  %7.1f GFLOP/s  %4.0f%% of peak\n", g->name, threads, best * 1e3,
+               flops / best * 1e-9, 100 * flops / best * 1e-9 / peak(threads));
+        free(a);
+        free(bm);
+        free(cm);
+    }
+    tc_shutdown();
+    return 0;
+}

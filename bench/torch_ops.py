@@ -1,0 +1,46 @@
+"""PyTorch's speed on bench/shapes.h's shapes (conv2d forward+backward with
+input, kernel and bias gradients; GEMMs), printed like bench_ops.
+Usage: /usr/bin/python3 bench/torch_ops.py THREADS [REPEATS]
+(for 2 threads run it with OMP_WAIT_POLICY=PASSIVE, PyTorch's best setting here)"""
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+CONV = [("mnist_conv1", 128, 28, 28, 1, 5, 32), ("mnist_conv2", 128, 14, 14, 32, 5, 64),
+        ("cifar_conv1", 96, 32, 32, 3, 3, 32), ("cifar_conv2", 96, 16, 16, 32, 3, 64),
+        ("cifar_conv3", 96, 16, 16, 64, 3, 64)]
+GEMM = [("matmul_1024", 1024, 1024, 1024), ("lstm_gates", 128, 1024, 2048)]
+
+threads = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+torch.set_num_threads(threads)
+peak = 202.0 if threads >= 2 else 102.0
+for name, n, h, w, c, k, f in CONV:
+    wt = torch.randn(f, c, k, k, requires_grad=True)
+    b = torch.zeros(f, requires_grad=True)
+    best = float('inf')
+    for r in range(repeats + 1):
+        x = torch.randn(n, c, h, w, requires_grad=True)
+        t = time.perf_counter()
+        y = F.conv2d(x, wt, b, padding=k // 2)
+        y.backward(torch.ones_like(y))
+        t = time.perf_counter() - t
+        if r > 0:
+            best = min(best, t)
+    flops = 3.0 * 2.0 * n * h * w * k * k * c * f
+    print(f"{name:<12} threads {threads}  {best * 1e3:8.2f} ms  {flops / best * 1e-9:7.1f} GFLOP/s  "
+          f"{100 * flops / best * 1e-9 / peak:4.0f}% of peak")
+for name, m, k, n in GEMM:
+    a, bm = torch.randn(m, k), torch.randn(k, n)
+    best = float('inf')
+    for r in range(repeats + 1):
+        t = time.perf_counter()
+        torch.mm(a, bm)
+        t = time.perf_counter() - t
+        if r > 0:
+            best = min(best, t)
+    flops = 2.0 * m * n * k
+    print(f"{name:<12} threads {threads}  {best * 1e3:8.2f} ms  {flops / best * 1e-9:7.1f} GFLOP/s  "
+          f"{100 * flops / best * 1e-9 / peak:4.0f}% of peak")
