@@ -1,13 +1,21 @@
-/* Layers and models (Keras-like). OWNED BY the nn/ work: this first version
- * fixes the contract the training loop (train.h) relies on; the nn/ work
- * adds the layer constructors and may extend, but not change, what is here.
+/* Layers and models, Keras-like.
  *
- * A model owns its layers and their parameters (long-lived tensors named
- * "layer_name/kernel", "layer_name/bias", ... like Keras' weight names). */
+ * A layer is made by a constructor with an option struct, e.g.
+ *   tc_conv2d(&(tc_conv_opts){.filters = 32, .kernel = 5, .padding = TC_SAME, .act = TC_RELU})
+ * and belongs to the model it is put in (the model frees it). Models are
+ * sequential (a list of layers) or functional (a graph of layer calls with
+ * several inputs and outputs). Shapes are checked when the model is built,
+ * so a wrong shape is reported with the layer's name before any data runs.
+ *
+ * Parameters are long-lived tensors named like Keras' weights
+ * ("conv2d_1/kernel", "batch_normalization/moving_mean"); layer names are
+ * given or generated per type ("conv2d", "conv2d_1", ...). Shapes in this
+ * API exclude the batch axis. */
 #ifndef TENSORCOOK_NN_H
 #define TENSORCOOK_NN_H
 
 #include "core.h"
+#include "ops.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -16,23 +24,143 @@ extern "C" {
 typedef struct tc_layer tc_layer;
 typedef struct tc_model tc_model;
 
+typedef enum { TC_LINEAR = 0, TC_RELU, TC_SIGMOID, TC_TANH, TC_SOFTMAX, TC_ELU, TC_SOFTPLUS, TC_LEAKY_RELU } tc_activation;
+const char *tc_activation_name(tc_activation a);
+tc_tensor *tc_activate(tc_tensor *x, tc_activation a);
+
+/* ---- layer options (zero fields take the default shown) ------------------ */
+typedef struct {
+    int units;
+    tc_activation act;
+    bool no_bias;
+    const char *name;
+    int input_dim;          /* optional: the model's input shape [input_dim] */
+} tc_dense_opts;
+
+typedef struct {
+    int filters;
+    int kernel, kernel_dims[3];   /* square/cubic kernel, or per axis */
+    int stride, strides[3];       /* default 1 */
+    int dilation, dilations[3];   /* default 1 */
+    tc_padding padding;           /* VALID (default), SAME, CAUSAL (1-D) */
+    tc_activation act;
+    bool no_bias;
+    int depth_multiplier;         /* DepthwiseConv2D / SeparableConv2D: default 1 */
+    const char *name;
+    int64_t input_shape[4];       /* optional: the model's input shape, e.g. {28, 28, 1} */
+} tc_conv_opts;
+
+typedef struct {
+    int pool, pool_dims[3];       /* window; default 2 */
+    int stride, strides[3];       /* default: the window */
+    tc_padding padding;           /* VALID (default) or SAME */
+    const char *name;
+} tc_pool_opts;
+
+typedef struct {
+    int input_dim, output_dim;    /* vocabulary size, vector size */
+    const char *name;
+    int64_t input_length;         /* optional: the model's input shape [input_length] */
+} tc_embedding_opts;
+
+typedef struct {
+    double momentum;              /* 0.99 */
+    double eps;                   /* 1e-3 */
+    const char *name;
+} tc_batchnorm_opts;
+
+tc_layer *tc_dense(const tc_dense_opts *o);
+tc_layer *tc_conv1d(const tc_conv_opts *o);
+tc_layer *tc_conv2d(const tc_conv_opts *o);
+tc_layer *tc_conv3d(const tc_conv_opts *o);
+tc_layer *tc_depthwise_conv2d(const tc_conv_opts *o);  /* kernel [kh, kw, C, multiplier] */
+tc_layer *tc_separable_conv2d(const tc_conv_opts *o);  /* depthwise, then 1x1 to filters */
+tc_layer *tc_maxpool1d(const tc_pool_opts *o);
+tc_layer *tc_maxpool2d(const tc_pool_opts *o);
+tc_layer *tc_maxpool3d(const tc_pool_opts *o);
+tc_layer *tc_avgpool1d(const tc_pool_opts *o);
+tc_layer *tc_avgpool2d(const tc_pool_opts *o);
+tc_layer *tc_avgpool3d(const tc_pool_opts *o);
+tc_layer *tc_global_avgpool(const char *name);          /* any rank: [.., C] -> [C] */
+tc_layer *tc_global_maxpool(const char *name);
+tc_layer *tc_flatten_layer(const char *name);
+tc_layer *tc_reshape_layer(int ndim, const int64_t *shape, const char *name); /* one -1 allowed */
+tc_layer *tc_dropout_layer(double rate, const char *name);
+tc_layer *tc_batchnorm(const tc_batchnorm_opts *o);
+tc_layer *tc_embedding(const tc_embedding_opts *o);
+tc_layer *tc_activation_layer(tc_activation a, const char *name);
+tc_layer *tc_concatenate(int axis, const char *name);    /* axis of the full tensor (-1: last) */
+tc_layer *tc_add_layer(const char *name);
+
+const char *tc_layer_name(const tc_layer *l);
+const char *tc_layer_type(const tc_layer *l);            /* Keras class name, e.g. "Conv2D" */
+void tc_layer_set_trainable(tc_layer *l, bool trainable);
+bool tc_layer_trainable(const tc_layer *l);
+/* Output shape without the batch axis (valid once the model is built). */
+int tc_layer_output_shape(const tc_layer *l, int64_t *shape);
+int64_t tc_layer_param_count(const tc_layer *l);
+int tc_layer_weight_count(const tc_layer *l);
+tc_tensor *tc_layer_weight(const tc_layer *l, int i);    /* e.g. kernel, bias */
+/* Free a layer that was never put in a model. */
+void tc_layer_free(tc_layer *l);
+
+/* ---- sequential models ---------------------------------------------------------
+ * layers: NULL-terminated. The input shape comes from the first layer's
+ * options or from input_shape (batch excluded). The model takes ownership of
+ * the layers, also when it fails (then everything is freed). */
+tc_model *tc_sequential(const char *name, tc_layer *const *layers);
+tc_model *tc_sequential_with_input(const char *name, int ndim, const int64_t *input_shape,
+                                   tc_layer *const *layers);
+
+/* ---- functional models -----------------------------------------------------------
+ * A graph builder: inputs and layer calls give symbolic values; tc_graph_model
+ * turns the graph into a model (and frees the builder). */
+typedef struct tc_graph tc_graph;
+typedef int tc_value; /* a symbolic value of a graph; negative on error */
+tc_graph *tc_graph_new(void);
+tc_value tc_graph_input(tc_graph *g, int ndim, const int64_t *shape, const char *name);
+tc_value tc_graph_call(tc_graph *g, tc_layer *layer, int n_inputs, const tc_value *inputs);
+tc_model *tc_graph_model(tc_graph *g, const char *name, int n_inputs, const tc_value *inputs, int n_outputs,
+                         const tc_value *outputs);
+
+/* ---- using a model -------------------------------------------------------------------- */
+/* Seed for the initial weights of models built afterwards (default 42). */
+void tc_nn_seed(uint64_t seed);
+
 /* Forward pass of a model with one input and one output. training selects
  * dropout and batch-norm behaviour. The result is a step tensor. */
 tc_tensor *tc_model_forward(tc_model *m, tc_tensor *x, bool training);
 /* Models with several inputs/outputs. */
 tc_status tc_model_forward_multi(tc_model *m, int n_inputs, tc_tensor *const *inputs, bool training,
                                  int n_outputs, tc_tensor **outputs);
+/* The output of any inner layer by name (feature extraction). */
+tc_tensor *tc_model_forward_to(tc_model *m, tc_tensor *x, const char *layer_name, bool training);
 
 /* Parameters, in a stable order. Trainable ones require gradients; frozen
- * layers' parameters and non-trainable state (batch-norm running stats)
+ * layers' parameters and non-trainable state (batch-norm moving stats)
  * do not. */
 int tc_model_param_count(const tc_model *m);
 tc_tensor *tc_model_param(const tc_model *m, int i);
 const char *tc_model_param_name(const tc_model *m, int i);
 bool tc_model_param_trainable(const tc_model *m, int i);
+tc_tensor *tc_model_param_by_name(const tc_model *m, const char *name);
 /* Every parameter tensor that requires a gradient (for optimizers); the
  * array is owned by the model and valid until its layers change. */
 int tc_model_trainable_params(tc_model *m, tc_tensor ***params);
+/* Totals as Keras' summary counts them. */
+int64_t tc_model_count_params(const tc_model *m, int64_t *trainable, int64_t *non_trainable);
+
+int tc_model_layer_count(const tc_model *m);
+tc_layer *tc_model_layer_at(const tc_model *m, int i);
+tc_layer *tc_model_layer(const tc_model *m, const char *name);
+/* Re-reads the layers' trainable flags (call after tc_layer_set_trainable). */
+void tc_model_refresh_trainable(tc_model *m);
+int tc_model_input_shape(const tc_model *m, int i, int64_t *shape);
+int tc_model_output_shape(const tc_model *m, int i, int64_t *shape);
+
+/* A Keras-like table: layer (type), output shape, parameters (and inputs for
+ * functional models), then total / trainable / non-trainable counts. */
+tc_status tc_model_summary(const tc_model *m, FILE *out);
 
 const char *tc_model_name(const tc_model *m);
 void tc_model_free(tc_model *m);

@@ -1,0 +1,497 @@
+/* Models: a list of layer calls in topological order over symbolic values
+ * (the model's inputs, then one value per call). A sequential model is the
+ * chain of its layers; a functional model is any graph built with
+ * tc_graph_*. Building checks every shape and creates the weights. */
+#include "layer.h"
+
+#include <stdlib.h>
+
+#define MAX_IO 8
+
+typedef struct {
+    tc_layer *layer;
+    int n_in;
+    int in[TC_LAYER_MAX_INPUTS]; /* value ids */
+} call;
+
+struct tc_graph {
+    int n_values;
+    tc_shp *shapes;
+    char (*input_names)[64];
+    int n_calls;
+    call *calls;
+    int n_inputs;                /* values 0 .. n_inputs-1 are inputs, in order */
+    bool failed;
+};
+
+struct tc_model {
+    char name[64];
+    bool sequential;
+    tc_graph g;
+    int n_inputs, n_outputs;
+    int inputs[MAX_IO], outputs[MAX_IO];
+    int n_layers;
+    tc_layer **layers;           /* distinct layers, in call order */
+    int n_params;
+    tc_tensor **params;
+    char (*param_names)[100];
+    int n_trainable;
+    tc_tensor **trainable;
+};
+
+static uint64_t nn_seed = 42;
+void tc_nn_seed(uint64_t seed) { nn_seed = seed; }
+
+/* ---- graphs ------------------------------------------------------------------------- */
+tc_graph *tc_graph_new(void)
+{
+    tc_graph *g = calloc(1, sizeof *g);
+    if (!g) tc_error(TC_ERR_MEMORY, "graph: out of memory");
+    return g;
+}
+
+static void graph_free(tc_graph *g, bool free_layers)
+{
+    if (!g) return;
+    if (free_layers) {
+        /* each distinct layer once */
+        for (int i = 0; i < g->n_calls; i++) {
+            bool seen = false;
+            for (int j = 0; j < i; j++) seen |= g->calls[j].layer == g->calls[i].layer;
+            if (!seen) tc_layer_free(g->calls[i].layer);
+        }
+    }
+    free(g->shapes);
+    free(g->input_names);
+    free(g->calls);
+}
+
+static int add_value(tc_graph *g, const tc_shp *s)
+{
+    tc_shp *grown = realloc(g->shapes, sizeof *grown * (size_t)(g->n_values + 1));
+    if (!grown) return -1;
+    g->shapes = grown;
+    g->shapes[g->n_values] = *s;
+    return g->n_values++;
+}
+
+tc_value tc_graph_input(tc_graph *g, int ndim, const int64_t *shape, const char *name)
+{
+    if (!g) return tc_error(TC_ERR_ARG, "graph_input: graph is NULL"), -1;
+    if (g->n_calls > 0 || ndim < 0 || ndim >= TC_MAX_DIMS || (ndim && !shape)) {
+        g->failed = true;
+        tc_error(TC_ERR_ARG, "graph_input: inputs come first, with rank 0 to %d (batch excluded)", TC_MAX_DIMS - 1);
+        return -1;
+    }
+    tc_shp s = {ndim};
+    for (int i = 0; i < ndim; i++) s.d[i] = shape[i];
+    int v = add_value(g, &s);
+    char (*names)[64] = realloc(g->input_names, sizeof *names * (size_t)(g->n_inputs + 1));
+    if (v < 0 || !names) {
+        g->failed = true;
+        tc_error(TC_ERR_MEMORY, "graph_input: out of memory");
+        return -1;
+    }
+    g->input_names = names;
+    snprintf(names[g->n_inputs], 64, "%s", name ? name : "");
+    g->n_inputs++;
+    return v;
+}
+
+/* Keras-style unique name: prefix, prefix_1, prefix_2, ... */
+static void name_layer(tc_graph *g, tc_layer *l)
+{
+    if (l->name[0]) return;
+    for (int k = 0;; k++) {
+        char cand[64];
+        if (k == 0) snprintf(cand, sizeof cand, "%s", l->ops->prefix);
+        else snprintf(cand, sizeof cand, "%s_%d", l->ops->prefix, k);
+        bool used = false;
+        for (int i = 0; i < g->n_calls && !used; i++) used = !strcmp(g->calls[i].layer->name, cand);
+        if (!used) {
+            memcpy(l->name, cand, sizeof cand);
+            return;
+        }
+    }
+}
+
+tc_value tc_graph_call(tc_graph *g, tc_layer *layer, int n_inputs, const tc_value *inputs)
+{
+    if (!g || !layer) {
+        if (g) g->failed = true;
+        tc_error(TC_ERR_ARG, "graph_call: %s is NULL", g ? "layer" : "graph");
+        return -1;
+    }
+    if (g->failed) {
+        tc_layer_free(layer);
+        return -1;
+    }
+    if (n_inputs < 1 || n_inputs > TC_LAYER_MAX_INPUTS || !inputs) {
+        g->failed = true;
+        tc_layer_free(layer);
+        tc_error(TC_ERR_ARG, "graph_call: %d inputs (1 to %d)", n_inputs, TC_LAYER_MAX_INPUTS);
+        return -1;
+    }
+    for (int i = 0; i < n_inputs; i++)
+        if (inputs[i] < 0 || inputs[i] >= g->n_values) {
+            g->failed = true;
+            tc_layer_free(layer);
+            tc_error(TC_ERR_ARG, "graph_call: input %d is not a value of this graph", i);
+            return -1;
+        }
+    name_layer(g, layer);
+    tc_shp in[TC_LAYER_MAX_INPUTS], out = {0};
+    for (int i = 0; i < n_inputs; i++) in[i] = g->shapes[inputs[i]];
+    if (!layer->built) {
+        tc_rng rng = tc_rng_new(nn_seed * 1000003u + (uint64_t)g->n_calls);
+        if (layer->ops->build(layer, n_inputs, in, &out, &rng) != TC_OK) {
+            g->failed = true;
+            tc_layer_free(layer);
+            return -1;
+        }
+        layer->built = true;
+        layer->out = out;
+    } else {
+        out = layer->out; /* a shared layer: the same weights again */
+    }
+    call *grown = realloc(g->calls, sizeof *grown * (size_t)(g->n_calls + 1));
+    int v = grown ? (g->calls = grown, add_value(g, &out)) : -1;
+    if (v < 0) {
+        g->failed = true;
+        tc_error(TC_ERR_MEMORY, "graph_call: out of memory");
+        return -1;
+    }
+    call *c = &g->calls[g->n_calls++];
+    c->layer = layer;
+    c->n_in = n_inputs;
+    for (int i = 0; i < n_inputs; i++) c->in[i] = inputs[i];
+    return v;
+}
+
+static void collect_params(tc_model *m)
+{
+    free(m->params);
+    free(m->param_names);
+    free(m->trainable);
+    m->n_params = 0;
+    for (int i = 0; i < m->n_layers; i++) m->n_params += m->layers[i]->n_weights;
+    m->params = calloc((size_t)m->n_params + 1, sizeof *m->params);
+    m->param_names = calloc((size_t)m->n_params + 1, sizeof *m->param_names);
+    m->trainable = calloc((size_t)m->n_params + 1, sizeof *m->trainable);
+    m->n_trainable = 0;
+    int k = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        tc_layer *l = m->layers[i];
+        for (int j = 0; j < l->n_weights; j++, k++) {
+            m->params[k] = l->w[j];
+            snprintf(m->param_names[k], sizeof m->param_names[k], "%s/%s", l->name, l->wname[j]);
+            l->w[j]->name = m->param_names[k];
+            bool t = l->trainable && l->w_trainable[j];
+            tc_set_requires_grad(l->w[j], t);
+            if (t) m->trainable[m->n_trainable++] = l->w[j];
+        }
+    }
+}
+
+void tc_model_refresh_trainable(tc_model *m)
+{
+    if (m) collect_params(m);
+}
+
+tc_model *tc_graph_model(tc_graph *g, const char *name, int n_inputs, const tc_value *inputs, int n_outputs,
+                         const tc_value *outputs)
+{
+    if (!g) {
+        tc_error(TC_ERR_ARG, "graph_model: graph is NULL");
+        return NULL;
+    }
+    tc_model *m = NULL;
+    if (g->failed) goto fail; /* the error of the failed call stands */
+    if (n_inputs < 1 || n_inputs > MAX_IO || n_outputs < 1 || n_outputs > MAX_IO || !inputs || !outputs) {
+        tc_error(TC_ERR_ARG, "graph_model: 1 to %d inputs and outputs", MAX_IO);
+        goto fail;
+    }
+    m = calloc(1, sizeof *m);
+    if (!m) {
+        tc_error(TC_ERR_MEMORY, "graph_model: out of memory");
+        goto fail;
+    }
+    snprintf(m->name, sizeof m->name, "%s", name ? name : "model");
+    m->n_inputs = n_inputs;
+    m->n_outputs = n_outputs;
+    for (int i = 0; i < n_inputs; i++) {
+        if (inputs[i] < 0 || inputs[i] >= g->n_inputs) {
+            tc_error(TC_ERR_ARG, "graph_model: input %d is not a graph input", i);
+            goto fail;
+        }
+        m->inputs[i] = inputs[i];
+    }
+    for (int i = 0; i < n_outputs; i++) {
+        if (outputs[i] < 0 || outputs[i] >= g->n_values) {
+            tc_error(TC_ERR_ARG, "graph_model: output %d is not a value of the graph", i);
+            goto fail;
+        }
+        m->outputs[i] = outputs[i];
+    }
+    m->g = *g;
+    free(g);
+    g = NULL;
+    m->layers = calloc((size_t)m->g.n_calls + 1, sizeof *m->layers);
+    for (int i = 0; i < m->g.n_calls; i++) {
+        bool seen = false;
+        for (int j = 0; j < m->n_layers; j++) seen |= m->layers[j] == m->g.calls[i].layer;
+        if (!seen) m->layers[m->n_layers++] = m->g.calls[i].layer;
+    }
+    collect_params(m);
+    return m;
+fail:
+    if (g) {
+        graph_free(g, true);
+        free(g);
+    }
+    free(m);
+    return NULL;
+}
+
+tc_model *tc_sequential_with_input(const char *name, int ndim, const int64_t *input_shape, tc_layer *const *layers)
+{
+    tc_graph *g = tc_graph_new();
+    int n = 0;
+    while (layers && layers[n]) n++;
+    if (!g || n == 0) {
+        for (int i = 0; i < n; i++) tc_layer_free(layers[i]);
+        free(g);
+        if (g) tc_error(TC_ERR_ARG, "sequential: no layers");
+        return NULL;
+    }
+    tc_value v = tc_graph_input(g, ndim, input_shape, "input");
+    int i = 0;
+    for (; i < n && v >= 0; i++) v = tc_graph_call(g, layers[i], 1, &v);
+    for (; i < n; i++) tc_layer_free(layers[i]); /* after a failure: the rest was never placed */
+    tc_value in = 0;
+    tc_model *m = tc_graph_model(g, name, 1, &in, 1, &v);
+    if (m) m->sequential = true;
+    return m;
+}
+
+tc_model *tc_sequential(const char *name, tc_layer *const *layers)
+{
+    if (!layers || !layers[0]) {
+        tc_error(TC_ERR_ARG, "sequential: no layers");
+        return NULL;
+    }
+    if (!layers[0]->has_input_shape) {
+        for (int i = 0; layers[i]; i++) tc_layer_free(layers[i]);
+        tc_error(TC_ERR_ARG, "sequential '%s': the first layer gives no input shape (set input_shape/input_dim, or use "
+                             "tc_sequential_with_input)", name ? name : "model");
+        return NULL;
+    }
+    tc_shp s = layers[0]->input_shape;
+    return tc_sequential_with_input(name, s.ndim, s.d, layers);
+}
+
+void tc_model_free(tc_model *m)
+{
+    if (!m) return;
+    for (int i = 0; i < m->n_layers; i++) tc_layer_free(m->layers[i]);
+    free(m->layers);
+    graph_free(&m->g, false);
+    free(m->params);
+    free(m->param_names);
+    free(m->trainable);
+    free(m);
+}
+
+/* ---- running ------------------------------------------------------------------------------- */
+/* Runs calls up to and including call `last` (-1: all) and returns the values. */
+static tc_tensor **run(tc_model *m, int n_inputs, tc_tensor *const *inputs, bool training, int last)
+{
+    if (n_inputs != m->n_inputs) {
+        tc_error(TC_ERR_ARG, "model '%s': takes %d inputs, given %d", m->name, m->n_inputs, n_inputs);
+        return NULL;
+    }
+    tc_tensor **val = tc_arena_alloc(sizeof *val * (size_t)(m->g.n_values + 1));
+    if (!val) return NULL;
+    memset(val, 0, sizeof *val * (size_t)m->g.n_values);
+    for (int i = 0; i < n_inputs; i++) {
+        tc_tensor *x = inputs[i];
+        const tc_shp *s = &m->g.shapes[m->inputs[i]];
+        bool ok = x && x->ndim == s->ndim + 1;
+        for (int d = 0; ok && d < s->ndim; d++) ok = x->shape[1 + d] == s->d[d];
+        if (!ok) {
+            char b[96];
+            tc_error(TC_ERR_SHAPE, "model '%s': input %d has shape %s, expected %s", m->name, i, x ? TC_SHP(x) : "(null)",
+                     tc_shp_str(s, b, sizeof b));
+            return NULL;
+        }
+        val[m->inputs[i]] = x;
+    }
+    int end = last >= 0 ? last + 1 : m->g.n_calls;
+    for (int c = 0; c < end; c++) {
+        const call *k = &m->g.calls[c];
+        tc_tensor *xs[TC_LAYER_MAX_INPUTS];
+        for (int i = 0; i < k->n_in; i++) xs[i] = val[k->in[i]];
+        tc_tensor *y = k->layer->ops->call(k->layer, k->n_in, xs, training);
+        if (!y) {
+            char inner[900];
+            snprintf(inner, sizeof inner, "%s", tc_last_error());
+            tc_error(tc_last_status() ? tc_last_status() : TC_ERR_ARG, "layer %s (%s): %s", k->layer->name,
+                     k->layer->ops->type, inner);
+            return NULL;
+        }
+        val[m->g.n_inputs + c] = y;
+    }
+    return val;
+}
+
+tc_status tc_model_forward_multi(tc_model *m, int n_inputs, tc_tensor *const *inputs, bool training, int n_outputs,
+                                 tc_tensor **outputs)
+{
+    if (!m || !outputs || (n_inputs && !inputs)) return tc_error(TC_ERR_ARG, "model_forward: NULL argument");
+    if (n_outputs < 1 || n_outputs > m->n_outputs)
+        return tc_error(TC_ERR_ARG, "model '%s': has %d outputs, %d asked", m->name, m->n_outputs, n_outputs);
+    tc_tensor **val = run(m, n_inputs, inputs, training, -1);
+    if (!val) return tc_last_status();
+    for (int i = 0; i < n_outputs; i++) outputs[i] = val[m->outputs[i]];
+    return TC_OK;
+}
+
+tc_tensor *tc_model_forward(tc_model *m, tc_tensor *x, bool training)
+{
+    tc_tensor *y = NULL;
+    return tc_model_forward_multi(m, 1, &x, training, 1, &y) == TC_OK ? y : NULL;
+}
+
+tc_tensor *tc_model_forward_to(tc_model *m, tc_tensor *x, const char *layer_name, bool training)
+{
+    if (!m || !layer_name) {
+        tc_error(TC_ERR_ARG, "model_forward_to: NULL argument");
+        return NULL;
+    }
+    int last = -1;
+    for (int c = 0; c < m->g.n_calls; c++)
+        if (!strcmp(m->g.calls[c].layer->name, layer_name)) last = c;
+    if (last < 0) {
+        tc_error(TC_ERR_ARG, "model '%s': no layer named '%s'", m->name, layer_name);
+        return NULL;
+    }
+    tc_tensor **val = run(m, 1, &x, training, last);
+    return val ? val[m->g.n_inputs + last] : NULL;
+}
+
+/* ---- inspection ------------------------------------------------------------------------------- */
+int tc_model_param_count(const tc_model *m) { return m ? m->n_params : 0; }
+tc_tensor *tc_model_param(const tc_model *m, int i) { return m && i >= 0 && i < m->n_params ? m->params[i] : NULL; }
+const char *tc_model_param_name(const tc_model *m, int i)
+{
+    return m && i >= 0 && i < m->n_params ? m->param_names[i] : NULL;
+}
+bool tc_model_param_trainable(const tc_model *m, int i)
+{
+    return m && i >= 0 && i < m->n_params && tc_requires_grad(m->params[i]);
+}
+tc_tensor *tc_model_param_by_name(const tc_model *m, const char *name)
+{
+    for (int i = 0; m && name && i < m->n_params; i++)
+        if (!strcmp(m->param_names[i], name)) return m->params[i];
+    return NULL;
+}
+int tc_model_trainable_params(tc_model *m, tc_tensor ***params)
+{
+    if (!m) return 0;
+    if (params) *params = m->trainable;
+    return m->n_trainable;
+}
+int64_t tc_model_count_params(const tc_model *m, int64_t *trainable, int64_t *non_trainable)
+{
+    int64_t t = 0, n = 0;
+    for (int i = 0; m && i < m->n_params; i++) {
+        if (tc_requires_grad(m->params[i])) t += tc_numel(m->params[i]);
+        else n += tc_numel(m->params[i]);
+    }
+    if (trainable) *trainable = t;
+    if (non_trainable) *non_trainable = n;
+    return t + n;
+}
+int tc_model_layer_count(const tc_model *m) { return m ? m->n_layers : 0; }
+tc_layer *tc_model_layer_at(const tc_model *m, int i) { return m && i >= 0 && i < m->n_layers ? m->layers[i] : NULL; }
+tc_layer *tc_model_layer(const tc_model *m, const char *name)
+{
+    for (int i = 0; m && name && i < m->n_layers; i++)
+        if (!strcmp(m->layers[i]->name, name)) return m->layers[i];
+    return NULL;
+}
+static int shape_of(const tc_shp *s, int64_t *shape)
+{
+    for (int i = 0; shape && i < s->ndim; i++) shape[i] = s->d[i];
+    return s->ndim;
+}
+int tc_model_input_shape(const tc_model *m, int i, int64_t *shape)
+{
+    return m && i >= 0 && i < m->n_inputs ? shape_of(&m->g.shapes[m->inputs[i]], shape) : -1;
+}
+int tc_model_output_shape(const tc_model *m, int i, int64_t *shape)
+{
+    return m && i >= 0 && i < m->n_outputs ? shape_of(&m->g.shapes[m->outputs[i]], shape) : -1;
+}
+const char *tc_model_name(const tc_model *m) { return m ? m->name : NULL; }
+
+/* ---- summary ------------------------------------------------------------------------------------- */
+static void commas(int64_t v, char *buf, size_t size)
+{
+    char raw[32];
+    snprintf(raw, sizeof raw, "%lld", (long long)v);
+    size_t len = strlen(raw), k = 0;
+    for (size_t i = 0; i < len && k + 1 < size; i++) {
+        if (i && (len - i) % 3 == 0 && k + 2 < size) buf[k++] = ',';
+        buf[k++] = raw[i];
+    }
+    buf[k] = '\0';
+}
+
+tc_status tc_model_summary(const tc_model *m, FILE *f)
+{
+    if (!m || !f) return tc_error(TC_ERR_ARG, "model_summary: NULL argument");
+    bool fn = !m->sequential;
+    int width = fn ? 98 : 65;
+    char line[128];
+    memset(line, '_', (size_t)width);
+    line[width] = '\0';
+    char dline[128];
+    memset(dline, '=', (size_t)width);
+    dline[width] = '\0';
+    fprintf(f, "Model: \"%s\"\n%s\n", m->name, line);
+    fprintf(f, " %-27s %-25s %-10s%s\n%s\n", "Layer (type)", "Output Shape", "Param #", fn ? " Connected to" : "", dline);
+    char shp[96], cnt[32], lt[160];
+    if (fn)
+        for (int i = 0; i < m->g.n_inputs; i++) {
+            snprintf(lt, sizeof lt, "%s (InputLayer)", m->g.input_names[i][0] ? m->g.input_names[i] : "input");
+            fprintf(f, " %-27s %-25s %-10s %s\n\n", lt, tc_shp_str(&m->g.shapes[i], shp, sizeof shp), "0", "[]");
+        }
+    for (int c = 0; c < m->g.n_calls; c++) {
+        const call *k = &m->g.calls[c];
+        bool first_call = true;
+        for (int j = 0; j < c; j++) first_call &= m->g.calls[j].layer != k->layer;
+        snprintf(lt, sizeof lt, "%s (%s)", k->layer->name, k->layer->ops->type);
+        commas(first_call ? tc_layer_param_count(k->layer) : 0, cnt, sizeof cnt);
+        fprintf(f, " %-27s %-25s %-10s", lt, tc_shp_str(&m->g.shapes[m->g.n_inputs + c], shp, sizeof shp), cnt);
+        if (fn) {
+            fprintf(f, " [");
+            for (int i = 0; i < k->n_in; i++) {
+                int v = k->in[i];
+                const char *src = v < m->g.n_inputs ? (m->g.input_names[v][0] ? m->g.input_names[v] : "input")
+                                                    : m->g.calls[v - m->g.n_inputs].layer->name;
+                fprintf(f, "%s'%s'", i ? ", " : "", src);
+            }
+            fprintf(f, "]");
+        }
+        fprintf(f, "\n%s", c + 1 < m->g.n_calls ? "\n" : "");
+    }
+    int64_t t, n, total = tc_model_count_params(m, &t, &n);
+    char a[32], b[32], d[32];
+    commas(total, a, sizeof a);
+    commas(t, b, sizeof b);
+    commas(n, d, sizeof d);
+    fprintf(f, "%s\nTotal params: %s\nTrainable params: %s\nNon-trainable params: %s\n%s\n", dline, a, b, d, line);
+    return TC_OK;
+}
