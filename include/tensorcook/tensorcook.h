@@ -7,5 +7,8 @@
 #include "ops.h"
 #include "optim.h"
 #include "nn.h"
+#include "io.h"
+#include "data.h"
+#include "train.h"
 
 #endif

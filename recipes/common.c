@@ -1,0 +1,92 @@
+/* Helpers shared by the recipes. */
+#include "common.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+bool opt_str(int argc, char **argv, int *i, const char *name, const char **value)
+{
+    if (strcmp(argv[*i], name)) return false;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "%s needs a value\n", name);
+        *value = NULL;
+        return true;
+    }
+    *value = argv[++*i];
+    return true;
+}
+
+bool opt_int(int argc, char **argv, int *i, const char *name, long long *value, bool *bad)
+{
+    const char *s;
+    if (!opt_str(argc, argv, i, name, &s)) return false;
+    char *end = NULL;
+    if (s) *value = strtoll(s, &end, 10);
+    if (!s || !end || *end) {
+        fprintf(stderr, "%s: '%s' is not a whole number\n", name, s ? s : "");
+        *bad = true;
+    }
+    return true;
+}
+
+bool opt_double(int argc, char **argv, int *i, const char *name, double *value, bool *bad)
+{
+    const char *s;
+    if (!opt_str(argc, argv, i, name, &s)) return false;
+    char *end = NULL;
+    if (s) *value = strtod(s, &end);
+    if (!s || !end || *end || !isfinite(*value)) {
+        fprintf(stderr, "%s: '%s' is not a number\n", name, s ? s : "");
+        *bad = true;
+    }
+    return true;
+}
+
+bool prepare_out_dir(const char *cmd, const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+            fprintf(stderr, "tensorcook %s: cannot create %s: %s\n", cmd, path, strerror(errno));
+            return false;
+        }
+        *p = '/';
+    }
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "tensorcook %s: cannot create %s: %s\n", cmd, dir, strerror(errno));
+        return false;
+    }
+    if (access(dir, W_OK) != 0) {
+        fprintf(stderr, "tensorcook %s: output folder %s is not writable: %s\n", cmd, dir, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+bool write_summary_json(const char *cmd, const char *path, int n, const char *const *keys, const double *values)
+{
+    char buf[4096];
+    size_t used = (size_t)snprintf(buf, sizeof buf, "{");
+    for (int i = 0; i < n && used < sizeof buf; i++)
+        used += (size_t)snprintf(buf + used, sizeof buf - used, "%s\"%s\": %.6g", i ? ", " : "", keys[i],
+                                 isfinite(values[i]) ? values[i] : 0.0);
+    if (used < sizeof buf) used += (size_t)snprintf(buf + used, sizeof buf - used, "}\n");
+    if (tc_write_file_atomic(path, buf, strlen(buf)) != TC_OK) {
+        fprintf(stderr, "tensorcook %s: %s\n", cmd, tc_last_error());
+        return false;
+    }
+    return true;
+}
+
+void set_threads(const char *cmd, long long threads)
+{
+    if (threads > 0 && tc_set_num_threads((int)threads) != TC_OK)
+        fprintf(stderr, "tensorcook %s: %s (keeping %d)\n", cmd, tc_last_error(), tc_num_threads());
+}

@@ -1,0 +1,21 @@
+/* Small helpers shared by the recipe programs: option parsing, output
+ * folders, JSON summaries. Only recipes (the CLI) print. */
+#ifndef TC_RECIPES_COMMON_H
+#define TC_RECIPES_COMMON_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "tensorcook/tensorcook.h"
+
+/* If argv[*i] is `name`, stores the next argument in *value and advances. */
+bool opt_str(int argc, char **argv, int *i, const char *name, const char **value);
+bool opt_int(int argc, char **argv, int *i, const char *name, long long *value, bool *bad);
+bool opt_double(int argc, char **argv, int *i, const char *name, double *value, bool *bad);
+/* mkdir -p, then a write test: a one-line error if the folder is unusable. */
+bool prepare_out_dir(const char *cmd, const char *dir);
+/* {"key": value, ...} written atomically. */
+bool write_summary_json(const char *cmd, const char *path, int n, const char *const *keys, const double *values);
+void set_threads(const char *cmd, long long threads);
+
+#endif
