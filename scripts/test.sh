@@ -12,5 +12,6 @@ if [ "${TC_SKIP_SANITIZE:-0}" != 1 ]; then
   bash scripts/build.sh build-sanitize -DTC_SANITIZE=ON -DTC_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
   # leak checking is on by default with ASan on Linux; make it explicit
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+    LSAN_OPTIONS=suppressions=$(pwd)/tests/lsan.supp \
     ctest --test-dir build-sanitize --output-on-failure -j2 -L sanitize
 fi

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Training throughput of the MNIST and CIFAR-10 networks: tensorcook vs
+# PyTorch on this machine in the same run, at 1 and 2 threads (PyTorch with
+# its best 2-thread setting, OMP_WAIT_POLICY=PASSIVE).
+# Usage: bench/compare_train.sh [BUILD_DIR] [STEPS]
+set -euo pipefail
+build=${1:-build}
+steps=${2:-20}
+for t in 1 2; do
+  TENSORCOOK_THREADS=$t "$build/bench/bench_train" "$steps" > /tmp/tc_train_$t.txt
+  OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 "$(dirname "$0")/torch_train.py" $t "$steps" > /tmp/torch_train_$t.txt
+  echo "== $t thread(s): network, tensorcook images/s, PyTorch images/s, ratio"
+  paste /tmp/tc_train_$t.txt /tmp/torch_train_$t.txt | awk '{printf "%-6s %7.1f  %7.1f  %.2fx\n", $1, $4, $9, $4/$9}'
+done
