@@ -10,5 +10,6 @@
 #include "io.h"
 #include "data.h"
 #include "train.h"
+#include "rnn.h"
 
 #endif

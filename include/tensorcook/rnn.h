@@ -1,0 +1,79 @@
+/* Recurrent networks: LSTM (with peepholes, forget bias, the gate orders of
+ * Keras/PyTorch, TensorFlow's BasicLSTMCell and ONNX), GRU (TensorFlow's
+ * GRUCell and Keras' reset_after variant), SimpleRNN; over whole batched
+ * sequences with masks for padded batches, or one step at a time for
+ * generation. Built on tensorcook's operations, so the tape gives every
+ * gradient; the input projections of all time steps are one GEMM. */
+#ifndef TENSORCOOK_RNN_H
+#define TENSORCOOK_RNN_H
+
+#include "core.h"
+#include "nn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Order of the four gate blocks in LSTM weights (columns of kernel [in, 4H]). */
+typedef enum {
+    TC_GATES_IFCO = 0, /* Keras and PyTorch: input, forget, cell, output */
+    TC_GATES_ICFO,     /* TensorFlow BasicLSTMCell: input, new input j, forget, output */
+    TC_GATES_IOFC      /* ONNX: input, output, forget, cell */
+} tc_lstm_gates;
+
+typedef struct {
+    tc_lstm_gates gates;
+    double forget_bias;  /* added to the forget gate's pre-activation (BasicLSTMCell: 1.0) */
+    bool reverse;        /* run from the last step to the first */
+    double clip;         /* > 0: clip pre-activations to [-clip, clip] */
+} tc_lstm_params;
+
+/* x [B, T, I]; kernel [I, 4H]; recurrent [H, 4H]; bias [4H] or NULL;
+ * peephole [3H] (input, forget, output) or NULL; h0, c0 [B, H] or NULL
+ * (zeros); mask [B, T] of 0/1 or NULL: where 0, the state is carried and
+ * the output is zero. Outputs (any may be NULL): seq [B, T, H], h, c [B, H]. */
+tc_status tc_lstm(tc_tensor *x, tc_tensor *kernel, tc_tensor *recurrent, tc_tensor *bias, tc_tensor *peephole,
+                  tc_tensor *h0, tc_tensor *c0, tc_tensor *mask, const tc_lstm_params *p, tc_tensor **seq,
+                  tc_tensor **h, tc_tensor **c);
+/* One step for generation: x [B, I], state in/out. */
+tc_status tc_lstm_step(tc_tensor *x, tc_tensor *kernel, tc_tensor *recurrent, tc_tensor *bias, tc_tensor *peephole,
+                       const tc_lstm_params *p, tc_tensor **h, tc_tensor **c);
+
+typedef struct {
+    bool reset_after;    /* Keras (CuDNN, PyTorch) variant: r * (h U + b_rec) */
+    bool reverse;
+} tc_gru_params;
+/* GRU with gates (z, r, h~) in kernel [I, 3H], recurrent [H, 3H]; bias [3H]
+ * (reset_after false) or [2, 3H] (input bias, recurrent bias). h' = z*h + (1-z)*h~. */
+tc_status tc_gru(tc_tensor *x, tc_tensor *kernel, tc_tensor *recurrent, tc_tensor *bias, tc_tensor *h0,
+                 tc_tensor *mask, const tc_gru_params *p, tc_tensor **seq, tc_tensor **h);
+/* SimpleRNN: h' = act(x W + h U + b). */
+tc_status tc_simple_rnn(tc_tensor *x, tc_tensor *kernel, tc_tensor *recurrent, tc_tensor *bias, tc_tensor *h0,
+                        tc_tensor *mask, tc_activation act, bool reverse, tc_tensor **seq, tc_tensor **h);
+
+/* ---- layers (Keras names and weights: kernel, recurrent_kernel, bias) ---------- */
+typedef struct {
+    int units;
+    bool return_sequences;
+    bool go_backwards;
+    bool peephole;              /* LSTM: peephole connections */
+    double forget_bias;         /* LSTM: default 0 (Keras initialises the bias to 1 instead) */
+    bool unit_forget_bias;      /* LSTM: Keras' bias initialisation of the forget gate to 1 */
+    bool reset_after;           /* GRU: Keras 2's default variant */
+    tc_activation act;          /* SimpleRNN: default tanh */
+    double dropout;             /* dropout on the layer's output sequence/vector */
+    const char *name;
+    int64_t input_shape[2];     /* optional model input (timesteps, features) */
+} tc_rnn_opts;
+
+tc_layer *tc_lstm_layer(const tc_rnn_opts *o);
+tc_layer *tc_gru_layer(const tc_rnn_opts *o);
+tc_layer *tc_simple_rnn_layer(const tc_rnn_opts *o);
+/* Forward and backward copies of an RNN layer, outputs concatenated. */
+tc_layer *tc_bidirectional(tc_layer *rnn, const char *name);
+tc_layer *tc_repeat_vector(int n, const char *name);   /* [B, F] -> [B, n, F] */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

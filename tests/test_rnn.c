@@ -1,0 +1,71 @@
+/* LSTM and GRU against torch.nn.LSTM / GRU (tests/fixtures/gen_fixtures.py,
+ * rnn_cases): whole sequences, final states and every gradient. */
+#include "testutil.h"
+
+static tc_tensor *flat(tc_tensor *t) { return tc_reshape(t, 1, (int64_t[]){-1}); }
+
+static void check(const char *file, bool is_lstm)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/torch/%s", TC_FIXTURES, file);
+    tc_fixture *fx = tc_fixture_load(path);
+    if (!fx) fail_msg("%s", tc_last_error());
+    const char *names[6] = {"in:x", "in:k", "in:u", "in:b", "in:h0", "in:c0"};
+    tc_tensor *in[6] = {0};
+    int n = is_lstm ? 6 : 5;
+    for (int i = 0; i < n; i++) {
+        in[i] = tc_fixture_get(fx, names[i]);
+        tc_set_requires_grad(in[i], true);
+    }
+    tc_tensor *seq, *h, *c = NULL, *out;
+    if (is_lstm) {
+        assert_int_equal(tc_lstm(in[0], in[1], in[2], in[3], NULL, in[4], in[5], NULL, NULL, &seq, &h, &c), TC_OK);
+        out = tc_concat(3, (tc_tensor *[]){flat(seq), flat(h), flat(c)}, 0);
+    } else {
+        assert_int_equal(tc_gru(in[0], in[1], in[2], in[3], in[4], NULL, &(tc_gru_params){.reset_after = true}, &seq, &h), TC_OK);
+        out = tc_concat(2, (tc_tensor *[]){flat(seq), flat(h)}, 0);
+    }
+    tc_assert_close(out, tc_fixture_get(fx, "out"), 1e-5, 1e-5);
+    assert_int_equal(tc_backward_with(out, tc_fixture_get(fx, "gout")), TC_OK);
+    for (int i = 0; i < n; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "grad:%s", names[i] + 3);
+        tc_assert_close_(in[i]->grad, tc_fixture_get(fx, key), 1e-4, 1e-4, key, __FILE__, __LINE__);
+    }
+    tc_fixture_free(fx);
+    tc_arena_reset();
+}
+
+static void lstm_matches_pytorch(void **state) { check("lstm_seq.tcfx", true); }
+static void gru_matches_pytorch(void **state) { check("gru_seq.tcfx", false); }
+
+static void masks_and_errors(void **state)
+{
+    tc_rng r = tc_rng_new(3);
+    tc_tensor *x = tc_test_uniform(&r, TC_SHAPE(2, 4, 3), -1, 1);
+    tc_tensor *k = tc_test_uniform(&r, TC_SHAPE(3, 8), -1, 1), *u = tc_test_uniform(&r, TC_SHAPE(2, 8), -1, 1);
+    /* sequence 1 has length 2: its final state equals running only 2 steps */
+    tc_scalar mv[8] = {1, 1, 1, 1, 1, 1, 0, 0};
+    tc_tensor *mask = tc_copy_of(mv, TC_SHAPE(2, 4)), *seq, *h, *c;
+    assert_int_equal(tc_lstm(x, k, u, NULL, NULL, NULL, NULL, mask, NULL, &seq, &h, &c), TC_OK);
+    tc_tensor *h2;
+    assert_int_equal(tc_lstm(tc_narrow(x, 1, 0, 2), k, u, NULL, NULL, NULL, NULL, NULL, NULL, NULL, &h2, NULL), TC_OK);
+    tc_assert_close(tc_narrow(h, 0, 1, 1), tc_narrow(h2, 0, 1, 1), 1e-6, 1e-7);
+    assert_true(tc_get(seq, (int64_t[]){1, 3, 0}) == 0); /* padded steps output zero */
+    tc_assert_error(tc_lstm(x, tc_zeros(TC_SHAPE(4, 8)), u, NULL, NULL, NULL, NULL, NULL, NULL, &seq, NULL, NULL) == TC_OK ? x : NULL, "lstm", "[4, 8]");
+    tc_assert_error(tc_gru(x, k, u, NULL, NULL, NULL, NULL, &seq, NULL) == TC_OK ? x : NULL, "gru");
+    tc_assert_error(tc_lstm(x, k, u, NULL, NULL, NULL, NULL, tc_zeros(TC_SHAPE(2, 5)), NULL, &seq, NULL, NULL) == TC_OK ? x : NULL, "lstm", "mask");
+    tc_arena_reset();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(lstm_matches_pytorch),
+        cmocka_unit_test(gru_matches_pytorch),
+        cmocka_unit_test(masks_and_errors),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    tc_shutdown();
+    return rc;
+}
