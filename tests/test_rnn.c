@@ -58,14 +58,49 @@ static void masks_and_errors(void **state)
     tc_arena_reset();
 }
 
+static void rnn_layers(void **state);
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lstm_matches_pytorch),
         cmocka_unit_test(gru_matches_pytorch),
         cmocka_unit_test(masks_and_errors),
+        cmocka_unit_test(rnn_layers),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tc_shutdown();
     return rc;
+}
+
+/* Layers in models: Keras parameter counts and output shapes. */
+static void rnn_layers(void **state)
+{
+    /* Embedding 50x8 = 400; LSTM(16, seq): 4*(16*(8+16)+16) = 1600; GRU(12, reset_after):
+     * 3*12*(16+12) + 2*3*12 = 1080; Dense 12->5 = 65 */
+    tc_model *m = tc_sequential("text", (tc_layer *[]){
+        tc_embedding(&(tc_embedding_opts){.input_dim = 50, .output_dim = 8, .input_length = 7}),
+        tc_lstm_layer(&(tc_rnn_opts){.units = 16, .return_sequences = true, .unit_forget_bias = true}),
+        tc_gru_layer(&(tc_rnn_opts){.units = 12, .reset_after = true}),
+        tc_dense(&(tc_dense_opts){.units = 5}), NULL});
+    tc_assert_ok(m);
+    assert_int_equal(tc_model_count_params(m, NULL, NULL), 400 + 1600 + 1080 + 65);
+    tc_tensor *ids = tc_full(TC_SHAPE(3, 7), 4);
+    tc_tensor *y = tc_model_forward(m, ids, true);
+    tc_assert_ok(y);
+    assert_int_equal(y->shape[1], 5);
+    tc_model_free(m);
+    /* one-to-many: RepeatVector + LSTM(return_sequences) + Dense per step */
+    tc_model *o2m = tc_sequential_with_input("one_to_many", 1, (int64_t[]){4}, (tc_layer *[]){
+        tc_repeat_vector(6, NULL), tc_simple_rnn_layer(&(tc_rnn_opts){.units = 3, .return_sequences = true}),
+        tc_dense(&(tc_dense_opts){.units = 2}), NULL});
+    tc_assert_ok(o2m);
+    int64_t s[4];
+    assert_int_equal(tc_model_output_shape(o2m, 0, s), 2);
+    assert_int_equal(s[0], 6);
+    assert_int_equal(s[1], 2);
+    /* SimpleRNN 3*(4+3)+3 = 24; Dense 3*2+2 = 8 */
+    assert_int_equal(tc_model_count_params(o2m, NULL, NULL), 32);
+    tc_model_free(o2m);
+    tc_arena_reset();
 }

@@ -69,8 +69,6 @@ typedef struct {
 tc_layer *tc_lstm_layer(const tc_rnn_opts *o);
 tc_layer *tc_gru_layer(const tc_rnn_opts *o);
 tc_layer *tc_simple_rnn_layer(const tc_rnn_opts *o);
-/* Forward and backward copies of an RNN layer, outputs concatenated. */
-tc_layer *tc_bidirectional(tc_layer *rnn, const char *name);
 tc_layer *tc_repeat_vector(int n, const char *name);   /* [B, F] -> [B, n, F] */
 
 #ifdef __cplusplus

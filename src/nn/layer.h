@@ -7,6 +7,7 @@
 
 #include "../core/internal.h"
 #include "tensorcook/nn.h"
+#include "tensorcook/rnn.h"
 
 #define TC_LAYER_MAX_WEIGHTS 4
 #define TC_LAYER_MAX_INPUTS 8
@@ -45,6 +46,7 @@ struct tc_layer {
         double rate;
         int axis;
         tc_shp reshape;
+        tc_rnn_opts rnn;
     } o;
     bool is_max;            /* pools */
     tc_rng dropout_rng;
