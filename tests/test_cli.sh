@@ -65,5 +65,29 @@ check onnx-missing nonzero "cannot open" "$bin" onnx info "$tmp/none.onnx"
 printf 'garbage!' > "$tmp/g.onnx"
 check onnx-garbage nonzero "not a valid ONNX model" "$bin" onnx info "$tmp/g.onnx"
 
+# charrnn and forecast (issue 4's bad inputs)
+: > "$tmp/empty.txt"
+check charrnn-empty nonzero "empty.txt: 0 characters" "$bin" charrnn --text "$tmp/empty.txt" --out "$tmp/c1"
+printf 'short text' > "$tmp/short.txt"
+check charrnn-short nonzero "short.txt: 10 characters; need at least 26" "$bin" charrnn --text "$tmp/short.txt" --out "$tmp/c2"
+printf 'caf\xe9 is not utf-8 text, but latin-1 encoded...' > "$tmp/latin1.txt"
+check charrnn-not-utf8 nonzero "latin1.txt: not UTF-8 (invalid byte sequence at byte 3)" "$bin" charrnn --text "$tmp/latin1.txt" --out "$tmp/c3"
+for i in 1 2 3 4 5 6; do echo "the quick brown fox jumps over the lazy dog, again and again $i."; done > "$tmp/fox.txt"
+check charrnn-train 0 "validation loss" "$bin" charrnn --text "$tmp/fox.txt" --layers 1 --units 16 --batch 8 --out "$tmp/c4" --summary-json "$tmp/c4/s.json"
+grep -q '"val_loss"' "$tmp/c4/s.json" || { echo "FAIL charrnn summary json"; failed=$((failed + 1)); }
+check charrnn-sample 0 "characters/s" "$bin" charrnn --sample --checkpoint "$tmp/c4/checkpoint.tcck" --length 50 --seed-text "the "
+check charrnn-resume 0 "validation loss" "$bin" charrnn --text "$tmp/fox.txt" --batch 8 --out "$tmp/c5" --resume "$tmp/c4/checkpoint.tcck"
+printf 'other words entirely: zebras, yaks and xylophones!' > "$tmp/zoo.txt"
+check charrnn-other-model nonzero "another vocabulary" "$bin" charrnn --text "$tmp/zoo.txt" --out "$tmp/c6" --resume "$tmp/c4/checkpoint.tcck"
+check charrnn-bad-checkpoint nonzero "not a tensorcook checkpoint" "$bin" charrnn --sample --checkpoint "$tmp/fox.txt"
+{ echo "date,usd,eur"; for i in $(seq 1 100); do echo "2020-01-$i,$((i % 7)).5,$((i % 5)).25"; done; echo "2020-05-01,3.5"; } > "$tmp/bad.csv"
+check forecast-bad-csv nonzero "bad.csv: line 102" "$bin" forecast --csv "$tmp/bad.csv" --out "$tmp/f1"
+{ echo "date,usd"; for i in $(seq 1 150); do echo "d$i,$(( (i * 37) % 101 )).0"; done; } > "$tmp/good.csv"
+check forecast-csv 0 "test MSE" "$bin" forecast --csv "$tmp/good.csv" --iters 20 --batch 4 --out "$tmp/f2"
+[ -s "$tmp/f2/prediction_5.png" ] || { echo "FAIL forecast plots"; failed=$((failed + 1)); }
+printf '{"bpi": {"2017-01-01": 997.69, "2017-01-02": oops}}' > "$tmp/bad.json"
+check forecast-bad-json nonzero "bad.json: malformed" "$bin" forecast --json "$tmp/bad.json" --out "$tmp/f3"
+check shapes 0 "many-to-many" "$bin" shapes --steps 3
+
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -11,5 +11,6 @@
 #include "data.h"
 #include "train.h"
 #include "rnn.h"
+#include "plot.h"
 
 #endif
