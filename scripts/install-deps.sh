@@ -11,6 +11,7 @@ PACKAGES=(
   dataset-fashion-mnist              # the MNIST recipe's default data
   protobuf-c-compiler libprotobuf-c-dev libonnx-dev  # ONNX import (onnx.proto -> C)
   libonnx-testdata                   # the ONNX conformance tests
+  fortunes                           # the charrnn recipe's default text
 )
 missing=()
 for p in "${PACKAGES[@]}" ${TC_EXTRA_PACKAGES:-}; do
