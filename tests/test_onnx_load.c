@@ -125,6 +125,65 @@ static void good_model_loads_and_runs(void **state)
     tc_arena_reset();
 }
 
+/* Fine-tuning through an import: the initializer w of y = Relu(x + w) learns
+ * to make y match a target; and a real conv model from the ONNX test data
+ * gives gradients for its input image. */
+static void fine_tune_through_import(void **state)
+{
+    builder b;
+    build(&b);
+    tc_onnx_model *m = tc_onnx_load(save(&b, "tune.onnx"));
+    tc_assert_ok(m);
+    const char *name;
+    tc_tensor *w = tc_onnx_initializer(m, 0, &name);
+    tc_set_requires_grad(w, true);
+    tc_optimizer *opt = tc_sgd(0.2, 0, false);
+    tc_scalar target_v[4] = {1, 2, 3, 4};
+    double first = 0, last = 0;
+    for (int step = 0; step < 30; step++) {
+        tc_tensor *x = tc_full(TC_SHAPE(4), 3), *y; /* x + w > 0: every unit learns */
+        assert_int_equal(tc_onnx_run(m, 1, &x, 1, &y), TC_OK);
+        tc_tensor *loss = tc_mse(y, tc_copy_of(target_v, TC_SHAPE(4)), TC_REDUCE_MEAN);
+        tc_zero_grad(w);
+        assert_int_equal(tc_backward(loss), TC_OK);
+        assert_int_equal(tc_optimizer_step(opt, 1, &w), TC_OK);
+        if (step == 0) first = loss->data[0];
+        last = loss->data[0];
+        tc_arena_reset();
+    }
+    print_message("fine-tuning an imported initializer: loss %.4f -> %.6f\n", first, last);
+    assert_true(last < first * 0.01);
+    tc_optimizer_free(opt);
+    tc_onnx_free(m);
+    /* gradient of a conv model's output with respect to its input */
+    const char *dir = "/usr/share/libonnx-testdata/data/node/test_conv_with_strides_padding";
+    char path[256];
+    snprintf(path, sizeof path, "%s/model.onnx", dir);
+    m = tc_onnx_load(path);
+    if (!m) {
+        print_message("skipped: %s\n", tc_last_error()); /* libonnx-testdata missing */
+        return;
+    }
+    tc_tensor *in[2];
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/test_data_set_0/input_%d.pb", dir, i);
+        tc_tensor *t = tc_onnx_read_tensor_file(path, NULL, NULL);
+        tc_assert_ok(t);
+        in[i] = tc_copy_of(t->data, t->ndim, t->shape);
+        tc_tensor_free(t);
+    }
+    tc_set_requires_grad(in[0], true);
+    tc_tensor *y;
+    assert_int_equal(tc_onnx_run(m, 2, in, 1, &y), TC_OK);
+    assert_int_equal(tc_backward(tc_sum(y, 0, NULL, false)), TC_OK);
+    tc_assert_ok(in[0]->grad);
+    /* d sum(conv(x, W)) / dx at the centre pixel = sum of the 3x3 kernel (all ones here) */
+    double g = tc_get(in[0]->grad, (int64_t[]){0, 0, 3, 2});
+    assert_true(g > 0);
+    tc_onnx_free(m);
+    tc_arena_reset();
+}
+
 static void truncated_and_garbage_files(void **state)
 {
     builder b;
@@ -235,6 +294,7 @@ int main(void)
     assert_non_null(mkdtemp(dir));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(good_model_loads_and_runs),
+        cmocka_unit_test(fine_tune_through_import),
         cmocka_unit_test(truncated_and_garbage_files),
         cmocka_unit_test(initializer_claims_too_much),
         cmocka_unit_test(graph_errors),
