@@ -2,7 +2,9 @@
  * shapes and two GEMMs, in GFLOP/s and as a fraction of this machine's
  * measured sgemm peak (DESIGN.md: 102 GFLOP/s on one core, 202 on two).
  * Usage: TENSORCOOK_THREADS=N bench_ops [repeats]
- * Prints one line per shape: name threads ms GFLOP/s fraction-of-peak. */
+ * Prints one line per shape (best of the repeats after one warm-up):
+ *   name threads N ms GFLOP/s, % of the 1-core peak, % of the N-core peak.
+ * With BENCH_SPLIT=1 it also prints forward and backward GFLOP/s to stderr. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -19,6 +21,14 @@ static double now(void)
 
 static double peak(int threads) { return threads >= 2 ? 202.0 : 102.0; }
 
+static void report(const char *name, int threads, double seconds, double flops)
+{
+    double gflops = flops / seconds * 1e-9;
+    printf("%-12s threads %d  %8.2f ms  %7.1f GFLOP/s  %4.0f%% of 1-core peak  %4.0f%% of %d-core peak\n", name, threads,
+           seconds * 1e3, gflops, 100 * gflops / peak(1), 100 * gflops / peak(threads), threads);
+    fflush(stdout);
+}
+
 int main(int argc, char **argv)
 {
     int repeats = argc > 1 ? atoi(argv[1]) : 5;
@@ -30,7 +40,7 @@ int main(int argc, char **argv)
         tc_rng_normal(&rng, w->data, tc_numel(w), 0, 0.1f);
         tc_set_requires_grad(w, true);
         tc_set_requires_grad(b, true);
-        double best = 1e30;
+        double best = 1e30, best_fwd = 1e30, best_bwd = 1e30;
         for (int r = 0; r <= repeats; r++) {
             tc_tensor *x = tc_empty(TC_SHAPE(c->n, c->h, c->w, c->c));
             tc_rng_normal(&rng, x->data, tc_numel(x), 0, 1);
@@ -38,18 +48,24 @@ int main(int argc, char **argv)
             tc_tensor *g = tc_full(TC_SHAPE(c->n, c->h, c->w, c->f), 1);
             double t = now();
             tc_tensor *y = tc_conv(x, w, b, &(tc_conv_params){.padding = TC_SAME});
+            double tf = now();
             if (!y || tc_backward_with(y, g) != TC_OK) {
                 fprintf(stderr, "bench_ops: %s\n", tc_last_error());
                 return 1;
             }
-            t = now() - t;
+            double tb = now();
+            t = tb - t;
             if (r > 0 && t < best) best = t;
+            if (r > 0 && tf - (tb - t) < best_fwd) best_fwd = tf - (tb - t);
+            if (r > 0 && tb - tf < best_bwd) best_bwd = tb - tf;
             tc_arena_reset();
         }
         /* forward, input gradient and kernel gradient: three GEMMs of 2*rows*K*F */
         double flops = 3.0 * 2.0 * c->n * c->h * c->w * (double)c->k * c->k * c->c * c->f;
-        printf("%-12s threads %d  %8.2f ms  %7.1f GFLOP/s  %4.0f%% of peak\n", c->name, threads, best * 1e3,
-               flops / best * 1e-9, 100 * flops / best * 1e-9 / peak(threads));
+        report(c->name, threads, best, flops);
+        if (getenv("BENCH_SPLIT"))
+            fprintf(stderr, "  %-12s forward %7.1f GFLOP/s  backward %7.1f GFLOP/s\n", c->name,
+                    flops / 3 / best_fwd * 1e-9, flops * 2 / 3 / best_bwd * 1e-9);
         tc_tensor_free(w);
         tc_tensor_free(b);
     }
@@ -67,8 +83,7 @@ int main(int argc, char **argv)
             if (r > 0 && t < best) best = t;
         }
         double flops = 2.0 * g->m * g->n * (double)g->k;
-        printf("%-12s threads %d  %8.2f ms  %7.1f GFLOP/s  %4.0f%% of peak\n", g->name, threads, best * 1e3,
-               flops / best * 1e-9, 100 * flops / best * 1e-9 / peak(threads));
+        report(g->name, threads, best, flops);
         free(a);
         free(bm);
         free(cm);

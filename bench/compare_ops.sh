@@ -1,13 +1,41 @@
 #!/usr/bin/env bash
-# tensorcook vs PyTorch on the same shapes, same machine, same run: prints
-# both GFLOP/s and tensorcook's speed divided by PyTorch's, at 1 and 2 threads.
-# Usage: bench/compare_ops.sh [BUILD_DIR] [REPEATS]
+# tensorcook vs PyTorch on the same shapes (bench/shapes.h), same machine,
+# alternating runs: each side runs ROUNDS times per thread count and the best
+# GFLOP/s of each shape is kept (other people share the cores: best-of-N).
+# Prints, per shape: tensorcook and PyTorch GFLOP/s at 1 and 2 threads, the
+# ratio tensorcook / PyTorch, tensorcook's % of the 1-core sgemm peak
+# (102 GFLOP/s) and its 2-thread speed-up.
+# Usage: bench/compare_ops.sh [BUILD_DIR] [REPEATS] [ROUNDS]
+# (OPENBLAS_CORETYPE=Haswell bench/compare_ops.sh ... tries the Haswell kernels)
 set -euo pipefail
 build=${1:-build}
 repeats=${2:-5}
-for t in 1 2; do
-  TENSORCOOK_THREADS=$t "$build/bench/bench_ops" "$repeats" > /tmp/tc_ops_$t.txt
-  OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 "$(dirname "$0")/torch_ops.py" $t "$repeats" > /tmp/torch_ops_$t.txt
-  echo "== $t thread(s): shape, tensorcook GFLOP/s (% of peak), PyTorch GFLOP/s, ratio"
-  paste /tmp/tc_ops_$t.txt /tmp/torch_ops_$t.txt | awk '{printf "%-12s %7.1f (%s)  %7.1f   %.2fx\n", $1, $6, $8, $16, $6/$16}'
+rounds=${3:-3}
+here=$(dirname "$0")
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+for r in $(seq "$rounds"); do
+  for t in 1 2; do
+    TENSORCOOK_THREADS=$t "$build/bench/bench_ops" "$repeats" >> "$out/tc_$t.txt"
+    OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t OMP_WAIT_POLICY=PASSIVE \
+      /usr/bin/python3 "$here/torch_ops.py" "$t" "$repeats" >> "$out/torch_$t.txt"
+  done
 done
+/usr/bin/python3 - "$out" <<'PY'
+import sys
+d = sys.argv[1]
+def best(path):
+    b, order = {}, []
+    for line in open(path):
+        f = line.split()
+        if f[0] not in b:
+            order.append(f[0])
+        b[f[0]] = max(b.get(f[0], 0.0), float(f[5]))
+    return b, order
+tc1, order = best(f"{d}/tc_1.txt"); tc2, _ = best(f"{d}/tc_2.txt")
+th1, _ = best(f"{d}/torch_1.txt"); th2, _ = best(f"{d}/torch_2.txt")
+print(f"{'shape':<12} | {'tc 1t':>6} {'torch':>6} {'ratio':>6} {'%peak':>6} | {'tc 2t':>6} {'torch':>6} {'ratio':>6} | {'2t/1t':>6}")
+for s in order:
+    print(f"{s:<12} | {tc1[s]:6.1f} {th1[s]:6.1f} {tc1[s] / th1[s]:5.2f}x {100 * tc1[s] / 102:5.0f}% |"
+          f" {tc2[s]:6.1f} {th2[s]:6.1f} {tc2[s] / th2[s]:5.2f}x | {tc2[s] / tc1[s]:5.2f}x")
+PY

@@ -17,6 +17,12 @@ threads = int(sys.argv[1]) if len(sys.argv) > 1 else 1
 repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 5
 torch.set_num_threads(threads)
 peak = 202.0 if threads >= 2 else 102.0
+
+
+def report(name, best, flops):
+    g = flops / best * 1e-9
+    print(f"{name:<12} threads {threads}  {best * 1e3:8.2f} ms  {g:7.1f} GFLOP/s  {100 * g / 102.0:4.0f}% of 1-core peak  "
+          f"{100 * g / peak:4.0f}% of {threads}-core peak", flush=True)
 for name, n, h, w, c, k, f in CONV:
     wt = torch.randn(f, c, k, k, requires_grad=True)
     b = torch.zeros(f, requires_grad=True)
@@ -29,9 +35,7 @@ for name, n, h, w, c, k, f in CONV:
         t = time.perf_counter() - t
         if r > 0:
             best = min(best, t)
-    flops = 3.0 * 2.0 * n * h * w * k * k * c * f
-    print(f"{name:<12} threads {threads}  {best * 1e3:8.2f} ms  {flops / best * 1e-9:7.1f} GFLOP/s  "
-          f"{100 * flops / best * 1e-9 / peak:4.0f}% of peak")
+    report(name, best, 3.0 * 2.0 * n * h * w * k * k * c * f)
 for name, m, k, n in GEMM:
     a, bm = torch.randn(m, k), torch.randn(k, n)
     best = float('inf')
@@ -41,6 +45,4 @@ for name, m, k, n in GEMM:
         t = time.perf_counter() - t
         if r > 0:
             best = min(best, t)
-    flops = 2.0 * m * n * k
-    print(f"{name:<12} threads {threads}  {best * 1e3:8.2f} ms  {flops / best * 1e-9:7.1f} GFLOP/s  "
-          f"{100 * flops / best * 1e-9 / peak:4.0f}% of peak")
+    report(name, best, 2.0 * m * n * k)

@@ -496,7 +496,7 @@ int tc_cmd_charrnn(int argc, char **argv)
     tc_rng drop = tc_rng_new((uint64_t)seed ^ 0x5151);
     tc_batcher *b = tc_batcher_new(train, batch, true, false, (uint64_t)seed + (uint64_t)start_epoch, NULL);
     int64_t step = 0, samples = 0;
-    double t0 = now(), train_loss = NAN, val_loss = NAN, loss_sum = 0;
+    double t0 = now(), train_time = 0, train_loss = NAN, val_loss = NAN, loss_sum = 0;
     int64_t loss_n = 0;
     char ckpt[4200];
     snprintf(ckpt, sizeof ckpt, "%s/checkpoint.tcck", out);
@@ -504,6 +504,7 @@ int tc_cmd_charrnn(int argc, char **argv)
     for (int epoch = (int)start_epoch + 1; epoch <= (int)start_epoch + epochs && !failed; epoch++) {
         tc_tensor *x, *y;
         loss_sum = 0, loss_n = 0;
+        double ts = now();
         while ((!iters || step < iters) && tc_batcher_next(b, &x, &y)) {
             tc_zero_grads(net.n_params, net.params);
             tc_tensor *logits = net_forward(&net, x, true, &drop);
@@ -519,11 +520,12 @@ int tc_cmd_charrnn(int argc, char **argv)
             step++;
             tc_arena_reset();
             if (step % 20 == 0) {
-                double el = now() - t0;
+                double el = train_time + now() - ts;
                 fprintf(stderr, "epoch %d step %lld loss %.4f nats/char %.0f samples/s\n", epoch, (long long)step,
                         loss_sum / (double)loss_n, samples / el);
             }
         }
+        train_time += now() - ts; /* training steps only: not validation or sampling */
         if (failed) break;
         train_loss = loss_n ? loss_sum / (double)loss_n : NAN;
         if (val) { /* validation in nats per character */
@@ -540,8 +542,8 @@ int tc_cmd_charrnn(int argc, char **argv)
             val_loss = vs / (double)nval;
             tc_set_grad_enabled(was);
         }
-        printf("epoch %d: train loss %.4f, validation loss %.4f nats/char; %.0f samples/s\n", epoch, train_loss, val_loss,
-               samples / (now() - t0));
+        printf("epoch %d: train loss %.4f, validation loss %.4f nats/char; %.1f samples/s\n", epoch, train_loss, val_loss,
+               samples / fmax(train_time, 1e-9));
         /* samples from a random seed sequence of the text */
         int64_t at = (int64_t)tc_rng_below(&drop, (uint64_t)nseq);
         int seed_ids[25];
@@ -569,7 +571,7 @@ int tc_cmd_charrnn(int argc, char **argv)
     printf("checkpoint: %s (sample with: tensorcook charrnn --sample --checkpoint %s)\n", ckpt, ckpt);
     if (summary) {
         const char *keys[] = {"train_loss", "val_loss", "train_seconds", "samples_per_second", "steps"};
-        double vals[] = {train_loss, val_loss, secs, samples / fmax(secs, 1e-9), (double)step};
+        double vals[] = {train_loss, val_loss, secs, samples / fmax(train_time, 1e-9), (double)step};
         if (!write_summary_json("charrnn", summary, 5, keys, vals)) goto done;
     }
     rc = 0;

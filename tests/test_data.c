@@ -75,6 +75,13 @@ static void idx_round_trip_and_errors(void **state)
     tc_dataset_free(d);
     mnist_files("t10k", 3, false, 5, 3); /* truncated images */
     tc_assert_error(tc_load_mnist(dir, "t10k"), "t10k-images-idx3-ubyte", "truncated");
+    mnist_files("t10k", 3, true, 5, 3); /* a complete gzip stream of a truncated IDX file */
+    tc_assert_error(tc_load_mnist(dir, "t10k"), "t10k-images-idx3-ubyte.gz", "truncated");
+    mnist_files("t10k", 3, true, 0, 3);
+    assert_int_equal(truncate(p("t10k-images-idx3-ubyte.gz"), 30), 0); /* a gzip stream cut short */
+    tc_assert_error(tc_load_mnist(dir, "t10k"), "t10k-images-idx3-ubyte.gz", "truncated");
+    unlink(p("t10k-images-idx3-ubyte.gz"));
+    unlink(p("t10k-labels-idx1-ubyte.gz"));
     mnist_files("t10k", 3, false, 0, 2); /* 3 images, 2 labels */
     tc_assert_error(tc_load_mnist(dir, "t10k"), "3 images", "2 labels");
     FILE *f = fopen(p("t10k-images-idx3-ubyte"), "wb");

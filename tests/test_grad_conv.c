@@ -62,6 +62,54 @@ static void conv1d_3d_cases(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run(&cases[i]);
 }
 
+/* more odd cases: causal with dilation 3, 1x1 with stride, 3-D depthwise,
+ * and a patch row long enough (K = 3*3*160 > 128K/tile rows) that one image
+ * spans several im2col tiles */
+static void odd_cases(void **state)
+{
+    conv_case cases[] = {
+        {1, 1, {10}, 2, {3}, 2, {.padding = TC_CAUSAL, .dilation = {3}}, false},
+        {1, 3, {6}, 2, {2}, 4, {.padding = TC_SAME_LOWER, .groups = 2}, true},
+        {2, 2, {5, 5}, 3, {1, 1}, 2, {.padding = TC_VALID, .stride = {2, 2}}, true},      /* 1x1, strided: im2col */
+        {2, 1, {6, 6}, 2, {2, 2}, 2, {.padding = TC_SAME, .stride = {2, 2}, .dilation = {2, 2}}, true},
+        {2, 1, {5, 3}, 2, {2, 2}, 2, {.padding = TC_EXPLICIT, .pad_before = {0, 3}, .pad_after = {4, 0}}, false},
+        {3, 2, {3, 4, 3}, 2, {2, 2, 2}, 4, {.padding = TC_SAME_LOWER, .groups = 2}, true}, /* 3-D depthwise x2 */
+        {3, 1, {3, 3, 3}, 3, {1, 1, 1}, 2, {.padding = TC_VALID}, true},                  /* 3-D 1x1x1 */
+        {2, 1, {10, 10}, 160, {3, 3}, 1, {.padding = TC_SAME}, true},                      /* several tiles */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run(&cases[i]);
+}
+
+/* random shapes and parameters (seeded): 1-3 spatial axes, batch 1-3 */
+static void random_cases(void **state)
+{
+    tc_rng r = tc_rng_new(77);
+    for (int trial = 0; trial < 18; trial++) {
+        conv_case c = {0};
+        c.nd = 1 + trial % 3;
+        c.n = 1 + (int64_t)tc_rng_below(&r, 3);
+        int groups = 1 + (int)tc_rng_below(&r, 3);
+        c.c = groups * (1 + (int64_t)tc_rng_below(&r, 2));
+        c.f = groups * (1 + (int64_t)tc_rng_below(&r, 2));
+        c.p.groups = groups;
+        c.bias = tc_rng_below(&r, 2);
+        int pads[] = {TC_VALID, TC_SAME, TC_SAME_LOWER, TC_EXPLICIT, TC_CAUSAL};
+        c.p.padding = (tc_padding)pads[tc_rng_below(&r, c.nd == 1 ? 5 : 4)];
+        for (int i = 0; i < c.nd; i++) {
+            c.sp[i] = (c.nd == 3 ? 3 : 4) + (int64_t)tc_rng_below(&r, 4);
+            c.k[i] = 1 + (int64_t)tc_rng_below(&r, 3);
+            c.p.stride[i] = 1 + (int)tc_rng_below(&r, 3);
+            c.p.dilation[i] = 1 + (int)tc_rng_below(&r, 2);
+            c.p.pad_before[i] = (int64_t)tc_rng_below(&r, 3);
+            c.p.pad_after[i] = (int64_t)tc_rng_below(&r, 2);
+            if (tc_conv_out_size(c.sp[i], c.k[i], c.p.stride[i], c.p.dilation[i], c.p.padding, c.p.pad_before[i],
+                                 c.p.pad_after[i]) < 1)
+                c.p.dilation[i] = 1, c.k[i] = 1;
+        }
+        run(&c);
+    }
+}
+
 static void sizes_and_errors(void **state)
 {
     /* the seed's example: a 5x5 window on 28x28 gives 24x24 with VALID, 28x28 with SAME */
@@ -86,6 +134,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(conv2d_cases),
         cmocka_unit_test(conv1d_3d_cases),
+        cmocka_unit_test(odd_cases),
+        cmocka_unit_test(random_cases),
         cmocka_unit_test(sizes_and_errors),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

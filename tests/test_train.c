@@ -131,6 +131,39 @@ static void fit_learns_and_logs(void **state)
     tc_dataset_free(d);
 }
 
+/* Evaluations every N steps that do not fall on an epoch's last step still
+ * drive the end-of-epoch callbacks: the best checkpoint, the epoch line and
+ * the result carry the latest validation numbers, not NaN. */
+static void mid_epoch_evaluations(void **state)
+{
+    tc_model *m = small_model(8);
+    tc_optimizer *opt = tc_adam(0.02);
+    tc_dataset *d = synthetic(64, 4), *v = synthetic(32, 5);
+    FILE *log = tmpfile();
+    tc_fit_result r;
+    unlink(p("best.tcck"));
+    assert_int_equal(tc_fit(m, d, &(tc_fit_opts){.epochs = 3, .batch = 16, .optimizer = opt, .validation = v,
+                                                 .eval_every = 3, .progress = log,
+                                                 .best_checkpoint_path = p("best.tcck")}, &r),
+                     TC_OK);
+    assert_int_equal(r.steps, 12);
+    assert_int_equal(r.epochs, 3);
+    assert_true(isfinite(r.val_loss) && isfinite(r.val_accuracy));
+    struct stat st;
+    assert_int_equal(stat(p("best.tcck"), &st), 0);
+    char text[4096] = {0};
+    rewind(log);
+    size_t got = fread(text, 1, sizeof text - 1, log);
+    fclose(log);
+    assert_true(got > 0);
+    assert_non_null(strstr(text, "epoch 3: loss"));
+    assert_null(strstr(text, "nan"));
+    tc_optimizer_free(opt);
+    tc_model_free(m);
+    tc_dataset_free(d);
+    tc_dataset_free(v);
+}
+
 static uint32_t crc32c(const uint8_t *q, size_t n)
 {
     uint32_t c = 0xFFFFFFFFu;
@@ -141,10 +174,81 @@ static uint32_t crc32c(const uint8_t *q, size_t n)
     return c ^ 0xFFFFFFFFu;
 }
 
+/* A protobuf reader for the few Event fields: returns the next field of
+ * [*q, end) with its number and wire type, the varint/fixed value in *v and,
+ * for length-delimited fields, the payload in [*pp, *pp + *plen). */
+static int pb_next(const uint8_t **q, const uint8_t *end, int *wire, uint64_t *v, const uint8_t **pp, size_t *plen)
+{
+    if (*q >= end) return 0;
+    uint64_t k = 0, x = 0;
+    for (int sh = 0; *q < end; sh += 7) {
+        uint8_t c = *(*q)++;
+        k |= (uint64_t)(c & 0x7f) << sh;
+        if (!(c & 0x80)) break;
+    }
+    *wire = (int)(k & 7);
+    if (*wire == 0 || *wire == 2) {
+        for (int sh = 0; *q < end; sh += 7) {
+            uint8_t c = *(*q)++;
+            x |= (uint64_t)(c & 0x7f) << sh;
+            if (!(c & 0x80)) break;
+        }
+        if (*wire == 2) {
+            assert_true(*q + x <= end);
+            *pp = *q, *plen = (size_t)x;
+            *q += x;
+        }
+    } else if (*wire == 1) {
+        memcpy(&x, *q, 8), *q += 8;
+    } else if (*wire == 5) {
+        memcpy(&x, *q, 4), *q += 4;
+    } else {
+        fail_msg("unexpected wire type %d", *wire);
+    }
+    *v = x;
+    return (int)(k >> 3);
+}
+
+typedef struct {
+    int64_t step;
+    char tag[32];
+    float value;
+    double wall;
+    char version[32];
+} tb_event;
+
+static tb_event parse_event(const uint8_t *data, size_t len)
+{
+    tb_event e = {0};
+    const uint8_t *q = data, *pl;
+    size_t n;
+    uint64_t v;
+    int wire, f;
+    while ((f = pb_next(&q, data + len, &wire, &v, &pl, &n))) {
+        if (f == 1 && wire == 1) memcpy(&e.wall, &v, 8);
+        else if (f == 2 && wire == 0) e.step = (int64_t)v;
+        else if (f == 3 && wire == 2) memcpy(e.version, pl, n < 31 ? n : 31);
+        else if (f == 5 && wire == 2) { /* summary { value { tag, simple_value } } */
+            const uint8_t *sq = pl, *vp, *tp;
+            size_t vn, tn;
+            assert_int_equal(pb_next(&sq, pl + n, &wire, &v, &vp, &vn), 1);
+            const uint8_t *vq = vp;
+            while ((f = pb_next(&vq, vp + vn, &wire, &v, &tp, &tn))) {
+                if (f == 1 && wire == 2) memcpy(e.tag, tp, tn < 31 ? tn : 31);
+                else if (f == 2 && wire == 5) memcpy(&e.value, &v, 4);
+                else fail_msg("unexpected Summary.Value field %d", f);
+            }
+        } else fail_msg("unexpected Event field %d (wire %d)", f, wire);
+    }
+    return e;
+}
+
 static void tensorboard_records_parse(void **state)
 {
     tc_metrics rows[2] = {{10, 1, 0.5, 0.8, NAN, NAN, 1}, {20, 1, 0.25, 0.9, 0.3, 0.85, 2}};
     assert_int_equal(tc_write_tensorboard(p("tb2"), 2, rows), TC_OK);
+    const tb_event want[6] = {{10, "loss", 0.5f},      {10, "accuracy", 0.8f},      {20, "loss", 0.25f},
+                              {20, "accuracy", 0.9f}, {20, "val_loss", 0.3f}, {20, "val_accuracy", 0.85f}};
     char cmd[300], name[300];
     snprintf(cmd, sizeof cmd, "ls %s/events.out.tfevents.*", p("tb2"));
     FILE *ls = popen(cmd, "r");
@@ -165,7 +269,17 @@ static void tensorboard_records_parse(void **state)
         assert_int_equal(fread(&dc, 4, 1, f), 1);
         c = crc32c(data, len);
         assert_int_equal(dc, ((c >> 15) | (c << 17)) + 0xa282ead8u);
-        if (records == 0) assert_non_null(memmem(data, len, "brain.Event:2", 13));
+        tb_event e = parse_event(data, len);
+        assert_true(e.wall > 1.5e9); /* seconds since 1970 */
+        if (records == 0) {
+            assert_string_equal(e.version, "brain.Event:2");
+        } else {
+            assert_true(records <= 6);
+            const tb_event *w = &want[records - 1];
+            assert_int_equal(e.step, w->step);
+            assert_string_equal(e.tag, w->tag);
+            assert_true(e.value == w->value);
+        }
         free(data);
         records++;
     }
@@ -180,6 +294,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(checkpoints),
         cmocka_unit_test(fit_learns_and_logs),
+        cmocka_unit_test(mid_epoch_evaluations),
         cmocka_unit_test(tensorboard_records_parse),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

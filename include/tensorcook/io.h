@@ -18,6 +18,7 @@ tc_checkpoint *tc_checkpoint_new(void);
 void tc_checkpoint_free(tc_checkpoint *ck);
 /* Copies t (any layout) under name; replaces an entry of the same name. */
 tc_status tc_checkpoint_put(tc_checkpoint *ck, const char *name, const tc_tensor *t);
+/* A float64 scalar (epoch, step, learning rate): stored and read back exactly. */
 tc_status tc_checkpoint_put_scalar(tc_checkpoint *ck, const char *name, double v);
 /* The stored tensor (owned by the checkpoint) or NULL. */
 const tc_tensor *tc_checkpoint_get(const tc_checkpoint *ck, const char *name);
@@ -32,12 +33,25 @@ tc_checkpoint *tc_checkpoint_load(const char *path);
 
 /* A model's parameters (all, trainable or not) under their names, the
  * optimizer's slots ("optimizer/NAME/SLOT") and step count when opt is
- * given, so that training resumes exactly. */
+ * given, and the dropout layers' generator positions ("state/LAYER/..."),
+ * so that training resumes exactly. */
 tc_status tc_checkpoint_put_model(tc_checkpoint *ck, const tc_model *m, tc_optimizer *opt);
 /* Loads into a model (and optimizer): when names or shapes differ, one
- * error lists every mismatch and nothing is changed. */
+ * error lists every mismatch (missing, unexpected, shape differs, with both
+ * shapes) and nothing is changed. Entries under "optimizer/", "state/" and
+ * "extra/" are not model parameters. */
 tc_status tc_checkpoint_get_model(const tc_checkpoint *ck, tc_model *m, tc_optimizer *opt);
-/* Shorthands: save/load a model (+ optimizer, + named scalars such as the epoch). */
+
+/* One file per call: the model (+ optimizer state when opt is given) plus
+ * the entries of extra (NULL: none), e.g. the scalars "epoch" and "step" or
+ * any named tensors, stored under "extra/NAME". Written atomically. */
+tc_status tc_checkpoint_save_model(const tc_model *m, tc_optimizer *opt, const char *path, const tc_checkpoint *extra);
+/* Loads a file written by tc_checkpoint_save_model into m (and opt). When
+ * extra is given it receives a new checkpoint holding the extra entries under
+ * their own names (caller frees), e.g. tc_checkpoint_get_scalar(*extra,
+ * "epoch", &e). On any error nothing is changed and *extra is NULL. */
+tc_status tc_checkpoint_load_model(tc_model *m, tc_optimizer *opt, const char *path, tc_checkpoint **extra);
+/* Shorthands without extra entries. */
 tc_status tc_save_model(const char *path, const tc_model *m, tc_optimizer *opt);
 tc_status tc_load_model(const char *path, tc_model *m, tc_optimizer *opt);
 

@@ -9,8 +9,16 @@
  *
  * Parameters are long-lived tensors named like Keras' weights
  * ("conv2d_1/kernel", "batch_normalization/moving_mean"); layer names are
- * given or generated per type ("conv2d", "conv2d_1", ...). Shapes in this
- * API exclude the batch axis. */
+ * given or generated per type ("conv2d", "conv2d_1", ...), unique within a
+ * model; a given name must be unique and without '/'. Shapes in this API
+ * exclude the batch axis. Initial weights follow Keras (glorot_uniform
+ * kernels, zero biases, uniform(-0.05, 0.05) embeddings) and are drawn from a
+ * generator seeded by tc_nn_seed, so the same seed builds the same model.
+ *
+ * A constructor given bad options returns NULL (tc_last_error says why).
+ * Because that NULL ends a NULL-terminated layer list early, the next
+ * tc_sequential on the thread reports the failure instead of building a
+ * shorter model, and frees the layers the NULL hid. See docs/api.md. */
 #ifndef TENSORCOOK_NN_H
 #define TENSORCOOK_NN_H
 
@@ -39,7 +47,7 @@ typedef struct {
 
 typedef struct {
     int filters;
-    int kernel, kernel_dims[3];   /* square/cubic kernel, or per axis */
+    int kernel, kernel_dims[3];   /* square/cubic kernel, or per axis (required) */
     int stride, strides[3];       /* default 1 */
     int dilation, dilations[3];   /* default 1 */
     tc_padding padding;           /* VALID (default), SAME, CAUSAL (1-D) */
@@ -101,7 +109,9 @@ int tc_layer_output_shape(const tc_layer *l, int64_t *shape);
 int64_t tc_layer_param_count(const tc_layer *l);
 int tc_layer_weight_count(const tc_layer *l);
 tc_tensor *tc_layer_weight(const tc_layer *l, int i);    /* e.g. kernel, bias */
-/* Free a layer that was never put in a model. */
+const char *tc_layer_weight_name(const tc_layer *l, int i); /* "kernel", "moving_mean", ... */
+/* Free a layer that was never put in a model (one in a model is left alone,
+ * with an error: the model frees it). */
 void tc_layer_free(tc_layer *l);
 
 /* ---- sequential models ---------------------------------------------------------
@@ -114,7 +124,11 @@ tc_model *tc_sequential_with_input(const char *name, int ndim, const int64_t *in
 
 /* ---- functional models -----------------------------------------------------------
  * A graph builder: inputs and layer calls give symbolic values; tc_graph_model
- * turns the graph into a model (and frees the builder). */
+ * turns the graph into a model (and frees the builder, also on failure).
+ * Calling one layer several times shares its weights (it must get inputs of
+ * the shapes of its first call). A layer belongs to one graph/model only.
+ * After a failed call, later calls do nothing and tc_graph_model returns
+ * NULL with the first error. */
 typedef struct tc_graph tc_graph;
 typedef int tc_value; /* a symbolic value of a graph; negative on error */
 tc_graph *tc_graph_new(void);
@@ -122,18 +136,24 @@ tc_value tc_graph_input(tc_graph *g, int ndim, const int64_t *shape, const char 
 tc_value tc_graph_call(tc_graph *g, tc_layer *layer, int n_inputs, const tc_value *inputs);
 tc_model *tc_graph_model(tc_graph *g, const char *name, int n_inputs, const tc_value *inputs, int n_outputs,
                          const tc_value *outputs);
+/* Frees a graph that will not become a model, with its layers. */
+void tc_graph_free(tc_graph *g);
 
 /* ---- using a model -------------------------------------------------------------------- */
 /* Seed for the initial weights of models built afterwards (default 42). */
 void tc_nn_seed(uint64_t seed);
 
-/* Forward pass of a model with one input and one output. training selects
- * dropout and batch-norm behaviour. The result is a step tensor. */
+/* Forward pass of a model with one input and one output (an error
+ * otherwise). training selects dropout and batch-norm behaviour. The result
+ * is a step tensor. */
 tc_tensor *tc_model_forward(tc_model *m, tc_tensor *x, bool training);
-/* Models with several inputs/outputs. */
+/* Models with several inputs/outputs; n_outputs may be fewer than the
+ * model has (the first ones). */
 tc_status tc_model_forward_multi(tc_model *m, int n_inputs, tc_tensor *const *inputs, bool training,
                                  int n_outputs, tc_tensor **outputs);
-/* The output of any inner layer by name (feature extraction). */
+/* The output of any inner layer by name (feature extraction) of a model
+ * with one input; only the layers up to it run. For a layer called several
+ * times, its last call. */
 tc_tensor *tc_model_forward_to(tc_model *m, tc_tensor *x, const char *layer_name, bool training);
 
 /* Parameters, in a stable order. Trainable ones require gradients; frozen

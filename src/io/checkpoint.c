@@ -1,20 +1,34 @@
-/* Checkpoint files: "TCCK", u32 version, u32 count, then per tensor u32 name
- * length, name, u32 ndim, i64 shape[ndim], f32 data; then the CRC-32 (zlib)
- * of everything before it. Little-endian. Every read is checked against the
- * file's size; writes go to a temporary file that is fsynced and renamed. */
+/* Checkpoint files (format version 2, little-endian):
+ *   "TCCK", u32 version, u32 count,
+ *   per entry: u32 name length, name bytes, u32 dtype (0: float32 tensor,
+ *              1: float64 scalar), u32 ndim, i64 shape[ndim], data,
+ *   u32 CRC-32 (zlib) of every byte before it.
+ * Version 1 files (no dtype field, float32 only) are still read.
+ * Every read is checked against the file's size; writes go to a temporary
+ * file in the same folder that is fsynced and renamed over the target, so a
+ * crash or a full disk never leaves a half-written checkpoint. Scalars (epoch,
+ * step, learning rate) are float64 so that counters survive exactly. */
 #include "../core/internal.h"
+#include "../nn/layer.h"
 #include "tensorcook/io.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <zlib.h>
 
-#define CK_VERSION 1
+#define CK_VERSION 2
+#define CK_MAX_NAME 4096
+enum { CK_F32 = 0, CK_F64 = 1 };
 
 typedef struct {
     char *name;
-    tc_tensor *t; /* long-lived, contiguous */
+    tc_tensor *t;  /* long-lived, contiguous (a rank-0 copy for scalars) */
+    bool is_f64;   /* a float64 scalar: value is exact */
+    double value;
 } ck_entry;
 
 struct tc_checkpoint {
@@ -48,47 +62,58 @@ static int find(const tc_checkpoint *ck, const char *name)
 }
 
 /* takes ownership of t */
-static tc_status put_owned(tc_checkpoint *ck, const char *name, tc_tensor *t)
+static tc_status put_owned(tc_checkpoint *ck, const char *name, tc_tensor *t, bool is_f64, double value)
 {
     int i = find(ck, name);
-    if (i >= 0) {
-        tc_tensor_free(ck->e[i].t);
-        ck->e[i].t = t;
-        return TC_OK;
-    }
-    if (ck->n == ck->cap) {
-        int cap = ck->cap ? ck->cap * 2 : 32;
-        ck_entry *g = realloc(ck->e, sizeof *g * (size_t)cap);
-        if (!g) {
+    if (i < 0) {
+        if (ck->n == ck->cap) {
+            int cap = ck->cap ? ck->cap * 2 : 32;
+            ck_entry *g = realloc(ck->e, sizeof *g * (size_t)cap);
+            if (!g) {
+                tc_tensor_free(t);
+                return tc_error(TC_ERR_MEMORY, "checkpoint: out of memory");
+            }
+            ck->e = g;
+            ck->cap = cap;
+        }
+        char *copy = strdup(name);
+        if (!copy) {
             tc_tensor_free(t);
             return tc_error(TC_ERR_MEMORY, "checkpoint: out of memory");
         }
-        ck->e = g;
-        ck->cap = cap;
+        i = ck->n++;
+        ck->e[i].name = copy;
+    } else {
+        tc_tensor_free(ck->e[i].t);
     }
-    ck->e[ck->n].name = strdup(name);
-    ck->e[ck->n].t = t;
-    ck->n++;
+    ck->e[i].t = t;
+    ck->e[i].is_f64 = is_f64;
+    ck->e[i].value = value;
+    return TC_OK;
+}
+
+static tc_status check_name(const char *what, const char *name)
+{
+    if (!name || !name[0]) return tc_error(TC_ERR_ARG, "%s: empty or NULL name", what);
+    if (strlen(name) > CK_MAX_NAME) return tc_error(TC_ERR_ARG, "%s: name longer than %d bytes", what, CK_MAX_NAME);
     return TC_OK;
 }
 
 tc_status tc_checkpoint_put(tc_checkpoint *ck, const char *name, const tc_tensor *t)
 {
-    if (!ck || !name || !t) return tc_error(TC_ERR_ARG, "checkpoint_put: NULL argument");
-    if (strlen(name) > 4096) return tc_error(TC_ERR_ARG, "checkpoint_put: name too long");
+    if (!ck || !t) return tc_error(TC_ERR_ARG, "checkpoint_put: NULL %s", ck ? "tensor" : "checkpoint");
+    if (check_name("checkpoint_put", name)) return tc_last_status();
     tc_tensor *copy = tc_tensor_keep(t);
-    return copy ? put_owned(ck, name, copy) : tc_last_status();
+    return copy ? put_owned(ck, name, copy, false, 0) : tc_last_status();
 }
 
 tc_status tc_checkpoint_put_scalar(tc_checkpoint *ck, const char *name, double v)
 {
+    if (!ck) return tc_error(TC_ERR_ARG, "checkpoint_put_scalar: NULL checkpoint");
+    if (check_name("checkpoint_put_scalar", name)) return tc_last_status();
     tc_scalar s = (tc_scalar)v;
     tc_tensor *t = tc_tensor_from(0, NULL, &s);
-    if (!ck || !name || !t) {
-        tc_tensor_free(t);
-        return tc_error(TC_ERR_ARG, "checkpoint_put_scalar: NULL argument");
-    }
-    return put_owned(ck, name, t);
+    return t ? put_owned(ck, name, t, true, v) : tc_last_status();
 }
 
 const tc_tensor *tc_checkpoint_get(const tc_checkpoint *ck, const char *name)
@@ -99,9 +124,9 @@ const tc_tensor *tc_checkpoint_get(const tc_checkpoint *ck, const char *name)
 
 bool tc_checkpoint_get_scalar(const tc_checkpoint *ck, const char *name, double *v)
 {
-    const tc_tensor *t = tc_checkpoint_get(ck, name);
-    if (!t || tc_numel(t) != 1) return false;
-    if (v) *v = t->data[0];
+    int i = find(ck, name);
+    if (i < 0 || tc_numel(ck->e[i].t) != 1) return false;
+    if (v) *v = ck->e[i].is_f64 ? ck->e[i].value : (double)ck->e[i].t->data[0];
     return true;
 }
 
@@ -117,49 +142,79 @@ typedef struct {
 
 static void put_bytes(writer *w, const void *p, size_t n)
 {
-    if (!w->ok) return;
+    if (!w->ok || n == 0) return;
     w->ok = fwrite(p, 1, n, w->f) == n;
-    w->crc = crc32(w->crc, p, (uInt)n);
+    w->crc = crc32_z(w->crc, p, n);
+}
+static void put_u32(writer *w, uint32_t v) { put_bytes(w, &v, 4); }
+
+static void write_entry(writer *w, const ck_entry *e)
+{
+    const tc_tensor *t = e->t;
+    put_u32(w, (uint32_t)strlen(e->name));
+    put_bytes(w, e->name, strlen(e->name));
+    put_u32(w, e->is_f64 ? CK_F64 : CK_F32);
+    put_u32(w, e->is_f64 ? 0 : (uint32_t)t->ndim);
+    if (e->is_f64) {
+        put_bytes(w, &e->value, 8);
+        return;
+    }
+    put_bytes(w, t->shape, 8 * (size_t)t->ndim);
+    int64_t n = tc_numel(t);
+    float buf[4096];
+    for (int64_t k = 0; k < n && w->ok; k += 4096) { /* float32 on disk in every build */
+        int64_t m = n - k < 4096 ? n - k : 4096;
+        for (int64_t j = 0; j < m; j++) buf[j] = (float)t->data[k + j];
+        put_bytes(w, buf, sizeof(float) * (size_t)m);
+    }
+}
+
+/* Makes the rename durable; not every file system supports it, so failure is ignored. */
+static void sync_folder(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy) return;
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+    free(copy);
 }
 
 tc_status tc_checkpoint_save(const tc_checkpoint *ck, const char *path)
 {
-    if (!ck || !path) return tc_error(TC_ERR_ARG, "checkpoint_save: NULL argument");
-    char tmp[4200];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
+    if (!ck || !path || !path[0]) return tc_error(TC_ERR_ARG, "checkpoint_save: NULL %s", ck ? "path" : "checkpoint");
+    char tmp[CK_MAX_NAME + 64];
+    /* unique per process and per call, so concurrent saves never share a temporary file */
+    static unsigned serial;
+    unsigned k = __atomic_fetch_add(&serial, 1, __ATOMIC_RELAXED);
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(), k) >= (int)sizeof tmp)
         return tc_error(TC_ERR_ARG, "checkpoint %s: path too long", path);
     FILE *f = fopen(tmp, "wb");
-    if (!f) return tc_error(TC_ERR_IO, "checkpoint %s: cannot write: %s", path, strerror(errno));
+    if (!f) return tc_error(TC_ERR_IO, "checkpoint %s: cannot write %s: %s", path, tmp, strerror(errno));
     writer w = {f, crc32(0, NULL, 0), true};
-    uint32_t version = CK_VERSION, count = (uint32_t)ck->n;
     put_bytes(&w, "TCCK", 4);
-    put_bytes(&w, &version, 4);
-    put_bytes(&w, &count, 4);
-    for (int i = 0; i < ck->n && w.ok; i++) {
-        const tc_tensor *t = ck->e[i].t;
-        uint32_t len = (uint32_t)strlen(ck->e[i].name), nd = (uint32_t)t->ndim;
-        put_bytes(&w, &len, 4);
-        put_bytes(&w, ck->e[i].name, len);
-        put_bytes(&w, &nd, 4);
-        put_bytes(&w, t->shape, 8 * nd);
-        int64_t n = tc_numel(t);
-        for (int64_t k = 0; k < n && w.ok; k += 4096) { /* float32 on disk in every build */
-            float buf[4096];
-            int64_t m = n - k < 4096 ? n - k : 4096;
-            for (int64_t j = 0; j < m; j++) buf[j] = (float)t->data[k + j];
-            put_bytes(&w, buf, sizeof(float) * (size_t)m);
-        }
-    }
+    put_u32(&w, CK_VERSION);
+    put_u32(&w, (uint32_t)ck->n);
+    for (int i = 0; i < ck->n && w.ok; i++) write_entry(&w, &ck->e[i]);
     uint32_t crc = (uint32_t)w.crc;
     if (w.ok) w.ok = fwrite(&crc, 1, 4, f) == 4;
     if (w.ok) w.ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
     int err = errno;
-    if (fclose(f) != 0) w.ok = false;
-    if (!w.ok || rename(tmp, path) != 0) {
-        if (w.ok) err = errno;
-        remove(tmp);
-        return tc_error(TC_ERR_IO, "checkpoint %s: write failed: %s", path, strerror(err));
+    if (fclose(f) != 0 && w.ok) {
+        w.ok = false;
+        err = errno;
     }
+    if (w.ok && rename(tmp, path) != 0) {
+        w.ok = false;
+        err = errno;
+    }
+    if (!w.ok) {
+        remove(tmp); /* never leave a partial file behind */
+        return tc_error(TC_ERR_IO, "checkpoint %s: write failed: %s", path, strerror(err ? err : EIO));
+    }
+    sync_folder(path);
     return TC_OK;
 }
 
@@ -178,22 +233,18 @@ static bool take(reader *r, void *dst, size_t n)
     return true;
 }
 
-tc_checkpoint *tc_checkpoint_load(const char *path)
+static uint8_t *read_all(const char *path, size_t *size)
 {
-    if (!path) {
-        tc_error(TC_ERR_ARG, "checkpoint_load: path is NULL");
-        return NULL;
-    }
     FILE *f = fopen(path, "rb");
     if (!f) {
         tc_error(TC_ERR_IO, "checkpoint %s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
     uint8_t *buf = NULL;
-    size_t size = 0, cap = 0;
+    size_t used = 0, cap = 0;
     for (;;) {
-        if (size == cap) {
-            cap = cap ? cap * 2 : 1 << 20;
+        if (used == cap) {
+            cap = cap ? cap * 2 : 1 << 16;
             uint8_t *g = realloc(buf, cap);
             if (!g) {
                 free(buf);
@@ -203,161 +254,316 @@ tc_checkpoint *tc_checkpoint_load(const char *path)
             }
             buf = g;
         }
-        size_t got = fread(buf + size, 1, cap - size, f);
-        size += got;
+        size_t got = fread(buf + used, 1, cap - used, f);
+        used += got;
         if (!got) break;
     }
+    bool failed = ferror(f);
     fclose(f);
+    if (failed) {
+        free(buf);
+        tc_error(TC_ERR_IO, "checkpoint %s: read error", path);
+        return NULL;
+    }
+    *size = used;
+    return buf;
+}
+
+/* Parses one entry into ck; returns a description of the problem or NULL. */
+static const char *read_entry(reader *r, uint32_t version, tc_checkpoint *ck)
+{
+    uint32_t len, nd, dtype = CK_F32;
+    int64_t shape[TC_MAX_DIMS];
+    char name[CK_MAX_NAME + 1];
+    if (!take(r, &len, 4) || len == 0 || len > CK_MAX_NAME || !take(r, name, len)) return "bad entry name";
+    name[len] = '\0';
+    if (version >= 2 && (!take(r, &dtype, 4) || (dtype != CK_F32 && dtype != CK_F64))) return "bad entry type";
+    if (!take(r, &nd, 4) || nd > TC_MAX_DIMS || (dtype == CK_F64 && nd != 0)) return "bad entry rank";
+    if (!take(r, shape, 8 * (size_t)nd)) return "truncated entry";
+    if (dtype == CK_F64) {
+        double v;
+        if (!take(r, &v, 8)) return "truncated entry";
+        return tc_checkpoint_put_scalar(ck, name, v) ? "out of memory" : NULL;
+    }
+    uint64_t n = 1;
+    for (uint32_t d = 0; d < nd; d++) {
+        if (shape[d] < 0 || (shape[d] > 0 && n > (r->left / 4) / (uint64_t)shape[d])) return "entry larger than the file";
+        n *= (uint64_t)shape[d];
+    }
+    if (n * 4 > r->left) return "entry larger than the file";
+    tc_tensor *t = tc_tensor_new((int)nd, shape);
+    if (!t) return "out of memory";
+    for (uint64_t k = 0; k < n; k++) {
+        float v;
+        memcpy(&v, r->p + 4 * k, 4);
+        t->data[k] = v;
+    }
+    r->p += 4 * n;
+    r->left -= 4 * (size_t)n;
+    return put_owned(ck, name, t, false, 0) ? "out of memory" : NULL;
+}
+
+tc_checkpoint *tc_checkpoint_load(const char *path)
+{
+    if (!path) {
+        tc_error(TC_ERR_ARG, "checkpoint_load: path is NULL");
+        return NULL;
+    }
+    size_t size = 0;
+    uint8_t *buf = read_all(path, &size);
+    if (!buf) return NULL;
     tc_checkpoint *ck = NULL;
     const char *problem = NULL;
-    if (size < 16 || memcmp(buf, "TCCK", 4)) {
-        problem = "not a tensorcook checkpoint";
+    uint32_t version = 0, count = 0, stored;
+    if (size < 4 || memcmp(buf, "TCCK", 4)) {
+        problem = "not a tensorcook checkpoint (bad magic)";
         goto done;
     }
-    uint32_t stored;
+    if (size < 16) {
+        problem = "truncated (shorter than the header)";
+        goto done;
+    }
+    memcpy(&version, buf + 4, 4);
+    if (version < 1 || version > CK_VERSION) {
+        problem = "unsupported format version";
+        goto done;
+    }
     memcpy(&stored, buf + size - 4, 4);
-    if ((uint32_t)crc32(crc32(0, NULL, 0), buf, (uInt)(size - 4)) != stored) {
+    if ((uint32_t)crc32_z(crc32(0, NULL, 0), buf, size - 4) != stored) {
         problem = "checksum mismatch (truncated or corrupt)";
         goto done;
     }
-    reader r = {buf + 4, size - 8};
-    uint32_t version, count;
-    take(&r, &version, 4);
-    take(&r, &count, 4);
-    if (version != CK_VERSION) {
-        problem = "unsupported version";
+    reader r = {buf + 12, size - 16};
+    memcpy(&count, buf + 8, 4);
+    ck = tc_checkpoint_new();
+    if (!ck) {
+        problem = "out of memory";
         goto done;
     }
-    ck = tc_checkpoint_new();
-    for (uint32_t i = 0; ck && i < count; i++) {
-        uint32_t len, nd;
-        int64_t shape[TC_MAX_DIMS];
-        char name[4097];
-        if (!take(&r, &len, 4) || len > 4096 || !take(&r, name, len) || !take(&r, &nd, 4) || nd > TC_MAX_DIMS ||
-            !take(&r, shape, 8 * nd)) {
-            problem = "truncated entry";
-            goto done;
-        }
-        name[len] = '\0';
-        int64_t n = 1;
-        for (uint32_t d = 0; d < nd; d++) {
-            if (shape[d] < 0 || (shape[d] && n > (int64_t)(r.left / 4) / shape[d] + 1)) {
-                problem = "entry larger than the file";
-                goto done;
-            }
-            n *= shape[d];
-        }
-        if ((size_t)n * 4 > r.left) {
-            problem = "entry larger than the file";
-            goto done;
-        }
-        tc_tensor *t = tc_tensor_new((int)nd, shape);
-        if (!t) {
-            problem = "out of memory";
-            goto done;
-        }
-        for (int64_t k = 0; k < n; k++) {
-            float v;
-            memcpy(&v, r.p + 4 * k, 4);
-            t->data[k] = v;
-        }
-        r.p += 4 * n;
-        r.left -= 4 * (size_t)n;
-        if (put_owned(ck, name, t) != TC_OK) {
-            problem = "out of memory";
-            goto done;
-        }
-    }
-    if (r.left != 0) problem = "trailing bytes";
+    for (uint32_t i = 0; i < count && !problem; i++) problem = read_entry(&r, version, ck);
+    if (!problem && r.left != 0) problem = "trailing bytes after the last entry";
 done:
     free(buf);
-    if (problem || !ck) {
+    if (problem) {
         tc_checkpoint_free(ck);
-        if (problem) tc_error(TC_ERR_FORMAT, "checkpoint %s: %s", path, problem);
+        if (version > CK_VERSION)
+            tc_error(TC_ERR_FORMAT, "checkpoint %s: %s %u (this build reads 1 to %d)", path, problem, version, CK_VERSION);
+        else
+            tc_error(TC_ERR_FORMAT, "checkpoint %s: %s", path, problem);
         return NULL;
     }
     return ck;
 }
 
 /* ---- models ------------------------------------------------------------------------ */
+/* Names under which state other than the parameters is stored. */
+#define OPT_PREFIX "optimizer/"
+#define STATE_PREFIX "state/"
+#define EXTRA_PREFIX "extra/"
+
+static bool has_prefix(const char *s, const char *p) { return !strncmp(s, p, strlen(p)); }
+
+static void slot_key(char *key, size_t size, const tc_model *m, int i, const tc_optimizer *opt, int s)
+{
+    snprintf(key, size, OPT_PREFIX "%s/%s", tc_model_param_name(m, i), tc_optimizer_slot_name(opt, s));
+}
+
+/* Dropout layers draw their masks from a generator whose position is part of
+ * the training state: storing it makes a resumed run draw the same masks. */
+static tc_rng *layer_rng(tc_layer *l) { return !strcmp(tc_layer_type(l), "Dropout") ? &l->dropout_rng : NULL; }
+
+/* A generator's two 64-bit words as four 32-bit halves (exact in float64). */
+static const char *rng_parts[4] = {"rng_seed_hi", "rng_seed_lo", "rng_counter_hi", "rng_counter_lo"};
+static uint32_t rng_part(const tc_rng *r, int k)
+{
+    uint64_t w = k < 2 ? r->seed : r->counter;
+    return (uint32_t)(k % 2 ? w : w >> 32);
+}
+
+static tc_status put_rng(tc_checkpoint *ck, const tc_layer *l, const tc_rng *r)
+{
+    char key[CK_MAX_NAME];
+    for (int k = 0; k < 4; k++) {
+        snprintf(key, sizeof key, STATE_PREFIX "%s/%s", tc_layer_name(l), rng_parts[k]);
+        if (tc_checkpoint_put_scalar(ck, key, (double)rng_part(r, k)) != TC_OK) return tc_last_status();
+    }
+    return TC_OK;
+}
+
+/* Restores the generator when the file has all four parts. */
+static void get_rng(const tc_checkpoint *ck, const tc_layer *l, tc_rng *r)
+{
+    char key[CK_MAX_NAME];
+    double v[4];
+    for (int k = 0; k < 4; k++) {
+        snprintf(key, sizeof key, STATE_PREFIX "%s/%s", tc_layer_name(l), rng_parts[k]);
+        if (!tc_checkpoint_get_scalar(ck, key, &v[k]) || !(v[k] >= 0 && v[k] <= 4294967295.0)) return;
+    }
+    r->seed = (uint64_t)v[0] << 32 | (uint64_t)v[1];
+    r->counter = (uint64_t)v[2] << 32 | (uint64_t)v[3];
+}
+
 tc_status tc_checkpoint_put_model(tc_checkpoint *ck, const tc_model *m, tc_optimizer *opt)
 {
-    if (!ck || !m) return tc_error(TC_ERR_ARG, "checkpoint_put_model: NULL argument");
+    if (!ck || !m) return tc_error(TC_ERR_ARG, "checkpoint_put_model: NULL %s", ck ? "model" : "checkpoint");
+    char key[CK_MAX_NAME];
     for (int i = 0; i < tc_model_param_count(m); i++) {
         tc_tensor *p = tc_model_param(m, i);
         if (tc_checkpoint_put(ck, tc_model_param_name(m, i), p) != TC_OK) return tc_last_status();
         if (!opt || !tc_model_param_trainable(m, i)) continue;
         for (int s = 0; s < tc_optimizer_slot_count(opt); s++) {
-            char key[300];
-            snprintf(key, sizeof key, "optimizer/%s/%s", tc_model_param_name(m, i), tc_optimizer_slot_name(opt, s));
+            slot_key(key, sizeof key, m, i, opt, s);
             tc_tensor *slot = tc_optimizer_slot(opt, p, s);
             if (!slot || tc_checkpoint_put(ck, key, slot) != TC_OK) return tc_last_status();
         }
     }
-    if (opt) return tc_checkpoint_put_scalar(ck, "optimizer/steps", (double)tc_optimizer_steps(opt));
+    for (int i = 0; i < tc_model_layer_count(m); i++) {
+        tc_rng *r = layer_rng(tc_model_layer_at(m, i));
+        if (r && put_rng(ck, tc_model_layer_at(m, i), r) != TC_OK) return tc_last_status();
+    }
+    if (opt) return tc_checkpoint_put_scalar(ck, OPT_PREFIX "steps", (double)tc_optimizer_steps(opt));
     return TC_OK;
+}
+
+/* Appends "; text" to the message while it fits, else counts what was left out. */
+typedef struct {
+    char msg[900];
+    size_t used;
+    int n, left_out;
+} mismatches;
+
+static void mismatch(mismatches *mm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void mismatch(mismatches *mm, const char *fmt, ...)
+{
+    char item[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(item, sizeof item, fmt, ap);
+    va_end(ap);
+    mm->n++;
+    size_t len = strlen(item);
+    if (mm->used + len + 3 >= sizeof mm->msg) {
+        mm->left_out++;
+        return;
+    }
+    memcpy(mm->msg + mm->used, "; ", 2);
+    memcpy(mm->msg + mm->used + 2, item, len + 1);
+    mm->used += len + 2;
 }
 
 tc_status tc_checkpoint_get_model(const tc_checkpoint *ck, tc_model *m, tc_optimizer *opt)
 {
-    if (!ck || !m) return tc_error(TC_ERR_ARG, "checkpoint_get_model: NULL argument");
+    if (!ck || !m) return tc_error(TC_ERR_ARG, "checkpoint_get_model: NULL %s", ck ? "model" : "checkpoint");
     /* first list every mismatch, then change nothing unless there is none */
-    char msg[2048];
-    size_t used = 0;
-    int bad = 0;
+    mismatches mm = {0};
+    char a[TC_SHAPE_STR_MAX], b[TC_SHAPE_STR_MAX], key[CK_MAX_NAME];
     for (int i = 0; i < tc_model_param_count(m); i++) {
         const char *name = tc_model_param_name(m, i);
         const tc_tensor *t = tc_checkpoint_get(ck, name);
         tc_tensor *p = tc_model_param(m, i);
-        char a[TC_SHAPE_STR_MAX], b[TC_SHAPE_STR_MAX];
-        if (!t) {
-            bad++;
-            used += (size_t)snprintf(msg + used, used < sizeof msg ? sizeof msg - used : 0, "; missing %s", name);
-        } else if (!tc_same_shape(t, p)) {
-            bad++;
-            used += (size_t)snprintf(msg + used, used < sizeof msg ? sizeof msg - used : 0, "; %s is %s in the file but %s in the model",
-                                     name, tc_shape_str(t, a, sizeof a), tc_shape_str(p, b, sizeof b));
-        }
+        if (!t) mismatch(&mm, "missing %s %s", name, tc_shape_str(p, a, sizeof a));
+        else if (!tc_same_shape(t, p))
+            mismatch(&mm, "%s is %s in the file but %s in the model", name, tc_shape_str(t, a, sizeof a), tc_shape_str(p, b, sizeof b));
     }
     for (int i = 0; i < tc_checkpoint_count(ck); i++) {
         const char *name = tc_checkpoint_name(ck, i);
-        if (!strncmp(name, "optimizer/", 10) || tc_model_param_by_name(m, name)) continue;
-        bad++;
-        used += (size_t)snprintf(msg + used, used < sizeof msg ? sizeof msg - used : 0, "; unexpected %s", name);
+        if (has_prefix(name, OPT_PREFIX) || has_prefix(name, STATE_PREFIX) || has_prefix(name, EXTRA_PREFIX) ||
+            tc_model_param_by_name(m, name))
+            continue;
+        mismatch(&mm, "unexpected %s %s", name, tc_shape_str(tc_checkpoint_get(ck, name), a, sizeof a));
     }
-    if (bad) return tc_error(TC_ERR_SHAPE, "checkpoint does not fit model '%s' (%d mismatches)%s", tc_model_name(m), bad, msg);
+    /* optimizer slots: check shapes too, so a resumed run never starts half-restored */
+    for (int i = 0; opt && i < tc_model_param_count(m); i++) {
+        if (!tc_model_param_trainable(m, i)) continue;
+        for (int s = 0; s < tc_optimizer_slot_count(opt); s++) {
+            slot_key(key, sizeof key, m, i, opt, s);
+            const tc_tensor *st = tc_checkpoint_get(ck, key);
+            if (st && !tc_same_shape(st, tc_model_param(m, i)))
+                mismatch(&mm, "%s is %s in the file but the parameter is %s", key, tc_shape_str(st, a, sizeof a),
+                         tc_shape_str(tc_model_param(m, i), b, sizeof b));
+        }
+    }
+    if (mm.n) {
+        if (mm.left_out) snprintf(mm.msg + mm.used, sizeof mm.msg - mm.used, "; ... %d more", mm.left_out);
+        return tc_error(TC_ERR_SHAPE, "checkpoint does not fit model '%s' (%d mismatch%s)%s", tc_model_name(m), mm.n,
+                        mm.n == 1 ? "" : "es", mm.msg);
+    }
     for (int i = 0; i < tc_model_param_count(m); i++) {
         const tc_tensor *t = tc_checkpoint_get(ck, tc_model_param_name(m, i));
         tc_tensor *p = tc_model_param(m, i);
         memcpy(p->data, t->data, sizeof(tc_scalar) * (size_t)tc_numel(p));
         if (!opt || !tc_model_param_trainable(m, i)) continue;
         for (int s = 0; s < tc_optimizer_slot_count(opt); s++) {
-            char key[300];
-            snprintf(key, sizeof key, "optimizer/%s/%s", tc_model_param_name(m, i), tc_optimizer_slot_name(opt, s));
+            slot_key(key, sizeof key, m, i, opt, s);
             const tc_tensor *st = tc_checkpoint_get(ck, key);
+            /* a checkpoint written without this optimizer: its state starts afresh */
+            if (!st) continue;
             tc_tensor *slot = tc_optimizer_slot(opt, p, s);
-            if (st && slot && tc_same_shape(st, slot)) memcpy(slot->data, st->data, sizeof(tc_scalar) * (size_t)tc_numel(slot));
+            if (!slot) return tc_last_status();
+            memcpy(slot->data, st->data, sizeof(tc_scalar) * (size_t)tc_numel(slot));
         }
     }
+    for (int i = 0; i < tc_model_layer_count(m); i++) {
+        tc_rng *r = layer_rng(tc_model_layer_at(m, i));
+        if (r) get_rng(ck, tc_model_layer_at(m, i), r);
+    }
     double steps;
-    if (opt && tc_checkpoint_get_scalar(ck, "optimizer/steps", &steps)) tc_optimizer_set_steps(opt, (int64_t)steps);
+    if (opt && tc_checkpoint_get_scalar(ck, OPT_PREFIX "steps", &steps)) tc_optimizer_set_steps(opt, (int64_t)steps);
     return TC_OK;
 }
 
-tc_status tc_save_model(const char *path, const tc_model *m, tc_optimizer *opt)
+tc_status tc_checkpoint_save_model(const tc_model *m, tc_optimizer *opt, const char *path, const tc_checkpoint *extra)
 {
+    if (!m || !path) return tc_error(TC_ERR_ARG, "checkpoint_save_model: NULL %s", m ? "path" : "model");
     tc_checkpoint *ck = tc_checkpoint_new();
     tc_status s = ck ? tc_checkpoint_put_model(ck, m, opt) : tc_last_status();
+    char key[CK_MAX_NAME + 16];
+    for (int i = 0; s == TC_OK && i < tc_checkpoint_count(extra); i++) {
+        const ck_entry *e = &extra->e[i];
+        snprintf(key, sizeof key, EXTRA_PREFIX "%s", e->name);
+        s = e->is_f64 ? tc_checkpoint_put_scalar(ck, key, e->value) : tc_checkpoint_put(ck, key, e->t);
+    }
     if (s == TC_OK) s = tc_checkpoint_save(ck, path);
     tc_checkpoint_free(ck);
     return s;
 }
 
-tc_status tc_load_model(const char *path, tc_model *m, tc_optimizer *opt)
+tc_status tc_checkpoint_load_model(tc_model *m, tc_optimizer *opt, const char *path, tc_checkpoint **extra)
 {
+    if (extra) *extra = NULL;
+    if (!m || !path) return tc_error(TC_ERR_ARG, "checkpoint_load_model: NULL %s", m ? "path" : "model");
     tc_checkpoint *ck = tc_checkpoint_load(path);
     if (!ck) return tc_last_status();
     tc_status s = tc_checkpoint_get_model(ck, m, opt);
+    if (s != TC_OK) {
+        /* name the file too: the mismatch list alone does not say which one */
+        char inner[1024];
+        snprintf(inner, sizeof inner, "%s", tc_last_error());
+        tc_error(s, "checkpoint %s: %s", path, inner);
+    }
+    tc_checkpoint *out = NULL;
+    if (s == TC_OK && extra) {
+        out = tc_checkpoint_new();
+        s = out ? TC_OK : tc_last_status();
+        size_t plen = strlen(EXTRA_PREFIX);
+        for (int i = 0; s == TC_OK && i < ck->n; i++) {
+            ck_entry *e = &ck->e[i];
+            if (!has_prefix(e->name, EXTRA_PREFIX)) continue;
+            s = e->is_f64 ? tc_checkpoint_put_scalar(out, e->name + plen, e->value) : tc_checkpoint_put(out, e->name + plen, e->t);
+        }
+        if (s == TC_OK) *extra = out;
+        else tc_checkpoint_free(out);
+    }
     tc_checkpoint_free(ck);
     return s;
+}
+
+tc_status tc_save_model(const char *path, const tc_model *m, tc_optimizer *opt)
+{
+    return tc_checkpoint_save_model(m, opt, path, NULL);
+}
+
+tc_status tc_load_model(const char *path, tc_model *m, tc_optimizer *opt)
+{
+    return tc_checkpoint_load_model(m, opt, path, NULL);
 }

@@ -2,16 +2,102 @@
 #include "layer.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
+
+static _Thread_local uint64_t ctor_clock, last_failure;
+static _Thread_local char failure_message[512];
+
+void tc_layer_ctor_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(failure_message, sizeof failure_message, fmt, ap);
+    va_end(ap);
+    last_failure = ++ctor_clock;
+    tc_error(TC_ERR_ARG, "%s", failure_message);
+}
+
+static pthread_mutex_t orphans_lock = PTHREAD_MUTEX_INITIALIZER;
+static tc_layer *orphans;
+
+static void orphan_unlink(tc_layer *l)
+{
+    if (l->orphan_prev) l->orphan_prev->orphan_next = l->orphan_next;
+    else if (orphans == l) orphans = l->orphan_next;
+    if (l->orphan_next) l->orphan_next->orphan_prev = l->orphan_prev;
+    l->orphan_prev = l->orphan_next = NULL;
+}
+
+void tc_layer_adopt(tc_layer *l)
+{
+    pthread_mutex_lock(&orphans_lock);
+    orphan_unlink(l);
+    pthread_mutex_unlock(&orphans_lock);
+    l->owned = true;
+}
+
+void tc_layer_free_orphans_since(uint64_t since)
+{
+    for (;;) {
+        pthread_mutex_lock(&orphans_lock);
+        tc_layer *l = orphans;
+        while (l && !(l->creator == (const void *)&ctor_clock && l->born > since)) l = l->orphan_next;
+        pthread_mutex_unlock(&orphans_lock);
+        if (!l) return;
+        tc_layer_free(l);
+    }
+}
+
+bool tc_layer_failed_since(uint64_t since, char *msg, size_t size, uint64_t *when)
+{
+    if (!last_failure || last_failure <= since) return false;
+    if (when) *when = last_failure;
+    if (msg && size) snprintf(msg, size, "%s", failure_message);
+    last_failure = 0;
+    return true;
+}
+
+bool tc_layer_check_name(const char *type, const char *name)
+{
+    if (name && strlen(name) >= sizeof ((tc_layer *)0)->name) {
+        tc_layer_ctor_error("%s: name '%.40s...' is longer than %d characters", type, name,
+                            (int)sizeof ((tc_layer *)0)->name - 1);
+        return false;
+    }
+    if (name && (!name[0] || strchr(name, '/'))) {
+        tc_layer_ctor_error("%s: name '%s' must be non-empty and without '/' (weights are named LAYER/WEIGHT)", type, name);
+        return false;
+    }
+    return true;
+}
+
+bool tc_layer_check_activation(const char *type, tc_activation a)
+{
+    if ((unsigned)a > TC_LEAKY_RELU) {
+        tc_layer_ctor_error("%s: unknown activation %d", type, (int)a);
+        return false;
+    }
+    return true;
+}
 
 tc_layer *tc_layer_alloc(const tc_layer_ops *ops, const char *name)
 {
+    if (!tc_layer_check_name(ops->type, name)) return NULL;
     tc_layer *l = calloc(1, sizeof *l);
     if (!l) {
-        tc_error(TC_ERR_MEMORY, "%s: out of memory", ops->type);
+        tc_layer_ctor_error("%s: out of memory", ops->type);
         return NULL;
     }
     l->ops = ops;
+    l->born = ++ctor_clock;
+    l->creator = &ctor_clock; /* thread-local: a different address per thread */
+    pthread_mutex_lock(&orphans_lock);
+    l->orphan_next = orphans;
+    if (orphans) orphans->orphan_prev = l;
+    orphans = l;
+    pthread_mutex_unlock(&orphans_lock);
     l->trainable = true;
     if (name) snprintf(l->name, sizeof l->name, "%s", name);
     return l;
@@ -73,10 +159,24 @@ int64_t tc_layer_param_count(const tc_layer *l)
 }
 int tc_layer_weight_count(const tc_layer *l) { return l ? l->n_weights : 0; }
 tc_tensor *tc_layer_weight(const tc_layer *l, int i) { return l && i >= 0 && i < l->n_weights ? l->w[i] : NULL; }
+const char *tc_layer_weight_name(const tc_layer *l, int i) { return l && i >= 0 && i < l->n_weights ? l->wname[i] : NULL; }
 
 void tc_layer_free(tc_layer *l)
 {
     if (!l) return;
+    if (l->owned) { /* its model frees it; freeing it here would break the model */
+        tc_error(TC_ERR_STATE, "layer_free: layer %s (%s) belongs to a model", l->name, l->ops->type);
+        return;
+    }
+    tc_layer_destroy(l);
+}
+
+void tc_layer_destroy(tc_layer *l)
+{
+    if (!l) return;
+    pthread_mutex_lock(&orphans_lock);
+    orphan_unlink(l);
+    pthread_mutex_unlock(&orphans_lock);
     for (int i = 0; i < l->n_weights; i++) tc_tensor_free(l->w[i]);
     free(l);
 }

@@ -17,22 +17,31 @@ typedef struct {
     int64_t d[TC_MAX_DIMS];
 } tc_shp; /* a shape without the batch axis */
 
-typedef struct {
+typedef struct tc_layer_ops_ {
     const char *type;    /* Keras class name */
     const char *prefix;  /* generated names: prefix, prefix_1, ... */
     tc_status (*build)(tc_layer *l, int n_in, const tc_shp *in, tc_shp *out, tc_rng *rng);
     tc_tensor *(*call)(tc_layer *l, int n_in, tc_tensor *const *x, bool training);
+    /* optional: the type for these inputs, for layers whose Keras class
+     * depends on the input rank (GlobalAveragePooling1D/2D/3D) */
+    const struct tc_layer_ops_ *(*retype)(const tc_layer *l, int n_in, const tc_shp *in);
 } tc_layer_ops;
 
 struct tc_layer {
     const tc_layer_ops *ops;
     char name[64];
-    bool trainable, built, owned;
+    bool trainable, built;
+    bool owned;             /* placed in a graph or model, which frees it */
+    uint64_t born;          /* constructor clock time (see tc_layer_ctor_error) */
+    const void *creator;    /* the thread that made it (its clock) */
+    tc_layer *orphan_prev, *orphan_next; /* in the list of layers no model holds yet */
     int n_weights;
     tc_tensor *w[TC_LAYER_MAX_WEIGHTS];
     char wname[TC_LAYER_MAX_WEIGHTS][32]; /* "kernel", "bias", ... */
     bool w_trainable[TC_LAYER_MAX_WEIGHTS];
     tc_shp out;
+    int built_n_in;         /* the inputs it was built for (a shared layer must get the same) */
+    tc_shp built_in[TC_LAYER_MAX_INPUTS];
     bool has_input_shape;
     tc_shp input_shape;     /* from the options of a first layer */
     int nsp;                /* spatial rank of conv / pool layers */
@@ -53,6 +62,23 @@ struct tc_layer {
 };
 
 tc_layer *tc_layer_alloc(const tc_layer_ops *ops, const char *name);
+/* A layer constructor's error: like tc_error, and also remembered (with the
+ * time on a per-thread clock of constructor calls) so that tc_sequential can
+ * report it: a NULL in a NULL-terminated layer list hides the layers after it. */
+void tc_layer_ctor_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* True (once) when a constructor failed after clock time `since`; its
+ * message and clock time. */
+bool tc_layer_failed_since(uint64_t since, char *msg, size_t size, uint64_t *when);
+/* Frees a layer whether or not a model holds it (models and graphs use it). */
+void tc_layer_destroy(tc_layer *l);
+/* A graph now holds l (it leaves the list of unheld layers). */
+void tc_layer_adopt(tc_layer *l);
+/* Frees the layers this thread made after `since` that no model holds: the
+ * ones a failed constructor's NULL hid from tc_sequential. */
+void tc_layer_free_orphans_since(uint64_t since);
+/* Checks shared by the constructors; false after tc_layer_ctor_error. */
+bool tc_layer_check_name(const char *type, const char *name);
+bool tc_layer_check_activation(const char *type, tc_activation a);
 /* Adds weight i (long-lived, zero) named kind; returns it or NULL. */
 tc_tensor *tc_layer_add_weight(tc_layer *l, const char *kind, int ndim, const int64_t *shape, bool trainable);
 /* Keras' glorot_uniform for a kernel whose last axis is the output. */

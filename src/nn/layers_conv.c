@@ -125,13 +125,31 @@ static const tc_layer_ops separable_ops = {"SeparableConv2D", "separable_conv2d"
 static tc_layer *conv_layer(const tc_layer_ops *ops, int nsp, const tc_conv_opts *o, bool need_filters)
 {
     if (!o || (need_filters && o->filters < 1)) {
-        tc_error(TC_ERR_ARG, "%s: filters must be at least 1", ops->type);
+        tc_layer_ctor_error("%s: filters must be at least 1", ops->type);
         return NULL;
     }
     if (o->padding == TC_CAUSAL && nsp != 1) {
-        tc_error(TC_ERR_ARG, "%s: causal padding is for Conv1D", ops->type);
+        tc_layer_ctor_error("%s: causal padding is for Conv1D", ops->type);
         return NULL;
     }
+    if (o->padding != TC_VALID && o->padding != TC_SAME && o->padding != TC_CAUSAL) {
+        tc_layer_ctor_error("%s: padding must be VALID, SAME or CAUSAL", ops->type);
+        return NULL;
+    }
+    bool ok = o->kernel >= 0 && o->stride >= 0 && o->dilation >= 0 && o->depth_multiplier >= 0;
+    for (int i = 0; i < 3; i++) ok = ok && o->kernel_dims[i] >= 0 && o->strides[i] >= 0 && o->dilations[i] >= 0;
+    for (int i = 0; i < nsp && ok; i++) ok = pick(o->kernel, o->kernel_dims, i, 0) > 0;
+    if (!ok) {
+        tc_layer_ctor_error("%s: kernel (given %d) must be set and positive; strides, dilations, depth_multiplier positive or 0 "
+                            "(default)", ops->type, o->kernel);
+        return NULL;
+    }
+    for (int i = 0; i < 4; i++)
+        if (o->input_shape[i] < 0 || (o->input_shape[0] > 0 && i <= nsp && o->input_shape[i] == 0)) {
+            tc_layer_ctor_error("%s: input_shape needs %d positive sizes (spatial..., channels)", ops->type, nsp + 1);
+            return NULL;
+        }
+    if (!tc_layer_check_activation(ops->type, o->act)) return NULL;
     tc_layer *l = tc_layer_alloc(ops, o->name);
     if (!l) return NULL;
     l->o.conv = *o;
@@ -195,7 +213,13 @@ static tc_layer *pool_layer(int nsp, bool is_max, const tc_pool_opts *o)
 {
     tc_pool_opts d = o ? *o : (tc_pool_opts){0};
     if (d.padding != TC_VALID && d.padding != TC_SAME) {
-        tc_error(TC_ERR_ARG, "%s: padding must be VALID or SAME", pool_ops[is_max][nsp - 1].type);
+        tc_layer_ctor_error("%s: padding must be VALID or SAME", pool_ops[is_max][nsp - 1].type);
+        return NULL;
+    }
+    bool ok = d.pool >= 0 && d.stride >= 0;
+    for (int i = 0; i < 3; i++) ok = ok && d.pool_dims[i] >= 0 && d.strides[i] >= 0;
+    if (!ok) {
+        tc_layer_ctor_error("%s: pool sizes and strides must be positive or 0 (default)", pool_ops[is_max][nsp - 1].type);
         return NULL;
     }
     tc_layer *l = tc_layer_alloc(&pool_ops[is_max][nsp - 1], d.name);
@@ -227,8 +251,24 @@ static tc_tensor *global_call(tc_layer *l, int n, tc_tensor *const *x, bool trai
 {
     return l->is_max ? tc_global_max_pool(x[0], false) : tc_global_avg_pool(x[0], false);
 }
-static const tc_layer_ops gavg_ops = {"GlobalAveragePooling", "global_average_pooling", global_build, global_call};
-static const tc_layer_ops gmax_ops = {"GlobalMaxPooling", "global_max_pooling", global_build, global_call};
+/* Keras has one class per rank (GlobalAveragePooling2D, ...): the type is
+ * chosen when the layer is first called, from its input's rank. */
+static const tc_layer_ops *global_retype(const tc_layer *l, int n_in, const tc_shp *in);
+static const tc_layer_ops gavg_ops = {"GlobalAveragePooling", "global_average_pooling", global_build, global_call, global_retype};
+static const tc_layer_ops gmax_ops = {"GlobalMaxPooling", "global_max_pooling", global_build, global_call, global_retype};
+static const tc_layer_ops global_ops[2][3] = {
+    {{"GlobalAveragePooling1D", "global_average_pooling1d", global_build, global_call},
+     {"GlobalAveragePooling2D", "global_average_pooling2d", global_build, global_call},
+     {"GlobalAveragePooling3D", "global_average_pooling3d", global_build, global_call}},
+    {{"GlobalMaxPooling1D", "global_max_pooling1d", global_build, global_call},
+     {"GlobalMaxPooling2D", "global_max_pooling2d", global_build, global_call},
+     {"GlobalMaxPooling3D", "global_max_pooling3d", global_build, global_call}},
+};
+static const tc_layer_ops *global_retype(const tc_layer *l, int n_in, const tc_shp *in)
+{
+    if (n_in != 1 || in->ndim < 2 || in->ndim > 4) return l->ops; /* global_build reports it */
+    return &global_ops[l->is_max][in->ndim - 2];
+}
 tc_layer *tc_global_avgpool(const char *name) { return tc_layer_alloc(&gavg_ops, name); }
 tc_layer *tc_global_maxpool(const char *name)
 {

@@ -32,10 +32,12 @@ static const tc_layer_ops dense_ops = {"Dense", "dense", dense_build, dense_call
 
 tc_layer *tc_dense(const tc_dense_opts *o)
 {
-    if (!o || o->units < 1) {
-        tc_error(TC_ERR_ARG, "Dense: units must be at least 1");
+    if (!o || o->units < 1 || o->input_dim < 0) {
+        tc_layer_ctor_error("Dense: units must be at least 1 (given %d) and input_dim at least 0 (given %d)", o ? o->units : 0,
+                            o ? o->input_dim : 0);
         return NULL;
     }
+    if (!tc_layer_check_activation("Dense", o->act)) return NULL;
     tc_layer *l = tc_layer_alloc(&dense_ops, o->name);
     if (!l) return NULL;
     l->o.dense = *o;
@@ -88,8 +90,17 @@ static const tc_layer_ops reshape_ops = {"Reshape", "reshape", reshape_build, re
 tc_layer *tc_reshape_layer(int ndim, const int64_t *shape, const char *name)
 {
     if (ndim < 1 || ndim >= TC_MAX_DIMS || !shape) {
-        tc_error(TC_ERR_ARG, "Reshape: target rank %d (1 to %d without the batch axis)", ndim, TC_MAX_DIMS - 1);
+        tc_layer_ctor_error("Reshape: target rank %d (1 to %d without the batch axis)", ndim, TC_MAX_DIMS - 1);
         return NULL;
+    }
+    int unknown = 0;
+    for (int i = 0; i < ndim; i++) {
+        unknown += shape[i] == -1;
+        if (shape[i] == 0 || shape[i] < -1 || unknown > 1) {
+            tc_layer_ctor_error("Reshape: target dimension %d is %lld (sizes must be positive, one -1 allowed)", i,
+                                (long long)shape[i]);
+            return NULL;
+        }
     }
     tc_layer *l = tc_layer_alloc(&reshape_ops, name);
     if (!l) return NULL;
@@ -114,8 +125,8 @@ static tc_tensor *dropout_call(tc_layer *l, int n, tc_tensor *const *x, bool tra
 static const tc_layer_ops dropout_ops = {"Dropout", "dropout", same_build, dropout_call};
 tc_layer *tc_dropout_layer(double rate, const char *name)
 {
-    if (rate < 0 || rate >= 1) {
-        tc_error(TC_ERR_ARG, "Dropout: rate %g must be in [0, 1)", rate);
+    if (!(rate >= 0 && rate < 1)) {
+        tc_layer_ctor_error("Dropout: rate %g must be in [0, 1)", rate);
         return NULL;
     }
     tc_layer *l = tc_layer_alloc(&dropout_ops, name);
@@ -130,6 +141,7 @@ static tc_tensor *activation_call(tc_layer *l, int n, tc_tensor *const *x, bool 
 static const tc_layer_ops activation_ops = {"Activation", "activation", same_build, activation_call};
 tc_layer *tc_activation_layer(tc_activation a, const char *name)
 {
+    if (!tc_layer_check_activation("Activation", a)) return NULL;
     tc_layer *l = tc_layer_alloc(&activation_ops, name);
     if (l) l->act = a;
     return l;
@@ -149,13 +161,14 @@ static tc_status embedding_build(tc_layer *l, int n_in, const tc_shp *in, tc_shp
 }
 static tc_tensor *embedding_call(tc_layer *l, int n, tc_tensor *const *x, bool training)
 {
-    return tc_gather(l->w[0], x[0], 0);
+    return tc_gather(l->w[0], x[0], 0); /* tc_gather checks that the ids are in range */
 }
 static const tc_layer_ops embedding_ops = {"Embedding", "embedding", embedding_build, embedding_call};
 tc_layer *tc_embedding(const tc_embedding_opts *o)
 {
-    if (!o || o->input_dim < 1 || o->output_dim < 1) {
-        tc_error(TC_ERR_ARG, "Embedding: input_dim and output_dim must be at least 1");
+    if (!o || o->input_dim < 1 || o->output_dim < 1 || o->input_length < 0) {
+        tc_layer_ctor_error("Embedding: input_dim (%d) and output_dim (%d) must be at least 1, input_length (%lld) at least 0",
+                            o ? o->input_dim : 0, o ? o->output_dim : 0, (long long)(o ? o->input_length : 0));
         return NULL;
     }
     tc_layer *l = tc_layer_alloc(&embedding_ops, o->name);
@@ -196,6 +209,10 @@ tc_layer *tc_batchnorm(const tc_batchnorm_opts *o)
     tc_batchnorm_opts d = o ? *o : (tc_batchnorm_opts){0};
     if (d.momentum == 0) d.momentum = 0.99;
     if (d.eps == 0) d.eps = 1e-3;
+    if (!(d.momentum > 0 && d.momentum < 1) || !(d.eps > 0)) {
+        tc_layer_ctor_error("BatchNormalization: momentum %g must be in (0, 1) and eps %g positive", d.momentum, d.eps);
+        return NULL;
+    }
     tc_layer *l = tc_layer_alloc(&bn_ops, d.name);
     if (!l) return NULL;
     d.name = NULL;

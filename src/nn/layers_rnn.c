@@ -95,7 +95,7 @@ static rnn_kind kind_of(const tc_layer *l) { return l->ops == &lstm_ops ? K_LSTM
 static tc_layer *rnn_layer(const tc_layer_ops *ops, const tc_rnn_opts *o)
 {
     if (!o || o->units < 1 || o->dropout < 0 || o->dropout >= 1) {
-        tc_error(TC_ERR_ARG, "%s: units must be at least 1 and dropout in [0, 1)", ops->type);
+        tc_layer_ctor_error("%s: units must be at least 1 and dropout in [0, 1)", ops->type);
         return NULL;
     }
     tc_layer *l = tc_layer_alloc(ops, o->name);
@@ -134,7 +134,7 @@ static const tc_layer_ops repeat_ops = {"RepeatVector", "repeat_vector", repeat_
 tc_layer *tc_repeat_vector(int n, const char *name)
 {
     if (n < 1) {
-        tc_error(TC_ERR_ARG, "RepeatVector: n %d must be at least 1", n);
+        tc_layer_ctor_error("RepeatVector: n %d must be at least 1", n);
         return NULL;
     }
     tc_layer *l = tc_layer_alloc(&repeat_ops, name);

@@ -58,12 +58,18 @@ static void graph_free(tc_graph *g, bool free_layers)
         for (int i = 0; i < g->n_calls; i++) {
             bool seen = false;
             for (int j = 0; j < i; j++) seen |= g->calls[j].layer == g->calls[i].layer;
-            if (!seen) tc_layer_free(g->calls[i].layer);
+            if (!seen) tc_layer_destroy(g->calls[i].layer);
         }
     }
     free(g->shapes);
     free(g->input_names);
     free(g->calls);
+}
+
+void tc_graph_free(tc_graph *g)
+{
+    graph_free(g, true);
+    free(g);
 }
 
 static int add_value(tc_graph *g, const tc_shp *s)
@@ -93,15 +99,30 @@ tc_value tc_graph_input(tc_graph *g, int ndim, const int64_t *shape, const char 
         return -1;
     }
     g->input_names = names;
-    snprintf(names[g->n_inputs], 64, "%s", name ? name : "");
+    if (name && name[0]) snprintf(names[g->n_inputs], 64, "%s", name);
+    else snprintf(names[g->n_inputs], 64, "input_%d", g->n_inputs + 1); /* Keras' default */
     g->n_inputs++;
     return v;
 }
 
-/* Keras-style unique name: prefix, prefix_1, prefix_2, ... */
-static void name_layer(tc_graph *g, tc_layer *l)
+static bool in_graph(const tc_graph *g, const tc_layer *l)
 {
-    if (l->name[0]) return;
+    for (int i = 0; i < g->n_calls; i++)
+        if (g->calls[i].layer == l) return true;
+    return false;
+}
+
+/* Keras-style unique name: prefix, prefix_1, prefix_2, ... A given name must
+ * not be used by another layer of the model (weights are found by name). */
+static tc_status name_layer(tc_graph *g, tc_layer *l)
+{
+    if (l->name[0]) {
+        for (int i = 0; i < g->n_calls; i++)
+            if (g->calls[i].layer != l && !strcmp(g->calls[i].layer->name, l->name))
+                return tc_error(TC_ERR_ARG, "graph_call: two layers are named '%s' (%s and %s); layer names must be unique "
+                                            "in a model", l->name, g->calls[i].layer->ops->type, l->ops->type);
+        return TC_OK;
+    }
     for (int k = 0;; k++) {
         char cand[64];
         if (k == 0) snprintf(cand, sizeof cand, "%s", l->ops->prefix);
@@ -110,61 +131,86 @@ static void name_layer(tc_graph *g, tc_layer *l)
         for (int i = 0; i < g->n_calls && !used; i++) used = !strcmp(g->calls[i].layer->name, cand);
         if (!used) {
             memcpy(l->name, cand, sizeof cand);
-            return;
+            return TC_OK;
         }
     }
+}
+
+/* After a failed call: the graph is marked failed (tc_graph_model reports it)
+ * and the layer is freed unless a graph or model already holds it. */
+static tc_value call_failed(tc_graph *g, tc_layer *layer)
+{
+    g->failed = true;
+    if (layer && !layer->owned) tc_layer_free(layer);
+    return -1;
 }
 
 tc_value tc_graph_call(tc_graph *g, tc_layer *layer, int n_inputs, const tc_value *inputs)
 {
     if (!g || !layer) {
         if (g) g->failed = true;
-        tc_error(TC_ERR_ARG, "graph_call: %s is NULL", g ? "layer" : "graph");
+        if (!g && layer && !layer->owned) tc_layer_free(layer);
+        char first[512];
+        if (tc_layer_failed_since(0, first, sizeof first, NULL))
+            tc_error(TC_ERR_ARG, "graph_call: layer is NULL: %s", first);
+        else
+            tc_error(TC_ERR_ARG, "graph_call: %s is NULL", g ? "layer" : "graph");
         return -1;
     }
-    if (g->failed) {
-        tc_layer_free(layer);
-        return -1;
-    }
-    if (n_inputs < 1 || n_inputs > TC_LAYER_MAX_INPUTS || !inputs) {
+    if (layer->owned && !in_graph(g, layer)) {
         g->failed = true;
-        tc_layer_free(layer);
-        tc_error(TC_ERR_ARG, "graph_call: %d inputs (1 to %d)", n_inputs, TC_LAYER_MAX_INPUTS);
+        tc_error(TC_ERR_ARG, "graph_call: layer '%s' (%s) already belongs to another model", layer->name, layer->ops->type);
         return -1;
+    }
+    if (g->failed) return call_failed(g, layer);
+    if (n_inputs < 1 || n_inputs > TC_LAYER_MAX_INPUTS || !inputs) {
+        tc_error(TC_ERR_ARG, "graph_call: layer %s (%s) given %d inputs (1 to %d)", layer->name[0] ? layer->name : "?",
+                 layer->ops->type, n_inputs, TC_LAYER_MAX_INPUTS);
+        return call_failed(g, layer);
     }
     for (int i = 0; i < n_inputs; i++)
         if (inputs[i] < 0 || inputs[i] >= g->n_values) {
-            g->failed = true;
-            tc_layer_free(layer);
-            tc_error(TC_ERR_ARG, "graph_call: input %d is not a value of this graph", i);
-            return -1;
+            tc_error(TC_ERR_ARG, "graph_call: input %d of layer %s (%s) is not a value of this graph", i,
+                     layer->name[0] ? layer->name : "?", layer->ops->type);
+            return call_failed(g, layer);
         }
-    name_layer(g, layer);
     tc_shp in[TC_LAYER_MAX_INPUTS], out = {0};
     for (int i = 0; i < n_inputs; i++) in[i] = g->shapes[inputs[i]];
+    if (!layer->built && layer->ops->retype) layer->ops = layer->ops->retype(layer, n_inputs, in);
+    if (name_layer(g, layer) != TC_OK) return call_failed(g, layer);
     if (!layer->built) {
         tc_rng rng = tc_rng_new(nn_seed * 1000003u + (uint64_t)g->n_calls);
-        if (layer->ops->build(layer, n_inputs, in, &out, &rng) != TC_OK) {
-            g->failed = true;
-            tc_layer_free(layer);
-            return -1;
-        }
+        if (layer->ops->build(layer, n_inputs, in, &out, &rng) != TC_OK) return call_failed(g, layer);
         layer->built = true;
         layer->out = out;
+        layer->built_n_in = n_inputs;
+        for (int i = 0; i < n_inputs; i++) layer->built_in[i] = in[i];
     } else {
-        out = layer->out; /* a shared layer: the same weights again */
+        /* a shared layer: the same weights again, so the inputs must be those it was built for */
+        char a[96], b[96];
+        bool same = n_inputs == layer->built_n_in;
+        for (int i = 0; same && i < n_inputs; i++)
+            same = in[i].ndim == layer->built_in[i].ndim &&
+                   !memcmp(in[i].d, layer->built_in[i].d, sizeof(int64_t) * (size_t)in[i].ndim);
+        if (!same) {
+            tc_error(TC_ERR_SHAPE, "%s (%s): shared layer called on %d input(s), the first %s, but built for %d, the first %s",
+                     layer->name, layer->ops->type, n_inputs, tc_shp_str(&in[0], a, sizeof a), layer->built_n_in,
+                     tc_shp_str(&layer->built_in[0], b, sizeof b));
+            return call_failed(g, layer);
+        }
+        out = layer->out;
     }
     call *grown = realloc(g->calls, sizeof *grown * (size_t)(g->n_calls + 1));
     int v = grown ? (g->calls = grown, add_value(g, &out)) : -1;
     if (v < 0) {
-        g->failed = true;
         tc_error(TC_ERR_MEMORY, "graph_call: out of memory");
-        return -1;
+        return call_failed(g, layer);
     }
     call *c = &g->calls[g->n_calls++];
     c->layer = layer;
     c->n_in = n_inputs;
     for (int i = 0; i < n_inputs; i++) c->in[i] = inputs[i];
+    tc_layer_adopt(layer);
     return v;
 }
 
@@ -253,21 +299,52 @@ fail:
     return NULL;
 }
 
+/* A constructor that failed left a NULL in the list, which ends it early:
+ * report that failure rather than build a shorter model. */
+static bool ctor_failed(const char *name, tc_layer *const *layers)
+{
+    /* failures older than every listed layer belong to some other list */
+    uint64_t since = UINT64_MAX;
+    for (int i = 0; layers && layers[i]; i++)
+        if (layers[i]->born - 1 < since) since = layers[i]->born - 1;
+    if (since == UINT64_MAX) since = 0;
+    char msg[512];
+    uint64_t when;
+    if (!tc_layer_failed_since(since, msg, sizeof msg, &when)) return false;
+    for (int i = 0; layers && layers[i]; i++)
+        if (!layers[i]->owned) tc_layer_free(layers[i]);
+    /* the layers after the NULL: made after the list's first layer (or, for
+     * a list cut at its start, after the failed constructor) */
+    tc_layer_free_orphans_since(since ? since : when - 1);
+    tc_error(TC_ERR_ARG, "sequential '%s': a layer constructor failed (its NULL ends the layer list): %s",
+             name ? name : "model", msg);
+    return true;
+}
+
 tc_model *tc_sequential_with_input(const char *name, int ndim, const int64_t *input_shape, tc_layer *const *layers)
 {
-    tc_graph *g = tc_graph_new();
+    if (ctor_failed(name, layers)) return NULL;
     int n = 0;
     while (layers && layers[n]) n++;
-    if (!g || n == 0) {
+    for (int i = 0; i < n; i++)
+        if (layers[i]->owned) {
+            tc_error(TC_ERR_ARG, "sequential '%s': layer %s (%s) already belongs to another model", name ? name : "model",
+                     layers[i]->name, layers[i]->ops->type);
+            for (int j = 0; j < n; j++)
+                if (!layers[j]->owned) tc_layer_free(layers[j]);
+            return NULL;
+        }
+    tc_graph *g = n ? tc_graph_new() : NULL;
+    if (!g) {
         for (int i = 0; i < n; i++) tc_layer_free(layers[i]);
-        free(g);
-        if (g) tc_error(TC_ERR_ARG, "sequential: no layers");
+        if (!n) tc_error(TC_ERR_ARG, "sequential '%s': no layers", name ? name : "model");
         return NULL;
     }
     tc_value v = tc_graph_input(g, ndim, input_shape, "input");
     int i = 0;
     for (; i < n && v >= 0; i++) v = tc_graph_call(g, layers[i], 1, &v);
-    for (; i < n; i++) tc_layer_free(layers[i]); /* after a failure: the rest was never placed */
+    for (; i < n; i++) /* after a failure: the rest was never placed */
+        if (!layers[i]->owned) tc_layer_free(layers[i]);
     tc_value in = 0;
     tc_model *m = tc_graph_model(g, name, 1, &in, 1, &v);
     if (m) m->sequential = true;
@@ -276,12 +353,14 @@ tc_model *tc_sequential_with_input(const char *name, int ndim, const int64_t *in
 
 tc_model *tc_sequential(const char *name, tc_layer *const *layers)
 {
+    if (ctor_failed(name, layers)) return NULL;
     if (!layers || !layers[0]) {
-        tc_error(TC_ERR_ARG, "sequential: no layers");
+        tc_error(TC_ERR_ARG, "sequential '%s': no layers", name ? name : "model");
         return NULL;
     }
     if (!layers[0]->has_input_shape) {
-        for (int i = 0; layers[i]; i++) tc_layer_free(layers[i]);
+        for (int i = 0; layers[i]; i++)
+            if (!layers[i]->owned) tc_layer_free(layers[i]);
         tc_error(TC_ERR_ARG, "sequential '%s': the first layer gives no input shape (set input_shape/input_dim, or use "
                              "tc_sequential_with_input)", name ? name : "model");
         return NULL;
@@ -293,7 +372,7 @@ tc_model *tc_sequential(const char *name, tc_layer *const *layers)
 void tc_model_free(tc_model *m)
 {
     if (!m) return;
-    for (int i = 0; i < m->n_layers; i++) tc_layer_free(m->layers[i]);
+    for (int i = 0; i < m->n_layers; i++) tc_layer_destroy(m->layers[i]);
     free(m->layers);
     graph_free(&m->g, false);
     free(m->params);
@@ -358,6 +437,11 @@ tc_status tc_model_forward_multi(tc_model *m, int n_inputs, tc_tensor *const *in
 
 tc_tensor *tc_model_forward(tc_model *m, tc_tensor *x, bool training)
 {
+    if (m && (m->n_inputs != 1 || m->n_outputs != 1)) {
+        tc_error(TC_ERR_ARG, "model '%s': has %d inputs and %d outputs; use tc_model_forward_multi", m->name, m->n_inputs,
+                 m->n_outputs);
+        return NULL;
+    }
     tc_tensor *y = NULL;
     return tc_model_forward_multi(m, 1, &x, training, 1, &y) == TC_OK ? y : NULL;
 }
@@ -449,43 +533,78 @@ static void commas(int64_t v, char *buf, size_t size)
     buf[k] = '\0';
 }
 
+/* One table row; a text longer than its column, or with a '\n', goes on
+ * over further lines within the column, as in Keras' summary. */
+static void print_row(FILE *f, int n, const int *width, const char *const *text)
+{
+    size_t len[4], done[4] = {0};
+    for (int c = 0; c < n; c++) len[c] = strlen(text[c]);
+    for (bool more = true; more;) {
+        char line[256];
+        size_t used = 0;
+        more = false;
+        for (int c = 0; c < n; c++) {
+            /* the first column starts with a blank; each keeps one blank at its end */
+            size_t room = (size_t)width[c] - (c ? 1 : 2), take = len[c] - done[c] < room ? len[c] - done[c] : room;
+            const char *nl = memchr(text[c] + done[c], '\n', take); /* an explicit line break */
+            if (nl) take = (size_t)(nl - (text[c] + done[c]));
+            used += (size_t)snprintf(line + used, sizeof line - used, "%s%-*.*s", c ? "" : " ", width[c] - (c ? 0 : 1),
+                                     (int)take, text[c] + done[c]);
+            done[c] += take;
+            if (nl) done[c]++;
+            more |= done[c] < len[c];
+        }
+        while (used > 0 && line[used - 1] == ' ') used--; /* no trailing blanks */
+        fprintf(f, "%.*s\n", (int)used, line);
+    }
+}
+
 tc_status tc_model_summary(const tc_model *m, FILE *f)
 {
-    if (!m || !f) return tc_error(TC_ERR_ARG, "model_summary: NULL argument");
+    if (!m || !f) return tc_error(TC_ERR_ARG, "model_summary: NULL %s", m ? "FILE" : "model");
+    /* Keras' columns: 65 characters for Sequential, 98 with "Connected to" */
+    static const int seq_w[] = {29, 26, 10}, fn_w[] = {32, 21, 12, 33};
     bool fn = !m->sequential;
-    int width = fn ? 98 : 65;
-    char line[128];
+    const int *w = fn ? fn_w : seq_w, ncol = fn ? 4 : 3;
+    int width = 0;
+    for (int c = 0; c < ncol; c++) width += w[c];
+    char line[160], dline[160];
     memset(line, '_', (size_t)width);
     line[width] = '\0';
-    char dline[128];
     memset(dline, '=', (size_t)width);
     dline[width] = '\0';
     fprintf(f, "Model: \"%s\"\n%s\n", m->name, line);
-    fprintf(f, " %-27s %-25s %-10s%s\n%s\n", "Layer (type)", "Output Shape", "Param #", fn ? " Connected to" : "", dline);
-    char shp[96], cnt[32], lt[160];
-    if (fn)
-        for (int i = 0; i < m->g.n_inputs; i++) {
-            snprintf(lt, sizeof lt, "%s (InputLayer)", m->g.input_names[i][0] ? m->g.input_names[i] : "input");
-            fprintf(f, " %-27s %-25s %-10s %s\n\n", lt, tc_shp_str(&m->g.shapes[i], shp, sizeof shp), "0", "[]");
-        }
+    print_row(f, ncol, w, (const char *[]){"Layer (type)", "Output Shape", "Param #", "Connected to"});
+    fprintf(f, "%s\n", dline);
+    char shp[96], cnt[32], lt[160], conn[600];
+    int rows = 0, n_rows = (fn ? m->g.n_inputs : 0) + m->g.n_calls;
+    for (int i = 0; fn && i < m->g.n_inputs; i++) {
+        snprintf(lt, sizeof lt, "%s (InputLayer)", m->g.input_names[i]);
+        print_row(f, ncol, w, (const char *[]){lt, tc_shp_str(&m->g.shapes[i], shp, sizeof shp), "0", "[]"});
+        if (++rows < n_rows) fprintf(f, "\n");
+    }
     for (int c = 0; c < m->g.n_calls; c++) {
         const call *k = &m->g.calls[c];
-        bool first_call = true;
+        bool first_call = true; /* a shared layer's weights count once */
         for (int j = 0; j < c; j++) first_call &= m->g.calls[j].layer != k->layer;
         snprintf(lt, sizeof lt, "%s (%s)", k->layer->name, k->layer->ops->type);
         commas(first_call ? tc_layer_param_count(k->layer) : 0, cnt, sizeof cnt);
-        fprintf(f, " %-27s %-25s %-10s", lt, tc_shp_str(&m->g.shapes[m->g.n_inputs + c], shp, sizeof shp), cnt);
-        if (fn) {
-            fprintf(f, " [");
-            for (int i = 0; i < k->n_in; i++) {
-                int v = k->in[i];
-                const char *src = v < m->g.n_inputs ? (m->g.input_names[v][0] ? m->g.input_names[v] : "input")
-                                                    : m->g.calls[v - m->g.n_inputs].layer->name;
-                fprintf(f, "%s'%s'", i ? ", " : "", src);
+        size_t used = (size_t)snprintf(conn, sizeof conn, "[");
+        for (int i = 0; i < k->n_in && used < sizeof conn; i++) {
+            int v = k->in[i];
+            /* Keras 2: 'layer[node][tensor]', node = which call of a shared layer */
+            const char *src = m->g.input_names[v];
+            int node = 0;
+            if (v >= m->g.n_inputs) {
+                const tc_layer *from = m->g.calls[v - m->g.n_inputs].layer;
+                src = from->name;
+                for (int j = 0; j < v - m->g.n_inputs; j++) node += m->g.calls[j].layer == from;
             }
-            fprintf(f, "]");
+            used += (size_t)snprintf(conn + used, sizeof conn - used, "%s'%s[%d][0]'", i ? ",\n " : "", src, node);
         }
-        fprintf(f, "\n%s", c + 1 < m->g.n_calls ? "\n" : "");
+        if (used < sizeof conn) snprintf(conn + used, sizeof conn - used, "]");
+        print_row(f, ncol, w, (const char *[]){lt, tc_shp_str(&m->g.shapes[m->g.n_inputs + c], shp, sizeof shp), cnt, conn});
+        if (++rows < n_rows) fprintf(f, "\n");
     }
     int64_t t, n, total = tc_model_count_params(m, &t, &n);
     char a[32], b[32], d[32];
@@ -493,5 +612,5 @@ tc_status tc_model_summary(const tc_model *m, FILE *f)
     commas(t, b, sizeof b);
     commas(n, d, sizeof d);
     fprintf(f, "%s\nTotal params: %s\nTrainable params: %s\nNon-trainable params: %s\n%s\n", dline, a, b, d, line);
-    return TC_OK;
+    return ferror(f) ? tc_error(TC_ERR_IO, "model_summary: write error") : TC_OK;
 }

@@ -1,5 +1,6 @@
 /* Activations: the point-wise ones (sharing pointwise.c's kernel) and the
  * numerically stable softmax and log-softmax along any axis. */
+#include "broadcast.h"
 #include "pointwise.h"
 
 #include <math.h>
@@ -27,7 +28,9 @@ UNARY_BACKWARD(softplus)
 
 /* ---- softmax / log-softmax ------------------------------------------------------
  * The tensor is viewed as [outer, len, inner] around the axis; each
- * (outer, inner) line is independent, so lines split across threads. */
+ * (outer, inner) line is independent, so lines split across threads and
+ * the result does not depend on the thread count. Stable forms: the line's
+ * maximum is subtracted before exp, and log-softmax is x - (m + log sum). */
 typedef struct {
     int64_t outer, len, inner;
     bool log;
@@ -35,24 +38,40 @@ typedef struct {
     tc_scalar *out;
 } softmax_job;
 
+#ifdef TC_DOUBLE
+#define EXP exp
+#else
+#define EXP expf
+#endif
+
+/* one line of len values with step s: max, exponentials stored once in y,
+ * their sum in double, then the scale (softmax) or the shift (log-softmax) */
+static void softmax_line(const tc_scalar *x, tc_scalar *y, int64_t len, int64_t s, bool take_log)
+{
+    tc_scalar m = x[0];
+    for (int64_t k = 1; k < len; k++) m = x[k * s] > m ? x[k * s] : m;
+    double sum = 0;
+    if (s == 1) {
+        for (int64_t k = 0; k < len; k++) y[k] = EXP(x[k] - m);
+        for (int64_t k = 0; k < len; k++) sum += (double)y[k];
+    } else {
+        for (int64_t k = 0; k < len; k++) sum += (double)(y[k * s] = EXP(x[k * s] - m));
+    }
+    if (take_log) {
+        tc_scalar lse = m + (tc_scalar)log(sum);
+        for (int64_t k = 0; k < len; k++) y[k * s] = x[k * s] - lse;
+    } else {
+        tc_scalar inv = (tc_scalar)(1.0 / sum);
+        for (int64_t k = 0; k < len; k++) y[k * s] *= inv;
+    }
+}
+
 static void softmax_lines(void *ctx, int64_t lo, int64_t hi)
 {
     softmax_job *j = ctx;
     for (int64_t line = lo; line < hi; line++) {
-        int64_t o = line / j->inner, in = line % j->inner;
-        const tc_scalar *x = j->x + o * j->len * j->inner + in;
-        tc_scalar *y = j->out + o * j->len * j->inner + in;
-        int64_t s = j->inner;
-        tc_scalar m = x[0];
-        for (int64_t k = 1; k < j->len; k++) m = x[k * s] > m ? x[k * s] : m;
-        double sum = 0;
-        for (int64_t k = 0; k < j->len; k++) sum += exp((double)(x[k * s] - m));
-        if (j->log) {
-            tc_scalar lse = m + (tc_scalar)log(sum);
-            for (int64_t k = 0; k < j->len; k++) y[k * s] = x[k * s] - lse;
-        } else {
-            for (int64_t k = 0; k < j->len; k++) y[k * s] = (tc_scalar)(exp((double)(x[k * s] - m)) / sum);
-        }
+        int64_t o = line / j->inner, in = line % j->inner, base = o * j->len * j->inner + in;
+        softmax_line(j->x + base, j->out + base, j->len, j->inner, j->log);
     }
 }
 
@@ -66,7 +85,7 @@ static void softmax_grad_lines(void *ctx, int64_t lo, int64_t hi)
         double dot = 0;
         if (j->log) { /* gx = g - softmax * sum(g) */
             for (int64_t k = 0; k < j->len; k++) dot += g[k * s];
-            for (int64_t k = 0; k < j->len; k++) gx[k * s] += g[k * s] - (tc_scalar)(exp((double)y[k * s]) * dot);
+            for (int64_t k = 0; k < j->len; k++) gx[k * s] += g[k * s] - EXP(y[k * s]) * (tc_scalar)dot;
         } else { /* gx = y * (g - sum(g * y)) */
             for (int64_t k = 0; k < j->len; k++) dot += (double)g[k * s] * y[k * s];
             for (int64_t k = 0; k < j->len; k++) gx[k * s] += y[k * s] * (g[k * s] - (tc_scalar)dot);
@@ -85,7 +104,7 @@ static tc_tensor *softmax_op(const char *name, int op, tc_tensor *x, int axis, b
     j.x = tc_packed(x);
     if (!y || !j.x) return NULL;
     j.out = y->data;
-    if (j.len > 0) tc_parallel_for(j.outer * j.inner, 1 + POINTWISE_GRAIN / (j.len + 1), softmax_lines, &j);
+    if (j.len > 0) tc_parallel_for(j.outer * j.inner, 1 + TC_ELEMENTWISE_GRAIN / (j.len + 1), softmax_lines, &j);
     tc_node *nd = tc_record(op, y, 1, &x, sizeof(softmax_job));
     if (nd) memcpy(nd->saved, &j, sizeof j);
     return y;
@@ -99,7 +118,7 @@ static void softmax_backward(tc_node *n, const tc_tensor *gy)
     j.y = n->out->data;
     j.gy = gy->data;
     j.out = gx->data;
-    if (j.len > 0) tc_parallel_for(j.outer * j.inner, 1 + POINTWISE_GRAIN / (j.len + 1), softmax_grad_lines, &j);
+    if (j.len > 0) tc_parallel_for(j.outer * j.inner, 1 + TC_ELEMENTWISE_GRAIN / (j.len + 1), softmax_grad_lines, &j);
 }
 
 tc_tensor *tc_softmax(tc_tensor *x, int axis) { return softmax_op("softmax", TC_OP_softmax, x, axis, false); }

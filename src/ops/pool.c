@@ -4,7 +4,9 @@
  * leading padding). Padded cells never win a max; average pooling divides
  * by the cells inside the input, or by the window clipped to the padded
  * extent with count_include_pad. Forward splits output rows over threads;
- * backward splits images, so overlapping windows never race. */
+ * backward splits images (and channel blocks when images are few), so
+ * overlapping windows never race. Max pooling keeps the argmax of every
+ * output only when a gradient will be needed. */
 #include "../core/internal.h"
 
 #include <math.h>
@@ -13,6 +15,7 @@ typedef struct {
     int64_t N, D, H, W, C, OD, OH, OW;
     int64_t k[3], s[3], dl[3], pb[3], pe[3]; /* pe: padded extent end (in + pad after) */
     bool include_pad, is_max;
+    int64_t cblock, cblocks;                 /* backward: channels per task, tasks per image */
     const tc_scalar *x;
     int64_t *argmax;                         /* max: input offset per output element */
     tc_scalar *y;
@@ -33,7 +36,7 @@ static bool make_plan(const char *name, tc_tensor *x, const tc_pool_params *pp, 
         return false;
     }
     if (pp->padding == TC_CAUSAL || (unsigned)pp->padding > TC_CAUSAL) {
-        tc_error(TC_ERR_ARG, "%s: padding must be VALID, SAME, SAME_LOWER or EXPLICIT", name);
+        tc_error(TC_ERR_ARG, "%s: padding must be VALID, SAME, SAME_LOWER or EXPLICIT (input %s)", name, TC_SHP(x));
         return false;
     }
     memset(p, 0, sizeof *p);
@@ -49,8 +52,9 @@ static bool make_plan(const char *name, tc_tensor *x, const tc_pool_params *pp, 
         p->k[a] = pp->kernel[i];
         p->s[a] = pp->stride[i] > 0 ? pp->stride[i] : pp->kernel[i];
         p->dl[a] = is_max && pp->dilation[i] > 0 ? pp->dilation[i] : 1;
-        if (p->k[a] < 1) {
-            tc_error(TC_ERR_ARG, "%s: kernel size %lld on axis %d for input %s", name, (long long)p->k[a], i, TC_SHP(x));
+        if (p->k[a] < 1 || pp->stride[i] < 0 || pp->dilation[i] < 0) {
+            tc_error(TC_ERR_ARG, "%s: kernel %d, stride %d, dilation %d on axis %d for input %s (kernel must be >= 1, "
+                     "the others >= 0)", name, pp->kernel[i], pp->stride[i], pp->dilation[i], i, TC_SHP(x));
             return false;
         }
         int64_t span = (p->k[a] - 1) * p->dl[a] + 1, pb = 0, pa = 0;
@@ -114,7 +118,8 @@ static void forward_rows(void *ctx, int64_t lo, int64_t hi)
         int64_t o[3] = {od, oh, ow}, in[3] = {p->D, p->H, p->W}, f[3], c[3], pc[3];
         for (int a = 0; a < 3; a++) window(p, a, o[a], in[a], &f[a], &c[a], &pc[a]);
         tc_scalar *y = p->y + r * C;
-        int64_t *am = p->is_max ? p->argmax + r * C : NULL;
+        int64_t *am = p->argmax ? p->argmax + r * C : NULL; /* max with a gradient to route */
+        bool first = true; /* max: the first cell inside the input initialises the row */
         for (int64_t ch = 0; ch < C; ch++) y[ch] = p->is_max ? -INFINITY : 0;
         if (am)
             for (int64_t ch = 0; ch < C; ch++) am[ch] = -1;
@@ -129,9 +134,20 @@ static void forward_rows(void *ctx, int64_t lo, int64_t hi)
                     if (iw < 0 || iw >= p->W) continue;
                     int64_t off = (((n * p->D + id) * p->H + ih) * p->W + iw) * C;
                     const tc_scalar *x = p->x + off;
-                    if (p->is_max) {
-                        for (int64_t ch = 0; ch < C; ch++)
-                            if (x[ch] > y[ch] || am[ch] < 0) y[ch] = x[ch], am[ch] = off + ch;
+                    if (p->is_max && first) {
+                        for (int64_t ch = 0; ch < C; ch++) y[ch] = x[ch];
+                        if (am)
+                            for (int64_t ch = 0; ch < C; ch++) am[ch] = off + ch;
+                        first = false;
+                    } else if (p->is_max && !am) {
+                        for (int64_t ch = 0; ch < C; ch++) y[ch] = x[ch] > y[ch] || x[ch] != x[ch] ? x[ch] : y[ch];
+                    } else if (p->is_max) {
+                        /* branch-free select (vectorises); NaN propagates like PyTorch */
+                        for (int64_t ch = 0; ch < C; ch++) {
+                            bool take = x[ch] > y[ch] || x[ch] != x[ch];
+                            y[ch] = take ? x[ch] : y[ch];
+                            am[ch] = take ? off + ch : am[ch];
+                        }
                     } else {
                         for (int64_t ch = 0; ch < C; ch++) y[ch] += x[ch];
                     }
@@ -150,31 +166,36 @@ static void backward_images(void *ctx, int64_t lo, int64_t hi)
 {
     pool_plan *p = ctx;
     int64_t C = p->C, per = p->OD * p->OH * p->OW;
-    for (int64_t r = lo * per; r < hi * per; r++) {
-        const tc_scalar *g = p->gy + r * C;
-        if (p->is_max) {
-            const int64_t *am = p->argmax + r * C;
-            for (int64_t ch = 0; ch < C; ch++)
-                if (am[ch] >= 0) p->gx[am[ch]] += g[ch];
-            continue;
-        }
-        int64_t ow = r % p->OW, t = r / p->OW, oh = t % p->OH, od = (t / p->OH) % p->OD, n = t / p->OH / p->OD;
-        int64_t o[3] = {od, oh, ow}, in[3] = {p->D, p->H, p->W}, f[3], c[3], pc[3];
-        for (int a = 0; a < 3; a++) window(p, a, o[a], in[a], &f[a], &c[a], &pc[a]);
-        int64_t cnt = p->include_pad ? pc[0] * pc[1] * pc[2] : c[0] * c[1] * c[2];
-        if (cnt == 0) continue;
-        tc_scalar inv = (tc_scalar)1 / (tc_scalar)cnt;
-        for (int64_t kd = 0; kd < p->k[0]; kd++) {
-            int64_t id = od * p->s[0] - p->pb[0] + kd * p->dl[0];
-            if (id < 0 || id >= p->D) continue;
-            for (int64_t kh = 0; kh < p->k[1]; kh++) {
-                int64_t ih = oh * p->s[1] - p->pb[1] + kh * p->dl[1];
-                if (ih < 0 || ih >= p->H) continue;
-                for (int64_t kw = 0; kw < p->k[2]; kw++) {
-                    int64_t iw = ow * p->s[2] - p->pb[2] + kw * p->dl[2];
-                    if (iw < 0 || iw >= p->W) continue;
-                    tc_scalar *gx = p->gx + (((n * p->D + id) * p->H + ih) * p->W + iw) * C;
-                    for (int64_t ch = 0; ch < C; ch++) gx[ch] += g[ch] * inv;
+    for (int64_t task = lo; task < hi; task++) {
+        /* task = (image, block of channels): each writes its own part of gx */
+        int64_t n_img = task / p->cblocks, c0 = task % p->cblocks * p->cblock;
+        int64_t c1 = c0 + p->cblock < C ? c0 + p->cblock : C;
+        for (int64_t r = n_img * per; r < (n_img + 1) * per; r++) {
+            const tc_scalar *g = p->gy + r * C;
+            if (p->is_max) {
+                const int64_t *am = p->argmax + r * C;
+                for (int64_t ch = c0; ch < c1; ch++)
+                    if (am[ch] >= 0) p->gx[am[ch]] += g[ch];
+                continue;
+            }
+            int64_t ow = r % p->OW, t = r / p->OW, oh = t % p->OH, od = (t / p->OH) % p->OD, n = t / p->OH / p->OD;
+            int64_t o[3] = {od, oh, ow}, in[3] = {p->D, p->H, p->W}, f[3], c[3], pc[3];
+            for (int a = 0; a < 3; a++) window(p, a, o[a], in[a], &f[a], &c[a], &pc[a]);
+            int64_t cnt = p->include_pad ? pc[0] * pc[1] * pc[2] : c[0] * c[1] * c[2];
+            if (cnt == 0) continue;
+            tc_scalar inv = (tc_scalar)1 / (tc_scalar)cnt;
+            for (int64_t kd = 0; kd < p->k[0]; kd++) {
+                int64_t id = od * p->s[0] - p->pb[0] + kd * p->dl[0];
+                if (id < 0 || id >= p->D) continue;
+                for (int64_t kh = 0; kh < p->k[1]; kh++) {
+                    int64_t ih = oh * p->s[1] - p->pb[1] + kh * p->dl[1];
+                    if (ih < 0 || ih >= p->H) continue;
+                    for (int64_t kw = 0; kw < p->k[2]; kw++) {
+                        int64_t iw = ow * p->s[2] - p->pb[2] + kw * p->dl[2];
+                        if (iw < 0 || iw >= p->W) continue;
+                        tc_scalar *gx = p->gx + (((n * p->D + id) * p->H + ih) * p->W + iw) * C;
+                        for (int64_t ch = c0; ch < c1; ch++) gx[ch] += g[ch] * inv;
+                    }
                 }
             }
         }
@@ -192,7 +213,7 @@ static tc_tensor *pool(const char *name, int op, tc_tensor *x, const tc_pool_par
     if (!y || !p.x) return NULL;
     p.y = y->data;
     int64_t rows = p.N * p.OD * p.OH * p.OW;
-    if (is_max) {
+    if (is_max && tc_needs_grad(1, &x)) { /* inference needs no argmax */
         p.argmax = tc_arena_alloc(sizeof(int64_t) * (size_t)(rows * p.C + 1));
         if (!p.argmax) return NULL;
     }
@@ -209,7 +230,11 @@ static void pool_backward(tc_node *n, const tc_tensor *gy)
     pool_plan p = *(pool_plan *)n->saved;
     p.gy = gy->data;
     p.gx = gx->data;
-    tc_parallel_for(p.N, 1, backward_images, &p);
+    /* split images, and also channels when there are few images: every gx
+     * element still receives its terms in the same order (bit-identical) */
+    p.cblock = p.N >= 2 * tc_num_threads() || p.C <= 16 ? p.C : 16;
+    p.cblocks = p.cblock ? (p.C + p.cblock - 1) / p.cblock : 1;
+    tc_parallel_for(p.N * p.cblocks, 1, backward_images, &p);
 }
 
 tc_tensor *tc_max_pool(tc_tensor *x, const tc_pool_params *p) { return pool("max_pool", TC_OP_max_pool, x, p, true); }

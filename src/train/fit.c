@@ -208,6 +208,7 @@ tc_status tc_fit(tc_model *m, const tc_dataset *train, const tc_fit_opts *opts, 
     int64_t step = 0, examples = 0;
     int stale = 0;
     double loss = NAN, acc = NAN, vloss = NAN, vacc = NAN;
+    double ev_loss = NAN, ev_acc = NAN; /* the epoch's latest evaluation, for its end-of-epoch callbacks */
     tc_fit_result r = {0};
     for (int epoch = o.initial_epoch + 1; step < total && s == TC_OK; epoch++) {
         tc_tensor *x, *y;
@@ -234,6 +235,7 @@ tc_status tc_fit(tc_model *m, const tc_dataset *train, const tc_fit_opts *opts, 
             if (eval_now) {
                 if ((s = tc_evaluate(m, val, o.loss, o.batch, o.eval_max_examples, &vloss, &vacc))) break;
                 evaluated = true;
+                ev_loss = vloss, ev_acc = vacc;
             }
             if (step % o.log_every == 0 || eval_now || step == total) {
                 tc_metrics row = {step, epoch, loss, acc, vloss, vacc, now() - t0};
@@ -248,6 +250,7 @@ tc_status tc_fit(tc_model *m, const tc_dataset *train, const tc_fit_opts *opts, 
         if (s) break;
         if (val && o.eval_every == 0) {
             if ((s = tc_evaluate(m, val, o.loss, o.batch, o.eval_max_examples, &vloss, &vacc))) break;
+            ev_loss = vloss, ev_acc = vacc;
             tc_metrics row = {step, epoch, loss, acc, vloss, vacc, now() - t0};
             record(&h, &row);
             if (o.on_metrics) o.on_metrics(&row, o.ctx);
@@ -255,15 +258,15 @@ tc_status tc_fit(tc_model *m, const tc_dataset *train, const tc_fit_opts *opts, 
         }
         if (o.progress && tty) fprintf(o.progress, "\n");
         if (o.progress && evaluated)
-            fprintf(o.progress, "epoch %d: loss %.4f acc %.4f val_loss %.4f val_acc %.4f\n", epoch, loss, acc, vloss, vacc);
+            fprintf(o.progress, "epoch %d: loss %.4f acc %.4f val_loss %.4f val_acc %.4f\n", epoch, loss, acc, ev_loss, ev_acc);
         if (o.checkpoint_path && (s = tc_save_model(o.checkpoint_path, m, o.optimizer))) break;
-        if (evaluated && o.best_checkpoint_path && vacc > best_acc) {
-            best_acc = vacc;
+        if (evaluated && o.best_checkpoint_path && ev_acc > best_acc) {
+            best_acc = ev_acc;
             if ((s = tc_save_model(o.best_checkpoint_path, m, o.optimizer))) break;
         }
         r.epochs = epoch - o.initial_epoch;
         if (evaluated && o.early_stopping_patience > 0) {
-            if (vloss < best_val - 1e-12) best_val = vloss, stale = 0;
+            if (ev_loss < best_val - 1e-12) best_val = ev_loss, stale = 0;
             else if (++stale >= o.early_stopping_patience) {
                 r.stopped_early = true;
                 break;
@@ -276,7 +279,7 @@ tc_status tc_fit(tc_model *m, const tc_dataset *train, const tc_fit_opts *opts, 
     r.steps = step;
     r.train_seconds = el;
     r.examples_per_second = examples / (el > 0 ? el : 1e-9);
-    r.loss = loss, r.accuracy = acc, r.val_loss = vloss, r.val_accuracy = vacc;
+    r.loss = loss, r.accuracy = acc, r.val_loss = ev_loss, r.val_accuracy = ev_acc;
     if (result) *result = r;
     free(h.rows);
     tc_dataset_free(split_train);

@@ -1,0 +1,113 @@
+/* Depthwise convolution (groups = C, one input channel per group, F = C*M):
+ * direct loops instead of im2col, which would run C tiny GEMMs of
+ * [rows, taps] x [taps, M] per tile. Output channel c*M+m reads input
+ * channel c. Each output sums its taps in kernel order; the kernel and bias
+ * gradients are summed per fixed image block (p->wblocks) and the blocks
+ * added in order, so results do not depend on the number of threads. */
+#include "conv.h"
+
+typedef struct {
+    const conv_plan *p;
+    const tc_scalar *bias, *dy;
+    tc_scalar *y, *dx, *dw_parts, *db_parts;
+} dw_job;
+
+/* input position of output (od, oh, ow) under tap (kd, kh, kw); false when in the padding */
+static inline bool tap_input(const conv_plan *p, int64_t od, int64_t oh, int64_t ow, int64_t kd, int64_t kh, int64_t kw,
+                             int64_t *pos)
+{
+    int64_t id = od * p->s[0] - p->pb[0] + kd * p->dl[0], ih = oh * p->s[1] - p->pb[1] + kh * p->dl[1],
+            iw = ow * p->s[2] - p->pb[2] + kw * p->dl[2];
+    if (id < 0 || id >= p->D || ih < 0 || ih >= p->H || iw < 0 || iw >= p->W) return false;
+    *pos = (id * p->H + ih) * p->W + iw;
+    return true;
+}
+
+/* units [lo, hi): unit u is one output row (n, od, oh) of OW positions */
+static void forward_rows(void *ctx, int64_t lo, int64_t hi)
+{
+    const dw_job *j = ctx;
+    const conv_plan *p = j->p;
+    const int64_t C = p->C, F = p->F, M = p->Fg;
+    for (int64_t u = lo; u < hi; u++) {
+        int64_t oh = u % p->OH, od = (u / p->OH) % p->OD, n = u / p->OH / p->OD;
+        const tc_scalar *xn = p->x + n * p->D * p->H * p->W * C;
+        for (int64_t ow = 0; ow < p->OW; ow++) {
+            tc_scalar *y = j->y + (u * p->OW + ow) * F;
+            for (int64_t f = 0; f < F; f++) y[f] = j->bias ? j->bias[f] : 0;
+            for (int64_t kd = 0, tap = 0; kd < p->k[0]; kd++)
+                for (int64_t kh = 0; kh < p->k[1]; kh++)
+                    for (int64_t kw = 0; kw < p->k[2]; kw++, tap++) {
+                        int64_t pos;
+                        if (!tap_input(p, od, oh, ow, kd, kh, kw, &pos)) continue;
+                        const tc_scalar *x = xn + pos * C, *w = p->w + tap * F;
+                        if (M == 1) {
+                            for (int64_t c = 0; c < C; c++) y[c] += x[c] * w[c];
+                        } else {
+                            for (int64_t c = 0; c < C; c++)
+                                for (int64_t m = 0; m < M; m++) y[c * M + m] += x[c] * w[c * M + m];
+                        }
+                    }
+        }
+    }
+}
+
+void tc_conv_depthwise_forward(const conv_plan *p, const tc_scalar *bias, tc_scalar *y)
+{
+    dw_job j = {.p = p, .bias = bias, .y = y};
+    tc_parallel_for(p->N * p->OD * p->OH, 1, forward_rows, &j);
+}
+
+/* image blocks [lo, hi): dx of the block's images, and the block's partial kernel and bias gradients */
+static void backward_blocks(void *ctx, int64_t lo, int64_t hi)
+{
+    const dw_job *j = ctx;
+    const conv_plan *p = j->p;
+    const int64_t C = p->C, F = p->F, M = p->Fg, taps = p->k[0] * p->k[1] * p->k[2];
+    for (int64_t b = lo; b < hi; b++) {
+        tc_scalar *dw = j->dw_parts ? j->dw_parts + b * taps * F : NULL, *db = j->db_parts ? j->db_parts + b * F : NULL;
+        if (dw) memset(dw, 0, sizeof(tc_scalar) * (size_t)(taps * F));
+        if (db) memset(db, 0, sizeof(tc_scalar) * (size_t)F);
+        for (int64_t n = b * p->N / p->wblocks; n < (b + 1) * p->N / p->wblocks; n++) {
+            const tc_scalar *xn = p->x + n * p->D * p->H * p->W * C;
+            tc_scalar *dxn = j->dx ? j->dx + n * p->D * p->H * p->W * C : NULL;
+            for (int64_t o = 0; o < p->rows_img; o++) {
+                int64_t ow = o % p->OW, oh = (o / p->OW) % p->OH, od = o / p->OW / p->OH;
+                const tc_scalar *g = j->dy + (n * p->rows_img + o) * F;
+                if (db) tc_accumulate(db, g, F);
+                for (int64_t kd = 0, tap = 0; kd < p->k[0]; kd++)
+                    for (int64_t kh = 0; kh < p->k[1]; kh++)
+                        for (int64_t kw = 0; kw < p->k[2]; kw++, tap++) {
+                            int64_t pos;
+                            if (!tap_input(p, od, oh, ow, kd, kh, kw, &pos)) continue;
+                            const tc_scalar *x = xn + pos * C, *w = p->w + tap * F;
+                            if (dxn) {
+                                tc_scalar *dx = dxn + pos * C;
+                                for (int64_t c = 0; c < C; c++)
+                                    for (int64_t m = 0; m < M; m++) dx[c] += g[c * M + m] * w[c * M + m];
+                            }
+                            if (dw) {
+                                tc_scalar *dwt = dw + tap * F;
+                                for (int64_t c = 0; c < C; c++)
+                                    for (int64_t m = 0; m < M; m++) dwt[c * M + m] += g[c * M + m] * x[c];
+                            }
+                        }
+            }
+        }
+    }
+}
+
+bool tc_conv_depthwise_backward(const conv_plan *p, const tc_scalar *dy, tc_scalar *dx, tc_scalar *dw, tc_scalar *db)
+{
+    const int64_t taps = p->k[0] * p->k[1] * p->k[2], nb = p->wblocks;
+    dw_job j = {.p = p, .dy = dy, .dx = dx};
+    if (dw && !(j.dw_parts = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(nb * taps * p->F)))) return false;
+    if (db && !(j.db_parts = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(nb * p->F)))) return false;
+    if (!dx && !dw && !db) return true;
+    tc_parallel_for(nb, 1, backward_blocks, &j);
+    for (int64_t b = 0; b < nb; b++) { /* fixed order; small (taps * F values per block) */
+        if (dw) tc_accumulate(dw, j.dw_parts + b * taps * p->F, taps * p->F);
+        if (db) tc_accumulate(db, j.db_parts + b * p->F, p->F);
+    }
+    return true;
+}

@@ -1,0 +1,236 @@
+/* Convolution kernels: tiled im2col + GEMM, forward and backward.
+ *
+ * A patch row holds, for one output position, the input values under the
+ * kernel in the kernel's own order (kd, kh, kw, c), so a tile of patch rows
+ * P [T, K] times the kernel viewed as [K, F] is T rows of the output.
+ * Channels-last makes each (kd, kh, kw) run of Cg channels one memcpy.
+ * Tiles hold at most 128K values (512 KB, so they stay in L2 between
+ * im2col and the GEMM that packs them); the patch matrix of the whole batch
+ * is never materialised. Tiles may cross images (thin first layers get
+ * thousands of rows per GEMM); in the backward pass they stay inside one
+ * block of images.
+ *   forward:  Y_tile  = P_tile @ W (+ bias)          parallel over tiles
+ *   backward: dP_tile = dY_tile @ W^T, col2im into dX parallel over image blocks
+ *             dW_b    = sum over the tiles of block b of P_tile^T @ dY_tile,
+ *             dW     += dW_0 + dW_1 + ... (fixed order; the bias gradient alike)
+ * The tiles and the image blocks depend on the shapes only, never on the
+ * number of threads, so every sum is done in the same order on 1 or 2
+ * threads: results are bit-identical. */
+#include "conv.h"
+
+#include <stdint.h>
+
+/* rows [r0, r1) of the batch's patch matrix for group g (row r: image
+ * r / rows_img, output position r % rows_img), into P [r1-r0, K] */
+static void im2col_tile(const conv_plan *p, int64_t g, int64_t r0, int64_t r1, tc_scalar *P)
+{
+    const int64_t cg = p->Cg, coff = g * p->Cg, image = p->D * p->H * p->W * p->C;
+    const size_t run = sizeof(tc_scalar) * (size_t)cg;
+    int64_t n = r0 / p->rows_img, o = r0 % p->rows_img;
+    int64_t ow = o % p->OW, oh = (o / p->OW) % p->OH, od = o / p->OW / p->OH;
+    const tc_scalar *xn = p->x + n * image + coff;
+    for (int64_t r = r0; r < r1; r++) {
+        tc_scalar *dst = P + (r - r0) * p->K;
+        for (int64_t kd = 0; kd < p->k[0]; kd++) {
+            int64_t id = od * p->s[0] - p->pb[0] + kd * p->dl[0];
+            bool din = id >= 0 && id < p->D;
+            for (int64_t kh = 0; kh < p->k[1]; kh++) {
+                int64_t ih = oh * p->s[1] - p->pb[1] + kh * p->dl[1];
+                bool hin = din && ih >= 0 && ih < p->H;
+                const tc_scalar *xrow = hin ? xn + (id * p->H + ih) * p->W * p->C : NULL;
+                int64_t iw = ow * p->s[2] - p->pb[2];
+                for (int64_t kw = 0; kw < p->k[2]; kw++, iw += p->dl[2], dst += cg) {
+                    if (!hin || iw < 0 || iw >= p->W) {
+                        memset(dst, 0, run);
+                    } else if (cg <= 4) { /* first layers (1-3 channels): a call to memcpy costs more */
+                        for (int64_t c = 0; c < cg; c++) dst[c] = xrow[iw * p->C + c];
+                    } else {
+                        memcpy(dst, xrow + iw * p->C, run);
+                    }
+                }
+            }
+        }
+        if (++ow == p->OW) {
+            ow = 0;
+            if (++oh == p->OH) {
+                oh = 0;
+                if (++od == p->OD) od = 0, xn += image;
+            }
+        }
+    }
+}
+
+/* d[0..n) += s[0..n): blocks of 16 so that -O2's cheap vectoriser takes the loop */
+static inline void add_run(tc_scalar *restrict d, const tc_scalar *restrict s, int64_t n)
+{
+    int64_t c = 0;
+    for (; c + 16 <= n; c += 16)
+        for (int i = 0; i < 16; i++) d[c + i] += s[c + i];
+    for (; c < n; c++) d[c] += s[c];
+}
+
+/* dx (group g) += col2im(dP) for batch rows [r0, r1) */
+static void col2im_tile(const conv_plan *p, int64_t g, int64_t r0, int64_t r1, const tc_scalar *dP, tc_scalar *dx)
+{
+    const int64_t cg = p->Cg, coff = g * p->Cg, image = p->D * p->H * p->W * p->C;
+    int64_t n = r0 / p->rows_img, o = r0 % p->rows_img;
+    int64_t ow = o % p->OW, oh = (o / p->OW) % p->OH, od = o / p->OW / p->OH;
+    tc_scalar *dxn = dx + n * image + coff;
+    for (int64_t r = r0; r < r1; r++) {
+        const tc_scalar *src = dP + (r - r0) * p->K;
+        for (int64_t kd = 0; kd < p->k[0]; kd++) {
+            int64_t id = od * p->s[0] - p->pb[0] + kd * p->dl[0];
+            bool din = id >= 0 && id < p->D;
+            for (int64_t kh = 0; kh < p->k[1]; kh++) {
+                int64_t ih = oh * p->s[1] - p->pb[1] + kh * p->dl[1];
+                bool hin = din && ih >= 0 && ih < p->H;
+                tc_scalar *xrow = hin ? dxn + (id * p->H + ih) * p->W * p->C : NULL;
+                int64_t iw = ow * p->s[2] - p->pb[2];
+                for (int64_t kw = 0; kw < p->k[2]; kw++, iw += p->dl[2], src += cg) {
+                    if (!hin || iw < 0 || iw >= p->W) continue;
+                    add_run(xrow + iw * p->C, src, cg);
+                }
+            }
+        }
+        if (++ow == p->OW) {
+            ow = 0;
+            if (++oh == p->OH) {
+                oh = 0;
+                if (++od == p->OD) od = 0, dxn += image;
+            }
+        }
+    }
+}
+
+/* [lo, hi) cut into tiles of at most p->tile rows, all of (nearly) equal size */
+static int64_t tile_rows(const conv_plan *p, int64_t lo, int64_t hi)
+{
+    int64_t ntiles = (hi - lo + p->tile - 1) / p->tile;
+    return ntiles > 0 ? (hi - lo + ntiles - 1) / ntiles : 1;
+}
+
+typedef struct {
+    const conv_plan *p;
+    const tc_scalar *bias, *dy;
+    tc_scalar *y, *dx, *dw_parts, *dw, *db_parts, *db;
+    tc_scalar *scratch; /* per thread: P tile, then dP tile (backward) */
+    int64_t scratch_len;
+} conv_job;
+
+/* forward tiles [lo, hi) of the batch's rows */
+static void forward_units(void *ctx, int64_t lo, int64_t hi)
+{
+    const conv_job *j = ctx;
+    const conv_plan *p = j->p;
+    const int64_t rows = p->N * p->rows_img, t = tile_rows(p, 0, rows);
+    tc_scalar *P = j->scratch + tc_thread_id() * j->scratch_len;
+    for (int64_t u = lo; u < hi; u++) {
+        int64_t r0 = u * t, r1 = r0 + t < rows ? r0 + t : rows;
+        tc_scalar *y = j->y + r0 * p->F;
+        if (j->bias)
+            for (int64_t r = r0; r < r1; r++) memcpy(y + (r - r0) * p->F, j->bias, sizeof(tc_scalar) * (size_t)p->F);
+        for (int64_t g = 0; g < p->groups; g++) {
+            im2col_tile(p, g, r0, r1, P);
+            tc_gemm_serial(false, false, r1 - r0, p->Fg, p->K, 1, P, p->K, p->w + g * p->Fg, p->F, j->bias ? 1 : 0,
+                           y + g * p->Fg, p->F);
+        }
+    }
+}
+
+bool tc_conv_forward_kernel(const conv_plan *p, const tc_scalar *bias, tc_scalar *y)
+{
+    const int64_t rows = p->N * p->rows_img;
+    if (p->direct) { /* the input is its own patch matrix */
+        if (bias)
+            for (int64_t r = 0; r < rows; r++) memcpy(y + r * p->F, bias, sizeof(tc_scalar) * (size_t)p->F);
+        tc_gemm(false, false, rows, p->F, p->K, 1, p->x, p->K, p->w, p->F, bias ? 1 : 0, y, p->F);
+        return true;
+    }
+    conv_job j = {.p = p, .bias = bias, .y = y, .scratch_len = p->tile * p->K};
+    j.scratch = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(tc_num_threads() * j.scratch_len));
+    if (!j.scratch) return false;
+    const int64_t rows_t = tile_rows(p, 0, rows);
+    tc_parallel_for((rows + rows_t - 1) / rows_t, 1, forward_units, &j);
+    return true;
+}
+
+/* image blocks [lo, hi): block b covers images [b*N/wblocks, (b+1)*N/wblocks); its rows are cut
+ * into tiles (which may cross images: the block owns all of its images' dX) */
+static void backward_blocks(void *ctx, int64_t lo, int64_t hi)
+{
+    const conv_job *j = ctx;
+    const conv_plan *p = j->p;
+    tc_scalar *P = j->scratch + tc_thread_id() * 2 * j->scratch_len, *dP = P + j->scratch_len;
+    for (int64_t b = lo; b < hi; b++) {
+        tc_scalar *part = j->dw_parts ? j->dw_parts + b * p->K * p->F : NULL;
+        tc_scalar *bpart = j->db_parts ? j->db_parts + b * p->F : NULL;
+        if (bpart) memset(bpart, 0, sizeof(tc_scalar) * (size_t)p->F);
+        const int64_t b0 = b * p->N / p->wblocks * p->rows_img, b1 = (b + 1) * p->N / p->wblocks * p->rows_img;
+        const int64_t t = tile_rows(p, b0, b1);
+        for (int64_t r0 = b0; r0 < b1; r0 += t) {
+            int64_t r1 = r0 + t < b1 ? r0 + t : b1;
+            const tc_scalar *dy = j->dy + r0 * p->F;
+            if (bpart)
+                for (int64_t r = r0; r < r1; r++) tc_accumulate(bpart, dy + (r - r0) * p->F, p->F);
+            for (int64_t g = 0; g < p->groups; g++) {
+                if (part) {
+                    im2col_tile(p, g, r0, r1, P);
+                    tc_gemm_serial(true, false, p->K, p->Fg, r1 - r0, 1, P, p->K, dy + g * p->Fg, p->F,
+                                   r0 == b0 ? 0 : 1, part + g * p->Fg, p->F);
+                }
+                if (j->dx) {
+                    tc_gemm_serial(false, true, r1 - r0, p->K, p->Fg, 1, dy + g * p->Fg, p->F, p->w + g * p->Fg, p->F,
+                                   0, dP, p->K);
+                    col2im_tile(p, g, r0, r1, dP, j->dx);
+                }
+            }
+        }
+    }
+}
+
+/* dst[i] += parts[0][i] + parts[1][i] + ... (nparts blocks of len values) */
+static void reduce_fixed_order(tc_scalar *dst, const tc_scalar *parts, int64_t nparts, int64_t len, int64_t lo,
+                               int64_t hi)
+{
+    for (int64_t i = lo; i < hi; i++) {
+        tc_scalar s = parts[i];
+        for (int64_t b = 1; b < nparts; b++) s += parts[b * len + i];
+        dst[i] += s;
+    }
+}
+
+static void reduce_dw(void *ctx, int64_t lo, int64_t hi)
+{
+    const conv_job *j = ctx;
+    reduce_fixed_order(j->dw, j->dw_parts, j->p->wblocks, j->p->K * j->p->F, lo, hi);
+}
+
+bool tc_conv_backward_kernel(const conv_plan *p, const tc_scalar *dy, tc_scalar *dx, tc_scalar *dw, tc_scalar *db)
+{
+    const int64_t rows = p->N * p->rows_img;
+    if (db && (p->direct || (!dx && !dw))) { /* row by row in a fixed order */
+        for (int64_t r = 0; r < rows; r++) tc_accumulate(db, dy + r * p->F, p->F);
+        db = NULL;
+    }
+    if (p->direct) {
+        if (dw) tc_gemm(true, false, p->K, p->F, rows, 1, p->x, p->K, dy, p->F, 1, dw, p->F);
+        if (dx) tc_gemm(false, true, rows, p->K, p->F, 1, dy, p->F, p->w, p->F, 1, dx, p->K);
+        return true;
+    }
+    if (!dx && !dw) return true;
+    conv_job j = {.p = p, .dy = dy, .dx = dx, .dw = dw, .db = db, .scratch_len = p->tile * p->K};
+    j.scratch = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(tc_num_threads() * 2 * j.scratch_len));
+    if (!j.scratch) return false;
+    if (dw) {
+        j.dw_parts = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(p->wblocks * p->K * p->F));
+        if (!j.dw_parts) return false;
+    }
+    if (db) {
+        j.db_parts = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(p->wblocks * p->F));
+        if (!j.db_parts) return false;
+    }
+    tc_parallel_for(p->wblocks, 1, backward_blocks, &j);
+    if (dw) tc_parallel_for(p->K * p->F, 4096, reduce_dw, &j);
+    if (db) reduce_fixed_order(db, j.db_parts, p->wblocks, p->F, 0, p->F);
+    return true;
+}

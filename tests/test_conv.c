@@ -1,0 +1,251 @@
+/* Convolution against PyTorch (fixtures written by tests/fixtures/gen_conv.py:
+ * output and input, kernel and bias gradients), against a naive loop on
+ * shapes large enough for several im2col tiles and kernel-gradient blocks,
+ * bit-identical results on 1 and 2 threads, and bad-input messages. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *FIXTURES[] = {
+    "conv1d_valid_s2",      "conv1d_causal_d3",          "conv1d_same_even_k4",  "conv1d_depthwise_m2_lower",
+    "conv2d_same_s2",       "conv2d_same_even_dilated",  "conv2d_same_lower_even_s2", "conv2d_explicit_asym",
+    "conv2d_stride_gt_kernel", "conv2d_groups2",         "conv2d_depthwise_m2",  "conv2d_1x1",
+    "conv2d_1x1_s2",        "conv2d_nobias_dil3",        "conv2d_valid_k5",      "conv3d_same_s",
+    "conv3d_valid_dil",
+};
+
+static void against_pytorch(void **state)
+{
+    (void)state;
+    for (size_t c = 0; c < sizeof FIXTURES / sizeof FIXTURES[0]; c++) {
+        char path[512], what[128];
+        snprintf(path, sizeof path, "%s/conv/%s.tcfx", TC_FIXTURES, FIXTURES[c]);
+        tc_fixture *fx = tc_fixture_load(path);
+        if (!fx) fail_msg("%s", tc_last_error());
+        tc_tensor *x = tc_fixture_get(fx, "in:x"), *w = tc_fixture_get(fx, "in:w");
+        tc_tensor *b = tc_fixture_has(fx, "in:b") ? tc_fixture_get(fx, "in:b") : NULL;
+        tc_tensor *st = tc_fixture_get(fx, "stride"), *dl = tc_fixture_get(fx, "dilation");
+        tc_tensor *pb = tc_fixture_get(fx, "pad_before"), *pa = tc_fixture_get(fx, "pad_after");
+        tc_conv_params p = {.padding = (tc_padding)tc_fixture_get(fx, "padding")->data[0],
+                            .groups = (int)tc_fixture_get(fx, "groups")->data[0]};
+        for (int i = 0; i < x->ndim - 2; i++) {
+            p.stride[i] = (int)st->data[i];
+            p.dilation[i] = (int)dl->data[i];
+            p.pad_before[i] = (int64_t)pb->data[i];
+            p.pad_after[i] = (int64_t)pa->data[i];
+        }
+        tc_set_requires_grad(x, true);
+        tc_set_requires_grad(w, true);
+        if (b) tc_set_requires_grad(b, true);
+        tc_tensor *y = tc_conv(x, w, b, &p);
+        if (!y) fail_msg("%s: %s", FIXTURES[c], tc_last_error());
+        snprintf(what, sizeof what, "%s out", FIXTURES[c]);
+        tc_assert_close_(y, tc_fixture_get(fx, "out"), 1e-4, 1e-4, what, __FILE__, __LINE__);
+        if (tc_backward_with(y, tc_fixture_get(fx, "gout")) != TC_OK) fail_msg("%s: %s", FIXTURES[c], tc_last_error());
+        snprintf(what, sizeof what, "%s d/dx", FIXTURES[c]);
+        tc_assert_close_(x->grad, tc_fixture_get(fx, "grad:x"), 1e-4, 1e-4, what, __FILE__, __LINE__);
+        snprintf(what, sizeof what, "%s d/dw", FIXTURES[c]);
+        tc_assert_close_(w->grad, tc_fixture_get(fx, "grad:w"), 1e-4, 1e-4, what, __FILE__, __LINE__);
+        if (b) {
+            snprintf(what, sizeof what, "%s d/db", FIXTURES[c]);
+            tc_assert_close_(b->grad, tc_fixture_get(fx, "grad:b"), 1e-4, 1e-4, what, __FILE__, __LINE__);
+        }
+        tc_fixture_free(fx);
+        tc_arena_reset();
+    }
+}
+
+/* ---- a naive convolution (explicit pads, every case seen as 3-D) ------------ */
+typedef struct {
+    int nd;
+    int64_t n, sp[3], c, k[3], f, s[3], d[3], pb[3], pa[3];
+    int groups;
+} big_case;
+
+typedef struct {
+    int64_t in[3], k[3], s[3], d[3], pb[3], out[3];
+} dims3;
+
+static dims3 dims_of(const big_case *b)
+{
+    dims3 m;
+    for (int a = 0; a < 3; a++) m.in[a] = m.k[a] = m.s[a] = m.d[a] = 1, m.pb[a] = 0;
+    for (int i = 0; i < b->nd; i++) {
+        int a = 3 - b->nd + i;
+        m.in[a] = b->sp[i], m.k[a] = b->k[i], m.s[a] = b->s[i], m.d[a] = b->d[i], m.pb[a] = b->pb[i];
+    }
+    for (int a = 0; a < 3; a++) {
+        int64_t pa = a >= 3 - b->nd ? b->pa[a - (3 - b->nd)] : 0;
+        m.out[a] = (m.in[a] + m.pb[a] + pa - (m.k[a] - 1) * m.d[a] - 1) / m.s[a] + 1;
+    }
+    return m;
+}
+
+/* y, dx, dw, db from x, w, bias, gy in double; visit each (output, tap) once */
+static void naive(const big_case *b, const float *x, const float *w, const float *bias, const float *gy, double *y,
+                  double *dx, double *dw, double *db)
+{
+    dims3 m = dims_of(b);
+    int64_t cg = b->c / b->groups, fg = b->f / b->groups;
+    int64_t opos = m.out[0] * m.out[1] * m.out[2], ipos = m.in[0] * m.in[1] * m.in[2];
+    for (int64_t n = 0; n < b->n; n++)
+        for (int64_t o = 0; o < opos; o++) {
+            int64_t od = o / (m.out[1] * m.out[2]), oh = (o / m.out[2]) % m.out[1], ow = o % m.out[2];
+            for (int64_t f = 0; f < b->f; f++) {
+                int64_t g = f / fg, yi = (n * opos + o) * b->f + f;
+                double acc = bias[f];
+                db[f] += gy[yi];
+                for (int64_t kd = 0; kd < m.k[0]; kd++)
+                    for (int64_t kh = 0; kh < m.k[1]; kh++)
+                        for (int64_t kw = 0; kw < m.k[2]; kw++) {
+                            int64_t id = od * m.s[0] - m.pb[0] + kd * m.d[0], ih = oh * m.s[1] - m.pb[1] + kh * m.d[1],
+                                    iw = ow * m.s[2] - m.pb[2] + kw * m.d[2];
+                            if (id < 0 || id >= m.in[0] || ih < 0 || ih >= m.in[1] || iw < 0 || iw >= m.in[2]) continue;
+                            for (int64_t c = 0; c < cg; c++) {
+                                int64_t xi = (n * ipos + (id * m.in[1] + ih) * m.in[2] + iw) * b->c + g * cg + c;
+                                int64_t wi = (((kd * m.k[1] + kh) * m.k[2] + kw) * cg + c) * b->f + f;
+                                acc += (double)x[xi] * w[wi];
+                                dx[xi] += (double)gy[yi] * w[wi];
+                                dw[wi] += (double)gy[yi] * x[xi];
+                            }
+                        }
+                y[yi] = acc;
+            }
+        }
+}
+
+static void assert_near(const tc_tensor *t, const double *ref, const char *what)
+{
+    double worst = 0;
+    int64_t at = 0;
+    for (int64_t i = 0; i < tc_numel(t); i++) {
+        double e = fabs(t->data[i] - ref[i]) / (1 + fabs(ref[i])); /* sums of hundreds of float terms of size ~1 */
+        if (e > worst) worst = e, at = i;
+    }
+    if (worst > 1e-4) fail_msg("%s: element %lld is %g, expected %g", what, (long long)at, (double)t->data[at], ref[at]);
+}
+
+typedef struct {
+    tc_tensor *y, *dx, *dw, *db;
+} conv_result;
+
+static conv_result run_big(const big_case *b, tc_tensor *x, tc_tensor *w, tc_tensor *bias, tc_tensor *gy)
+{
+    tc_conv_params p = {.padding = TC_EXPLICIT, .groups = b->groups};
+    for (int i = 0; i < b->nd; i++) {
+        p.stride[i] = (int)b->s[i], p.dilation[i] = (int)b->d[i];
+        p.pad_before[i] = b->pb[i], p.pad_after[i] = b->pa[i];
+    }
+    x->grad = w->grad = bias->grad = NULL;
+    tc_tensor *y = tc_conv(x, w, bias, &p);
+    tc_assert_ok(y);
+    if (tc_backward_with(y, gy) != TC_OK) fail_msg("%s", tc_last_error());
+    return (conv_result){y, x->grad, w->grad, bias->grad};
+}
+
+static void big_shapes_and_threads(void **state)
+{
+    (void)state;
+    big_case cases[] = {
+        /* K = 576: 2 tiles per 16x16 image; 3 images: 3 kernel-gradient blocks */
+        {2, 3, {16, 16}, 64, {3, 3}, 32, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        /* 1-D, K = 288: 3 tiles of a 1000-long sequence, causal-like pads, dilation */
+        {1, 2, {1000}, 32, {9}, 8, {1}, {2}, {16}, {0}, 1},
+        /* groups and strides over several tiles, asymmetric pads */
+        {2, 9, {20, 18}, 48, {5, 3}, 16, {2, 1}, {1, 2}, {2, 0}, {3, 2}, 2},
+        /* depthwise, multiplier 2, 3-D */
+        {3, 10, {5, 6, 7}, 4, {3, 2, 3}, 8, {1, 2, 1}, {1, 1, 2}, {1, 0, 2}, {1, 1, 2}, 4},
+    };
+    tc_rng rng = tc_rng_new(11);
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        const big_case *b = &cases[ci];
+        dims3 m = dims_of(b);
+        int64_t xs[5], ks[5], ys[5];
+        xs[0] = ys[0] = b->n;
+        for (int i = 0; i < b->nd; i++) xs[1 + i] = b->sp[i], ks[i] = b->k[i], ys[1 + i] = m.out[3 - b->nd + i];
+        xs[b->nd + 1] = b->c, ks[b->nd] = b->c / b->groups, ks[b->nd + 1] = b->f, ys[b->nd + 1] = b->f;
+        tc_tensor *x = tc_test_uniform(&rng, b->nd + 2, xs, -1, 1), *w = tc_test_uniform(&rng, b->nd + 2, ks, -1, 1);
+        tc_tensor *bias = tc_test_uniform(&rng, 1, (int64_t[]){b->f}, -1, 1);
+        tc_tensor *gy = tc_test_uniform(&rng, b->nd + 2, ys, -1, 1);
+        tc_set_requires_grad(x, true);
+        tc_set_requires_grad(w, true);
+        tc_set_requires_grad(bias, true);
+        double *ref[4] = {calloc((size_t)tc_numel(gy), sizeof(double)), calloc((size_t)tc_numel(x), sizeof(double)),
+                          calloc((size_t)tc_numel(w), sizeof(double)), calloc((size_t)b->f, sizeof(double))};
+        naive(b, x->data, w->data, bias->data, gy->data, ref[0], ref[1], ref[2], ref[3]);
+        int saved_threads = tc_num_threads();
+        tc_set_num_threads(1);
+        conv_result one = run_big(b, x, w, bias, gy);
+        tc_set_num_threads(2);
+        conv_result two = run_big(b, x, w, bias, gy);
+        tc_set_num_threads(saved_threads);
+        assert_near(one.y, ref[0], "y");
+        assert_near(one.dx, ref[1], "dx");
+        assert_near(one.dw, ref[2], "dw");
+        assert_near(one.db, ref[3], "db");
+        const tc_tensor *a[4] = {one.y, one.dx, one.dw, one.db}, *c[4] = {two.y, two.dx, two.dw, two.db};
+        for (int i = 0; i < 4; i++)
+            if (memcmp(a[i]->data, c[i]->data, sizeof(tc_scalar) * (size_t)tc_numel(a[i])) != 0)
+                fail_msg("case %zu: result %d differs between 1 and 2 threads", ci, i);
+        for (int i = 0; i < 4; i++) free(ref[i]);
+        tc_arena_reset();
+    }
+}
+
+static void bad_inputs(void **state)
+{
+    (void)state;
+    tc_tensor *x = tc_zeros(TC_SHAPE(1, 5, 5, 3));
+    /* channel mismatch */
+    tc_assert_error(tc_conv(x, tc_zeros(TC_SHAPE(3, 3, 4, 8)), NULL, NULL), "conv", "[1, 5, 5, 3]", "[3, 3, 4, 8]");
+    /* kernel rank vs input rank */
+    tc_assert_error(tc_conv(x, tc_zeros(TC_SHAPE(3, 3, 8)), NULL, NULL), "conv", "[3, 3, 8]", "[1, 5, 5, 3]");
+    tc_assert_error(tc_conv(tc_zeros(TC_SHAPE(5, 3)), tc_zeros(TC_SHAPE(3, 8)), NULL, NULL), "conv", "[5, 3]");
+    /* groups not dividing the channels or the filters */
+    tc_assert_error(tc_conv(x, tc_zeros(TC_SHAPE(3, 3, 1, 8)), NULL, &(tc_conv_params){.groups = 2}), "conv", "groups",
+                    "[1, 5, 5, 3]");
+    tc_assert_error(tc_conv(tc_zeros(TC_SHAPE(1, 5, 5, 4)), tc_zeros(TC_SHAPE(3, 3, 2, 5)), NULL,
+                            &(tc_conv_params){.groups = 2}),
+                    "conv", "groups", "[3, 3, 2, 5]");
+    /* CAUSAL on 2-D */
+    tc_assert_error(tc_conv(x, tc_zeros(TC_SHAPE(3, 3, 3, 8)), NULL, &(tc_conv_params){.padding = TC_CAUSAL}), "conv",
+                    "CAUSAL", "[1, 5, 5, 3]");
+    /* window larger than the (padded) input */
+    tc_assert_error(tc_conv(x, tc_zeros(TC_SHAPE(7, 7, 3, 8)), NULL, NULL), "conv", "does not fit", "[7, 7, 3, 8]");
+    tc_assert_error(tc_conv(x, tc_zeros(TC_SHAPE(3, 3, 3, 8)), NULL, &(tc_conv_params){.dilation = {3, 1}}), "conv",
+                    "does not fit", "[1, 5, 5, 3]");
+    tc_assert_error(tc_conv(x, tc_zeros(TC_SHAPE(8, 3, 3, 8)), NULL,
+                            &(tc_conv_params){.padding = TC_EXPLICIT, .pad_before = {1, 0}, .pad_after = {1, 0}}),
+                    "conv", "does not fit", "[8, 3, 3, 8]");
+    tc_assert_error(tc_conv(x, tc_zeros(TC_SHAPE(3, 3, 3, 8)), NULL,
+                            &(tc_conv_params){.padding = TC_EXPLICIT, .pad_before = {-1, 0}}),
+                    "conv", "negative", "[1, 5, 5, 3]");
+    /* bias of the wrong size */
+    tc_assert_error(tc_conv(x, tc_zeros(TC_SHAPE(3, 3, 3, 8)), tc_zeros(TC_SHAPE(4)), NULL), "conv", "bias", "[4]");
+    /* NULL inputs */
+    tc_assert_error(tc_conv(NULL, tc_zeros(TC_SHAPE(3, 3, 3, 8)), NULL, NULL), "conv", "NULL");
+    tc_assert_error(tc_conv(x, NULL, NULL, NULL), "conv", "NULL");
+    /* output sizes */
+    assert_int_equal(tc_conv_out_size(28, 5, 1, 1, TC_VALID, 0, 0), 24);
+    assert_int_equal(tc_conv_out_size(28, 5, 1, 1, TC_SAME, 0, 0), 28);
+    assert_int_equal(tc_conv_out_size(7, 4, 2, 1, TC_SAME_LOWER, 0, 0), 4);
+    assert_int_equal(tc_conv_out_size(10, 3, 3, 1, TC_EXPLICIT, 2, 1), 4);
+    assert_int_equal(tc_conv_out_size(10, 3, 1, 4, TC_CAUSAL, 0, 0), 10);
+    assert_int_equal(tc_conv_out_size(4, 3, 1, 2, TC_VALID, 0, 0), -1);
+    tc_arena_reset();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(against_pytorch),
+        cmocka_unit_test(big_shapes_and_threads),
+        cmocka_unit_test(bad_inputs),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    tc_shutdown();
+    return rc;
+}

@@ -1,0 +1,192 @@
+/* Pooling against PyTorch (fixtures of tests/fixtures/gen_pool_norm.py:
+ * outputs and input gradients, float32 tolerances), output sizes of the
+ * padding modes, and bad input. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+
+typedef struct {
+    const char *name;
+    bool max, global;
+    tc_pool_params p;
+    bool keepdims;
+} pool_case;
+
+#define K(...) .kernel = {__VA_ARGS__}
+#define S(...) .stride = {__VA_ARGS__}
+static const pool_case cases[] = {
+    {"max2d_same_k3s2", true, false, {K(3, 3), S(2, 2), .padding = TC_SAME}},
+    {"max2d_same_k2s1", true, false, {K(2, 2), S(1, 1), .padding = TC_SAME}},
+    {"max2d_same_lower_k4s3", true, false, {K(4, 4), S(3, 3), .padding = TC_SAME_LOWER}},
+    {"max1d_same_k4s2", true, false, {K(4), S(2), .padding = TC_SAME}},
+    {"max3d_same_k2s2", true, false, {K(2, 2, 2), .padding = TC_SAME}}, /* stride 0: the kernel */
+    {"avg2d_same_k3s2", false, false, {K(3, 3), S(2, 2), .padding = TC_SAME}},
+    {"avg2d_same_k2s1_incl", false, false, {K(2, 2), S(1, 1), .padding = TC_SAME, .count_include_pad = true}},
+    {"avg1d_same_lower_k4s2", false, false, {K(4), S(2), .padding = TC_SAME_LOWER}},
+    {"avg3d_same_k3s2", false, false, {K(3, 3, 3), S(2, 2, 2), .padding = TC_SAME}},
+    {"max2d_ceil_pad1_k3s2", true, false,
+     {K(3, 3), S(2, 2), .padding = TC_EXPLICIT, .pad_before = {1, 1}, .pad_after = {1, 1}, .ceil_mode = true}},
+    {"max2d_dil2_pad1_k3s2", true, false,
+     {K(3, 3), S(2, 2), .dilation = {2, 2}, .padding = TC_EXPLICIT, .pad_before = {1, 1}, .pad_after = {1, 1}}},
+    {"max2d_k2s3", true, false, {K(2, 2), S(3, 3)}},
+    {"max1d_ceil_k3s2", true, false, {K(3), S(2), .ceil_mode = true}},
+    {"max3d_dil_ceil", true, false,
+     {K(2, 3, 2), S(2, 2, 1), .dilation = {2, 1, 1}, .padding = TC_EXPLICIT, .pad_before = {0, 1, 1},
+      .pad_after = {0, 1, 1}, .ceil_mode = true}},
+    {"avg2d_ceil_pad1_excl", false, false,
+     {K(3, 3), S(2, 2), .padding = TC_EXPLICIT, .pad_before = {1, 1}, .pad_after = {1, 1}, .ceil_mode = true}},
+    {"avg2d_ceil_pad1_incl", false, false,
+     {K(3, 3), S(2, 2), .padding = TC_EXPLICIT, .pad_before = {1, 1}, .pad_after = {1, 1}, .ceil_mode = true,
+      .count_include_pad = true}},
+    {"avg2d_k2s3", false, false, {K(2, 2), S(3, 3)}},
+    {"avg1d_ceil_pad1_incl", false, false,
+     {K(4), S(3), .padding = TC_EXPLICIT, .pad_before = {1}, .pad_after = {1}, .ceil_mode = true,
+      .count_include_pad = true}},
+    {"avg3d_ceil_pad_excl", false, false,
+     {K(3, 2, 3), S(2, 2, 2), .padding = TC_EXPLICIT, .pad_before = {1, 1, 1}, .pad_after = {1, 1, 1},
+      .ceil_mode = true}},
+    {"global_avg2d", false, true, {{0}}, true},
+    {"global_max3d", true, true, {{0}}, false},
+};
+
+static tc_tensor *run_case(const pool_case *c, tc_tensor *x)
+{
+    if (c->global) return c->max ? tc_global_max_pool(x, c->keepdims) : tc_global_avg_pool(x, c->keepdims);
+    return c->max ? tc_max_pool(x, &c->p) : tc_avg_pool(x, &c->p);
+}
+
+static void against_pytorch(void **state)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/pool/%s.tcfx", TC_FIXTURES, cases[i].name);
+        tc_fixture *fx = tc_fixture_load(path);
+        if (!fx) fail_msg("%s", tc_last_error());
+        tc_tensor *x = tc_fixture_get(fx, "in:x");
+        /* without a gradient to route (max pooling keeps no argmax) */
+        tc_tensor *y0 = run_case(&cases[i], x);
+        if (!y0) fail_msg("%s: %s", cases[i].name, tc_last_error());
+        tc_assert_close_(y0, tc_fixture_get(fx, "out"), 1e-5, 1e-6, cases[i].name, __FILE__, __LINE__);
+        tc_set_requires_grad(x, true);
+        tc_tensor *y = run_case(&cases[i], x);
+        if (!y) fail_msg("%s: %s", cases[i].name, tc_last_error());
+        tc_assert_close_(y, tc_fixture_get(fx, "out"), 1e-5, 1e-6, cases[i].name, __FILE__, __LINE__);
+        if (tc_backward_with(y, tc_fixture_get(fx, "gout")) != TC_OK) fail_msg("%s: %s", cases[i].name, tc_last_error());
+        char what[128];
+        snprintf(what, sizeof what, "%s d/dx", cases[i].name);
+        tc_assert_close_(x->grad, tc_fixture_get(fx, "grad:x"), 1e-5, 1e-5, what, __FILE__, __LINE__);
+        tc_fixture_free(fx);
+        tc_arena_reset();
+    }
+}
+
+/* The same forward and backward for one and two threads (bit-identical). */
+static void thread_count_invariance(void **state)
+{
+    tc_rng rng = tc_rng_new(5);
+    const tc_pool_params p = {K(3, 3), S(2, 2), .padding = TC_SAME};
+    tc_tensor *ref_y = NULL, *ref_g = NULL;
+    for (int threads = 1; threads <= 2; threads++) {
+        tc_set_num_threads(threads);
+        tc_rng r = rng;
+        tc_tensor *x = tc_test_uniform(&r, TC_SHAPE(3, 9, 10, 17), -1, 1);
+        tc_set_requires_grad(x, true);
+        tc_tensor *y = tc_add(tc_max_pool(x, &p), tc_avg_pool(x, &p));
+        tc_assert_ok(y);
+        assert_int_equal(tc_backward(tc_sum(y, 0, NULL, false)), TC_OK);
+        tc_tensor *ky = tc_tensor_keep(y), *kg = tc_tensor_keep(x->grad);
+        if (threads == 1) {
+            ref_y = ky, ref_g = kg;
+        } else {
+            tc_assert_close(ky, ref_y, 0, 0);
+            tc_assert_close(kg, ref_g, 0, 0);
+            tc_tensor_free(ky);
+            tc_tensor_free(kg);
+        }
+        tc_arena_reset();
+    }
+    tc_tensor_free(ref_y);
+    tc_tensor_free(ref_g);
+    tc_set_num_threads(2);
+}
+
+static int64_t out_w(int64_t w, tc_pool_params p)
+{
+    tc_tensor *y = tc_max_pool(tc_zeros(TC_SHAPE(1, w, 1)), &p);
+    if (!y) fail_msg("%s", tc_last_error());
+    int64_t n = y->shape[1];
+    tc_arena_reset();
+    return n;
+}
+
+static void output_sizes(void **state)
+{
+    /* TensorFlow SAME: ceil(in / stride) whatever the kernel */
+    assert_int_equal(out_w(28, (tc_pool_params){K(2), .padding = TC_SAME}), 14);
+    assert_int_equal(out_w(7, (tc_pool_params){K(3), S(2), .padding = TC_SAME}), 4);
+    assert_int_equal(out_w(5, (tc_pool_params){K(4), S(1), .padding = TC_SAME}), 5);
+    assert_int_equal(out_w(5, (tc_pool_params){K(2), S(3), .padding = TC_SAME}), 2);
+    /* VALID: floor((in - k) / s) + 1 */
+    assert_int_equal(out_w(7, (tc_pool_params){K(3), S(2)}), 3);
+    assert_int_equal(out_w(8, (tc_pool_params){K(2), S(3)}), 3);
+    /* ceil mode: 8, k3 s2 -> 4 (last window starts at 6, inside) */
+    assert_int_equal(out_w(8, (tc_pool_params){K(3), S(2), .ceil_mode = true}), 4);
+    /* the window that would start in the trailing padding is dropped:
+     * in 5, pad 1+1, k2 s2: ceil((5+2-2)/2)+1 = 4, but window 3 starts at 6-1 = 5 >= 5 */
+    assert_int_equal(out_w(5, (tc_pool_params){K(2), S(2), .padding = TC_EXPLICIT, .pad_before = {1},
+                                               .pad_after = {1}, .ceil_mode = true}),
+                     3);
+    /* dilation widens the window: span (3-1)*2+1 = 5 */
+    assert_int_equal(out_w(9, (tc_pool_params){K(3), S(1), .dilation = {2}}), 5);
+    /* global pools keep or drop the spatial axes */
+    tc_tensor *g = tc_global_avg_pool(tc_zeros(TC_SHAPE(2, 3, 4, 5, 6)), true);
+    assert_int_equal(g->ndim, 5);
+    assert_int_equal(g->shape[1] * g->shape[2] * g->shape[3], 1);
+    g = tc_global_max_pool(tc_zeros(TC_SHAPE(2, 3, 6)), false);
+    assert_int_equal(g->ndim, 2);
+    assert_int_equal(g->shape[1], 6);
+    tc_arena_reset();
+}
+
+static void bad_input(void **state)
+{
+    tc_tensor *img = tc_zeros(TC_SHAPE(1, 4, 4, 3));
+    /* wrong rank */
+    tc_assert_error(tc_max_pool(tc_zeros(TC_SHAPE(4, 3)), &(tc_pool_params){K(2)}), "max_pool", "[4, 3]");
+    tc_assert_error(tc_avg_pool(tc_zeros(TC_SHAPE(1, 2, 2, 2, 2, 2)), &(tc_pool_params){K(2, 2, 2)}), "avg_pool",
+                    "[1, 2, 2, 2, 2, 2]");
+    tc_assert_error(tc_global_avg_pool(tc_zeros(TC_SHAPE(4, 3)), false), "global_avg_pool", "[4, 3]");
+    tc_assert_error(tc_global_max_pool(tc_zeros(TC_SHAPE(7)), true), "global_max_pool", "[7]");
+    /* kernel larger than the (padded) input */
+    tc_assert_error(tc_max_pool(img, &(tc_pool_params){K(5, 5)}), "max_pool", "[1, 4, 4, 3]");
+    tc_assert_error(tc_avg_pool(img, &(tc_pool_params){K(2, 6), .padding = TC_EXPLICIT, .pad_before = {0, 1}}),
+                    "avg_pool", "[1, 4, 4, 3]");
+    tc_assert_error(tc_max_pool(img, &(tc_pool_params){K(3, 3), .dilation = {2, 2}}), "max_pool", "[1, 4, 4, 3]");
+    /* bad parameters */
+    tc_assert_error(tc_max_pool(img, &(tc_pool_params){K(0, 2)}), "max_pool", "kernel", "[1, 4, 4, 3]");
+    tc_assert_error(tc_avg_pool(img, &(tc_pool_params){K(2, 2), S(-1, 1)}), "avg_pool", "stride", "[1, 4, 4, 3]");
+    tc_assert_error(tc_max_pool(img, &(tc_pool_params){K(2, 2), .padding = TC_CAUSAL}), "max_pool", "padding", "[1, 4, 4, 3]");
+    tc_assert_error(tc_avg_pool(img, &(tc_pool_params){K(2, 2), .padding = TC_EXPLICIT, .pad_before = {-1, 0}}),
+                    "avg_pool", "[1, 4, 4, 3]");
+    tc_assert_error(tc_max_pool(img, NULL), "max_pool", "[1, 4, 4, 3]");
+    /* NULL input, and errors propagate through chains */
+    tc_assert_error(tc_max_pool(NULL, &(tc_pool_params){K(2, 2)}), "max_pool", "NULL");
+    tc_assert_error(tc_avg_pool(NULL, &(tc_pool_params){K(2, 2)}), "avg_pool", "NULL");
+    tc_assert_error(tc_global_avg_pool(NULL, false), "global_avg_pool", "NULL");
+    tc_assert_error(tc_global_max_pool(NULL, false), "global_max_pool", "NULL");
+    tc_arena_reset();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(against_pytorch),
+        cmocka_unit_test(thread_count_invariance),
+        cmocka_unit_test(output_sizes),
+        cmocka_unit_test(bad_input),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    tc_shutdown();
+    return rc;
+}
