@@ -102,5 +102,23 @@ static void rnn_layers(void **state)
     /* SimpleRNN 3*(4+3)+3 = 24; Dense 3*2+2 = 8 */
     assert_int_equal(tc_model_count_params(o2m, NULL, NULL), 32);
     tc_model_free(o2m);
+    /* Bidirectional(LSTM 5) on 3 features: 2 * 4*(5*(3+5)+5) = 360; output 2*5 */
+    tc_model *bi = tc_sequential_with_input("bi", 2, (int64_t[]){6, 3}, (tc_layer *[]){
+        tc_bidirectional(tc_lstm_layer(&(tc_rnn_opts){.units = 5, .return_sequences = true}), NULL), NULL});
+    tc_assert_ok(bi);
+    assert_int_equal(tc_model_count_params(bi, NULL, NULL), 360);
+    assert_non_null(tc_model_param_by_name(bi, "bidirectional/backward_lstm/recurrent_kernel"));
+    tc_tensor *x = tc_full(TC_SHAPE(2, 6, 3), 0.5f);
+    tc_tensor *yb = tc_model_forward(bi, x, false);
+    tc_assert_ok(yb);
+    assert_int_equal(yb->shape[2], 10);
+    /* the backward half equals an LSTM run in reverse with the same weights */
+    tc_tensor *seq;
+    assert_int_equal(tc_lstm(x, tc_model_param_by_name(bi, "bidirectional/backward_lstm/kernel"),
+                             tc_model_param_by_name(bi, "bidirectional/backward_lstm/recurrent_kernel"),
+                             tc_model_param_by_name(bi, "bidirectional/backward_lstm/bias"), NULL, NULL, NULL, NULL,
+                             &(tc_lstm_params){.reverse = true}, &seq, NULL, NULL), TC_OK);
+    tc_assert_close(tc_contiguous(tc_narrow(yb, 2, 5, 5)), seq, 1e-6, 1e-7);
+    tc_model_free(bi);
     tc_arena_reset();
 }

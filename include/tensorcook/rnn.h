@@ -70,6 +70,9 @@ tc_layer *tc_lstm_layer(const tc_rnn_opts *o);
 tc_layer *tc_gru_layer(const tc_rnn_opts *o);
 tc_layer *tc_simple_rnn_layer(const tc_rnn_opts *o);
 tc_layer *tc_repeat_vector(int n, const char *name);   /* [B, F] -> [B, n, F] */
+/* Forward and backward copies of a new RNN layer, outputs concatenated on
+ * the feature axis. Takes ownership of rnn. */
+tc_layer *tc_bidirectional(tc_layer *rnn, const char *name);
 
 #ifdef __cplusplus
 }

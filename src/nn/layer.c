@@ -177,6 +177,7 @@ void tc_layer_destroy(tc_layer *l)
     pthread_mutex_lock(&orphans_lock);
     orphan_unlink(l);
     pthread_mutex_unlock(&orphans_lock);
+    for (int k = 0; k < 2; k++) tc_layer_destroy(l->inner[k]); /* their weights are l's */
     for (int i = 0; i < l->n_weights; i++) tc_tensor_free(l->w[i]);
     free(l);
 }

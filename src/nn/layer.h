@@ -9,7 +9,7 @@
 #include "tensorcook/nn.h"
 #include "tensorcook/rnn.h"
 
-#define TC_LAYER_MAX_WEIGHTS 4
+#define TC_LAYER_MAX_WEIGHTS 8 /* Bidirectional(LSTM with peepholes) holds 8 */
 #define TC_LAYER_MAX_INPUTS 8
 
 typedef struct {
@@ -37,7 +37,7 @@ struct tc_layer {
     tc_layer *orphan_prev, *orphan_next; /* in the list of layers no model holds yet */
     int n_weights;
     tc_tensor *w[TC_LAYER_MAX_WEIGHTS];
-    char wname[TC_LAYER_MAX_WEIGHTS][32]; /* "kernel", "bias", ... */
+    char wname[TC_LAYER_MAX_WEIGHTS][48]; /* "kernel", "bias", "forward_lstm/kernel", ... */
     bool w_trainable[TC_LAYER_MAX_WEIGHTS];
     tc_shp out;
     int built_n_in;         /* the inputs it was built for (a shared layer must get the same) */
@@ -59,6 +59,7 @@ struct tc_layer {
     } o;
     bool is_max;            /* pools */
     tc_rng dropout_rng;
+    tc_layer *inner[2];     /* Bidirectional: the forward and backward layers (their weights are in w) */
 };
 
 tc_layer *tc_layer_alloc(const tc_layer_ops *ops, const char *name);

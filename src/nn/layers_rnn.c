@@ -141,3 +141,69 @@ tc_layer *tc_repeat_vector(int n, const char *name)
     if (l) l->o.axis = n;
     return l;
 }
+
+/* ---- Bidirectional ----------------------------------------------------------------------
+ * Two copies of an RNN layer, the second reading the sequence backwards;
+ * outputs concatenated on the feature axis (Keras' merge_mode "concat").
+ * The inner layers' weights are moved into the wrapper, named
+ * forward_NAME/kernel, backward_NAME/kernel, ... like Keras'. */
+static tc_status bidi_build(tc_layer *l, int n_in, const tc_shp *in, tc_shp *out, tc_rng *rng)
+{
+    tc_shp o[2];
+    for (int k = 0; k < 2; k++) {
+        tc_layer *r = l->inner[k];
+        snprintf(r->name, sizeof r->name, "%s_%s", k ? "backward" : "forward", r->ops->prefix);
+        if (r->ops->build(r, n_in, in, &o[k], rng) != TC_OK) {
+            char inner[600];
+            snprintf(inner, sizeof inner, "%s", tc_last_error());
+            return tc_error(tc_last_status(), "%s (Bidirectional): %s", l->name, inner);
+        }
+        r->built = true;
+        r->out = o[k];
+        for (int i = 0; i < r->n_weights; i++) {
+            if (l->n_weights == TC_LAYER_MAX_WEIGHTS) return tc_error(TC_ERR_STATE, "%s (Bidirectional): too many weights", l->name);
+            int j = l->n_weights++;
+            l->w[j] = r->w[i];
+            l->w_trainable[j] = r->w_trainable[i];
+            if (snprintf(l->wname[j], sizeof l->wname[j], "%s/%s", r->name, r->wname[i]) >= (int)sizeof l->wname[j])
+                return tc_error(TC_ERR_ARG, "%s (Bidirectional): weight name %s/%s too long", l->name, r->name, r->wname[i]);
+        }
+        r->n_weights = 0; /* owned by the wrapper now; r->w still points at them */
+    }
+    *out = o[0];
+    out->d[out->ndim - 1] *= 2;
+    return TC_OK;
+}
+
+static tc_tensor *bidi_call(tc_layer *l, int n, tc_tensor *const *x, bool training)
+{
+    tc_tensor *y[2];
+    for (int k = 0; k < 2; k++)
+        if (!(y[k] = rnn_call(l->inner[k], n, x, training))) return NULL;
+    return tc_concat(2, y, -1);
+}
+
+static const tc_layer_ops bidi_ops = {"Bidirectional", "bidirectional", bidi_build, bidi_call};
+
+tc_layer *tc_bidirectional(tc_layer *rnn, const char *name)
+{
+    if (!rnn || (rnn->ops != &lstm_ops && rnn->ops != &gru_ops && rnn->ops != &simple_ops) || rnn->built || rnn->owned) {
+        tc_layer_ctor_error("Bidirectional: needs a new LSTM, GRU or SimpleRNN layer");
+        return NULL;
+    }
+    tc_layer *l = tc_layer_alloc(&bidi_ops, name);
+    tc_layer *back = l ? tc_layer_alloc(rnn->ops, NULL) : NULL;
+    if (!l || !back) {
+        tc_layer_free(l);
+        return NULL;
+    }
+    back->o.rnn = rnn->o.rnn;
+    back->o.rnn.go_backwards = !rnn->o.rnn.go_backwards;
+    back->act = rnn->act;
+    l->inner[0] = rnn;
+    l->inner[1] = back;
+    rnn->owned = back->owned = true; /* freed with the wrapper */
+    l->has_input_shape = rnn->has_input_shape;
+    l->input_shape = rnn->input_shape;
+    return l;
+}
