@@ -93,8 +93,10 @@ int tc_cmd_cifar10(int argc, char **argv)
     tc_model *m = cifar_cnn();
     tc_optimizer *opt = tc_adam(lr);
     char ckpt[4200], best[4200], csv[4200], plots[4200], tb[4200];
-    if (!m || !opt || tc_normalizer_fit(&norm, train) != TC_OK || tc_normalizer_apply(&norm, train) != TC_OK ||
-        tc_normalizer_apply(&norm, test) != TC_OK) {
+    /* TFLearn's featurewise zero-centre and std-norm: one mean and one std
+     * over every value of the training set, applied to both sets */
+    if (!m || !opt || tc_normalizer_fit_scope(&norm, train, TC_NORM_GLOBAL) != TC_OK ||
+        tc_normalizer_apply(&norm, train) != TC_OK || tc_normalizer_apply(&norm, test) != TC_OK) {
         fprintf(stderr, "tensorcook cifar10: %s\n", tc_last_error());
         goto done;
     }

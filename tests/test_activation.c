@@ -88,6 +88,28 @@ static void extreme_values(void **state)
     tc_arena_reset();
 }
 
+/* an axis that is not the last one, with more columns than one unit holds
+ * (column chunks), agrees with the same data transposed to the last axis */
+static void softmax_columns_match_lines(void **state)
+{
+    (void)state;
+    tc_rng rng = tc_rng_new(5);
+    for (int log = 0; log < 2; log++) {
+        tc_tensor *x = tc_test_uniform(&rng, TC_SHAPE(7, 150), -5, 5);
+        tc_tensor *xt = tc_contiguous(tc_transpose(x, (int[]){1, 0})); /* [150, 7] */
+        tc_set_requires_grad(x, true);
+        tc_set_requires_grad(xt, true);
+        tc_tensor *a = log ? tc_log_softmax(x, 0) : tc_softmax(x, 0);
+        tc_tensor *b = log ? tc_log_softmax(xt, -1) : tc_softmax(xt, -1);
+        tc_tensor *g = tc_test_uniform(&rng, TC_SHAPE(7, 150), -1, 1);
+        assert_int_equal(tc_backward_with(a, g), TC_OK);
+        assert_int_equal(tc_backward_with(b, tc_contiguous(tc_transpose(g, (int[]){1, 0}))), TC_OK);
+        tc_assert_close(a, tc_contiguous(tc_transpose(b, (int[]){1, 0})), 1e-6, 1e-7);
+        tc_assert_close(x->grad, tc_contiguous(tc_transpose(xt->grad, (int[]){1, 0})), 1e-5, 1e-6);
+        tc_arena_reset();
+    }
+}
+
 static void bad_inputs(void **state)
 {
     (void)state;
@@ -138,6 +160,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(against_pytorch),
         cmocka_unit_test(extreme_values),
+        cmocka_unit_test(softmax_columns_match_lines),
         cmocka_unit_test(bad_inputs),
         cmocka_unit_test(same_bits_for_any_thread_count),
     };

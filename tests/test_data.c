@@ -82,6 +82,11 @@ static void idx_round_trip_and_errors(void **state)
     tc_assert_error(tc_load_mnist(dir, "t10k"), "t10k-images-idx3-ubyte.gz", "truncated");
     unlink(p("t10k-images-idx3-ubyte.gz"));
     unlink(p("t10k-labels-idx1-ubyte.gz"));
+    mnist_files("t10k", 3, false, 0, 3);
+    FILE *g = fopen(p("t10k-labels-idx1-ubyte"), "ab");
+    fputc(7, g); /* one label more than the header says */
+    fclose(g);
+    tc_assert_error(tc_load_mnist(dir, "t10k"), "t10k-labels-idx1-ubyte", "longer than");
     mnist_files("t10k", 3, false, 0, 2); /* 3 images, 2 labels */
     tc_assert_error(tc_load_mnist(dir, "t10k"), "3 images", "2 labels");
     FILE *f = fopen(p("t10k-images-idx3-ubyte"), "wb");

@@ -53,6 +53,50 @@ static void normalizer_statistics(void **state)
     tc_dataset_free(other);
 }
 
+/* GLOBAL: one mean and std over every value (TFLearn); PER_CHANNEL: one per
+ * last-axis channel (Keras). Values are checked against sums done here. */
+static void normalizer_scopes(void **state)
+{
+    (void)state;
+    tc_dataset *tr = make_set(3, 2, 2, 2), *te = make_set(1, 3, 3, 2);
+    double s = 0, sc[2] = {0};
+    for (int64_t i = 0; i < 24; i++) {
+        tr->x->data[i] = (tc_scalar)((i * 7) % 11) + (i % 2 ? 10 : 0);
+        s += tr->x->data[i], sc[i % 2] += tr->x->data[i];
+    }
+    double mean = s / 24, var = 0, mc[2] = {sc[0] / 12, sc[1] / 12}, vc[2] = {0};
+    for (int64_t i = 0; i < 24; i++) {
+        var += pow(tr->x->data[i] - mean, 2) / 24;
+        vc[i % 2] += pow(tr->x->data[i] - mc[i % 2], 2) / 12;
+    }
+    for (int64_t i = 0; i < 18; i++) te->x->data[i] = 5;
+    tc_normalizer g = {0}, c = {0};
+    assert_int_equal(tc_normalizer_fit_scope(&g, tr, TC_NORM_GLOBAL), TC_OK);
+    assert_int_equal(tc_normalizer_fit_scope(&c, tr, TC_NORM_PER_CHANNEL), TC_OK);
+    assert_int_equal(tc_numel(g.mean), 1);
+    assert_int_equal(tc_numel(c.mean), 2);
+    assert_true(fabs(g.mean->data[0] - mean) < 1e-5 && fabs(g.std->data[0] - sqrt(var)) < 1e-5);
+    for (int k = 0; k < 2; k++) assert_true(fabs(c.mean->data[k] - mc[k]) < 1e-5 && fabs(c.std->data[k] - sqrt(vc[k])) < 1e-5);
+    /* both apply to examples of another size; a global one to any shape */
+    tc_dataset *te2 = make_set(1, 3, 3, 2);
+    for (int64_t i = 0; i < 18; i++) te2->x->data[i] = 5;
+    assert_int_equal(tc_normalizer_apply(&g, te), TC_OK);
+    assert_int_equal(tc_normalizer_apply(&c, te2), TC_OK);
+    assert_true(fabs(te->x->data[7] - (5 - mean) / sqrt(var)) < 1e-5);
+    assert_true(fabs(te2->x->data[6] - (5 - mc[0]) / sqrt(vc[0])) < 1e-5);
+    assert_true(fabs(te2->x->data[7] - (5 - mc[1]) / sqrt(vc[1])) < 1e-5);
+    tc_dataset *three = make_set(1, 2, 2, 3);
+    assert_int_equal(tc_normalizer_apply(&c, three), TC_ERR_SHAPE);
+    assert_non_null(strstr(tc_last_error(), "[1, 2, 2, 3]"));
+    assert_int_equal(tc_normalizer_fit_scope(&g, tr, (tc_norm_scope)7), TC_ERR_ARG);
+    tc_normalizer_free(&g);
+    tc_normalizer_free(&c);
+    tc_dataset_free(tr);
+    tc_dataset_free(te);
+    tc_dataset_free(te2);
+    tc_dataset_free(three);
+}
+
 /* A flip without rotation gives each image either unchanged or exactly
  * mirrored, about half of each; a rotation by <= N degrees keeps the centre
  * of a constant image and stays a bilinear blend (values within the input's range). */
@@ -161,6 +205,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(normalizer_statistics),
+        cmocka_unit_test(normalizer_scopes),
         cmocka_unit_test(augmentation_geometry),
         cmocka_unit_test(batcher_seeded),
     };

@@ -164,6 +164,25 @@ static void mid_epoch_evaluations(void **state)
     tc_dataset_free(v);
 }
 
+/* Once the arena has grown to a step's size (a first fit), further steps,
+ * evaluations included, allocate nothing from the heap through it. */
+static void steady_state_steps_do_not_malloc(void **state)
+{
+    tc_model *m = small_model(16);
+    tc_optimizer *opt = tc_adam(0.01);
+    tc_dataset *d = synthetic(96, 6), *v = synthetic(40, 7);
+    tc_fit_opts o = {.iterations = 4, .batch = 32, .optimizer = opt, .validation = v, .eval_every = 2};
+    assert_int_equal(tc_fit(m, d, &o, NULL), TC_OK);
+    size_t before = tc_arena_malloc_count();
+    o.iterations = 30;
+    assert_int_equal(tc_fit(m, d, &o, NULL), TC_OK);
+    assert_int_equal(tc_arena_malloc_count(), before);
+    tc_optimizer_free(opt);
+    tc_model_free(m);
+    tc_dataset_free(d);
+    tc_dataset_free(v);
+}
+
 static uint32_t crc32c(const uint8_t *q, size_t n)
 {
     uint32_t c = 0xFFFFFFFFu;
@@ -295,6 +314,7 @@ int main(void)
         cmocka_unit_test(checkpoints),
         cmocka_unit_test(fit_learns_and_logs),
         cmocka_unit_test(mid_epoch_evaluations),
+        cmocka_unit_test(steady_state_steps_do_not_malloc),
         cmocka_unit_test(tensorboard_records_parse),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -38,12 +38,18 @@ tc_dataset *tc_load_mnist(const char *dir, const char *split);
 tc_dataset *tc_load_cifar10_files(int n_files, const char *const *paths);
 tc_dataset *tc_load_cifar10(const char *dir, bool train);
 
-/* Feature-wise zero-centre and std normalisation: statistics per feature
- * position over the training set, applied to any set. */
+/* Zero-centre and std normalisation: statistics over the training set,
+ * applied to any set. The scope says what shares one mean and std:
+ * GLOBAL, every value (TFLearn's add_featurewise_zero_center/stdnorm);
+ * PER_CHANNEL, the last axis (Keras' featurewise_center/std_normalization);
+ * PER_FEATURE, each position of an example (the mean image). */
+typedef enum { TC_NORM_PER_FEATURE = 0, TC_NORM_GLOBAL, TC_NORM_PER_CHANNEL } tc_norm_scope;
 typedef struct {
-    tc_tensor *mean, *std;
+    tc_tensor *mean, *std; /* [1], [C] or an example's shape */
+    tc_norm_scope scope;
 } tc_normalizer;
-tc_status tc_normalizer_fit(tc_normalizer *n, const tc_dataset *train);
+tc_status tc_normalizer_fit_scope(tc_normalizer *n, const tc_dataset *train, tc_norm_scope scope);
+tc_status tc_normalizer_fit(tc_normalizer *n, const tc_dataset *train); /* PER_FEATURE */
 tc_status tc_normalizer_apply(const tc_normalizer *n, tc_dataset *d);
 void tc_normalizer_free(tc_normalizer *n);
 

@@ -63,45 +63,69 @@ tc_status tc_dataset_truncate(tc_dataset *d, int64_t n)
     return TC_OK;
 }
 
-tc_status tc_normalizer_fit(tc_normalizer *nz, const tc_dataset *train)
+tc_status tc_normalizer_fit_scope(tc_normalizer *nz, const tc_dataset *train, tc_norm_scope scope)
 {
     if (!nz || !train || !train->x || tc_dataset_size(train) < 1) return tc_error(TC_ERR_ARG, "normalizer_fit: empty data set");
+    if (scope != TC_NORM_PER_FEATURE && scope != TC_NORM_GLOBAL && scope != TC_NORM_PER_CHANNEL)
+        return tc_error(TC_ERR_ARG, "normalizer_fit: unknown scope %d", (int)scope);
     int64_t n = tc_dataset_size(train), per = tc_numel(train->x) / n;
-    int64_t shape[TC_MAX_DIMS];
-    memcpy(shape, train->x->shape + 1, sizeof(int64_t) * (size_t)(train->x->ndim - 1));
-    nz->mean = tc_tensor_new(train->x->ndim - 1, shape);
-    nz->std = tc_tensor_new(train->x->ndim - 1, shape);
-    double *s = calloc((size_t)per, sizeof(double)), *s2 = calloc((size_t)per, sizeof(double));
+    int64_t shape[TC_MAX_DIMS] = {1}, ndim = 1;
+    if (scope == TC_NORM_PER_CHANNEL) shape[0] = train->x->ndim > 1 ? train->x->shape[train->x->ndim - 1] : 1;
+    if (scope == TC_NORM_PER_FEATURE) {
+        ndim = train->x->ndim - 1;
+        memcpy(shape, train->x->shape + 1, sizeof(int64_t) * (size_t)ndim);
+        if (ndim == 0) ndim = 1, shape[0] = 1;
+    }
+    tc_normalizer_free(nz);
+    nz->scope = scope;
+    nz->mean = tc_tensor_new((int)ndim, shape);
+    nz->std = tc_tensor_new((int)ndim, shape);
+    int64_t k = nz->mean ? tc_numel(nz->mean) : 1;
+    double *s = calloc((size_t)k, sizeof(double)), *s2 = calloc((size_t)k, sizeof(double));
     if (!nz->mean || !nz->std || !s || !s2) {
         free(s);
         free(s2);
+        tc_normalizer_free(nz);
         return tc_error(TC_ERR_MEMORY, "normalizer_fit: out of memory");
     }
+    /* value j of an example belongs to statistic j % k (k = 1, C or per);
+     * sums in double, in a fixed order */
+    const double count = (double)(n * (per / k));
     for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < per; j++) s[j] += train->x->data[i * per + j];
-    for (int64_t j = 0; j < per; j++) nz->mean->data[j] = (tc_scalar)(s[j] / (double)n);
+        for (int64_t j = 0; j < per; j++) s[j % k] += train->x->data[i * per + j];
+    for (int64_t j = 0; j < k; j++) s[j] /= count;
     for (int64_t i = 0; i < n; i++)
         for (int64_t j = 0; j < per; j++) {
-            double dv = train->x->data[i * per + j] - nz->mean->data[j];
-            s2[j] += dv * dv;
+            double dv = train->x->data[i * per + j] - s[j % k];
+            s2[j % k] += dv * dv;
         }
-    for (int64_t j = 0; j < per; j++) nz->std->data[j] = (tc_scalar)sqrt(s2[j] / (double)n);
+    for (int64_t j = 0; j < k; j++) {
+        nz->mean->data[j] = (tc_scalar)s[j];
+        nz->std->data[j] = (tc_scalar)sqrt(s2[j] / count);
+    }
     free(s);
     free(s2);
     return TC_OK;
 }
 
+tc_status tc_normalizer_fit(tc_normalizer *nz, const tc_dataset *train)
+{
+    return tc_normalizer_fit_scope(nz, train, TC_NORM_PER_FEATURE);
+}
+
 tc_status tc_normalizer_apply(const tc_normalizer *nz, tc_dataset *d)
 {
     if (!nz || !nz->mean || !d || !d->x) return tc_error(TC_ERR_ARG, "normalizer_apply: not fitted or no data");
-    int64_t per = tc_numel(nz->mean), n = tc_dataset_size(d);
-    if (n && tc_numel(d->x) / n != per)
+    int64_t k = tc_numel(nz->mean), n = tc_dataset_size(d), per = n ? tc_numel(d->x) / n : 0;
+    bool fits = nz->scope == TC_NORM_GLOBAL || (nz->scope == TC_NORM_PER_FEATURE && per == k) ||
+                (nz->scope == TC_NORM_PER_CHANNEL && d->x->ndim > 1 && d->x->shape[d->x->ndim - 1] == k);
+    if (n && !fits)
         return tc_error(TC_ERR_SHAPE, "normalizer_apply: examples %s do not match the fitted %s", TC_SHP(d->x), TC_SHP(nz->mean));
     for (int64_t i = 0; i < n; i++)
         for (int64_t j = 0; j < per; j++) {
-            tc_scalar sd = nz->std->data[j];
+            tc_scalar sd = nz->std->data[j % k];
             tc_scalar *v = &d->x->data[i * per + j];
-            *v = (*v - nz->mean->data[j]) / (sd > 1e-7f ? sd : 1); /* constant features only centred */
+            *v = (*v - nz->mean->data[j % k]) / (sd > 1e-7f ? sd : 1); /* constant features only centred */
         }
     return TC_OK;
 }

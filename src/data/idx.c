@@ -67,6 +67,11 @@ static uint8_t *read_idx(const char *path, int want, int64_t *dims)
         tc_error(TC_ERR_FORMAT, "%s: truncated: the header promises %lld bytes of data", path, (long long)total);
         goto fail;
     }
+    uint8_t extra;
+    if (gzread(f, &extra, 1) > 0) { /* more data than the dimensions say: wrong sizes or two files in one */
+        tc_error(TC_ERR_FORMAT, "%s: longer than its header's %lld bytes of data", path, (long long)total);
+        goto fail;
+    }
     gzclose(f);
     return data;
 fail:

@@ -1,30 +1,140 @@
-/* Activations: the point-wise ones (sharing pointwise.c's kernel) and the
- * numerically stable softmax and log-softmax along any axis. */
+/* Activations: relu, leaky relu, hard sigmoid, sigmoid and tanh with
+ * vectorised kernels here; elu and softplus through pointwise.c's kernel;
+ * the numerically stable softmax and log-softmax along any axis. */
 #include "broadcast.h"
 #include "pointwise.h"
 
 #include <math.h>
 
-tc_tensor *tc_relu(tc_tensor *x) { return tc_unary_op("relu", TC_OP_relu, U_RELU, x, 0, 0); }
-tc_tensor *tc_leaky_relu(tc_tensor *x, tc_scalar alpha) { return tc_unary_op("leaky_relu", TC_OP_leaky_relu, U_LEAKY_RELU, x, alpha, 0); }
-tc_tensor *tc_elu(tc_tensor *x, tc_scalar alpha) { return tc_unary_op("elu", TC_OP_elu, U_ELU, x, alpha, 0); }
-tc_tensor *tc_tanh(tc_tensor *x) { return tc_unary_op("tanh", TC_OP_tanh, U_TANH, x, 0, 0); }
-tc_tensor *tc_sigmoid(tc_tensor *x) { return tc_unary_op("sigmoid", TC_OP_sigmoid, U_SIGMOID, x, 0, 0); }
+/* ---- relu, leaky relu, hard sigmoid, sigmoid, tanh: vectorised kernels ---------
+ * Work is cut into fixed pieces of TC_ELEMENTWISE_GRAIN elements (the same
+ * for any thread count); each piece runs blocks of TC_VEC lanes. elu and
+ * softplus use pointwise.c's kernel (libm expm1 / log1p). */
+typedef enum { A_RELU, A_LEAKY, A_HSIG, A_SIGMOID, A_TANH } act_kind;
+
+typedef struct {
+    act_kind kind;
+    tc_scalar a, b;
+    const tc_scalar *x; /* packed input */
+} act_saved;
+
+typedef struct {
+    act_saved s;
+    const tc_scalar *y, *gy;
+    tc_scalar *out;
+    int64_t n;
+} act_job;
+
+static inline tc_scalar sigmoid_of(tc_scalar v)
+{
+    tc_scalar e = tc_vexp(v < 0 ? v : -v); /* e^-|v|: never overflows */
+    tc_scalar d = 1 / (1 + e);
+    return v >= 0 ? d : e * d;
+}
+
+/* tanh(|v|) = (1 - e) / (1 + e), e = e^-2|v|; below 0.55 the difference
+ * 1 - e would cancel, so there -expm1(z) / (2 + expm1(z)), z = -2|v|, with
+ * expm1 as its Taylor series (|z| < 1.1, degree 12: < 1e-8 relative) */
+static inline tc_scalar tanh_of(tc_scalar v)
+{
+#ifdef TC_DOUBLE
+    return tanh(v);
+#else
+    float ax = v < 0 ? -v : v;
+    float e = tc_vexp(-2 * ax), big = (1 - e) / (1 + e);
+    float z = -2 * (ax < 0.55f ? ax : 0.55f);
+    float em = z * (1 + z / 2 * (1 + z / 3 * (1 + z / 4 * (1 + z / 5 * (1 + z / 6 * (1 + z / 7 * (1 + z / 8 *
+               (1 + z / 9 * (1 + z / 10 * (1 + z / 11 * (1 + z / 12)))))))))));
+    float small = -em / (2 + em);
+    float t = ax < 0.55f ? small : big;
+    return v < 0 ? -t : (v != v ? v : t);
+#endif
+}
+
+static void act_forward_piece(act_kind k, tc_scalar a, tc_scalar b, const tc_scalar *restrict x,
+                              tc_scalar *restrict y, int64_t n)
+{
+    switch (k) {
+    case A_RELU: TC_FOR_VEC(i, n, y[i] = x[i] > 0 ? x[i] : 0); break;
+    case A_LEAKY: TC_FOR_VEC(i, n, y[i] = x[i] > 0 ? x[i] : a * x[i]); break;
+    case A_HSIG: TC_FOR_VEC(i, n, tc_scalar v = a * x[i] + b; y[i] = v < 0 ? 0 : v > 1 ? 1 : v); break;
+    case A_SIGMOID: TC_FOR_VEC(i, n, y[i] = sigmoid_of(x[i])); break;
+    case A_TANH: TC_FOR_VEC(i, n, y[i] = tanh_of(x[i])); break;
+    }
+}
+
+static void act_backward_piece(act_kind k, tc_scalar a, tc_scalar b, const tc_scalar *restrict x,
+                               const tc_scalar *restrict y, const tc_scalar *restrict g, tc_scalar *restrict gx,
+                               int64_t n)
+{
+    switch (k) {
+    /* loads before the selects: a load under a condition is not vectorised */
+    case A_RELU: TC_FOR_VEC(i, n, tc_scalar gv = g[i]; gx[i] += x[i] > 0 ? gv : 0); break;
+    case A_LEAKY: TC_FOR_VEC(i, n, tc_scalar gv = g[i]; gx[i] += x[i] > 0 ? gv : a * gv); break;
+    case A_HSIG:
+        TC_FOR_VEC(i, n, tc_scalar gv = g[i]; tc_scalar v = a * x[i] + b; gx[i] += (v > 0 && v < 1) ? a * gv : 0);
+        break;
+    case A_SIGMOID: TC_FOR_VEC(i, n, gx[i] += g[i] * y[i] * (1 - y[i])); break;
+    case A_TANH: TC_FOR_VEC(i, n, gx[i] += g[i] * (1 - y[i] * y[i])); break;
+    }
+}
+
+static void act_pieces(void *ctx, int64_t lo, int64_t hi)
+{
+    act_job *j = ctx;
+    for (int64_t u = lo; u < hi; u++) {
+        int64_t e = u * TC_ELEMENTWISE_GRAIN, n = j->n - e < TC_ELEMENTWISE_GRAIN ? j->n - e : TC_ELEMENTWISE_GRAIN;
+        if (j->gy) act_backward_piece(j->s.kind, j->s.a, j->s.b, j->s.x + e, j->y + e, j->gy + e, j->out + e, n);
+        else act_forward_piece(j->s.kind, j->s.a, j->s.b, j->s.x + e, j->out + e, n);
+    }
+}
+
+static void act_run(act_job *j)
+{
+    tc_parallel_for((j->n + TC_ELEMENTWISE_GRAIN - 1) / TC_ELEMENTWISE_GRAIN, 1, act_pieces, j);
+}
+
+static tc_tensor *activation(const char *name, int op, act_kind kind, tc_tensor *x, tc_scalar a, tc_scalar b)
+{
+    TC_CHECK(x, TC_ERR_ARG, "%s: input is NULL", name);
+    tc_tensor *y = tc_result(x->ndim, x->shape);
+    const tc_scalar *xd = tc_packed(x);
+    if (!y || !xd) return NULL;
+    act_job j = {.s = {kind, a, b, xd}, .out = y->data, .n = tc_numel(y)};
+    act_run(&j);
+    tc_node *nd = tc_record(op, y, 1, &x, sizeof(act_saved));
+    if (nd) memcpy(nd->saved, &j.s, sizeof j.s);
+    return y;
+}
+
+static void activation_backward(tc_node *nd, const tc_tensor *gy)
+{
+    tc_tensor *gx = tc_grad_for(nd->inputs[0]);
+    if (!gx) return;
+    act_job j = {.s = *(const act_saved *)nd->saved, .y = nd->out->data, .gy = gy->data, .out = gx->data,
+                 .n = tc_numel(gy)};
+    act_run(&j);
+}
+
+tc_tensor *tc_relu(tc_tensor *x) { return activation("relu", TC_OP_relu, A_RELU, x, 0, 0); }
+tc_tensor *tc_leaky_relu(tc_tensor *x, tc_scalar alpha) { return activation("leaky_relu", TC_OP_leaky_relu, A_LEAKY, x, alpha, 0); }
+tc_tensor *tc_tanh(tc_tensor *x) { return activation("tanh", TC_OP_tanh, A_TANH, x, 0, 0); }
+tc_tensor *tc_sigmoid(tc_tensor *x) { return activation("sigmoid", TC_OP_sigmoid, A_SIGMOID, x, 0, 0); }
 tc_tensor *tc_hard_sigmoid(tc_tensor *x, tc_scalar alpha, tc_scalar beta)
 {
-    return tc_unary_op("hard_sigmoid", TC_OP_hard_sigmoid, U_HARD_SIGMOID, x, alpha, beta);
+    return activation("hard_sigmoid", TC_OP_hard_sigmoid, A_HSIG, x, alpha, beta);
 }
-tc_tensor *tc_softplus(tc_tensor *x) { return tc_unary_op("softplus", TC_OP_softplus, U_SOFTPLUS, x, 0, 0); }
+void tc_backward_relu(tc_node *n, const tc_tensor *gy) { activation_backward(n, gy); }
+void tc_backward_leaky_relu(tc_node *n, const tc_tensor *gy) { activation_backward(n, gy); }
+void tc_backward_tanh(tc_node *n, const tc_tensor *gy) { activation_backward(n, gy); }
+void tc_backward_sigmoid(tc_node *n, const tc_tensor *gy) { activation_backward(n, gy); }
+void tc_backward_hard_sigmoid(tc_node *n, const tc_tensor *gy) { activation_backward(n, gy); }
 
-#define UNARY_BACKWARD(name) \
-    void tc_backward_##name(tc_node *n, const tc_tensor *gy) { tc_unary_backward(n, gy); }
-UNARY_BACKWARD(relu)
-UNARY_BACKWARD(leaky_relu)
-UNARY_BACKWARD(elu)
-UNARY_BACKWARD(tanh)
-UNARY_BACKWARD(sigmoid)
-UNARY_BACKWARD(hard_sigmoid)
-UNARY_BACKWARD(softplus)
+/* elu and softplus: pointwise.c (libm expm1 and log1p per element) */
+tc_tensor *tc_elu(tc_tensor *x, tc_scalar alpha) { return tc_unary_op("elu", TC_OP_elu, U_ELU, x, alpha, 0); }
+tc_tensor *tc_softplus(tc_tensor *x) { return tc_unary_op("softplus", TC_OP_softplus, U_SOFTPLUS, x, 0, 0); }
+void tc_backward_elu(tc_node *n, const tc_tensor *gy) { tc_unary_backward(n, gy); }
+void tc_backward_softplus(tc_node *n, const tc_tensor *gy) { tc_unary_backward(n, gy); }
 
 /* ---- softmax / log-softmax ------------------------------------------------------
  * The tensor is viewed as [outer, len, inner] around the axis; each
@@ -38,59 +148,152 @@ typedef struct {
     tc_scalar *out;
 } softmax_job;
 
-#ifdef TC_DOUBLE
-#define EXP exp
-#else
-#define EXP expf
-#endif
-
-/* one line of len values with step s: max, exponentials stored once in y,
- * their sum in double, then the scale (softmax) or the shift (log-softmax) */
-static void softmax_line(const tc_scalar *x, tc_scalar *y, int64_t len, int64_t s, bool take_log)
+/* contiguous line helpers (restrict and fixed-length blocks: vectorised) */
+static tc_scalar line_max(const tc_scalar *restrict x, int64_t n)
 {
     tc_scalar m = x[0];
-    for (int64_t k = 1; k < len; k++) m = x[k * s] > m ? x[k * s] : m;
-    double sum = 0;
-    if (s == 1) {
-        for (int64_t k = 0; k < len; k++) y[k] = EXP(x[k] - m);
-        for (int64_t k = 0; k < len; k++) sum += (double)y[k];
-    } else {
-        for (int64_t k = 0; k < len; k++) sum += (double)(y[k * s] = EXP(x[k * s] - m));
+    int64_t i = 0;
+    if (n >= 2 * TC_VEC) {
+        tc_scalar l[TC_VEC];
+        for (int k = 0; k < TC_VEC; k++) l[k] = x[k];
+        for (i = TC_VEC; i + TC_VEC <= n; i += TC_VEC)
+            for (int k = 0; k < TC_VEC; k++) l[k] = x[i + k] > l[k] ? x[i + k] : l[k];
+        for (int k = 0; k < TC_VEC; k++) m = l[k] > m ? l[k] : m;
     }
-    if (take_log) {
-        tc_scalar lse = m + (tc_scalar)log(sum);
-        for (int64_t k = 0; k < len; k++) y[k * s] = x[k * s] - lse;
-    } else {
-        tc_scalar inv = (tc_scalar)(1.0 / sum);
-        for (int64_t k = 0; k < len; k++) y[k * s] *= inv;
-    }
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    return m;
 }
 
-static void softmax_lines(void *ctx, int64_t lo, int64_t hi)
+static double line_exp_sum(const tc_scalar *restrict x, tc_scalar *restrict y, tc_scalar m, int64_t n)
 {
-    softmax_job *j = ctx;
-    for (int64_t line = lo; line < hi; line++) {
-        int64_t o = line / j->inner, in = line % j->inner, base = o * j->len * j->inner + in;
-        softmax_line(j->x + base, j->out + base, j->len, j->inner, j->log);
-    }
+    TC_FOR_VEC(i, n, y[i] = tc_vexp(x[i] - m));
+    double l[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) l[k] += (double)y[i + k];
+    double sum = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+    for (; i < n; i++) sum += (double)y[i];
+    return sum;
 }
 
-static void softmax_grad_lines(void *ctx, int64_t lo, int64_t hi)
+static void line_scale(tc_scalar *restrict y, tc_scalar s, int64_t n) { TC_FOR_VEC(i, n, y[i] *= s); }
+static void line_shift(const tc_scalar *restrict x, tc_scalar *restrict y, tc_scalar s, int64_t n)
+{
+    TC_FOR_VEC(i, n, y[i] = x[i] - s);
+}
+
+/* a contiguous line (axis is the last one) */
+static void softmax_line(const tc_scalar *x, tc_scalar *y, int64_t len, bool take_log)
+{
+    tc_scalar m = line_max(x, len);
+    double sum = line_exp_sum(x, y, m, len);
+    if (take_log) line_shift(x, y, m + (tc_scalar)log(sum), len);
+    else line_scale(y, (tc_scalar)(1.0 / sum), len);
+}
+
+/* column helpers for an axis that is not the last: rows of w values */
+#define SM_COLS 64
+static void col_max(tc_scalar *restrict m, const tc_scalar *restrict x, int64_t w)
+{
+    TC_FOR_VEC(i, w, m[i] = x[i] > m[i] ? x[i] : m[i]);
+}
+static void col_exp(tc_scalar *restrict y, const tc_scalar *restrict x, const tc_scalar *restrict m,
+                    double *restrict sum, int64_t w)
+{
+    TC_FOR_VEC(i, w, y[i] = tc_vexp(x[i] - m[i]));
+    TC_FOR_VEC(i, w, sum[i] += (double)y[i]);
+}
+static void col_shift(tc_scalar *restrict y, const tc_scalar *restrict x, const tc_scalar *restrict c, int64_t w)
+{
+    TC_FOR_VEC(i, w, y[i] = x[i] - c[i]);
+}
+static void col_scale(tc_scalar *restrict y, const tc_scalar *restrict c, int64_t w) { TC_FOR_VEC(i, w, y[i] *= c[i]); }
+
+/* Units: one line when the axis is the last, else (outer index, chunk of
+ * SM_COLS columns) handled row by row. Every line is computed by one
+ * thread in a fixed order, whatever the thread count. */
+static inline int64_t col_chunks(const softmax_job *j) { return j->inner == 1 ? 1 : (j->inner + SM_COLS - 1) / SM_COLS; }
+
+static void softmax_units(void *ctx, int64_t lo, int64_t hi)
 {
     softmax_job *j = ctx;
-    for (int64_t line = lo; line < hi; line++) {
-        int64_t o = line / j->inner, in = line % j->inner, base = o * j->len * j->inner + in, s = j->inner;
-        const tc_scalar *y = j->y + base, *g = j->gy + base;
-        tc_scalar *gx = j->out + base;
-        double dot = 0;
-        if (j->log) { /* gx = g - softmax * sum(g) */
-            for (int64_t k = 0; k < j->len; k++) dot += g[k * s];
-            for (int64_t k = 0; k < j->len; k++) gx[k * s] += g[k * s] - EXP(y[k * s]) * (tc_scalar)dot;
-        } else { /* gx = y * (g - sum(g * y)) */
-            for (int64_t k = 0; k < j->len; k++) dot += (double)g[k * s] * y[k * s];
-            for (int64_t k = 0; k < j->len; k++) gx[k * s] += y[k * s] * (g[k * s] - (tc_scalar)dot);
+    int64_t len = j->len, inner = j->inner, nc = col_chunks(j);
+    for (int64_t u = lo; u < hi; u++) {
+        int64_t o = u / nc, c0 = (u % nc) * SM_COLS, base = o * len * inner + c0;
+        if (inner == 1) {
+            softmax_line(j->x + base, j->out + base, len, j->log);
+            continue;
+        }
+        int64_t w = inner - c0 < SM_COLS ? inner - c0 : SM_COLS;
+        tc_scalar m[SM_COLS], c[SM_COLS];
+        double sum[SM_COLS] = {0};
+        const tc_scalar *x = j->x + base;
+        tc_scalar *y = j->out + base;
+        memcpy(m, x, sizeof(tc_scalar) * (size_t)w);
+        for (int64_t k = 1; k < len; k++) col_max(m, x + k * inner, w);
+        for (int64_t k = 0; k < len; k++) col_exp(y + k * inner, x + k * inner, m, sum, w);
+        for (int64_t i = 0; i < w; i++) c[i] = j->log ? m[i] + (tc_scalar)log(sum[i]) : (tc_scalar)(1.0 / sum[i]);
+        for (int64_t k = 0; k < len; k++) {
+            if (j->log) col_shift(y + k * inner, x + k * inner, c, w);
+            else col_scale(y + k * inner, c, w);
         }
     }
+}
+
+/* backward: softmax gx += y (g - sum(g y)); log-softmax gx += g - exp(y) sum(g) */
+static void grad_dot(double *restrict d, const tc_scalar *restrict g, const tc_scalar *restrict y, bool take_log,
+                     int64_t w)
+{
+    if (take_log) TC_FOR_VEC(i, w, d[i] += (double)g[i]);
+    else TC_FOR_VEC(i, w, d[i] += (double)g[i] * (double)y[i]);
+}
+static void grad_apply(tc_scalar *restrict gx, const tc_scalar *restrict g, const tc_scalar *restrict y,
+                       const tc_scalar *restrict d, bool take_log, int64_t w, bool one_d)
+{
+    /* one_d: d[0] for every element (a line), else d[i] per column */
+    if (take_log && one_d) TC_FOR_VEC(i, w, gx[i] += g[i] - tc_vexp(y[i]) * d[0]);
+    else if (take_log) TC_FOR_VEC(i, w, gx[i] += g[i] - tc_vexp(y[i]) * d[i]);
+    else if (one_d) TC_FOR_VEC(i, w, gx[i] += y[i] * (g[i] - d[0]));
+    else TC_FOR_VEC(i, w, gx[i] += y[i] * (g[i] - d[i]));
+}
+
+static double line_dot(const tc_scalar *restrict g, const tc_scalar *restrict y, bool take_log, int64_t n)
+{
+    double l[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) l[k] += take_log ? (double)g[i + k] : (double)g[i + k] * (double)y[i + k];
+    double s = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+    for (; i < n; i++) s += take_log ? (double)g[i] : (double)g[i] * (double)y[i];
+    return s;
+}
+
+static void softmax_grad_units(void *ctx, int64_t lo, int64_t hi)
+{
+    softmax_job *j = ctx;
+    int64_t len = j->len, inner = j->inner, nc = col_chunks(j);
+    for (int64_t u = lo; u < hi; u++) {
+        int64_t o = u / nc, c0 = (u % nc) * SM_COLS, base = o * len * inner + c0;
+        const tc_scalar *y = j->y + base, *g = j->gy + base;
+        tc_scalar *gx = j->out + base;
+        if (inner == 1) {
+            tc_scalar d = (tc_scalar)line_dot(g, y, j->log, len);
+            grad_apply(gx, g, y, &d, j->log, len, true);
+            continue;
+        }
+        int64_t w = inner - c0 < SM_COLS ? inner - c0 : SM_COLS;
+        double dot[SM_COLS] = {0};
+        tc_scalar d[SM_COLS];
+        for (int64_t k = 0; k < len; k++) grad_dot(dot, g + k * inner, y + k * inner, j->log, w);
+        for (int64_t i = 0; i < w; i++) d[i] = (tc_scalar)dot[i];
+        for (int64_t k = 0; k < len; k++) grad_apply(gx + k * inner, g + k * inner, y + k * inner, d, j->log, w, false);
+    }
+}
+
+static int64_t softmax_grain(const softmax_job *j)
+{
+    int64_t per_unit = j->len * (j->inner < SM_COLS ? j->inner : SM_COLS);
+    return 1 + TC_ELEMENTWISE_GRAIN / (per_unit > 0 ? per_unit : 1);
 }
 
 static tc_tensor *softmax_op(const char *name, int op, tc_tensor *x, int axis, bool log)
@@ -104,7 +307,7 @@ static tc_tensor *softmax_op(const char *name, int op, tc_tensor *x, int axis, b
     j.x = tc_packed(x);
     if (!y || !j.x) return NULL;
     j.out = y->data;
-    if (j.len > 0) tc_parallel_for(j.outer * j.inner, 1 + TC_ELEMENTWISE_GRAIN / (j.len + 1), softmax_lines, &j);
+    if (j.len > 0 && j.inner > 0) tc_parallel_for(j.outer * col_chunks(&j), softmax_grain(&j), softmax_units, &j);
     tc_node *nd = tc_record(op, y, 1, &x, sizeof(softmax_job));
     if (nd) memcpy(nd->saved, &j, sizeof j);
     return y;
@@ -118,7 +321,8 @@ static void softmax_backward(tc_node *n, const tc_tensor *gy)
     j.y = n->out->data;
     j.gy = gy->data;
     j.out = gx->data;
-    if (j.len > 0) tc_parallel_for(j.outer * j.inner, 1 + TC_ELEMENTWISE_GRAIN / (j.len + 1), softmax_grad_lines, &j);
+    if (j.len > 0 && j.inner > 0)
+        tc_parallel_for(j.outer * col_chunks(&j), softmax_grain(&j), softmax_grad_units, &j);
 }
 
 tc_tensor *tc_softmax(tc_tensor *x, int axis) { return softmax_op("softmax", TC_OP_softmax, x, axis, false); }

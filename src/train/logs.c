@@ -67,6 +67,7 @@ static uint32_t masked(uint32_t crc) { return ((crc >> 15) | (crc << 17)) + 0xa2
 typedef struct {
     uint8_t *p;
     size_t n, cap;
+    bool failed; /* a realloc failed: the buffer is incomplete */
 } bytes;
 
 static void put(bytes *b, const void *d, size_t n)
@@ -74,7 +75,10 @@ static void put(bytes *b, const void *d, size_t n)
     if (b->n + n > b->cap) {
         size_t cap = (b->cap ? b->cap * 2 : 4096) + n;
         uint8_t *g = realloc(b->p, cap);
-        if (!g) return;
+        if (!g) {
+            b->failed = true;
+            return;
+        }
         b->p = g;
         b->cap = cap;
     }
@@ -95,6 +99,7 @@ static void key(bytes *b, int field, int wire) { varint(b, (uint64_t)(field << 3
 
 static void record(bytes *file, const bytes *ev)
 {
+    if (ev->failed) file->failed = true;
     uint64_t len = ev->n;
     uint32_t lc = masked(crc32c((const uint8_t *)&len, 8)), dc = masked(crc32c(ev->p, ev->n));
     put(file, &len, 8);
@@ -121,6 +126,7 @@ static void scalar_event(bytes *file, double wall, int64_t step, const char *tag
     key(&ev, 5, 2);
     varint(&ev, summary.n);
     put(&ev, summary.p, summary.n);
+    ev.failed |= value.failed || summary.failed;
     record(file, &ev);
     free(value.p);
     free(summary.p);
@@ -152,7 +158,7 @@ tc_status tc_write_tensorboard(const char *dir, int n, const tc_metrics *rows)
     char host[64] = "localhost", path[4400];
     gethostname(host, sizeof host - 1);
     snprintf(path, sizeof path, "%s/events.out.tfevents.%lld.%s", dir, (long long)wall, host);
-    tc_status s = file.p ? tc_write_file_atomic(path, file.p, file.n) : tc_error(TC_ERR_MEMORY, "tensorboard: out of memory");
+    tc_status s = file.p && !file.failed ? tc_write_file_atomic(path, file.p, file.n) : tc_error(TC_ERR_MEMORY, "tensorboard: out of memory");
     free(file.p);
     return s;
 }

@@ -22,46 +22,63 @@ static cairo_status_t to_buffer(void *closure, const unsigned char *data, unsign
     return fwrite(data, 1, len, f) == len ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
 }
 
+/* A tick spacing of 1, 2 or 5 times a power of ten giving about `want` intervals. */
+static double nice_step(double range, int want)
+{
+    double raw = range / want, p = pow(10, floor(log10(raw))), f = raw / p;
+    return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * p;
+}
+
 static tc_status figure(const char *path, const char *title, const char *ylabel, int n, const tc_metrics *rows,
                         const series *s, int ns)
 {
     const int W = 800, H = 500, L = 80, R = 30, T = 50, B = 60;
     double xmax = 1, ymin = INFINITY, ymax = -INFINITY;
+    bool has[8] = {false};
     for (int i = 0; i < n; i++) {
         xmax = rows[i].step > xmax ? (double)rows[i].step : xmax;
-        for (int k = 0; k < ns; k++) {
+        for (int k = 0; k < ns && k < 8; k++) {
             double v = field(&rows[i], s[k].offset);
-            if (isfinite(v)) ymin = fmin(ymin, v), ymax = fmax(ymax, v);
+            if (isfinite(v)) ymin = fmin(ymin, v), ymax = fmax(ymax, v), has[k] = true;
         }
     }
     if (!isfinite(ymin)) ymin = 0, ymax = 1;
     if (ymax - ymin < 1e-9) ymax = ymin + 1;
-    double pad = (ymax - ymin) * 0.05;
-    ymin -= pad, ymax += pad;
+    /* axes on round numbers: the range widened to whole ticks */
+    double ystep = nice_step(ymax - ymin, 5), xstep = nice_step(xmax, 5);
+    ymin = floor(ymin / ystep) * ystep, ymax = ceil(ymax / ystep) * ystep;
+    xmax = ceil(xmax / xstep) * xstep;
     cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
     cairo_t *cr = cairo_create(surf);
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_paint(cr);
     cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-    /* axes, grid and ticks */
     cairo_set_line_width(cr, 1);
     cairo_set_font_size(cr, 12);
-    for (int t = 0; t <= 5; t++) {
-        double yv = ymin + (ymax - ymin) * t / 5, y = H - B - (H - T - B) * (double)t / 5;
-        double xv = xmax * t / 5, x = L + (W - L - R) * (double)t / 5;
-        char lab[32];
+    cairo_text_extents_t ext;
+    char lab[32];
+    for (int t = 0; ymin + t * ystep <= ymax + ystep * 1e-6; t++) { /* horizontal grid and y ticks */
+        double yv = ymin + t * ystep, y = H - B - (H - T - B) * (yv - ymin) / (ymax - ymin);
         cairo_set_source_rgb(cr, 0.9, 0.9, 0.9);
         cairo_move_to(cr, L, y);
         cairo_line_to(cr, W - R, y);
+        cairo_stroke(cr);
+        cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+        snprintf(lab, sizeof lab, "%.4g", fabs(yv) < ystep * 1e-6 ? 0.0 : yv);
+        cairo_text_extents(cr, lab, &ext);
+        cairo_move_to(cr, L - 8 - ext.x_advance, y + 4); /* right-aligned against the axis */
+        cairo_show_text(cr, lab);
+    }
+    for (int t = 0; t * xstep <= xmax + xstep * 1e-6; t++) { /* vertical grid and x ticks */
+        double x = L + (W - L - R) * t * xstep / xmax;
+        cairo_set_source_rgb(cr, 0.9, 0.9, 0.9);
         cairo_move_to(cr, x, T);
         cairo_line_to(cr, x, H - B);
         cairo_stroke(cr);
         cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
-        snprintf(lab, sizeof lab, "%.3g", yv);
-        cairo_move_to(cr, 10, y + 4);
-        cairo_show_text(cr, lab);
-        snprintf(lab, sizeof lab, "%.0f", xv);
-        cairo_move_to(cr, x - 10, H - B + 18);
+        snprintf(lab, sizeof lab, "%.6g", t * xstep);
+        cairo_text_extents(cr, lab, &ext);
+        cairo_move_to(cr, x - ext.x_advance / 2, H - B + 18);
         cairo_show_text(cr, lab);
     }
     cairo_set_source_rgb(cr, 0, 0, 0);
@@ -71,12 +88,16 @@ static tc_status figure(const char *path, const char *title, const char *ylabel,
     cairo_move_to(cr, L, 30);
     cairo_show_text(cr, title);
     cairo_set_font_size(cr, 13);
-    cairo_move_to(cr, W / 2 - 20, H - 15);
+    cairo_text_extents(cr, "step", &ext);
+    cairo_move_to(cr, L + (W - L - R) / 2 - ext.x_advance / 2, H - 15);
     cairo_show_text(cr, "step");
     cairo_move_to(cr, 12, T - 10);
     cairo_show_text(cr, ylabel);
-    /* series and legend */
-    for (int k = 0; k < ns; k++) {
+    /* the series */
+    int shown = 0;
+    for (int k = 0; k < ns && k < 8; k++) {
+        if (!has[k]) continue;
+        shown++;
         cairo_set_source_rgb(cr, s[k].r, s[k].g, s[k].b);
         cairo_set_line_width(cr, 2);
         bool started = false;
@@ -89,11 +110,27 @@ static tc_status figure(const char *path, const char *title, const char *ylabel,
             started = true;
         }
         cairo_stroke(cr);
-        cairo_rectangle(cr, W - R - 170, T + 12 + 20 * k, 20, 4);
+    }
+    /* the legend on a white box with a frame, above the lines */
+    cairo_set_font_size(cr, 13);
+    double lw = 180, lh = 8 + 20 * shown, lx = W - R - lw - 10, ly = T + 10;
+    if (shown) {
+        cairo_set_source_rgb(cr, 1, 1, 1);
+        cairo_rectangle(cr, lx, ly, lw, lh);
+        cairo_fill_preserve(cr);
+        cairo_set_source_rgb(cr, 0.6, 0.6, 0.6);
+        cairo_set_line_width(cr, 1);
+        cairo_stroke(cr);
+    }
+    for (int k = 0, row = 0; k < ns && k < 8; k++) {
+        if (!has[k]) continue;
+        cairo_set_source_rgb(cr, s[k].r, s[k].g, s[k].b);
+        cairo_rectangle(cr, lx + 10, ly + 12 + 20 * row, 22, 4);
         cairo_fill(cr);
         cairo_set_source_rgb(cr, 0, 0, 0);
-        cairo_move_to(cr, W - R - 140, T + 18 + 20 * k);
+        cairo_move_to(cr, lx + 40, ly + 19 + 20 * row);
         cairo_show_text(cr, s[k].label);
+        row++;
     }
     cairo_destroy(cr);
     char tmp[4200];
