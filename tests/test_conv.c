@@ -156,6 +156,10 @@ static void big_shapes_and_threads(void **state)
         {1, 2, {1000}, 32, {9}, 8, {1}, {2}, {16}, {0}, 1},
         /* groups and strides over several tiles, asymmetric pads */
         {2, 9, {20, 18}, 48, {5, 3}, 16, {2, 1}, {1, 2}, {2, 0}, {3, 2}, 2},
+        /* thin first layer (K = 27): patches kept for backward, tiles across images, 8 blocks */
+        {2, 20, {12, 12}, 3, {3, 3}, 16, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        /* thin and grouped (K = 2*3*2), strided */
+        {2, 11, {9, 10}, 4, {2, 3}, 6, {2, 1}, {1, 1}, {0, 1}, {1, 1}, 2},
         /* depthwise, multiplier 2, 3-D */
         {3, 10, {5, 6, 7}, 4, {3, 2, 3}, 8, {1, 2, 1}, {1, 1, 2}, {1, 0, 2}, {1, 1, 2}, 4},
     };

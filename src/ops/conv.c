@@ -107,6 +107,11 @@ tc_tensor *tc_conv(tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, const tc_co
     p.direct = p.groups == 1 && p.K == p.C && p.s[0] * p.s[1] * p.s[2] == 1 && p.pb[0] + p.pb[1] + p.pb[2] == 0 &&
                p.OD == p.D && p.OH == p.H && p.OW == p.W;
     p.depthwise = p.groups > 1 && p.Cg == 1;
+    if (!p.direct && !p.depthwise && p.K <= 64 && p.groups * p.N * p.rows_img * p.K <= (int64_t)8 * 1024 * 1024 &&
+        tc_needs_grad(1, &kernel)) {
+        p.patches = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(p.groups * p.N * p.rows_img * p.K));
+        if (!p.patches) return NULL;
+    }
     if (p.depthwise) tc_conv_depthwise_forward(&p, b, y->data);
     else if (!tc_conv_forward_kernel(&p, b, y->data)) return NULL;
     tc_node *nd = tc_record(TC_OP_conv, y, 3, (tc_tensor *[]){x, kernel, bias}, sizeof p);

@@ -18,6 +18,9 @@ typedef struct {
     bool direct;                 /* 1x1, stride 1, no padding, one group: the patches are X */
     bool depthwise;              /* groups = C > 1: direct loops (conv_depthwise.c) */
     const tc_scalar *x, *w;      /* packed input and kernel (arena / parameter memory) */
+    tc_scalar *patches;          /* thin kernels (K <= 64) with a kernel gradient to come: the whole
+                                    patch matrix, groups blocks of [N*rows_img, K], kept for backward
+                                    (re-running im2col would cost as much as the GEMMs); else NULL */
 } conv_plan;
 
 /* y = conv(x, w) (+ bias): y must hold N*rows_img*F values. */

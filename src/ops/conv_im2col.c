@@ -130,6 +130,7 @@ static void forward_units(void *ctx, int64_t lo, int64_t hi)
         if (j->bias)
             for (int64_t r = r0; r < r1; r++) memcpy(y + (r - r0) * p->F, j->bias, sizeof(tc_scalar) * (size_t)p->F);
         for (int64_t g = 0; g < p->groups; g++) {
+            if (p->patches) P = p->patches + (g * rows + r0) * p->K;
             im2col_tile(p, g, r0, r1, P);
             tc_gemm_serial(false, false, r1 - r0, p->Fg, p->K, 1, P, p->K, p->w + g * p->Fg, p->F, j->bias ? 1 : 0,
                            y + g * p->Fg, p->F);
@@ -174,7 +175,8 @@ static void backward_blocks(void *ctx, int64_t lo, int64_t hi)
                 for (int64_t r = r0; r < r1; r++) tc_accumulate(bpart, dy + (r - r0) * p->F, p->F);
             for (int64_t g = 0; g < p->groups; g++) {
                 if (part) {
-                    im2col_tile(p, g, r0, r1, P);
+                    if (p->patches) P = p->patches + (g * p->N * p->rows_img + r0) * p->K; /* kept by forward */
+                    else im2col_tile(p, g, r0, r1, P);
                     tc_gemm_serial(true, false, p->K, p->Fg, r1 - r0, 1, P, p->K, dy + g * p->Fg, p->F,
                                    r0 == b0 ? 0 : 1, part + g * p->Fg, p->F);
                 }
