@@ -19,6 +19,18 @@ void tc_gemm_serial(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
             for (int64_t j = 0; j < n; j++) c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
         return;
     }
+    if (m == 1) {
+        /* a row vector times a matrix: GEMV, which streams B once instead of
+         * packing it (one-step RNN generation, batch-1 dense layers) */
+#ifdef TC_DOUBLE
+        cblas_dgemv(CblasRowMajor, trans_b ? CblasNoTrans : CblasTrans, (blasint)(trans_b ? n : k), (blasint)(trans_b ? k : n),
+                    alpha, b, (blasint)ldb, a, trans_a ? (blasint)lda : 1, beta, c, 1);
+#else
+        cblas_sgemv(CblasRowMajor, trans_b ? CblasNoTrans : CblasTrans, (blasint)(trans_b ? n : k), (blasint)(trans_b ? k : n),
+                    alpha, b, (blasint)ldb, a, trans_a ? (blasint)lda : 1, beta, c, 1);
+#endif
+        return;
+    }
 #ifdef TC_DOUBLE
     cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
                 (blasint)m, (blasint)n, (blasint)k, alpha, a, (blasint)lda, b, (blasint)ldb, beta, c, (blasint)ldc);

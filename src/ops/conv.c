@@ -89,9 +89,13 @@ tc_tensor *tc_conv(tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, const tc_co
     p.K = p.k[0] * p.k[1] * p.k[2] * p.Cg;
     p.rows_img = p.OD * p.OH * p.OW;
     TC_CHECK(p.N > 0 && p.C > 0 && p.F > 0, TC_ERR_SHAPE, "conv: empty input %s or kernel %s", TC_SHP(x), TC_SHP(kernel));
-    /* im2col tiles of at most 128K values (512 KB in float: L2-resident) */
+    /* im2col tiles of at most 128K values (512 KB in float: L2-resident).
+     * A small problem (batch-1 inference, late layers) is one tile: every
+     * GEMM call repacks the kernel, and for few rows that repacking, not
+     * the patches' cache misses, is what costs. */
     p.tile = (int64_t)128 * 1024 / p.K;
     if (p.tile < 16) p.tile = 16;
+    if (p.N * p.rows_img * p.K <= (int64_t)4 * 1024 * 1024) p.tile = p.N * p.rows_img;
     /* fixed image blocks for the kernel gradient: up to 8 partial sums, at most 64 MB of them */
     p.wblocks = p.N < 8 ? p.N : 8;
     while (p.wblocks > 1 && p.wblocks * p.K * p.F > (int64_t)16 * 1024 * 1024) p.wblocks /= 2;

@@ -117,6 +117,9 @@ typedef struct {
     int64_t scratch_len;
 } conv_job;
 
+/* below this many tiles the forward pass parallelises inside each GEMM instead */
+#define FEW_TILES 8
+
 /* forward tiles [lo, hi) of the batch's rows */
 static void forward_units(void *ctx, int64_t lo, int64_t hi)
 {
@@ -150,8 +153,26 @@ bool tc_conv_forward_kernel(const conv_plan *p, const tc_scalar *bias, tc_scalar
     conv_job j = {.p = p, .bias = bias, .y = y, .scratch_len = p->tile * p->K};
     j.scratch = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(tc_num_threads() * j.scratch_len));
     if (!j.scratch) return false;
-    const int64_t rows_t = tile_rows(p, 0, rows);
-    tc_parallel_for((rows + rows_t - 1) / rows_t, 1, forward_units, &j);
+    const int64_t rows_t = tile_rows(p, 0, rows), ntiles = (rows + rows_t - 1) / rows_t;
+    if (ntiles > FEW_TILES) {
+        tc_parallel_for(ntiles, 1, forward_units, &j);
+        return true;
+    }
+    /* few tiles (small images, batch 1): one tile at a time, each GEMM split
+     * over the pool. The choice depends on the shape only, and tc_gemm's
+     * result does not depend on its split, so any thread count gives the
+     * same bits. */
+    for (int64_t u = 0; u < ntiles; u++) {
+        int64_t r0 = u * rows_t, r1 = r0 + rows_t < rows ? r0 + rows_t : rows;
+        tc_scalar *yt = y + r0 * p->F, *P = j.scratch;
+        if (bias)
+            for (int64_t r = r0; r < r1; r++) memcpy(yt + (r - r0) * p->F, bias, sizeof(tc_scalar) * (size_t)p->F);
+        for (int64_t g = 0; g < p->groups; g++) {
+            if (p->patches) P = p->patches + (g * rows + r0) * p->K;
+            im2col_tile(p, g, r0, r1, P);
+            tc_gemm(false, false, r1 - r0, p->Fg, p->K, 1, P, p->K, p->w + g * p->Fg, p->F, bias ? 1 : 0, yt + g * p->Fg, p->F);
+        }
+    }
     return true;
 }
 
