@@ -14,28 +14,9 @@
 static void check_case(const char *name, int n, const char *const *inputs,
                        tc_tensor *(*build)(tc_tensor **ins, void *ctx), void *ctx, double rtol, double atol)
 {
-    char path[512], key[64], what[128];
+    char path[512];
     snprintf(path, sizeof path, "%s/elementwise/%s.tcfx", TC_FIXTURES, name);
-    tc_fixture *fx = tc_fixture_load(path);
-    if (!fx) fail_msg("%s", tc_last_error());
-    tc_tensor *ins[4];
-    for (int i = 0; i < n; i++) {
-        snprintf(key, sizeof key, "in:%s", inputs[i]);
-        ins[i] = tc_fixture_get(fx, key);
-        tc_set_requires_grad(ins[i], true);
-    }
-    tc_tensor *y = build(ins, ctx);
-    if (!y) fail_msg("%s: %s", name, tc_last_error());
-    snprintf(what, sizeof what, "%s out", name);
-    tc_assert_close_(y, tc_fixture_get(fx, "out"), rtol, atol, what, __FILE__, __LINE__);
-    if (tc_backward_with(y, tc_fixture_get(fx, "gout")) != TC_OK) fail_msg("%s: %s", name, tc_last_error());
-    for (int i = 0; i < n; i++) {
-        snprintf(key, sizeof key, "grad:%s", inputs[i]);
-        snprintf(what, sizeof what, "%s d/d%s", name, inputs[i]);
-        tc_assert_close_(ins[i]->grad, tc_fixture_get(fx, key), rtol, atol, what, __FILE__, __LINE__);
-    }
-    tc_fixture_free(fx);
-    tc_arena_reset();
+    tc_check_fixture_case(path, name, n, inputs, build, ctx, rtol, atol);
 }
 
 typedef struct { int which, naxes; int axes[3]; bool keep; } red_spec;

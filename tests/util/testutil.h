@@ -60,6 +60,12 @@ void tc_gradcheck_(tc_build_fn fn, void *ctx, int n_inputs, tc_tensor **inputs, 
 #define tc_gradcheck(fn, ctx, n, inputs, check, eps, tol) \
     tc_gradcheck_((fn), (ctx), (n), (inputs), (check), (eps), (tol), #fn, __FILE__, __LINE__)
 
+/* A PyTorch fixture case: loads `path`, runs build on its "in:NAME" tensors
+ * (made to require gradients), compares the output with "out" and, after
+ * backward with "gout", every "grad:NAME". Resets the arena. */
+void tc_check_fixture_case(const char *path, const char *name, int n, const char *const *inputs,
+                           tc_tensor *(*build)(tc_tensor **ins, void *ctx), void *ctx, double rtol, double atol);
+
 /* A step tensor of uniform random values in [lo, hi) from a test-local generator. */
 tc_tensor *tc_test_uniform(tc_rng *rng, int ndim, const int64_t *shape, double lo, double hi);
 
