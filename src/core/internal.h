@@ -93,6 +93,10 @@ void tc_strided_apply(int ndim, const int64_t *shape, tc_scalar *dst, const int6
 /* Accumulate n values: dst[i] += src[i]. */
 void tc_accumulate(tc_scalar *dst, const tc_scalar *src, int64_t n);
 
+/* The fused LSTM cell (src/ops/rnn_cell.c): gates g [B, 4H] with gate k of
+ * (i, f, c, o) in block order[k], previous cell c [B, H] -> [h' | c'] [B, 2H]. */
+tc_tensor *tc_lstm_cell_fused(tc_tensor *g, tc_tensor *c, const int *order, tc_scalar forget_bias);
+
 /* Called by tc_shutdown */
 void tc_tape_shutdown(void);
 

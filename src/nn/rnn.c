@@ -69,6 +69,12 @@ static void lstm_cell(tc_tensor *g, tc_tensor *c, tc_tensor *peep, const tc_lstm
 {
     static const int order[3][4] = {{0, 1, 2, 3}, {0, 2, 1, 3}, {0, 2, 3, 1}}; /* positions of i, f, c, o */
     const int *o = order[p->gates];
+    if (!peep && !(p->clip > 0)) { /* the common case: one fused op */
+        tc_tensor *hc = tc_lstm_cell_fused(g, c, o, (tc_scalar)p->forget_bias);
+        *h_new = tc_narrow(hc, 1, 0, H);
+        *c_new = tc_narrow(hc, 1, H, H);
+        return;
+    }
     tc_tensor *gi = block(g, o[0], H), *gf = block(g, o[1], H), *gc = block(g, o[2], H), *go = block(g, o[3], H);
     if (peep) {
         gi = tc_add(gi, tc_mul(tc_narrow(peep, 0, 0, H), c));
