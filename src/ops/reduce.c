@@ -154,33 +154,55 @@ static void sum_runs(void *ctx, int64_t lo, int64_t hi)
     for (int64_t o = lo; o < hi; o++) store(j->out + o, run_sum(j->x + o * R, R) * j->scale, j->accumulate);
 }
 
-/* ---- sum, general case: each output cell walks its reduced elements ---------------- */
+/* ---- the general case: each output cell walks its reduced elements --------------- */
+typedef struct {
+    int kept[TC_MAX_DIMS], red[TC_MAX_DIMS], nk, nr;
+} axis_split;
+
+static axis_split split_axes(const groups *g)
+{
+    axis_split a = {.nk = 0, .nr = 0};
+    for (int k = 0; k < g->n; k++) {
+        if (g->red[k]) a.red[a.nr++] = k;
+        else a.kept[a.nk++] = k;
+    }
+    return a;
+}
+
+/* offset in x of output cell c's first element */
+static int64_t cell_base(const groups *g, const axis_split *a, int64_t c)
+{
+    int64_t base = 0;
+    for (int q = a->nk - 1; q >= 0; q--) {
+        base += (c % g->size[a->kept[q]]) * g->istride[a->kept[q]];
+        c /= g->size[a->kept[q]];
+    }
+    return base;
+}
+
+/* advance (idx, off) to the cell's next reduced element, row-major */
+static inline void next_reduced(const groups *g, const axis_split *a, int64_t *idx, int64_t *off)
+{
+    for (int q = a->nr - 1; q >= 0; q--) {
+        int k = a->red[q];
+        *off += g->istride[k];
+        if (++idx[q] < g->size[k]) return;
+        *off -= idx[q] * g->istride[k];
+        idx[q] = 0;
+    }
+}
+
 static void sum_general(void *ctx, int64_t lo, int64_t hi)
 {
     sum_job *j = ctx;
     const groups *g = j->g;
-    int kept[TC_MAX_DIMS], red[TC_MAX_DIMS], nk = 0, nr = 0;
-    for (int k = 0; k < g->n; k++) {
-        if (g->red[k]) red[nr++] = k;
-        else kept[nk++] = k;
-    }
+    axis_split a = split_axes(g);
     for (int64_t c = lo; c < hi; c++) {
-        int64_t base = 0, rem = c;
-        for (int q = nk - 1; q >= 0; q--) {
-            base += (rem % g->size[kept[q]]) * g->istride[kept[q]];
-            rem /= g->size[kept[q]];
-        }
-        int64_t idx[TC_MAX_DIMS] = {0}, off = base;
+        int64_t idx[TC_MAX_DIMS] = {0}, off = cell_base(g, &a, c);
         double s = 0;
         for (int64_t e = 0; e < g->count; e++) {
             s += (double)j->x[off];
-            for (int q = nr - 1; q >= 0; q--) {
-                int k = red[q];
-                off += g->istride[k];
-                if (++idx[q] < g->size[k]) break;
-                off -= idx[q] * g->istride[k];
-                idx[q] = 0;
-            }
+            next_reduced(g, &a, idx, &off);
         }
         store(j->out + c, s * j->scale, j->accumulate);
     }
@@ -414,28 +436,13 @@ static void max_general(void *ctx, int64_t lo, int64_t hi)
 {
     max_job *j = ctx;
     const groups *g = j->g;
-    int kept[TC_MAX_DIMS], red[TC_MAX_DIMS], nk = 0, nr = 0;
-    for (int k = 0; k < g->n; k++) {
-        if (g->red[k]) red[nr++] = k;
-        else kept[nk++] = k;
-    }
+    axis_split a = split_axes(g);
     for (int64_t c = lo; c < hi; c++) {
-        int64_t base = 0, rem = c;
-        for (int q = nk - 1; q >= 0; q--) {
-            base += (rem % g->size[kept[q]]) * g->istride[kept[q]];
-            rem /= g->size[kept[q]];
-        }
-        int64_t idx[TC_MAX_DIMS] = {0}, off = base, at = base;
-        tc_scalar best = j->x[base];
+        int64_t idx[TC_MAX_DIMS] = {0}, off = cell_base(g, &a, c), at = off;
+        tc_scalar best = j->x[off];
         for (int64_t e = 0; e < g->count; e++) {
             if (beats(j->x[off], best)) best = j->x[off], at = off;
-            for (int q = nr - 1; q >= 0; q--) {
-                int k = red[q];
-                off += g->istride[k];
-                if (++idx[q] < g->size[k]) break;
-                off -= idx[q] * g->istride[k];
-                idx[q] = 0;
-            }
+            next_reduced(g, &a, idx, &off);
         }
         j->y[c] = best, j->arg[c] = at;
     }
