@@ -185,15 +185,15 @@ static bool net_init(charnet *n, int layers, int units, int vocab, uint64_t seed
 /* logits of the character after each window: ids [B, T] -> [B, vocab] */
 static tc_tensor *net_forward(charnet *n, const tc_tensor *ids, bool training, tc_rng *drop)
 {
-    int64_t B = ids->shape[0], T = ids->shape[1];
-    tc_tensor *x = tc_zeros(TC_SHAPE(B, T, n->vocab)); /* one-hot, as in the cookbook */
-    if (!x) return NULL;
-    for (int64_t i = 0; i < B * T; i++) x->data[i * n->vocab + (int64_t)ids->data[i]] = 1;
+    /* The inputs are one-hot, as in the cookbook: their product with the first
+     * kernel is one row of it per character, so the rows are gathered instead
+     * (the same numbers without the [B*T, vocab] x [vocab, 4H] product). */
+    tc_tensor *x = tc_gather(n->k[0], (tc_tensor *)ids, 0);
     tc_tensor *h = NULL;
     for (int l = 0; l < n->layers; l++) {
         bool last = l == n->layers - 1;
         tc_tensor *seq = NULL, *hl = NULL;
-        if (tc_lstm(x, n->k[l], n->u[l], n->b[l], NULL, NULL, NULL, NULL, NULL, last ? NULL : &seq, &hl, NULL) != TC_OK)
+        if (tc_lstm(x, l ? n->k[l] : NULL, n->u[l], n->b[l], NULL, NULL, NULL, NULL, NULL, last ? NULL : &seq, &hl, NULL) != TC_OK)
             return NULL;
         x = last ? NULL : tc_dropout(seq, 0.5f, training, drop);
         h = last ? tc_dropout(hl, 0.5f, training, drop) : NULL;

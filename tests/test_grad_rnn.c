@@ -36,6 +36,9 @@ static void cells(void **state)
         {0, {TC_GATES_IFCO}, false, false}, {0, {TC_GATES_ICFO, 1.0}, true, false}, {0, {TC_GATES_IOFC, 0, true}, false, true},
         {0, {TC_GATES_IFCO, 0, false, 0.7}, true, true}, {1, {0}, false, true, true}, {1, {0}, false, false, false, true},
         {2, {0}, false, true, false, true}, {3, {TC_GATES_IFCO, 0.5}},
+        /* the fused sequence kernel masked in both directions, and the composed path without peepholes */
+        {0, {TC_GATES_ICFO, 1.0}, false, true}, {0, {TC_GATES_IFCO, 0.5, true}, false, true},
+        {0, {TC_GATES_IFCO, 0, false, 0, true}, false, true},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         tc_tensor *in[11] = {

@@ -26,9 +26,15 @@ typedef struct {
     double forget_bias;  /* added to the forget gate's pre-activation (BasicLSTMCell: 1.0) */
     bool reverse;        /* run from the last step to the first */
     double clip;         /* > 0: clip pre-activations to [-clip, clip] */
+    bool composed;       /* use the per-step composition of ops instead of the fused
+                            sequence kernel (the reference the tests compare with);
+                            peepholes and clipping always take this path */
 } tc_lstm_params;
 
 /* x [B, T, I]; kernel [I, 4H]; recurrent [H, 4H]; bias [4H] or NULL;
+ * kernel NULL: x already holds the input projections x W [B, T, 4H] (for
+ * one-hot or embedded inputs: rows gathered from the kernel, tc_gather), the
+ * bias is still added (the same holds for tc_gru and tc_simple_rnn);
  * peephole [3H] (input, forget, output) or NULL; h0, c0 [B, H] or NULL
  * (zeros); mask [B, T] of 0/1 or NULL: where 0, the state is carried and
  * the output is zero. Outputs (any may be NULL): seq [B, T, H], h, c [B, H]. */

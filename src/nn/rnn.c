@@ -11,10 +11,16 @@ typedef struct {
 
 static tc_status check_x(const char *who, tc_tensor *x, tc_tensor *kernel, tc_tensor *recurrent, int gates, dims *d)
 {
-    if (!x || !kernel || !recurrent) return tc_error(TC_ERR_ARG, "%s: x, kernel and recurrent are required", who);
+    if (!x || !recurrent) return tc_error(TC_ERR_ARG, "%s: x and recurrent are required", who);
     if (x->ndim != 3) return tc_error(TC_ERR_SHAPE, "%s: input %s must be [batch, time, features]", who, TC_SHP(x));
     d->B = x->shape[0], d->T = x->shape[1], d->I = x->shape[2];
     d->H = recurrent->ndim == 2 ? recurrent->shape[0] : -1;
+    if (!kernel) { /* x holds the input projections already */
+        if (d->H < 1 || recurrent->shape[1] != gates * d->H || d->I != gates * d->H)
+            return tc_error(TC_ERR_SHAPE, "%s: without a kernel, input %s must be the projections [B, T, %d*H] of recurrent %s",
+                            who, TC_SHP(x), gates, TC_SHP(recurrent));
+        return TC_OK;
+    }
     if (kernel->ndim != 2 || kernel->shape[0] != d->I || d->H < 1 || kernel->shape[1] != gates * d->H ||
         recurrent->shape[1] != gates * d->H)
         return tc_error(TC_ERR_SHAPE, "%s: kernel %s and recurrent %s do not fit input %s (need [%lld, %d*H] and [H, %d*H])",
@@ -39,6 +45,7 @@ static tc_status check_mask(const char *who, tc_tensor *mask, const dims *d)
 /* input projections of every step: [B, T, gates*H] */
 static tc_tensor *project(tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, const dims *d, int gates)
 {
+    if (!kernel) return bias ? tc_add(x, bias) : x;
     tc_tensor *xw = tc_linear(x, kernel, bias);
     return xw ? tc_reshape(xw, 3, (int64_t[]){d->B, d->T, gates * d->H}) : NULL;
 }
@@ -63,12 +70,14 @@ static tc_tensor *mask_col(tc_tensor *mask, int64_t t, const dims *d)
 
 static tc_tensor *clipped(tc_tensor *x, double clip) { return clip > 0 ? tc_clip(x, (tc_scalar)-clip, (tc_scalar)clip) : x; }
 
+/* positions of the blocks of i, f, c, o in each gate order */
+static const int gate_order[3][4] = {{0, 1, 2, 3}, {0, 2, 1, 3}, {0, 2, 3, 1}};
+
 /* one LSTM cell on the gate pre-activations g = x W + b + h U */
 static void lstm_cell(tc_tensor *g, tc_tensor *c, tc_tensor *peep, const tc_lstm_params *p, int64_t H, tc_tensor **h_new,
                       tc_tensor **c_new)
 {
-    static const int order[3][4] = {{0, 1, 2, 3}, {0, 2, 1, 3}, {0, 2, 3, 1}}; /* positions of i, f, c, o */
-    const int *o = order[p->gates];
+    const int *o = gate_order[p->gates];
     if (!peep && !(p->clip > 0)) { /* the common case: one fused op */
         tc_tensor *hc = tc_lstm_cell_fused(g, c, o, (tc_scalar)p->forget_bias);
         *h_new = tc_narrow(hc, 1, 0, H);
@@ -114,6 +123,15 @@ tc_status tc_lstm(tc_tensor *x, tc_tensor *kernel, tc_tensor *recurrent, tc_tens
         return tc_error(TC_ERR_SHAPE, "lstm: peephole %s must be [%lld]", TC_SHP(peephole), (long long)(3 * d.H));
     if ((unsigned)p->gates > TC_GATES_IOFC) return tc_error(TC_ERR_ARG, "lstm: unknown gate order %d", (int)p->gates);
     tc_tensor *xw = project(x, kernel, bias, &d, 4);
+    if (!peephole && !(p->clip > 0) && !p->composed) { /* the common case: one fused op for the whole sequence */
+        tc_tensor *y = xw ? tc_lstm_seq_fused(xw, recurrent, h0, c0, mask, gate_order[p->gates], (tc_scalar)p->forget_bias, p->reverse) : NULL;
+        if (!y) return tc_last_status();
+        int64_t BT = d.B * d.T;
+        if (seq && !(*seq = tc_reshape(tc_narrow(y, 0, 0, BT), 3, (int64_t[]){d.B, d.T, d.H}))) return tc_last_status();
+        if (h_out && !(*h_out = tc_narrow(y, 0, BT, d.B))) return tc_last_status();
+        if (c_out && !(*c_out = tc_narrow(y, 0, BT + d.B, d.B))) return tc_last_status();
+        return TC_OK;
+    }
     tc_tensor *h = h0 ? h0 : tc_zeros(TC_SHAPE(d.B, d.H)), *c = c0 ? c0 : tc_zeros(TC_SHAPE(d.B, d.H));
     tc_tensor **steps = seq ? tc_arena_alloc(sizeof *steps * (size_t)(d.T + 1)) : NULL;
     if (!xw || !h || !c || (seq && !steps)) return tc_last_status();

@@ -1,0 +1,236 @@
+/* The fused LSTM over a whole sequence: one tape node instead of a dozen
+ * per time step. Forward, per step: one GEMM h U, then one pass that adds
+ * the input projection, applies the gates and writes the new state.
+ * Backward walks the steps in reverse with one GEMM per step for the
+ * gradient of h, and computes the recurrent weights' gradient at the end as
+ * ONE product over all steps (states saved batch-major so that [B*T, H] and
+ * [B*T, 4H] line up), which is where most of the speed over the composed
+ * version comes from.
+ *
+ * Layouts (b: batch row, t: time step, H units, G = 4H):
+ *   xw    [B, T, G]   input projections x W + b (any gate order)
+ *   hp,cp [B, T, H]   the state BEFORE step t (in processing order)
+ *   act   [B, T, G]   i, f, c~, o after their activations
+ *   tch   [B, T, H]   tanh of the new cell
+ *   y     [B*T + 2B, H]: rows b*T + t the outputs (mask * h), then the final
+ *                        h (B rows), then the final c (B rows). */
+#include "../core/internal.h"
+#include "vmath.h"
+
+typedef struct {
+    int64_t B, T, H;
+    int order[4];
+    tc_scalar forget_bias;
+    bool reverse;
+    int state_inputs; /* bit 0: h0 recorded (input 2), bit 1: c0 (the next input) */
+    const tc_scalar *xw, *U, *mask;
+    tc_scalar *hp, *cp, *act, *tch;
+} seq_saved;
+
+typedef struct {
+    const seq_saved *s;
+    int64_t t, t_next; /* t_next < 0: last step */
+    const tc_scalar *g; /* [B, G]: h U for this step */
+    tc_scalar *y;
+    /* backward */
+    const tc_scalar *gy;
+    tc_scalar *dh, *dc, *dG;
+} step_job;
+
+/* The per-row pieces of a step, each one simple loop over contiguous arrays
+ * with restrict pointers, which is what GCC vectorises. */
+static void gate_sigmoid(tc_scalar *restrict a, const tc_scalar *restrict g, const tc_scalar *restrict xw, tc_scalar shift,
+                         int64_t n)
+{
+    TC_FOR_VEC(k, n, a[k] = tc_vsigmoid(g[k] + xw[k] + shift));
+}
+
+static void gate_tanh(tc_scalar *restrict a, const tc_scalar *restrict g, const tc_scalar *restrict xw, int64_t n)
+{
+    TC_FOR_VEC(k, n, a[k] = tc_vtanh(g[k] + xw[k]));
+}
+
+/* from the activated gates (i, f, c~, o blocks of `a`) and c_prev: tanh(c), the output and the carried state */
+static void cell_update(const tc_scalar *restrict a, const tc_scalar *restrict hprev, const tc_scalar *restrict cprev,
+                        tc_scalar m, tc_scalar *restrict th, tc_scalar *restrict y, tc_scalar *restrict hn,
+                        tc_scalar *restrict cn, int64_t H)
+{
+    const tc_scalar *restrict i = a, *restrict f = a + H, *restrict cc = a + 2 * H, *restrict og = a + 3 * H;
+    TC_FOR_VEC(k, H, {
+        tc_scalar c = f[k] * cprev[k] + i[k] * cc[k], t = tc_vtanh(c), h = og[k] * t;
+        th[k] = t;
+        y[k] = m * h;
+        hn[k] = hprev[k] + m * (h - hprev[k]);
+        cn[k] = cprev[k] + m * (c - cprev[k]);
+    });
+}
+
+static void forward_rows(void *ctx, int64_t lo, int64_t hi)
+{
+    const step_job *j = ctx;
+    const seq_saved *s = j->s;
+    const int64_t T = s->T, H = s->H, G = 4 * H, t = j->t;
+    const int *o = s->order;
+    for (int64_t b = lo; b < hi; b++) {
+        const int64_t bt = b * T + t;
+        const tc_scalar *g = j->g + b * G, *xw = s->xw + bt * G;
+        tc_scalar *a = s->act + bt * G, *hn, *cn; /* hn, cn: where the carried state goes */
+        if (j->t_next >= 0) {
+            hn = s->hp + (b * T + j->t_next) * H;
+            cn = s->cp + (b * T + j->t_next) * H;
+        } else {
+            hn = j->y + (s->B * T + b) * H;
+            cn = j->y + (s->B * T + s->B + b) * H;
+        }
+        gate_sigmoid(a, g + o[0] * H, xw + o[0] * H, 0, H);
+        gate_sigmoid(a + H, g + o[1] * H, xw + o[1] * H, s->forget_bias, H);
+        gate_tanh(a + 2 * H, g + o[2] * H, xw + o[2] * H, H);
+        gate_sigmoid(a + 3 * H, g + o[3] * H, xw + o[3] * H, 0, H);
+        cell_update(a, s->hp + bt * H, s->cp + bt * H, s->mask ? s->mask[bt] : 1, s->tch + bt * H, j->y + bt * H, hn, cn, H);
+    }
+}
+
+/* One step back: from dh, dc (the gradient of the state after step t) to
+ * dG[:, t] and the gradient of the state before it (in place; the caller
+ * then adds dG[:, t] U^T into dh). */
+static void cell_backward(const tc_scalar *restrict a, const tc_scalar *restrict th, const tc_scalar *restrict cprev,
+                          const tc_scalar *restrict gy, tc_scalar m, tc_scalar *restrict dh, tc_scalar *restrict dc,
+                          tc_scalar *restrict dgi, tc_scalar *restrict dgf, tc_scalar *restrict dgc, tc_scalar *restrict dgo,
+                          int64_t H)
+{
+    const tc_scalar *restrict i = a, *restrict f = a + H, *restrict cc = a + 2 * H, *restrict og = a + 3 * H;
+    TC_FOR_VEC(k, H, {
+        tc_scalar dhn = m * (dh[k] + gy[k]), dcn = m * dc[k];
+        tc_scalar dct = dcn + dhn * og[k] * (1 - th[k] * th[k]); /* total gradient of the new cell */
+        dgi[k] = dct * cc[k] * i[k] * (1 - i[k]);
+        dgf[k] = dct * cprev[k] * f[k] * (1 - f[k]);
+        dgc[k] = dct * i[k] * (1 - cc[k] * cc[k]);
+        dgo[k] = dhn * th[k] * og[k] * (1 - og[k]);
+        dc[k] = dct * f[k] + (1 - m) * dc[k];
+        dh[k] = (1 - m) * dh[k];
+    });
+}
+
+static void backward_rows(void *ctx, int64_t lo, int64_t hi)
+{
+    const step_job *j = ctx;
+    const seq_saved *s = j->s;
+    const int64_t T = s->T, H = s->H, G = 4 * H, t = j->t;
+    const int *o = s->order;
+    for (int64_t b = lo; b < hi; b++) {
+        const int64_t bt = b * T + t;
+        tc_scalar *dg = j->dG + bt * G;
+        cell_backward(s->act + bt * G, s->tch + bt * H, s->cp + bt * H, j->gy + bt * H, s->mask ? s->mask[bt] : 1, j->dh + b * H,
+                      j->dc + b * H, dg + o[0] * H, dg + o[1] * H, dg + o[2] * H, dg + o[3] * H, H);
+    }
+}
+
+static int64_t row_grain(int64_t H) { return 1 + 4096 / (H + 1); }
+
+static const tc_scalar *zeros_bh(int64_t B, int64_t H)
+{
+    tc_scalar *z = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(B * H + 1));
+    if (z) memset(z, 0, sizeof(tc_scalar) * (size_t)(B * H + 1));
+    return z;
+}
+
+tc_tensor *tc_lstm_seq_fused(tc_tensor *xw, tc_tensor *U, tc_tensor *h0, tc_tensor *c0, tc_tensor *mask,
+                             const int *order, tc_scalar forget_bias, bool reverse)
+{
+    TC_CHECK(xw && U, TC_ERR_ARG, "lstm_seq: NULL input");
+    TC_CHECK(xw->ndim == 3 && U->ndim == 2 && U->shape[1] == 4 * U->shape[0] && xw->shape[2] == U->shape[1], TC_ERR_SHAPE,
+             "lstm_seq: projections %s do not fit recurrent kernel %s (need [B, T, 4H] and [H, 4H])", TC_SHP(xw), TC_SHP(U));
+    const int64_t B = xw->shape[0], T = xw->shape[1], H = U->shape[0], G = 4 * H;
+    for (int k = 0; k < 2; k++) {
+        tc_tensor *st = k ? c0 : h0;
+        TC_CHECK(!st || (st->ndim == 2 && st->shape[0] == B && st->shape[1] == H), TC_ERR_SHAPE,
+                 "lstm_seq: initial %s %s must be [%lld, %lld]", k ? "c" : "h", TC_SHP(st), (long long)B, (long long)H);
+    }
+    TC_CHECK(!mask || (mask->ndim == 2 && mask->shape[0] == B && mask->shape[1] == T), TC_ERR_SHAPE,
+             "lstm_seq: mask %s must be [%lld, %lld]", TC_SHP(mask), (long long)B, (long long)T);
+    seq_saved s = {B, T, H, {order[0], order[1], order[2], order[3]}, forget_bias, reverse};
+    s.xw = tc_packed(xw);
+    s.U = tc_packed(U);
+    s.mask = mask ? tc_packed(mask) : NULL;
+    const tc_scalar *h0d = h0 ? tc_packed(h0) : zeros_bh(B, H), *c0d = c0 ? tc_packed(c0) : zeros_bh(B, H);
+    size_t bth = sizeof(tc_scalar) * (size_t)(B * T * H + 1);
+    s.hp = tc_arena_alloc(bth);
+    s.cp = tc_arena_alloc(bth);
+    s.tch = tc_arena_alloc(bth);
+    s.act = tc_arena_alloc(4 * bth);
+    tc_scalar *g = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(B * G + 1));
+    tc_tensor *y = tc_result(2, (int64_t[]){B * T + 2 * B, H});
+    if (!s.xw || !s.U || (mask && !s.mask) || !h0d || !c0d || !s.hp || !s.cp || !s.tch || !s.act || !g || !y) return NULL;
+    if (T == 0) {
+        memcpy(y->data, h0d, sizeof(tc_scalar) * (size_t)(B * H));
+        memcpy(y->data + B * H, c0d, sizeof(tc_scalar) * (size_t)(B * H));
+    } else {
+        int64_t t0 = reverse ? T - 1 : 0;
+        for (int64_t b = 0; b < B; b++) {
+            memcpy(s.hp + (b * T + t0) * H, h0d + b * H, sizeof(tc_scalar) * (size_t)H);
+            memcpy(s.cp + (b * T + t0) * H, c0d + b * H, sizeof(tc_scalar) * (size_t)H);
+        }
+    }
+    for (int64_t k = 0; k < T; k++) {
+        int64_t t = reverse ? T - 1 - k : k;
+        step_job j = {&s, t, k == T - 1 ? -1 : reverse ? t - 1 : t + 1, g, y->data, NULL, NULL, NULL, NULL};
+        tc_gemm(false, false, B, G, H, 1, s.hp + t * H, T * H, s.U, G, 0, g, G);
+        tc_parallel_for(B, row_grain(H), forward_rows, &j);
+    }
+    /* absent initial states are constants: only xw and U are recorded then */
+    tc_tensor *inputs[4] = {xw, U, h0, c0};
+    int n_in = 2;
+    if (h0) inputs[n_in++] = h0;
+    if (c0) inputs[n_in++] = c0;
+    s.state_inputs = (h0 ? 1 : 0) | (c0 ? 2 : 0);
+    tc_node *nd = tc_record(TC_OP_lstm_seq, y, n_in, inputs, sizeof s);
+    if (nd) memcpy(nd->saved, &s, sizeof s);
+    return y;
+}
+
+typedef struct {
+    const tc_scalar *src;
+    tc_scalar *dst;
+} add_job;
+
+static void add_range(void *ctx, int64_t lo, int64_t hi)
+{
+    const add_job *j = ctx;
+    const tc_scalar *restrict a = j->src + lo;
+    tc_scalar *restrict d = j->dst + lo;
+    TC_FOR_VEC(i, hi - lo, d[i] += a[i]);
+}
+
+static void accumulate(tc_tensor *grad, const tc_scalar *src, int64_t n)
+{
+    if (!grad) return;
+    add_job j = {src, grad->data};
+    tc_parallel_for(n, TC_ELEMENTWISE_GRAIN, add_range, &j);
+}
+
+void tc_backward_lstm_seq(tc_node *n, const tc_tensor *gy)
+{
+    const seq_saved *s = n->saved;
+    const int64_t B = s->B, T = s->T, H = s->H, G = 4 * H;
+    tc_tensor *gxw = tc_grad_for(n->inputs[0]), *gU = tc_grad_for(n->inputs[1]);
+    int next = 2;
+    tc_tensor *gh0 = s->state_inputs & 1 ? tc_grad_for(n->inputs[next++]) : NULL;
+    tc_tensor *gc0 = s->state_inputs & 2 ? tc_grad_for(n->inputs[next]) : NULL;
+    if (!gxw && !gU && !gh0 && !gc0) return;
+    tc_scalar *dh = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(B * H + 1));
+    tc_scalar *dc = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(B * H + 1));
+    tc_scalar *dG = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(B * T * G + 1));
+    if (!dh || !dc || !dG) return;
+    memcpy(dh, gy->data + B * T * H, sizeof(tc_scalar) * (size_t)(B * H));
+    memcpy(dc, gy->data + B * T * H + B * H, sizeof(tc_scalar) * (size_t)(B * H));
+    for (int64_t k = T - 1; k >= 0; k--) {
+        int64_t t = s->reverse ? T - 1 - k : k;
+        step_job j = {s, t, -1, NULL, NULL, gy->data, dh, dc, dG};
+        tc_parallel_for(B, row_grain(H), backward_rows, &j);
+        tc_gemm(false, true, B, H, G, 1, dG + t * G, T * G, s->U, G, 1, dh, H);
+    }
+    if (T > 0 && gU) tc_gemm(true, false, H, G, B * T, 1, s->hp, H, dG, G, 1, gU->data, G);
+    if (T > 0) accumulate(gxw, dG, B * T * G);
+    accumulate(gh0, dh, B * H);
+    accumulate(gc0, dc, B * H);
+}
