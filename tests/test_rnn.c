@@ -84,6 +84,46 @@ static void fused_equals_composed(void **state)
     }
 }
 
+/* The same for the GRU: both variants, both directions, masks, h0 given or not, H = 37. */
+static void gru_fused_equals_composed(void **state)
+{
+    tc_rng r = tc_rng_new(12);
+    const int64_t B = 3, T = 6, I = 5, H = 37;
+    tc_scalar mv[18] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0, 1, 1, 0, 1};
+    for (int cfg = 0; cfg < 8; cfg++) {
+        bool reset_after = cfg % 2, with_h0 = cfg % 4 >= 2, masked = cfg >= 4;
+        tc_tensor *in[4] = {tc_test_uniform(&r, TC_SHAPE(B, T, I), -1, 1), tc_test_uniform(&r, TC_SHAPE(I, 3 * H), -0.5, 0.5),
+                            tc_test_uniform(&r, TC_SHAPE(H, 3 * H), -0.3, 0.3), tc_test_uniform(&r, TC_SHAPE(B, H), -1, 1)};
+        tc_tensor *bias = reset_after ? tc_test_uniform(&r, TC_SHAPE(2, 3 * H), -0.5, 0.5) : tc_test_uniform(&r, TC_SHAPE(3 * H), -0.5, 0.5);
+        tc_tensor *all[5] = {in[0], in[1], in[2], in[3], bias};
+        tc_tensor *mask = masked ? tc_copy_of(mv, TC_SHAPE(B, T)) : NULL, *out[2], *gout = NULL, *grads[2][5];
+        for (int path = 0; path < 2; path++) {
+            for (int i = 0; i < 5; i++) {
+                all[i]->grad = NULL;
+                tc_set_requires_grad(all[i], true);
+            }
+            tc_gru_params p = {reset_after, cfg % 3 == 1, path == 1};
+            tc_tensor *seq, *h;
+            assert_int_equal(tc_gru(in[0], in[1], in[2], bias, with_h0 ? in[3] : NULL, mask, &p, &seq, &h), TC_OK);
+            out[path] = tc_concat(2, (tc_tensor *[]){flat(seq), flat(h)}, 0);
+            if (!gout) gout = tc_test_uniform(&r, 1, out[path]->shape, -1, 1);
+            assert_int_equal(tc_backward_with(out[path], gout), TC_OK);
+            for (int i = 0; i < 5; i++) grads[path][i] = all[i]->grad;
+        }
+        tc_assert_close(out[0], out[1], 1e-5, 1e-6);
+        for (int i = 0; i < 5; i++) {
+            if (!with_h0 && i == 3) {
+                assert_null(grads[0][i]);
+                continue;
+            }
+            char what[48];
+            snprintf(what, sizeof what, "GRU config %d, gradient of input %d", cfg, i);
+            tc_assert_close_(grads[0][i], grads[1][i], 1e-4, 1e-5, what, __FILE__, __LINE__);
+        }
+        tc_arena_reset();
+    }
+}
+
 static void masks_and_errors(void **state)
 {
     tc_rng r = tc_rng_new(3);
@@ -110,7 +150,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lstm_matches_pytorch),
         cmocka_unit_test(gru_matches_pytorch),
-        cmocka_unit_test(fused_equals_composed), cmocka_unit_test(masks_and_errors),
+        cmocka_unit_test(fused_equals_composed), cmocka_unit_test(gru_fused_equals_composed), cmocka_unit_test(masks_and_errors),
         cmocka_unit_test(rnn_layers),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -48,6 +48,7 @@ tc_status tc_lstm_step(tc_tensor *x, tc_tensor *kernel, tc_tensor *recurrent, tc
 typedef struct {
     bool reset_after;    /* Keras (CuDNN, PyTorch) variant: r * (h U + b_rec) */
     bool reverse;
+    bool composed;       /* the per-step composition of ops instead of the fused kernel */
 } tc_gru_params;
 /* GRU with gates (z, r, h~) in kernel [I, 3H], recurrent [H, 3H]; bias [3H]
  * (reset_after false) or [2, 3H] (input bias, recurrent bias). h' = z*h + (1-z)*h~. */

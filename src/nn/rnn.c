@@ -192,6 +192,14 @@ tc_status tc_gru(tc_tensor *x, tc_tensor *kernel, tc_tensor *recurrent, tc_tenso
     }
     int64_t H = d.H;
     tc_tensor *xw = project(x, kernel, bi, &d, 3);
+    if (!p->composed) { /* one fused op for the whole sequence */
+        tc_tensor *y = xw ? tc_gru_seq_fused(xw, recurrent, br, h0, mask, p->reset_after, p->reverse) : NULL;
+        if (!y) return tc_last_status();
+        int64_t BT = d.B * d.T;
+        if (seq && !(*seq = tc_reshape(tc_narrow(y, 0, 0, BT), 3, (int64_t[]){d.B, d.T, d.H}))) return tc_last_status();
+        if (h_out && !(*h_out = tc_narrow(y, 0, BT, d.B))) return tc_last_status();
+        return TC_OK;
+    }
     tc_tensor *h = h0 ? h0 : tc_zeros(TC_SHAPE(d.B, d.H));
     tc_tensor **steps = seq ? tc_arena_alloc(sizeof *steps * (size_t)(d.T + 1)) : NULL;
     tc_tensor *Uzr = tc_narrow(recurrent, 1, 0, 2 * H), *Uh = tc_narrow(recurrent, 1, 2 * H, H);
