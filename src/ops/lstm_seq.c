@@ -220,14 +220,18 @@ void tc_backward_lstm_seq(tc_node *n, const tc_tensor *gy)
     tc_scalar *dh = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(B * H + 1));
     tc_scalar *dc = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(B * H + 1));
     tc_scalar *dG = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(B * T * G + 1));
-    if (!dh || !dc || !dG) return;
+    /* U^T [4H, H] once: the per-step product dG_t U^T then runs as a plain
+     * NN GEMM, which OpenBLAS does ~15% faster than the transposed form */
+    tc_scalar *Ut = T > 0 ? tc_arena_alloc(sizeof(tc_scalar) * (size_t)(G * H + 1)) : dh;
+    if (!dh || !dc || !dG || !Ut) return;
+    if (T > 0) tc_transpose_into(Ut, s->U, H, G);
     memcpy(dh, gy->data + B * T * H, sizeof(tc_scalar) * (size_t)(B * H));
     memcpy(dc, gy->data + B * T * H + B * H, sizeof(tc_scalar) * (size_t)(B * H));
     for (int64_t k = T - 1; k >= 0; k--) {
         int64_t t = s->reverse ? T - 1 - k : k;
         step_job j = {s, t, -1, NULL, NULL, gy->data, dh, dc, dG};
         tc_parallel_for(B, row_grain(H), backward_rows, &j);
-        tc_gemm(false, true, B, H, G, 1, dG + t * G, T * G, s->U, G, 1, dh, H);
+        tc_gemm(false, false, B, H, G, 1, dG + t * G, T * G, Ut, H, 1, dh, H);
     }
     if (T > 0 && gU) tc_gemm(true, false, H, G, B * T, 1, s->hp, H, dG, G, 1, gU->data, G);
     if (T > 0) accumulate(gxw, dG, B * T * G);
