@@ -288,9 +288,25 @@ int tc_axis(int axis, int ndim)
     return (axis < 0 || axis >= ndim) ? -1 : axis;
 }
 
+typedef struct {
+    tc_scalar *dst;
+    const tc_scalar *src;
+} accumulate_job;
+
+static void accumulate_range(void *ctx, int64_t lo, int64_t hi)
+{
+    const accumulate_job *j = ctx;
+    tc_scalar *restrict d = j->dst;
+    const tc_scalar *restrict s = j->src;
+    for (int64_t i = lo; i < hi; i++) d[i] += s[i];
+}
+
+/* element-wise, so split over the pool without changing any result */
 void tc_accumulate(tc_scalar *dst, const tc_scalar *src, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++) dst[i] += src[i];
+    accumulate_job j = {dst, src};
+    if (n < 65536) accumulate_range(&j, 0, n);
+    else tc_parallel_for(n, 32768, accumulate_range, &j);
 }
 
 void tc_shutdown(void)

@@ -251,24 +251,9 @@ static void backward_reset(void *ctx, int64_t lo, int64_t hi)
     }
 }
 
-typedef struct {
-    const tc_scalar *src;
-    tc_scalar *dst;
-} add_job;
-
-static void add_range(void *ctx, int64_t lo, int64_t hi)
-{
-    const add_job *j = ctx;
-    const tc_scalar *restrict a = j->src + lo;
-    tc_scalar *restrict d = j->dst + lo;
-    TC_FOR_VEC(i, hi - lo, d[i] += a[i]);
-}
-
 static void accumulate(tc_tensor *grad, const tc_scalar *src, int64_t n)
 {
-    if (!grad) return;
-    add_job j = {src, grad->data};
-    tc_parallel_for(n, TC_ELEMENTWISE_GRAIN, add_range, &j);
+    if (grad) tc_accumulate(grad->data, src, n);
 }
 
 /* the recurrent bias: column sums of dR in row order (the same for any thread count) */

@@ -188,24 +188,9 @@ tc_tensor *tc_lstm_seq_fused(tc_tensor *xw, tc_tensor *U, tc_tensor *h0, tc_tens
     return y;
 }
 
-typedef struct {
-    const tc_scalar *src;
-    tc_scalar *dst;
-} add_job;
-
-static void add_range(void *ctx, int64_t lo, int64_t hi)
-{
-    const add_job *j = ctx;
-    const tc_scalar *restrict a = j->src + lo;
-    tc_scalar *restrict d = j->dst + lo;
-    TC_FOR_VEC(i, hi - lo, d[i] += a[i]);
-}
-
 static void accumulate(tc_tensor *grad, const tc_scalar *src, int64_t n)
 {
-    if (!grad) return;
-    add_job j = {src, grad->data};
-    tc_parallel_for(n, TC_ELEMENTWISE_GRAIN, add_range, &j);
+    if (grad) tc_accumulate(grad->data, src, n);
 }
 
 void tc_backward_lstm_seq(tc_node *n, const tc_tensor *gy)
