@@ -97,6 +97,10 @@ void tc_accumulate(tc_scalar *dst, const tc_scalar *src, int64_t n);
  * (i, f, c, o) in block order[k], previous cell c [B, H] -> [h' | c'] [B, 2H]. */
 tc_tensor *tc_lstm_cell_fused(tc_tensor *g, tc_tensor *c, const int *order, tc_scalar forget_bias);
 
+/* Panels of a row-vector product (src/core/gemv.c) worth one chunk of a
+ * parallel loop: callers that split a plan's panels themselves use it. */
+int64_t tc_gemv_grain(const tc_gemv_plan *p);
+
 /* Called by tc_shutdown */
 void tc_tape_shutdown(void);
 

@@ -25,32 +25,6 @@ typedef struct {
     int64_t n;
 } act_job;
 
-static inline tc_scalar sigmoid_of(tc_scalar v)
-{
-    tc_scalar e = tc_vexp(v < 0 ? v : -v); /* e^-|v|: never overflows */
-    tc_scalar d = 1 / (1 + e);
-    return v >= 0 ? d : e * d;
-}
-
-/* tanh(|v|) = (1 - e) / (1 + e), e = e^-2|v|; below 0.55 the difference
- * 1 - e would cancel, so there -expm1(z) / (2 + expm1(z)), z = -2|v|, with
- * expm1 as its Taylor series (|z| < 1.1, degree 12: < 1e-8 relative) */
-static inline tc_scalar tanh_of(tc_scalar v)
-{
-#ifdef TC_DOUBLE
-    return tanh(v);
-#else
-    float ax = v < 0 ? -v : v;
-    float e = tc_vexp(-2 * ax), big = (1 - e) / (1 + e);
-    float z = -2 * (ax < 0.55f ? ax : 0.55f);
-    float em = z * (1 + z / 2 * (1 + z / 3 * (1 + z / 4 * (1 + z / 5 * (1 + z / 6 * (1 + z / 7 * (1 + z / 8 *
-               (1 + z / 9 * (1 + z / 10 * (1 + z / 11 * (1 + z / 12)))))))))));
-    float small = -em / (2 + em);
-    float t = ax < 0.55f ? small : big;
-    return v < 0 ? -t : (v != v ? v : t);
-#endif
-}
-
 static void act_forward_piece(act_kind k, tc_scalar a, tc_scalar b, const tc_scalar *restrict x,
                               tc_scalar *restrict y, int64_t n)
 {
@@ -58,8 +32,8 @@ static void act_forward_piece(act_kind k, tc_scalar a, tc_scalar b, const tc_sca
     case A_RELU: TC_FOR_VEC(i, n, y[i] = x[i] > 0 ? x[i] : 0); break;
     case A_LEAKY: TC_FOR_VEC(i, n, y[i] = x[i] > 0 ? x[i] : a * x[i]); break;
     case A_HSIG: TC_FOR_VEC(i, n, tc_scalar v = a * x[i] + b; y[i] = v < 0 ? 0 : v > 1 ? 1 : v); break;
-    case A_SIGMOID: TC_FOR_VEC(i, n, y[i] = sigmoid_of(x[i])); break;
-    case A_TANH: TC_FOR_VEC(i, n, y[i] = tanh_of(x[i])); break;
+    case A_SIGMOID: TC_FOR_VEC(i, n, y[i] = tc_vsigmoid(x[i])); break;
+    case A_TANH: TC_FOR_VEC(i, n, y[i] = tc_vtanh(x[i])); break;
     }
 }
 
