@@ -279,19 +279,18 @@ static int char_id(const charnet *n, uint32_t c)
     return -1;
 }
 
-static int sample(const tc_tensor *logits, double temperature, tc_rng *r)
+static int sample(const tc_scalar *logits, int V, double temperature, tc_rng *r)
 {
-    int64_t V = logits->shape[1];
     double m = -INFINITY, sum = 0;
-    for (int64_t i = 0; i < V; i++) m = fmax(m, logits->data[i] / temperature);
+    for (int i = 0; i < V; i++) m = fmax(m, logits[i] / temperature);
     double *p = malloc(sizeof(double) * (size_t)V);
-    for (int64_t i = 0; i < V; i++) sum += p[i] = exp(logits->data[i] / temperature - m);
+    for (int i = 0; i < V; i++) sum += p[i] = exp(logits[i] / temperature - m);
     double u = tc_rng_double(r) * sum;
-    int pick = (int)V - 1;
-    for (int64_t i = 0; i < V; i++) {
+    int pick = V - 1;
+    for (int i = 0; i < V; i++) {
         u -= p[i];
         if (u <= 0) {
-            pick = (int)i;
+            pick = i;
             break;
         }
     }
@@ -299,41 +298,42 @@ static int sample(const tc_tensor *logits, double temperature, tc_rng *r)
     return pick;
 }
 
-/* Feeds seed ids, then samples `length` characters to f. Returns chars/s. */
+/* Feeds seed ids, then samples `length` characters to f. Returns chars/s, or
+ * a negative value (with tc_last_error) when the weights cannot be prepared.
+ * Batch-1 inference on weights prepared once: an LSTM stepper per layer (the
+ * first reads its input as a one-hot id) and a packed dense layer, so a
+ * character is three steps and a row-vector product, with no tensors and no
+ * tape (the same model as tc_lstm_step and tc_linear; see rnn.h). */
 static double generate(charnet *n, const int *seed, int seed_len, int length, double temperature, uint64_t rseed, FILE *f)
 {
-    bool was = tc_set_grad_enabled(false);
+    int L = n->layers, H = n->units, V = n->vocab;
+    tc_lstm_stepper *step[MAX_LAYERS] = {0};
+    bool ok = true;
+    for (int l = 0; l < L; l++) ok = ok && (step[l] = tc_lstm_stepper_new(n->k[l], n->u[l], n->b[l], NULL, l == 0));
+    tc_gemv_plan *out = ok ? tc_gemv_plan_new(H, V, n->w_out->data, V, NULL, 0) : NULL;
+    /* state of every layer, zeros at the start */
+    tc_scalar *h = calloc((size_t)(L * H), sizeof(tc_scalar)), *c = calloc((size_t)(L * H), sizeof(tc_scalar));
+    tc_scalar *logits = out ? calloc((size_t)(tc_gemv_panels(out) * TC_GEMV_PANEL), sizeof(tc_scalar)) : NULL;
+    double rate = -1;
+    if (!out || !h || !c || !logits) goto done;
     tc_rng r = tc_rng_new(rseed);
-    tc_arena_mark base = tc_arena_get_mark();
-    tc_tensor *h[MAX_LAYERS], *c[MAX_LAYERS];
-    /* the state lives in long-lived tensors so each step's arena can be released */
-    for (int l = 0; l < n->layers; l++) h[l] = tc_tensor_new(TC_SHAPE(1, n->units)), c[l] = tc_tensor_new(TC_SHAPE(1, n->units));
-    tc_tensor *x = tc_tensor_new(TC_SHAPE(1, n->vocab));
     double t0 = now();
     int next = seed_len ? seed[0] : 0;
     for (int i = 0; i < seed_len + length; i++) {
         int cur = i < seed_len ? seed[i] : next;
-        memset(x->data, 0, sizeof(tc_scalar) * (size_t)n->vocab);
-        x->data[cur] = 1;
-        tc_tensor *in = x;
-        for (int l = 0; l < n->layers; l++) {
-            tc_tensor *hl = h[l], *cl = c[l];
-            if (tc_lstm_step(in, n->k[l], n->u[l], n->b[l], NULL, NULL, &hl, &cl) != TC_OK) break;
-            memcpy(h[l]->data, hl->data, sizeof(tc_scalar) * (size_t)n->units);
-            memcpy(c[l]->data, cl->data, sizeof(tc_scalar) * (size_t)n->units);
-            in = h[l];
-        }
-        tc_tensor *logits = tc_linear(in, n->w_out, n->b_out);
-        if (i >= seed_len - 1 && logits) {
-            next = sample(logits, temperature, &r);
-            if (i >= seed_len - 1 && i < seed_len + length - 1) put_utf8(f, n->chars[next]);
-        }
-        tc_arena_release(base);
+        tc_lstm_stepper_step_id(step[0], cur, h, c);
+        for (int l = 1; l < L; l++) tc_lstm_stepper_step(step[l], h + (l - 1) * H, h + l * H, c + l * H);
+        if (i < seed_len - 1) continue; /* still reading the seed: no prediction needed */
+        tc_gemv_run(out, h + (L - 1) * H, logits);
+        for (int j = 0; j < V; j++) logits[j] += n->b_out->data[j];
+        next = sample(logits, V, temperature, &r);
+        if (i < seed_len + length - 1) put_utf8(f, n->chars[next]);
     }
-    double rate = length / fmax(now() - t0, 1e-9);
-    for (int l = 0; l < n->layers; l++) tc_tensor_free(h[l]), tc_tensor_free(c[l]);
-    tc_tensor_free(x);
-    tc_set_grad_enabled(was);
+    rate = length / fmax(now() - t0, 1e-9);
+done:
+    for (int l = 0; l < L; l++) tc_lstm_stepper_free(step[l]);
+    tc_gemv_plan_free(out);
+    free(h), free(c), free(logits);
     return rate;
 }
 
@@ -415,6 +415,13 @@ int tc_cmd_charrnn(int argc, char **argv)
         fputs(st, stdout);
         double rate = generate(&net, ids, k, (int)length, temperature, (uint64_t)seed, stdout);
         printf("\n");
+        if (rate < 0) {
+            fprintf(stderr, "tensorcook charrnn: %s\n", tc_last_error());
+            free(ids);
+            free(cp);
+            net_free(&net);
+            return 1;
+        }
         fprintf(stderr, "%lld characters at %.0f characters/s\n", length, rate);
         free(ids);
         free(cp);
@@ -553,7 +560,8 @@ int tc_cmd_charrnn(int argc, char **argv)
             printf("----- temperature %.1f, seed: \"", temp);
             for (int t = 0; t < T; t++) put_utf8(stdout, net.chars[seed_ids[t]]);
             printf("\"\n");
-            generate(&net, seed_ids, T, 600, temp, (uint64_t)seed + (uint64_t)epoch * 2 + (uint64_t)k, stdout);
+            if (generate(&net, seed_ids, T, 600, temp, (uint64_t)seed + (uint64_t)epoch * 2 + (uint64_t)k, stdout) < 0)
+                fprintf(stderr, "tensorcook charrnn: sampling: %s\n", tc_last_error());
             printf("\n");
         }
         fflush(stdout);

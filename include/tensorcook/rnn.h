@@ -45,6 +45,32 @@ tc_status tc_lstm(tc_tensor *x, tc_tensor *kernel, tc_tensor *recurrent, tc_tens
 tc_status tc_lstm_step(tc_tensor *x, tc_tensor *kernel, tc_tensor *recurrent, tc_tensor *bias, tc_tensor *peephole,
                        const tc_lstm_params *p, tc_tensor **h, tc_tensor **c);
 
+/* ---- batch-1 inference: one LSTM step at a time, weights prepared once ------
+ * For generation loops (one character per step), where each step reads all
+ * the weights and does little else. The stepper stacks kernel and recurrent
+ * into one [I + H, 4H] matrix, or, for one-hot inputs, reads only recurrent
+ * and looks up the kernel's row of the input id (x @ kernel is that row, and
+ * with the bias folded in once, (kernel row + bias) is the same value
+ * tc_lstm_step computes). The weights are repacked for tc_gemv with the four
+ * gate columns of each block of 16 units side by side, so the thread that
+ * computes a block's gates also applies its cell; a step allocates nothing
+ * and records nothing on the tape.
+ * Same model as tc_lstm_step (float32, gate orders, forget bias, clip; no
+ * peepholes, batch 1): the results differ from it only by the order of the
+ * sums in the product and the vectorised sigmoid/tanh (~1e-6 relative), and
+ * are the same bits for any number of threads. */
+typedef struct tc_lstm_stepper tc_lstm_stepper;
+/* kernel [I, 4H], recurrent [H, 4H], bias [4H] or NULL, p NULL for the
+ * defaults; one_hot_input: steps take an id in [0, I) instead of x. */
+tc_lstm_stepper *tc_lstm_stepper_new(const tc_tensor *kernel, const tc_tensor *recurrent, const tc_tensor *bias,
+                                     const tc_lstm_params *p, bool one_hot_input);
+/* One step on x [I]: h, c [H] are the state, read and updated in place. */
+tc_status tc_lstm_stepper_step(tc_lstm_stepper *s, const tc_scalar *x, tc_scalar *h, tc_scalar *c);
+/* One step on the one-hot input of `id` (a stepper made with one_hot_input). */
+tc_status tc_lstm_stepper_step_id(tc_lstm_stepper *s, int64_t id, tc_scalar *h, tc_scalar *c);
+int64_t tc_lstm_stepper_units(const tc_lstm_stepper *s);
+void tc_lstm_stepper_free(tc_lstm_stepper *s);
+
 typedef struct {
     bool reset_after;    /* Keras (CuDNN, PyTorch) variant: r * (h U + b_rec) */
     bool reverse;

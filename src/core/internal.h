@@ -109,6 +109,10 @@ void tc_transpose_into(tc_scalar *dst, const tc_scalar *src, int64_t rows, int64
 tc_tensor *tc_gru_seq_fused(tc_tensor *xw, tc_tensor *U, tc_tensor *br, tc_tensor *h0, tc_tensor *mask, bool reset_after,
                             bool reverse);
 
+/* Panels of a row-vector product (src/core/gemv.c) worth one chunk of a
+ * parallel loop: callers that split a plan's panels themselves use it. */
+int64_t tc_gemv_grain(const tc_gemv_plan *p);
+
 /* Called by tc_shutdown */
 void tc_tape_shutdown(void);
 

@@ -14,7 +14,7 @@
  *   act [B, T, 4H]  z, r, h~, and q: r * h (reset_after false) or h U_h + b_rh
  *   y   [B*T + B, H]: rows b*T + t the outputs (mask * h), then the final h. */
 #include "../core/internal.h"
-#include "vmath.h"
+#include "broadcast.h" /* TC_FOR_VEC, and vmath.h: tc_vsigmoid, tc_vtanh */
 
 typedef struct {
     int64_t B, T, H;

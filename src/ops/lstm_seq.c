@@ -15,7 +15,7 @@
  *   y     [B*T + 2B, H]: rows b*T + t the outputs (mask * h), then the final
  *                        h (B rows), then the final c (B rows). */
 #include "../core/internal.h"
-#include "vmath.h"
+#include "broadcast.h" /* TC_FOR_VEC, and vmath.h: tc_vsigmoid, tc_vtanh */
 
 typedef struct {
     int64_t B, T, H;
