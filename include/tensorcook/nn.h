@@ -69,7 +69,6 @@ typedef struct {
     int input_dim, output_dim;    /* vocabulary size, vector size */
     const char *name;
     int64_t input_length;         /* optional: the model's input shape [input_length] */
-    bool mask_zero;               /* id 0 is padding: the output carries a mask (ids != 0) for RNN layers */
 } tc_embedding_opts;
 
 typedef struct {
@@ -97,9 +96,6 @@ tc_layer *tc_reshape_layer(int ndim, const int64_t *shape, const char *name); /*
 tc_layer *tc_dropout_layer(double rate, const char *name);
 tc_layer *tc_batchnorm(const tc_batchnorm_opts *o);
 tc_layer *tc_embedding(const tc_embedding_opts *o);
-/* Keras' Masking: a time step whose features all equal mask_value is masked
- * (zeroed in the output, skipped by the RNN layers after it). Input (T, F). */
-tc_layer *tc_masking(double mask_value, const char *name);
 tc_layer *tc_activation_layer(tc_activation a, const char *name);
 tc_layer *tc_concatenate(int axis, const char *name);    /* axis of the full tensor (-1: last) */
 tc_layer *tc_add_layer(const char *name);
@@ -138,11 +134,6 @@ typedef int tc_value; /* a symbolic value of a graph; negative on error */
 tc_graph *tc_graph_new(void);
 tc_value tc_graph_input(tc_graph *g, int ndim, const int64_t *shape, const char *name);
 tc_value tc_graph_call(tc_graph *g, tc_layer *layer, int n_inputs, const tc_value *inputs);
-/* For layers with several outputs (an RNN with return_state: [output, h, c]
- * or [output, h]): writes up to max_outputs values and returns how many the
- * layer has (tc_graph_call gives the first); -1 on error. */
-int tc_graph_call_multi(tc_graph *g, tc_layer *layer, int n_inputs, const tc_value *inputs, int max_outputs,
-                        tc_value *outputs);
 tc_model *tc_graph_model(tc_graph *g, const char *name, int n_inputs, const tc_value *inputs, int n_outputs,
                          const tc_value *outputs);
 /* Frees a graph that will not become a model, with its layers. */

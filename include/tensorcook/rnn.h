@@ -88,9 +88,6 @@ tc_status tc_simple_rnn(tc_tensor *x, tc_tensor *kernel, tc_tensor *recurrent, t
 typedef struct {
     int units;
     bool return_sequences;
-    bool return_state;          /* also output the final states: LSTM [output, h, c], GRU and
-                                   SimpleRNN [output, h] (tc_graph_call_multi); called on
-                                   [x, h0(, c0)], the layer starts from those states */
     bool go_backwards;
     bool peephole;              /* LSTM: peephole connections */
     double forget_bias;         /* LSTM: default 0 (Keras initialises the bias to 1 instead) */

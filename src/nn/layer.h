@@ -11,7 +11,6 @@
 
 #define TC_LAYER_MAX_WEIGHTS 8 /* Bidirectional(LSTM with peepholes) holds 8 */
 #define TC_LAYER_MAX_INPUTS 8
-#define TC_LAYER_MAX_OUTPUTS 5 /* Bidirectional(LSTM, return_state): output and four states */
 
 typedef struct {
     int ndim;
@@ -26,14 +25,6 @@ typedef struct tc_layer_ops_ {
     /* optional: the type for these inputs, for layers whose Keras class
      * depends on the input rank (GlobalAveragePooling1D/2D/3D) */
     const struct tc_layer_ops_ *(*retype)(const tc_layer *l, int n_in, const tc_shp *in);
-    /* Keras masks (a [B, T] 0/1 tensor that travels with a value): what the
-     * layer does with the mask of its input */
-    enum {
-        TC_MASK_UNSUPPORTED = 0, /* a masked input is an error (Flatten, Conv, ...) */
-        TC_MASK_PASS,            /* the output keeps the first input's mask (Dense, Dropout, ...) */
-        TC_MASK_MERGE,           /* the output's mask is the AND of the inputs' (Add, Concatenate) */
-        TC_MASK_OWN              /* the layer reads mask_in and sets mask_out (Masking, Embedding, RNNs) */
-    } masking;
 } tc_layer_ops;
 
 struct tc_layer {
@@ -69,15 +60,6 @@ struct tc_layer {
     bool is_max;            /* pools */
     tc_rng dropout_rng;
     tc_layer *inner[2];     /* Bidirectional: the forward and backward layers (their weights are in w) */
-    /* several outputs (return_state): set by build; out is the first */
-    int n_out;              /* 0 or 1: one output */
-    tc_shp extra_out[TC_LAYER_MAX_OUTPUTS - 1];
-    bool makes_mask;        /* TC_MASK_OWN layers (set by build): the output carries a mask of its own */
-    bool passes_mask;       /* ... or the input's mask, when there is one */
-    /* per call, set around ops->call by the model: the first input's mask,
-     * the output's mask and the extra outputs (step tensors) */
-    tc_tensor *mask_in, *mask_out;
-    tc_tensor *extra[TC_LAYER_MAX_OUTPUTS - 1];
 };
 
 tc_layer *tc_layer_alloc(const tc_layer_ops *ops, const char *name);

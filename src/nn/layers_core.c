@@ -28,7 +28,7 @@ static tc_tensor *dense_call(tc_layer *l, int n, tc_tensor *const *x, bool train
 {
     return tc_activate(tc_linear(x[0], l->w[0], l->o.dense.no_bias ? NULL : l->w[1]), l->act);
 }
-static const tc_layer_ops dense_ops = {"Dense", "dense", dense_build, dense_call, NULL, TC_MASK_PASS};
+static const tc_layer_ops dense_ops = {"Dense", "dense", dense_build, dense_call};
 
 tc_layer *tc_dense(const tc_dense_opts *o)
 {
@@ -122,7 +122,7 @@ static tc_tensor *dropout_call(tc_layer *l, int n, tc_tensor *const *x, bool tra
 {
     return tc_dropout(x[0], (tc_scalar)l->o.rate, training, &l->dropout_rng);
 }
-static const tc_layer_ops dropout_ops = {"Dropout", "dropout", same_build, dropout_call, NULL, TC_MASK_PASS};
+static const tc_layer_ops dropout_ops = {"Dropout", "dropout", same_build, dropout_call};
 tc_layer *tc_dropout_layer(double rate, const char *name)
 {
     if (!(rate >= 0 && rate < 1)) {
@@ -138,7 +138,7 @@ static tc_tensor *activation_call(tc_layer *l, int n, tc_tensor *const *x, bool 
 {
     return tc_activate(x[0], l->act);
 }
-static const tc_layer_ops activation_ops = {"Activation", "activation", same_build, activation_call, NULL, TC_MASK_PASS};
+static const tc_layer_ops activation_ops = {"Activation", "activation", same_build, activation_call};
 tc_layer *tc_activation_layer(tc_activation a, const char *name)
 {
     if (!tc_layer_check_activation("Activation", a)) return NULL;
@@ -157,33 +157,13 @@ static tc_status embedding_build(tc_layer *l, int n_in, const tc_shp *in, tc_shp
     *out = *in;
     if (out->ndim + 1 >= TC_MAX_DIMS) return tc_error(TC_ERR_SHAPE, "%s (Embedding): input rank too high", l->name);
     out->d[out->ndim++] = l->o.emb.output_dim;
-    l->makes_mask = l->o.emb.mask_zero;
-    if (l->makes_mask && in->ndim != 1)
-        return tc_error(TC_ERR_SHAPE, "%s (Embedding): mask_zero needs sequences of ids (timesteps), not %s", l->name,
-                        tc_shp_str(in, (char[96]){0}, 96));
     return TC_OK;
 }
-
-/* [B, T] of 1 where keep(b, t) */
-static tc_tensor *mask_of(const tc_tensor *x, int64_t B, int64_t T, int64_t F, bool zero_ids, double value)
-{
-    tc_tensor *m = tc_zeros(TC_SHAPE(B, T));
-    const tc_scalar *d = m ? tc_packed(x) : NULL;
-    if (!d) return NULL;
-    for (int64_t i = 0; i < B * T; i++) {
-        bool keep = false;
-        for (int64_t f = 0; f < F && !keep; f++) keep = zero_ids ? d[i * F + f] != 0 : d[i * F + f] != (tc_scalar)value;
-        m->data[i] = keep;
-    }
-    return m;
-}
-
 static tc_tensor *embedding_call(tc_layer *l, int n, tc_tensor *const *x, bool training)
 {
-    if (l->makes_mask && !(l->mask_out = mask_of(x[0], x[0]->shape[0], x[0]->shape[1], 1, true, 0))) return NULL;
     return tc_gather(l->w[0], x[0], 0); /* tc_gather checks that the ids are in range */
 }
-static const tc_layer_ops embedding_ops = {"Embedding", "embedding", embedding_build, embedding_call, NULL, TC_MASK_OWN};
+static const tc_layer_ops embedding_ops = {"Embedding", "embedding", embedding_build, embedding_call};
 tc_layer *tc_embedding(const tc_embedding_opts *o)
 {
     if (!o || o->input_dim < 1 || o->output_dim < 1 || o->input_length < 0) {
@@ -199,31 +179,6 @@ tc_layer *tc_embedding(const tc_embedding_opts *o)
         l->has_input_shape = true;
         l->input_shape = (tc_shp){1, {o->input_length}};
     }
-    return l;
-}
-
-/* ---- Masking ------------------------------------------------------------------------------------ */
-static tc_status masking_build(tc_layer *l, int n_in, const tc_shp *in, tc_shp *out, tc_rng *rng)
-{
-    char b[96];
-    if (one_input(l, n_in)) return tc_last_status();
-    if (in->ndim != 2)
-        return tc_error(TC_ERR_SHAPE, "%s (Masking): input %s must be (timesteps, features)", l->name, tc_shp_str(in, b, sizeof b));
-    *out = *in;
-    l->makes_mask = true;
-    return TC_OK;
-}
-static tc_tensor *masking_call(tc_layer *l, int n, tc_tensor *const *x, bool training)
-{
-    int64_t B = x[0]->shape[0], T = x[0]->shape[1], F = x[0]->shape[2];
-    if (!(l->mask_out = mask_of(x[0], B, T, F, false, l->o.rate))) return NULL;
-    return tc_mul(x[0], tc_reshape(l->mask_out, TC_SHAPE(B, T, 1))); /* masked steps are zero, as in Keras */
-}
-static const tc_layer_ops masking_ops = {"Masking", "masking", masking_build, masking_call, NULL, TC_MASK_OWN};
-tc_layer *tc_masking(double mask_value, const char *name)
-{
-    tc_layer *l = tc_layer_alloc(&masking_ops, name);
-    if (l) l->o.rate = mask_value;
     return l;
 }
 
@@ -248,7 +203,7 @@ static tc_tensor *bn_call(tc_layer *l, int n, tc_tensor *const *x, bool training
     return tc_batch_norm(x[0], l->w[0], l->w[1], l->w[2], l->w[3], training && l->trainable,
                          (tc_scalar)l->o.bn.momentum, (tc_scalar)l->o.bn.eps);
 }
-static const tc_layer_ops bn_ops = {"BatchNormalization", "batch_normalization", bn_build, bn_call, NULL, TC_MASK_PASS};
+static const tc_layer_ops bn_ops = {"BatchNormalization", "batch_normalization", bn_build, bn_call};
 tc_layer *tc_batchnorm(const tc_batchnorm_opts *o)
 {
     tc_batchnorm_opts d = o ? *o : (tc_batchnorm_opts){0};
@@ -287,7 +242,7 @@ static tc_status concat_build(tc_layer *l, int n_in, const tc_shp *in, tc_shp *o
     return TC_OK;
 }
 static tc_tensor *concat_call(tc_layer *l, int n, tc_tensor *const *x, bool training) { return tc_concat(n, x, l->o.axis); }
-static const tc_layer_ops concat_ops = {"Concatenate", "concatenate", concat_build, concat_call, NULL, TC_MASK_MERGE};
+static const tc_layer_ops concat_ops = {"Concatenate", "concatenate", concat_build, concat_call};
 tc_layer *tc_concatenate(int axis, const char *name)
 {
     tc_layer *l = tc_layer_alloc(&concat_ops, name);
@@ -312,5 +267,5 @@ static tc_tensor *add_call(tc_layer *l, int n, tc_tensor *const *x, bool trainin
     for (int i = 1; i < n; i++) y = tc_add(y, x[i]);
     return y;
 }
-static const tc_layer_ops add_ops = {"Add", "add", add_build, add_call, NULL, TC_MASK_MERGE};
+static const tc_layer_ops add_ops = {"Add", "add", add_build, add_call};
 tc_layer *tc_add_layer(const char *name) { return tc_layer_alloc(&add_ops, name); }

@@ -36,20 +36,11 @@ static rnn_kind kind_of(const tc_layer *l);
 static tc_status rnn_build(tc_layer *l, int n_in, const tc_shp *in, tc_shp *out, tc_rng *rng)
 {
     char b[96];
+    if (n_in != 1 || in->ndim != 2)
+        return tc_error(TC_ERR_SHAPE, "%s (%s): input %s must be (timesteps, features)", l->name, l->ops->type,
+                        n_in == 1 ? tc_shp_str(in, b, sizeof b) : "(several)");
     rnn_kind k = kind_of(l);
     int64_t H = l->o.rnn.units, G = gate_count[k];
-    int n_states = k == K_LSTM ? 2 : 1;
-    if (n_in != 1 && n_in != 1 + n_states)
-        return tc_error(TC_ERR_ARG, "%s (%s): called on %d inputs; give the sequence, or the sequence and the %d initial "
-                                    "state%s (%s)", l->name, l->ops->type, n_in, n_states, n_states > 1 ? "s" : "",
-                        k == K_LSTM ? "h, c" : "h");
-    if (in->ndim != 2)
-        return tc_error(TC_ERR_SHAPE, "%s (%s): input %s must be (timesteps, features)", l->name, l->ops->type,
-                        tc_shp_str(in, b, sizeof b));
-    for (int i = 1; i < n_in; i++)
-        if (in[i].ndim != 1 || in[i].d[0] != H)
-            return tc_error(TC_ERR_SHAPE, "%s (%s): initial state %s %s must be (%lld)", l->name, l->ops->type,
-                            i == 1 ? "h" : "c", tc_shp_str(&in[i], b, sizeof b), (long long)H);
     tc_tensor *kern = tc_layer_add_weight(l, "kernel", 2, (int64_t[]){in->d[1], G * H}, true);
     tc_tensor *rec = tc_layer_add_weight(l, "recurrent_kernel", 2, (int64_t[]){H, G * H}, true);
     tc_tensor *bias = k == K_GRU && l->o.rnn.reset_after ? tc_layer_add_weight(l, "bias", 2, (int64_t[]){2, 3 * H}, true)
@@ -68,50 +59,36 @@ static tc_status rnn_build(tc_layer *l, int n_in, const tc_shp *in, tc_shp *out,
     out->ndim = l->o.rnn.return_sequences ? 2 : 1;
     out->d[0] = l->o.rnn.return_sequences ? in->d[0] : H;
     out->d[1] = H;
-    l->n_out = l->o.rnn.return_state ? 1 + n_states : 1;
-    for (int i = 0; i + 1 < l->n_out; i++) l->extra_out[i] = (tc_shp){1, {H}};
-    l->passes_mask = l->o.rnn.return_sequences; /* the mask of the steps goes on with the sequence */
     return TC_OK;
 }
 
-/* Inputs: the sequence, then optionally the initial states (h, and c for
- * an LSTM). The mask of the sequence (l->mask_in) makes padded steps carry
- * the state; with return_state the final states are extra outputs. */
 static tc_tensor *rnn_call(tc_layer *l, int n, tc_tensor *const *x, bool training)
 {
     const tc_rnn_opts *o = &l->o.rnn;
-    tc_tensor *seq = NULL, *h = NULL, *c = NULL;
+    tc_tensor *seq = NULL, *h = NULL;
     tc_tensor **want = o->return_sequences ? &seq : NULL;
-    tc_tensor *h0 = n > 1 ? x[1] : NULL, *mask = l->mask_in;
     tc_status s;
     switch (kind_of(l)) {
     case K_LSTM: {
         tc_lstm_params p = {.gates = TC_GATES_IFCO, .forget_bias = o->forget_bias, .reverse = o->go_backwards};
-        s = tc_lstm(x[0], l->w[0], l->w[1], l->w[2], o->peephole ? l->w[3] : NULL, h0, n > 2 ? x[2] : NULL, mask, &p, want,
-                    &h, &c);
+        s = tc_lstm(x[0], l->w[0], l->w[1], l->w[2], o->peephole ? l->w[3] : NULL, NULL, NULL, NULL, &p, want, &h, NULL);
         break;
     }
     case K_GRU:
-        s = tc_gru(x[0], l->w[0], l->w[1], l->w[2], h0, mask, &(tc_gru_params){o->reset_after, o->go_backwards}, want, &h);
+        s = tc_gru(x[0], l->w[0], l->w[1], l->w[2], NULL, NULL, &(tc_gru_params){o->reset_after, o->go_backwards}, want, &h);
         break;
     default:
-        s = tc_simple_rnn(x[0], l->w[0], l->w[1], l->w[2], h0, mask, l->act, o->go_backwards, want, &h);
+        s = tc_simple_rnn(x[0], l->w[0], l->w[1], l->w[2], NULL, NULL, l->act, o->go_backwards, want, &h);
         break;
     }
     if (s != TC_OK) return NULL;
     tc_tensor *y = o->return_sequences ? seq : h;
-    if (o->dropout > 0 && !(y = tc_dropout(y, (tc_scalar)o->dropout, training, &l->dropout_rng))) return NULL;
-    l->mask_out = o->return_sequences ? mask : NULL;
-    if (o->return_state) {
-        l->extra[0] = h;
-        l->extra[1] = c; /* NULL except for an LSTM */
-    }
-    return y;
+    return o->dropout > 0 ? tc_dropout(y, (tc_scalar)o->dropout, training, &l->dropout_rng) : y;
 }
 
-static const tc_layer_ops lstm_ops = {"LSTM", "lstm", rnn_build, rnn_call, NULL, TC_MASK_OWN};
-static const tc_layer_ops gru_ops = {"GRU", "gru", rnn_build, rnn_call, NULL, TC_MASK_OWN};
-static const tc_layer_ops simple_ops = {"SimpleRNN", "simple_rnn", rnn_build, rnn_call, NULL, TC_MASK_OWN};
+static const tc_layer_ops lstm_ops = {"LSTM", "lstm", rnn_build, rnn_call};
+static const tc_layer_ops gru_ops = {"GRU", "gru", rnn_build, rnn_call};
+static const tc_layer_ops simple_ops = {"SimpleRNN", "simple_rnn", rnn_build, rnn_call};
 
 static rnn_kind kind_of(const tc_layer *l) { return l->ops == &lstm_ops ? K_LSTM : l->ops == &gru_ops ? K_GRU : K_SIMPLE; }
 
@@ -173,9 +150,6 @@ tc_layer *tc_repeat_vector(int n, const char *name)
 static tc_status bidi_build(tc_layer *l, int n_in, const tc_shp *in, tc_shp *out, tc_rng *rng)
 {
     tc_shp o[2];
-    if (n_in != 1)
-        return tc_error(TC_ERR_ARG, "%s (Bidirectional): called on %d inputs; it takes the sequence only (initial states "
-                                    "are not supported)", l->name, n_in);
     for (int k = 0; k < 2; k++) {
         tc_layer *r = l->inner[k];
         snprintf(r->name, sizeof r->name, "%s_%s", k ? "backward" : "forward", r->ops->prefix);
@@ -198,31 +172,18 @@ static tc_status bidi_build(tc_layer *l, int n_in, const tc_shp *in, tc_shp *out
     }
     *out = o[0];
     out->d[out->ndim - 1] *= 2;
-    /* Keras: [output, forward states..., backward states...] */
-    int per = l->inner[0]->n_out - 1;
-    l->n_out = 1 + 2 * per;
-    for (int k = 0; k < 2; k++)
-        for (int i = 0; i < per; i++) l->extra_out[k * per + i] = l->inner[k]->extra_out[i];
-    l->passes_mask = l->inner[0]->passes_mask;
     return TC_OK;
 }
 
 static tc_tensor *bidi_call(tc_layer *l, int n, tc_tensor *const *x, bool training)
 {
     tc_tensor *y[2];
-    int per = l->inner[0]->n_out - 1;
-    for (int k = 0; k < 2; k++) {
-        tc_layer *r = l->inner[k];
-        r->mask_in = l->mask_in;
-        y[k] = rnn_call(r, n, x, training);
-        for (int i = 0; i < per; i++) l->extra[k * per + i] = r->extra[i];
-        if (!y[k]) return NULL;
-    }
-    l->mask_out = l->inner[0]->mask_out;
+    for (int k = 0; k < 2; k++)
+        if (!(y[k] = rnn_call(l->inner[k], n, x, training))) return NULL;
     return tc_concat(2, y, -1);
 }
 
-static const tc_layer_ops bidi_ops = {"Bidirectional", "bidirectional", bidi_build, bidi_call, NULL, TC_MASK_OWN};
+static const tc_layer_ops bidi_ops = {"Bidirectional", "bidirectional", bidi_build, bidi_call};
 
 tc_layer *tc_bidirectional(tc_layer *rnn, const char *name)
 {

@@ -1,8 +1,5 @@
 /* Models: a list of layer calls in topological order over symbolic values
- * (the model's inputs, then the outputs of each call: one, or several for
- * a layer that returns its states). A value may carry a Keras mask ([B, T]
- * of 0/1, made by Masking or Embedding(mask_zero) and passed on by the
- * layers that support it, consumed by the recurrent layers). A sequential model is the
+ * (the model's inputs, then one value per call). A sequential model is the
  * chain of its layers; a functional model is any graph built with
  * tc_graph_*. Building checks every shape and creates the weights. */
 #include "layer.h"
@@ -15,13 +12,11 @@ typedef struct {
     tc_layer *layer;
     int n_in;
     int in[TC_LAYER_MAX_INPUTS]; /* value ids */
-    int out, n_out;              /* its outputs are values out .. out + n_out - 1 */
 } call;
 
 struct tc_graph {
     int n_values;
     tc_shp *shapes;
-    bool *masked;                /* per value: whether it carries a mask */
     char (*input_names)[64];
     int n_calls;
     call *calls;
@@ -67,7 +62,6 @@ static void graph_free(tc_graph *g, bool free_layers)
         }
     }
     free(g->shapes);
-    free(g->masked);
     free(g->input_names);
     free(g->calls);
 }
@@ -78,27 +72,13 @@ void tc_graph_free(tc_graph *g)
     free(g);
 }
 
-static int add_value(tc_graph *g, const tc_shp *s, bool masked)
+static int add_value(tc_graph *g, const tc_shp *s)
 {
     tc_shp *grown = realloc(g->shapes, sizeof *grown * (size_t)(g->n_values + 1));
-    if (grown) g->shapes = grown;
-    bool *m = grown ? realloc(g->masked, sizeof *m * (size_t)(g->n_values + 1)) : NULL;
-    if (!m) return -1;
-    g->masked = m;
+    if (!grown) return -1;
+    g->shapes = grown;
     g->shapes[g->n_values] = *s;
-    g->masked[g->n_values] = masked;
     return g->n_values++;
-}
-
-/* The call that makes value v (and which of its outputs it is); -1 for a model input. */
-static int producer(const tc_graph *g, int v, int *index)
-{
-    for (int c = 0; c < g->n_calls; c++)
-        if (v >= g->calls[c].out && v < g->calls[c].out + g->calls[c].n_out) {
-            if (index) *index = v - g->calls[c].out;
-            return c;
-        }
-    return -1;
 }
 
 tc_value tc_graph_input(tc_graph *g, int ndim, const int64_t *shape, const char *name)
@@ -111,7 +91,7 @@ tc_value tc_graph_input(tc_graph *g, int ndim, const int64_t *shape, const char 
     }
     tc_shp s = {ndim};
     for (int i = 0; i < ndim; i++) s.d[i] = shape[i];
-    int v = add_value(g, &s, false);
+    int v = add_value(g, &s);
     char (*names)[64] = realloc(g->input_names, sizeof *names * (size_t)(g->n_inputs + 1));
     if (v < 0 || !names) {
         g->failed = true;
@@ -165,37 +145,8 @@ static tc_value call_failed(tc_graph *g, tc_layer *layer)
     return -1;
 }
 
-/* Whether the output of this call carries a mask; false with an error for
- * a masked input to a layer that cannot take one (as Keras refuses it). */
-static bool output_masked(const tc_graph *g, const tc_layer *l, int n_in, const tc_value *in, bool *masked)
-{
-    bool any = false;
-    for (int i = 0; i < n_in; i++) any |= g->masked[in[i]];
-    switch (l->ops->masking) {
-    case TC_MASK_PASS: *masked = g->masked[in[0]]; return true;
-    case TC_MASK_MERGE: *masked = any; return true;
-    case TC_MASK_OWN: *masked = l->makes_mask || (l->passes_mask && g->masked[in[0]]); return true;
-    default:
-        *masked = false;
-        if (any) tc_error(TC_ERR_ARG, "%s (%s) does not support masking, but its input is masked (by a Masking layer or "
-                                      "Embedding with mask_zero)", l->name, l->ops->type);
-        return !any;
-    }
-}
-
 tc_value tc_graph_call(tc_graph *g, tc_layer *layer, int n_inputs, const tc_value *inputs)
 {
-    tc_value out;
-    return tc_graph_call_multi(g, layer, n_inputs, inputs, 1, &out) < 0 ? -1 : out;
-}
-
-int tc_graph_call_multi(tc_graph *g, tc_layer *layer, int n_inputs, const tc_value *inputs, int max_outputs,
-                        tc_value *outputs)
-{
-    if (g && (max_outputs < 1 || !outputs)) {
-        tc_error(TC_ERR_ARG, "graph_call: room for at least one output is needed");
-        return call_failed(g, layer);
-    }
     if (!g || !layer) {
         if (g) g->failed = true;
         if (!g && layer && !layer->owned) tc_layer_free(layer);
@@ -249,13 +200,8 @@ int tc_graph_call_multi(tc_graph *g, tc_layer *layer, int n_inputs, const tc_val
         }
         out = layer->out;
     }
-    bool masked;
-    if (!output_masked(g, layer, n_inputs, inputs, &masked)) return call_failed(g, layer);
-    int n_out = layer->n_out > 1 ? layer->n_out : 1;
     call *grown = realloc(g->calls, sizeof *grown * (size_t)(g->n_calls + 1));
-    int v = grown ? (g->calls = grown, add_value(g, &out, masked)) : -1;
-    for (int k = 1; v >= 0 && k < n_out; k++)
-        if (add_value(g, &layer->extra_out[k - 1], false) < 0) v = -1;
+    int v = grown ? (g->calls = grown, add_value(g, &out)) : -1;
     if (v < 0) {
         tc_error(TC_ERR_MEMORY, "graph_call: out of memory");
         return call_failed(g, layer);
@@ -264,11 +210,8 @@ int tc_graph_call_multi(tc_graph *g, tc_layer *layer, int n_inputs, const tc_val
     c->layer = layer;
     c->n_in = n_inputs;
     for (int i = 0; i < n_inputs; i++) c->in[i] = inputs[i];
-    c->out = v;
-    c->n_out = n_out;
     tc_layer_adopt(layer);
-    for (int k = 0; k < n_out && k < max_outputs; k++) outputs[k] = v + k;
-    return n_out;
+    return v;
 }
 
 static void collect_params(tc_model *m)
@@ -446,10 +389,9 @@ static tc_tensor **run(tc_model *m, int n_inputs, tc_tensor *const *inputs, bool
         tc_error(TC_ERR_ARG, "model '%s': takes %d inputs, given %d", m->name, m->n_inputs, n_inputs);
         return NULL;
     }
-    tc_tensor **val = tc_arena_alloc(sizeof *val * (size_t)(2 * m->g.n_values + 1));
+    tc_tensor **val = tc_arena_alloc(sizeof *val * (size_t)(m->g.n_values + 1));
     if (!val) return NULL;
-    memset(val, 0, sizeof *val * (size_t)(2 * m->g.n_values));
-    tc_tensor **mask = val + m->g.n_values; /* the mask of each value, or NULL */
+    memset(val, 0, sizeof *val * (size_t)m->g.n_values);
     for (int i = 0; i < n_inputs; i++) {
         tc_tensor *x = inputs[i];
         const tc_shp *s = &m->g.shapes[m->inputs[i]];
@@ -468,19 +410,7 @@ static tc_tensor **run(tc_model *m, int n_inputs, tc_tensor *const *inputs, bool
         const call *k = &m->g.calls[c];
         tc_tensor *xs[TC_LAYER_MAX_INPUTS];
         for (int i = 0; i < k->n_in; i++) xs[i] = val[k->in[i]];
-        tc_layer *l = k->layer;
-        l->mask_in = mask[k->in[0]];
-        l->mask_out = NULL;
-        for (int j = 0; j < TC_LAYER_MAX_OUTPUTS - 1; j++) l->extra[j] = NULL;
-        tc_tensor *y = l->ops->call(l, k->n_in, xs, training);
-        if (y && l->ops->masking == TC_MASK_MERGE) { /* the AND of the inputs' masks */
-            for (int i = 0; i < k->n_in && y; i++)
-                if (mask[k->in[i]]) l->mask_out = l->mask_out ? tc_mul(l->mask_out, mask[k->in[i]]) : mask[k->in[i]];
-        }
-        if (y) mask[k->out] = l->ops->masking == TC_MASK_PASS ? l->mask_in : l->mask_out;
-        for (int j = 1; y && j < k->n_out; j++)
-            if (!(val[k->out + j] = l->extra[j - 1])) y = NULL;
-        l->mask_in = l->mask_out = NULL;
+        tc_tensor *y = k->layer->ops->call(k->layer, k->n_in, xs, training);
         if (!y) {
             char inner[900];
             snprintf(inner, sizeof inner, "%s", tc_last_error());
@@ -488,7 +418,7 @@ static tc_tensor **run(tc_model *m, int n_inputs, tc_tensor *const *inputs, bool
                      k->layer->ops->type, inner);
             return NULL;
         }
-        val[k->out] = y;
+        val[m->g.n_inputs + c] = y;
     }
     return val;
 }
@@ -530,7 +460,7 @@ tc_tensor *tc_model_forward_to(tc_model *m, tc_tensor *x, const char *layer_name
         return NULL;
     }
     tc_tensor **val = run(m, 1, &x, training, last);
-    return val ? val[m->g.calls[last].out] : NULL;
+    return val ? val[m->g.n_inputs + last] : NULL;
 }
 
 /* ---- inspection ------------------------------------------------------------------------------- */
@@ -629,19 +559,6 @@ static void print_row(FILE *f, int n, const int *width, const char *const *text)
     }
 }
 
-/* "(None, 10)", or for several outputs Keras' list "[(None, 10),\n (None, 10)]" */
-static const char *output_shapes(const tc_graph *g, const call *k, char *buf, size_t size)
-{
-    if (k->n_out == 1) return tc_shp_str(&g->shapes[k->out], buf, size);
-    size_t used = (size_t)snprintf(buf, size, "[");
-    for (int j = 0; j < k->n_out && used < size; j++) {
-        char one[96];
-        used += (size_t)snprintf(buf + used, size - used, "%s%s", j ? ",\n " : "", tc_shp_str(&g->shapes[k->out + j], one, sizeof one));
-    }
-    if (used < size) snprintf(buf + used, size - used, "]");
-    return buf;
-}
-
 tc_status tc_model_summary(const tc_model *m, FILE *f)
 {
     if (!m || !f) return tc_error(TC_ERR_ARG, "model_summary: NULL %s", m ? "FILE" : "model");
@@ -659,7 +576,7 @@ tc_status tc_model_summary(const tc_model *m, FILE *f)
     fprintf(f, "Model: \"%s\"\n%s\n", m->name, line);
     print_row(f, ncol, w, (const char *[]){"Layer (type)", "Output Shape", "Param #", "Connected to"});
     fprintf(f, "%s\n", dline);
-    char shp[400], cnt[32], lt[160], conn[600];
+    char shp[96], cnt[32], lt[160], conn[600];
     int rows = 0, n_rows = (fn ? m->g.n_inputs : 0) + m->g.n_calls;
     for (int i = 0; fn && i < m->g.n_inputs; i++) {
         snprintf(lt, sizeof lt, "%s (InputLayer)", m->g.input_names[i]);
@@ -677,16 +594,16 @@ tc_status tc_model_summary(const tc_model *m, FILE *f)
             int v = k->in[i];
             /* Keras 2: 'layer[node][tensor]', node = which call of a shared layer */
             const char *src = m->g.input_names[v];
-            int node = 0, index = 0, from_call = producer(&m->g, v, &index);
-            if (from_call >= 0) {
-                const tc_layer *from = m->g.calls[from_call].layer;
+            int node = 0;
+            if (v >= m->g.n_inputs) {
+                const tc_layer *from = m->g.calls[v - m->g.n_inputs].layer;
                 src = from->name;
-                for (int j = 0; j < from_call; j++) node += m->g.calls[j].layer == from;
+                for (int j = 0; j < v - m->g.n_inputs; j++) node += m->g.calls[j].layer == from;
             }
-            used += (size_t)snprintf(conn + used, sizeof conn - used, "%s'%s[%d][%d]'", i ? ",\n " : "", src, node, index);
+            used += (size_t)snprintf(conn + used, sizeof conn - used, "%s'%s[%d][0]'", i ? ",\n " : "", src, node);
         }
         if (used < sizeof conn) snprintf(conn + used, sizeof conn - used, "]");
-        print_row(f, ncol, w, (const char *[]){lt, output_shapes(&m->g, k, shp, sizeof shp), cnt, conn});
+        print_row(f, ncol, w, (const char *[]){lt, tc_shp_str(&m->g.shapes[m->g.n_inputs + c], shp, sizeof shp), cnt, conn});
         if (++rows < n_rows) fprintf(f, "\n");
     }
     int64_t t, n, total = tc_model_count_params(m, &t, &n);
