@@ -69,6 +69,7 @@ typedef struct {
     int input_dim, output_dim;    /* vocabulary size, vector size */
     const char *name;
     int64_t input_length;         /* optional: the model's input shape [input_length] */
+    bool mask_zero;               /* id 0 is padding: the output carries a mask (see tc_masking) */
 } tc_embedding_opts;
 
 typedef struct {
@@ -99,13 +100,24 @@ tc_layer *tc_embedding(const tc_embedding_opts *o);
 tc_layer *tc_activation_layer(tc_activation a, const char *name);
 tc_layer *tc_concatenate(int axis, const char *name);    /* axis of the full tensor (-1: last) */
 tc_layer *tc_add_layer(const char *name);
+/* Keras' Masking: a step of a [batch, time, features] input whose features
+ * all equal mask_value is padding; the output is the input with those steps
+ * zeroed, and carries a [batch, time] mask. Masks flow on through layers
+ * that keep the time axis (Dense, Dropout, Activation, BatchNormalization;
+ * Add and Concatenate merge them) to the recurrent layers, which skip the
+ * masked steps (rnn.h); a layer that cannot honour a mask (Flatten, Conv1D,
+ * pooling...) refuses it when the model is built, as in Keras 2. */
+tc_layer *tc_masking(double mask_value, const char *name);
 
 const char *tc_layer_name(const tc_layer *l);
 const char *tc_layer_type(const tc_layer *l);            /* Keras class name, e.g. "Conv2D" */
 void tc_layer_set_trainable(tc_layer *l, bool trainable);
 bool tc_layer_trainable(const tc_layer *l);
-/* Output shape without the batch axis (valid once the model is built). */
+/* Output shape without the batch axis (valid once the model is built); of
+ * output 0 for a layer with several outputs (an RNN with return_state). */
 int tc_layer_output_shape(const tc_layer *l, int64_t *shape);
+int tc_layer_output_count(const tc_layer *l);            /* 0 before the model is built */
+int tc_layer_output_shape_at(const tc_layer *l, int k, int64_t *shape);
 int64_t tc_layer_param_count(const tc_layer *l);
 int tc_layer_weight_count(const tc_layer *l);
 tc_tensor *tc_layer_weight(const tc_layer *l, int i);    /* e.g. kernel, bias */
@@ -134,6 +146,15 @@ typedef int tc_value; /* a symbolic value of a graph; negative on error */
 tc_graph *tc_graph_new(void);
 tc_value tc_graph_input(tc_graph *g, int ndim, const int64_t *shape, const char *name);
 tc_value tc_graph_call(tc_graph *g, tc_layer *layer, int n_inputs, const tc_value *inputs);
+/* Layers with several outputs (LSTM with return_state: output, state_h,
+ * state_c): tc_graph_call returns output 0; tc_graph_call_multi puts the
+ * first n_outputs of them in outputs (asking for more than the layer has is
+ * an error) and returns how many it has, -1 on error; tc_graph_output gives
+ * output k of the layer call that made v. Each output is a value like any
+ * other (a model output, the input of other layers). */
+int tc_graph_call_multi(tc_graph *g, tc_layer *layer, int n_inputs, const tc_value *inputs, int n_outputs,
+                        tc_value *outputs);
+tc_value tc_graph_output(tc_graph *g, tc_value v, int k);
 tc_model *tc_graph_model(tc_graph *g, const char *name, int n_inputs, const tc_value *inputs, int n_outputs,
                          const tc_value *outputs);
 /* Frees a graph that will not become a model, with its layers. */
@@ -153,7 +174,7 @@ tc_status tc_model_forward_multi(tc_model *m, int n_inputs, tc_tensor *const *in
                                  int n_outputs, tc_tensor **outputs);
 /* The output of any inner layer by name (feature extraction) of a model
  * with one input; only the layers up to it run. For a layer called several
- * times, its last call. */
+ * times, its last call; for a layer with several outputs, output 0. */
 tc_tensor *tc_model_forward_to(tc_model *m, tc_tensor *x, const char *layer_name, bool training);
 
 /* Parameters, in a stable order. Trainable ones require gradients; frozen

@@ -84,10 +84,23 @@ tc_status tc_gru(tc_tensor *x, tc_tensor *kernel, tc_tensor *recurrent, tc_tenso
 tc_status tc_simple_rnn(tc_tensor *x, tc_tensor *kernel, tc_tensor *recurrent, tc_tensor *bias, tc_tensor *h0,
                         tc_tensor *mask, tc_activation act, bool reverse, tc_tensor **seq, tc_tensor **h);
 
-/* ---- layers (Keras names and weights: kernel, recurrent_kernel, bias) ---------- */
+/* ---- layers (Keras names and weights: kernel, recurrent_kernel, bias) ----------
+ * In a functional model (nn.h), a layer called on [x, h0] (GRU, SimpleRNN)
+ * or [x, h0, c0] (LSTM), states of shape (units), starts from those states
+ * (Keras' initial_state); Bidirectional takes the forward layer's states,
+ * then the backward one's. With return_state the layer has several outputs
+ * (tc_graph_call_multi): LSTM [output, state_h, state_c], GRU and SimpleRNN
+ * [output, state], Bidirectional [output, forward states..., backward
+ * states...]; output is the sequence or the last output as
+ * return_sequences says. A mask on x (tc_masking, Embedding mask_zero)
+ * makes the layer skip padded steps, forwards and backwards: there the
+ * state is carried unchanged and the output sequence is zero (the final
+ * state and last output are those of the last real step). The output
+ * sequence carries the mask on; the last output and the states do not. */
 typedef struct {
     int units;
     bool return_sequences;
+    bool return_state;          /* outputs [output, states...] (functional models only) */
     bool go_backwards;
     bool peephole;              /* LSTM: peephole connections */
     double forget_bias;         /* LSTM: default 0 (Keras initialises the bias to 1 instead) */

@@ -144,11 +144,13 @@ void tc_layer_set_trainable(tc_layer *l, bool trainable)
 }
 bool tc_layer_trainable(const tc_layer *l) { return l && l->trainable; }
 
-int tc_layer_output_shape(const tc_layer *l, int64_t *shape)
+int tc_layer_output_shape(const tc_layer *l, int64_t *shape) { return tc_layer_output_shape_at(l, 0, shape); }
+int tc_layer_output_count(const tc_layer *l) { return l && l->built ? l->n_out : 0; }
+int tc_layer_output_shape_at(const tc_layer *l, int k, int64_t *shape)
 {
-    if (!l || !l->built) return -1;
-    for (int i = 0; shape && i < l->out.ndim; i++) shape[i] = l->out.d[i];
-    return l->out.ndim;
+    if (!l || !l->built || k < 0 || k >= l->n_out) return -1;
+    for (int i = 0; shape && i < l->out[k].ndim; i++) shape[i] = l->out[k].d[i];
+    return l->out[k].ndim;
 }
 
 int64_t tc_layer_param_count(const tc_layer *l)

@@ -11,20 +11,46 @@
 
 #define TC_LAYER_MAX_WEIGHTS 8 /* Bidirectional(LSTM with peepholes) holds 8 */
 #define TC_LAYER_MAX_INPUTS 8
+#define TC_LAYER_MAX_OUTPUTS 8 /* Bidirectional(LSTM, return_state): output and 4 states */
 
 typedef struct {
     int ndim;
     int64_t d[TC_MAX_DIMS];
 } tc_shp; /* a shape without the batch axis */
 
+/* Masks (Keras' masking): a value may carry a [batch, ...] 0/1 mask over
+ * all its axes but the last (the features), e.g. [B, T] for a [B, T, F]
+ * sequence: 0 marks a padded step. Masking and Embedding(mask_zero) make
+ * masks, layers that keep the time axes pass them on, recurrent layers
+ * consume them. What a layer does with a masked input: */
+typedef enum {
+    TC_MASK_REFUSE = 0, /* a build error, as Keras 2's "does not support masking" */
+    TC_MASK_PASS,       /* one input, time axes kept: the output carries the input's mask */
+    TC_MASK_OWN         /* the layer's masks and run hooks read and make masks */
+} tc_mask_rule;
+
 typedef struct tc_layer_ops_ {
     const char *type;    /* Keras class name */
     const char *prefix;  /* generated names: prefix, prefix_1, ... */
+    /* out has room for TC_LAYER_MAX_OUTPUTS shapes; a layer with several
+     * outputs sets l->n_out (1 before build) */
     tc_status (*build)(tc_layer *l, int n_in, const tc_shp *in, tc_shp *out, tc_rng *rng);
+    /* the forward pass of a layer with one output (NULL where run is given) */
     tc_tensor *(*call)(tc_layer *l, int n_in, tc_tensor *const *x, bool training);
     /* optional: the type for these inputs, for layers whose Keras class
      * depends on the input rank (GlobalAveragePooling1D/2D/3D) */
     const struct tc_layer_ops_ *(*retype)(const tc_layer *l, int n_in, const tc_shp *in);
+    tc_mask_rule mask_rule;
+    /* TC_MASK_OWN, at build time: in_from[i] is the graph call whose layer
+     * made input i's mask (-1: none), self this call; fills out_from for
+     * each of the l->n_out outputs the same way (preset to -1; a NULL hook:
+     * the layer uses the masks up). May refuse with an error. */
+    tc_status (*masks)(tc_layer *l, int n_in, const tc_shp *in, const int *in_from, int self, int *out_from);
+    /* optional, instead of call: several outputs and masks. mask[i] is
+     * input i's mask or NULL; fills y[0 .. n_out-1] and ymask (NULL: no
+     * mask) as the masks hook announced. */
+    tc_status (*run)(tc_layer *l, int n_in, tc_tensor *const *x, tc_tensor *const *mask, bool training, tc_tensor **y,
+                     tc_tensor **ymask);
 } tc_layer_ops;
 
 struct tc_layer {
@@ -39,7 +65,8 @@ struct tc_layer {
     tc_tensor *w[TC_LAYER_MAX_WEIGHTS];
     char wname[TC_LAYER_MAX_WEIGHTS][48]; /* "kernel", "bias", "forward_lstm/kernel", ... */
     bool w_trainable[TC_LAYER_MAX_WEIGHTS];
-    tc_shp out;
+    int n_out;              /* outputs: 1, or several (an RNN with return_state) */
+    tc_shp out[TC_LAYER_MAX_OUTPUTS];
     int built_n_in;         /* the inputs it was built for (a shared layer must get the same) */
     tc_shp built_in[TC_LAYER_MAX_INPUTS];
     bool has_input_shape;
@@ -56,6 +83,7 @@ struct tc_layer {
         int axis;
         tc_shp reshape;
         tc_rnn_opts rnn;
+        double mask_value;  /* Masking */
     } o;
     bool is_max;            /* pools */
     tc_rng dropout_rng;
@@ -85,5 +113,16 @@ tc_tensor *tc_layer_add_weight(tc_layer *l, const char *kind, int ndim, const in
 /* Keras' glorot_uniform for a kernel whose last axis is the output. */
 void tc_glorot_uniform(tc_tensor *w, tc_rng *rng);
 char *tc_shp_str(const tc_shp *s, char *buf, size_t size); /* "(None, 28, 28, 32)" */
+/* ---- masks (layers_mask.c) ---- */
+/* 1 where x differs from v: per element, or per feature vector (any of the
+ * last axis) with over_features. */
+tc_tensor *tc_mask_where_not(tc_tensor *x, tc_scalar v, bool over_features);
+/* The mask of a merge of inputs x (Add; Concatenate on axis, of the full
+ * tensor) into *merged: NULL when no input has one; a missing mask counts
+ * as all ones. Joined along a time axis, the masks are joined too;
+ * otherwise a step is kept where every input keeps it (Keras' rule). */
+tc_status tc_mask_merge(int n, tc_tensor *const *x, tc_tensor *const *mask, int axis, tc_tensor **merged);
+/* A masks hook: the output carries the mask of the first masked input. */
+tc_status tc_mask_from_any(tc_layer *l, int n_in, const tc_shp *in, const int *in_from, int self, int *out_from);
 
 #endif

@@ -251,13 +251,28 @@ static tc_tensor *global_call(tc_layer *l, int n, tc_tensor *const *x, bool trai
 {
     return l->is_max ? tc_global_max_pool(x[0], false) : tc_global_avg_pool(x[0], false);
 }
+/* Keras' GlobalAveragePooling1D averages the unmasked steps of a masked
+ * sequence (a sequence with every step masked gives zeros, not Keras' 0/0). */
+static tc_status gap1d_run(tc_layer *l, int n, tc_tensor *const *x, tc_tensor *const *mask, bool training, tc_tensor **y,
+                           tc_tensor **ymask)
+{
+    if (!mask[0]) {
+        y[0] = tc_global_avg_pool(x[0], false);
+    } else {
+        tc_tensor *m = mask[0]; /* [B, T] */
+        tc_tensor *kept = tc_mul(x[0], tc_reshape(m, 3, (int64_t[]){m->shape[0], m->shape[1], 1}));
+        tc_tensor *count = tc_maximum(tc_sum(m, 1, (int[]){1}, true), tc_scalar_tensor(1));
+        y[0] = tc_div(tc_sum(kept, 1, (int[]){1}, false), count);
+    }
+    return y[0] ? TC_OK : tc_last_status();
+}
 /* Keras has one class per rank (GlobalAveragePooling2D, ...): the type is
  * chosen when the layer is first called, from its input's rank. */
 static const tc_layer_ops *global_retype(const tc_layer *l, int n_in, const tc_shp *in);
 static const tc_layer_ops gavg_ops = {"GlobalAveragePooling", "global_average_pooling", global_build, global_call, global_retype};
 static const tc_layer_ops gmax_ops = {"GlobalMaxPooling", "global_max_pooling", global_build, global_call, global_retype};
 static const tc_layer_ops global_ops[2][3] = {
-    {{"GlobalAveragePooling1D", "global_average_pooling1d", global_build, global_call},
+    {{"GlobalAveragePooling1D", "global_average_pooling1d", global_build, NULL, NULL, TC_MASK_OWN, NULL, gap1d_run},
      {"GlobalAveragePooling2D", "global_average_pooling2d", global_build, global_call},
      {"GlobalAveragePooling3D", "global_average_pooling3d", global_build, global_call}},
     {{"GlobalMaxPooling1D", "global_max_pooling1d", global_build, global_call},

@@ -28,7 +28,8 @@ static tc_tensor *dense_call(tc_layer *l, int n, tc_tensor *const *x, bool train
 {
     return tc_activate(tc_linear(x[0], l->w[0], l->o.dense.no_bias ? NULL : l->w[1]), l->act);
 }
-static const tc_layer_ops dense_ops = {"Dense", "dense", dense_build, dense_call};
+/* masks pass: Dense acts on each step of a sequence */
+static const tc_layer_ops dense_ops = {"Dense", "dense", dense_build, dense_call, .mask_rule = TC_MASK_PASS};
 
 tc_layer *tc_dense(const tc_dense_opts *o)
 {
@@ -83,8 +84,8 @@ static tc_tensor *reshape_call(tc_layer *l, int n, tc_tensor *const *x, bool tra
 {
     int64_t shape[TC_MAX_DIMS];
     shape[0] = x[0]->shape[0];
-    for (int i = 0; i < l->out.ndim; i++) shape[1 + i] = l->out.d[i];
-    return tc_reshape(x[0], l->out.ndim + 1, shape);
+    for (int i = 0; i < l->out[0].ndim; i++) shape[1 + i] = l->out[0].d[i];
+    return tc_reshape(x[0], l->out[0].ndim + 1, shape);
 }
 static const tc_layer_ops reshape_ops = {"Reshape", "reshape", reshape_build, reshape_call};
 tc_layer *tc_reshape_layer(int ndim, const int64_t *shape, const char *name)
@@ -122,7 +123,7 @@ static tc_tensor *dropout_call(tc_layer *l, int n, tc_tensor *const *x, bool tra
 {
     return tc_dropout(x[0], (tc_scalar)l->o.rate, training, &l->dropout_rng);
 }
-static const tc_layer_ops dropout_ops = {"Dropout", "dropout", same_build, dropout_call};
+static const tc_layer_ops dropout_ops = {"Dropout", "dropout", same_build, dropout_call, .mask_rule = TC_MASK_PASS};
 tc_layer *tc_dropout_layer(double rate, const char *name)
 {
     if (!(rate >= 0 && rate < 1)) {
@@ -138,7 +139,8 @@ static tc_tensor *activation_call(tc_layer *l, int n, tc_tensor *const *x, bool 
 {
     return tc_activate(x[0], l->act);
 }
-static const tc_layer_ops activation_ops = {"Activation", "activation", same_build, activation_call};
+static const tc_layer_ops activation_ops = {"Activation", "activation", same_build, activation_call,
+                                            .mask_rule = TC_MASK_PASS};
 tc_layer *tc_activation_layer(tc_activation a, const char *name)
 {
     if (!tc_layer_check_activation("Activation", a)) return NULL;
@@ -159,11 +161,21 @@ static tc_status embedding_build(tc_layer *l, int n_in, const tc_shp *in, tc_shp
     out->d[out->ndim++] = l->o.emb.output_dim;
     return TC_OK;
 }
-static tc_tensor *embedding_call(tc_layer *l, int n, tc_tensor *const *x, bool training)
+static tc_status embedding_masks(tc_layer *l, int n_in, const tc_shp *in, const int *in_from, int self, int *out_from)
 {
-    return tc_gather(l->w[0], x[0], 0); /* tc_gather checks that the ids are in range */
+    out_from[0] = l->o.emb.mask_zero ? self : -1;
+    return TC_OK;
 }
-static const tc_layer_ops embedding_ops = {"Embedding", "embedding", embedding_build, embedding_call};
+static tc_status embedding_run(tc_layer *l, int n, tc_tensor *const *x, tc_tensor *const *mask, bool training,
+                               tc_tensor **y, tc_tensor **ymask)
+{
+    y[0] = tc_gather(l->w[0], x[0], 0); /* tc_gather checks that the ids are in range */
+    if (!y[0]) return tc_last_status();
+    if (l->o.emb.mask_zero && !(ymask[0] = tc_mask_where_not(x[0], 0, false))) return tc_last_status();
+    return TC_OK;
+}
+static const tc_layer_ops embedding_ops = {"Embedding", "embedding", embedding_build, NULL, NULL, TC_MASK_OWN,
+                                          embedding_masks, embedding_run};
 tc_layer *tc_embedding(const tc_embedding_opts *o)
 {
     if (!o || o->input_dim < 1 || o->output_dim < 1 || o->input_length < 0) {
@@ -203,7 +215,8 @@ static tc_tensor *bn_call(tc_layer *l, int n, tc_tensor *const *x, bool training
     return tc_batch_norm(x[0], l->w[0], l->w[1], l->w[2], l->w[3], training && l->trainable,
                          (tc_scalar)l->o.bn.momentum, (tc_scalar)l->o.bn.eps);
 }
-static const tc_layer_ops bn_ops = {"BatchNormalization", "batch_normalization", bn_build, bn_call};
+static const tc_layer_ops bn_ops = {"BatchNormalization", "batch_normalization", bn_build, bn_call,
+                                    .mask_rule = TC_MASK_PASS};
 tc_layer *tc_batchnorm(const tc_batchnorm_opts *o)
 {
     tc_batchnorm_opts d = o ? *o : (tc_batchnorm_opts){0};
@@ -241,8 +254,14 @@ static tc_status concat_build(tc_layer *l, int n_in, const tc_shp *in, tc_shp *o
     l->o.axis = axis;
     return TC_OK;
 }
-static tc_tensor *concat_call(tc_layer *l, int n, tc_tensor *const *x, bool training) { return tc_concat(n, x, l->o.axis); }
-static const tc_layer_ops concat_ops = {"Concatenate", "concatenate", concat_build, concat_call};
+static tc_status concat_run(tc_layer *l, int n, tc_tensor *const *x, tc_tensor *const *mask, bool training, tc_tensor **y,
+                            tc_tensor **ymask)
+{
+    if (!(y[0] = tc_concat(n, x, l->o.axis))) return tc_last_status();
+    return tc_mask_merge(n, x, mask, l->o.axis, &ymask[0]);
+}
+static const tc_layer_ops concat_ops = {"Concatenate", "concatenate", concat_build, NULL, NULL, TC_MASK_OWN,
+                                        tc_mask_from_any, concat_run};
 tc_layer *tc_concatenate(int axis, const char *name)
 {
     tc_layer *l = tc_layer_alloc(&concat_ops, name);
@@ -261,11 +280,13 @@ static tc_status add_build(tc_layer *l, int n_in, const tc_shp *in, tc_shp *out,
     *out = in[0];
     return TC_OK;
 }
-static tc_tensor *add_call(tc_layer *l, int n, tc_tensor *const *x, bool training)
+static tc_status add_run(tc_layer *l, int n, tc_tensor *const *x, tc_tensor *const *mask, bool training, tc_tensor **y,
+                         tc_tensor **ymask)
 {
-    tc_tensor *y = x[0];
-    for (int i = 1; i < n; i++) y = tc_add(y, x[i]);
-    return y;
+    tc_tensor *sum = x[0];
+    for (int i = 1; i < n; i++) sum = tc_add(sum, x[i]);
+    if (!(y[0] = sum)) return tc_last_status();
+    return tc_mask_merge(n, x, mask, -1, &ymask[0]);
 }
-static const tc_layer_ops add_ops = {"Add", "add", add_build, add_call};
+static const tc_layer_ops add_ops = {"Add", "add", add_build, NULL, NULL, TC_MASK_OWN, tc_mask_from_any, add_run};
 tc_layer *tc_add_layer(const char *name) { return tc_layer_alloc(&add_ops, name); }

@@ -32,13 +32,31 @@ static void orthogonal(tc_tensor *w, tc_rng *rng)
 }
 
 static rnn_kind kind_of(const tc_layer *l);
+static int state_count(const tc_layer *l) { return kind_of(l) == K_LSTM ? 2 : 1; }
+static const char *const state_names[2] = {"h0", "c0"};
+
+/* inputs: [x] or [x, h0] / [x, h0, c0] with the initial states */
+static tc_status check_inputs(const tc_layer *l, int n_in, const tc_shp *in)
+{
+    char a[96], b[96];
+    int ns = state_count(l);
+    if (n_in != 1 && n_in != 1 + ns)
+        return tc_error(TC_ERR_ARG, "%s (%s): takes [x] or [x, %s] (the initial state%s), given %d inputs", l->name,
+                        l->ops->type, ns == 2 ? "h0, c0" : "h0", ns == 2 ? "s" : "", n_in);
+    if (in->ndim != 2)
+        return tc_error(TC_ERR_SHAPE, "%s (%s): input %s must be (timesteps, features)", l->name, l->ops->type,
+                        tc_shp_str(in, a, sizeof a));
+    tc_shp want = {1, {l->o.rnn.units}};
+    for (int i = 1; i < n_in; i++)
+        if (in[i].ndim != 1 || in[i].d[0] != l->o.rnn.units)
+            return tc_error(TC_ERR_SHAPE, "%s (%s): initial state %s %s must be %s (units)", l->name, l->ops->type,
+                            state_names[i - 1], tc_shp_str(&in[i], a, sizeof a), tc_shp_str(&want, b, sizeof b));
+    return TC_OK;
+}
 
 static tc_status rnn_build(tc_layer *l, int n_in, const tc_shp *in, tc_shp *out, tc_rng *rng)
 {
-    char b[96];
-    if (n_in != 1 || in->ndim != 2)
-        return tc_error(TC_ERR_SHAPE, "%s (%s): input %s must be (timesteps, features)", l->name, l->ops->type,
-                        n_in == 1 ? tc_shp_str(in, b, sizeof b) : "(several)");
+    if (check_inputs(l, n_in, in) != TC_OK) return tc_last_status();
     rnn_kind k = kind_of(l);
     int64_t H = l->o.rnn.units, G = gate_count[k];
     tc_tensor *kern = tc_layer_add_weight(l, "kernel", 2, (int64_t[]){in->d[1], G * H}, true);
@@ -59,36 +77,65 @@ static tc_status rnn_build(tc_layer *l, int n_in, const tc_shp *in, tc_shp *out,
     out->ndim = l->o.rnn.return_sequences ? 2 : 1;
     out->d[0] = l->o.rnn.return_sequences ? in->d[0] : H;
     out->d[1] = H;
+    if (l->o.rnn.return_state) {
+        l->n_out = 1 + state_count(l);
+        for (int i = 1; i < l->n_out; i++) out[i] = (tc_shp){1, {H}};
+    }
     return TC_OK;
 }
 
-static tc_tensor *rnn_call(tc_layer *l, int n, tc_tensor *const *x, bool training)
+/* The sequence's mask goes on with the output sequence; the last output
+ * and the states have none (Keras). */
+static tc_status rnn_masks(tc_layer *l, int n_in, const tc_shp *in, const int *in_from, int self, int *out_from)
+{
+    char b[96];
+    for (int i = 1; i < n_in; i++)
+        if (in_from[i] >= 0)
+            return tc_error(TC_ERR_ARG, "%s (%s): initial state %s %s carries a mask; only the sequence may", l->name,
+                            l->ops->type, state_names[i - 1], tc_shp_str(&in[i], b, sizeof b));
+    out_from[0] = l->o.rnn.return_sequences ? in_from[0] : -1;
+    return TC_OK;
+}
+
+/* x[0] the sequence, x[1..] the initial states (n 1: zeros); mask the
+ * sequence's [B, T] mask or NULL. */
+static tc_status rnn_run(tc_layer *l, int n, tc_tensor *const *x, tc_tensor *const *mask, bool training, tc_tensor **y,
+                         tc_tensor **ymask)
 {
     const tc_rnn_opts *o = &l->o.rnn;
-    tc_tensor *seq = NULL, *h = NULL;
+    tc_tensor *seq = NULL, *h = NULL, *c = NULL;
     tc_tensor **want = o->return_sequences ? &seq : NULL;
+    tc_tensor *h0 = n > 1 ? x[1] : NULL, *m = mask ? mask[0] : NULL;
     tc_status s;
     switch (kind_of(l)) {
     case K_LSTM: {
         tc_lstm_params p = {.gates = TC_GATES_IFCO, .forget_bias = o->forget_bias, .reverse = o->go_backwards};
-        s = tc_lstm(x[0], l->w[0], l->w[1], l->w[2], o->peephole ? l->w[3] : NULL, NULL, NULL, NULL, &p, want, &h, NULL);
+        s = tc_lstm(x[0], l->w[0], l->w[1], l->w[2], o->peephole ? l->w[3] : NULL, h0, n > 2 ? x[2] : NULL, m, &p, want, &h,
+                    o->return_state ? &c : NULL);
         break;
     }
     case K_GRU:
-        s = tc_gru(x[0], l->w[0], l->w[1], l->w[2], NULL, NULL, &(tc_gru_params){o->reset_after, o->go_backwards}, want, &h);
+        s = tc_gru(x[0], l->w[0], l->w[1], l->w[2], h0, m, &(tc_gru_params){o->reset_after, o->go_backwards}, want, &h);
         break;
     default:
-        s = tc_simple_rnn(x[0], l->w[0], l->w[1], l->w[2], NULL, NULL, l->act, o->go_backwards, want, &h);
+        s = tc_simple_rnn(x[0], l->w[0], l->w[1], l->w[2], h0, m, l->act, o->go_backwards, want, &h);
         break;
     }
-    if (s != TC_OK) return NULL;
-    tc_tensor *y = o->return_sequences ? seq : h;
-    return o->dropout > 0 ? tc_dropout(y, (tc_scalar)o->dropout, training, &l->dropout_rng) : y;
+    if (s != TC_OK) return s;
+    y[0] = o->return_sequences ? seq : h;
+    if (o->dropout > 0 && !(y[0] = tc_dropout(y[0], (tc_scalar)o->dropout, training, &l->dropout_rng))) return tc_last_status();
+    ymask[0] = o->return_sequences ? m : NULL;
+    if (o->return_state) {
+        y[1] = h;
+        if (c) y[2] = c;
+        for (int i = 1; i < l->n_out; i++) ymask[i] = NULL;
+    }
+    return TC_OK;
 }
 
-static const tc_layer_ops lstm_ops = {"LSTM", "lstm", rnn_build, rnn_call};
-static const tc_layer_ops gru_ops = {"GRU", "gru", rnn_build, rnn_call};
-static const tc_layer_ops simple_ops = {"SimpleRNN", "simple_rnn", rnn_build, rnn_call};
+static const tc_layer_ops lstm_ops = {"LSTM", "lstm", rnn_build, NULL, NULL, TC_MASK_OWN, rnn_masks, rnn_run};
+static const tc_layer_ops gru_ops = {"GRU", "gru", rnn_build, NULL, NULL, TC_MASK_OWN, rnn_masks, rnn_run};
+static const tc_layer_ops simple_ops = {"SimpleRNN", "simple_rnn", rnn_build, NULL, NULL, TC_MASK_OWN, rnn_masks, rnn_run};
 
 static rnn_kind kind_of(const tc_layer *l) { return l->ops == &lstm_ops ? K_LSTM : l->ops == &gru_ops ? K_GRU : K_SIMPLE; }
 
@@ -146,20 +193,44 @@ tc_layer *tc_repeat_vector(int n, const char *name)
  * Two copies of an RNN layer, the second reading the sequence backwards;
  * outputs concatenated on the feature axis (Keras' merge_mode "concat").
  * The inner layers' weights are moved into the wrapper, named
- * forward_NAME/kernel, backward_NAME/kernel, ... like Keras'. */
+ * forward_NAME/kernel, backward_NAME/kernel, ... like Keras'. Inputs
+ * [x] or [x, forward states..., backward states...]; with return_state the
+ * outputs are [output, forward states..., backward states...]. A mask
+ * reaches both directions: the backward layer starts at the last step, so
+ * right-padded steps come first, and the zero state is carried through
+ * them to the last real step. */
+
+/* which of the wrapper's inputs inner layer k gets: x, then its initial states */
+static int bidi_pick(const tc_layer *l, int k, int n_in, int *idx)
+{
+    int ns = state_count(l->inner[0]), n = 0;
+    idx[n++] = 0;
+    for (int i = 0; n_in > 1 && i < ns; i++) idx[n++] = 1 + k * ns + i;
+    return n;
+}
+
 static tc_status bidi_build(tc_layer *l, int n_in, const tc_shp *in, tc_shp *out, tc_rng *rng)
 {
-    tc_shp o[2];
+    int ns = state_count(l->inner[0]);
+    if (n_in != 1 && n_in != 1 + 2 * ns)
+        return tc_error(TC_ERR_ARG, "%s (Bidirectional): takes [x] or [x, %s] (the forward layer's initial state%s, then "
+                                    "the backward one's), given %d inputs", l->name,
+                        ns == 2 ? "h0, c0, h0, c0" : "h0, h0", ns == 2 ? "s" : "", n_in);
+    tc_shp o[2][TC_LAYER_MAX_OUTPUTS] = {{{0}}};
     for (int k = 0; k < 2; k++) {
         tc_layer *r = l->inner[k];
+        tc_shp rin[3];
+        int idx[3], rn = bidi_pick(l, k, n_in, idx);
+        for (int i = 0; i < rn; i++) rin[i] = in[idx[i]];
         snprintf(r->name, sizeof r->name, "%s_%s", k ? "backward" : "forward", r->ops->prefix);
-        if (r->ops->build(r, n_in, in, &o[k], rng) != TC_OK) {
+        r->n_out = 1;
+        if (r->ops->build(r, rn, rin, o[k], rng) != TC_OK) {
             char inner[600];
             snprintf(inner, sizeof inner, "%s", tc_last_error());
             return tc_error(tc_last_status(), "%s (Bidirectional): %s", l->name, inner);
         }
         r->built = true;
-        r->out = o[k];
+        memcpy(r->out, o[k], sizeof o[k]);
         for (int i = 0; i < r->n_weights; i++) {
             if (l->n_weights == TC_LAYER_MAX_WEIGHTS) return tc_error(TC_ERR_STATE, "%s (Bidirectional): too many weights", l->name);
             int j = l->n_weights++;
@@ -170,20 +241,52 @@ static tc_status bidi_build(tc_layer *l, int n_in, const tc_shp *in, tc_shp *out
         }
         r->n_weights = 0; /* owned by the wrapper now; r->w still points at them */
     }
-    *out = o[0];
-    out->d[out->ndim - 1] *= 2;
+    out[0] = o[0][0];
+    out[0].d[out[0].ndim - 1] *= 2;
+    if (l->inner[0]->o.rnn.return_state) {
+        l->n_out = 1 + 2 * ns;
+        for (int i = 0; i < ns; i++) {
+            out[1 + i] = o[0][1 + i];
+            out[1 + ns + i] = o[1][1 + i];
+        }
+    }
     return TC_OK;
 }
 
-static tc_tensor *bidi_call(tc_layer *l, int n, tc_tensor *const *x, bool training)
+static tc_status bidi_masks(tc_layer *l, int n_in, const tc_shp *in, const int *in_from, int self, int *out_from)
 {
-    tc_tensor *y[2];
-    for (int k = 0; k < 2; k++)
-        if (!(y[k] = rnn_call(l->inner[k], n, x, training))) return NULL;
-    return tc_concat(2, y, -1);
+    char b[96];
+    for (int i = 1; i < n_in; i++)
+        if (in_from[i] >= 0)
+            return tc_error(TC_ERR_ARG, "%s (Bidirectional): initial state %d %s carries a mask; only the sequence may",
+                            l->name, i, tc_shp_str(&in[i], b, sizeof b));
+    out_from[0] = l->inner[0]->o.rnn.return_sequences ? in_from[0] : -1;
+    return TC_OK;
 }
 
-static const tc_layer_ops bidi_ops = {"Bidirectional", "bidirectional", bidi_build, bidi_call};
+static tc_status bidi_run(tc_layer *l, int n, tc_tensor *const *x, tc_tensor *const *mask, bool training, tc_tensor **y,
+                          tc_tensor **ymask)
+{
+    int ns = state_count(l->inner[0]);
+    tc_tensor *ry[2][TC_LAYER_MAX_OUTPUTS] = {{0}}, *rm[2][TC_LAYER_MAX_OUTPUTS] = {{0}};
+    for (int k = 0; k < 2; k++) {
+        tc_tensor *rx[3];
+        int idx[3], rn = bidi_pick(l, k, n, idx);
+        for (int i = 0; i < rn; i++) rx[i] = x[idx[i]];
+        tc_status s = rnn_run(l->inner[k], rn, rx, mask, training, ry[k], rm[k]); /* mask[0] is the sequence's */
+        if (s != TC_OK) return s;
+    }
+    if (!(y[0] = tc_concat(2, (tc_tensor *[]){ry[0][0], ry[1][0]}, -1))) return tc_last_status();
+    ymask[0] = rm[0][0];
+    for (int i = 0; l->n_out > 1 && i < ns; i++) {
+        y[1 + i] = ry[0][1 + i];
+        y[1 + ns + i] = ry[1][1 + i];
+    }
+    return TC_OK;
+}
+
+static const tc_layer_ops bidi_ops = {"Bidirectional", "bidirectional", bidi_build, NULL, NULL, TC_MASK_OWN, bidi_masks,
+                                      bidi_run};
 
 tc_layer *tc_bidirectional(tc_layer *rnn, const char *name)
 {

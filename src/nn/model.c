@@ -1,7 +1,9 @@
 /* Models: a list of layer calls in topological order over symbolic values
- * (the model's inputs, then one value per call). A sequential model is the
- * chain of its layers; a functional model is any graph built with
- * tc_graph_*. Building checks every shape and creates the weights. */
+ * (the model's inputs, then the outputs of each call: one for most layers,
+ * several for an RNN with return_state). A sequential model is the chain of
+ * its layers; a functional model is any graph built with tc_graph_*.
+ * Building checks every shape, creates the weights and works out which
+ * values carry a mask (see layer.h). */
 #include "layer.h"
 
 #include <stdlib.h>
@@ -12,11 +14,19 @@ typedef struct {
     tc_layer *layer;
     int n_in;
     int in[TC_LAYER_MAX_INPUTS]; /* value ids */
+    int first_out, n_out;        /* its outputs are the values first_out .. first_out + n_out - 1 */
 } call;
+
+typedef struct {
+    tc_shp shape;
+    int call;                    /* the call that makes it; -1: a model input */
+    int slot;                    /* which output of that call */
+    int mask_from;               /* the call whose layer made the mask it carries; -1: no mask */
+} value;
 
 struct tc_graph {
     int n_values;
-    tc_shp *shapes;
+    value *values;
     char (*input_names)[64];
     int n_calls;
     call *calls;
@@ -61,7 +71,7 @@ static void graph_free(tc_graph *g, bool free_layers)
             if (!seen) tc_layer_destroy(g->calls[i].layer);
         }
     }
-    free(g->shapes);
+    free(g->values);
     free(g->input_names);
     free(g->calls);
 }
@@ -72,12 +82,12 @@ void tc_graph_free(tc_graph *g)
     free(g);
 }
 
-static int add_value(tc_graph *g, const tc_shp *s)
+static int add_value(tc_graph *g, const tc_shp *s, int call, int slot, int mask_from)
 {
-    tc_shp *grown = realloc(g->shapes, sizeof *grown * (size_t)(g->n_values + 1));
+    value *grown = realloc(g->values, sizeof *grown * (size_t)(g->n_values + 1));
     if (!grown) return -1;
-    g->shapes = grown;
-    g->shapes[g->n_values] = *s;
+    g->values = grown;
+    g->values[g->n_values] = (value){*s, call, slot, mask_from};
     return g->n_values++;
 }
 
@@ -91,7 +101,7 @@ tc_value tc_graph_input(tc_graph *g, int ndim, const int64_t *shape, const char 
     }
     tc_shp s = {ndim};
     for (int i = 0; i < ndim; i++) s.d[i] = shape[i];
-    int v = add_value(g, &s);
+    int v = add_value(g, &s, -1, 0, -1);
     char (*names)[64] = realloc(g->input_names, sizeof *names * (size_t)(g->n_inputs + 1));
     if (v < 0 || !names) {
         g->failed = true;
@@ -138,29 +148,58 @@ static tc_status name_layer(tc_graph *g, tc_layer *l)
 
 /* After a failed call: the graph is marked failed (tc_graph_model reports it)
  * and the layer is freed unless a graph or model already holds it. */
-static tc_value call_failed(tc_graph *g, tc_layer *layer)
+static tc_status call_failed(tc_graph *g, tc_layer *layer)
 {
+    tc_status s = tc_last_status();
     g->failed = true;
     if (layer && !layer->owned) tc_layer_free(layer);
-    return -1;
+    return s ? s : TC_ERR_STATE;
 }
 
-tc_value tc_graph_call(tc_graph *g, tc_layer *layer, int n_inputs, const tc_value *inputs)
+/* Which outputs of a call carry a mask, from its inputs' masks and the
+ * layer's rule (layer.h). */
+static tc_status call_masks(tc_graph *g, tc_layer *layer, int n_inputs, const tc_value *inputs, const tc_shp *in,
+                            int *out_from)
+{
+    int in_from[TC_LAYER_MAX_INPUTS];
+    for (int i = 0; i < n_inputs; i++) in_from[i] = g->values[inputs[i]].mask_from;
+    for (int k = 0; k < layer->n_out; k++) out_from[k] = -1;
+    switch (layer->ops->mask_rule) {
+    case TC_MASK_PASS:
+        out_from[0] = in_from[0];
+        return TC_OK;
+    case TC_MASK_OWN:
+        return layer->ops->masks ? layer->ops->masks(layer, n_inputs, in, in_from, g->n_calls, out_from) : TC_OK;
+    case TC_MASK_REFUSE:
+        break;
+    }
+    for (int i = 0; i < n_inputs; i++)
+        if (in_from[i] >= 0) {
+            char b[96];
+            const tc_layer *maker = g->calls[in_from[i]].layer;
+            return tc_error(TC_ERR_ARG, "%s (%s): does not support masking, but input %d %s carries the mask made by %s (%s)",
+                            layer->name, layer->ops->type, i, tc_shp_str(&in[i], b, sizeof b), maker->name,
+                            maker->ops->type);
+        }
+    return TC_OK;
+}
+
+/* Places a call of layer in the graph; its outputs are the values *first ..
+ * *first + *count - 1. */
+static tc_status graph_call(tc_graph *g, tc_layer *layer, int n_inputs, const tc_value *inputs, int *first, int *count)
 {
     if (!g || !layer) {
         if (g) g->failed = true;
         if (!g && layer && !layer->owned) tc_layer_free(layer);
-        char first[512];
-        if (tc_layer_failed_since(0, first, sizeof first, NULL))
-            tc_error(TC_ERR_ARG, "graph_call: layer is NULL: %s", first);
-        else
-            tc_error(TC_ERR_ARG, "graph_call: %s is NULL", g ? "layer" : "graph");
-        return -1;
+        char first_failure[512];
+        if (tc_layer_failed_since(0, first_failure, sizeof first_failure, NULL))
+            return tc_error(TC_ERR_ARG, "graph_call: layer is NULL: %s", first_failure);
+        return tc_error(TC_ERR_ARG, "graph_call: %s is NULL", g ? "layer" : "graph");
     }
     if (layer->owned && !in_graph(g, layer)) {
         g->failed = true;
-        tc_error(TC_ERR_ARG, "graph_call: layer '%s' (%s) already belongs to another model", layer->name, layer->ops->type);
-        return -1;
+        return tc_error(TC_ERR_ARG, "graph_call: layer '%s' (%s) already belongs to another model", layer->name,
+                        layer->ops->type);
     }
     if (g->failed) return call_failed(g, layer);
     if (n_inputs < 1 || n_inputs > TC_LAYER_MAX_INPUTS || !inputs) {
@@ -174,15 +213,16 @@ tc_value tc_graph_call(tc_graph *g, tc_layer *layer, int n_inputs, const tc_valu
                      layer->name[0] ? layer->name : "?", layer->ops->type);
             return call_failed(g, layer);
         }
-    tc_shp in[TC_LAYER_MAX_INPUTS], out = {0};
-    for (int i = 0; i < n_inputs; i++) in[i] = g->shapes[inputs[i]];
+    tc_shp in[TC_LAYER_MAX_INPUTS], out[TC_LAYER_MAX_OUTPUTS] = {{0}};
+    for (int i = 0; i < n_inputs; i++) in[i] = g->values[inputs[i]].shape;
     if (!layer->built && layer->ops->retype) layer->ops = layer->ops->retype(layer, n_inputs, in);
     if (name_layer(g, layer) != TC_OK) return call_failed(g, layer);
     if (!layer->built) {
         tc_rng rng = tc_rng_new(nn_seed * 1000003u + (uint64_t)g->n_calls);
-        if (layer->ops->build(layer, n_inputs, in, &out, &rng) != TC_OK) return call_failed(g, layer);
+        layer->n_out = 1;
+        if (layer->ops->build(layer, n_inputs, in, out, &rng) != TC_OK) return call_failed(g, layer);
         layer->built = true;
-        layer->out = out;
+        memcpy(layer->out, out, sizeof out);
         layer->built_n_in = n_inputs;
         for (int i = 0; i < n_inputs; i++) layer->built_in[i] = in[i];
     } else {
@@ -198,11 +238,15 @@ tc_value tc_graph_call(tc_graph *g, tc_layer *layer, int n_inputs, const tc_valu
                      tc_shp_str(&layer->built_in[0], b, sizeof b));
             return call_failed(g, layer);
         }
-        out = layer->out;
     }
+    int out_from[TC_LAYER_MAX_OUTPUTS];
+    if (call_masks(g, layer, n_inputs, inputs, in, out_from) != TC_OK) return call_failed(g, layer);
     call *grown = realloc(g->calls, sizeof *grown * (size_t)(g->n_calls + 1));
-    int v = grown ? (g->calls = grown, add_value(g, &out)) : -1;
-    if (v < 0) {
+    int v0 = g->n_values;
+    bool ok = grown != NULL;
+    if (grown) g->calls = grown;
+    for (int k = 0; ok && k < layer->n_out; k++) ok = add_value(g, &layer->out[k], g->n_calls, k, out_from[k]) >= 0;
+    if (!ok) {
         tc_error(TC_ERR_MEMORY, "graph_call: out of memory");
         return call_failed(g, layer);
     }
@@ -210,8 +254,63 @@ tc_value tc_graph_call(tc_graph *g, tc_layer *layer, int n_inputs, const tc_valu
     c->layer = layer;
     c->n_in = n_inputs;
     for (int i = 0; i < n_inputs; i++) c->in[i] = inputs[i];
+    c->first_out = v0;
+    c->n_out = layer->n_out;
     tc_layer_adopt(layer);
-    return v;
+    *first = v0;
+    *count = layer->n_out;
+    return TC_OK;
+}
+
+tc_value tc_graph_call(tc_graph *g, tc_layer *layer, int n_inputs, const tc_value *inputs)
+{
+    int first, count;
+    return graph_call(g, layer, n_inputs, inputs, &first, &count) == TC_OK ? first : -1;
+}
+
+int tc_graph_call_multi(tc_graph *g, tc_layer *layer, int n_inputs, const tc_value *inputs, int n_outputs,
+                        tc_value *outputs)
+{
+    if (n_outputs < 0 || (n_outputs && !outputs)) {
+        if (g) g->failed = true;
+        if (layer && !layer->owned) tc_layer_free(layer);
+        tc_error(TC_ERR_ARG, "graph_call_multi: %d outputs asked%s", n_outputs, outputs ? "" : " into NULL");
+        return -1;
+    }
+    int first, count;
+    if (graph_call(g, layer, n_inputs, inputs, &first, &count) != TC_OK) return -1;
+    if (n_outputs > count) {
+        g->failed = true;
+        tc_error(TC_ERR_ARG, "graph_call_multi: %s (%s) has %d output%s, %d asked", layer->name, layer->ops->type, count,
+                 count == 1 ? "" : "s", n_outputs);
+        return -1;
+    }
+    for (int k = 0; k < n_outputs; k++) outputs[k] = first + k;
+    return count;
+}
+
+tc_value tc_graph_output(tc_graph *g, tc_value v, int k)
+{
+    if (!g || g->failed) return -1; /* the first error stands */
+    if (v < 0 || v >= g->n_values) {
+        g->failed = true;
+        tc_error(TC_ERR_ARG, "graph_output: %d is not a value of this graph", v);
+        return -1;
+    }
+    const value *x = &g->values[v];
+    int n = x->call < 0 ? 1 : g->calls[x->call].n_out;
+    if (k < 0 || k >= n) {
+        g->failed = true;
+        if (x->call < 0) {
+            tc_error(TC_ERR_ARG, "graph_output: input %s has 1 output, output %d asked", g->input_names[v], k);
+        } else {
+            const tc_layer *l = g->calls[x->call].layer;
+            tc_error(TC_ERR_ARG, "graph_output: %s (%s) has %d output%s (0 to %d), output %d asked", l->name, l->ops->type,
+                     n, n == 1 ? "" : "s", n - 1, k);
+        }
+        return -1;
+    }
+    return x->call < 0 ? v : g->calls[x->call].first_out + k;
 }
 
 static void collect_params(tc_model *m)
@@ -342,7 +441,16 @@ tc_model *tc_sequential_with_input(const char *name, int ndim, const int64_t *in
     }
     tc_value v = tc_graph_input(g, ndim, input_shape, "input");
     int i = 0;
-    for (; i < n && v >= 0; i++) v = tc_graph_call(g, layers[i], 1, &v);
+    for (; i < n && v >= 0; i++) {
+        v = tc_graph_call(g, layers[i], 1, &v);
+        if (v >= 0 && layers[i]->n_out > 1) { /* as in Keras: one tensor flows from layer to layer */
+            tc_error(TC_ERR_ARG, "sequential '%s': %s (%s) has %d outputs (return_state); a sequential model needs "
+                                 "layers with one output (build a functional model)", name ? name : "model",
+                     layers[i]->name, layers[i]->ops->type, layers[i]->n_out);
+            g->failed = true;
+            v = -1;
+        }
+    }
     for (; i < n; i++) /* after a failure: the rest was never placed */
         if (!layers[i]->owned) tc_layer_free(layers[i]);
     tc_value in = 0;
@@ -389,12 +497,14 @@ static tc_tensor **run(tc_model *m, int n_inputs, tc_tensor *const *inputs, bool
         tc_error(TC_ERR_ARG, "model '%s': takes %d inputs, given %d", m->name, m->n_inputs, n_inputs);
         return NULL;
     }
-    tc_tensor **val = tc_arena_alloc(sizeof *val * (size_t)(m->g.n_values + 1));
+    /* the values, then their masks (NULL: none) */
+    tc_tensor **val = tc_arena_alloc(sizeof *val * (size_t)(2 * m->g.n_values + 1));
     if (!val) return NULL;
-    memset(val, 0, sizeof *val * (size_t)m->g.n_values);
+    memset(val, 0, sizeof *val * (size_t)(2 * m->g.n_values));
+    tc_tensor **mask = val + m->g.n_values;
     for (int i = 0; i < n_inputs; i++) {
         tc_tensor *x = inputs[i];
-        const tc_shp *s = &m->g.shapes[m->inputs[i]];
+        const tc_shp *s = &m->g.values[m->inputs[i]].shape;
         bool ok = x && x->ndim == s->ndim + 1;
         for (int d = 0; ok && d < s->ndim; d++) ok = x->shape[1 + d] == s->d[d];
         if (!ok) {
@@ -408,17 +518,32 @@ static tc_tensor **run(tc_model *m, int n_inputs, tc_tensor *const *inputs, bool
     int end = last >= 0 ? last + 1 : m->g.n_calls;
     for (int c = 0; c < end; c++) {
         const call *k = &m->g.calls[c];
-        tc_tensor *xs[TC_LAYER_MAX_INPUTS];
-        for (int i = 0; i < k->n_in; i++) xs[i] = val[k->in[i]];
-        tc_tensor *y = k->layer->ops->call(k->layer, k->n_in, xs, training);
-        if (!y) {
+        const tc_layer_ops *ops = k->layer->ops;
+        tc_tensor *xs[TC_LAYER_MAX_INPUTS], *ms[TC_LAYER_MAX_INPUTS];
+        tc_tensor *ys[TC_LAYER_MAX_OUTPUTS] = {0}, *yms[TC_LAYER_MAX_OUTPUTS] = {0};
+        for (int i = 0; i < k->n_in; i++) {
+            xs[i] = val[k->in[i]];
+            ms[i] = mask[k->in[i]];
+        }
+        tc_status s = TC_OK;
+        if (ops->run) {
+            s = ops->run(k->layer, k->n_in, xs, ms, training, ys, yms);
+        } else {
+            ys[0] = ops->call(k->layer, k->n_in, xs, training);
+            if (ops->mask_rule == TC_MASK_PASS) yms[0] = ms[0];
+        }
+        for (int j = 0; j < k->n_out && s == TC_OK; j++)
+            if (!ys[j]) s = tc_last_status() ? tc_last_status() : TC_ERR_ARG;
+        if (s != TC_OK) {
             char inner[900];
             snprintf(inner, sizeof inner, "%s", tc_last_error());
-            tc_error(tc_last_status() ? tc_last_status() : TC_ERR_ARG, "layer %s (%s): %s", k->layer->name,
-                     k->layer->ops->type, inner);
+            tc_error(s, "layer %s (%s): %s", k->layer->name, ops->type, inner);
             return NULL;
         }
-        val[m->g.n_inputs + c] = y;
+        for (int j = 0; j < k->n_out; j++) {
+            val[k->first_out + j] = ys[j];
+            mask[k->first_out + j] = m->g.values[k->first_out + j].mask_from >= 0 ? yms[j] : NULL;
+        }
     }
     return val;
 }
@@ -460,7 +585,7 @@ tc_tensor *tc_model_forward_to(tc_model *m, tc_tensor *x, const char *layer_name
         return NULL;
     }
     tc_tensor **val = run(m, 1, &x, training, last);
-    return val ? val[m->g.n_inputs + last] : NULL;
+    return val ? val[m->g.calls[last].first_out] : NULL;
 }
 
 /* ---- inspection ------------------------------------------------------------------------------- */
@@ -512,11 +637,11 @@ static int shape_of(const tc_shp *s, int64_t *shape)
 }
 int tc_model_input_shape(const tc_model *m, int i, int64_t *shape)
 {
-    return m && i >= 0 && i < m->n_inputs ? shape_of(&m->g.shapes[m->inputs[i]], shape) : -1;
+    return m && i >= 0 && i < m->n_inputs ? shape_of(&m->g.values[m->inputs[i]].shape, shape) : -1;
 }
 int tc_model_output_shape(const tc_model *m, int i, int64_t *shape)
 {
-    return m && i >= 0 && i < m->n_outputs ? shape_of(&m->g.shapes[m->outputs[i]], shape) : -1;
+    return m && i >= 0 && i < m->n_outputs ? shape_of(&m->g.values[m->outputs[i]].shape, shape) : -1;
 }
 const char *tc_model_name(const tc_model *m) { return m ? m->name : NULL; }
 
@@ -559,6 +684,23 @@ static void print_row(FILE *f, int n, const int *width, const char *const *text)
     }
 }
 
+/* A call's output shape, or its output shapes as Keras lists them, one per
+ * line: "[(None, 5, 8),\n (None, 8),\n (None, 8)]". */
+static void output_shapes(const tc_graph *g, const call *k, char *buf, size_t size)
+{
+    if (k->n_out == 1) {
+        tc_shp_str(&g->values[k->first_out].shape, buf, size);
+        return;
+    }
+    size_t used = (size_t)snprintf(buf, size, "[");
+    for (int j = 0; j < k->n_out && used < size; j++) {
+        char one[100];
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", j ? ",\n " : "",
+                                 tc_shp_str(&g->values[k->first_out + j].shape, one, sizeof one));
+    }
+    if (used < size) snprintf(buf + used, size - used, "]");
+}
+
 tc_status tc_model_summary(const tc_model *m, FILE *f)
 {
     if (!m || !f) return tc_error(TC_ERR_ARG, "model_summary: NULL %s", m ? "FILE" : "model");
@@ -576,11 +718,11 @@ tc_status tc_model_summary(const tc_model *m, FILE *f)
     fprintf(f, "Model: \"%s\"\n%s\n", m->name, line);
     print_row(f, ncol, w, (const char *[]){"Layer (type)", "Output Shape", "Param #", "Connected to"});
     fprintf(f, "%s\n", dline);
-    char shp[96], cnt[32], lt[160], conn[600];
+    char shp[TC_LAYER_MAX_OUTPUTS * 100], cnt[32], lt[160], conn[600];
     int rows = 0, n_rows = (fn ? m->g.n_inputs : 0) + m->g.n_calls;
     for (int i = 0; fn && i < m->g.n_inputs; i++) {
         snprintf(lt, sizeof lt, "%s (InputLayer)", m->g.input_names[i]);
-        print_row(f, ncol, w, (const char *[]){lt, tc_shp_str(&m->g.shapes[i], shp, sizeof shp), "0", "[]"});
+        print_row(f, ncol, w, (const char *[]){lt, tc_shp_str(&m->g.values[i].shape, shp, sizeof shp), "0", "[]"});
         if (++rows < n_rows) fprintf(f, "\n");
     }
     for (int c = 0; c < m->g.n_calls; c++) {
@@ -593,17 +735,19 @@ tc_status tc_model_summary(const tc_model *m, FILE *f)
         for (int i = 0; i < k->n_in && used < sizeof conn; i++) {
             int v = k->in[i];
             /* Keras 2: 'layer[node][tensor]', node = which call of a shared layer */
-            const char *src = m->g.input_names[v];
+            const value *x = &m->g.values[v];
+            const char *src = x->call < 0 ? m->g.input_names[v] : "";
             int node = 0;
-            if (v >= m->g.n_inputs) {
-                const tc_layer *from = m->g.calls[v - m->g.n_inputs].layer;
+            if (x->call >= 0) {
+                const tc_layer *from = m->g.calls[x->call].layer;
                 src = from->name;
-                for (int j = 0; j < v - m->g.n_inputs; j++) node += m->g.calls[j].layer == from;
+                for (int j = 0; j < x->call; j++) node += m->g.calls[j].layer == from;
             }
-            used += (size_t)snprintf(conn + used, sizeof conn - used, "%s'%s[%d][0]'", i ? ",\n " : "", src, node);
+            used += (size_t)snprintf(conn + used, sizeof conn - used, "%s'%s[%d][%d]'", i ? ",\n " : "", src, node, x->slot);
         }
         if (used < sizeof conn) snprintf(conn + used, sizeof conn - used, "]");
-        print_row(f, ncol, w, (const char *[]){lt, tc_shp_str(&m->g.shapes[m->g.n_inputs + c], shp, sizeof shp), cnt, conn});
+        output_shapes(&m->g, k, shp, sizeof shp);
+        print_row(f, ncol, w, (const char *[]){lt, shp, cnt, conn});
         if (++rows < n_rows) fprintf(f, "\n");
     }
     int64_t t, n, total = tc_model_count_params(m, &t, &n);
