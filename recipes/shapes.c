@@ -91,7 +91,8 @@ int tc_cmd_shapes(int argc, char **argv)
     ok &= train_and_report(tc_sequential_with_input("one_to_many", 1, (int64_t[]){F}, (tc_layer *[]){
                                tc_repeat_vector((int)T, NULL),
                                tc_lstm_layer(&(tc_rnn_opts){.units = (int)H, .return_sequences = true}),
-                               tc_dense(&(tc_dense_opts){.units = 2}), NULL}), B, (int)steps, (uint64_t)seed + 1);
+                               tc_time_distributed(tc_dense(&(tc_dense_opts){.units = 2}), NULL), NULL}), B, (int)steps,
+                           (uint64_t)seed + 1);
     printf("== many-to-one\n");
     ok &= train_and_report(tc_sequential_with_input("many_to_one", 2, (int64_t[]){T, F}, (tc_layer *[]){
                                tc_lstm_layer(&(tc_rnn_opts){.units = (int)H}),
@@ -99,6 +100,7 @@ int tc_cmd_shapes(int argc, char **argv)
     printf("== many-to-many\n");
     ok &= train_and_report(tc_sequential_with_input("many_to_many", 2, (int64_t[]){T, F}, (tc_layer *[]){
                                tc_lstm_layer(&(tc_rnn_opts){.units = (int)H, .return_sequences = true}),
-                               tc_dense(&(tc_dense_opts){.units = 2}), NULL}), B, (int)steps, (uint64_t)seed + 3);
+                               tc_time_distributed(tc_dense(&(tc_dense_opts){.units = 2}), NULL), NULL}), B, (int)steps,
+                           (uint64_t)seed + 3);
     return ok ? 0 : 1;
 }

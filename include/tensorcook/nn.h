@@ -97,6 +97,10 @@ tc_layer *tc_reshape_layer(int ndim, const int64_t *shape, const char *name); /*
 tc_layer *tc_dropout_layer(double rate, const char *name);
 tc_layer *tc_batchnorm(const tc_batchnorm_opts *o);
 tc_layer *tc_embedding(const tc_embedding_opts *o);
+/* Keras' TimeDistributed: the layer applied to every step of a [batch, time,
+ * ...] input (steps folded into the batch). Takes ownership of layer; its
+ * weights are the wrapper's (time_distributed/kernel, ...). */
+tc_layer *tc_time_distributed(tc_layer *layer, const char *name);
 tc_layer *tc_activation_layer(tc_activation a, const char *name);
 tc_layer *tc_concatenate(int axis, const char *name);    /* axis of the full tensor (-1: last) */
 tc_layer *tc_add_layer(const char *name);
