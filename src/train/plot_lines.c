@@ -76,6 +76,9 @@ tc_status tc_plot_lines(const char *path, const char *title, const char *xlabel,
         }
         cairo_stroke(cr);
         cairo_set_dash(cr, dash, 0, 0);
+    }
+    for (int k = 0; k < n_lines; k++) { /* the legend after every line, so that none crosses it */
+        const tc_plot_line *ln = &lines[k];
         cairo_set_source_rgb(cr, 1, 1, 1);
         cairo_rectangle(cr, W - R - 178, T + 6 + 20 * k, 172, 18);
         cairo_fill(cr);
