@@ -124,6 +124,46 @@ static void gru_fused_equals_composed(void **state)
     }
 }
 
+/* The fused kernels split GEMMs by columns and the gate passes by rows:
+ * outputs and every gradient are the same bits with 1 and 2 threads
+ * (sizes large enough that both splits happen). */
+static void same_bits_for_any_thread_count(void **state)
+{
+    const int64_t B = 64, T = 5, I = 24, H = 96;
+    tc_scalar mv[64 * 5];
+    for (int i = 0; i < 64 * 5; i++) mv[i] = (i * 7) % 11 != 0;
+    tc_tensor *keep[2][2][6];
+    int threads0 = tc_num_threads();
+    for (int run = 0; run < 2; run++) {
+        tc_set_num_threads(run ? 2 : 1);
+        for (int gru = 0; gru < 2; gru++) {
+            tc_rng r = tc_rng_new(5);
+            int G = gru ? 3 : 4;
+            tc_tensor *in[5] = {tc_test_uniform(&r, TC_SHAPE(B, T, I), -1, 1), tc_test_uniform(&r, TC_SHAPE(I, G * H), -0.3, 0.3),
+                                tc_test_uniform(&r, TC_SHAPE(H, G * H), -0.2, 0.2),
+                                gru ? tc_test_uniform(&r, TC_SHAPE(2, G * H), -0.3, 0.3) : tc_test_uniform(&r, TC_SHAPE(G * H), -0.3, 0.3),
+                                tc_test_uniform(&r, TC_SHAPE(B, H), -1, 1)};
+            for (int i = 0; i < 5; i++) tc_set_requires_grad(in[i], true);
+            tc_tensor *mask = tc_copy_of(mv, TC_SHAPE(B, T)), *seq, *h;
+            if (gru)
+                assert_int_equal(tc_gru(in[0], in[1], in[2], in[3], in[4], mask, &(tc_gru_params){.reset_after = true}, &seq, &h), TC_OK);
+            else
+                assert_int_equal(tc_lstm(in[0], in[1], in[2], in[3], NULL, in[4], NULL, mask, NULL, &seq, &h, NULL), TC_OK);
+            tc_tensor *y = tc_concat(2, (tc_tensor *[]){flat(seq), flat(h)}, 0);
+            assert_int_equal(tc_backward_with(y, tc_test_uniform(&r, 1, y->shape, -1, 1)), TC_OK);
+            keep[run][gru][0] = tc_tensor_keep(y);
+            for (int i = 0; i < 5; i++) keep[run][gru][1 + i] = tc_tensor_keep(in[i]->grad);
+            tc_arena_reset();
+        }
+    }
+    tc_set_num_threads(threads0);
+    for (int gru = 0; gru < 2; gru++)
+        for (int i = 0; i < 6; i++) {
+            assert_memory_equal(keep[0][gru][i]->data, keep[1][gru][i]->data, sizeof(tc_scalar) * (size_t)tc_numel(keep[0][gru][i]));
+            tc_tensor_free(keep[0][gru][i]), tc_tensor_free(keep[1][gru][i]);
+        }
+}
+
 static void masks_and_errors(void **state)
 {
     tc_rng r = tc_rng_new(3);
@@ -150,7 +190,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lstm_matches_pytorch),
         cmocka_unit_test(gru_matches_pytorch),
-        cmocka_unit_test(fused_equals_composed), cmocka_unit_test(gru_fused_equals_composed), cmocka_unit_test(masks_and_errors),
+        cmocka_unit_test(fused_equals_composed), cmocka_unit_test(gru_fused_equals_composed), cmocka_unit_test(same_bits_for_any_thread_count), cmocka_unit_test(masks_and_errors),
         cmocka_unit_test(rnn_layers),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
