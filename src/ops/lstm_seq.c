@@ -174,7 +174,8 @@ tc_tensor *tc_lstm_seq_fused(tc_tensor *xw, tc_tensor *U, tc_tensor *h0, tc_tens
     for (int64_t k = 0; k < T; k++) {
         int64_t t = reverse ? T - 1 - k : k;
         step_job j = {&s, t, k == T - 1 ? -1 : reverse ? t - 1 : t + 1, g, y->data, NULL, NULL, NULL, NULL};
-        tc_gemm(false, false, B, G, H, 1, s.hp + t * H, T * H, s.U, G, 0, g, G);
+        if (k == 0 && !h0) memset(g, 0, sizeof(tc_scalar) * (size_t)(B * G)); /* h U with h = 0 */
+        else tc_gemm(false, false, B, G, H, 1, s.hp + t * H, T * H, s.U, G, 0, g, G);
         tc_parallel_for(B, row_grain(H), forward_rows, &j);
     }
     /* absent initial states are constants: only xw and U are recorded then */
@@ -216,7 +217,8 @@ void tc_backward_lstm_seq(tc_node *n, const tc_tensor *gy)
         int64_t t = s->reverse ? T - 1 - k : k;
         step_job j = {s, t, -1, NULL, NULL, gy->data, dh, dc, dG};
         tc_parallel_for(B, row_grain(H), backward_rows, &j);
-        tc_gemm(false, false, B, H, G, 1, dG + t * G, T * G, Ut, H, 1, dh, H);
+        if (k > 0 || s->state_inputs) /* the first step's dh only feeds the initial states' gradients */
+            tc_gemm(false, false, B, H, G, 1, dG + t * G, T * G, Ut, H, 1, dh, H);
     }
     if (T > 0 && gU) tc_gemm(true, false, H, G, B * T, 1, s->hp, H, dG, G, 1, gU->data, G);
     if (T > 0) accumulate(gxw, dG, B * T * G);
