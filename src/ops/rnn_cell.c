@@ -3,9 +3,7 @@
  * pass, with one backward. It replaces a dozen element-wise ops per time
  * step (each a pass over memory and a tape node). Gate blocks may be in
  * any order (order[k]: the block of gate k in i, f, c, o). */
-#include "../core/internal.h"
-
-#include <math.h>
+#include "broadcast.h" /* vmath.h: tc_vsigmoid, tc_vtanh */
 
 typedef struct {
     int64_t B, H;
@@ -16,7 +14,6 @@ typedef struct {
     const tc_scalar *c_prev;
 } cell_saved;
 
-static inline tc_scalar sigm(tc_scalar v) { return v >= 0 ? 1 / (1 + (tc_scalar)exp(-v)) : (tc_scalar)exp(v) / (1 + (tc_scalar)exp(v)); }
 
 typedef struct {
     cell_saved *s;
@@ -36,8 +33,8 @@ static void forward_rows(void *ctx, int64_t lo, int64_t hi)
         tc_scalar *a = s->act + b * 4 * H, *h_out = j->y + b * 2 * H, *c_out = h_out + H, *tc_ = s->tanh_c + b * H;
         const tc_scalar *gi = g + s->order[0] * H, *gf = g + s->order[1] * H, *gc = g + s->order[2] * H, *go = g + s->order[3] * H;
         for (int64_t k = 0; k < H; k++) {
-            tc_scalar i = sigm(gi[k]), f = sigm(gf[k] + s->forget_bias), cc = (tc_scalar)tanh(gc[k]), o = sigm(go[k]);
-            tc_scalar cn = f * c[k] + i * cc, t = (tc_scalar)tanh(cn);
+            tc_scalar i = tc_vsigmoid(gi[k]), f = tc_vsigmoid(gf[k] + s->forget_bias), cc = tc_vtanh(gc[k]), o = tc_vsigmoid(go[k]);
+            tc_scalar cn = f * c[k] + i * cc, t = tc_vtanh(cn);
             a[k] = i, a[H + k] = f, a[2 * H + k] = cc, a[3 * H + k] = o;
             tc_[k] = t;
             c_out[k] = cn;
