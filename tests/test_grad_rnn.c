@@ -39,6 +39,8 @@ static void cells(void **state)
         /* the fused sequence kernel masked in both directions, and the composed path without peepholes */
         {0, {TC_GATES_ICFO, 1.0}, false, true}, {0, {TC_GATES_IFCO, 0.5, true}, false, true},
         {0, {TC_GATES_IFCO, 0, false, 0, true}, false, true},
+        /* peepholes through the composed ops (the fused kernel has them in the cases above) */
+        {0, {TC_GATES_ICFO, 1.0, true, 0, true}, true, true},
         /* the fused GRU: reset_after masked and reversed, GRUCell masked */
         {1, {0}, false, true, true, true}, {1, {0}, false, true, false},
     };

@@ -41,38 +41,39 @@ static void gru_matches_pytorch(void **state) { check("gru_seq.tcfx", false); }
 
 /* The fused sequence kernel against the per-step composition of ops: outputs,
  * final states and the gradients of every input, for each gate order, both
- * directions, masks with gaps, given or absent initial states, and H with a
- * vector tail (37). */
+ * directions, masks with gaps, given or absent initial states, with and
+ * without peepholes, and H with a vector tail (37). */
 static void fused_equals_composed(void **state)
 {
     tc_rng r = tc_rng_new(11);
     const int64_t B = 3, T = 6, I = 5, H = 37;
     tc_scalar mv[18] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0, 1, 1, 0, 1};
     for (int cfg = 0; cfg < 12; cfg++) {
-        tc_tensor *in[6] = {tc_test_uniform(&r, TC_SHAPE(B, T, I), -1, 1), tc_test_uniform(&r, TC_SHAPE(I, 4 * H), -0.5, 0.5),
+        tc_tensor *in[7] = {tc_test_uniform(&r, TC_SHAPE(B, T, I), -1, 1), tc_test_uniform(&r, TC_SHAPE(I, 4 * H), -0.5, 0.5),
                             tc_test_uniform(&r, TC_SHAPE(H, 4 * H), -0.3, 0.3), tc_test_uniform(&r, TC_SHAPE(4 * H), -0.5, 0.5),
-                            tc_test_uniform(&r, TC_SHAPE(B, H), -1, 1), tc_test_uniform(&r, TC_SHAPE(B, H), -1, 1)};
-        bool states = cfg % 2, masked = cfg % 3 != 0;
+                            tc_test_uniform(&r, TC_SHAPE(B, H), -1, 1), tc_test_uniform(&r, TC_SHAPE(B, H), -1, 1),
+                            tc_test_uniform(&r, TC_SHAPE(3 * H), -0.5, 0.5)};
+        bool states = cfg % 2, masked = cfg % 3 != 0, peep = cfg % 4 >= 2;
         tc_lstm_params p = {(tc_lstm_gates)(cfg % 3), cfg % 4 == 1 ? 1.0 : 0, cfg >= 6};
         tc_tensor *mask = masked ? tc_copy_of(mv, TC_SHAPE(B, T)) : NULL, *out[2], *gout = NULL;
-        tc_tensor *grads[2][6];
+        tc_tensor *grads[2][7];
         for (int path = 0; path < 2; path++) {
-            for (int i = 0; i < 6; i++) {
+            for (int i = 0; i < 7; i++) {
                 in[i]->grad = NULL;
                 tc_set_requires_grad(in[i], true);
             }
             p.composed = path == 1;
             tc_tensor *seq, *h, *c;
-            assert_int_equal(tc_lstm(in[0], in[1], in[2], in[3], NULL, states ? in[4] : NULL, states ? in[5] : NULL, mask, &p,
-                                     &seq, &h, &c), TC_OK);
+            assert_int_equal(tc_lstm(in[0], in[1], in[2], in[3], peep ? in[6] : NULL, states ? in[4] : NULL, states ? in[5] : NULL,
+                                     mask, &p, &seq, &h, &c), TC_OK);
             out[path] = tc_concat(3, (tc_tensor *[]){flat(seq), flat(h), flat(c)}, 0);
             if (!gout) gout = tc_test_uniform(&r, 1, out[path]->shape, -1, 1);
             assert_int_equal(tc_backward_with(out[path], gout), TC_OK);
-            for (int i = 0; i < 6; i++) grads[path][i] = in[i]->grad;
+            for (int i = 0; i < 7; i++) grads[path][i] = in[i]->grad;
         }
         tc_assert_close(out[0], out[1], 1e-5, 1e-6);
-        for (int i = 0; i < 6; i++) {
-            if (!states && i >= 4) {
+        for (int i = 0; i < 7; i++) {
+            if ((!states && (i == 4 || i == 5)) || (!peep && i == 6)) {
                 assert_null(grads[0][i]);
                 continue;
             }

@@ -28,7 +28,7 @@ typedef struct {
     double clip;         /* > 0: clip pre-activations to [-clip, clip] */
     bool composed;       /* use the per-step composition of ops instead of the fused
                             sequence kernel (the reference the tests compare with);
-                            peepholes and clipping always take this path */
+                            clipping always takes this path */
 } tc_lstm_params;
 
 /* x [B, T, I]; kernel [I, 4H]; recurrent [H, 4H]; bias [4H] or NULL;

@@ -97,9 +97,9 @@ void tc_accumulate(tc_scalar *dst, const tc_scalar *src, int64_t n);
  * (i, f, c, o) in block order[k], previous cell c [B, H] -> [h' | c'] [B, 2H]. */
 tc_tensor *tc_lstm_cell_fused(tc_tensor *g, tc_tensor *c, const int *order, tc_scalar forget_bias);
 /* The whole sequence (src/ops/lstm_seq.c): xw [B, T, 4H] = x W + b, U [H, 4H],
- * h0, c0 [B, H] or NULL (zeros), mask [B, T] or NULL (a constant). Returns
+ * peephole [3H] or NULL, h0, c0 [B, H] or NULL (zeros), mask [B, T] or NULL (a constant). Returns
  * [B*T + 2B, H]: the outputs (row b*T + t), the final h, the final c. */
-tc_tensor *tc_lstm_seq_fused(tc_tensor *xw, tc_tensor *U, tc_tensor *h0, tc_tensor *c0, tc_tensor *mask,
+tc_tensor *tc_lstm_seq_fused(tc_tensor *xw, tc_tensor *U, tc_tensor *peephole, tc_tensor *h0, tc_tensor *c0, tc_tensor *mask,
                              const int *order, tc_scalar forget_bias, bool reverse);
 /* dst [cols, rows] = src [rows, cols]^T (src/core/blas.c) */
 void tc_transpose_into(tc_scalar *dst, const tc_scalar *src, int64_t rows, int64_t cols);

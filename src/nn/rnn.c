@@ -123,8 +123,10 @@ tc_status tc_lstm(tc_tensor *x, tc_tensor *kernel, tc_tensor *recurrent, tc_tens
         return tc_error(TC_ERR_SHAPE, "lstm: peephole %s must be [%lld]", TC_SHP(peephole), (long long)(3 * d.H));
     if ((unsigned)p->gates > TC_GATES_IOFC) return tc_error(TC_ERR_ARG, "lstm: unknown gate order %d", (int)p->gates);
     tc_tensor *xw = project(x, kernel, bias, &d, 4);
-    if (!peephole && !(p->clip > 0) && !p->composed) { /* the common case: one fused op for the whole sequence */
-        tc_tensor *y = xw ? tc_lstm_seq_fused(xw, recurrent, h0, c0, mask, gate_order[p->gates], (tc_scalar)p->forget_bias, p->reverse) : NULL;
+    if (!(p->clip > 0) && !p->composed) { /* the common case: one fused op for the whole sequence */
+        tc_tensor *y = xw ? tc_lstm_seq_fused(xw, recurrent, peephole, h0, c0, mask, gate_order[p->gates],
+                                              (tc_scalar)p->forget_bias, p->reverse)
+                          : NULL;
         if (!y) return tc_last_status();
         int64_t BT = d.B * d.T;
         if (seq && !(*seq = tc_reshape(tc_narrow(y, 0, 0, BT), 3, (int64_t[]){d.B, d.T, d.H}))) return tc_last_status();

@@ -13,7 +13,10 @@
  *   act   [B, T, G]   i, f, c~, o after their activations
  *   tch   [B, T, H]   tanh of the new cell
  *   y     [B*T + 2B, H]: rows b*T + t the outputs (mask * h), then the final
- *                        h (B rows), then the final c (B rows). */
+ *                        h (B rows), then the final c (B rows).
+ * Peepholes p [3H] (input, forget, output): i and f also see p * c_prev,
+ * o sees p * c_new (so o comes after the cell); their gradients are column
+ * sums over all B*T rows at the end. */
 #include "../core/internal.h"
 #include "broadcast.h" /* TC_FOR_VEC, and vmath.h: tc_vsigmoid, tc_vtanh */
 
@@ -22,8 +25,8 @@ typedef struct {
     int order[4];
     tc_scalar forget_bias;
     bool reverse;
-    int state_inputs; /* bit 0: h0 recorded (input 2), bit 1: c0 (the next input) */
-    const tc_scalar *xw, *U, *mask;
+    int recorded; /* after xw and U: bit 2 peephole, bit 0 h0, bit 1 c0 (in that order) */
+    const tc_scalar *xw, *U, *mask, *peep;
     tc_scalar *hp, *cp, *act, *tch;
 } seq_saved;
 
@@ -48,6 +51,30 @@ static void gate_sigmoid(tc_scalar *restrict a, const tc_scalar *restrict g, con
 static void gate_tanh(tc_scalar *restrict a, const tc_scalar *restrict g, const tc_scalar *restrict xw, int64_t n)
 {
     TC_FOR_VEC(k, n, a[k] = tc_vtanh(g[k] + xw[k]));
+}
+
+/* i, f with peepholes: sigmoid(g + xw + shift + p * c_prev) */
+static void gate_sigmoid_peep(tc_scalar *restrict a, const tc_scalar *restrict g, const tc_scalar *restrict xw, tc_scalar shift,
+                              const tc_scalar *restrict p, const tc_scalar *restrict c, int64_t n)
+{
+    TC_FOR_VEC(k, n, a[k] = tc_vsigmoid(g[k] + xw[k] + shift + p[k] * c[k]));
+}
+
+/* with peepholes the output gate needs the new cell: it is computed here (into og) */
+static void cell_update_peep(const tc_scalar *restrict a, tc_scalar *restrict og, const tc_scalar *restrict go,
+                             const tc_scalar *restrict xo, const tc_scalar *restrict po, const tc_scalar *restrict hprev,
+                             const tc_scalar *restrict cprev, tc_scalar m, tc_scalar *restrict th, tc_scalar *restrict y,
+                             tc_scalar *restrict hn, tc_scalar *restrict cn, int64_t H)
+{
+    const tc_scalar *restrict i = a, *restrict f = a + H, *restrict cc = a + 2 * H;
+    TC_FOR_VEC(k, H, {
+        tc_scalar c = f[k] * cprev[k] + i[k] * cc[k], t = tc_vtanh(c), o = tc_vsigmoid(go[k] + xo[k] + po[k] * c), h = o * t;
+        og[k] = o;
+        th[k] = t;
+        y[k] = m * h;
+        hn[k] = hprev[k] + m * (h - hprev[k]);
+        cn[k] = cprev[k] + m * (c - cprev[k]);
+    });
 }
 
 /* from the activated gates (i, f, c~, o blocks of `a`) and c_prev: tanh(c), the output and the carried state */
@@ -82,11 +109,20 @@ static void forward_rows(void *ctx, int64_t lo, int64_t hi)
             hn = j->y + (s->B * T + b) * H;
             cn = j->y + (s->B * T + s->B + b) * H;
         }
+        const tc_scalar *cprev = s->cp + bt * H, m = s->mask ? s->mask[bt] : 1;
+        if (s->peep) {
+            gate_sigmoid_peep(a, g + o[0] * H, xw + o[0] * H, 0, s->peep, cprev, H);
+            gate_sigmoid_peep(a + H, g + o[1] * H, xw + o[1] * H, s->forget_bias, s->peep + H, cprev, H);
+            gate_tanh(a + 2 * H, g + o[2] * H, xw + o[2] * H, H);
+            cell_update_peep(a, a + 3 * H, g + o[3] * H, xw + o[3] * H, s->peep + 2 * H, s->hp + bt * H, cprev, m,
+                             s->tch + bt * H, j->y + bt * H, hn, cn, H);
+            continue;
+        }
         gate_sigmoid(a, g + o[0] * H, xw + o[0] * H, 0, H);
         gate_sigmoid(a + H, g + o[1] * H, xw + o[1] * H, s->forget_bias, H);
         gate_tanh(a + 2 * H, g + o[2] * H, xw + o[2] * H, H);
         gate_sigmoid(a + 3 * H, g + o[3] * H, xw + o[3] * H, 0, H);
-        cell_update(a, s->hp + bt * H, s->cp + bt * H, s->mask ? s->mask[bt] : 1, s->tch + bt * H, j->y + bt * H, hn, cn, H);
+        cell_update(a, s->hp + bt * H, cprev, m, s->tch + bt * H, j->y + bt * H, hn, cn, H);
     }
 }
 
@@ -111,6 +147,29 @@ static void cell_backward(const tc_scalar *restrict a, const tc_scalar *restrict
     });
 }
 
+/* the same with peepholes p = (pi, pf, po): o's pre-activation saw c_new,
+ * i's and f's saw c_prev */
+static void cell_backward_peep(const tc_scalar *restrict a, const tc_scalar *restrict th, const tc_scalar *restrict cprev,
+                               const tc_scalar *restrict gy, tc_scalar m, const tc_scalar *restrict p, tc_scalar *restrict dh,
+                               tc_scalar *restrict dc, tc_scalar *restrict dgi, tc_scalar *restrict dgf,
+                               tc_scalar *restrict dgc, tc_scalar *restrict dgo, int64_t H)
+{
+    const tc_scalar *restrict i = a, *restrict f = a + H, *restrict cc = a + 2 * H, *restrict og = a + 3 * H;
+    const tc_scalar *restrict pi = p, *restrict pf = p + H, *restrict po = p + 2 * H;
+    TC_FOR_VEC(k, H, {
+        tc_scalar dhn = m * (dh[k] + gy[k]), dcn = m * dc[k];
+        tc_scalar dop = dhn * th[k] * og[k] * (1 - og[k]);
+        tc_scalar dct = dcn + dhn * og[k] * (1 - th[k] * th[k]) + dop * po[k];
+        tc_scalar dip = dct * cc[k] * i[k] * (1 - i[k]), dfp = dct * cprev[k] * f[k] * (1 - f[k]);
+        dgi[k] = dip;
+        dgf[k] = dfp;
+        dgc[k] = dct * i[k] * (1 - cc[k] * cc[k]);
+        dgo[k] = dop;
+        dc[k] = dct * f[k] + dip * pi[k] + dfp * pf[k] + (1 - m) * dc[k];
+        dh[k] = (1 - m) * dh[k];
+    });
+}
+
 static void backward_rows(void *ctx, int64_t lo, int64_t hi)
 {
     const step_job *j = ctx;
@@ -120,6 +179,12 @@ static void backward_rows(void *ctx, int64_t lo, int64_t hi)
     for (int64_t b = lo; b < hi; b++) {
         const int64_t bt = b * T + t;
         tc_scalar *dg = j->dG + bt * G;
+        if (s->peep) {
+            cell_backward_peep(s->act + bt * G, s->tch + bt * H, s->cp + bt * H, j->gy + bt * H, s->mask ? s->mask[bt] : 1,
+                               s->peep, j->dh + b * H, j->dc + b * H, dg + o[0] * H, dg + o[1] * H, dg + o[2] * H,
+                               dg + o[3] * H, H);
+            continue;
+        }
         cell_backward(s->act + bt * G, s->tch + bt * H, s->cp + bt * H, j->gy + bt * H, s->mask ? s->mask[bt] : 1, j->dh + b * H,
                       j->dc + b * H, dg + o[0] * H, dg + o[1] * H, dg + o[2] * H, dg + o[3] * H, H);
     }
@@ -134,7 +199,7 @@ static const tc_scalar *zeros_bh(int64_t B, int64_t H)
     return z;
 }
 
-tc_tensor *tc_lstm_seq_fused(tc_tensor *xw, tc_tensor *U, tc_tensor *h0, tc_tensor *c0, tc_tensor *mask,
+tc_tensor *tc_lstm_seq_fused(tc_tensor *xw, tc_tensor *U, tc_tensor *peephole, tc_tensor *h0, tc_tensor *c0, tc_tensor *mask,
                              const int *order, tc_scalar forget_bias, bool reverse)
 {
     TC_CHECK(xw && U, TC_ERR_ARG, "lstm_seq: NULL input");
@@ -148,10 +213,13 @@ tc_tensor *tc_lstm_seq_fused(tc_tensor *xw, tc_tensor *U, tc_tensor *h0, tc_tens
     }
     TC_CHECK(!mask || (mask->ndim == 2 && mask->shape[0] == B && mask->shape[1] == T), TC_ERR_SHAPE,
              "lstm_seq: mask %s must be [%lld, %lld]", TC_SHP(mask), (long long)B, (long long)T);
+    TC_CHECK(!peephole || (peephole->ndim == 1 && peephole->shape[0] == 3 * H), TC_ERR_SHAPE,
+             "lstm_seq: peephole %s must be [%lld]", TC_SHP(peephole), (long long)(3 * H));
     seq_saved s = {B, T, H, {order[0], order[1], order[2], order[3]}, forget_bias, reverse};
     s.xw = tc_packed(xw);
     s.U = tc_packed(U);
     s.mask = mask ? tc_packed(mask) : NULL;
+    s.peep = peephole ? tc_packed(peephole) : NULL;
     const tc_scalar *h0d = h0 ? tc_packed(h0) : zeros_bh(B, H), *c0d = c0 ? tc_packed(c0) : zeros_bh(B, H);
     size_t bth = sizeof(tc_scalar) * (size_t)(B * T * H + 1);
     s.hp = tc_arena_alloc(bth);
@@ -160,7 +228,7 @@ tc_tensor *tc_lstm_seq_fused(tc_tensor *xw, tc_tensor *U, tc_tensor *h0, tc_tens
     s.act = tc_arena_alloc(4 * bth);
     tc_scalar *g = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(B * G + 1));
     tc_tensor *y = tc_result(2, (int64_t[]){B * T + 2 * B, H});
-    if (!s.xw || !s.U || (mask && !s.mask) || !h0d || !c0d || !s.hp || !s.cp || !s.tch || !s.act || !g || !y) return NULL;
+    if (!s.xw || !s.U || (mask && !s.mask) || (peephole && !s.peep) || !h0d || !c0d || !s.hp || !s.cp || !s.tch || !s.act || !g || !y) return NULL;
     if (T == 0) {
         memcpy(y->data, h0d, sizeof(tc_scalar) * (size_t)(B * H));
         memcpy(y->data + B * H, c0d, sizeof(tc_scalar) * (size_t)(B * H));
@@ -178,12 +246,13 @@ tc_tensor *tc_lstm_seq_fused(tc_tensor *xw, tc_tensor *U, tc_tensor *h0, tc_tens
         else tc_gemm(false, false, B, G, H, 1, s.hp + t * H, T * H, s.U, G, 0, g, G);
         tc_parallel_for(B, row_grain(H), forward_rows, &j);
     }
-    /* absent initial states are constants: only xw and U are recorded then */
-    tc_tensor *inputs[4] = {xw, U, h0, c0};
+    /* absent peepholes and initial states are not recorded */
+    tc_tensor *inputs[5] = {xw, U};
     int n_in = 2;
+    if (peephole) inputs[n_in++] = peephole;
     if (h0) inputs[n_in++] = h0;
     if (c0) inputs[n_in++] = c0;
-    s.state_inputs = (h0 ? 1 : 0) | (c0 ? 2 : 0);
+    s.recorded = (h0 ? 1 : 0) | (c0 ? 2 : 0) | (peephole ? 4 : 0);
     tc_node *nd = tc_record(TC_OP_lstm_seq, y, n_in, inputs, sizeof s);
     if (nd) memcpy(nd->saved, &s, sizeof s);
     return y;
@@ -194,15 +263,46 @@ static void accumulate(tc_tensor *grad, const tc_scalar *src, int64_t n)
     if (grad) tc_accumulate(grad->data, src, n);
 }
 
+/* The peepholes' gradients: over all rows r (in order, in double, so the
+ * same for any split of the columns), dp_i += dG_i c_prev, dp_f += dG_f
+ * c_prev, dp_o += dG_o c_new with c_new = f c_prev + i c~ recomputed. */
+typedef struct {
+    const seq_saved *s;
+    const tc_scalar *dG;
+    tc_scalar *gp;
+} peep_job;
+
+static void peep_columns(void *ctx, int64_t lo, int64_t hi)
+{
+    const peep_job *j = ctx;
+    const seq_saved *s = j->s;
+    const int64_t H = s->H, G = 4 * H, rows = s->B * s->T;
+    const int *o = s->order;
+    for (int64_t k = lo; k < hi; k++) {
+        double si = 0, sf = 0, so = 0;
+        for (int64_t r = 0; r < rows; r++) {
+            const tc_scalar *a = s->act + r * G, *dg = j->dG + r * G, cp = s->cp[r * H + k];
+            tc_scalar cn = a[H + k] * cp + a[k] * a[2 * H + k];
+            si += (double)dg[o[0] * H + k] * cp;
+            sf += (double)dg[o[1] * H + k] * cp;
+            so += (double)dg[o[3] * H + k] * cn;
+        }
+        j->gp[k] += (tc_scalar)si;
+        j->gp[H + k] += (tc_scalar)sf;
+        j->gp[2 * H + k] += (tc_scalar)so;
+    }
+}
+
 void tc_backward_lstm_seq(tc_node *n, const tc_tensor *gy)
 {
     const seq_saved *s = n->saved;
     const int64_t B = s->B, T = s->T, H = s->H, G = 4 * H;
     tc_tensor *gxw = tc_grad_for(n->inputs[0]), *gU = tc_grad_for(n->inputs[1]);
     int next = 2;
-    tc_tensor *gh0 = s->state_inputs & 1 ? tc_grad_for(n->inputs[next++]) : NULL;
-    tc_tensor *gc0 = s->state_inputs & 2 ? tc_grad_for(n->inputs[next]) : NULL;
-    if (!gxw && !gU && !gh0 && !gc0) return;
+    tc_tensor *gp = s->recorded & 4 ? tc_grad_for(n->inputs[next++]) : NULL;
+    tc_tensor *gh0 = s->recorded & 1 ? tc_grad_for(n->inputs[next++]) : NULL;
+    tc_tensor *gc0 = s->recorded & 2 ? tc_grad_for(n->inputs[next]) : NULL;
+    if (!gxw && !gU && !gp && !gh0 && !gc0) return;
     tc_scalar *dh = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(B * H + 1));
     tc_scalar *dc = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(B * H + 1));
     tc_scalar *dG = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(B * T * G + 1));
@@ -217,11 +317,15 @@ void tc_backward_lstm_seq(tc_node *n, const tc_tensor *gy)
         int64_t t = s->reverse ? T - 1 - k : k;
         step_job j = {s, t, -1, NULL, NULL, gy->data, dh, dc, dG};
         tc_parallel_for(B, row_grain(H), backward_rows, &j);
-        if (k > 0 || s->state_inputs) /* the first step's dh only feeds the initial states' gradients */
+        if (k > 0 || (s->recorded & 3)) /* the first step's dh only feeds the initial states' gradients */
             tc_gemm(false, false, B, H, G, 1, dG + t * G, T * G, Ut, H, 1, dh, H);
     }
     if (T > 0 && gU) tc_gemm(true, false, H, G, B * T, 1, s->hp, H, dG, G, 1, gU->data, G);
     if (T > 0) accumulate(gxw, dG, B * T * G);
+    if (T > 0 && gp) {
+        peep_job pj = {s, dG, gp->data};
+        tc_parallel_for(H, 16, peep_columns, &pj);
+    }
     accumulate(gh0, dh, B * H);
     accumulate(gc0, dc, B * H);
 }
