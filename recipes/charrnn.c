@@ -526,10 +526,14 @@ int tc_cmd_charrnn(int argc, char **argv)
             samples += y->shape[0];
             step++;
             tc_arena_reset();
-            if (step % 20 == 0) {
-                double el = train_time + now() - ts;
-                fprintf(stderr, "epoch %d step %lld loss %.4f nats/char %.0f samples/s\n", epoch, (long long)step,
-                        loss_sum / (double)loss_n, samples / el);
+            if (step % 20 == 0) { /* progress, with what is left of this epoch (or of --iters) */
+                double el = train_time + now() - ts, rate = samples / el;
+                int64_t per_epoch = (ntrain + batch - 1) / batch, in_epoch = step - (int64_t)(epoch - start_epoch - 1) * per_epoch;
+                int64_t total = iters && iters - step + in_epoch < per_epoch ? iters - step + in_epoch : per_epoch;
+                double left = (double)(total - in_epoch) * (double)batch / fmax(rate, 1e-9);
+                fprintf(stderr, "epoch %d/%lld step %lld/%lld loss %.4f nats/char %.0f samples/s, %dm%02ds left\n", epoch,
+                        (long long)(start_epoch + epochs), (long long)in_epoch, (long long)total, loss_sum / (double)loss_n,
+                        rate, (int)(left / 60), (int)fmod(left, 60));
             }
         }
         train_time += now() - ts; /* training steps only: not validation or sampling */
