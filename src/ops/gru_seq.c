@@ -256,15 +256,35 @@ static void accumulate(tc_tensor *grad, const tc_scalar *src, int64_t n)
     if (grad) tc_accumulate(grad->data, src, n);
 }
 
-/* the recurrent bias: column sums of dR in row order (the same for any thread count) */
+/* The recurrent bias: column sums of dR. Each column is summed over the rows
+ * in order (in double), so the result is the same for any thread count;
+ * blocks of 64 columns walk the rows front to back (a column walk would
+ * touch a new cache line per row). */
+typedef struct {
+    const tc_scalar *dR;
+    int64_t rows, G;
+    tc_scalar *out;
+} colsum_job;
+
+static void column_sums(void *ctx, int64_t lo, int64_t hi)
+{
+    const colsum_job *j = ctx;
+    for (int64_t c0 = lo; c0 < hi; c0 += 64) {
+        int64_t w = hi - c0 < 64 ? hi - c0 : 64;
+        double acc[64] = {0};
+        for (int64_t r = 0; r < j->rows; r++) {
+            const tc_scalar *row = j->dR + r * j->G + c0;
+            for (int64_t c = 0; c < w; c++) acc[c] += row[c];
+        }
+        for (int64_t c = 0; c < w; c++) j->out[c0 + c] += (tc_scalar)acc[c];
+    }
+}
+
 static void add_column_sums(tc_tensor *grad, const tc_scalar *dR, int64_t rows, int64_t G)
 {
     if (!grad) return;
-    for (int64_t c = 0; c < G; c++) {
-        double sum = 0;
-        for (int64_t i = 0; i < rows; i++) sum += dR[i * G + c];
-        grad->data[c] += (tc_scalar)sum;
-    }
+    colsum_job j = {dR, rows, G, grad->data};
+    tc_parallel_for(G, 64, column_sums, &j);
 }
 
 void tc_backward_gru_seq(tc_node *n, const tc_tensor *gy)

@@ -278,18 +278,24 @@ static void peep_columns(void *ctx, int64_t lo, int64_t hi)
     const seq_saved *s = j->s;
     const int64_t H = s->H, G = 4 * H, rows = s->B * s->T;
     const int *o = s->order;
-    for (int64_t k = lo; k < hi; k++) {
-        double si = 0, sf = 0, so = 0;
+    for (int64_t k0 = lo; k0 < hi; k0 += 64) { /* 64 columns at a time, the rows front to back */
+        int64_t w = hi - k0 < 64 ? hi - k0 : 64;
+        double si[64] = {0}, sf[64] = {0}, so[64] = {0};
         for (int64_t r = 0; r < rows; r++) {
-            const tc_scalar *a = s->act + r * G, *dg = j->dG + r * G, cp = s->cp[r * H + k];
-            tc_scalar cn = a[H + k] * cp + a[k] * a[2 * H + k];
-            si += (double)dg[o[0] * H + k] * cp;
-            sf += (double)dg[o[1] * H + k] * cp;
-            so += (double)dg[o[3] * H + k] * cn;
+            const tc_scalar *a = s->act + r * G, *dg = j->dG + r * G, *cp = s->cp + r * H;
+            for (int64_t c = 0; c < w; c++) {
+                int64_t k = k0 + c;
+                tc_scalar cn = a[H + k] * cp[k] + a[k] * a[2 * H + k];
+                si[c] += (double)dg[o[0] * H + k] * cp[k];
+                sf[c] += (double)dg[o[1] * H + k] * cp[k];
+                so[c] += (double)dg[o[3] * H + k] * cn;
+            }
         }
-        j->gp[k] += (tc_scalar)si;
-        j->gp[H + k] += (tc_scalar)sf;
-        j->gp[2 * H + k] += (tc_scalar)so;
+        for (int64_t c = 0; c < w; c++) {
+            j->gp[k0 + c] += (tc_scalar)si[c];
+            j->gp[H + k0 + c] += (tc_scalar)sf[c];
+            j->gp[2 * H + k0 + c] += (tc_scalar)so[c];
+        }
     }
 }
 
@@ -324,7 +330,7 @@ void tc_backward_lstm_seq(tc_node *n, const tc_tensor *gy)
     if (T > 0) accumulate(gxw, dG, B * T * G);
     if (T > 0 && gp) {
         peep_job pj = {s, dG, gp->data};
-        tc_parallel_for(H, 16, peep_columns, &pj);
+        tc_parallel_for(H, 64, peep_columns, &pj);
     }
     accumulate(gh0, dh, B * H);
     accumulate(gc0, dc, B * H);
