@@ -44,11 +44,9 @@ static void sig_sum(tc_scalar *restrict a, const tc_scalar *restrict g, const tc
 static void candidate_after(tc_scalar *restrict hh, tc_scalar *restrict q, const tc_scalar *restrict g,
                             const tc_scalar *restrict bias, const tc_scalar *restrict xh, const tc_scalar *restrict r, int64_t H)
 {
-    TC_FOR_VEC(k, H, {
-        tc_scalar v = g[k] + (bias ? bias[k] : 0);
-        q[k] = v;
-        hh[k] = tc_vtanh(xh[k] + r[k] * v);
-    });
+    if (bias) TC_FOR_VEC(k, H, q[k] = g[k] + bias[k]);
+    else memcpy(q, g, sizeof(tc_scalar) * (size_t)H);
+    TC_FOR_VEC(k, H, hh[k] = tc_vtanh(xh[k] + r[k] * q[k])); /* one store per loop: what GCC vectorises */
 }
 
 static void candidate_before(tc_scalar *restrict hh, const tc_scalar *restrict g, const tc_scalar *restrict xh, int64_t H)
@@ -177,19 +175,19 @@ tc_tensor *tc_gru_seq_fused(tc_tensor *xw, tc_tensor *U, tc_tensor *br, tc_tenso
 
 /* ---- backward -------------------------------------------------------------------- */
 /* reset_after: dG (of xw), dR (of h U) and dh (carried part plus the direct z path) */
+/* (Each loop stores to one array: the form GCC vectorises.) */
 static void cell_back_after(const tc_scalar *restrict a, const tc_scalar *restrict hprev, const tc_scalar *restrict gy,
                             tc_scalar m, tc_scalar *restrict dh, tc_scalar *restrict dg, tc_scalar *restrict dr, int64_t H)
 {
     const tc_scalar *restrict z = a, *restrict r = a + H, *restrict hh = a + 2 * H, *restrict q = a + 3 * H;
-    TC_FOR_VEC(k, H, {
-        tc_scalar dhn = m * (dh[k] + gy[k]);
-        tc_scalar dzp = dhn * (hprev[k] - hh[k]) * z[k] * (1 - z[k]);
-        tc_scalar dhp = dhn * (1 - z[k]) * (1 - hh[k] * hh[k]);
-        tc_scalar drp = dhp * q[k] * r[k] * (1 - r[k]);
-        dg[k] = dzp, dg[H + k] = drp, dg[2 * H + k] = dhp;
-        dr[k] = dzp, dr[H + k] = drp, dr[2 * H + k] = dhp * r[k];
-        dh[k] = (1 - m) * dh[k] + dhn * z[k];
-    });
+    tc_scalar *restrict dz = dg, *restrict drr = dg + H, *restrict dhp = dg + 2 * H; /* pre-activation gradients */
+    TC_FOR_VEC(k, H, dz[k] = m * (dh[k] + gy[k]) * (hprev[k] - hh[k]) * z[k] * (1 - z[k]));
+    TC_FOR_VEC(k, H, dhp[k] = m * (dh[k] + gy[k]) * (1 - z[k]) * (1 - hh[k] * hh[k]));
+    TC_FOR_VEC(k, H, drr[k] = dhp[k] * q[k] * r[k] * (1 - r[k]));
+    memcpy(dr, dg, sizeof(tc_scalar) * (size_t)(2 * H));
+    tc_scalar *restrict drh = dr + 2 * H;
+    TC_FOR_VEC(k, H, drh[k] = dhp[k] * r[k]);
+    TC_FOR_VEC(k, H, dh[k] = (1 - m) * dh[k] + m * (dh[k] + gy[k]) * z[k]);
 }
 
 static void backward_after(void *ctx, int64_t lo, int64_t hi)
@@ -209,12 +207,10 @@ static void cell_back_candidate(const tc_scalar *restrict a, const tc_scalar *re
                                 tc_scalar m, tc_scalar *restrict dh, tc_scalar *restrict dg, int64_t H)
 {
     const tc_scalar *restrict z = a, *restrict hh = a + 2 * H;
-    TC_FOR_VEC(k, H, {
-        tc_scalar dhn = m * (dh[k] + gy[k]);
-        dg[k] = dhn * (hprev[k] - hh[k]) * z[k] * (1 - z[k]);
-        dg[2 * H + k] = dhn * (1 - z[k]) * (1 - hh[k] * hh[k]);
-        dh[k] = (1 - m) * dh[k] + dhn * z[k];
-    });
+    tc_scalar *restrict dz = dg, *restrict dhp = dg + 2 * H;
+    TC_FOR_VEC(k, H, dz[k] = m * (dh[k] + gy[k]) * (hprev[k] - hh[k]) * z[k] * (1 - z[k]));
+    TC_FOR_VEC(k, H, dhp[k] = m * (dh[k] + gy[k]) * (1 - z[k]) * (1 - hh[k] * hh[k]));
+    TC_FOR_VEC(k, H, dh[k] = (1 - m) * dh[k] + m * (dh[k] + gy[k]) * z[k]);
 }
 
 /* second pass, once drh = dh~ U_h^T is known: dr and the path through r * h */

@@ -60,36 +60,30 @@ static void gate_sigmoid_peep(tc_scalar *restrict a, const tc_scalar *restrict g
     TC_FOR_VEC(k, n, a[k] = tc_vsigmoid(g[k] + xw[k] + shift + p[k] * c[k]));
 }
 
-/* with peepholes the output gate needs the new cell: it is computed here (into og) */
-static void cell_update_peep(const tc_scalar *restrict a, tc_scalar *restrict og, const tc_scalar *restrict go,
-                             const tc_scalar *restrict xo, const tc_scalar *restrict po, const tc_scalar *restrict hprev,
-                             const tc_scalar *restrict cprev, tc_scalar m, tc_scalar *restrict th, tc_scalar *restrict y,
-                             tc_scalar *restrict hn, tc_scalar *restrict cn, int64_t H)
+/* The new cell c = f c_prev + i c~ into th, and the carried cell state. */
+static void cell_new(const tc_scalar *restrict a, const tc_scalar *restrict cprev, tc_scalar m, tc_scalar *restrict th,
+                     tc_scalar *restrict cn, int64_t H)
 {
     const tc_scalar *restrict i = a, *restrict f = a + H, *restrict cc = a + 2 * H;
-    TC_FOR_VEC(k, H, {
-        tc_scalar c = f[k] * cprev[k] + i[k] * cc[k], t = tc_vtanh(c), o = tc_vsigmoid(go[k] + xo[k] + po[k] * c), h = o * t;
-        og[k] = o;
-        th[k] = t;
-        y[k] = m * h;
-        hn[k] = hprev[k] + m * (h - hprev[k]);
-        cn[k] = cprev[k] + m * (c - cprev[k]);
-    });
+    TC_FOR_VEC(k, H, th[k] = f[k] * cprev[k] + i[k] * cc[k]);
+    TC_FOR_VEC(k, H, cn[k] = cprev[k] + m * (th[k] - cprev[k]));
 }
 
-/* from the activated gates (i, f, c~, o blocks of `a`) and c_prev: tanh(c), the output and the carried state */
-static void cell_update(const tc_scalar *restrict a, const tc_scalar *restrict hprev, const tc_scalar *restrict cprev,
-                        tc_scalar m, tc_scalar *restrict th, tc_scalar *restrict y, tc_scalar *restrict hn,
-                        tc_scalar *restrict cn, int64_t H)
+/* From c (in th) and the output gate: th = tanh(c), the output and the carried h. Several
+ * loops with one store each: the form GCC vectorises (one loop with four stores it does not). */
+static void cell_out(const tc_scalar *restrict og, const tc_scalar *restrict hprev, tc_scalar m, tc_scalar *restrict th,
+                     tc_scalar *restrict y, tc_scalar *restrict hn, int64_t H)
 {
-    const tc_scalar *restrict i = a, *restrict f = a + H, *restrict cc = a + 2 * H, *restrict og = a + 3 * H;
-    TC_FOR_VEC(k, H, {
-        tc_scalar c = f[k] * cprev[k] + i[k] * cc[k], t = tc_vtanh(c), h = og[k] * t;
-        th[k] = t;
-        y[k] = m * h;
-        hn[k] = hprev[k] + m * (h - hprev[k]);
-        cn[k] = cprev[k] + m * (c - cprev[k]);
-    });
+    TC_FOR_VEC(k, H, th[k] = tc_vtanh(th[k]));
+    TC_FOR_VEC(k, H, y[k] = m * (og[k] * th[k]));
+    TC_FOR_VEC(k, H, hn[k] = hprev[k] + m * (og[k] * th[k] - hprev[k]));
+}
+
+/* with peepholes the output gate sees the new cell (still in th) */
+static void gate_out_peep(tc_scalar *restrict og, const tc_scalar *restrict go, const tc_scalar *restrict xo,
+                          const tc_scalar *restrict po, const tc_scalar *restrict c, int64_t H)
+{
+    TC_FOR_VEC(k, H, og[k] = tc_vsigmoid(go[k] + xo[k] + po[k] * c[k]));
 }
 
 static void forward_rows(void *ctx, int64_t lo, int64_t hi)
@@ -110,19 +104,21 @@ static void forward_rows(void *ctx, int64_t lo, int64_t hi)
             cn = j->y + (s->B * T + s->B + b) * H;
         }
         const tc_scalar *cprev = s->cp + bt * H, m = s->mask ? s->mask[bt] : 1;
+        tc_scalar *th = s->tch + bt * H;
         if (s->peep) {
             gate_sigmoid_peep(a, g + o[0] * H, xw + o[0] * H, 0, s->peep, cprev, H);
             gate_sigmoid_peep(a + H, g + o[1] * H, xw + o[1] * H, s->forget_bias, s->peep + H, cprev, H);
             gate_tanh(a + 2 * H, g + o[2] * H, xw + o[2] * H, H);
-            cell_update_peep(a, a + 3 * H, g + o[3] * H, xw + o[3] * H, s->peep + 2 * H, s->hp + bt * H, cprev, m,
-                             s->tch + bt * H, j->y + bt * H, hn, cn, H);
-            continue;
+            cell_new(a, cprev, m, th, cn, H);
+            gate_out_peep(a + 3 * H, g + o[3] * H, xw + o[3] * H, s->peep + 2 * H, th, H);
+        } else {
+            gate_sigmoid(a, g + o[0] * H, xw + o[0] * H, 0, H);
+            gate_sigmoid(a + H, g + o[1] * H, xw + o[1] * H, s->forget_bias, H);
+            gate_tanh(a + 2 * H, g + o[2] * H, xw + o[2] * H, H);
+            gate_sigmoid(a + 3 * H, g + o[3] * H, xw + o[3] * H, 0, H);
+            cell_new(a, cprev, m, th, cn, H);
         }
-        gate_sigmoid(a, g + o[0] * H, xw + o[0] * H, 0, H);
-        gate_sigmoid(a + H, g + o[1] * H, xw + o[1] * H, s->forget_bias, H);
-        gate_tanh(a + 2 * H, g + o[2] * H, xw + o[2] * H, H);
-        gate_sigmoid(a + 3 * H, g + o[3] * H, xw + o[3] * H, 0, H);
-        cell_update(a, s->hp + bt * H, cprev, m, s->tch + bt * H, j->y + bt * H, hn, cn, H);
+        cell_out(a + 3 * H, s->hp + bt * H, m, th, j->y + bt * H, hn, H);
     }
 }
 
