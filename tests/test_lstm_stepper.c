@@ -25,6 +25,8 @@ static void assert_close_arrays(const tc_scalar *a, const tc_scalar *b, int64_t 
             fail_msg("%s, step %d, element %lld: %.9g vs reference %.9g", what, step, (long long)i, (double)a[i], (double)b[i]);
 }
 
+static void char_rnn_step_matches_reference_loop(void **state);
+
 /* ---- tc_gemv ---------------------------------------------------------------------------- */
 static void gemv_matches_naive_product(void **state)
 {
@@ -55,6 +57,15 @@ static void gemv_matches_naive_product(void **state)
         tc_gemv_plan_free(p);
         tc_tensor_free(w), tc_tensor_free(x);
     }
+}
+
+/* the same with the portable kernel that machines without AVX-512 use */
+static void plain_gemv_matches_naive_product(void **state)
+{
+    setenv("TENSORCOOK_GEMV_PLAIN", "1", 1);
+    gemv_matches_naive_product(state);
+    char_rnn_step_matches_reference_loop(state);
+    unsetenv("TENSORCOOK_GEMV_PLAIN");
 }
 
 static void gemv_column_map_and_errors(void **state)
@@ -325,6 +336,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gemv_matches_naive_product),
+        cmocka_unit_test(plain_gemv_matches_naive_product),
         cmocka_unit_test(gemv_column_map_and_errors),
         cmocka_unit_test(one_layer_matches_lstm_step),
         cmocka_unit_test(char_rnn_step_matches_reference_loop),

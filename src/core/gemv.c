@@ -50,7 +50,9 @@ tc_gemv_plan *tc_gemv_plan_new(int64_t k, int64_t n, const tc_scalar *w, int64_t
     pl->k = k;
 #ifdef TC_GEMV_AVX512
     __builtin_cpu_init();
-    pl->avx512 = __builtin_cpu_supports("avx512f");
+    /* TENSORCOOK_GEMV_PLAIN=1 forces the portable kernel (tests run both) */
+    const char *plain = getenv("TENSORCOOK_GEMV_PLAIN");
+    pl->avx512 = __builtin_cpu_supports("avx512f") && !(plain && plain[0] == '1');
 #endif
     pl->panels = (n_packed + PANEL - 1) / PANEL;
     size_t bytes = sizeof(tc_scalar) * (size_t)pl->panels * (size_t)k * PANEL;
