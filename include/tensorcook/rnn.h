@@ -84,6 +84,24 @@ tc_status tc_gru(tc_tensor *x, tc_tensor *kernel, tc_tensor *recurrent, tc_tenso
 tc_status tc_simple_rnn(tc_tensor *x, tc_tensor *kernel, tc_tensor *recurrent, tc_tensor *bias, tc_tensor *h0,
                         tc_tensor *mask, tc_activation act, bool reverse, tc_tensor **seq, tc_tensor **h);
 
+/* ---- attention ---------------------------------------------------------------------
+ * scores [B, Tq, Tk] = q k^T (Luong's dot) or sum_d w_d tanh(q_d + k_d)
+ * (Bahdanau's additive), times scale and scale_value; keys where key_mask
+ * [B, Tk] is 0 and (causal) keys after the query's own step get -1e9;
+ * weights = softmax over the keys; out = weights @ v. q [B, Tq, D],
+ * k [B, Tk, D], v [B, Tk, Dv]; out [B, Tq, Dv], weights [B, Tq, Tk] (either
+ * may be NULL). Differentiable in q, k, v and the parameters. */
+typedef enum { TC_SCORE_DOT = 0, TC_SCORE_ADDITIVE } tc_attention_score;
+typedef struct {
+    tc_attention_score score;
+    tc_tensor *scale;            /* a (learnable) factor of one value, or NULL */
+    double scale_value;          /* a constant factor such as 1/sqrt(D); 0: none */
+    tc_tensor *additive_weights; /* additive: w [D], or NULL (ones) */
+    bool causal;                 /* query i sees keys 0..i only */
+} tc_attention_params;
+tc_status tc_attention(tc_tensor *q, tc_tensor *k, tc_tensor *v, tc_tensor *key_mask, const tc_attention_params *p,
+                       tc_tensor **out, tc_tensor **weights);
+
 /* ---- layers (Keras names and weights: kernel, recurrent_kernel, bias) ----------
  * In a functional model (nn.h), a layer called on [x, h0] (GRU, SimpleRNN)
  * or [x, h0, c0] (LSTM), states of shape (units), starts from those states
@@ -119,6 +137,13 @@ tc_layer *tc_repeat_vector(int n, const char *name);   /* [B, F] -> [B, n, F] */
 /* Forward and backward copies of a new RNN layer, outputs concatenated on
  * the feature axis. Takes ownership of rnn. */
 tc_layer *tc_bidirectional(tc_layer *rnn, const char *name);
+/* Keras' Attention (dot product; use_scale: a learnable factor "scale", 1
+ * at first) and AdditiveAttention (Bahdanau; use_scale: a learnable "scale"
+ * [D]), called on [query, value] or [query, value, key]: out (Tq, Dv).
+ * The value's mask masks the keys; the query's mask zeroes the outputs of
+ * masked queries and goes on with the output. */
+tc_layer *tc_attention_layer(bool use_scale, bool causal, const char *name);
+tc_layer *tc_additive_attention_layer(bool use_scale, bool causal, const char *name);
 
 #ifdef __cplusplus
 }

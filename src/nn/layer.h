@@ -84,6 +84,9 @@ struct tc_layer {
         tc_shp reshape;
         tc_rnn_opts rnn;
         double mask_value;  /* Masking */
+        struct {
+            bool use_scale, causal;
+        } attention;
     } o;
     bool is_max;            /* pools */
     tc_rng dropout_rng;
