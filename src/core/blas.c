@@ -82,14 +82,3 @@ void tc_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
     int64_t blocks = ((g.split_rows ? m : n) + GEMM_BLOCK - 1) / GEMM_BLOCK;
     tc_parallel_for(blocks, 1, gemm_range, &g);
 }
-
-/* dst [cols, rows] = src [rows, cols]^T, in 32 x 32 tiles (both sides stay in cache) */
-void tc_transpose_into(tc_scalar *dst, const tc_scalar *src, int64_t rows, int64_t cols)
-{
-    for (int64_t i0 = 0; i0 < rows; i0 += 32)
-        for (int64_t j0 = 0; j0 < cols; j0 += 32) {
-            int64_t i1 = i0 + 32 < rows ? i0 + 32 : rows, j1 = j0 + 32 < cols ? j0 + 32 : cols;
-            for (int64_t i = i0; i < i1; i++)
-                for (int64_t j = j0; j < j1; j++) dst[j * rows + i] = src[i * cols + j];
-        }
-}

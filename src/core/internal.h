@@ -92,6 +92,11 @@ void tc_strided_apply(int ndim, const int64_t *shape, tc_scalar *dst, const int6
 
 /* Accumulate n values: dst[i] += src[i]. */
 void tc_accumulate(tc_scalar *dst, const tc_scalar *src, int64_t n);
+/* grad->data += src (n values); nothing when the input needs no gradient (grad NULL). */
+static inline void tc_accumulate_grad(tc_tensor *grad, const tc_scalar *src, int64_t n)
+{
+    if (grad) tc_accumulate(grad->data, src, n);
+}
 
 /* The fused LSTM cell (src/ops/rnn_cell.c): gates g [B, 4H] with gate k of
  * (i, f, c, o) in block order[k], previous cell c [B, H] -> [h' | c'] [B, 2H]. */
@@ -101,8 +106,6 @@ tc_tensor *tc_lstm_cell_fused(tc_tensor *g, tc_tensor *c, const int *order, tc_s
  * [B*T + 2B, H]: the outputs (row b*T + t), the final h, the final c. */
 tc_tensor *tc_lstm_seq_fused(tc_tensor *xw, tc_tensor *U, tc_tensor *peephole, tc_tensor *h0, tc_tensor *c0, tc_tensor *mask,
                              const int *order, tc_scalar forget_bias, bool reverse);
-/* dst [cols, rows] = src [rows, cols]^T (src/core/blas.c) */
-void tc_transpose_into(tc_scalar *dst, const tc_scalar *src, int64_t rows, int64_t cols);
 /* The GRU's (src/ops/gru_seq.c): xw [B, T, 3H] = x W + b_input, U [H, 3H],
  * br [3H] (recurrent bias, reset_after only) or NULL, h0 [B, H] or NULL,
  * mask [B, T] or NULL. Returns [B*T + B, H]: the outputs, then the final h. */

@@ -247,41 +247,6 @@ static void backward_reset(void *ctx, int64_t lo, int64_t hi)
     }
 }
 
-static void accumulate(tc_tensor *grad, const tc_scalar *src, int64_t n)
-{
-    if (grad) tc_accumulate(grad->data, src, n);
-}
-
-/* The recurrent bias: column sums of dR. Each column is summed over the rows
- * in order (in double), so the result is the same for any thread count;
- * blocks of 64 columns walk the rows front to back (a column walk would
- * touch a new cache line per row). */
-typedef struct {
-    const tc_scalar *dR;
-    int64_t rows, G;
-    tc_scalar *out;
-} colsum_job;
-
-static void column_sums(void *ctx, int64_t lo, int64_t hi)
-{
-    const colsum_job *j = ctx;
-    for (int64_t c0 = lo; c0 < hi; c0 += 64) {
-        int64_t w = hi - c0 < 64 ? hi - c0 : 64;
-        double acc[64] = {0};
-        for (int64_t r = 0; r < j->rows; r++) {
-            const tc_scalar *row = j->dR + r * j->G + c0;
-            for (int64_t c = 0; c < w; c++) acc[c] += row[c];
-        }
-        for (int64_t c = 0; c < w; c++) j->out[c0 + c] += (tc_scalar)acc[c];
-    }
-}
-
-static void add_column_sums(tc_tensor *grad, const tc_scalar *dR, int64_t rows, int64_t G)
-{
-    if (!grad) return;
-    colsum_job j = {dR, rows, G, grad->data};
-    tc_parallel_for(G, 64, column_sums, &j);
-}
 
 void tc_backward_gru_seq(tc_node *n, const tc_tensor *gy)
 {
@@ -299,7 +264,7 @@ void tc_backward_gru_seq(tc_node *n, const tc_tensor *gy)
     /* U^T [3H, H] once: the per-step products then run as NN GEMMs (faster in OpenBLAS than NT) */
     tc_scalar *Ut = T > 0 ? tc_arena_alloc(sizeof(tc_scalar) * (size_t)(G * H + 1)) : dh;
     if (!dh || !drh || !dG || !dR || !Ut) return;
-    if (T > 0) tc_transpose_into(Ut, s->U, H, G);
+    if (T > 0) tc_strided_apply(2, (int64_t[]){G, H}, Ut, (int64_t[]){H, 1}, s->U, (int64_t[]){1, G}, false);
     memcpy(dh, gy->data + B * T * H, sizeof(tc_scalar) * (size_t)(B * H));
     for (int64_t k = T - 1; k >= 0; k--) {
         int64_t t = s->reverse ? T - 1 - k : k;
@@ -322,7 +287,8 @@ void tc_backward_gru_seq(tc_node *n, const tc_tensor *gy)
             tc_gemm(true, false, H, H, B * T, 1, s->act + 3 * H, 4 * H, dG + 2 * H, G, 1, gU->data + 2 * H, G);
         }
     }
-    if (T > 0) accumulate(gxw, dG, B * T * G);
-    if (T > 0) add_column_sums(gbr, dR, B * T, G);
-    accumulate(gh0, dh, B * H);
+    if (T > 0) tc_accumulate_grad(gxw, dG, B * T * G);
+    if (T > 0 && gbr) /* the recurrent bias: dR summed over all rows */
+        tc_reduce_sum_into(dR, 2, (int64_t[]){B * T, G}, (bool[]){true, false}, 1.0, gbr->data, true);
+    tc_accumulate_grad(gh0, dh, B * H);
 }

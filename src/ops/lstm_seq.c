@@ -254,10 +254,6 @@ tc_tensor *tc_lstm_seq_fused(tc_tensor *xw, tc_tensor *U, tc_tensor *peephole, t
     return y;
 }
 
-static void accumulate(tc_tensor *grad, const tc_scalar *src, int64_t n)
-{
-    if (grad) tc_accumulate(grad->data, src, n);
-}
 
 /* The peepholes' gradients: over all rows r (in order, in double, so the
  * same for any split of the columns), dp_i += dG_i c_prev, dp_f += dG_f
@@ -312,7 +308,7 @@ void tc_backward_lstm_seq(tc_node *n, const tc_tensor *gy)
      * NN GEMM, which OpenBLAS does ~15% faster than the transposed form */
     tc_scalar *Ut = T > 0 ? tc_arena_alloc(sizeof(tc_scalar) * (size_t)(G * H + 1)) : dh;
     if (!dh || !dc || !dG || !Ut) return;
-    if (T > 0) tc_transpose_into(Ut, s->U, H, G);
+    if (T > 0) tc_strided_apply(2, (int64_t[]){G, H}, Ut, (int64_t[]){H, 1}, s->U, (int64_t[]){1, G}, false);
     memcpy(dh, gy->data + B * T * H, sizeof(tc_scalar) * (size_t)(B * H));
     memcpy(dc, gy->data + B * T * H + B * H, sizeof(tc_scalar) * (size_t)(B * H));
     for (int64_t k = T - 1; k >= 0; k--) {
@@ -323,11 +319,11 @@ void tc_backward_lstm_seq(tc_node *n, const tc_tensor *gy)
             tc_gemm(false, false, B, H, G, 1, dG + t * G, T * G, Ut, H, 1, dh, H);
     }
     if (T > 0 && gU) tc_gemm(true, false, H, G, B * T, 1, s->hp, H, dG, G, 1, gU->data, G);
-    if (T > 0) accumulate(gxw, dG, B * T * G);
+    if (T > 0) tc_accumulate_grad(gxw, dG, B * T * G);
     if (T > 0 && gp) {
         peep_job pj = {s, dG, gp->data};
         tc_parallel_for(H, 64, peep_columns, &pj);
     }
-    accumulate(gh0, dh, B * H);
-    accumulate(gc0, dc, B * H);
+    tc_accumulate_grad(gh0, dh, B * H);
+    tc_accumulate_grad(gc0, dc, B * H);
 }
