@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -489,13 +490,43 @@ static void test_npy(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Every crasher the fuzzers found (tests/fuzz/regressions): an error, no crash. */
+static void test_fuzz_regressions(void **state)
+{
+    (void)state;
+    const char *dirs[2] = {TC_FIXTURES "/../fuzz/regressions/keras_h5", TC_FIXTURES "/../fuzz/regressions/npy"};
+    int seen = 0;
+    for (int k = 0; k < 2; k++) {
+        DIR *d = opendir(dirs[k]);
+        assert_non_null(d);
+        for (struct dirent *e; (e = readdir(d));) {
+            if (e->d_name[0] == '.') continue;
+            char path[1024];
+            snprintf(path, sizeof path, "%s/%s", dirs[k], e->d_name);
+            seen++;
+            if (k == 1) {
+                tc_tensor *t = tc_npy_load(path);
+                if (t) tc_tensor_free(t);
+                else assert_non_null(strstr(tc_last_error(), e->d_name));
+                continue;
+            }
+            tc_model *m = cnn_model(cnn_names);
+            if (tc_load_keras_weights(m, path, NULL) != TC_OK) assert_non_null(strstr(tc_last_error(), e->d_name));
+            tc_model_free(tc_load_keras_model(path));
+            tc_model_free(m);
+        }
+        closedir(d);
+    }
+    assert_true(seen >= 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_npy),          cmocka_unit_test(test_dense),       cmocka_unit_test(test_cnn),
         cmocka_unit_test(test_rnn),          cmocka_unit_test(test_keras1),      cmocka_unit_test(test_conv_kinds),
         cmocka_unit_test(test_options),      cmocka_unit_test(test_mismatch),    cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_full_models),  cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_full_models),  cmocka_unit_test(test_bad_files),   cmocka_unit_test(test_fuzz_regressions),
     };
     return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }

@@ -85,6 +85,9 @@ static char **read_one(hid_t obj, const char *name, int *n, char *problem, size_
     if (H5Tis_variable_str(ft) > 0) {
         char **raw = calloc((size_t)cnt, sizeof *raw);
         if (!raw || H5Tset_size(mt, H5T_VARIABLE) < 0 || H5Aread(a, mt, raw) < 0) {
+            /* a read that fails half-way leaves the strings it made */
+            for (int i = 0; raw && i < cnt; i++)
+                if (raw[i]) H5free_memory(raw[i]);
             free(raw);
             snprintf(problem, psize, "attribute %s is unreadable", name);
             goto fail;
