@@ -490,13 +490,30 @@ static void test_npy(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
-/* Every crasher the fuzzers found (tests/fuzz/regressions): an error, no crash. */
+/* Every crasher the fuzzers found (tests/fuzz/regressions): an error, no
+ * crash. keras_h5_hdf5/ holds files on which HDF5 1.10 itself reads out of
+ * bounds while decoding attribute messages (AddressSanitizer stops inside
+ * libhdf5, in H5Aexists): the plain build must still give an error; the
+ * sanitizer build skips them, as its report would be about HDF5. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TC_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TC_ASAN 1
+#endif
+#endif
 static void test_fuzz_regressions(void **state)
 {
     (void)state;
-    const char *dirs[2] = {TC_FIXTURES "/../fuzz/regressions/keras_h5", TC_FIXTURES "/../fuzz/regressions/npy"};
+    const char *dirs[3] = {TC_FIXTURES "/../fuzz/regressions/keras_h5", TC_FIXTURES "/../fuzz/regressions/npy",
+                           TC_FIXTURES "/../fuzz/regressions/keras_h5_hdf5"};
     int seen = 0;
-    for (int k = 0; k < 2; k++) {
+#ifdef TC_ASAN
+    int n_dirs = 2;
+#else
+    int n_dirs = 3;
+#endif
+    for (int k = 0; k < n_dirs; k++) {
         DIR *d = opendir(dirs[k]);
         assert_non_null(d);
         for (struct dirent *e; (e = readdir(d));) {
