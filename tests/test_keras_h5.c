@@ -176,6 +176,54 @@ static void test_keras1(void **state)
     tc_model_free(m);
 }
 
+static void test_theano(void **state)
+{
+    (void)state;
+    tc_model *m = tc_sequential("th", (tc_layer *[]){
+        tc_conv2d(&(tc_conv_opts){.filters = 3, .kernel = 3, .name = "convolution2d_1", .input_shape = {5, 5, 2}}),
+        tc_flatten_layer("flatten_1"), tc_dense(&(tc_dense_opts){.units = 2, .name = "dense_1"}), NULL});
+    load_and_check(m, "theano_conv", "theano_conv.h5");
+    tc_model_free(m);
+    m = tc_sequential("k1c1", (tc_layer *[]){
+        tc_conv1d(&(tc_conv_opts){.filters = 4, .kernel = 3, .name = "convolution1d_1", .input_shape = {6, 2}}),
+        tc_flatten_layer("flatten_1"), tc_dense(&(tc_dense_opts){.units = 2, .name = "dense_1"}), NULL});
+    load_and_check(m, "keras1_conv1d", "keras1_conv1d.h5");
+    tc_model_free(m);
+}
+
+/* Long layer lists are split into layer_names0, layer_names1, ... as Keras
+ * splits them; Keras' loader steps (h5py) and tensorcook read them back. */
+static void test_long_names(void **state)
+{
+    (void)state;
+    enum { N = 1400 };
+    static tc_layer *layers[N + 2];
+    static char names[N][64];
+    layers[0] = tc_dense(&(tc_dense_opts){.units = 3, .input_dim = 2, .name = "first_dense"});
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "activation_with_a_long_name_to_fill_the_header_%04d", i);
+        layers[i + 1] = tc_activation_layer(TC_LINEAR, names[i]);
+    }
+    layers[N + 1] = NULL;
+    tc_model *m = tc_sequential("long", layers);
+    tc_assert_ok(m);
+    const char *out = at("long.h5");
+    assert_int_equal(tc_save_keras_weights(m, out), TC_OK);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd,
+             PY " -c \"import h5py, sys; f = h5py.File(sys.argv[1], 'r'); k = sorted(a for a in f.attrs if a.startswith('layer_names'));"
+                " assert k == ['layer_names0', 'layer_names1'], k\" %s && " PY " %s/check_keras_h5.py %s %s",
+             out, TC_FIXTURES, out, out);
+    assert_int_equal(system(cmd), 0);
+    tc_keras_file *f = tc_keras_open(out);
+    tc_assert_ok(f);
+    assert_int_equal(tc_keras_file_layer_count(f), N + 1);
+    assert_string_equal(tc_keras_file_layer_name(f, N), names[N - 1]);
+    tc_keras_close(f);
+    assert_int_equal(tc_load_keras_weights(m, out, NULL), TC_OK);
+    tc_model_free(m);
+}
+
 static void test_conv_kinds(void **state)
 {
     (void)state;
@@ -544,6 +592,7 @@ int main(void)
         cmocka_unit_test(test_rnn),          cmocka_unit_test(test_keras1),      cmocka_unit_test(test_conv_kinds),
         cmocka_unit_test(test_options),      cmocka_unit_test(test_mismatch),    cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_full_models),  cmocka_unit_test(test_bad_files),   cmocka_unit_test(test_fuzz_regressions),
+        cmocka_unit_test(test_theano),       cmocka_unit_test(test_long_names),
     };
     return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }
