@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <hdf5.h>
+
 #define PY "/usr/bin/python3"
 static char dir[128];
 
@@ -112,6 +114,10 @@ static void test_cnn(void **state)
     (void)state;
     tc_model *m = cnn_model(cnn_names);
     load_and_check(m, "cnn", "cnn.h5");
+    tc_model_free(m);
+    /* the model_weights group of a full-model file (same weights, and a Dropout) */
+    m = cnn_model(cnn_names);
+    load_and_check(m, "cnn", "seq_full.h5");
     tc_model_free(m);
 }
 
@@ -452,6 +458,8 @@ static void test_bad_files(void **state)
         assert_null(tc_keras_open(at(bad[i])));
         tc_model_free(m);
     }
+    /* every file, group, dataset and attribute opened on the way was closed */
+    assert_int_equal(H5Fget_obj_count((hid_t)H5F_OBJ_ALL, H5F_OBJ_ALL), 0);
 }
 
 /* ---- .npy ------------------------------------------------------------------------------------------- */
@@ -539,10 +547,11 @@ static void test_npy(void **state)
 }
 
 /* Every crasher the fuzzers found (tests/fuzz/regressions): an error, no
- * crash. keras_h5_hdf5/ holds files on which HDF5 1.10 itself reads out of
- * bounds while decoding attribute messages (AddressSanitizer stops inside
- * libhdf5, in H5Aexists): the plain build must still give an error; the
- * sanitizer build skips them, as its report would be about HDF5. */
+ * crash. All the .h5 findings are HDF5 1.10's own faults on crafted files
+ * (absurd allocations, leaks in its metadata cache, out-of-bounds reads
+ * while decoding attribute messages; tests/fuzz/README.md): the plain build
+ * must give an error on each and leave no HDF5 object open; the sanitizer
+ * build skips them, as its reports would be about libhdf5. */
 #if defined(__SANITIZE_ADDRESS__)
 #define TC_ASAN 1
 #elif defined(__has_feature)
@@ -553,13 +562,12 @@ static void test_npy(void **state)
 static void test_fuzz_regressions(void **state)
 {
     (void)state;
-    const char *dirs[3] = {TC_FIXTURES "/../fuzz/regressions/keras_h5", TC_FIXTURES "/../fuzz/regressions/npy",
-                           TC_FIXTURES "/../fuzz/regressions/keras_h5_hdf5"};
+    const char *dirs[2] = {TC_FIXTURES "/../fuzz/regressions/npy", TC_FIXTURES "/../fuzz/regressions/keras_h5"};
     int seen = 0;
 #ifdef TC_ASAN
-    int n_dirs = 2;
+    int n_dirs = 1;
 #else
-    int n_dirs = 3;
+    int n_dirs = 2;
 #endif
     for (int k = 0; k < n_dirs; k++) {
         DIR *d = opendir(dirs[k]);
@@ -569,7 +577,7 @@ static void test_fuzz_regressions(void **state)
             char path[1024];
             snprintf(path, sizeof path, "%s/%s", dirs[k], e->d_name);
             seen++;
-            if (k == 1) {
+            if (k == 0) {
                 tc_tensor *t = tc_npy_load(path);
                 if (t) tc_tensor_free(t);
                 else assert_non_null(strstr(tc_last_error(), e->d_name));
@@ -582,7 +590,8 @@ static void test_fuzz_regressions(void **state)
         }
         closedir(d);
     }
-    assert_true(seen >= 2);
+    assert_true(seen >= 1);
+    assert_int_equal(H5Fget_obj_count((hid_t)H5F_OBJ_ALL, H5F_OBJ_ALL), 0);
 }
 
 int main(void)
