@@ -386,6 +386,13 @@ static void test_round_trip(void **state)
         tc_model_free(m);
         tc_model_free(m2);
     }
+    /* an unwritable place: an error naming it, nothing written */
+    tc_model *m = dense_model();
+    tc_assert_ok(m);
+    assert_int_not_equal(tc_save_keras_weights(m, "/nonexistent/folder/w.h5"), TC_OK);
+    assert_non_null(strstr(tc_last_error(), "/nonexistent/folder/w.h5"));
+    assert_null(strchr(tc_last_error(), '\n'));
+    tc_model_free(m);
     /* no temporary files left behind */
     char cmd[300];
     snprintf(cmd, sizeof cmd, "ls %s | grep -q tmp", dir);
