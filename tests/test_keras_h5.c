@@ -404,8 +404,9 @@ static void test_full_models(void **state)
 {
     (void)state;
     const char *cases[][2] = {{"seq_full", "seq_full"}, {"func_full", "func_full"}, {"func_rnn_full", "func_rnn_full"},
-                              {"seq_old_full", "dense"}, {"seq_bidi_full", "seq_bidi_full"}};
-    for (int i = 0; i < 5; i++) {
+                              {"seq_old_full", "dense"}, {"seq_bidi_full", "seq_bidi_full"},
+                              {"seq_hard_full", "seq_hard_full"}};
+    for (int i = 0; i < 6; i++) {
         char file[64];
         snprintf(file, sizeof file, "%s.h5", cases[i][0]);
         tc_model *m = tc_load_keras_model(at(file));

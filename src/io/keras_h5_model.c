@@ -206,8 +206,9 @@ static tc_layer *rnn(ctx *c, json_object *cfg)
     } else {
         const char *a = jstr(cfg, "activation", "tanh"), *ra = jstr(cfg, "recurrent_activation", "hard_sigmoid");
         if (strcmp(a, "tanh")) bad(c, "activation '%s' is not supported (tensorcook's %s uses tanh)", a, c->cls);
-        if (strcmp(ra, "sigmoid"))
-            bad(c, "recurrent_activation '%s' is not supported (tensorcook's %s uses sigmoid)", ra, c->cls);
+        if (!strcmp(ra, "hard_sigmoid")) o.hard_sigmoid = true; /* Keras 2.0-2.2's default */
+        else if (strcmp(ra, "sigmoid"))
+            bad(c, "recurrent_activation '%s' is not supported (sigmoid or hard_sigmoid)", ra);
     }
     if (!jbool(cfg, "use_bias", true)) bad(c, "use_bias false is not supported");
     if (jbool(cfg, "stateful", false)) bad(c, "stateful is not supported");
