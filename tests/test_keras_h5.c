@@ -554,12 +554,13 @@ static void test_npy(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
-/* Every crasher the fuzzers found (tests/fuzz/regressions): an error, no
- * crash. All the .h5 findings are HDF5 1.10's own faults on crafted files
- * (absurd allocations, leaks in its metadata cache, out-of-bounds reads
- * while decoding attribute messages; tests/fuzz/README.md): the plain build
- * must give an error on each and leave no HDF5 object open; the sanitizer
- * build skips them, as its reports would be about libhdf5. */
+/* The inputs the fuzzers found (tests/fuzz/regressions): an error, no
+ * crash. The .h5 ones are HDF5 1.10's own faults on crafted files (absurd
+ * allocations, leaks in its metadata cache; tests/fuzz/README.md): the
+ * plain build must give an error on each and leave no HDF5 object open; the
+ * sanitizer build skips them, as its reports would be about libhdf5. (The
+ * files on which HDF5 reads out of bounds are in tests/fuzz/hdf5-known/,
+ * outside the test run.) */
 #if defined(__SANITIZE_ADDRESS__)
 #define TC_ASAN 1
 #elif defined(__has_feature)

@@ -305,6 +305,27 @@ static tc_layer *make_layer(ctx *c, json_object *cfg, int *bn_axis)
         tc_activation a = act_of(c, cfg, "activation", "linear");
         if (!c->ok) return NULL;
         l = tc_activation_layer(a, c->ctor);
+    } else if (!strcmp(cls, "ReLU") || !strcmp(cls, "LeakyReLU") || !strcmp(cls, "ELU") || !strcmp(cls, "Softmax")) {
+        /* the advanced-activation layers that equal one of tensorcook's activations */
+        tc_activation a = TC_RELU;
+        if (!strcmp(cls, "ReLU")) {
+            if (jget(cfg, "max_value") || jdouble(cfg, "negative_slope", 0) != 0 || jdouble(cfg, "threshold", 0) != 0)
+                bad(c, "max_value, negative_slope or threshold is not supported");
+        } else if (!strcmp(cls, "LeakyReLU")) {
+            double alpha = jdouble(cfg, "alpha", jdouble(cfg, "negative_slope", 0.3));
+            if (alpha != 0.3) bad(c, "alpha %g is not supported (tensorcook's leaky ReLU has alpha 0.3)", alpha);
+            a = TC_LEAKY_RELU;
+        } else if (!strcmp(cls, "ELU")) {
+            if (jdouble(cfg, "alpha", 1.0) != 1.0) bad(c, "alpha %g is not supported (only 1)", jdouble(cfg, "alpha", 1.0));
+            a = TC_ELU;
+        } else {
+            json_object *ax = jget(cfg, "axis");
+            if (ax && !(json_object_is_type(ax, json_type_int) && json_object_get_int(ax) == -1))
+                bad(c, "softmax over another axis than the last is not supported");
+            a = TC_SOFTMAX;
+        }
+        if (!c->ok) return NULL;
+        l = tc_activation_layer(a, c->ctor);
     } else if (!strcmp(cls, "BatchNormalization")) {
         json_object *ax = jget(cfg, "axis");
         if (ax && json_object_is_type(ax, json_type_array) && json_object_array_length(ax) == 1)
