@@ -511,7 +511,8 @@ static tc_model *functional(const tc_keras_file *f, json_object *cfg, const char
 {
     json_object *layers = jget(cfg, "layers"), *ins = jget(cfg, "input_layers"), *outs = jget(cfg, "output_layers");
     problems pb = {0};
-    if (!layers || !ins || !outs || !json_object_is_type(ins, json_type_array) || !json_object_is_type(outs, json_type_array)) {
+    if (!layers || !ins || !outs || !json_object_is_type(layers, json_type_array) || !json_object_is_type(ins, json_type_array) ||
+        !json_object_is_type(outs, json_type_array)) {
         tc_error(TC_ERR_FORMAT, "keras %s: model_config lacks layers, input_layers or output_layers", f->path);
         return NULL;
     }
@@ -554,7 +555,8 @@ static tc_model *functional(const tc_keras_file *f, json_object *cfg, const char
     }
     for (int k = 0; k < n_in; k++) {
         json_object *r = json_object_array_get_idx(ins, (size_t)k);
-        int e = entry_of(layers, json_object_get_string(json_object_array_get_idx(r, 0)));
+        bool listed = r && json_object_is_type(r, json_type_array) && json_object_array_length(r) > 0;
+        int e = listed ? entry_of(layers, json_object_get_string(json_object_array_get_idx(r, 0))) : -1;
         int64_t shape[TC_MAX_DIMS];
         int nd = e >= 0 ? input_shape(jget(json_object_array_get_idx(layers, (size_t)e), "config"), shape, &pb,
                                       layer_name(json_object_array_get_idx(layers, (size_t)e)))
