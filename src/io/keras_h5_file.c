@@ -15,14 +15,23 @@
 #include "keras_h5_internal.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
 #define KH5_MAX_STRINGS (1 << 20)     /* names in one attribute */
 #define KH5_MAX_ATTR_BYTES (64 << 20) /* bytes of one string attribute */
 
+/* HDF5 closes itself at exit and, when a corrupt file left its metadata
+ * cache in a state it cannot close, prints "HDF5: infinite loop closing
+ * library" and a trace to stderr: the library must not print, so HDF5 is
+ * told not to register that handler (the process's memory goes anyway). */
+static pthread_once_t no_atexit = PTHREAD_ONCE_INIT;
+static void hdf5_no_atexit(void) { H5dont_atexit(); }
+
 kh5_quiet kh5_quiet_begin(void)
 {
+    pthread_once(&no_atexit, hdf5_no_atexit);
     kh5_quiet q = {0};
     H5Eget_auto2(H5E_DEFAULT, &q.fn, &q.data);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
