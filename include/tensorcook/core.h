@@ -207,6 +207,22 @@ void tc_gemv_run_panels(const tc_gemv_plan *p, const tc_scalar *x, tc_scalar *y,
  * indexed by packed column. */
 void tc_gemv_run(const tc_gemv_plan *p, const tc_scalar *x, tc_scalar *y);
 
+/* ---- whole files ---------------------------------------------------------
+ * Reading: the file's bytes in a malloc'd buffer with a NUL after them
+ * (caller frees); max_bytes > 0 refuses larger files. Errors name the file.
+ * Writing: atomically, as every writer of the library does: the data goes
+ * to a temporary file beside PATH, is flushed and fsynced, then renamed over
+ * PATH (and the folder fsynced), so PATH is the complete new file or what
+ * was there before, never a partial one; on failure the temporary file is
+ * removed. tc_atomic_* is the streaming form (checkpoints, PNG encoders). */
+tc_status tc_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *size);
+tc_status tc_write_file_atomic(const char *path, const void *data, size_t size);
+typedef struct tc_atomic_file tc_atomic_file;
+tc_atomic_file *tc_atomic_begin(const char *path);
+FILE *tc_atomic_stream(tc_atomic_file *f);
+tc_status tc_atomic_commit(tc_atomic_file *f); /* frees f, also on failure */
+void tc_atomic_abort(tc_atomic_file *f);       /* removes the temporary file, frees f */
+
 #ifdef __cplusplus
 }
 #endif
