@@ -25,7 +25,7 @@ static void tensor_basics(void **state)
     tc_assert_error(tc_reshape(x, TC_SHAPE(4, 2)), "reshape", "[2, 3]", "[4, 2]");
     tc_assert_error(tc_matmul(x, x), "matmul", "[2, 3]");
     tc_assert_error(tc_transpose(x, (int[]){0, 0}), "transpose", "permutation");
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void views_share_memory(void **state)
@@ -41,7 +41,7 @@ static void views_share_memory(void **state)
     tc_tensor *r = tc_reshape(x, TC_SHAPE(3, -1));
     assert_ptr_equal(r->data, x->data); /* a view, no copy */
     assert_int_equal(r->shape[1], 2);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static tc_tensor *tiny_step(tc_tensor *w, tc_tensor *x)
@@ -64,14 +64,14 @@ static void arena_steady_state_does_not_malloc(void **state)
         tc_tensor *x = tc_empty(TC_SHAPE(16, 64));
         tc_rng_uniform(&r, x->data, tc_numel(x), -1, 1);
         tiny_step(w, x);
-        tc_arena_reset();
+        tc_step_reset();
     }
     size_t before = tc_arena_malloc_count();
     for (int step = 0; step < 5; step++) {
         tc_tensor *x = tc_empty(TC_SHAPE(16, 64));
         tc_rng_uniform(&r, x->data, tc_numel(x), -1, 1);
         tiny_step(w, x);
-        tc_arena_reset();
+        tc_step_reset();
     }
     assert_int_equal(tc_arena_malloc_count(), before);
     tc_tensor_free(w);
@@ -80,12 +80,12 @@ static void arena_steady_state_does_not_malloc(void **state)
 static void arena_marks_release_nested_work(void **state)
 {
     tc_tensor *a = tc_zeros(TC_SHAPE(4));
-    tc_arena_mark m = tc_arena_get_mark();
+    tc_step_mark m = tc_step_get_mark();
     for (int i = 0; i < 100; i++) assert_non_null(tc_zeros(TC_SHAPE(1000, 100)));
-    tc_arena_release(m);
-    assert_true(tc_arena_get_mark().used == m.used);
+    tc_step_release(m);
+    assert_true(tc_step_get_mark().arena_position == m.arena_position);
     a->data[0] = 1; /* still valid */
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void rng_is_deterministic_across_threads(void **state)
@@ -160,7 +160,7 @@ static void gemm_is_deterministic_across_threads(void **state)
                     s += (double)a->data[ta ? q * m + i : i * k + q] * b->data[tb ? j * k + q : q * n + j];
                 assert_true(fabs(s - c[0]->data[i * n + j]) < 1e-3);
             }
-        tc_arena_reset();
+        tc_step_reset();
     }
     tc_set_num_threads(threads0);
 }
@@ -223,7 +223,7 @@ static void tape_semantics(void **state)
     tc_tensor *s2 = tc_matmul(tc_linear(x, w, NULL), tc_full(TC_SHAPE(2, 1), 1));
     assert_int_equal(tc_backward(s2), TC_OK);
     assert_true(x->grad->data[0] == 1 + 2 && x->grad->data[2] == 5 + 6);
-    tc_arena_reset();
+    tc_step_reset();
     assert_int_equal(tc_tape_length(), 0);
     tc_tensor_free(w);
 }
