@@ -42,7 +42,7 @@ static void hard_gates(void **state)
                             tc_test_uniform(&rng, TC_SHAPE(H, G * H), -0.3, 0.3), bias,
                             tc_test_uniform(&rng, TC_SHAPE(2, H), -1, 1), tc_test_uniform(&rng, TC_SHAPE(2, H), -1, 1)};
         tc_gradcheck(build, &cases[i], cases[i].kind == 0 ? 6 : 5, in, NULL, 1e-6, 1e-6);
-        tc_arena_reset();
+        tc_step_reset();
     }
 }
 
@@ -58,7 +58,7 @@ static void differs_from_sigmoid(void **state)
     double diff = 0;
     for (int i = 0; i < 4; i++) diff += fabs((double)(h1->data[i] - h2->data[i]));
     assert_true(diff > 1e-3);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 int main(void)

@@ -9,7 +9,6 @@
  * the header padded to a multiple of 64 bytes as NumPy does. */
 #include "../core/internal.h"
 #include "tensorcook/io.h"
-#include "tensorcook/train.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -198,34 +197,12 @@ tc_tensor *tc_npy_load(const char *path)
         tc_error(TC_ERR_ARG, "npy: path is NULL");
         return NULL;
     }
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        tc_error(TC_ERR_IO, "npy %s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    uint8_t *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 1 << 16;
-            uint8_t *g = realloc(buf, cap);
-            if (!g) {
-                free(buf);
-                fclose(f);
-                tc_error(TC_ERR_MEMORY, "npy %s: out of memory", path);
-                return NULL;
-            }
-            buf = g;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (!got) break;
-    }
-    bool err = ferror(f);
-    fclose(f);
-    if (err) {
-        free(buf);
-        tc_error(TC_ERR_IO, "npy %s: read error", path);
+    unsigned char *buf = NULL;
+    size_t n = 0;
+    if (tc_read_file(path, 0, &buf, &n) != TC_OK) {
+        char inner[600];
+        snprintf(inner, sizeof inner, "%s", tc_last_error());
+        tc_error(tc_last_status(), "npy %s", inner);
         return NULL;
     }
     tc_tensor *t = tc_npy_parse(buf, n, path);

@@ -25,6 +25,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         tc_model_free(m);
     }
     if (cfg) json_object_put(cfg);
-    tc_arena_reset();
+    tc_step_reset();
     return 0;
 }

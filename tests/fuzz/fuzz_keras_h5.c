@@ -49,6 +49,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* every file, group, dataset and attribute the reader opened is closed */
     if (H5Fget_obj_count((hid_t)H5F_OBJ_ALL, H5F_OBJ_ALL) != 0) abort();
     unlink(path);
-    tc_arena_reset();
+    tc_step_reset();
     return 0;
 }
