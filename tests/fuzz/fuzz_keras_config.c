@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "io/keras_h5_internal.h"
+#include "tensorcook/autograd.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
