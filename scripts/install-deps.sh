@@ -12,6 +12,9 @@ PACKAGES=(
   protobuf-c-compiler libprotobuf-c-dev libonnx-dev  # ONNX import (onnx.proto -> C)
   libonnx-testdata                   # the ONNX conformance tests
   fortunes                           # the charrnn recipe's default text
+  libjpeg62-turbo-dev libpng-dev     # JPEG/PNG images (the decoders Pillow uses)
+  darknet                            # photos and ImageNet synset lists (classify, transfer)
+  python3-pil                        # Pillow: reference for image decoding and resizing in tests
 )
 missing=()
 for p in "${PACKAGES[@]}" ${TC_EXTRA_PACKAGES:-}; do

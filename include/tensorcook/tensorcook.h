@@ -12,5 +12,7 @@
 #include "train.h"
 #include "rnn.h"
 #include "plot.h"
+#include "image.h"
+#include "models.h"
 
 #endif

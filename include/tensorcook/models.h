@@ -1,0 +1,3 @@
+#ifndef TENSORCOOK_MODELS_H
+#define TENSORCOOK_MODELS_H
+#endif
