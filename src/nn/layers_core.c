@@ -199,7 +199,7 @@ static tc_status bn_build(tc_layer *l, int n_in, const tc_shp *in, tc_shp *out, 
 {
     if (one_input(l, n_in)) return tc_last_status();
     int64_t c = in->ndim ? in->d[in->ndim - 1] : 1;
-    /* Keras' order; gamma (scale=False) and beta (center=False) may be absent */
+    /* Keras' order, leaving out gamma (scale=False) and beta (center=False) */
     tc_tensor *g = l->o.bn.no_scale ? NULL : tc_layer_add_weight(l, "gamma", 1, &c, true);
     tc_tensor *b = l->o.bn.no_center ? NULL : tc_layer_add_weight(l, "beta", 1, &c, true);
     tc_tensor *m = tc_layer_add_weight(l, "moving_mean", 1, &c, false);
