@@ -53,6 +53,7 @@ typedef struct {
     int64_t height, width;   /* target size (required) */
     tc_interp interp;        /* NEAREST (Keras' default) */
     double rescale;          /* multiplies the 0..255 values (0: 1; Keras' 1/255: 1.0/255) */
+    double offset;           /* added after rescale (InceptionV3's x / 127.5 - 1: rescale 1/127.5, offset -1) */
     bool flip_lr;            /* random horizontal flips (probability 0.5) in batches */
     int min_classes;         /* fewer classes is an error (0: 2, as a classifier needs) */
 } tc_image_folder_opts;

@@ -54,6 +54,9 @@ tc_model *tc_zoo_model_with_top(tc_zoo_arch arch, const tc_zoo_opts *o, const ch
 int tc_zoo_arch_from_name(const char *name);
 const char *tc_zoo_arch_name(tc_zoo_arch arch);      /* "vgg16", ... */
 int64_t tc_zoo_default_size(tc_zoo_arch arch);       /* 224 or 299 */
+/* The file keras.applications downloads into ~/.keras/models/ for
+ * weights='imagenet', e.g. "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5". */
+const char *tc_zoo_keras_weights_file(tc_zoo_arch arch, bool include_top);
 
 /* Keras' imagenet_utils.preprocess_input for the model, in place on RGB
  * values 0..255 ([..., 3], any leading axes):

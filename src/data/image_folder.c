@@ -219,12 +219,12 @@ static tc_status image_into(const tc_image_folder *f, int64_t i, tc_scalar *dst,
     tc_tensor *img = tc_image_load_resized(f->paths[i], f->o.height, f->o.width, f->o.interp);
     if (!img) return tc_last_status();
     int64_t h = f->o.height, w = f->o.width;
-    tc_scalar s = (tc_scalar)f->o.rescale;
+    tc_scalar s = (tc_scalar)f->o.rescale, off = (tc_scalar)f->o.offset;
     for (int64_t y = 0; y < h; y++)
         for (int64_t x = 0; x < w; x++) {
             const tc_scalar *p = img->data + (y * w + (flip ? w - 1 - x : x)) * 3;
             tc_scalar *q = dst + (y * w + x) * 3;
-            for (int c = 0; c < 3; c++) q[c] = p[c] * s;
+            for (int c = 0; c < 3; c++) q[c] = p[c] * s + off;
         }
     tc_tensor_free(img);
     return TC_OK;

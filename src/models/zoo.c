@@ -29,6 +29,18 @@ int tc_zoo_arch_from_name(const char *name)
 }
 const char *tc_zoo_arch_name(tc_zoo_arch a) { return a >= 0 && a < TC_ZOO_COUNT ? ARCH[a].name : NULL; }
 int64_t tc_zoo_default_size(tc_zoo_arch a) { return a >= 0 && a < TC_ZOO_COUNT ? ARCH[a].size : 0; }
+const char *tc_zoo_keras_weights_file(tc_zoo_arch a, bool include_top)
+{
+    static const char *const files[TC_ZOO_COUNT][2] = {
+        {"vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", "vgg16_weights_tf_dim_ordering_tf_kernels.h5"},
+        {"vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5", "vgg19_weights_tf_dim_ordering_tf_kernels.h5"},
+        {"resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5", "resnet50_weights_tf_dim_ordering_tf_kernels.h5"},
+        {"inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5", "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"},
+        {"xception_weights_tf_dim_ordering_tf_kernels_notop.h5", "xception_weights_tf_dim_ordering_tf_kernels.h5"},
+    };
+    return a >= 0 && a < TC_ZOO_COUNT ? files[a][include_top ? 1 : 0] : NULL;
+}
+
 tc_preprocess_mode tc_zoo_preprocess_mode(tc_zoo_arch a)
 {
     return a >= 0 && a < TC_ZOO_COUNT ? ARCH[a].mode : TC_PREPROCESS_CAFFE;
