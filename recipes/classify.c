@@ -195,6 +195,7 @@ int tc_cmd_classify(int argc, char **argv)
             break;
         }
         top_of(probs, k, &tops[i]);
+        if (i == 0 && !weights) vision_random_note("classify", arch, true);
         printf("%s (%s):\n", images[i], tc_zoo_arch_name(arch));
         for (int j = 0; j < k; j++) {
             int c = tops[i].idx[j];

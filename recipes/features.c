@@ -124,6 +124,7 @@ int tc_cmd_features(int argc, char **argv)
     }
     tc_set_grad_enabled(was);
     if (!ok) goto done;
+    if (!weights) vision_random_note("features", arch, !no_top);
     if (tc_npy_save(out, all) != TC_OK) {
         fprintf(stderr, "tensorcook features: %s\n", tc_last_error());
         goto done;

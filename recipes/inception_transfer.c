@@ -136,6 +136,7 @@ int tc_cmd_inception_transfer(int argc, char **argv)
         goto done;
     }
     if (!vision_load_weights("inception-transfer", m, TC_ZOO_INCEPTION_V3, false, weights, by_order, true)) goto done;
+    if (!weights) vision_random_note("inception-transfer", TC_ZOO_INCEPTION_V3, false);
     if (!prepare_out_dir("inception-transfer", out)) goto done;
     const char *block = tc_zoo_inception_block_of(m, (int)unfreeze);
     printf("InceptionV3 transfer: %lld training and %lld validation images of %d classes; %d layers (base %d)\n",

@@ -127,6 +127,7 @@ int tc_cmd_transfer(int argc, char **argv)
     /* a notop file has no top layers: they keep their fresh weights */
     if (!vision_load_weights("transfer", m, TC_ZOO_VGG16, false, weights, by_order, true)) goto done;
     tc_zoo_set_trainable(m, 0, (int)freeze, false);
+    if (!weights) vision_random_note("transfer", TC_ZOO_VGG16, false);
     if (!prepare_out_dir("transfer", out)) goto done;
     double start_epoch = 0;
     if (resume) {

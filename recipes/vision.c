@@ -26,14 +26,7 @@ int vision_arch(const char *cmd, const char *name)
 bool vision_load_weights(const char *cmd, tc_model *m, tc_zoo_arch arch, bool include_top, const char *weights,
                          bool by_order, bool skip_missing)
 {
-    if (!weights) {
-        fprintf(stderr,
-                "tensorcook %s: no --weights given: the weights are RANDOM (seeded), so the results mean nothing.\n"
-                "  Keras keeps the real ones in ~/.keras/models/%s (written there by keras.applications with\n"
-                "  weights='imagenet'); pass that file with --weights.\n",
-                cmd, tc_zoo_keras_weights_file(arch, include_top));
-        return true;
-    }
+    if (!weights) return true; /* vision_random_note says so once the inputs are read */
     if (tc_load_keras_weights(m, weights, &(tc_keras_load_opts){.by_order = by_order, .skip_missing = skip_missing}) !=
         TC_OK) {
         fprintf(stderr, "tensorcook %s: %s\n", cmd, tc_last_error());
@@ -44,6 +37,15 @@ bool vision_load_weights(const char *cmd, tc_model *m, tc_zoo_arch arch, bool in
     }
     fprintf(stderr, "tensorcook %s: weights loaded from %s%s\n", cmd, weights, by_order ? " (by order)" : "");
     return true;
+}
+
+void vision_random_note(const char *cmd, tc_zoo_arch arch, bool include_top)
+{
+    fprintf(stderr,
+            "tensorcook %s: NOTE: no --weights, so the weights are RANDOM (seeded) and the results mean nothing; Keras "
+            "keeps the real file in ~/.keras/models/%s (keras.applications downloads it with weights='imagenet'): "
+            "pass it with --weights\n",
+            cmd, tc_zoo_keras_weights_file(arch, include_top));
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }

@@ -14,10 +14,12 @@
 bool vision_opt_str(int argc, char **argv, int *i, const char *name, const char **value, bool *bad);
 /* --model NAME: the architecture, or -1 with a one-line error. */
 int vision_arch(const char *cmd, const char *name);
-/* Loads a Keras .h5 into m (by name, or by order), or says clearly that the
- * weights stay random and where Keras keeps the real file. */
+/* Loads a Keras .h5 into m (by name, or by order); NULL weights: nothing
+ * (they stay random: vision_random_note). */
 bool vision_load_weights(const char *cmd, tc_model *m, tc_zoo_arch arch, bool include_top, const char *weights,
                          bool by_order, bool skip_missing);
+/* One line: the weights are random, and where Keras keeps the real file. */
+void vision_random_note(const char *cmd, tc_zoo_arch arch, bool include_top);
 /* The default images (darknet's photos), malloc'd list; n set. */
 char **vision_default_images(int *n);
 void vision_free_list(char **list, int n);
