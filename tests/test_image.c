@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -336,6 +337,29 @@ static void test_folder_errors(void **state)
     tc_assert_error(tc_image_folder_open("/nonexistent/dir", &o), "/nonexistent/dir", "cannot open");
 }
 
+/* every crasher the fuzzers found stays a regression test: it must decode
+ * or fail cleanly (under the sanitizers, without a report) */
+static void test_fuzz_regressions(void **state)
+{
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/../fuzz/regressions-image", TC_FIXTURES);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.' || !strcmp(de->d_name, "README")) continue;
+        char p[1024];
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        tc_tensor *img = tc_image_load(p);
+        if (img) tc_tensor_free(img);
+        else assert_non_null(strstr(tc_last_error(), de->d_name));
+        n++;
+    }
+    closedir(d);
+    print_message("%d fuzz regression files decoded or refused cleanly\n", n);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/tc_test_image_XXXXXX");
@@ -344,7 +368,7 @@ int main(void)
         cmocka_unit_test(test_decode_equals_pillow), cmocka_unit_test(test_resize_equals_pillow),
         cmocka_unit_test(test_dog_sums_equal_pillow), cmocka_unit_test(test_encode_round_trip),
         cmocka_unit_test(test_bad_files), cmocka_unit_test(test_folder_order_and_batches),
-        cmocka_unit_test(test_folder_errors),
+        cmocka_unit_test(test_folder_errors), cmocka_unit_test(test_fuzz_regressions),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[400];
