@@ -220,6 +220,19 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 sys.exit(0 if s["val_loss"] < s["first_val_loss"] and s["phase2_trainable_params"] > s["phase1_trainable_params"] else 1)
 PY
+  # layers[:249] (conv2d .. conv2d_75 and their BatchNormalization: the stem and mixed0 to mixed8) unchanged
+  /usr/bin/python3 - "$vz/inception_notop.h5" "$vz/i1/model.h5" <<'PY' || { echo "FAIL inception-transfer: frozen weights changed"; failed=$((failed + 1)); }
+import sys, h5py, numpy as np
+a, b = h5py.File(sys.argv[1], 'r'), h5py.File(sys.argv[2], 'r')
+def w(f, layer):
+    g = f[layer]
+    return [np.array(g[n]) for n in g.attrs['weight_names']]
+names = lambda p, r: [p if i == 0 else '%s_%d' % (p, i) for i in r]
+frozen = names('conv2d', range(76)) + names('batch_normalization', range(76))
+ok = all(np.array_equal(x, y) for l in frozen for x, y in zip(w(a, l), w(b, l)))
+ok = ok and any(not np.array_equal(w(a, l)[0], w(b, l)[0]) for l in names('conv2d', range(76, 94)))
+sys.exit(0 if ok else 1)
+PY
   check inception-transfer-172 0 "inside block mixed6" "$bin" inception-transfer --train "$vz/s3/train" --val "$vz/s3/val" \
     --size 75 --width-div 16 --epochs1 0 --epochs2 1 --unfreeze-from 172 --batch 8 --out "$vz/i2"
 else
