@@ -168,7 +168,7 @@ tc_image_folder *tc_image_folder_open(const char *dir, const tc_image_folder_opt
         int64_t before = es.n;
         walk(base, "", c, &es, 0);
         if (es.oom) goto out_of_memory;
-        qsort(es.e + before, (size_t)(es.n - before), sizeof *es.e, cmp_entry);
+        if (es.n > before) qsort(es.e + before, (size_t)(es.n - before), sizeof *es.e, cmp_entry);
     }
     if (es.n == 0) {
         tc_error(TC_ERR_FORMAT, "image folder %s: no .jpg, .jpeg or .png images in its %d class folder%s", dir,

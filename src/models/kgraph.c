@@ -106,12 +106,15 @@ static void dfs(walk *w, int out)
     free(next_in);
 }
 
-static const int *sort_depth, *sort_index;
+typedef struct {
+    int depth, index, node;
+} ranked;
+/* deepest first, then in the order the walk met them (no globals: models may be built on several threads) */
 static int by_depth_then_index(const void *a, const void *b)
 {
-    int x = *(const int *)a, y = *(const int *)b;
-    if (sort_depth[x] != sort_depth[y]) return sort_depth[y] - sort_depth[x];
-    return sort_index[x] - sort_index[y];
+    const ranked *x = a, *y = b;
+    if (x->depth != y->depth) return y->depth - x->depth;
+    return x->index - y->index;
 }
 
 static void free_nodes(kg *g, int from)
@@ -147,10 +150,16 @@ tc_model *kg_model(kg *g, const char *name, int64_t h, int64_t w, int out)
         }
     }
     int n_order = wk.n_post;
-    memcpy(order, post, sizeof *order * (size_t)n_order);
-    sort_depth = depth;
-    sort_index = index;
-    qsort(order, (size_t)n_order, sizeof *order, by_depth_then_index);
+    ranked *rk = malloc(sizeof *rk * (size_t)(n_order + 1));
+    if (!rk) {
+        free_nodes(g, 1);
+        tc_error(TC_ERR_MEMORY, "zoo: out of memory");
+        goto done;
+    }
+    for (int k = 0; k < n_order; k++) rk[k] = (ranked){depth[post[k]], index[post[k]], post[k]};
+    qsort(rk, (size_t)n_order, sizeof *rk, by_depth_then_index);
+    for (int k = 0; k < n_order; k++) order[k] = rk[k].node;
+    free(rk);
     /* nodes the output does not need are not part of the model */
     for (int i = 1; i < n; i++)
         if (!done[i] && g->nodes[i].layer) {

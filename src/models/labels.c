@@ -70,11 +70,11 @@ static void free_lines(char **lines, int n)
     free(lines);
 }
 
-static char **sort_ids;
-static int by_id(const void *a, const void *b)
-{
-    return strcmp(sort_ids[*(const int *)a], sort_ids[*(const int *)b]);
-}
+typedef struct {
+    const char *id;
+    int line;
+} id_line;
+static int by_id(const void *a, const void *b) { return strcmp(((const id_line *)a)->id, ((const id_line *)b)->id); }
 
 tc_labels *tc_imagenet_labels_darknet(const char *dir)
 {
@@ -89,10 +89,11 @@ tc_labels *tc_imagenet_labels_darknet(const char *dir)
     if (ni >= 0 && ni < 1000) tc_error(TC_ERR_FORMAT, "labels %s: %d lines, the 1,000 ImageNet synsets expected (Debian package darknet)", ids_path, ni);
     else if (nn >= 0 && nn < 1000) tc_error(TC_ERR_FORMAT, "labels %s: %d lines, 1,000 names expected", names_path, nn);
     if (ni == 1000 && nn == 1000) {
+        id_line sorted[1000];
         int order[1000];
-        for (int i = 0; i < 1000; i++) order[i] = i;
-        sort_ids = ids;
-        qsort(order, 1000, sizeof *order, by_id);
+        for (int i = 0; i < 1000; i++) sorted[i] = (id_line){ids[i], i};
+        qsort(sorted, 1000, sizeof *sorted, by_id);
+        for (int i = 0; i < 1000; i++) order[i] = sorted[i].line;
         bool ok = true;
         for (int i = 0; i < 1000 && ok; i++) {
             const char *s = ids[order[i]];
