@@ -11,7 +11,7 @@
 #include "testutil.h"
 
 static const char *const FILES[] = {"photo.jpg", "grey.jpg", "rgb.png", "grey.png", "rgba.png",
-                                    "la.png", "palette.png", "interlaced.png"};
+                                    "la.png", "palette.png", "interlaced.png", "rgb16.png", "grey16.png"};
 static const int SIZES[][2] = {{11, 17}, {40, 50}, {23, 9}, {1, 1}, {8, 31}, {7, 5}};
 
 static void key_of(const char *file, char *key, size_t n)

@@ -6,8 +6,9 @@
  *
  * An image is a long-lived float tensor [H, W, 3] of RGB values 0..255
  * (grey and RGBA/grey+alpha images are converted as Pillow's convert('RGB'):
- * grey replicated, alpha dropped; 16-bit PNG samples keep their high byte,
- * as Pillow does). Every error names the file and the problem in one line. */
+ * grey replicated, alpha dropped; 16-bit PNG colour samples keep their
+ * high byte and 16-bit grey is clipped to 255, as Pillow does; CMYK JPEGs
+ * are refused). Every error names the file and the problem in one line. */
 #ifndef TENSORCOOK_IMAGE_H
 #define TENSORCOOK_IMAGE_H
 

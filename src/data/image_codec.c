@@ -159,22 +159,25 @@ static tc_tensor *decode_png(const unsigned char *data, size_t size, const char 
         png_longjmp(p, 1);
     }
     /* to 8-bit RGB as Pillow's convert('RGB'): the palette's colours, grey
-     * replicated, alpha (and tRNS) dropped, 16-bit samples' high byte */
-    png_set_strip_16(p);
+     * replicated, alpha (and tRNS) dropped, 16-bit samples' high byte;
+     * except 16-bit grey, which Pillow opens as 32-bit integers (mode I) and
+     * clips to 255 when converting */
+    bool grey16 = type == PNG_COLOR_TYPE_GRAY && png_get_bit_depth(p, info) == 16;
+    if (!grey16) png_set_strip_16(p);
     png_set_packing(p);
     if (type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(p);
-    if (type == PNG_COLOR_TYPE_GRAY || type == PNG_COLOR_TYPE_GRAY_ALPHA) {
+    if ((type == PNG_COLOR_TYPE_GRAY && !grey16) || type == PNG_COLOR_TYPE_GRAY_ALPHA) {
         png_set_expand_gray_1_2_4_to_8(p);
         png_set_gray_to_rgb(p);
     }
     if (type & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(p);
     png_set_interlace_handling(p);
     png_read_update_info(p, info);
-    if (png_get_rowbytes(p, info) != (size_t)w * 3) {
+    if (png_get_rowbytes(p, info) != (size_t)w * (grey16 ? 2 : 3)) {
         snprintf(src.msg, sizeof src.msg, "unexpected pixel layout");
         png_longjmp(p, 1);
     }
-    pixels = malloc((size_t)w * h * 3);
+    pixels = malloc((size_t)w * h * 3); /* grey16 rows (2 bytes a pixel) fit too */
     rows = malloc(sizeof *rows * h);
     if (!pixels || !rows) {
         snprintf(src.msg, sizeof src.msg, "out of memory for %ux%u pixels", (unsigned)w, (unsigned)h);
@@ -184,6 +187,14 @@ static tc_tensor *decode_png(const unsigned char *data, size_t size, const char 
     png_read_image(p, rows);
     png_read_end(p, NULL);
     png_destroy_read_struct(&p, &info, NULL);
+    if (grey16) /* big-endian samples, clipped to 255 and replicated, from the row's end backwards (in place) */
+        for (png_uint_32 y = 0; y < h; y++) {
+            unsigned char *r = rows[y];
+            for (png_uint_32 x = w; x-- > 0;) {
+                unsigned v = (unsigned)r[2 * x] << 8 | r[2 * x + 1];
+                r[3 * x] = r[3 * x + 1] = r[3 * x + 2] = (unsigned char)(v > 255 ? 255 : v);
+            }
+        }
     tc_tensor *t = image_from_rgb8(pixels, h, w);
     free(pixels);
     free(rows);
