@@ -159,6 +159,25 @@ for b in half.jpg header.jpg cut.png words.jpg; do
   n=$("$bin" classify "$vz/$b" --model vgg16 2>&1 | wc -l)
   [ "$n" -eq 1 ] || { echo "FAIL classify $b: $n lines of output, one error line expected"; failed=$((failed + 1)); }
 done
+# with real weights in Keras' layout (gen_zoo.py's ResNet50, full size): the CLI's top-1 is PyTorch's
+if [ -r /usr/share/darknet/data/dog.jpg ] && /usr/bin/python3 "$fx/gen_zoo.py" --out "$vz/zoo" --image "$photo" --cases resnet50 >/dev/null; then
+  seq 1 1000 | sed 's/^/class_/' > "$vz/zoo/numbers.txt"
+  check classify-weights 0 "weights loaded from" "$bin" classify "$photo" --model resnet50 --weights "$vz/zoo/resnet50.h5" \
+    --top 1 --labels "$vz/zoo/numbers.txt" --json "$vz/r.json"
+  /usr/bin/python3 - "$vz/r.json" "$fx" "$vz/zoo/resnet50.tcfx" <<'PY' || { echo "FAIL classify --weights: top-1 differs from PyTorch"; failed=$((failed + 1)); }
+import json, struct, sys
+import numpy as np
+top = json.load(open(sys.argv[1]))[0]['top'][0]
+f = open(sys.argv[3], 'rb'); f.read(8); n = struct.unpack('<I', f.read(4))[0]
+for _ in range(n):
+    name = f.read(struct.unpack('<I', f.read(4))[0]).decode(); nd = struct.unpack('<I', f.read(4))[0]
+    shape = struct.unpack('<%dq' % nd, f.read(8 * nd)); a = np.frombuffer(f.read(4 * int(np.prod(shape))), '<f4')
+    if name == 'probs':
+        sys.exit(0 if top['index'] == int(a.argmax()) and abs(top['probability'] - float(a.max())) < 1e-3 else 1)
+sys.exit(1)
+PY
+  rm -rf "$vz/zoo"
+fi
 check features-random 0 "block4_pool output of 1 image \[1, 14, 14, 512\]" "$bin" features "$photo" --layer block4_pool --out "$vz/f.npy"
 /usr/bin/python3 -c "import numpy as np, sys; a = np.load(sys.argv[1]); sys.exit(0 if a.shape == (1, 14, 14, 512) else 1)" "$vz/f.npy" \
   || { echo "FAIL features .npy not readable by NumPy"; failed=$((failed + 1)); }
