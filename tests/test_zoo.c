@@ -2,6 +2,8 @@
  * (and the trainable / non-trainable split) of the five models with and
  * without the top, len(model.layers), the layers at the indices the
  * cookbook uses, output shapes; preprocessing; the ImageNet class index.
+ * Every layer's name, class and place against the list Keras' own
+ * application code makes (fixtures/zoo/, gen_zoo_layers.py).
  * (Outputs against PyTorch: test_zoo_torch.c.) */
 #include <math.h>
 #include <stdio.h>
@@ -98,6 +100,53 @@ static void test_counts_and_layers(void **state)
         }
         tc_model_free(m);
     }
+}
+
+/* Every model.layers[i] (name and class) equals the list Keras' own
+ * application code gives (tests/fixtures/gen_zoo_layers.py runs
+ * keras_applications 1.0.8 with a recording stand-in for Keras and orders
+ * the layers as Keras' map_graph). keras_applications calls ResNet50's
+ * classifier 'probs'; tf.keras and Keras 3 (and tensorcook) 'predictions'. */
+static void test_layers_equal_keras_code(void **state)
+{
+    struct {
+        const char *file;
+        tc_zoo_arch arch;
+        bool keras22;
+    } models[] = {{"vgg16", TC_ZOO_VGG16, false}, {"vgg19", TC_ZOO_VGG19, false}, {"resnet50", TC_ZOO_RESNET50, false},
+                  {"resnet50_keras22", TC_ZOO_RESNET50, true}, {"inception_v3", TC_ZOO_INCEPTION_V3, false},
+                  {"xception", TC_ZOO_XCEPTION, false}};
+    for (size_t k = 0; k < sizeof models / sizeof *models; k++)
+        for (int top = 1; top >= 0; top--) {
+            char path[512];
+            snprintf(path, sizeof path, "%s/zoo/%s%s.txt", TC_FIXTURES, models[k].file, top ? "" : "_notop");
+            FILE *f = fopen(path, "r");
+            if (!f) fail_msg("missing %s", path);
+            /* width_div only changes widths, not names or order: cheap models */
+            tc_model *m = tc_zoo_model(models[k].arch, &(tc_zoo_opts){.include_top = top, .width_div = 16,
+                                                                      .keras22_names = models[k].keras22});
+            tc_assert_ok(m);
+            long long params = 0;
+            assert_int_equal(fscanf(f, "params %lld\n", &params), 1);
+            int i, n = 0;
+            char name[128], cls[64];
+            while (fscanf(f, "%d %127s %63s\n", &i, name, cls) == 3) {
+                assert_int_equal(i, n);
+                const char *tn = i ? tc_layer_name(tc_zoo_layer_at(m, i)) : "input_1";
+                const char *tt = i ? tc_layer_type(tc_zoo_layer_at(m, i)) : "InputLayer";
+                if (!tn) fail_msg("%s: Keras has layers[%d] = %s, tensorcook has %d layers", path, i, name, tc_zoo_layer_count(m));
+                bool same = !strcmp(tn, name) || (!strcmp(name, "probs") && !strcmp(tn, "predictions"));
+                if (!same || strcmp(tt, cls))
+                    fail_msg("%s: layers[%d] is %s (%s) in Keras, %s (%s) here", path, i, name, cls, tn, tt);
+                n++;
+            }
+            fclose(f);
+            assert_int_equal(n, tc_zoo_layer_count(m));
+            tc_model_free(m);
+            /* the count from Keras' code is the one the full-width model has (test_counts_and_layers) */
+            for (size_t e = 0; e < sizeof EXPECT / sizeof *EXPECT; e++)
+                if (EXPECT[e].arch == models[k].arch && EXPECT[e].top == top) assert_int_equal(params, EXPECT[e].total);
+        }
 }
 
 static void test_summary_and_freezing(void **state)
@@ -245,7 +294,8 @@ static void test_labels(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_counts_and_layers), cmocka_unit_test(test_summary_and_freezing),
+        cmocka_unit_test(test_counts_and_layers), cmocka_unit_test(test_layers_equal_keras_code),
+        cmocka_unit_test(test_summary_and_freezing),
         cmocka_unit_test(test_forward_shapes),   cmocka_unit_test(test_preprocess),
         cmocka_unit_test(test_labels),
     };
