@@ -58,7 +58,7 @@ int main(int argc, char **argv)
             if (r > 0 && t < best) best = t;
             if (r > 0 && tf - (tb - t) < best_fwd) best_fwd = tf - (tb - t);
             if (r > 0 && tb - tf < best_bwd) best_bwd = tb - tf;
-            tc_arena_reset();
+            tc_step_reset();
         }
         /* forward, input gradient and kernel gradient: three GEMMs of 2*rows*K*F */
         double flops = 3.0 * 2.0 * c->n * c->h * c->w * (double)c->k * c->k * c->c * c->f;

@@ -50,7 +50,7 @@ static void check_rule(const char *name, tc_optimizer *opt)
     }
     free_params(2, ps);
     tc_optimizer_free(opt);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 #define NEW(kind, ...) tc_optimizer_new(kind, &(tc_optim_opts){__VA_ARGS__})
@@ -115,7 +115,7 @@ static void clipping_helpers(void **state)
     assert_int_not_equal(tc_clip_grad_value(3, ps, -0.5), TC_OK);
     assert_true(strstr(tc_last_error(), "clip_grad_value") && strstr(tc_last_error(), "-0.5"));
     free_params(3, ps);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* Two backward calls add their gradients; one step uses the sum; zero_grads
@@ -147,7 +147,7 @@ static void accumulation_and_frozen(void **state)
     assert_true(frozen->grad->data[0] == 0);
     tc_optimizer_free(opt);
     tc_tensor_free(w), tc_tensor_free(frozen), tc_tensor_free(unused);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* Slots: names, counts, initial values, and restoring them reproduces an
@@ -207,7 +207,7 @@ static void slots_and_restore(void **state)
         tc_optimizer_free(a), tc_optimizer_free(b);
         tc_tensor_free(pa), tc_tensor_free(pb);
     }
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* A parameter large enough to be split over the pool (and a global norm
@@ -263,7 +263,7 @@ static void each_optimizer_trains(void **state)
             last = loss->data[0];
             assert_int_equal(tc_backward(loss), TC_OK);
             assert_int_equal(tc_optimizer_step(opts[k], 2, ps), TC_OK);
-            tc_arena_reset();
+            tc_step_reset();
         }
         print_message("%s: loss %.4f -> %.4f\n", k == 0 ? "sgd" : k == 1 ? "adam" : "rmsprop", first, last);
         assert_true(last < 0.35 * first);
@@ -329,7 +329,7 @@ static void bad_input(void **state)
     assert_true(o->lr == 0.001 && o->beta1 == 0.9 && o->beta2 == 0.999 && o->eps == 1e-8);
     tc_optimizer_free(opt);
     tc_tensor_free(p);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 int main(void)

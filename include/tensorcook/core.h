@@ -9,9 +9,10 @@
  *   - long-lived tensors (parameters, data sets) made with tc_tensor_new and
  *     released with tc_tensor_free;
  *   - step tensors: every result of an operation lives in the calling
- *     thread's step arena and is released all at once by tc_arena_reset (or
- *     tc_arena_release back to a mark). After the first step the arena keeps
- *     one block of the high-water size, so a training step does no malloc.
+ *     thread's step arena and is released all at once at the end of the step
+ *     (tc_step_reset or tc_step_release in autograd.h, which also drop the
+ *     step's tape). After the first step the arena keeps one block of the
+ *     high-water size, so a training step does no malloc.
  */
 #ifndef TENSORCOOK_CORE_H
 #define TENSORCOOK_CORE_H
@@ -88,7 +89,7 @@ tc_tensor *tc_tensor_new(int ndim, const int64_t *shape);      /* zeros, long-li
 tc_tensor *tc_tensor_from(int ndim, const int64_t *shape, const tc_scalar *values);
 void tc_tensor_free(tc_tensor *t); /* long-lived tensors; NULL and arena tensors are ignored */
 
-/* Step tensors (arena): released by tc_arena_reset / tc_arena_release. */
+/* Step tensors (arena): released by tc_step_reset / tc_step_release. */
 tc_tensor *tc_empty(int ndim, const int64_t *shape);   /* uninitialised */
 tc_tensor *tc_zeros(int ndim, const int64_t *shape);
 tc_tensor *tc_full(int ndim, const int64_t *shape, tc_scalar value);
@@ -121,12 +122,8 @@ tc_status tc_fill(tc_tensor *t, tc_scalar v);
 tc_tensor *tc_tensor_keep(const tc_tensor *t);
 
 /* ---- the step arena ------------------------------------------------------ */
-typedef struct { size_t used; size_t tape_len; } tc_arena_mark;
-tc_arena_mark tc_arena_get_mark(void);
-/* Release everything allocated (and every tape node recorded) after mark. */
-void tc_arena_release(tc_arena_mark mark);
-/* Release everything: the step is over. Also clears the tape. */
-void tc_arena_reset(void);
+/* Released by the step functions of autograd.h (the tape's nodes live here
+ * too, so the two are released together). */
 /* Raw aligned step memory for kernels (64-byte aligned, not zeroed). */
 void *tc_arena_alloc(size_t bytes);
 size_t tc_arena_high_water(void);
@@ -209,9 +206,6 @@ void tc_gemv_run_panels(const tc_gemv_plan *p, const tc_scalar *x, tc_scalar *y,
 /* The whole product, panels split over the pool; y [panels * TC_GEMV_PANEL],
  * indexed by packed column. */
 void tc_gemv_run(const tc_gemv_plan *p, const tc_scalar *x, tc_scalar *y);
-
-/* Release the arena, the pool and other process state (for leak checks). */
-void tc_shutdown(void);
 
 #ifdef __cplusplus
 }

@@ -9,7 +9,8 @@
  * crash or a full disk never leaves a half-written checkpoint. Scalars (epoch,
  * step, learning rate) are float64 so that counters survive exactly. */
 #include "../core/internal.h"
-#include "../nn/layer.h"
+#include "tensorcook/autograd.h"
+#include "tensorcook/ops.h"
 #include "tensorcook/io.h"
 
 #include <errno.h>
@@ -370,7 +371,7 @@ static void slot_key(char *key, size_t size, const tc_model *m, int i, const tc_
 
 /* Dropout layers draw their masks from a generator whose position is part of
  * the training state: storing it makes a resumed run draw the same masks. */
-static tc_rng *layer_rng(tc_layer *l) { return !strcmp(tc_layer_type(l), "Dropout") ? &l->dropout_rng : NULL; }
+static tc_rng *layer_rng(tc_layer *l) { return !strcmp(tc_layer_type(l), "Dropout") ? tc_layer_rng(l) : NULL; }
 
 /* A generator's two 64-bit words as four 32-bit halves (exact in float64). */
 static const char *rng_parts[4] = {"rng_seed_hi", "rng_seed_lo", "rng_counter_hi", "rng_counter_lo"};

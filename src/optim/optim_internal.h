@@ -4,6 +4,8 @@
 #define TC_OPTIM_INTERNAL_H
 
 #include "../core/internal.h"
+#include "tensorcook/autograd.h"
+#include "tensorcook/ops.h"
 #include "tensorcook/optim.h"
 
 #define TC_OPTIM_MAX_SLOTS 3

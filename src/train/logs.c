@@ -1,5 +1,7 @@
 /* Metric logs: CSV, TensorBoard event files, and atomic file writes. */
 #include "../core/internal.h"
+#include "tensorcook/autograd.h"
+#include "tensorcook/ops.h"
 #include "tensorcook/train.h"
 
 #include <errno.h>

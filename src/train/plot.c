@@ -1,6 +1,8 @@
 /* PNG plots of a training history with cairo: the loss, and train and
  * validation accuracy, as in the cookbook's figures. */
 #include "../core/internal.h"
+#include "tensorcook/autograd.h"
+#include "tensorcook/ops.h"
 #include "tensorcook/train.h"
 
 #include <cairo.h>

@@ -1,5 +1,7 @@
 /* General line plots (cairo): axes, grid, ticks, legend. */
 #include "../core/internal.h"
+#include "tensorcook/autograd.h"
+#include "tensorcook/ops.h"
 #include "tensorcook/plot.h"
 
 #include <cairo.h>
