@@ -203,7 +203,7 @@ int tc_cmd_classify(int argc, char **argv)
                    tops[i].p[j]);
         }
         fflush(stdout);
-        tc_arena_reset();
+        tc_step_reset();
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     tc_set_grad_enabled(was);

@@ -120,7 +120,7 @@ int tc_cmd_features(int argc, char **argv)
         } else {
             fprintf(stderr, "  %d/%d %s\n", i + 1, n_images, images[i]);
         }
-        tc_arena_reset();
+        tc_step_reset();
     }
     tc_set_grad_enabled(was);
     if (!ok) goto done;

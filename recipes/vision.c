@@ -138,26 +138,6 @@ static tc_tensor *batch_loss(void *arg)
     return loss;
 }
 
-/* One optimizer step with the shared training step's signature
- * (include/tensorcook/train.h: tc_train_step); replaced by it once it is on
- * main. grad on, loss, backward, update, then the step's memory released. */
-static tc_status train_step(tc_optimizer *opt, int n_params, tc_tensor *const *params, tc_tensor *(*fn)(void *),
-                            void *ctx, double *loss)
-{
-    bool was = tc_set_grad_enabled(true);
-    tc_zero_grads(n_params, params);
-    tc_tensor *l = fn(ctx);
-    tc_status s = l ? tc_backward(l) : (tc_last_status() ? tc_last_status() : TC_ERR_STATE);
-    if (s == TC_OK) {
-        *loss = l->data[0];
-        if (!isfinite(*loss)) s = tc_error(TC_ERR_STATE, "train step: the loss became %g", *loss);
-    }
-    if (s == TC_OK) s = tc_optimizer_step(opt, n_params, params);
-    tc_arena_reset();
-    tc_set_grad_enabled(was);
-    return s;
-}
-
 bool vision_evaluate(tc_model *m, const tc_image_folder *f, int64_t batch, bool binary, double *loss, double *acc)
 {
     tc_image_batcher *b = tc_image_batcher_new(f, batch, false, 0);
@@ -177,7 +157,7 @@ bool vision_evaluate(tc_model *m, const tc_image_folder *f, int64_t batch, bool 
         sum += l->data[0] * (double)y->shape[0];
         correct += c.correct;
         seen += y->shape[0];
-        tc_arena_reset();
+        tc_step_reset();
     }
     tc_set_grad_enabled(was);
     tc_image_batcher_free(b);
@@ -217,7 +197,7 @@ bool vision_fit(tc_model *m, tc_optimizer *opt, const tc_image_folder *train, co
         while ((r = tc_image_batcher_next(b, &x, &y)) == 1) {
             batch_ctx c = {m, x, y, o->binary, true, 0};
             double loss;
-            if (train_step(opt, np, params, batch_loss, &c, &loss) != TC_OK) {
+            if (tc_train_step(opt, np, params, batch_loss, &c, &loss) != TC_OK) {
                 r = -1;
                 break;
             }
@@ -299,7 +279,7 @@ bool vision_predict(const char *cmd, tc_model *m, const tc_image_folder *classes
                        c + 1 < tc_image_folder_classes(classes_of) ? "," : "");
             printf("\n");
         }
-        tc_arena_reset();
+        tc_step_reset();
     }
     tc_set_grad_enabled(was);
     return ok;

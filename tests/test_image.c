@@ -51,7 +51,7 @@ static void test_decode_equals_pillow(void **state)
         tc_tensor_free(img);
     }
     tc_fixture_free(fx);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void test_resize_equals_pillow(void **state)
@@ -77,7 +77,7 @@ static void test_resize_equals_pillow(void **state)
     }
     assert_int_equal(checked, 6 * 2 + 2 + 2);
     tc_fixture_free(fx);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* darknet's dog.jpg (768x576) shrunk to the zoo's sizes: row and column sums
@@ -115,7 +115,7 @@ static void test_dog_sums_equal_pillow(void **state)
             assert_equal_image(rows, tc_fixture_get(fx, rn), rn);
             assert_equal_image(cols, tc_fixture_get(fx, cn), cn);
             tc_tensor_free(r);
-            tc_arena_reset();
+            tc_step_reset();
         }
     tc_fixture_free(fx);
 }

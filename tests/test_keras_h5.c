@@ -61,7 +61,7 @@ static void check_output(tc_model *m, const char *c)
     tc_set_grad_enabled(was);
     tc_tensor_free(x);
     tc_tensor_free(e);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void load_and_check(tc_model *m, const char *c, const char *file)
@@ -254,7 +254,7 @@ static void test_options(void **state)
     tc_tensor_free(x);
     tc_tensor_free(e);
     tc_tensor_free(before);
-    tc_arena_reset();
+    tc_step_reset();
     tc_model_free(m);
 }
 

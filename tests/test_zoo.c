@@ -205,7 +205,7 @@ static void test_forward_shapes(void **state)
         assert_int_equal(y->ndim, 4);
         assert_int_equal(y->shape[1], cases[k].out);
         tc_model_free(m);
-        tc_arena_reset();
+        tc_step_reset();
     }
     /* pooling and classes */
     tc_model *m = tc_zoo_model(TC_ZOO_XCEPTION, &(tc_zoo_opts){.include_top = false, .pooling = TC_ZOO_POOL_MAX,
@@ -241,7 +241,7 @@ static void test_preprocess(void **state)
     assert_true(x->data[0] == -1 && x->data[1] == 0 && x->data[2] == 1);
     assert_int_equal(tc_zoo_preprocess_mode(TC_ZOO_RESNET50), TC_PREPROCESS_CAFFE);
     assert_int_equal(tc_zoo_preprocess_mode(TC_ZOO_XCEPTION), TC_PREPROCESS_TF);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void test_labels(void **state)

@@ -121,7 +121,7 @@ static void check_case(const zcase *c)
     assert_int_equal(best, ebest);
     tc_model_free(m);
     tc_fixture_free(fx);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void test_vgg16(void **state) { check_case(&CASES[0]); }
