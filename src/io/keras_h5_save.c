@@ -134,8 +134,10 @@ tc_status tc_save_keras_weights(const tc_model *m, const char *path)
     kh5_quiet q = kh5_quiet_begin();
     hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (file < 0) {
+        char why[160];
+        kh5_hdf5_reason(why);
         kh5_quiet_end(q);
-        return tc_error(TC_ERR_IO, "keras %s: cannot create %s", path, tmp);
+        return tc_error(TC_ERR_IO, "keras %s: cannot create %s%s%s", path, tmp, why[0] ? ": " : "", why);
     }
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
     H5Pset_create_intermediate_group(lcpl, 1);

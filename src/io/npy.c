@@ -76,16 +76,16 @@ tc_tensor *tc_npy_parse(const void *data, size_t size, const char *name)
         problem = "header lacks descr, fortran_order or shape";
         goto done;
     }
-    /* descr: byte order, kind, size, e.g. <f4 */
-    char order = d[1], kc = d[2];
-    int isz = 0;
-    if (!order || !kc || sscanf(d + 3, "%d", &isz) != 1) {
+    /* descr: byte order, kind, size, e.g. <f4 (checked inside its quotes) */
+    const char *close = strchr(d + 1, d[0]);
+    if (!close || close - d - 1 < 3 || close - d - 1 > 4) {
         problem = "unreadable descr";
         goto done;
     }
-    char endq = d[0];
-    const char *close = strchr(d + 1, endq);
-    if (!close || close - d > 8) {
+    char order = d[1], kc = d[2];
+    int isz = 0;
+    char digits[3] = {d[3], close - d - 1 == 4 ? d[4] : '\0', '\0'};
+    if (strspn(digits, "0123456789") != strlen(digits) || sscanf(digits, "%d", &isz) != 1) {
         problem = "unreadable descr";
         goto done;
     }
