@@ -19,7 +19,7 @@
 
 /* Images larger than this are refused before any allocation (a corrupt
  * header must not make us ask for gigabytes). */
-#define MAX_PIXELS ((int64_t)1 << 28)
+#define MAX_PIXELS ((int64_t)178956970) /* Pillow refuses more (DecompressionBombError) */
 
 static tc_tensor *image_from_rgb8(const unsigned char *rgb, int64_t h, int64_t w)
 {
