@@ -7,7 +7,6 @@
  * libpng's are swallowed; a JPEG that ends early is an error, as in Pillow). */
 #include "../core/internal.h"
 #include "tensorcook/image.h"
-#include "tensorcook/train.h"
 
 #include <errno.h>
 #include <jpeglib.h>
@@ -224,34 +223,16 @@ tc_tensor *tc_image_load(const char *path)
         tc_error(TC_ERR_ARG, "image_load: NULL path");
         return NULL;
     }
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        tc_error(TC_ERR_IO, "image %s: cannot open: %s", path, strerror(errno));
+    unsigned char *buf = NULL;
+    size_t size = 0;
+    /* whole files through the shared reader; its errors name the file ("image" added) */
+    if (tc_read_file(path, 0, &buf, &size) != TC_OK) {
+        char msg[900];
+        snprintf(msg, sizeof msg, "%s", tc_last_error());
+        tc_error(tc_last_status(), "image %s", msg);
         return NULL;
     }
-    unsigned char *buf = NULL;
-    size_t size = 0, cap = 0;
-    for (;;) {
-        if (size == cap) {
-            cap = cap ? cap * 2 : 1 << 16;
-            unsigned char *grown = realloc(buf, cap);
-            if (!grown) {
-                free(buf);
-                fclose(f);
-                tc_error(TC_ERR_MEMORY, "image %s: out of memory", path);
-                return NULL;
-            }
-            buf = grown;
-        }
-        size_t got = fread(buf + size, 1, cap - size, f);
-        size += got;
-        if (got == 0) break;
-    }
-    bool failed = ferror(f);
-    fclose(f);
-    tc_tensor *t = NULL;
-    if (failed) tc_error(TC_ERR_IO, "image %s: read error (is it a folder?)", path);
-    else t = tc_image_decode(buf, size, path);
+    tc_tensor *t = tc_image_decode(buf, size, path);
     free(buf);
     return t;
 }
