@@ -112,8 +112,8 @@ static void check_case(const zcase *c)
     print_message("%-17s %s %.2e, probabilities %.2e (PyTorch float32: %.2e, %.2e) top-1 %lld p=%.4f\n", c->name,
                   c->inner, ri, rp, ti, tp, (long long)best, probs->data[best]);
     /* 1e-4 on the inner layer; on the probabilities too, except where
-     * float32 itself cannot: full-size ResNet50 and InceptionV3 reach ~2e-4
-     * in PyTorch's own float32 run, and then tensorcook must be within twice
+     * float32 itself cannot: the full-size InceptionV3 reaches ~3e-4 in
+     * PyTorch's own float32 run, and then tensorcook must be within twice
      * PyTorch's float32 error */
     double prob_tol = tp > 0.5e-4 ? 2 * tp : 1e-4;
     if (ri > 1e-4 || rp > prob_tol)
