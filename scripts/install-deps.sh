@@ -14,6 +14,9 @@ PACKAGES=(
   fortunes                           # the charrnn recipe's default text
   libhdf5-dev libjson-c-dev          # Keras .h5 import (HDF5, model_config JSON)
   python3-h5py python3-numpy         # the Keras .h5 / .npy test generators
+  libjpeg62-turbo-dev libpng-dev     # JPEG/PNG images (the decoders Pillow uses)
+  darknet                            # photos and ImageNet synset lists (classify, transfer)
+  python3-pil                        # Pillow: reference for image decoding and resizing in tests
 )
 missing=()
 for p in "${PACKAGES[@]}" ${TC_EXTRA_PACKAGES:-}; do

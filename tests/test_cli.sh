@@ -132,5 +132,135 @@ else
   echo "FAIL keras: the generator (needs /usr/bin/python3 with h5py, numpy, torch) did not run"; failed=$((failed + 1))
 fi
 
+# vision: images, the model zoo, classify / features / transfer / inception-transfer (issue 12)
+vz=$tmp/vision; mkdir -p "$vz"
+fx=$(dirname "$0")/fixtures
+check classify-help 0 "--summary" "$bin" classify --help
+check classify-summary 0 "Total params: 138,357,544" "$bin" classify --model vgg16 --summary
+check classify-summary-notop 0 "Total params: 21,802,784" "$bin" classify --model inception_v3 --summary --no-top
+check classify-summary-resnet 0 "conv2_block1_0_conv (Conv2D)" "$bin" classify --model resnet50 --summary
+check classify-unknown-model nonzero "unknown --model 'alexnet'" "$bin" classify --model alexnet --summary
+photo=$fx/image/photo.jpg
+[ -r /usr/share/darknet/data/dog.jpg ] && photo=/usr/share/darknet/data/dog.jpg
+check classify-random 0 "weights are RANDOM" "$bin" classify "$photo" --model vgg16 --top 3 --json "$vz/p.json" \
+  --summary-json "$vz/c.json" --threads 2
+grep -q '"probability"' "$vz/p.json" || { echo "FAIL classify json"; failed=$((failed + 1)); }
+grep -q '"top1_probability"' "$vz/c.json" || { echo "FAIL classify summary json"; failed=$((failed + 1)); }
+if [ -r /usr/share/darknet/data/imagenet.labels.list ]; then
+  check classify-labels 0 "n0" "$bin" classify "$photo" --model vgg16 --top 2
+fi
+printf 'cat\ndog\n' > "$vz/two.txt"
+check classify-bad-labels nonzero "two.txt has 2 class names" "$bin" classify "$photo" --model vgg16 --labels "$vz/two.txt"
+head -c 600 "$fx/image/photo.jpg" > "$vz/half.jpg"
+head -c 20 "$fx/image/photo.jpg" > "$vz/header.jpg"
+head -c 900 "$fx/image/rgb.png" > "$vz/cut.png"
+printf 'just some words\n' > "$vz/words.jpg"
+check classify-truncated-jpeg nonzero "half.jpg: bad JPEG: truncated" "$bin" classify "$vz/half.jpg" --model vgg16 --json "$vz/bad1.json"
+check classify-header-jpeg nonzero "header.jpg: bad JPEG" "$bin" classify "$vz/header.jpg" --model vgg16 --json "$vz/bad2.json"
+check classify-truncated-png nonzero "cut.png: bad PNG" "$bin" classify "$vz/cut.png" --model vgg16 --json "$vz/bad3.json"
+check classify-not-image nonzero "words.jpg: not a JPEG or PNG" "$bin" classify "$vz/words.jpg" --model vgg16 --json "$vz/bad4.json"
+for b in half.jpg header.jpg cut.png words.jpg; do
+  n=$("$bin" classify "$vz/$b" --model vgg16 2>&1 | wc -l)
+  [ "$n" -eq 1 ] || { echo "FAIL classify $b: $n lines of output, one error line expected"; failed=$((failed + 1)); }
+done
+# with real weights in Keras' layout (gen_zoo.py's ResNet50, full size): the CLI's top-1 is PyTorch's
+if [ -r /usr/share/darknet/data/dog.jpg ] && /usr/bin/python3 "$fx/gen_zoo.py" --out "$vz/zoo" --image "$photo" --cases resnet50 >/dev/null; then
+  seq 1 1000 | sed 's/^/class_/' > "$vz/zoo/numbers.txt"
+  check classify-weights 0 "weights loaded from" "$bin" classify "$photo" --model resnet50 --weights "$vz/zoo/resnet50.h5" \
+    --top 1 --labels "$vz/zoo/numbers.txt" --json "$vz/r.json"
+  /usr/bin/python3 - "$vz/r.json" "$fx" "$vz/zoo/resnet50.tcfx" <<'PY' || { echo "FAIL classify --weights: top-1 differs from PyTorch"; failed=$((failed + 1)); }
+import json, struct, sys
+import numpy as np
+top = json.load(open(sys.argv[1]))[0]['top'][0]
+f = open(sys.argv[3], 'rb'); f.read(8); n = struct.unpack('<I', f.read(4))[0]
+for _ in range(n):
+    name = f.read(struct.unpack('<I', f.read(4))[0]).decode(); nd = struct.unpack('<I', f.read(4))[0]
+    shape = struct.unpack('<%dq' % nd, f.read(8 * nd)); a = np.frombuffer(f.read(4 * int(np.prod(shape))), '<f4')
+    if name == 'probs':
+        sys.exit(0 if top['index'] == int(a.argmax()) and abs(top['probability'] - float(a.max())) < 1e-3 else 1)
+sys.exit(1)
+PY
+  rm -rf "$vz/zoo"
+fi
+check features-random 0 "block4_pool output of 1 image \[1, 14, 14, 512\]" "$bin" features "$photo" --layer block4_pool --out "$vz/f.npy"
+/usr/bin/python3 -c "import numpy as np, sys; a = np.load(sys.argv[1]); sys.exit(0 if a.shape == (1, 14, 14, 512) else 1)" "$vz/f.npy" \
+  || { echo "FAIL features .npy not readable by NumPy"; failed=$((failed + 1)); }
+check features-predictions 0 "\[1, 1000\]" "$bin" features "$photo" --layer predictions --out "$vz/p.npy"
+check features-bad-layer nonzero "no layer 'block9_pool'" "$bin" features "$photo" --layer block9_pool --out "$vz/bad5.npy"
+check features-bad-image nonzero "half.jpg: bad JPEG" "$bin" features "$vz/half.jpg" --out "$vz/bad6.npy"
+for o in bad1.json bad2.json bad3.json bad4.json bad5.npy bad6.npy; do
+  [ -e "$vz/$o" ] && { echo "FAIL: bad vision input left $o"; failed=$((failed + 1)); }
+done
+if /usr/bin/python3 "$fx/gen_shapes.py" "$vz/s2" --train 24 --val 12 --size 64 &&
+   /usr/bin/python3 "$fx/gen_shapes.py" "$vz/s3" --classes 3 --train 16 --val 8 --size 80 &&
+   /usr/bin/python3 "$fx/gen_zoo.py" --base vgg16 --div 8 --size 48 --image "$vz/s2/train/circle/circle_001.png" \
+     --out "$vz/vgg16_notop.h5" >/dev/null &&
+   /usr/bin/python3 "$fx/gen_zoo.py" --base inception_v3 --div 16 --size 75 --out "$vz/inception_notop.h5" \
+     --image "$(ls "$vz"/s3/train/*/*_00[0-3].* | tr '\n' ',' | sed 's/,$//')" >/dev/null; then
+  check transfer-help 0 "--freeze N" "$bin" transfer --help
+  check transfer-train 0 "val_loss" "$bin" transfer --train "$vz/s2/train" --val "$vz/s2/val" --weights "$vz/vgg16_notop.h5" \
+    --size 48 --width-div 8 --epochs 5 --batch 8 --lr 0.003 --out "$vz/t1" --summary-json "$vz/t1/s.json" \
+    --predict "$vz/s2/val/circle/circle_000.jpg"
+  for f in checkpoint.tcck model.h5 metrics.csv transfer_loss.png transfer_accuracy.png; do
+    [ -s "$vz/t1/$f" ] || { echo "FAIL transfer: no $f"; failed=$((failed + 1)); }
+  done
+  /usr/bin/python3 - "$vz/t1/s.json" <<'PY' || { echo "FAIL transfer: validation loss did not fall"; failed=$((failed + 1)); }
+import json, sys
+s = json.load(open(sys.argv[1]))
+sys.exit(0 if s["val_loss"] < s["first_val_loss"] else 1)
+PY
+  # layers[:15] frozen: blocks 1 to 4 bit-identical to the loaded file, block 5 and the top changed
+  /usr/bin/python3 - "$vz/vgg16_notop.h5" "$vz/t1/model.h5" <<'PY' || { echo "FAIL transfer: frozen weights changed"; failed=$((failed + 1)); }
+import sys, h5py, numpy as np
+a, b = h5py.File(sys.argv[1], 'r'), h5py.File(sys.argv[2], 'r')
+def w(f, layer):
+    g = f[layer]
+    return [np.array(g[n]) for n in g.attrs['weight_names']]
+frozen = ['block%d_conv%d' % (blk, c) for blk, n in ((1, 2), (2, 2), (3, 3), (4, 3)) for c in range(1, n + 1)]
+ok = all(np.array_equal(x, y) for l in frozen for x, y in zip(w(a, l), w(b, l)))
+ok = ok and all(not np.array_equal(w(a, l)[0], w(b, l)[0]) for l in ('block5_conv1', 'block5_conv3'))
+sys.exit(0 if ok else 1)
+PY
+  check transfer-predict-only 0 "circle_000.jpg: circle" "$bin" transfer --train "$vz/s2/train" --weights "$vz/t1/model.h5" \
+    --size 48 --width-div 8 --epochs 0 --out "$vz/t2" --predict "$vz/s2/val/circle/circle_000.jpg"
+  check transfer-resume 0 "Epoch 6/6" "$bin" transfer --train "$vz/s2/train" --val "$vz/s2/val" --size 48 --width-div 8 \
+    --epochs 1 --batch 8 --out "$vz/t3" --resume "$vz/t1/checkpoint.tcck"
+  check transfer-softmax 0 "3 classes (softmax)" "$bin" transfer --train "$vz/s3/train" --val "$vz/s3/val" --size 48 \
+    --width-div 16 --epochs 1 --batch 8 --out "$vz/t4"
+  mkdir -p "$vz/empty" "$vz/one/cats"
+  cp "$fx/image/photo.jpg" "$vz/one/cats/"
+  check transfer-empty-folder nonzero "empty: no class subfolders" "$bin" transfer --train "$vz/empty" --val "$vz/s2/val" --out "$vz/t5"
+  check transfer-one-class nonzero "one: 1 class folder (cats)" "$bin" transfer --train "$vz/one" --val "$vz/s2/val" --out "$vz/t6"
+  check transfer-missing nonzero "nowhere: cannot open" "$bin" transfer --train "$vz/nowhere" --val "$vz/s2/val" --out "$vz/t7"
+  check transfer-wrong-weights nonzero "inception_notop.h5" "$bin" transfer --train "$vz/s2/train" --val "$vz/s2/val" \
+    --weights "$vz/inception_notop.h5" --size 48 --width-div 8 --out "$vz/t8"
+  for d in t5 t6 t7 t8; do [ -e "$vz/$d/model.h5" ] && { echo "FAIL: bad transfer input left $d/model.h5"; failed=$((failed + 1)); }; done
+  check inception-transfer 0 "phase 2 (layers\[249:\] trainable, from conv2d_80 (Conv2D) inside block mixed9" \
+    "$bin" inception-transfer --train "$vz/s3/train" --val "$vz/s3/val" --weights "$vz/inception_notop.h5" --size 75 \
+    --width-div 16 --epochs1 3 --epochs2 2 --batch 8 --lr2 0.003 --out "$vz/i1" --summary-json "$vz/i1/s.json"
+  /usr/bin/python3 - "$vz/i1/s.json" <<'PY' || { echo "FAIL inception-transfer: validation loss did not fall"; failed=$((failed + 1)); }
+import json, sys
+s = json.load(open(sys.argv[1]))
+sys.exit(0 if s["val_loss"] < s["first_val_loss"] and s["phase2_trainable_params"] > s["phase1_trainable_params"] else 1)
+PY
+  # layers[:249] (conv2d .. conv2d_75 and their BatchNormalization: the stem and mixed0 to mixed8) unchanged
+  /usr/bin/python3 - "$vz/inception_notop.h5" "$vz/i1/model.h5" <<'PY' || { echo "FAIL inception-transfer: frozen weights changed"; failed=$((failed + 1)); }
+import sys, h5py, numpy as np
+a, b = h5py.File(sys.argv[1], 'r'), h5py.File(sys.argv[2], 'r')
+def w(f, layer):
+    g = f[layer]
+    return [np.array(g[n]) for n in g.attrs['weight_names']]
+names = lambda p, r: [p if i == 0 else '%s_%d' % (p, i) for i in r]
+frozen = names('conv2d', range(76)) + names('batch_normalization', range(76))
+ok = all(np.array_equal(x, y) for l in frozen for x, y in zip(w(a, l), w(b, l)))
+ok = ok and any(not np.array_equal(w(a, l)[0], w(b, l)[0]) for l in names('conv2d', range(76, 94)))
+sys.exit(0 if ok else 1)
+PY
+  check inception-transfer-172 0 "inside block mixed6" "$bin" inception-transfer --train "$vz/s3/train" --val "$vz/s3/val" \
+    --size 75 --width-div 16 --epochs1 0 --epochs2 1 --unfreeze-from 172 --batch 8 --out "$vz/i2"
+else
+  echo "FAIL vision: the generators (need /usr/bin/python3 with PIL, h5py, torch) did not run"; failed=$((failed + 1))
+fi
+
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -114,6 +114,9 @@ tc_layer *tc_add_layer(const char *name);
  * masked steps (rnn.h); a layer that cannot honour a mask (Flatten, Conv1D,
  * pooling...) refuses it when the model is built, as in Keras 2. */
 tc_layer *tc_masking(double mask_value, const char *name);
+/* Keras' ZeroPadding2D(((top, bottom), (left, right))): zeros around the
+ * spatial axes of [H, W, C]. */
+tc_layer *tc_zero_padding2d(int top, int bottom, int left, int right, const char *name);
 
 const char *tc_layer_name(const tc_layer *l);
 const char *tc_layer_type(const tc_layer *l);            /* Keras class name, e.g. "Conv2D" */

@@ -13,5 +13,7 @@
 #include "rnn.h"
 #include "plot.h"
 #include "keras.h"
+#include "image.h"
+#include "models.h"
 
 #endif

@@ -86,6 +86,7 @@ struct tc_layer {
         tc_shp reshape;
         tc_rnn_opts rnn;
         double mask_value;  /* Masking */
+        int64_t pad[4];     /* ZeroPadding2D: top, bottom, left, right */
         struct {
             bool use_scale, causal;
         } attention;

@@ -1,0 +1,100 @@
+/* The model zoo: Keras' application architectures VGG16, VGG19, ResNet50,
+ * InceptionV3 and Xception, built from the nn layers with Keras' layer
+ * names, layer order and parameter counts, so that Keras weight files load
+ * by name (or by order) and "freeze the first 15 layers" means what it
+ * means in Keras; plus each model's input preprocessing and the ImageNet
+ * class names.
+ *
+ * Layer indices: Keras' model.layers[0] is the InputLayer of these
+ * functional models, so Keras index i is tc_model_layer_at(m, i - 1);
+ * tc_zoo_layer_at and tc_zoo_set_trainable take Keras indices.
+ *
+ * ResNet50 follows Keras 2.3+ / tf.keras / Keras 3 (keras.applications.
+ * ResNet50: conv2_block1_1_conv names, BatchNormalization epsilon 1.001e-5,
+ * top "predictions", the weight file resnet50_weights_tf_dim_ordering_tf_
+ * kernels.h5 of storage.googleapis.com/tensorflow/keras-applications/resnet/);
+ * .keras22_names gives Keras 2.2's resnet50.py instead (res2a_branch2a,
+ * bn_conv1, epsilon 1e-3, top "fc1000": the older file of fchollet's
+ * deep-learning-models v0.2 release). Both are ResNet v1 with the stride on
+ * the first 1x1 convolution of a conv block and on its shortcut. */
+#ifndef TENSORCOOK_MODELS_H
+#define TENSORCOOK_MODELS_H
+
+#include "core.h"
+#include "nn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { TC_ZOO_VGG16 = 0, TC_ZOO_VGG19, TC_ZOO_RESNET50, TC_ZOO_INCEPTION_V3, TC_ZOO_XCEPTION, TC_ZOO_COUNT } tc_zoo_arch;
+typedef enum { TC_ZOO_POOL_NONE = 0, TC_ZOO_POOL_AVG, TC_ZOO_POOL_MAX } tc_zoo_pooling;
+
+typedef struct {
+    bool include_top;          /* the classifier (Keras' default is true; here set it) */
+    tc_zoo_pooling pooling;    /* without the top: none (4-D features), avg or max (GlobalAverage/MaxPooling2D) */
+    int classes;               /* with the top: 0 means 1000 */
+    int64_t height, width;     /* 0: the model's own size (224, or 299 for InceptionV3/Xception); Keras'
+                                  minimum sizes apply (32, 75, 71); with the top VGG needs 224x224 */
+    int width_div;             /* > 1 divides every filter count and hidden width (tests of the
+                                  same code at a fraction of the cost); 0 or 1: Keras' sizes */
+    bool keras22_names;        /* ResNet50: Keras 2.2 names (see above) */
+} tc_zoo_opts;
+
+/* Builds an architecture with fresh (random, seeded by tc_nn_seed) weights.
+ * NULL opts: include_top, 1000 classes. */
+tc_model *tc_zoo_model(tc_zoo_arch arch, const tc_zoo_opts *o);
+/* The same base with layers appended in sequence after its output (a new
+ * classifier for transfer learning: Flatten, Dense, ...). The model owns
+ * them (also on failure). top: NULL-terminated. */
+tc_model *tc_zoo_model_with_top(tc_zoo_arch arch, const tc_zoo_opts *o, const char *name, tc_layer *const *top);
+
+/* "vgg16", "vgg19", "resnet50", "inception_v3", "xception" (also Keras'
+ * class names "VGG16", "InceptionV3", ...); -1 if unknown. */
+int tc_zoo_arch_from_name(const char *name);
+const char *tc_zoo_arch_name(tc_zoo_arch arch);      /* "vgg16", ... */
+int64_t tc_zoo_default_size(tc_zoo_arch arch);       /* 224 or 299 */
+/* The file keras.applications downloads into ~/.keras/models/ for
+ * weights='imagenet', e.g. "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5". */
+const char *tc_zoo_keras_weights_file(tc_zoo_arch arch, bool include_top);
+
+/* Keras' imagenet_utils.preprocess_input for the model, in place on RGB
+ * values 0..255 ([..., 3], any leading axes):
+ *   'caffe' (VGG16, VGG19, ResNet50): RGB -> BGR, then the ImageNet mean
+ *   [103.939, 116.779, 123.68] (B, G, R) subtracted;
+ *   'tf' (InceptionV3, Xception): x / 127.5 - 1. */
+typedef enum { TC_PREPROCESS_CAFFE = 0, TC_PREPROCESS_TF } tc_preprocess_mode;
+tc_preprocess_mode tc_zoo_preprocess_mode(tc_zoo_arch arch);
+tc_status tc_preprocess_input(tc_tensor *x, tc_preprocess_mode mode);
+
+/* Layers by Keras index (0 is the InputLayer: NULL, it has no weights). */
+tc_layer *tc_zoo_layer_at(const tc_model *m, int keras_index);
+int tc_zoo_layer_count(const tc_model *m);            /* len(model.layers), the InputLayer included */
+/* Keras' `for layer in model.layers[from:to]: layer.trainable = t` (to < 0:
+ * to the end), then tc_model_refresh_trainable. */
+void tc_zoo_set_trainable(tc_model *m, int from, int to, bool trainable);
+/* The InceptionV3 block (mixed0 .. mixed10) that Keras index i falls in:
+ * the first layer at or after i named mixedN. NULL if none. */
+const char *tc_zoo_inception_block_of(const tc_model *m, int keras_index);
+
+/* ---- ImageNet class names ---------------------------------------------------------
+ * Keras' class index is the 1,000 ILSVRC-2012 synsets sorted by id (0 tench,
+ * 1 goldfish, ..., 999 toilet tissue). tc_imagenet_labels_darknet builds it
+ * from Debian darknet's lists (the synset ids are the first 1,000 lines of
+ * imagenet.labels.list, their short names the same lines of
+ * imagenet.shortnames.list): dir NULL means /usr/share/darknet/data.
+ * tc_labels_load reads any other list: one name per line, or Keras'
+ * imagenet_class_index.json ({"0": ["n01440764", "tench"], ...}). */
+typedef struct {
+    int n;
+    char **names;   /* n names */
+    char **ids;     /* n synset ids, or NULL entries when the file has none */
+} tc_labels;
+tc_labels *tc_imagenet_labels_darknet(const char *dir);
+tc_labels *tc_labels_load(const char *path);
+void tc_labels_free(tc_labels *l);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
