@@ -89,5 +89,7 @@ printf '{"bpi": {"2017-01-01": 997.69, "2017-01-02": oops}}' > "$tmp/bad.json"
 check forecast-bad-json nonzero "bad.json: malformed" "$bin" forecast --json "$tmp/bad.json" --out "$tmp/f3"
 check shapes 0 "many-to-many" "$bin" shapes --steps 3
 
+source "$(dirname "$0")/cli_text.sh"
+
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]
