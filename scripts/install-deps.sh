@@ -12,6 +12,10 @@ PACKAGES=(
   protobuf-c-compiler libprotobuf-c-dev libonnx-dev  # ONNX import (onnx.proto -> C)
   libonnx-testdata                   # the ONNX conformance tests
   fortunes                           # the charrnn recipe's default text
+  python3-nltk                       # BLEU reference of tests/fixtures/gen_text.py
+  # gettext catalogs with Vietnamese translations: the nmt recipes' default corpus
+  gcc-12-locales libgtk-3-common nano bison cpio gawk psmisc sharutils util-linux-locales mc-data
+  gnome-desktop3-data libglib2.0-data aspell iso-codes
 )
 missing=()
 for p in "${PACKAGES[@]}" ${TC_EXTRA_PACKAGES:-}; do

@@ -46,3 +46,20 @@ check textcnn-not-utf8 nonzero "99_1.txt:1: invalid UTF-8" "$bin" textcnn --data
 check textcnn-empty-review nonzero "99_1.txt: empty file" "$bin" textcnn --data "$tmp/imdb-bad" --out "$tmp/t6"
 check textcnn-bad-merge nonzero "invalid option" "$bin" textcnn --merge diagonal --out "$tmp/t7"
 for o in t4 t5 t6 t7; do [ -e "$tmp/$o" ] && { echo "FAIL: textcnn bad input left $tmp/$o"; failed=$((failed + 1)); }; done
+
+# the gettext corpus in tensorflow/nmt's layout
+loc=$tmp/locale/xx/LC_MESSAGES; mkdir -p "$loc"
+cp "$fx/a_le.mo" "$loc/a.mo"; cp "$fx/b_be.mo" "$loc/b.mo"
+check nmt-data 0 "7 English-xx pairs" "$bin" nmt-data --locale-dir "$tmp/locale" --lang xx --min-count 1 \
+  --dev 0.2 --test 0.2 --out "$tmp/n1" --summary-json "$tmp/n1.json"
+for f in train.en train.xx tst2012.en tst2012.xx tst2013.en tst2013.xx vocab.en vocab.xx; do
+  [ -e "$tmp/n1/$f" ] || { echo "FAIL nmt-data: no $f"; failed=$((failed + 1)); }
+done
+[ "$(head -3 "$tmp/n1/vocab.xx" | tr '\n' ' ')" = "<unk> <s> </s> " ] || { echo "FAIL nmt-data vocab specials"; failed=$((failed + 1)); }
+grep -q '"pairs": 7' "$tmp/n1.json" || { echo "FAIL nmt-data summary"; failed=$((failed + 1)); }
+check nmt-data-no-locale nonzero "zz/LC_MESSAGES: cannot open folder" "$bin" nmt-data --locale-dir "$tmp/locale" --lang zz --out "$tmp/n2"
+head -c 300 /dev/urandom > "$loc/c.mo"
+check nmt-data-random-mo nonzero "c.mo: not a gettext .mo file" "$bin" nmt-data --locale-dir "$tmp/locale" --lang xx --out "$tmp/n3"
+head -c 100 "$fx/a_le.mo" > "$loc/c.mo"
+check nmt-data-truncated-mo nonzero "c.mo: truncated" "$bin" nmt-data --locale-dir "$tmp/locale" --lang xx --out "$tmp/n4"
+for o in n2 n3 n4; do [ -e "$tmp/$o" ] && { echo "FAIL: nmt-data bad input left $tmp/$o"; failed=$((failed + 1)); }; done
