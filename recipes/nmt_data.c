@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "nmt_common.h"
 #include "tensorcook/text.h"
 
 static int usage(FILE *f, int rc)
@@ -68,6 +69,68 @@ static char *tokenised(const tc_parallel *p, bool tgt, tc_vocab *v, size_t *size
     return buf;
 }
 
+int nmt_data_build(const char *cmd, const char *root, const char *lang, double dev, double test, long long min_count,
+                   const char *out, int64_t counts[4], int64_t vocab[2])
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/%s/LC_MESSAGES", root, lang);
+    tc_parallel sp[3];
+    if (tc_read_mo_dir(dir, dev, test, &sp[0], &sp[1], &sp[2]) != TC_OK) {
+        fprintf(stderr, "tensorcook %s: %s\n", cmd, tc_last_error());
+        return 1;
+    }
+    int rc = 1;
+    static const char *const specials[] = {TC_UNK, TC_SOS, TC_EOS};
+    tc_vocab *vs = tc_vocab_new(3, specials, 0), *vt = tc_vocab_new(3, specials, 0);
+    const char *split_names[] = {"train", "tst2012", "tst2013"};
+    char *texts[3][2] = {{NULL}};
+    size_t sizes[3][2];
+    for (int s = 0; s < 3; s++)
+        for (int side = 0; side < 2; side++)
+            if (!(texts[s][side] = tokenised(&sp[s], side == 1, s == 0 ? (side ? vt : vs) : NULL, &sizes[s][side]))) {
+                fprintf(stderr, "tensorcook %s: %s\n", cmd, tc_last_error());
+                goto done;
+            }
+    if (!vs || !vt || tc_vocab_finish(vs, 0, min_count) != TC_OK || tc_vocab_finish(vt, 0, min_count) != TC_OK) {
+        fprintf(stderr, "tensorcook %s: %s\n", cmd, tc_last_error());
+        goto done;
+    }
+    if (!prepare_out_dir(cmd, out)) goto done;
+    char path[4400];
+    for (int s = 0; s < 3; s++)
+        for (int side = 0; side < 2; side++) {
+            snprintf(path, sizeof path, "%s/%s.%s", out, split_names[s], side ? lang : "en");
+            if (tc_write_file_atomic(path, texts[s][side], sizes[s][side]) != TC_OK) {
+                fprintf(stderr, "tensorcook %s: %s\n", cmd, tc_last_error());
+                goto done;
+            }
+        }
+    snprintf(path, sizeof path, "%s/vocab.en", out);
+    tc_status st = tc_vocab_save(vs, path);
+    snprintf(path, sizeof path, "%s/vocab.%s", out, lang);
+    if (st != TC_OK || tc_vocab_save(vt, path) != TC_OK) {
+        fprintf(stderr, "tensorcook %s: %s\n", cmd, tc_last_error());
+        goto done;
+    }
+    counts[0] = sp[0].n + sp[1].n + sp[2].n;
+    counts[1] = sp[0].n, counts[2] = sp[1].n, counts[3] = sp[2].n;
+    vocab[0] = tc_vocab_size(vs), vocab[1] = tc_vocab_size(vt);
+    printf("%s: %lld English-%s pairs: train %lld, dev (tst2012) %lld, test (tst2013) %lld; vocabularies %lld (en), %lld (%s)"
+           " with min count %lld; written to %s\n",
+           dir, (long long)counts[0], lang, (long long)sp[0].n, (long long)sp[1].n, (long long)sp[2].n,
+           (long long)vocab[0], (long long)vocab[1], lang, min_count, out);
+    rc = 0;
+done:
+    for (int s = 0; s < 3; s++) {
+        free(texts[s][0]);
+        free(texts[s][1]);
+        tc_parallel_free(&sp[s]);
+    }
+    tc_vocab_free(vs);
+    tc_vocab_free(vt);
+    return rc;
+}
+
 int tc_cmd_nmt_data(int argc, char **argv)
 {
     const char *lang = "vi", *root = "/usr/share/locale", *out = "out/nmt-data", *summary = NULL;
@@ -97,65 +160,13 @@ int tc_cmd_nmt_data(int argc, char **argv)
         fprintf(stderr, "tensorcook nmt-data: invalid option values (see --help)\n");
         return 2;
     }
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s/%s/LC_MESSAGES", root, lang);
-    tc_parallel sp[3];
-    if (tc_read_mo_dir(dir, dev, test, &sp[0], &sp[1], &sp[2]) != TC_OK) {
-        fprintf(stderr, "tensorcook nmt-data: %s\n", tc_last_error());
-        return 1;
-    }
-    int rc = 1;
-    static const char *const specials[] = {TC_UNK, TC_SOS, TC_EOS};
-    tc_vocab *vs = tc_vocab_new(3, specials, 0), *vt = tc_vocab_new(3, specials, 0);
-    const char *split_names[] = {"train", "tst2012", "tst2013"};
-    char *texts[3][2] = {{NULL}};
-    size_t sizes[3][2];
-    for (int s = 0; s < 3; s++)
-        for (int side = 0; side < 2; side++)
-            if (!(texts[s][side] = tokenised(&sp[s], side == 1, s == 0 ? (side ? vt : vs) : NULL, &sizes[s][side]))) {
-                fprintf(stderr, "tensorcook nmt-data: %s\n", tc_last_error());
-                goto done;
-            }
-    if (!vs || !vt || tc_vocab_finish(vs, 0, min_count) != TC_OK || tc_vocab_finish(vt, 0, min_count) != TC_OK) {
-        fprintf(stderr, "tensorcook nmt-data: %s\n", tc_last_error());
-        goto done;
-    }
-    if (!prepare_out_dir("nmt-data", out)) goto done;
-    char path[4400];
-    for (int s = 0; s < 3; s++)
-        for (int side = 0; side < 2; side++) {
-            snprintf(path, sizeof path, "%s/%s.%s", out, split_names[s], side ? lang : "en");
-            if (tc_write_file_atomic(path, texts[s][side], sizes[s][side]) != TC_OK) {
-                fprintf(stderr, "tensorcook nmt-data: %s\n", tc_last_error());
-                goto done;
-            }
-        }
-    snprintf(path, sizeof path, "%s/vocab.en", out);
-    tc_status st = tc_vocab_save(vs, path);
-    snprintf(path, sizeof path, "%s/vocab.%s", out, lang);
-    if (st != TC_OK || tc_vocab_save(vt, path) != TC_OK) {
-        fprintf(stderr, "tensorcook nmt-data: %s\n", tc_last_error());
-        goto done;
-    }
-    int64_t total = sp[0].n + sp[1].n + sp[2].n;
-    printf("%s: %lld English-%s pairs: train %lld, dev (tst2012) %lld, test (tst2013) %lld; vocabularies %lld (en), %lld (%s)"
-           " with min count %lld; written to %s\n",
-           dir, (long long)total, lang, (long long)sp[0].n, (long long)sp[1].n, (long long)sp[2].n,
-           (long long)tc_vocab_size(vs), (long long)tc_vocab_size(vt), lang, min_count, out);
+    int64_t counts[4], vocab[2];
+    if (nmt_data_build("nmt-data", root, lang, dev, test, min_count, out, counts, vocab) != 0) return 1;
     if (summary) {
         const char *keys[] = {"pairs", "train_pairs", "dev_pairs", "test_pairs", "vocab_src", "vocab_tgt"};
-        double vals[] = {(double)total, (double)sp[0].n, (double)sp[1].n, (double)sp[2].n, (double)tc_vocab_size(vs),
-                         (double)tc_vocab_size(vt)};
-        if (!write_summary_json("nmt-data", summary, 6, keys, vals)) goto done;
+        double vals[] = {(double)counts[0], (double)counts[1], (double)counts[2], (double)counts[3], (double)vocab[0],
+                         (double)vocab[1]};
+        if (!write_summary_json("nmt-data", summary, 6, keys, vals)) return 1;
     }
-    rc = 0;
-done:
-    for (int s = 0; s < 3; s++) {
-        free(texts[s][0]);
-        free(texts[s][1]);
-        tc_parallel_free(&sp[s]);
-    }
-    tc_vocab_free(vs);
-    tc_vocab_free(vt);
-    return rc;
+    return 0;
 }
