@@ -566,3 +566,141 @@ done:
 
 int tc_cmd_nmt(int argc, char **argv) { return train(argc, argv, "nmt", "none"); }
 int tc_cmd_attention(int argc, char **argv) { return train(argc, argv, "attention", "scaled_luong"); }
+
+/* ---- nmt-infer ------------------------------------------------------------------------ */
+static int infer_usage(FILE *f, int rc)
+{
+    fprintf(f, "usage: tensorcook nmt-infer --checkpoint FILE --input FILE [options]\n"
+               "  translates FILE (one white-space tokenised sentence a line) with a checkpoint of nmt/attention\n"
+               "  --vocab-src F, --vocab-tgt F  vocabularies [vocab.src, vocab.tgt next to the checkpoint]\n"
+               "  --beam K             beam search of width K [greedy]\n"
+               "  --length-penalty A   GNMT length penalty of the beam search [0]\n"
+               "  --sample T           sample with temperature T instead\n"
+               "  --max-len N          tokens per sentence [twice the source length]\n"
+               "  --batch N            sentences decoded together [64]\n"
+               "  --output FILE        the translations [standard output]\n"
+               "  --attention-png F    heatmap of the first sentence's attention (greedy, attention models)\n"
+               "  --threads N, --seed N (sampling)\n"
+               "  --summary-json FILE  sentences, seconds, sentences_per_second\n");
+    return rc;
+}
+
+int tc_cmd_nmt_infer(int argc, char **argv)
+{
+    const char *ckpt = NULL, *input = NULL, *vsp = NULL, *vtp = NULL, *output = NULL, *png = NULL, *summary = NULL;
+    long long beam = 0, max_len = 0, batch = 64, threads = 0, seed = 42;
+    double temperature = 0, lp = 0;
+    bool bad = false;
+    for (int i = 1; i < argc && !bad; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return infer_usage(stdout, 0);
+        const char **strs[] = {&ckpt, &input, &vsp, &vtp, &output, &png, &summary};
+        const char *names[] = {"--checkpoint", "--input", "--vocab-src", "--vocab-tgt", "--output", "--attention-png", "--summary-json"};
+        bool matched = false;
+        for (int k = 0; k < 7 && !matched; k++) {
+            const char *val;
+            if (!opt_str(argc, argv, &i, names[k], &val)) continue;
+            matched = true;
+            if (!val) bad = true;
+            else *strs[k] = val;
+        }
+        if (matched) continue;
+        if (opt_int(argc, argv, &i, "--beam", &beam, &bad) || opt_int(argc, argv, &i, "--max-len", &max_len, &bad) ||
+            opt_int(argc, argv, &i, "--batch", &batch, &bad) || opt_int(argc, argv, &i, "--threads", &threads, &bad) ||
+            opt_int(argc, argv, &i, "--seed", &seed, &bad) || opt_double(argc, argv, &i, "--sample", &temperature, &bad) ||
+            opt_double(argc, argv, &i, "--length-penalty", &lp, &bad))
+            continue;
+        fprintf(stderr, "tensorcook nmt-infer: unknown option '%s'\n", argv[i]);
+        return infer_usage(stderr, 2);
+    }
+    if (bad || !ckpt || !input || beam < 0 || max_len < 0 || batch < 1 || temperature < 0 || (beam > 1 && temperature > 0)) {
+        fprintf(stderr, "tensorcook nmt-infer: --checkpoint and --input are required; --beam and --sample exclude each other (see --help)\n");
+        return 2;
+    }
+    set_threads("nmt-infer", threads);
+    char dvs[4200], dvt[4200], dir[4096];
+    snprintf(dir, sizeof dir, "%s", ckpt);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    else snprintf(dir, sizeof dir, ".");
+    snprintf(dvs, sizeof dvs, "%s/vocab.src", dir);
+    snprintf(dvt, sizeof dvt, "%s/vocab.tgt", dir);
+    if (!vsp) vsp = dvs;
+    if (!vtp) vtp = dvt;
+    int rc = 1;
+    tc_vocab *vs = tc_vocab_load(vsp), *vt = vs ? tc_vocab_load(vtp) : NULL;
+    tc_seq2seq *m = NULL;
+    tc_id_seqs src = {0};
+    tc_tokens *hyps = NULL;
+    if (!vs || !vt) {
+        fprintf(stderr, "tensorcook nmt-infer: %s\n", tc_last_error());
+        goto done;
+    }
+    if (!(m = load_model("nmt-infer", ckpt, vs, vsp, vt, vtp))) goto done;
+    if (!read_ids("nmt-infer", input, vs, &src, NULL)) goto done;
+    hyps = calloc((size_t)src.n, sizeof *hyps);
+    double t0 = now();
+    tc_decode_opts o = {.beam_width = (int)beam, .length_penalty = lp, .temperature = temperature, .max_len = max_len,
+                        .seed = (uint64_t)seed};
+    if (!hyps || translate(m, &src, vt, &o, batch, hyps) != TC_OK) {
+        fprintf(stderr, "tensorcook nmt-infer: %s\n", tc_last_error());
+        goto done;
+    }
+    double secs = now() - t0;
+    size_t n = 0;
+    for (int64_t i = 0; i < src.n; i++)
+        for (int64_t t = 0; t < hyps[i].n; t++) n += strlen(hyps[i].tok[t]) + 1;
+    char *buf = malloc(n + (size_t)src.n + 1), *p = buf;
+    for (int64_t i = 0; buf && i < src.n; i++) {
+        for (int64_t t = 0; t < hyps[i].n; t++) p += sprintf(p, t ? " %s" : "%s", hyps[i].tok[t]);
+        *p++ = '\n';
+    }
+    if (!buf) goto done;
+    if (output ? tc_write_file_atomic(output, buf, (size_t)(p - buf)) != TC_OK : fwrite(buf, 1, (size_t)(p - buf), stdout) != (size_t)(p - buf)) {
+        fprintf(stderr, "tensorcook nmt-infer: %s\n", output ? tc_last_error() : "cannot write the translations");
+        free(buf);
+        goto done;
+    }
+    free(buf);
+    if (png) {
+        int64_t idx0 = 0;
+        tc_seq_batch b;
+        tc_id_seqs outp;
+        float **att = NULL;
+        if (tc_seq_batch_make(&src, NULL, &idx0, 1, 0, 0, 1, 2, &b) != TC_OK ||
+            tc_seq2seq_decode(m, &b, &(tc_decode_opts){.max_len = max_len}, 1, 2, &outp, &att) != TC_OK) {
+            fprintf(stderr, "tensorcook nmt-infer: %s\n", tc_last_error());
+            goto done;
+        }
+        int64_t limit = max_len > 0 ? max_len : 2 * b.Ts;
+        int rows = (int)outp.len[0] + (outp.len[0] < limit ? 1 : 0);
+        const char **rl = calloc((size_t)rows + 1, sizeof *rl), **cl = calloc((size_t)b.Ts + 1, sizeof *cl);
+        for (int r = 0; rl && r < rows; r++) rl[r] = r < outp.len[0] ? tc_vocab_token(vt, outp.ids[0][r]) : TC_EOS;
+        for (int64_t t = 0; cl && t < b.Ts; t++) cl[t] = tc_vocab_token(vs, (int64_t)b.src->data[t]);
+        tc_status st = rows > 0 ? tc_plot_heatmap(png, "attention", rows, (int)b.Ts, att[0], rl, cl) : TC_OK;
+        free(rl);
+        free(cl);
+        free(att[0]);
+        free(att);
+        tc_id_seqs_free(&outp);
+        if (st != TC_OK) {
+            fprintf(stderr, "tensorcook nmt-infer: %s\n", tc_last_error());
+            goto done;
+        }
+    }
+    fprintf(stderr, "tensorcook nmt-infer: %lld sentences in %.2f s (%s)\n", (long long)src.n, secs,
+            beam > 1 ? "beam search" : temperature > 0 ? "sampling" : "greedy");
+    if (summary) {
+        const char *keys[] = {"sentences", "seconds", "sentences_per_second"};
+        double vals[] = {(double)src.n, secs, (double)src.n / (secs > 0 ? secs : 1e-9)};
+        if (!write_summary_json("nmt-infer", summary, 3, keys, vals)) goto done;
+    }
+    rc = 0;
+done:
+    for (int64_t i = 0; hyps && i < src.n; i++) tc_tokens_free(&hyps[i]);
+    free(hyps);
+    tc_id_seqs_free(&src);
+    tc_seq2seq_free(m);
+    tc_vocab_free(vs);
+    tc_vocab_free(vt);
+    return rc;
+}

@@ -63,3 +63,53 @@ check nmt-data-random-mo nonzero "c.mo: not a gettext .mo file" "$bin" nmt-data 
 head -c 100 "$fx/a_le.mo" > "$loc/c.mo"
 check nmt-data-truncated-mo nonzero "c.mo: truncated" "$bin" nmt-data --locale-dir "$tmp/locale" --lang xx --out "$tmp/n4"
 for o in n2 n3 n4; do [ -e "$tmp/$o" ] && { echo "FAIL: nmt-data bad input left $tmp/$o"; failed=$((failed + 1)); }; done
+
+# nmt, attention and nmt-infer on a tiny corpus in tensorflow/nmt's layout
+nd=$tmp/iwslt; mkdir -p "$nd"
+words=(xin chao ban toi la mot cai nha dep qua)
+ewords=(hello friend i am a the house nice very good)
+: > "$nd/train.vi"; : > "$nd/train.en"
+for i in $(seq 1 40); do
+  v=""; e=""; for k in $(seq 1 $((i % 5 + 2))); do v="$v ${words[$(((i + k) % 10))]}"; e="$e ${ewords[$(((i + k) % 10))]}"; done
+  echo $v >> "$nd/train.vi"; echo $e >> "$nd/train.en"
+done
+head -6 "$nd/train.vi" > "$nd/tst2012.vi"; head -6 "$nd/train.en" > "$nd/tst2012.en"
+tail -5 "$nd/train.vi" > "$nd/tst2013.vi"; tail -5 "$nd/train.en" > "$nd/tst2013.en"
+{ printf '<unk>\n<s>\n</s>\n'; printf '%s\n' "${words[@]}"; } > "$nd/vocab.vi"
+{ printf '<unk>\n<s>\n</s>\n'; printf '%s\n' "${ewords[@]}"; } > "$nd/vocab.en"
+small="--steps 4 --batch 8 --units 8 --eval-every 2 --beam 3"
+check nmt-help 0 "--attention" "$bin" nmt --help
+check nmt-tiny 0 "test: perplexity" "$bin" nmt --data "$nd" $small --out "$tmp/m1" --summary-json "$tmp/m1.json"
+for f in best.tcck vocab.src vocab.tgt metrics.csv nmt_dev.png test.greedy.en test.beam3.en; do
+  [ -s "$tmp/m1/$f" ] || { echo "FAIL nmt-tiny: no $f"; failed=$((failed + 1)); }
+done
+for k in dev_bleu test_bleu test_perplexity train_seconds target_tokens_per_second; do
+  grep -q "\"$k\"" "$tmp/m1.json" || { echo "FAIL nmt summary: no $k"; failed=$((failed + 1)); }
+done
+check attention-tiny 0 "attention scaled_luong" "$bin" attention --data "$nd" $small --out "$tmp/m2"
+[ -s "$tmp/m2/attention.png" ] || { echo "FAIL attention: no attention.png"; failed=$((failed + 1)); }
+check attention-bahdanau 0 "attention normed_bahdanau, bidirectional" "$bin" nmt --data "$nd" $small --attention normed_bahdanau \
+  --bidirectional --out "$tmp/m3"
+check nmt-bad-attention nonzero "unknown kind 'dot'" "$bin" nmt --data "$nd" --attention dot --out "$tmp/m4"
+check nmt-infer-greedy 0 "5 sentences" "$bin" nmt-infer --checkpoint "$tmp/m2/best.tcck" --input "$nd/tst2013.vi" \
+  --output "$tmp/hyp.en" --attention-png "$tmp/att.png"
+[ "$(wc -l < "$tmp/hyp.en")" = 5 ] && [ -s "$tmp/att.png" ] || { echo "FAIL nmt-infer outputs"; failed=$((failed + 1)); }
+check nmt-infer-beam 0 "beam search" "$bin" nmt-infer --checkpoint "$tmp/m2/best.tcck" --input "$nd/tst2013.vi" --beam 10
+check nmt-infer-sample 0 "sampling" "$bin" nmt-infer --checkpoint "$tmp/m1/best.tcck" --input "$nd/tst2013.vi" --sample 0.7
+check bleu-of-infer 0 "BLEU = " "$bin" bleu "$nd/tst2013.en" "$tmp/hyp.en"
+# bad input: mismatched line counts, a vocabulary without the special tokens, another vocabulary's checkpoint,
+# an empty / non-UTF-8 input
+cp -r "$nd" "$tmp/bad1"; echo "extra line" >> "$tmp/bad1/train.en"
+check nmt-line-counts nonzero "train.vi has 40 lines but .*train.en has 41" "$bin" nmt --data "$tmp/bad1" --out "$tmp/m5"
+cp -r "$nd" "$tmp/bad2"; printf '%s\n' "${words[@]}" > "$tmp/bad2/vocab.vi"
+check nmt-vocab-specials nonzero "bad2/vocab.vi:1: a vocabulary file starts with <unk>, <s>, </s>" "$bin" nmt --data "$tmp/bad2" --out "$tmp/m6"
+{ printf '<unk>\n<s>\n</s>\n'; printf '%s\n' "${words[@]}" extra1 extra2; } > "$tmp/other.vocab"
+check nmt-infer-other-vocab nonzero "another vocabulary" "$bin" nmt-infer --checkpoint "$tmp/m1/best.tcck" --vocab-src "$tmp/other.vocab" \
+  --input "$nd/tst2013.vi" --output "$tmp/o8.txt"
+: > "$tmp/empty.vi"
+check nmt-infer-empty nonzero "empty.vi: empty file" "$bin" nmt-infer --checkpoint "$tmp/m1/best.tcck" --input "$tmp/empty.vi" --output "$tmp/o9.txt"
+printf 'xin \xff chao\n' > "$tmp/bin.vi"
+check nmt-infer-not-utf8 nonzero "bin.vi:1: invalid UTF-8" "$bin" nmt-infer --checkpoint "$tmp/m1/best.tcck" --input "$tmp/bin.vi" --output "$tmp/o10.txt"
+check nmt-infer-not-checkpoint nonzero "not a tensorcook checkpoint" "$bin" nmt-infer --checkpoint "$nd/train.vi" --input "$nd/tst2013.vi" \
+  --vocab-src "$tmp/m1/vocab.src" --vocab-tgt "$tmp/m1/vocab.tgt"
+for o in m4 m5 m6 o8.txt o9.txt o10.txt; do [ -e "$tmp/$o" ] && { echo "FAIL: nmt bad input left $tmp/$o"; failed=$((failed + 1)); }; done
