@@ -214,6 +214,7 @@ tc_status tc_read_mo(const char *path, tc_parallel *out, int64_t *added)
     tc_strmap seen = {0};
     sink k = {out, out->n, &seen};
     int64_t got = 0, n0 = out->n;
+    bool had_arrays = out->src != NULL;
     tc_status st = seen_of(out, &seen);
     if (st == TC_OK) st = read_mo(path, &k, &got);
     tc_strmap_free(&seen);
@@ -224,6 +225,11 @@ tc_status tc_read_mo(const char *path, tc_parallel *out, int64_t *added)
         }
         out->n = n0;
         got = 0;
+        if (!had_arrays) { /* leave out as it was: empty, nothing to free */
+            free(out->src);
+            free(out->tgt);
+            out->src = out->tgt = NULL;
+        }
     }
     if (added) *added = got;
     return st;
