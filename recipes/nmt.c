@@ -178,7 +178,7 @@ static double perplexity(tc_seq2seq *m, const split_data *d, int64_t batch)
         }
         total += l->data[0] * (double)n; /* the loss is per sentence */
         tokens += b.tgt_tokens;
-        tc_arena_reset();
+        tc_step_reset();
     }
     free(idx);
     tc_set_grad_enabled(g);
@@ -208,7 +208,7 @@ static tc_status translate(tc_seq2seq *m, const tc_id_seqs *src, const tc_vocab 
             }
         }
         tc_id_seqs_free(&out);
-        tc_arena_reset();
+        tc_step_reset();
     }
     free(idx);
     return st;
@@ -449,7 +449,7 @@ static int train(int argc, char **argv, const char *cmd, const char *default_att
         tc_tensor *loss = tc_seq2seq_loss(m, &b, true);
         if (!loss || tc_backward(loss) != TC_OK || tc_optimizer_step(opt, np, params) != TC_OK) goto lib_error;
         double l = loss->data[0];
-        tc_arena_reset();
+        tc_step_reset();
         if (!isfinite(l)) {
             fprintf(stderr, "tensorcook %s: the loss became %g at step %lld\n", cmd, l, (long long)step);
             goto done;
@@ -531,7 +531,7 @@ static int train(int argc, char **argv, const char *cmd, const char *default_att
             free(att);
             tc_id_seqs_free(&outp);
         }
-        tc_arena_reset();
+        tc_step_reset();
     }
     double tps = (double)tokens / (train_time > 0 ? train_time : 1e-9);
     printf("test: perplexity %.2f, BLEU %.2f (greedy)", test_ppl, test_bleu);

@@ -316,7 +316,7 @@ int tc_cmd_textcnn(int argc, char **argv)
                 break;
             }
             loss = l->data[0];
-            tc_arena_reset();
+            tc_step_reset();
             if (!isfinite(loss)) {
                 st = tc_error(TC_ERR_STATE, "the loss became %g at step %lld", loss, (long long)step);
                 break;

@@ -76,7 +76,7 @@ static void loss_and_gradients(void **state)
             if (!p->grad) fail_msg("%s: no gradient for %s", cases[k].file, key);
             tc_assert_close(p->grad, g, 1e-4, 1e-5);
         }
-        tc_arena_reset();
+        tc_step_reset();
         tc_seq2seq_free(m);
         tc_fixture_free(fx);
     }
@@ -150,7 +150,7 @@ static void greedy_and_beam(void **state)
             float **att = NULL;
             assert_int_equal(tc_seq2seq_decode(m, &b, NULL, 1, 2, &out, &att), TC_ERR_ARG);
         }
-        tc_arena_reset();
+        tc_step_reset();
         tc_seq2seq_free(m);
         tc_fixture_free(fx);
     }
@@ -200,7 +200,7 @@ static void sampling_batches_and_errors(void **state)
     assert_int_equal(tc_attention_kind_parse("normed_bahdanau", &kind), TC_OK);
     assert_int_equal(kind, TC_ATTN_NORMED_BAHDANAU);
     assert_int_equal(tc_attention_kind_parse("dot", &kind), TC_ERR_ARG);
-    tc_arena_reset();
+    tc_step_reset();
     tc_seq2seq_free(m);
 }
 

@@ -12,6 +12,7 @@
 #include "train.h"
 #include "rnn.h"
 #include "plot.h"
+#include "keras.h"
 #include "text.h"
 
 #endif

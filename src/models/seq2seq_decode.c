@@ -79,7 +79,7 @@ tc_status tc_seq2seq_decode(tc_seq2seq *m, const tc_seq_batch *b, const tc_decod
         if (max_len < 1) max_len = 1;
     }
     bool grad = tc_set_grad_enabled(false);
-    tc_arena_mark mark0 = tc_arena_get_mark();
+    tc_step_mark mark0 = tc_step_get_mark();
     tc_status st = TC_OK;
     dstate s = {R, U, {NULL}, {NULL}, NULL, NULL};
     int32_t *tokens = malloc(sizeof *tokens * (size_t)(max_len * R));
@@ -144,7 +144,7 @@ tc_status tc_seq2seq_decode(tc_seq2seq *m, const tc_seq_batch *b, const tc_decod
         s.ids->data[r] = (tc_scalar)sos;
         lp[r] = r % K == 0 ? 0.0 : -INFINITY; /* only beam 0 is alive at first */
     }
-    tc_arena_mark mark1 = tc_arena_get_mark();
+    tc_step_mark mark1 = tc_step_get_mark();
     for (steps = 0; steps < max_len;) {
         tc_tensor *h[S2S_MAX_LAYERS], *c[S2S_MAX_LAYERS], *att = s.att, *alpha = NULL;
         for (int l = 0; l < L; l++) h[l] = s.h[l], c[l] = s.c[l];
@@ -239,7 +239,7 @@ tc_status tc_seq2seq_decode(tc_seq2seq *m, const tc_seq_batch *b, const tc_decod
         }
         if (m->o.attention) copy_rows(s.att, att, rows);
         for (int64_t r = 0; r < R; r++) s.ids->data[r] = (tc_scalar)tokens[steps * R + r];
-        tc_arena_release(mark1);
+        tc_step_release(mark1);
         steps++;
         if (all_done) break;
     }
@@ -272,7 +272,7 @@ tc_status tc_seq2seq_decode(tc_seq2seq *m, const tc_seq_batch *b, const tc_decod
         att_rows = NULL;
     }
 done:
-    tc_arena_release(mark0);
+    tc_step_release(mark0);
     tc_set_grad_enabled(grad);
     if (st != TC_OK) tc_id_seqs_free(out);
     for (int64_t i = 0; att_rows && i < B; i++) free(att_rows[i]);

@@ -3,6 +3,8 @@
 #define TC_SEQ2SEQ_INTERNAL_H
 
 #include "../core/internal.h"
+#include "../autograd/autograd_internal.h"
+#include "../ops/ops_internal.h"
 #include "tensorcook/rnn.h"
 #include "tensorcook/seq2seq.h"
 

@@ -76,6 +76,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (b) unlink(b);
     }
     unlink(p);
-    tc_arena_reset();
+    tc_step_reset();
     return 0;
 }
