@@ -17,6 +17,10 @@ PACKAGES=(
   libjpeg62-turbo-dev libpng-dev     # JPEG/PNG images (the decoders Pillow uses)
   darknet                            # photos and ImageNet synset lists (classify, transfer)
   python3-pil                        # Pillow: reference for image decoding and resizing in tests
+  python3-nltk                       # BLEU reference of tests/fixtures/gen_text.py
+  # gettext catalogs with Vietnamese translations: the nmt recipes' default corpus
+  gcc-12-locales libgtk-3-common nano bison cpio gawk psmisc sharutils util-linux-locales mc-data
+  gnome-desktop3-data libglib2.0-data aspell iso-codes
 )
 missing=()
 for p in "${PACKAGES[@]}" ${TC_EXTRA_PACKAGES:-}; do

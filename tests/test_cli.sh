@@ -131,6 +131,7 @@ if /usr/bin/python3 "$(dirname "$0")/fixtures/gen_keras_h5.py" "$kh" >/dev/null 
 else
   echo "FAIL keras: the generator (needs /usr/bin/python3 with h5py, numpy, torch) did not run"; failed=$((failed + 1))
 fi
+source "$(dirname "$0")/cli_text.sh"
 
 # vision: images, the model zoo, classify / features / transfer / inception-transfer (issue 12)
 vz=$tmp/vision; mkdir -p "$vz"

@@ -20,6 +20,12 @@ typedef struct {
 tc_status tc_plot_lines(const char *path, const char *title, const char *xlabel, const char *ylabel, int n_lines,
                         const tc_plot_line *lines);
 
+/* A heatmap of rows x cols values in [0, 1] (row-major; darker is larger),
+ * with labels (either may be NULL), e.g. attention weights of target words
+ * (rows) over source words (columns). Written atomically. */
+tc_status tc_plot_heatmap(const char *path, const char *title, int rows, int cols, const float *values,
+                          const char *const *row_labels, const char *const *col_labels);
+
 #ifdef __cplusplus
 }
 #endif

@@ -15,5 +15,6 @@
 #include "keras.h"
 #include "image.h"
 #include "models.h"
+#include "text.h"
 
 #endif
