@@ -13,5 +13,6 @@
 #include "rnn.h"
 #include "plot.h"
 #include "keras.h"
+#include "audio.h"
 
 #endif
