@@ -14,5 +14,6 @@
 #include "plot.h"
 #include "keras.h"
 #include "audio.h"
+#include "wavenet.h"
 
 #endif
