@@ -4,6 +4,7 @@
 #include "tensorcook/train.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <samplerate.h>
 #include <sndfile.h>
 #include <stdlib.h>
@@ -29,6 +30,27 @@ static int truncated_note(SNDFILE *f, char *what, size_t size)
         }
     }
     return 0;
+}
+
+/* The containers tensorcook reads, recognised by their first bytes. Anything
+ * else is refused before libsndfile sees it: its MPEG decoder (mpg123)
+ * tries to resync on arbitrary bytes and prints notes to stderr, which a
+ * library must not do; MPEG audio inside a WAV is refused for the same reason. */
+static const char *unsupported_header(const unsigned char *h, size_t n)
+{
+    if (n < 12) return "too short for a sound file header";
+    bool riff = (!memcmp(h, "RIFF", 4) || !memcmp(h, "RIFX", 4) || !memcmp(h, "RF64", 4)) && !memcmp(h + 8, "WAVE", 4);
+    if (riff) {
+        if (n >= 22 && !memcmp(h + 12, "fmt ", 4)) {
+            unsigned tag = !memcmp(h, "RIFX", 4) ? (unsigned)h[20] << 8 | h[21] : (unsigned)h[21] << 8 | h[20];
+            if (tag == 0x50 || tag == 0x55) return "MPEG audio in a WAV is not supported";
+        }
+        return NULL;
+    }
+    if (!memcmp(h, "fLaC", 4) || !memcmp(h, "OggS", 4) || !memcmp(h, ".snd", 4) || !memcmp(h, "caff", 4) ||
+        !memcmp(h, "riff", 4) || (!memcmp(h, "FORM", 4) && (!memcmp(h + 8, "AIFF", 4) || !memcmp(h + 8, "AIFC", 4))))
+        return NULL;
+    return "unknown header (WAV, FLAC, Ogg, AIFF, AU, CAF and W64 are read)";
 }
 
 /* Every frame of f averaged over its channels; NULL + error on failure. */
@@ -143,11 +165,16 @@ tc_tensor *tc_audio_load(const char *path, int target_rate, int *file_rate)
         tc_error(TC_ERR_IO, "audio %s: cannot open", path);
         return NULL;
     }
-    fseek(probe, 0, SEEK_END);
-    long size = ftell(probe);
+    unsigned char head[64];
+    size_t got = fread(head, 1, sizeof head, probe);
     fclose(probe);
-    if (size == 0) {
+    if (got == 0) {
         tc_error(TC_ERR_FORMAT, "audio %s: empty file", path);
+        return NULL;
+    }
+    const char *why = unsupported_header(head, got);
+    if (why) {
+        tc_error(TC_ERR_FORMAT, "audio %s: not a readable sound file (%s)", path, why);
         return NULL;
     }
     SF_INFO info = {0};
@@ -160,6 +187,11 @@ tc_tensor *tc_audio_decode(const void *data, size_t size, const char *name, int 
     if (!name) name = "(memory)";
     if (!data || size == 0) {
         tc_error(TC_ERR_FORMAT, "audio %s: empty file", name);
+        return NULL;
+    }
+    const char *why = unsupported_header(data, size);
+    if (why) {
+        tc_error(TC_ERR_FORMAT, "audio %s: not a readable sound file (%s)", name, why);
         return NULL;
     }
     tc_audio_mem m = {.data = (uint8_t *)data, .size = size};

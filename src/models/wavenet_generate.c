@@ -47,7 +47,10 @@ struct tc_wavenet_generator {
     tc_scalar *lc_tmp;      /* 2D */
 };
 
-static size_t padded(int64_t n) { return (size_t)((n + TC_GEMV_PANEL - 1) / TC_GEMV_PANEL * TC_GEMV_PANEL); }
+/* Work vectors are padded to whole gemv panels plus one: element loops run
+ * in fixed chunks of VL and may read or write past the used length. */
+enum { VL = 64 };
+static size_t padded(int64_t n) { return (size_t)((n + TC_GEMV_PANEL - 1) / TC_GEMV_PANEL * TC_GEMV_PANEL + TC_GEMV_PANEL); }
 
 static tc_scalar *vec(int64_t n)
 {
@@ -162,7 +165,7 @@ tc_wavenet_generator *tc_wavenet_generator_new(const tc_wavenet *w)
     g->hid = vec(A);
     g->logits = vec(Q);
     g->prob = vec(Q);
-    g->win_h = vec(g->rf * R);
+    g->win_h = vec(g->rf * ((R + VL - 1) / VL * VL));
     g->lc_tmp = vec(2 * D);
     if (!g->embedding || !g->post1 || !g->post2 || !g->post1_bias || !g->post2_bias || !g->in || !g->a || !g->z ||
         !g->ov || !g->skip || !g->hid || !g->logits || !g->prob || !g->win_h || !g->lc_tmp)
@@ -177,6 +180,22 @@ fail:
 
 /* ---- the shared per-position arithmetic ----------------------------------------- */
 
+/* Element loops of one fixed-length chunk (VL values): the compiler makes them SIMD. */
+static void add_chunk(tc_scalar *restrict a, const tc_scalar *restrict b)
+{
+    for (int j = 0; j < VL; j++) a[j] = a[j] + b[j];
+}
+
+static void add2_chunk(tc_scalar *restrict a, const tc_scalar *restrict o, const tc_scalar *restrict b)
+{
+    for (int j = 0; j < VL; j++) a[j] = a[j] + (o[j] + b[j]);
+}
+
+static void gate_chunk(const tc_scalar *restrict f, const tc_scalar *restrict g, tc_scalar *restrict z)
+{
+    for (int j = 0; j < VL; j++) z[j] = tc_vtanh(f[j]) * tc_vsigmoid(g[j]);
+}
+
 /* The gated unit of layer y for its inputs prev = h(t-d), cur = h(t), with
  * the condition terms cond (2D, or NULL), into g->z. */
 static void gate(tc_wavenet_generator *g, const gen_layer *y, const tc_scalar *prev, const tc_scalar *cur,
@@ -186,30 +205,26 @@ static void gate(tc_wavenet_generator *g, const gen_layer *y, const tc_scalar *p
     memcpy(g->in, prev, sizeof(tc_scalar) * (size_t)R);
     memcpy(g->in + R, cur, sizeof(tc_scalar) * (size_t)R);
     tc_gemv_run_panels(y->dil, g->in, g->a, 0, tc_gemv_panels(y->dil));
-    tc_scalar *restrict a = g->a;
-    const tc_scalar *restrict b = y->dil_bias;
-    for (int64_t k = 0; k < 2 * D; k++) a[k] = a[k] + b[k];
-    if (gc_row)
-        for (int64_t k = 0; k < 2 * D; k++) a[k] = a[k] + gc_row[k];
-    if (cond)
-        for (int64_t k = 0; k < 2 * D; k++) a[k] = a[k] + cond[k];
-    tc_scalar *restrict z = g->z;
-    for (int64_t k = 0; k < D; k++) z[k] = tc_vtanh(a[k]) * tc_vsigmoid(a[D + k]);
+    /* in fixed-length chunks (the buffers are padded) */
+    for (int64_t k = 0; k < 2 * D; k += VL) {
+        add_chunk(g->a + k, y->dil_bias + k);
+        if (gc_row) add_chunk(g->a + k, gc_row + k);
+        if (cond) add_chunk(g->a + k, cond + k);
+    }
+    for (int64_t k = 0; k < D; k += VL) gate_chunk(g->a + k, g->a + D + k, g->z + k);
 }
 
 /* After gate(): residual into h (in place, when the layer has one) and
  * the skip output added to g->skip. */
-static void outputs(tc_wavenet_generator *g, const gen_layer *y, tc_scalar *restrict h, bool want_skip)
+static void outputs(tc_wavenet_generator *g, const gen_layer *y, tc_scalar *h, bool want_skip)
 {
     int64_t R = g->o.residual_channels, S = g->o.skip_channels;
     tc_gemv_run_panels(y->out, g->z, g->ov, 0, tc_gemv_panels(y->out));
-    const tc_scalar *restrict o = g->ov, *restrict b = y->out_bias;
     if (y->has_res)
-        for (int64_t k = 0; k < R; k++) h[k] = h[k] + (o[k] + b[k]);
+        for (int64_t k = 0; k < R; k += VL) add2_chunk(h + k, g->ov + k, y->out_bias + k);
     if (!want_skip) return;
     int64_t off = y->has_res ? R : 0;
-    tc_scalar *restrict s = g->skip;
-    for (int64_t k = 0; k < S; k++) s[k] = s[k] + (o[off + k] + b[off + k]);
+    for (int64_t k = 0; k < S; k += VL) add2_chunk(g->skip + k, g->ov + off + k, y->out_bias + off + k);
 }
 
 /* relu(skip) -> 1x1 -> relu -> 1x1: logits in g->logits. */
@@ -272,7 +287,7 @@ static void reset(tc_wavenet_generator *g)
 static void fast_step(tc_wavenet_generator *g, int x, int64_t t, int gc, const tc_tensor *lc)
 {
     int64_t R = g->o.residual_channels, D = g->o.dilation_channels;
-    _Alignas(64) tc_scalar hp[1024]; /* R <= 1024 (check_conditions) */
+    _Alignas(64) tc_scalar hp[1024 + VL]; /* R <= 1024 (check_conditions); chunked loops may pass R */
     memcpy(hp, g->embedding + (int64_t)x * R, sizeof(tc_scalar) * (size_t)R);
     memset(g->skip, 0, sizeof(tc_scalar) * (size_t)g->o.skip_channels);
     for (int l = 0; l < g->n_layers; l++) {
@@ -293,20 +308,21 @@ static void fast_step(tc_wavenet_generator *g, int x, int64_t t, int gc, const t
 static void naive_step(tc_wavenet_generator *g, const int *hist, int64_t t, int gc, const tc_tensor *lc)
 {
     int64_t R = g->o.residual_channels, D = g->o.dilation_channels;
+    int64_t Rp = (R + VL - 1) / VL * VL; /* row stride: the chunked residual loop writes whole chunks */
     int64_t t0 = t - g->rf + 1 > 0 ? t - g->rf + 1 : 0, W = t - t0 + 1;
     static const tc_scalar zero[1024]; /* h before the window: R <= 1024 (check_conditions) */
     for (int64_t p = 0; p < W; p++)
-        memcpy(g->win_h + p * R, g->embedding + (int64_t)hist[t0 + p] * R, sizeof(tc_scalar) * (size_t)R);
+        memcpy(g->win_h + p * Rp, g->embedding + (int64_t)hist[t0 + p] * R, sizeof(tc_scalar) * (size_t)R);
     memset(g->skip, 0, sizeof(tc_scalar) * (size_t)g->o.skip_channels);
     for (int l = 0; l < g->n_layers; l++) {
         gen_layer *y = &g->layer[l];
         const tc_scalar *gc_row = y->gc_rows ? y->gc_rows + (int64_t)gc * 2 * D : NULL;
         /* from the last position back, so h(p - d) is still this layer's input when p is updated */
         for (int64_t p = W - 1; p >= 0; p--) {
-            const tc_scalar *prev = p - y->d >= 0 ? g->win_h + (p - y->d) * R : zero;
+            const tc_scalar *prev = p - y->d >= 0 ? g->win_h + (p - y->d) * Rp : zero;
             if (lc) lc_term(g, y, lc, t0 + p, g->lc_tmp);
-            gate(g, y, prev, g->win_h + p * R, gc_row, lc ? g->lc_tmp : NULL);
-            outputs(g, y, g->win_h + p * R, p == W - 1);
+            gate(g, y, prev, g->win_h + p * Rp, gc_row, lc ? g->lc_tmp : NULL);
+            outputs(g, y, g->win_h + p * Rp, p == W - 1);
         }
     }
     head(g);
