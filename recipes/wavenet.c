@@ -283,9 +283,30 @@ static void fill_batch(tc_tensor *ids, const sounds *s, tc_rng *r)
 }
 
 /* ---- generation, encoding, decoding ------------------------------------------------------ */
+/* PREFIX_waveform.png and PREFIX_spectrogram.png of a sound. */
+static bool plot_sound(const char *prefix, const tc_tensor *x, int rate, const char *what)
+{
+    int64_t n = tc_numel(x);
+    double *t = malloc(sizeof(double) * (size_t)n), *y = malloc(sizeof(double) * (size_t)n);
+    if (!t || !y) {
+        free(t), free(y);
+        return tc_error(TC_ERR_MEMORY, "plot: out of memory") == TC_OK;
+    }
+    for (int64_t i = 0; i < n; i++) t[i] = (double)i / rate, y[i] = x->data[i];
+    char path[4200], title[256];
+    snprintf(path, sizeof path, "%s_waveform.png", prefix);
+    snprintf(title, sizeof title, "%s: waveform", what);
+    tc_plot_line line = {.label = "samples", .n = (int)n, .x = t, .y = y, .r = 0.1, .g = 0.3, .b = 0.7};
+    bool ok = tc_plot_lines(path, title, "time (s)", "amplitude", 1, &line) == TC_OK;
+    free(t), free(y);
+    snprintf(path, sizeof path, "%s_spectrogram.png", prefix);
+    snprintf(title, sizeof title, "%s: spectrogram (dB)", what);
+    return ok && (n < 512 || tc_plot_spectrogram(path, title, n, x->data, rate) == TC_OK);
+}
+
 /* Generates seconds of audio after a receptive field of silence; returns samples/s (< 0 on error). */
 static double generate_to(net *n, double seconds, double temperature, const tc_tensor *lc, int64_t samples, uint64_t seed,
-                          const char *path, int64_t *count)
+                          const char *path, int64_t *count, const char *plot_prefix)
 {
     int64_t N = samples > 0 ? samples : (int64_t)llround(seconds * n->rate);
     if (N < 1) N = 1;
@@ -316,6 +337,7 @@ static double generate_to(net *n, double seconds, double temperature, const tc_t
     for (int64_t i = 0; x && i < N; i++) x->data[i] = tc_mulaw_decode_sample(out[i]);
     free(out);
     st = x ? tc_audio_save_wav16(path, x, n->rate) : TC_ERR_MEMORY;
+    if (st == TC_OK && plot_prefix && !plot_sound(plot_prefix, x, n->rate, lc ? "decoded" : "generated")) st = TC_ERR_IO;
     tc_tensor_free(x);
     if (count) *count = N;
     return st == TC_OK ? rate : -1;
@@ -468,7 +490,7 @@ int tc_cmd_wavenet(int argc, char **argv)
                         tc_shape_str(code, (char[TC_SHAPE_STR_MAX]){0}, TC_SHAPE_STR_MAX));
             else {
                 int64_t count = 0;
-                double sps = generate_to(&n, 0, temperature, code, code->shape[0] * H, (uint64_t)seed, out, &count);
+                double sps = generate_to(&n, 0, temperature, code, code->shape[0] * H, (uint64_t)seed, out, &count, NULL);
                 if (sps < 0) fprintf(stderr, "tensorcook wavenet: %s\n", tc_last_error());
                 else {
                     printf("%s: %lld samples (%.2f s) decoded at %.0f samples/s -> %s\n", decode, (long long)count,
@@ -481,7 +503,7 @@ int tc_cmd_wavenet(int argc, char **argv)
             fprintf(stderr, "tensorcook wavenet: %s is an autoencoder: use --decode CODE.npy\n", checkpoint);
         } else {
             int64_t count = 0;
-            double sps = generate_to(&n, seconds, temperature, NULL, 0, (uint64_t)seed, out, &count);
+            double sps = generate_to(&n, seconds, temperature, NULL, 0, (uint64_t)seed, out, &count, NULL);
             if (sps < 0) fprintf(stderr, "tensorcook wavenet: %s\n", tc_last_error());
             else {
                 printf("generated %lld samples (%.2f s at %d Hz), %.0f samples/s -> %s\n", (long long)count,
@@ -521,7 +543,6 @@ int tc_cmd_wavenet(int argc, char **argv)
         goto done;
     }
     const char *dir = out ? out : "out/wavenet";
-    if (!prepare_out_dir("wavenet", dir)) goto done;
     char paths[MAX_FILES][512];
     if (n_files == 0) {
         n_files = default_files(paths, MAX_FILES);
@@ -533,6 +554,10 @@ int tc_cmd_wavenet(int argc, char **argv)
     }
     sounds s;
     if (!load_sounds(&s, n_files, files, n.rate, T + 1)) goto done;
+    if (!prepare_out_dir("wavenet", dir)) { /* after the data loaded: bad input leaves no folder behind */
+        sounds_free(&s);
+        goto done;
+    }
     double entropy = marginal_entropy(&s);
     printf("wavenet: %d files, %lld samples (%.1f s at %d Hz); receptive field %lld samples (%.1f ms); "
            "windows of %lld inputs, %lld targets; %lld parameters%s\n",
@@ -547,8 +572,8 @@ int tc_cmd_wavenet(int argc, char **argv)
     tc_rng r = tc_rng_new((uint64_t)seed * 7919 + (uint64_t)start_step);
     char ck_path[4200], wav_path[4200];
     snprintf(ck_path, sizeof ck_path, "%s/wavenet.tcck", dir);
-    double t0 = now(), avg = NAN, last = NAN;
-    int64_t every = steps / 20 > 0 ? steps / 20 : 1;
+    double t0 = now(), avg = NAN, last = NAN, tail_sum = 0;
+    int64_t every = steps / 20 > 0 ? steps / 20 : 1, tail = steps / 10 > 0 ? steps / 10 : 1, tail_n = 0;
     for (int64_t k = 0; k < steps; k++) {
         fill_batch(ids, &s, &r);
         double loss = 0;
@@ -560,6 +585,7 @@ int tc_cmd_wavenet(int argc, char **argv)
         }
         last = loss;
         avg = isnan(avg) ? loss : 0.95 * avg + 0.05 * loss;
+        if (k >= steps - tail) tail_sum += loss, tail_n++; /* train_loss: the mean of the last tenth of the steps */
         if ((k + 1) % every == 0 || k + 1 == steps) {
             double el = now() - t0;
             fprintf(stderr, "step %lld/%lld  loss %.4f nats/sample (running %.4f; marginal entropy %.4f)  %.2f s/step  %.0f s left\n",
@@ -585,13 +611,15 @@ int tc_cmd_wavenet(int argc, char **argv)
     double sps;
     tc_tensor *code = NULL;
     snprintf(wav_path, sizeof wav_path, "%s/generated.wav", dir);
+    char plot_prefix[4200];
+    snprintf(plot_prefix, sizeof plot_prefix, "%s/generated", dir);
     if (n.e) {
         code = encode_sound(&n, files[0]);
         int H = tc_wavenet_encoder_options(n.e)->hop;
         int64_t frames = code ? (int64_t)fmin((double)code->shape[0], ceil(seconds * n.rate / H)) : 0;
-        sps = code ? generate_to(&n, 0, temperature, code, frames * H, (uint64_t)seed, wav_path, &count) : -1;
+        sps = code ? generate_to(&n, 0, temperature, code, frames * H, (uint64_t)seed, wav_path, &count, plot_prefix) : -1;
     } else {
-        sps = generate_to(&n, seconds, temperature, NULL, 0, (uint64_t)seed, wav_path, &count);
+        sps = generate_to(&n, seconds, temperature, NULL, 0, (uint64_t)seed, wav_path, &count, plot_prefix);
     }
     tc_tensor_free(code);
     sounds_free(&s);
@@ -599,14 +627,16 @@ int tc_cmd_wavenet(int argc, char **argv)
         fprintf(stderr, "tensorcook wavenet: %s\n", tc_last_error());
         goto done;
     }
-    printf("trained %lld steps in %.1f s: loss %.4f nats/sample (running mean %.4f) vs marginal entropy %.4f\n",
-           (long long)steps, train_seconds, last, avg, entropy);
+    double train_loss = tail_n ? tail_sum / (double)tail_n : NAN;
+    printf("trained %lld steps in %.1f s: loss %.4f nats/sample (mean of the last %lld steps; last step %.4f) vs marginal "
+           "entropy %.4f\n",
+           (long long)steps, train_seconds, train_loss, (long long)tail_n, last, entropy);
     printf("generated %lld samples (%.2f s) at %.0f samples/s -> %s; checkpoint %s\n", (long long)count,
            (double)count / n.rate, sps, wav_path, ck_path);
     rc = 0;
     if (summary_json) {
         const char *k[] = {"train_loss", "marginal_entropy", "samples_per_second", "train_seconds", "steps"};
-        double v[] = {avg, entropy, sps, train_seconds, (double)(start_step + steps)};
+        double v[] = {train_loss, entropy, sps, train_seconds, (double)(start_step + steps)};
         rc = write_summary_json("wavenet", summary_json, 5, k, v) ? 0 : 1;
     }
 done:

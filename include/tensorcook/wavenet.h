@@ -90,7 +90,7 @@ typedef struct {
     int64_t n;               /* samples to draw after the prime */
     double temperature;      /* softmax temperature: default 1 (0 < t) */
     int gc;                  /* the global condition id (when the model has one) */
-    const tc_tensor *lc;     /* [frames, local_channels] covering n_prime + n samples */
+    const tc_tensor *lc;     /* [frames, local_channels] covering the n_prime + n - 1 inputs */
     bool naive;              /* re-run the whole receptive field for every sample */
 } tc_wavenet_gen_opts;
 

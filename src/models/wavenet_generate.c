@@ -356,7 +356,7 @@ tc_status tc_wavenet_generate(tc_wavenet_generator *g, const tc_wavenet_gen_opts
     static const int silence = 128;
     int64_t P = o->n_prime > 0 ? o->n_prime : 1;
     const int *prime = o->n_prime > 0 && o->prime ? o->prime : NULL;
-    int64_t total = P + o->n;
+    int64_t total = P + o->n - 1; /* inputs fed: the last id drawn is not fed back */
     tc_status st = check_conditions(g, o->gc, o->lc, total);
     if (st != TC_OK) return st;
     for (int64_t i = 0; prime && i < P; i++)
