@@ -223,6 +223,21 @@ static double marginal_entropy(const sounds *s)
     return h;
 }
 
+/* The loudest window of rf samples of the first file (windows every rf/2):
+ * generation continues real speech instead of starting from silence, which
+ * a WaveNet trained on recordings with quiet parts tends to keep producing. */
+static const int *loudest_window(const sounds *s, int64_t rf)
+{
+    int64_t best = 0, step = rf / 2 > 0 ? rf / 2 : 1;
+    double best_e = -1;
+    for (int64_t start = 0; start + rf <= s->len[0]; start += step) {
+        double e = 0;
+        for (int64_t i = 0; i < rf; i++) e += fabs(tc_mulaw_decode_sample(s->ids[0][start + i]));
+        if (e > best_e) best_e = e, best = start;
+    }
+    return s->ids[0] + best;
+}
+
 /* ---- training ---------------------------------------------------------------------------- */
 typedef struct {
     net *n;
@@ -282,6 +297,27 @@ static void fill_batch(tc_tensor *ids, const sounds *s, tc_rng *r)
     }
 }
 
+/* Mean loss (inference, no tape) over `windows` windows drawn from a
+ * generator of their own: the same windows for every model of one data set. */
+static double eval_loss(net *n, const sounds *s, int64_t T, int64_t target, int windows, uint64_t seed)
+{
+    tc_tensor *ids = tc_tensor_new(TC_SHAPE(1, T + 1));
+    if (!ids) return NAN;
+    tc_rng r = tc_rng_new(seed);
+    batch_ctx c = {n, ids, target};
+    bool was = tc_set_grad_enabled(false);
+    double sum = 0;
+    for (int k = 0; k < windows; k++) {
+        fill_batch(ids, s, &r);
+        tc_tensor *l = batch_loss(&c);
+        sum += l ? l->data[0] : NAN;
+        tc_arena_reset();
+    }
+    tc_set_grad_enabled(was);
+    tc_tensor_free(ids);
+    return sum / windows;
+}
+
 /* ---- generation, encoding, decoding ------------------------------------------------------ */
 /* PREFIX_waveform.png and PREFIX_spectrogram.png of a sound. */
 static bool plot_sound(const char *prefix, const tc_tensor *x, int rate, const char *what)
@@ -306,7 +342,7 @@ static bool plot_sound(const char *prefix, const tc_tensor *x, int rate, const c
 
 /* Generates seconds of audio after a receptive field of silence; returns samples/s (< 0 on error). */
 static double generate_to(net *n, double seconds, double temperature, const tc_tensor *lc, int64_t samples, uint64_t seed,
-                          const char *path, int64_t *count, const char *plot_prefix)
+                          const char *path, int64_t *count, const char *plot_prefix, const int *prime_ids)
 {
     int64_t N = samples > 0 ? samples : (int64_t)llround(seconds * n->rate);
     if (N < 1) N = 1;
@@ -320,9 +356,9 @@ static double generate_to(net *n, double seconds, double temperature, const tc_t
     }
     tc_rng r = tc_rng_new(seed);
     double t0 = now();
-    /* unconditioned: a receptive field of silence (class 128) first, as in the training windows' quiet parts */
+    /* unconditioned: a receptive field of real audio first (prime_ids), or of silence (class 128) */
     int *prime = P ? malloc(sizeof(int) * (size_t)P) : NULL;
-    for (int64_t i = 0; i < P; i++) prime[i] = 128;
+    for (int64_t i = 0; i < P; i++) prime[i] = prime_ids ? prime_ids[i] : 128;
     tc_status st = tc_wavenet_generate(g, &(tc_wavenet_gen_opts){.n_prime = P, .prime = prime, .n = N,
                                                                  .temperature = temperature, .lc = lc},
                                        &r, out);
@@ -380,6 +416,8 @@ static int usage(FILE *f, int rc)
             "  --steps N [300]  --batch N [1]  --target N  predicted samples per window [1024]  --lr X [0.001]\n"
             "  --rate HZ [16000]  --generate SECONDS [1] after training  --temperature T [1]\n"
             "  --summary          print the model's layers and parameters and exit\n"
+            "  --plots            with --generate/--decode: OUT_waveform.png and OUT_spectrogram.png too\n"
+            "  --prime FILE.wav   with --generate: start from its loudest receptive field [silence]\n"
             "  --threads N --seed N --out DIR [out/wavenet]  --resume CK  --summary-json FILE\n",
             ALSA_SOUNDS);
     return rc;
@@ -409,12 +447,13 @@ static int default_files(char paths[][512], int max)
 int tc_cmd_wavenet(int argc, char **argv)
 {
     const char *out = NULL, *summary_json = NULL, *checkpoint = NULL, *resume = NULL, *encode = NULL, *decode = NULL;
+    const char *prime_file = NULL;
     const char *files[MAX_FILES];
     int n_files = 0;
     long long blocks = 2, layers = 10, channels = 64, code_channels = 16, hop = 512, steps = 300, batch = 1,
               target = 1024, rate = TC_AUDIO_DEFAULT_RATE, threads = 0, seed = 42;
     double lr = 1e-3, seconds = 1.0, temperature = 1.0;
-    bool bad = false, autoencoder = false, summary = false, generate_given = false;
+    bool bad = false, autoencoder = false, summary = false, generate_given = false, plots = false;
     for (int i = 1; i < argc && !bad; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout, 0);
         if (!strcmp(argv[i], "--autoencoder")) {
@@ -423,6 +462,10 @@ int tc_cmd_wavenet(int argc, char **argv)
         }
         if (!strcmp(argv[i], "--summary")) {
             summary = true;
+            continue;
+        }
+        if (!strcmp(argv[i], "--plots")) {
+            plots = true;
             continue;
         }
         if (!strcmp(argv[i], "--train")) {
@@ -436,7 +479,8 @@ int tc_cmd_wavenet(int argc, char **argv)
         if (!strcmp(argv[i], "--generate")) generate_given = true;
         if (opt_str(argc, argv, &i, "--out", &out) || opt_str(argc, argv, &i, "--summary-json", &summary_json) ||
             opt_str(argc, argv, &i, "--checkpoint", &checkpoint) || opt_str(argc, argv, &i, "--resume", &resume) ||
-            opt_str(argc, argv, &i, "--encode", &encode) || opt_str(argc, argv, &i, "--decode", &decode))
+            opt_str(argc, argv, &i, "--encode", &encode) || opt_str(argc, argv, &i, "--decode", &decode) ||
+            opt_str(argc, argv, &i, "--prime", &prime_file))
             continue;
         if (opt_int(argc, argv, &i, "--blocks", &blocks, &bad) || opt_int(argc, argv, &i, "--layers", &layers, &bad) ||
             opt_int(argc, argv, &i, "--channels", &channels, &bad) ||
@@ -470,6 +514,20 @@ int tc_cmd_wavenet(int argc, char **argv)
             net_free(&n);
             return 1;
         }
+        char prefix[4200]; /* --plots: OUT (without .wav) + _waveform.png, _spectrogram.png */
+        snprintf(prefix, sizeof prefix, "%s", out);
+        size_t pl = strlen(prefix);
+        if (pl > 4 && !strcmp(prefix + pl - 4, ".wav")) prefix[pl - 4] = 0;
+        const char *plot_to = plots ? prefix : NULL;
+        sounds ps = {0};
+        const int *prime_ids = NULL;
+        if (prime_file) {
+            if (!load_sounds(&ps, 1, &prime_file, n.rate, tc_wavenet_receptive_field(n.w))) {
+                net_free(&n);
+                return 1;
+            }
+            prime_ids = loudest_window(&ps, tc_wavenet_receptive_field(n.w));
+        }
         if ((encode || decode) && !n.e) {
             fprintf(stderr, "tensorcook wavenet: %s is not an autoencoder (train with --autoencoder)\n", checkpoint);
         } else if (encode) {
@@ -490,7 +548,7 @@ int tc_cmd_wavenet(int argc, char **argv)
                         tc_shape_str(code, (char[TC_SHAPE_STR_MAX]){0}, TC_SHAPE_STR_MAX));
             else {
                 int64_t count = 0;
-                double sps = generate_to(&n, 0, temperature, code, code->shape[0] * H, (uint64_t)seed, out, &count, NULL);
+                double sps = generate_to(&n, 0, temperature, code, code->shape[0] * H, (uint64_t)seed, out, &count, plot_to, prime_ids);
                 if (sps < 0) fprintf(stderr, "tensorcook wavenet: %s\n", tc_last_error());
                 else {
                     printf("%s: %lld samples (%.2f s) decoded at %.0f samples/s -> %s\n", decode, (long long)count,
@@ -503,7 +561,7 @@ int tc_cmd_wavenet(int argc, char **argv)
             fprintf(stderr, "tensorcook wavenet: %s is an autoencoder: use --decode CODE.npy\n", checkpoint);
         } else {
             int64_t count = 0;
-            double sps = generate_to(&n, seconds, temperature, NULL, 0, (uint64_t)seed, out, &count, NULL);
+            double sps = generate_to(&n, seconds, temperature, NULL, 0, (uint64_t)seed, out, &count, plot_to, prime_ids);
             if (sps < 0) fprintf(stderr, "tensorcook wavenet: %s\n", tc_last_error());
             else {
                 printf("generated %lld samples (%.2f s at %d Hz), %.0f samples/s -> %s\n", (long long)count,
@@ -515,10 +573,15 @@ int tc_cmd_wavenet(int argc, char **argv)
                 }
             }
         }
+        sounds_free(&ps);
         net_free(&n);
         return rc;
     }
 
+    if (checkpoint) {
+        fprintf(stderr, "tensorcook wavenet: --checkpoint needs --generate, --encode or --decode (--resume continues training)\n");
+        return 2;
+    }
     /* ---- build (or resume) and train ---- */
     tc_wavenet_opts wo = {.blocks = (int)blocks, .layers = (int)layers, .residual_channels = (int)channels};
     tc_wavenet_encoder_opts eo = {.code_channels = (int)code_channels, .hop = (int)hop};
@@ -601,6 +664,7 @@ int tc_cmd_wavenet(int argc, char **argv)
     }
     double train_seconds = now() - t0;
     tc_tensor_free(ids);
+    double eval = eval_loss(&n, &s, T, target, 16, 12345);
     if (steps == 0 && !net_save(&n, opt, ck_path, start_step)) {
         fprintf(stderr, "tensorcook wavenet: %s\n", tc_last_error());
         sounds_free(&s);
@@ -617,9 +681,9 @@ int tc_cmd_wavenet(int argc, char **argv)
         code = encode_sound(&n, files[0]);
         int H = tc_wavenet_encoder_options(n.e)->hop;
         int64_t frames = code ? (int64_t)fmin((double)code->shape[0], ceil(seconds * n.rate / H)) : 0;
-        sps = code ? generate_to(&n, 0, temperature, code, frames * H, (uint64_t)seed, wav_path, &count, plot_prefix) : -1;
+        sps = code ? generate_to(&n, 0, temperature, code, frames * H, (uint64_t)seed, wav_path, &count, plot_prefix, NULL) : -1;
     } else {
-        sps = generate_to(&n, seconds, temperature, NULL, 0, (uint64_t)seed, wav_path, &count, plot_prefix);
+        sps = generate_to(&n, seconds, temperature, NULL, 0, (uint64_t)seed, wav_path, &count, plot_prefix, loudest_window(&s, rf));
     }
     tc_tensor_free(code);
     sounds_free(&s);
@@ -631,13 +695,14 @@ int tc_cmd_wavenet(int argc, char **argv)
     printf("trained %lld steps in %.1f s: loss %.4f nats/sample (mean of the last %lld steps; last step %.4f) vs marginal "
            "entropy %.4f\n",
            (long long)steps, train_seconds, train_loss, (long long)tail_n, last, entropy);
+    printf("evaluation loss over 16 fixed windows: %.4f nats/sample\n", eval);
     printf("generated %lld samples (%.2f s) at %.0f samples/s -> %s; checkpoint %s\n", (long long)count,
            (double)count / n.rate, sps, wav_path, ck_path);
     rc = 0;
     if (summary_json) {
-        const char *k[] = {"train_loss", "marginal_entropy", "samples_per_second", "train_seconds", "steps"};
-        double v[] = {train_loss, entropy, sps, train_seconds, (double)(start_step + steps)};
-        rc = write_summary_json("wavenet", summary_json, 5, k, v) ? 0 : 1;
+        const char *k[] = {"train_loss", "eval_loss", "marginal_entropy", "samples_per_second", "train_seconds", "steps"};
+        double v[] = {train_loss, eval, entropy, sps, train_seconds, (double)(start_step + steps)};
+        rc = write_summary_json("wavenet", summary_json, 6, k, v) ? 0 : 1;
     }
 done:
     net_free(&n);

@@ -151,6 +151,7 @@ static void test_bad_files(void **state)
     tc_assert_error(tc_audio_load(at("header_only.wav"), 0, NULL), "header_only.wav");
     tc_assert_error(tc_audio_load(at("random.wav"), 0, NULL), "random.wav", "not a readable sound file");
     tc_assert_error(tc_audio_load(at("missing.wav"), 0, NULL), "missing.wav", "cannot open");
+    tc_assert_error(tc_audio_load(dir, 0, NULL), dir, "cannot read");
     tc_assert_error(tc_audio_decode("", 0, "x.wav", 0, NULL), "x.wav", "empty");
     for (const char *m = tc_last_error(); *m; m++) assert_int_not_equal(*m, '\n');
     /* a failed save leaves nothing behind */

@@ -167,7 +167,12 @@ tc_tensor *tc_audio_load(const char *path, int target_rate, int *file_rate)
     }
     unsigned char head[64];
     size_t got = fread(head, 1, sizeof head, probe);
+    bool unreadable = ferror(probe) != 0; /* e.g. a folder */
     fclose(probe);
+    if (unreadable) {
+        tc_error(TC_ERR_IO, "audio %s: cannot read", path);
+        return NULL;
+    }
     if (got == 0) {
         tc_error(TC_ERR_FORMAT, "audio %s: empty file", path);
         return NULL;

@@ -74,6 +74,8 @@ tc_status tc_plot_spectrogram(const char *path, const char *title, int64_t n, co
     cairo_save(cr);
     cairo_translate(cr, L, T);
     cairo_scale(cr, (double)(W - L - R) / frames, (double)(H - T - B) / BINS);
+    cairo_rectangle(cr, 0, 0, (double)frames, BINS);
+    cairo_clip(cr);
     cairo_set_source_surface(cr, img, 0, 0);
     cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_BILINEAR);
     cairo_pattern_set_extend(cairo_get_source(cr), CAIRO_EXTEND_PAD); /* no fade at the edges */
