@@ -179,6 +179,28 @@ static void test_fast_generation_equals_naive(void **state)
     check_fast_equals_naive(&cond, 5, 1.3);
 }
 
+/* Layers large enough for the generator to split its products over the
+ * pool: the same ids with 1 and 2 threads, and fast = naive. */
+static void test_large_layers_any_thread_count(void **state)
+{
+    (void)state;
+    tc_wavenet_opts o = {.blocks = 1, .layers = 3, .residual_channels = 256, .skip_channels = 64};
+    check_fast_equals_naive(&o, 3, 1.0);
+    tc_wavenet *w = tc_wavenet_new(&o, 3);
+    tc_wavenet_generator *g = tc_wavenet_generator_new(w);
+    int a[120], b[120];
+    int threads = tc_num_threads();
+    tc_rng r1 = tc_rng_new(4), r2 = tc_rng_new(4);
+    tc_set_num_threads(1);
+    assert_int_equal(tc_wavenet_generate(g, &(tc_wavenet_gen_opts){.n = 120}, &r1, a), TC_OK);
+    tc_set_num_threads(2);
+    assert_int_equal(tc_wavenet_generate(g, &(tc_wavenet_gen_opts){.n = 120}, &r2, b), TC_OK);
+    tc_set_num_threads(threads);
+    assert_memory_equal(a, b, sizeof a);
+    tc_wavenet_generator_free(g);
+    tc_wavenet_free(w);
+}
+
 static void test_receptive_field_and_summary(void **state)
 {
     (void)state;
@@ -246,6 +268,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain_matches_pytorch),       cmocka_unit_test(test_conditioned_matches_pytorch),
         cmocka_unit_test(test_autoencoder_matches_pytorch), cmocka_unit_test(test_fast_generation_equals_naive),
+        cmocka_unit_test(test_large_layers_any_thread_count),
         cmocka_unit_test(test_receptive_field_and_summary), cmocka_unit_test(test_checkpoint_round_trip),
         cmocka_unit_test(test_bad_arguments),
     };

@@ -180,6 +180,16 @@ fail:
 
 /* ---- the shared per-position arithmetic ----------------------------------------- */
 
+/* y = x W: on the calling thread for the small matrices of a usual WaveNet
+ * (a call to the pool costs more than the product), split over the pool
+ * for large ones (NSynth-sized layers stream megabytes per sample). Either
+ * way the same bits (core.h: one thread per output column, sums in order). */
+static void gemv(const tc_gemv_plan *p, const tc_scalar *x, tc_scalar *y)
+{
+    if (tc_gemv_rows(p) * tc_gemv_panels(p) * TC_GEMV_PANEL >= (1 << 18)) tc_gemv_run(p, x, y);
+    else tc_gemv_run_panels(p, x, y, 0, tc_gemv_panels(p));
+}
+
 /* Element loops of one fixed-length chunk (VL values): the compiler makes them SIMD. */
 static void add_chunk(tc_scalar *restrict a, const tc_scalar *restrict b)
 {
@@ -204,7 +214,7 @@ static void gate(tc_wavenet_generator *g, const gen_layer *y, const tc_scalar *p
     int64_t R = g->o.residual_channels, D = g->o.dilation_channels;
     memcpy(g->in, prev, sizeof(tc_scalar) * (size_t)R);
     memcpy(g->in + R, cur, sizeof(tc_scalar) * (size_t)R);
-    tc_gemv_run_panels(y->dil, g->in, g->a, 0, tc_gemv_panels(y->dil));
+    gemv(y->dil, g->in, g->a);
     /* in fixed-length chunks (the buffers are padded) */
     for (int64_t k = 0; k < 2 * D; k += VL) {
         add_chunk(g->a + k, y->dil_bias + k);
@@ -219,7 +229,7 @@ static void gate(tc_wavenet_generator *g, const gen_layer *y, const tc_scalar *p
 static void outputs(tc_wavenet_generator *g, const gen_layer *y, tc_scalar *h, bool want_skip)
 {
     int64_t R = g->o.residual_channels, S = g->o.skip_channels;
-    tc_gemv_run_panels(y->out, g->z, g->ov, 0, tc_gemv_panels(y->out));
+    gemv(y->out, g->z, g->ov);
     if (y->has_res)
         for (int64_t k = 0; k < R; k += VL) add2_chunk(h + k, g->ov + k, y->out_bias + k);
     if (!want_skip) return;
@@ -233,14 +243,14 @@ static void head(tc_wavenet_generator *g)
     int64_t S = g->o.skip_channels, A = g->o.output_hidden, Q = g->o.classes;
     tc_scalar *restrict s = g->skip;
     for (int64_t k = 0; k < S; k++) s[k] = s[k] > 0 ? s[k] : 0;
-    tc_gemv_run_panels(g->post1, s, g->hid, 0, tc_gemv_panels(g->post1));
+    gemv(g->post1, s, g->hid);
     tc_scalar *restrict h = g->hid;
     const tc_scalar *restrict b1 = g->post1_bias;
     for (int64_t k = 0; k < A; k++) {
         tc_scalar v = h[k] + b1[k];
         h[k] = v > 0 ? v : 0;
     }
-    tc_gemv_run_panels(g->post2, h, g->logits, 0, tc_gemv_panels(g->post2));
+    gemv(g->post2, h, g->logits);
     tc_scalar *restrict lg = g->logits;
     const tc_scalar *restrict b2 = g->post2_bias;
     for (int64_t k = 0; k < Q; k++) lg[k] = lg[k] + b2[k];
@@ -269,7 +279,7 @@ static int sample(tc_wavenet_generator *g, double temperature, tc_rng *rng)
 static void lc_term(tc_wavenet_generator *g, const gen_layer *y, const tc_tensor *lc, int64_t t, tc_scalar *dst)
 {
     int64_t frame = t / g->o.local_hop;
-    tc_gemv_run_panels(y->lc, lc->data + frame * lc->strides[0], dst, 0, tc_gemv_panels(y->lc));
+    gemv(y->lc, lc->data + frame * lc->strides[0], dst);
 }
 
 /* ---- fast: one sample through the queues ------------------------------------------ */
@@ -375,7 +385,7 @@ tc_status tc_wavenet_generate(tc_wavenet_generator *g, const tc_wavenet_gen_opts
         }
         return TC_OK;
     }
-    int *hist = malloc(sizeof(int) * (size_t)total);
+    int *hist = malloc(sizeof(int) * (size_t)(P + o->n)); /* the prime and every id drawn */
     if (!hist) return tc_error(TC_ERR_MEMORY, "wavenet_generate: out of memory");
     for (int64_t t = 0; t < P; t++) hist[t] = prime ? prime[t] : silence_id;
     for (int64_t i = 0; i < o->n; i++) {
