@@ -52,7 +52,7 @@ int main(int argc, char **argv)
         if (getenv("TC_BENCH_VERBOSE"))
             fprintf(stderr, "run %d: %.3f s, arena high water %zu MB, arena mallocs %zu\n", i, t,
                     tc_arena_high_water() >> 20, tc_arena_malloc_count());
-        tc_arena_reset();
+        tc_step_reset();
     }
     printf("tensorcook %s batch %d threads %d: %.2f images/s\n", argv[1], batch, tc_num_threads(), batch / best);
     tc_onnx_free(m);

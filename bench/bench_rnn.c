@@ -41,7 +41,7 @@ static double run(bool gru, bool composed, int steps)
             fprintf(stderr, "bench_rnn: %s\n", tc_last_error());
             exit(1);
         }
-        tc_arena_reset();
+        tc_step_reset();
         double rate = B / (now() - t0);
         if (s >= 0 && rate > best) best = rate;
     }

@@ -55,7 +55,7 @@ static void run(const char *name, tc_model *m, int64_t batch, int64_t h, int64_t
             fprintf(stderr, "bench_train: %s\n", tc_last_error());
             exit(1);
         }
-        tc_arena_reset();
+        tc_step_reset();
     }
     double t = now() - t0;
     printf("%-6s threads %d  %7.1f images/s\n", name, tc_num_threads(), batch * steps / t);

@@ -223,7 +223,7 @@ static bool net_save(const charnet *n, tc_optimizer *opt, const char *path, doub
          (!opt || tc_checkpoint_put_scalar(ck, "optimizer/steps", (double)tc_optimizer_steps(opt)) == TC_OK) &&
          tc_checkpoint_save(ck, path) == TC_OK;
     tc_checkpoint_free(ck);
-    tc_arena_reset();
+    tc_step_reset();
     return ok;
 }
 
@@ -525,7 +525,7 @@ int tc_cmd_charrnn(int argc, char **argv)
             loss_n += y->shape[0];
             samples += y->shape[0];
             step++;
-            tc_arena_reset();
+            tc_step_reset();
             if (step % 20 == 0) { /* progress, with what is left of this epoch (or of --iters) */
                 double el = train_time + now() - ts, rate = samples / el;
                 int64_t per_epoch = (ntrain + batch - 1) / batch, in_epoch = step - (int64_t)(epoch - start_epoch - 1) * per_epoch;
@@ -548,7 +548,7 @@ int tc_cmd_charrnn(int argc, char **argv)
                 tc_tensor *vy = tc_copy_of(val->y->data + s0, TC_SHAPE(rows));
                 tc_tensor *l = tc_sparse_softmax_cross_entropy(net_forward(&net, vx, false, &drop), vy, NULL, TC_REDUCE_SUM);
                 if (l) vs += l->data[0];
-                tc_arena_reset();
+                tc_step_reset();
             }
             val_loss = vs / (double)nval;
             tc_set_grad_enabled(was);

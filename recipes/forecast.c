@@ -275,7 +275,7 @@ int tc_cmd_forecast(int argc, char **argv)
             goto done;
         }
         train_loss = mse->data[0];
-        tc_arena_reset();
+        tc_step_reset();
         if (it % 100 == 0 || it == iters) {
             bool was = tc_set_grad_enabled(false);
             tc_tensor *tx = tc_copy_of(X->data + ntrain * PAST * F, TC_SHAPE(ntest, PAST, F));
@@ -283,7 +283,7 @@ int tc_cmd_forecast(int argc, char **argv)
             tc_tensor *tl = tc_mse(predict(&m, tx), ty, TC_REDUCE_MEAN);
             test_loss = tl ? tl->data[0] : NAN;
             tc_set_grad_enabled(was);
-            tc_arena_reset();
+            tc_step_reset();
             printf("Step %lld/%lld, train MSE %.5f, test MSE %.5f\n", (long long)it, (long long)iters, train_loss, test_loss);
             fflush(stdout);
         }
@@ -312,7 +312,7 @@ int tc_cmd_forecast(int argc, char **argv)
             tc_set_grad_enabled(was);
             goto done;
         }
-        tc_arena_reset();
+        tc_step_reset();
     }
     tc_set_grad_enabled(was);
     printf("final train MSE %.5f, test MSE %.5f; plots: %s/prediction_1..5.png\n", train_loss, test_loss, out);

@@ -163,7 +163,7 @@ done:
     free(in);
     free(out);
     tc_onnx_free(m);
-    tc_arena_reset();
+    tc_step_reset();
     return rc;
 }
 
@@ -198,7 +198,7 @@ static int test_one(const char *dir, double rtol, double atol, bool quiet)
         if (stat(set, &st) != 0) break;
         sets++;
         int nin = count_files(set, "input"), nout = count_files(set, "output");
-        tc_arena_mark mark = tc_arena_get_mark();
+        tc_step_mark mark = tc_step_get_mark();
         tc_tensor *in[32] = {0}, *out[32] = {0};
         tc_onnx_dtype out_dt[32];
         if (nin != tc_onnx_input_count(m) || nout > tc_onnx_output_count(m) || nin > 32 || nout > 32) {
@@ -267,7 +267,7 @@ static int test_one(const char *dir, double rtol, double atol, bool quiet)
             free(got);
             tc_tensor_free(e);
         }
-        tc_arena_release(mark);
+        tc_step_release(mark);
     }
     if (ok && sets == 0) {
         printf("FAIL %s: no test_data_set_* folders\n", dir);

@@ -56,7 +56,7 @@ static bool train_and_report(tc_model *m, int64_t batch, int steps, uint64_t see
             char b[TC_SHAPE_STR_MAX];
             printf("output shape %s; MSE %.4f -> %.4f after %d steps\n\n", tc_shape_str(pred, b, sizeof b), first, last, steps);
         }
-        tc_arena_reset();
+        tc_step_reset();
     }
     if (!ok) fprintf(stderr, "tensorcook shapes: %s: %s\n", tc_model_name(m), tc_last_error());
     tc_optimizer_free(opt);

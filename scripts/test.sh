@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh build
 ctest --test-dir build --output-on-failure -j2
+# Same bits for any thread count must not depend on the BLAS kernel: run the
+# tests that compare thread counts under each kernel OpenBLAS can be told to
+# use (docs/determinism.md). A kernel the CPU cannot run is skipped, said so.
+bash scripts/test-coretypes.sh build
 if [ "${TC_SKIP_SANITIZE:-0}" != 1 ]; then
   bash scripts/build.sh build-sanitize -DTC_SANITIZE=ON -DTC_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
   # leak checking is on by default with ASan on Linux; make it explicit

@@ -66,7 +66,7 @@ static void extreme_values(void **state)
     tc_tensor *s = tc_softmax(z, 0), *ls = tc_log_softmax(z, 1);
     tc_assert_close(s, tc_copy_of((tc_scalar[]){1, 0, 0, 1}, TC_SHAPE(2, 2)), 0, 1e-30);
     tc_assert_close(ls, tc_copy_of((tc_scalar[]){0, -1e4f, -2e4f, 0}, TC_SHAPE(2, 2)), 1e-6, 0);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* an axis that is not the last one, with more columns than one unit holds
@@ -87,7 +87,7 @@ static void softmax_columns_match_lines(void **state)
         assert_int_equal(tc_backward_with(b, tc_contiguous(tc_transpose(g, (int[]){1, 0}))), TC_OK);
         tc_assert_close(a, tc_contiguous(tc_transpose(b, (int[]){1, 0})), 1e-6, 1e-7);
         tc_assert_close(x->grad, tc_contiguous(tc_transpose(xt->grad, (int[]){1, 0})), 1e-5, 1e-6);
-        tc_arena_reset();
+        tc_step_reset();
     }
 }
 
@@ -107,7 +107,7 @@ static void bad_inputs(void **state)
     tc_assert_error(tc_softmax(x, -3), "softmax", "axis -3", "[2, 3]");
     tc_assert_error(tc_log_softmax(x, 5), "log_softmax", "axis 5", "[2, 3]");
     tc_assert_error(tc_softmax(tc_scalar_tensor(1), 0), "softmax", "axis 0");
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* large inputs split over threads: bit-identical with 1 and 2 threads */
@@ -127,7 +127,7 @@ static void same_bits_for_any_thread_count(void **state)
         assert_int_equal(tc_backward_with(y, g), TC_OK);
         keep[run][0] = tc_tensor_keep(y), keep[run][1] = tc_tensor_keep(x->grad);
         keep[run][2] = tc_tensor_keep(tc_tanh(tc_relu(x)));
-        tc_arena_reset();
+        tc_step_reset();
     }
     tc_set_num_threads(threads0);
     for (int i = 0; i < 3; i++) {

@@ -34,7 +34,7 @@ static void check_case(const char *file, bool additive, bool causal)
         tc_assert_close_(in[i]->grad, tc_fixture_get(fx, key), 1e-4, 1e-5, key, __FILE__, __LINE__);
     }
     tc_fixture_free(fx);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void matches_pytorch(void **state)
@@ -63,7 +63,7 @@ static void masks_and_scale(void **state)
                     "[1, 4, 5]");
     tc_assert_error(tc_attention(q, k, v, tc_zeros(TC_SHAPE(1, 3)), NULL, &out, NULL) == TC_OK ? q : NULL, "attention",
                     "key mask [1, 3]");
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* The Keras layers: weights, output shapes, the value mask on the keys, the query mask on the outputs */
@@ -107,7 +107,7 @@ static void layers(void **state)
         tc_assert_close(out, want, 1e-6, 1e-7);
         for (int d = 0; d < 4; d++) assert_true(tc_get(out, (int64_t[]){0, 2, d}) == 0);
         tc_model_free(m);
-        tc_arena_reset();
+        tc_step_reset();
     }
     /* the output carries the query's mask on: a layer that cannot take a mask refuses it */
     {
@@ -128,7 +128,7 @@ static void layers(void **state)
     a = tc_graph_input(g, 2, (int64_t[]){3, 4}, NULL);
     tc_graph_call(g, tc_additive_attention_layer(false, false, NULL), 1, &a);
     tc_assert_error(tc_graph_model(g, "m", 1, &a, 1, &a), "AdditiveAttention", "given 1 inputs");
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 int main(void)

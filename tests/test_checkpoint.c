@@ -61,7 +61,7 @@ static void train_steps(tc_model *m, tc_optimizer *opt, int first, int n)
         tc_assert_ok(loss);
         assert_int_equal(tc_backward(loss), TC_OK);
         assert_int_equal(tc_optimizer_step(opt, np, params), TC_OK);
-        tc_arena_reset();
+        tc_step_reset();
     }
 }
 
@@ -140,7 +140,7 @@ static void round_trip_is_bit_exact(void **state)
     tc_optimizer_free(opt2);
     tc_model_free(m);
     tc_model_free(m2);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* 2 steps, save, load into a fresh model and optimizer, 2 more steps: the
@@ -176,7 +176,7 @@ static void resumed_training_matches(void **state)
     assert_true(memcmp(pa->data, pd->data, sizeof(tc_scalar) * (size_t)tc_numel(pa)) != 0);
     tc_optimizer_free(oa), tc_optimizer_free(ob), tc_optimizer_free(oc), tc_optimizer_free(od);
     tc_model_free(a), tc_model_free(b), tc_model_free(c), tc_model_free(d);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void mismatches_are_listed_together(void **state)
@@ -210,7 +210,7 @@ static void mismatches_are_listed_together(void **state)
     assert_int_equal(tc_load_model(path, same, NULL), TC_OK);
     assert_same_params(saved, same);
     tc_model_free(saved), tc_model_free(other), tc_model_free(same);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void write_bytes(const char *path, const void *p, size_t n)
@@ -264,7 +264,7 @@ static void bad_files_are_detected(void **state)
     assert_null(tc_checkpoint_load(bad));
     tc_assert_error(NULL, bad, "unsupported format version 99");
     tc_model_free(m);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void writes_are_atomic(void **state)
@@ -298,7 +298,7 @@ static void writes_are_atomic(void **state)
     assert_int_equal(tc_load_model(path, back, NULL), TC_OK);
     assert_true(tc_model_param(back, 0)->data[0] == 12.5f);
     tc_model_free(m), tc_model_free(back);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void checkpoint_sets(void **state)
@@ -331,7 +331,7 @@ static void checkpoint_sets(void **state)
     tc_checkpoint_free(back);
     tc_checkpoint_free(ck);
     tc_tensor_free(a);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static int setup(void **state)

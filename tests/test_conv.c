@@ -54,7 +54,7 @@ static void against_pytorch(void **state)
             tc_assert_close_(b->grad, tc_fixture_get(fx, "grad:b"), 1e-4, 1e-4, what, __FILE__, __LINE__);
         }
         tc_fixture_free(fx);
-        tc_arena_reset();
+        tc_step_reset();
     }
 }
 
@@ -195,7 +195,7 @@ static void big_shapes_and_threads(void **state)
             if (memcmp(a[i]->data, c[i]->data, sizeof(tc_scalar) * (size_t)tc_numel(a[i])) != 0)
                 fail_msg("case %zu: result %d differs between 1 and 2 threads", ci, i);
         for (int i = 0; i < 4; i++) free(ref[i]);
-        tc_arena_reset();
+        tc_step_reset();
     }
 }
 
@@ -239,7 +239,7 @@ static void bad_inputs(void **state)
     assert_int_equal(tc_conv_out_size(10, 3, 3, 1, TC_EXPLICIT, 2, 1), 4);
     assert_int_equal(tc_conv_out_size(10, 3, 1, 4, TC_CAUSAL, 0, 0), 10);
     assert_int_equal(tc_conv_out_size(4, 3, 1, 2, TC_VALID, 0, 0), -1);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 int main(void)

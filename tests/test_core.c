@@ -25,7 +25,7 @@ static void tensor_basics(void **state)
     tc_assert_error(tc_reshape(x, TC_SHAPE(4, 2)), "reshape", "[2, 3]", "[4, 2]");
     tc_assert_error(tc_matmul(x, x), "matmul", "[2, 3]");
     tc_assert_error(tc_transpose(x, (int[]){0, 0}), "transpose", "permutation");
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void views_share_memory(void **state)
@@ -41,7 +41,7 @@ static void views_share_memory(void **state)
     tc_tensor *r = tc_reshape(x, TC_SHAPE(3, -1));
     assert_ptr_equal(r->data, x->data); /* a view, no copy */
     assert_int_equal(r->shape[1], 2);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static tc_tensor *tiny_step(tc_tensor *w, tc_tensor *x)
@@ -64,14 +64,14 @@ static void arena_steady_state_does_not_malloc(void **state)
         tc_tensor *x = tc_empty(TC_SHAPE(16, 64));
         tc_rng_uniform(&r, x->data, tc_numel(x), -1, 1);
         tiny_step(w, x);
-        tc_arena_reset();
+        tc_step_reset();
     }
     size_t before = tc_arena_malloc_count();
     for (int step = 0; step < 5; step++) {
         tc_tensor *x = tc_empty(TC_SHAPE(16, 64));
         tc_rng_uniform(&r, x->data, tc_numel(x), -1, 1);
         tiny_step(w, x);
-        tc_arena_reset();
+        tc_step_reset();
     }
     assert_int_equal(tc_arena_malloc_count(), before);
     tc_tensor_free(w);
@@ -80,12 +80,12 @@ static void arena_steady_state_does_not_malloc(void **state)
 static void arena_marks_release_nested_work(void **state)
 {
     tc_tensor *a = tc_zeros(TC_SHAPE(4));
-    tc_arena_mark m = tc_arena_get_mark();
+    tc_step_mark m = tc_step_get_mark();
     for (int i = 0; i < 100; i++) assert_non_null(tc_zeros(TC_SHAPE(1000, 100)));
-    tc_arena_release(m);
-    assert_true(tc_arena_get_mark().used == m.used);
+    tc_step_release(m);
+    assert_true(tc_step_get_mark().arena_position == m.arena_position);
     a->data[0] = 1; /* still valid */
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void rng_is_deterministic_across_threads(void **state)
@@ -124,26 +124,45 @@ static void rng_is_deterministic_across_threads(void **state)
     free(b);
 }
 
+/* The same bits for 1, 2 and 3 threads, whichever kernel OpenBLAS picks
+ * (scripts/test.sh runs this under every OPENBLAS_CORETYPE): row and column
+ * splits, transposed operands, sizes that are not multiples of a tile. */
 static void gemm_is_deterministic_across_threads(void **state)
 {
-    int64_t m = 300, n = 517, k = 700;
-    tc_rng r = tc_rng_new(3);
-    tc_tensor *a = tc_test_uniform(&r, TC_SHAPE(m, k), -1, 1);
-    tc_tensor *b = tc_test_uniform(&r, TC_SHAPE(k, n), -1, 1);
-    tc_tensor *c1 = tc_empty(TC_SHAPE(m, n)), *c2 = tc_empty(TC_SHAPE(m, n));
-    tc_set_num_threads(1);
-    tc_gemm(false, false, m, n, k, 1, a->data, k, b->data, n, 0, c1->data, n);
-    tc_set_num_threads(2);
-    tc_gemm(false, false, m, n, k, 1, a->data, k, b->data, n, 0, c2->data, n);
-    assert_memory_equal(c1->data, c2->data, sizeof(tc_scalar) * (size_t)(m * n));
-    /* and against a naive product */
-    for (int64_t i = 0; i < m; i += 37)
-        for (int64_t j = 0; j < n; j += 41) {
-            double s = 0;
-            for (int64_t q = 0; q < k; q++) s += (double)a->data[i * k + q] * b->data[q * n + j];
-            assert_true(fabs(s - c1->data[i * n + j]) < 1e-3);
+    const struct { int64_t m, n, k; bool ta, tb; } cases[] = {
+        {300, 517, 700, false, false}, {517, 300, 70, false, true}, {1000, 33, 64, true, false},
+        {45, 2049, 129, true, true},   {803, 64, 1500, false, false},
+    };
+    int threads0 = tc_num_threads();
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        const int64_t m = cases[ci].m, n = cases[ci].n, k = cases[ci].k;
+        const bool ta = cases[ci].ta, tb = cases[ci].tb;
+        tc_rng r = tc_rng_new(3 + ci);
+        tc_tensor *a = tc_test_uniform(&r, TC_SHAPE(m * k), -1, 1);
+        tc_tensor *b = tc_test_uniform(&r, TC_SHAPE(k * n), -1, 1);
+        const int64_t lda = ta ? m : k, ldb = tb ? k : n;
+        tc_tensor *c[3];
+        for (int t = 0; t < 3; t++) {
+            c[t] = tc_empty(TC_SHAPE(m, n));
+            tc_set_num_threads(t + 1);
+            tc_gemm(ta, tb, m, n, k, 1, a->data, lda, b->data, ldb, 0, c[t]->data, n);
         }
-    tc_arena_reset();
+        for (int t = 1; t < 3; t++) {
+            if (memcmp(c[0]->data, c[t]->data, sizeof(tc_scalar) * (size_t)(m * n)))
+                fail_msg("case %zu (%lld x %lld x %lld): %d threads differ from 1", ci, (long long)m, (long long)n,
+                         (long long)k, t + 1);
+        }
+        /* and against a naive product */
+        for (int64_t i = 0; i < m; i += 37)
+            for (int64_t j = 0; j < n; j += 41) {
+                double s = 0;
+                for (int64_t q = 0; q < k; q++)
+                    s += (double)a->data[ta ? q * m + i : i * k + q] * b->data[tb ? j * k + q : q * n + j];
+                assert_true(fabs(s - c[0]->data[i * n + j]) < 1e-3);
+            }
+        tc_step_reset();
+    }
+    tc_set_num_threads(threads0);
 }
 
 static void parallel_for_covers_range_once(void **state)
@@ -204,7 +223,7 @@ static void tape_semantics(void **state)
     tc_tensor *s2 = tc_matmul(tc_linear(x, w, NULL), tc_full(TC_SHAPE(2, 1), 1));
     assert_int_equal(tc_backward(s2), TC_OK);
     assert_true(x->grad->data[0] == 1 + 2 && x->grad->data[2] == 5 + 6);
-    tc_arena_reset();
+    tc_step_reset();
     assert_int_equal(tc_tape_length(), 0);
     tc_tensor_free(w);
 }

@@ -80,7 +80,7 @@ static void bad_inputs(void **state)
     tc_assert_error(tc_clip(a, 1, 0), "clip", "[2, 3]");
     /* an error propagates through a chain */
     tc_assert_error(tc_exp(tc_add(a, b)), "exp");
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void shapes_and_values(void **state)
@@ -108,7 +108,7 @@ static void shapes_and_values(void **state)
     tc_tensor *e = tc_add(tc_zeros(TC_SHAPE(0, 3)), tc_zeros(TC_SHAPE(1, 3)));
     tc_assert_ok(e);
     assert_int_equal(tc_numel(e), 0);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* inputs that are strided views (a transpose) give the same values and
@@ -131,7 +131,7 @@ static void strided_inputs(void **state)
             double v = (double)base->data[i * 4 + j] * b->data[j];
             assert_true(fabs((double)base->grad->data[i * 4 + j] - 0.5 * b->data[j] / sqrt(v)) < 1e-5);
         }
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* one tensor as both operands of a large op (split across threads): both
@@ -150,7 +150,7 @@ static void same_tensor_both_sides(void **state)
         if (x->grad->data[i] != 2 * x->data[i])
             fail_msg("d(x*x)/dx element %lld: %.9g for x = %.9g", (long long)i, (double)x->grad->data[i], (double)x->data[i]);
     }
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* nothing is recorded when no input requires a gradient */
@@ -163,7 +163,7 @@ static void no_recording_without_grad(void **state)
     tc_assert_ok(y);
     assert_int_equal(tc_tape_length(), before);
     assert_false(tc_requires_grad(y));
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* large broadcasting ops: values and gradients are bit-identical with 1 and
@@ -185,7 +185,7 @@ static void same_bits_for_any_thread_count(void **state)
         assert_int_equal(tc_backward_with(y, g), TC_OK);
         keep[run][0] = tc_tensor_keep(y), keep[run][1] = tc_tensor_keep(a->grad);
         keep[run][2] = tc_tensor_keep(b->grad), keep[run][3] = tc_tensor_keep(c->grad);
-        tc_arena_reset();
+        tc_step_reset();
     }
     tc_set_num_threads(threads0);
     for (int i = 0; i < 4; i++) {

@@ -28,7 +28,7 @@ static void attention(void **state)
                             tc_test_uniform(&rng, TC_SHAPE(3), -1, 1)};
         bool check[5] = {true, true, true, true, cases[i].additive};
         tc_gradcheck(build, &cases[i], 5, in, check, 1e-6, 1e-6);
-        tc_arena_reset();
+        tc_step_reset();
     }
 }
 
@@ -36,6 +36,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(attention)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    if (tc_gradcheck_coverage(__FILE__)) rc = 1;
     tc_shutdown();
     return rc;
 }

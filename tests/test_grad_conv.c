@@ -30,7 +30,7 @@ static void run(conv_case *c)
     tc_tensor *in[3] = {tc_test_uniform(&rng, c->nd + 2, xs, -1, 1), tc_test_uniform(&rng, c->nd + 2, ks, -1, 1),
                         tc_test_uniform(&rng, TC_SHAPE(c->f), -1, 1)};
     tc_gradcheck(build, c, c->bias ? 3 : 2, in, NULL, 1e-6, 1e-6);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void conv2d_cases(void **state)
@@ -125,7 +125,7 @@ static void sizes_and_errors(void **state)
     tc_assert_error(tc_conv(x, tc_zeros(TC_SHAPE(7, 7, 3, 8)), NULL, NULL), "conv", "does not fit", "[7, 7, 3, 8]");
     tc_assert_error(tc_conv(x, tc_zeros(TC_SHAPE(3, 3, 3, 8)), tc_zeros(TC_SHAPE(4)), NULL), "conv", "bias", "[4]");
     tc_assert_error(tc_conv(NULL, x, NULL, NULL), "conv", "NULL");
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 int main(void)
@@ -139,6 +139,7 @@ int main(void)
         cmocka_unit_test(sizes_and_errors),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    if (tc_gradcheck_coverage(__FILE__)) rc = 1;
     tc_shutdown();
     return rc;
 }

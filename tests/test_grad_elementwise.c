@@ -23,7 +23,7 @@ static void check_pair(int na, const int64_t *sa, int nb, const int64_t *sb)
     for (size_t f = 0; f < N_BINARY; f++) {
         tc_tensor *in[2] = {tc_test_uniform(&rng, na, sa, 0.5, 2.0), tc_test_uniform(&rng, nb, sb, 0.5, 2.0)};
         tc_gradcheck(build_binary, &binary_fns[f], 2, in, NULL, 1e-6, 1e-6);
-        tc_arena_reset();
+        tc_step_reset();
     }
 }
 
@@ -90,7 +90,7 @@ static void unary_math(void **state)
             }
             tc_tensor *in[1] = {x};
             tc_gradcheck(build_unary, &fns[f], 1, in, NULL, 1e-6, 1e-6);
-            tc_arena_reset();
+            tc_step_reset();
         }
 }
 
@@ -114,7 +114,7 @@ static void compositions(void **state)
     tc_gradcheck(self_mul, NULL, 1, x, NULL, 1e-6, 1e-6);
     tc_gradcheck(chain, NULL, 2, x, NULL, 1e-6, 1e-6);
     tc_gradcheck(same_operand, NULL, 1, x, NULL, 1e-6, 1e-6);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 int main(void)
@@ -127,6 +127,7 @@ int main(void)
         cmocka_unit_test(compositions),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    if (tc_gradcheck_coverage(__FILE__)) rc = 1;
     tc_shutdown();
     return rc;
 }

@@ -52,7 +52,7 @@ static void run_case(loss_case *c)
     bool check[3] = {true, c->which != SPARSE, c->weighted};
     int n = c->which == L2 ? 1 : 3;
     tc_gradcheck(build, c, n, in, check, 1e-6, 1e-6);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void losses(void **state)
@@ -95,7 +95,7 @@ static void one_hot_equals_sparse(void **state)
     assert_int_equal(tc_backward(b), TC_OK);
     tc_assert_close(a, b, 1e-12, 1e-12);
     tc_assert_close(ga, z->grad, 1e-12, 1e-12);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 int main(void)
@@ -103,6 +103,7 @@ int main(void)
     rng = tc_rng_new(31);
     const struct CMUnitTest tests[] = {cmocka_unit_test(losses), cmocka_unit_test(one_hot_equals_sparse)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    if (tc_gradcheck_coverage(__FILE__)) rc = 1;
     tc_shutdown();
     return rc;
 }

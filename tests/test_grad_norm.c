@@ -43,7 +43,7 @@ static void batch_norm(void **state)
         snprintf(what, sizeof what, "batch_norm %s%s x %s", c.training ? "training" : "inference",
                  c.affine ? " affine" : "", tc_shape_str(in[0], (char[TC_SHAPE_STR_MAX]){0}, TC_SHAPE_STR_MAX));
         tc_gradcheck_(b_bn, &c, 5, in, check, 1e-6, 1e-6, what, __FILE__, __LINE__);
-        tc_arena_reset();
+        tc_step_reset();
     }
 }
 
@@ -70,7 +70,7 @@ static void lrn(void **state)
         char what[96];
         snprintf(what, sizeof what, "lrn size %d", size);
         tc_gradcheck_(b_lrn, &c, 1, &x, NULL, 1e-6, 1e-6, what, __FILE__, __LINE__);
-        tc_arena_reset();
+        tc_step_reset();
     }
 }
 
@@ -87,7 +87,7 @@ static void dropout(void **state)
     for (int i = 0; i < 3; i++) {
         tc_tensor *x = tc_test_uniform(&rng, TC_SHAPE(3, 7, 5), -1, 1);
         tc_gradcheck(b_dropout, &rates[i], 1, &x, NULL, 1e-6, 1e-6);
-        tc_arena_reset();
+        tc_step_reset();
     }
 }
 
@@ -124,13 +124,13 @@ static void resize(void **state)
         snprintf(what, sizeof what, "resize %s coord %d nearest %d x %s", t % 2 ? "nearest" : "linear", (int)c.p.coord,
                  (int)c.p.nearest, tc_shape_str(x, (char[TC_SHAPE_STR_MAX]){0}, TC_SHAPE_STR_MAX));
         tc_gradcheck_(b_resize, &c, 1, &x, NULL, 1e-6, 1e-6, what, __FILE__, __LINE__);
-        tc_arena_reset();
+        tc_step_reset();
     }
     resize_case up = {{7, 5}, .bilinear = true}, down = {{2, 3}, .bilinear = true};
     tc_tensor *x = tc_test_uniform(&rng, TC_SHAPE(2, 4, 6, 3), -1, 1);
     tc_gradcheck(b_resize, &up, 1, &x, NULL, 1e-6, 1e-6);
     tc_gradcheck(b_resize, &down, 1, &x, NULL, 1e-6, 1e-6);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 int main(void)
@@ -143,6 +143,7 @@ int main(void)
         cmocka_unit_test(resize),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    if (tc_gradcheck_coverage(__FILE__)) rc = 1;
     tc_shutdown();
     return rc;
 }

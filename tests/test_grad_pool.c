@@ -38,7 +38,7 @@ static void check_case(const char *what, int nd, const int64_t *shape, pool_case
     tc_tensor *y = b_pool(&x, c);
     if (!y) fail_msg("%s: %s", what, tc_last_error());
     tc_gradcheck_(b_pool, c, 1, &x, NULL, 1e-6, 1e-6, what, __FILE__, __LINE__);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 #define K(...) .kernel = {__VA_ARGS__}
@@ -118,7 +118,7 @@ static void random_cases(void **state)
             tc_gradcheck_(b_pool, &c, 1, &x, NULL, 1e-6, 1e-6, what, __FILE__, __LINE__);
             done++;
         }
-        tc_arena_reset();
+        tc_step_reset();
     }
     assert_int_equal(done, 40);
 }
@@ -140,7 +140,7 @@ static void global_pools(void **state)
             global_case g = {m & 1, m >> 1};
             tc_tensor *x = distinct(s + 3, shapes[s]);
             tc_gradcheck(b_global, &g, 1, &x, NULL, 1e-6, 1e-6);
-            tc_arena_reset();
+            tc_step_reset();
         }
 }
 
@@ -153,6 +153,7 @@ int main(void)
         cmocka_unit_test(global_pools),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    if (tc_gradcheck_coverage(__FILE__)) rc = 1;
     tc_shutdown();
     return rc;
 }

@@ -33,7 +33,7 @@ static void pools(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         tc_tensor *x = tc_test_uniform(&rng, cases[i].nd, cases[i].shape, -1, 1); /* distinct: no ties */
         tc_gradcheck(b_pool, &cases[i].c, 1, &x, NULL, 1e-6, 1e-6);
-        tc_arena_reset();
+        tc_step_reset();
     }
 }
 
@@ -76,7 +76,7 @@ static void norms_dropout_resize(void **state)
         tc_tensor *img = tc_test_uniform(&rng, TC_SHAPE(2, 3, 4, 2), -1, 1);
         tc_gradcheck(b_resize, &modes[i], 1, &img, NULL, 1e-6, 1e-6);
     }
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void dropout_statistics_and_errors(void **state)
@@ -106,7 +106,7 @@ static void dropout_statistics_and_errors(void **state)
     /* the seed's pooling sizes */
     tc_tensor *p = tc_max_pool(tc_zeros(TC_SHAPE(1, 28, 28, 1)), &(tc_pool_params){.kernel = {2, 2}, .padding = TC_SAME});
     assert_int_equal(p->shape[1], 14);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 int main(void)
@@ -118,6 +118,7 @@ int main(void)
         cmocka_unit_test(dropout_statistics_and_errors),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    if (tc_gradcheck_coverage(__FILE__)) rc = 1;
     tc_shutdown();
     return rc;
 }

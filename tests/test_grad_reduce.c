@@ -27,7 +27,7 @@ static void fixed_cases(void **state)
         tc_tensor *x = tc_test_uniform(&rng, TC_SHAPE(3, 4, 5), -1, 1); /* distinct values: no ties */
         tc_tensor *in[1] = {x};
         tc_gradcheck(build_reduce, &cases[c], 1, in, NULL, 1e-6, 1e-6);
-        tc_arena_reset();
+        tc_step_reset();
     }
 }
 
@@ -43,7 +43,7 @@ static void random_shapes_and_axes(void **state)
             if (tc_rng_below(&rng, 2)) c.axes[c.naxes++] = tc_rng_below(&rng, 2) ? d : d - r; /* negative too */
         tc_tensor *in[1] = {tc_test_uniform(&rng, r, shape, -1, 1)};
         tc_gradcheck(build_reduce, &c, 1, in, NULL, 1e-6, 1e-6);
-        tc_arena_reset();
+        tc_step_reset();
     }
 }
 
@@ -55,6 +55,7 @@ int main(void)
         cmocka_unit_test(random_shapes_and_axes),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    if (tc_gradcheck_coverage(__FILE__)) rc = 1;
     tc_shutdown();
     return rc;
 }

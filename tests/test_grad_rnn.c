@@ -58,7 +58,7 @@ static void cells(void **state)
             if (!cases[i].reset_after) in[7] = tc_test_uniform(&rng, TC_SHAPE(3 * H), -0.5, 0.5);
         }
         tc_gradcheck(build, &cases[i], 11, in, NULL, 1e-6, 1e-6);
-        tc_arena_reset();
+        tc_step_reset();
     }
 }
 
@@ -67,6 +67,7 @@ int main(void)
     rng = tc_rng_new(77);
     const struct CMUnitTest tests[] = {cmocka_unit_test(cells)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    if (tc_gradcheck_coverage(__FILE__)) rc = 1;
     tc_shutdown();
     return rc;
 }

@@ -44,7 +44,7 @@ static void slices(void **state)
             g.c[d] = rand_in(1, 3) * (tc_rng_below(&rng, 2) ? 1 : -1);
         }
         CHECK(b_slice, &g, 1, rand_tensor(3, shape));
-        tc_arena_reset();
+        tc_step_reset();
     }
 }
 
@@ -79,11 +79,11 @@ static void view_chains(void **state)
 {
     (void)state;
     CHECK(b_slice_of_transpose, NULL, 1, rand_tensor(TC_SHAPE(3, 4, 5)));
-    tc_arena_reset();
+    tc_step_reset();
     CHECK(b_narrow_split, NULL, 1, rand_tensor(TC_SHAPE(2, 3, 4)));
-    tc_arena_reset();
+    tc_step_reset();
     CHECK(b_view_chain, NULL, 1, rand_tensor(TC_SHAPE(4, 5, 3)));
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* ---- concat ----------------------------------------------------------------------------- */
@@ -114,13 +114,13 @@ static void concats(void **state)
             in[i] = rand_tensor(3, s);
         }
         tc_gradcheck(b_concat_n, &g, g.n, in, NULL, 1e-6, 1e-6);
-        tc_arena_reset();
+        tc_step_reset();
     }
     args one = {.axis = 0, .n = 1};
     CHECK(b_concat_n, &one, 1, rand_tensor(TC_SHAPE(2, 3, 1)));
-    tc_arena_reset();
+    tc_step_reset();
     CHECK(b_concat_views, NULL, 2, rand_tensor(TC_SHAPE(2, 3, 4)), rand_tensor(TC_SHAPE(2, 4, 3)));
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* ---- pad, tile, expand ---------------------------------------------------------------------- */
@@ -151,14 +151,14 @@ static void pads(void **state)
                 g.b[d] = t == 0 ? most : rand_in(0, most);
             }
             CHECK(b_pad, &g, 1, rand_tensor(3, shape));
-            tc_arena_reset();
+            tc_step_reset();
         }
     args g = {.mode = TC_PAD_REFLECT, .a = {1, 0, 2}, .b = {2, 1, 3}};
     CHECK(b_pad_of_view, &g, 1, rand_tensor(TC_SHAPE(3, 4, 4))); /* view is [3, 2, 4] */
-    tc_arena_reset();
+    tc_step_reset();
     g.mode = TC_PAD_EDGE;
     CHECK(b_pad_of_view, &g, 1, rand_tensor(TC_SHAPE(3, 4, 4)));
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static tc_tensor *b_tile(tc_tensor **in, void *c) { return tc_tile(in[0], ((args *)c)->a); }
@@ -183,24 +183,24 @@ static void tiles_and_expands(void **state)
         args g = {.a = {rand_in(1, 3), 1, rand_in(1, 3)}}; /* a 1 in the middle always */
         if (t == 0) g.a[0] = g.a[2] = 1;                  /* all ones: a copy */
         CHECK(b_tile, &g, 1, rand_tensor(3, shape));
-        tc_arena_reset();
+        tc_step_reset();
     }
     /* NumPy broadcast_to: size-1 axes and new leading axes */
     args e1 = {.n = 4, .a = {2, 3, 4, 5}};
     CHECK(b_expand, &e1, 1, rand_tensor(TC_SHAPE(3, 1, 5)));
-    tc_arena_reset();
+    tc_step_reset();
     args e2 = {.n = 3, .a = {2, 3, 4}};
     CHECK(b_expand, &e2, 1, rand_tensor(TC_SHAPE(1, 1)));
-    tc_arena_reset();
+    tc_step_reset();
     /* ONNX Expand: target shorter and with 1s where x is bigger */
     args e3 = {.n = 2, .a = {4, 1}};
     CHECK(b_expand, &e3, 1, rand_tensor(TC_SHAPE(3, 1, 5)));
-    tc_arena_reset();
+    tc_step_reset();
     args e4 = {.n = 3, .a = {2, 3, 4}}; /* nothing to broadcast: identity */
     CHECK(b_expand, &e4, 1, rand_tensor(TC_SHAPE(2, 3, 4)));
-    tc_arena_reset();
+    tc_step_reset();
     CHECK(b_expand_of_view, NULL, 1, rand_tensor(TC_SHAPE(3, 4)));
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* ---- gather ---------------------------------------------------------------------------------- */
@@ -231,7 +231,7 @@ static void gathers(void **state)
         args g = {.axis = cases[i].axis};
         g.ids = tc_copy_of(cases[i].ids, cases[i].idnd, cases[i].idshape);
         CHECK(b_gather, &g, 1, rand_tensor(3, cases[i].shape));
-        tc_arena_reset();
+        tc_step_reset();
     }
     /* random embedding lookups with many repeats */
     for (int t = 0; t < 4; t++) {
@@ -240,12 +240,12 @@ static void gathers(void **state)
         for (int64_t i = 0; i < n; i++) ids[i] = (tc_scalar)rand_in(-rows, rows - 1);
         args g = {.axis = 0, .ids = tc_copy_of(ids, 1, (int64_t[]){n})};
         CHECK(b_gather, &g, 1, rand_tensor(TC_SHAPE(rows, width)));
-        tc_arena_reset();
+        tc_step_reset();
     }
     /* a strided table: gather on axis 1 of a transposed view */
     args g = {.axis = 1, .ids = tc_copy_of(ids1, 1, (int64_t[]){4})};
     CHECK(b_gather_view, &g, 1, rand_tensor(TC_SHAPE(4, 2, 3))); /* view [3, 4, 2] */
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* ---- known values ------------------------------------------------------------------------------- */
@@ -266,7 +266,7 @@ static void values(void **state)
     tc_tensor *t = tc_tile(x, (int64_t[]){1, 2});
     tc_scalar et[12] = {0, 1, 2, 0, 1, 2, 3, 4, 5, 3, 4, 5};
     tc_assert_close(t, tc_copy_of(et, TC_SHAPE(2, 6)), 0, 0);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 int main(void)
@@ -278,6 +278,7 @@ int main(void)
         cmocka_unit_test(values),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    if (tc_gradcheck_coverage(__FILE__)) rc = 1;
     tc_shutdown();
     return rc;
 }

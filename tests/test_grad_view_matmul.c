@@ -26,7 +26,7 @@ static void matmul_shapes(void **state)
         tc_tensor *in[2] = {tc_test_uniform(&rng, cases[c].na, cases[c].a, -1, 1),
                             tc_test_uniform(&rng, cases[c].nb, cases[c].b, -1, 1)};
         tc_gradcheck(build_matmul, NULL, 2, in, NULL, 1e-6, 1e-6);
-        tc_arena_reset();
+        tc_step_reset();
     }
 }
 
@@ -35,10 +35,30 @@ static void linear_and_views(void **state)
     tc_tensor *in[3] = {tc_test_uniform(&rng, TC_SHAPE(2, 3, 5), -1, 1), tc_test_uniform(&rng, TC_SHAPE(5, 4), -1, 1),
                         tc_test_uniform(&rng, TC_SHAPE(4), -1, 1)};
     tc_gradcheck(build_linear, NULL, 3, in, NULL, 1e-6, 1e-6);
-    tc_arena_reset();
+    tc_step_reset();
     tc_tensor *in2[2] = {tc_test_uniform(&rng, TC_SHAPE(2, 3, 4), -1, 1), tc_test_uniform(&rng, TC_SHAPE(6, 2), -1, 1)};
     tc_gradcheck(build_transpose_reshape, NULL, 2, in2, NULL, 1e-6, 1e-6);
-    tc_arena_reset();
+    tc_step_reset();
+}
+
+/* tc_contiguous on strided views (a transpose, a narrowed slice): its copy's backward */
+static tc_tensor *build_contiguous_transpose(tc_tensor **in, void *ctx)
+{
+    return tc_contiguous(tc_transpose(in[0], (int[]){2, 0, 1}));
+}
+static tc_tensor *build_contiguous_narrow(tc_tensor **in, void *ctx)
+{
+    return tc_mul(tc_contiguous(tc_narrow(in[0], 1, 1, 3)), tc_contiguous(tc_narrow(in[0], 1, 0, 3)));
+}
+
+static void contiguous_copies(void **state)
+{
+    tc_tensor *in[1] = {tc_test_uniform(&rng, TC_SHAPE(3, 4, 5), -1, 1)};
+    tc_gradcheck(build_contiguous_transpose, NULL, 1, in, NULL, 1e-6, 1e-6);
+    tc_step_reset();
+    tc_tensor *in2[1] = {tc_test_uniform(&rng, TC_SHAPE(2, 5, 3), -1, 1)};
+    tc_gradcheck(build_contiguous_narrow, NULL, 1, in2, NULL, 1e-6, 1e-6);
+    tc_step_reset();
 }
 
 int main(void)
@@ -47,8 +67,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(matmul_shapes),
         cmocka_unit_test(linear_and_views),
+        cmocka_unit_test(contiguous_copies),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    if (tc_gradcheck_coverage(__FILE__)) rc = 1;
     tc_shutdown();
     return rc;
 }

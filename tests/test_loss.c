@@ -38,7 +38,7 @@ static void check_case(const char *file, loss_fn fn, const char *const *inputs)
         tc_assert_close(in[i]->grad, tc_fixture_get(fx, name), RTOL, ATOL);
     }
     tc_fixture_free(fx);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 #define FX(name) tc_fixture_get(fx, name)
@@ -127,7 +127,7 @@ static void extremes(void **state)
     tc_tensor *m = tc_sparse_softmax_cross_entropy(z, tc_copy_of((tc_scalar[]){1, 1}, TC_SHAPE(2)), w0, TC_REDUCE_WEIGHTED_MEAN);
     tc_assert_ok(m);
     assert_true(m->data[0] == 0);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* The loss value and gradient do not depend on the thread count (rows run in parallel). */
@@ -147,7 +147,7 @@ static void same_bits_for_any_thread_count(void **state)
         out[t] = malloc(sizeof(tc_scalar) * (size_t)(n * C + 1));
         out[t][0] = l->data[0];
         memcpy(out[t] + 1, z->grad->data, sizeof(tc_scalar) * (size_t)(n * C));
-        tc_arena_reset();
+        tc_step_reset();
     }
     assert_memory_equal(out[0], out[1], sizeof(tc_scalar) * (size_t)(n * C + 1));
     free(out[0]);
@@ -186,7 +186,7 @@ static void bad_input(void **state)
     tc_assert_error(tc_mse(z, NULL, TC_REDUCE_MEAN), "mse", "NULL");
     tc_assert_error(tc_mse(z, z, TC_REDUCE_WEIGHTED_MEAN), "mse", "WEIGHTED_MEAN", "[4, 3]");
     tc_assert_error(tc_l2_loss(NULL), "l2_loss", "NULL");
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 int main(void)

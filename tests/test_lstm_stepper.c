@@ -118,7 +118,7 @@ static void layer_matches_reference(const layer_case *lc, uint64_t seed)
     snprintf(what, sizeof what, "I %lld H %lld %s gates %d forget bias %g clip %g%s", (long long)I, (long long)H,
              lc->one_hot ? "one-hot" : "dense", (int)lc->gates, lc->forget_bias, lc->clip, lc->bias ? "" : " no bias");
     for (int t = 0; t < 6; t++) {
-        tc_arena_mark m = tc_arena_get_mark();
+        tc_step_mark m = tc_step_get_mark();
         tc_tensor *x = tc_zeros(TC_SHAPE(1, I));
         int64_t id = (int64_t)tc_rng_below(&r, (uint64_t)I);
         if (lc->one_hot) x->data[id] = 1;
@@ -128,14 +128,14 @@ static void layer_matches_reference(const layer_case *lc, uint64_t seed)
         memcpy(h_ref->data, hn->data, sizeof(tc_scalar) * (size_t)H);
         memcpy(c_ref->data, cn->data, sizeof(tc_scalar) * (size_t)H);
         assert_int_equal(lc->one_hot ? tc_lstm_stepper_step_id(s, id, h, c) : tc_lstm_stepper_step(s, x->data, h, c), TC_OK);
-        tc_arena_release(m);
+        tc_step_release(m);
         assert_close_arrays(h, h_ref->data, H, what, t);
         assert_close_arrays(c, c_ref->data, H, what, t);
     }
     free(h), free(c);
     tc_lstm_stepper_free(s);
     tc_tensor_free(k), tc_tensor_free(u), tc_tensor_free(b), tc_tensor_free(h_ref), tc_tensor_free(c_ref);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void one_layer_matches_lstm_step(void **state)
@@ -227,7 +227,7 @@ static void char_rnn_step_matches_reference_loop(void **state)
     bool was = tc_set_grad_enabled(false);
     for (int t = 0; t < 40; t++) {
         /* the old generation loop (recipes/charrnn.c before the stepper) */
-        tc_arena_mark m = tc_arena_get_mark();
+        tc_step_mark m = tc_step_get_mark();
         int64_t id = (int64_t)tc_rng_below(&r, (uint64_t)n.V);
         tc_tensor *x = tc_zeros(TC_SHAPE(1, n.V)), *in = x;
         x->data[id] = 1;
@@ -243,13 +243,13 @@ static void char_rnn_step_matches_reference_loop(void **state)
         fast_step(&f, &n, id);
         assert_close_arrays(f.logits, logits->data, n.V, "logits", t);
         for (int l = 0; l < LAYERS; l++) assert_close_arrays(f.h + l * n.H, h[l]->data, n.H, "h", t);
-        tc_arena_release(m);
+        tc_step_release(m);
     }
     tc_set_grad_enabled(was);
     for (int l = 0; l < LAYERS; l++) tc_tensor_free(h[l]), tc_tensor_free(c[l]);
     fast_free(&f);
     stack_free(&n);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* 1 and 2 threads: the same bits (each output computed by one thread over
@@ -294,11 +294,11 @@ static void steps_allocate_nothing(void **state)
     fast_net f;
     fast_init(&f, &n);
     fast_step(&f, &n, 1);
-    tc_arena_mark m = tc_arena_get_mark();
+    tc_step_mark m = tc_step_get_mark();
     size_t mallocs = tc_arena_malloc_count();
     for (int t = 0; t < 50; t++) fast_step(&f, &n, t % n.V);
-    assert_int_equal(tc_arena_get_mark().used, m.used);
-    assert_int_equal(tc_arena_get_mark().tape_len, m.tape_len);
+    assert_int_equal(tc_step_get_mark().arena_position, m.arena_position);
+    assert_int_equal(tc_step_get_mark().tape_len, m.tape_len);
     assert_int_equal(tc_arena_malloc_count(), mallocs);
     fast_free(&f);
     stack_free(&n);
@@ -329,7 +329,7 @@ static void stepper_errors(void **state)
     tc_lstm_stepper_free(hot);
     tc_lstm_stepper_free(NULL);
     tc_tensor_free(k), tc_tensor_free(u), tc_tensor_free(bad), tc_tensor_free(b5);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 int main(void)

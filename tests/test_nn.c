@@ -53,7 +53,7 @@ static void mnist_summary_matches_keras(void **state)
     tc_assert_error(tc_model_forward(m, tc_zeros(TC_SHAPE(3, 28, 27, 1)), false), "mnist_cnn", "[3, 28, 27, 1]", "(None, 28, 28, 1)");
     tc_assert_error(tc_model_forward_to(m, x, "nope", false), "no layer named 'nope'");
     tc_model_free(m);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void batchnorm_and_freezing(void **state)
@@ -80,7 +80,7 @@ static void batchnorm_and_freezing(void **state)
     assert_non_null(tc_model_param_by_name(m, "dense/kernel")->grad);
     assert_true(tc_model_param_by_name(m, "batch_normalization/moving_mean")->data[0] != 0); /* updated */
     tc_model_free(m);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void functional_graph(void **state)
@@ -114,7 +114,7 @@ static void functional_graph(void **state)
     tc_model *bad = tc_sequential_with_input("bad", 3, (int64_t[]){4, 4, 3}, (tc_layer *[]){
         tc_conv2d(&(tc_conv_opts){.filters = 2, .kernel = 5}), NULL});
     tc_assert_error(bad, "conv2d (Conv2D)", "(None, 4, 4, 3)");
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void conv_family_counts(void **state)
@@ -140,7 +140,7 @@ static void conv_family_counts(void **state)
     assert_int_equal(tc_model_output_shape(w, 0, s), 2);
     assert_int_equal(s[0], 10);
     tc_model_free(w);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 int main(void)

@@ -118,7 +118,7 @@ static void layer_shapes_and_counts(void **state)
     assert_false(tc_model_param_trainable(m, 2));
     assert_string_equal(tc_model_param_name(m, 3), "batch_normalization/moving_variance");
     tc_model_free(m);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void initialisers_are_keras_and_seeded(void **state)
@@ -214,7 +214,7 @@ static void forward_matches_direct_ops(void **state)
     tc_assert_close(tc_model_forward_to(m, x, "dense", false), h, 1e-6, 1e-6);
     tc_assert_close(tc_model_forward_to(m, x, "max_pooling2d", false), p, 0, 0);
     tc_model_free(m);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* DepthwiseConv2D against loops over Keras' layout: out[.., c*M + m] =
@@ -246,7 +246,7 @@ static void depthwise_matches_keras_layout(void **state)
                     }
     tc_assert_close(y, e, 1e-5, 1e-6);
     tc_model_free(m);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* Two branches joined by Add and Concatenate, two outputs. */
@@ -295,7 +295,7 @@ static void functional_matches_direct_ops(void **state)
     /* a model with two outputs needs tc_model_forward_multi */
     tc_assert_error(tc_model_forward(m, x, false), "'branches'", "2 outputs", "tc_model_forward_multi");
     tc_model_free(m);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void gradients_flow_and_loss_falls(void **state)
@@ -329,7 +329,7 @@ static void gradients_flow_and_loss_falls(void **state)
         assert_int_equal(tc_optimizer_step(opt, np, params), TC_OK);
         if (step < 4) first += loss->data[0];
         if (step >= 36) last += loss->data[0];
-        tc_arena_reset();
+        tc_step_reset();
     }
     assert_true(last < 0.5 * first);
     tc_optimizer_free(opt);
@@ -366,7 +366,7 @@ static void freezing_moves_counts(void **state)
     assert_int_equal(tc_backward(loss), TC_OK);
     assert_null(tc_model_param_by_name(m, "base/kernel")->grad);
     assert_non_null(tc_model_param_by_name(m, "head/kernel")->grad);
-    tc_arena_reset();
+    tc_step_reset();
     tc_layer_set_trainable(tc_model_layer(m, "base"), true);
     tc_model_refresh_trainable(m);
     tc_tensor **ps;
@@ -454,7 +454,7 @@ static void errors_name_layer_and_shapes(void **state)
     m = tc_sequential("fine", (tc_layer *[]){tc_dense(&(tc_dense_opts){.units = 2, .input_dim = 3}), NULL});
     tc_assert_ok(m);
     tc_model_free(m);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 int main(void)

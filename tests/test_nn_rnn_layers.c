@@ -118,7 +118,7 @@ static void return_state_matches_ops(void **state)
                 assert_true(diff > 1e-3);
             }
             tc_model_free(m);
-            tc_arena_reset();
+            tc_step_reset();
         }
 }
 
@@ -159,7 +159,7 @@ static void bidirectional_return_state(void **state)
             tc_assert_close(y[4], bc, 1e-6, 1e-7);
         }
         tc_model_free(m);
-        tc_arena_reset();
+        tc_step_reset();
     }
 }
 
@@ -263,7 +263,7 @@ static void seq2seq_trains_through_states(void **state)
             assert_int_equal(tc_optimizer_step(opt, np, params), TC_OK);
             if (step < 8) first += loss->data[0];
             if (step >= 142) last += loss->data[0];
-            tc_arena_reset();
+            tc_step_reset();
         }
         print_message("%s seq2seq loss %.4f -> %.4f\n", kind_name[k], first / 8, last / 8);
         assert_true(last < 0.4 * first);
@@ -290,7 +290,7 @@ static void seq2seq_freezes_and_checkpoints(void **state)
     assert_int_equal(tc_backward(tc_mse(y, target, TC_REDUCE_MEAN)), TC_OK);
     assert_null(tc_model_param_by_name(s.m, "encoder/kernel")->grad);
     assert_true(grad_norm(tc_model_param_by_name(s.m, "decoder/recurrent_kernel")) > 0); /* (its input is zeros) */
-    tc_arena_reset();
+    tc_step_reset();
     char path[64];
     snprintf(path, sizeof path, "/tmp/tc_seq2seq_%d.tcck", (int)getpid());
     assert_int_equal(tc_save_model(path, s.m, NULL), TC_OK);
@@ -308,7 +308,7 @@ static void seq2seq_freezes_and_checkpoints(void **state)
     remove(path);
     tc_model_free(s.m);
     tc_model_free(fresh.m);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* ---- masks ----------------------------------------------------------------------------------- */
@@ -377,7 +377,7 @@ static void masked_batch_equals_unpadded(void **state)
             tc_assert_close(steps(x->grad, 2, 0, T - L), tc_zeros(TC_SHAPE(1, T - L, F)), 0, 0);
             assert_true(grad_norm(x) > 0);
             tc_model_free(padded), tc_model_free(alone4), tc_model_free(alone6);
-            tc_arena_reset();
+            tc_step_reset();
         }
 }
 
@@ -415,7 +415,7 @@ static void embedding_mask_flows_to_rnns(void **state)
     assert_true(fabs(yp->data[0] - y4->data[0]) > 1e-5);
     tc_model_free(plain);
     tc_model_free(padded), tc_model_free(alone);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* Add and Concatenate merge masks: a step is kept where every input keeps it;
@@ -466,7 +466,7 @@ static void masks_merge_and_pool(void **state)
     tc_assert_close(steps(y[1], 0, 0, 1), steps(seq, 0, 0, 1), 1e-5, 1e-6);
     tc_assert_close(steps(y[1], 0, 1, 1), tc_zeros(TC_SHAPE(1, 1, 2)), 0, 0);
     tc_model_free(m);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* ---- errors ------------------------------------------------------------------------------------ */
@@ -557,7 +557,7 @@ static void bad_inputs(void **state)
     tc_value mh = tc_graph_call(g, tc_masking(0, NULL), 1, &h);
     tc_graph_call(g, tc_gru_layer(&(tc_rnn_opts){.units = 4}), 2, (tc_value[]){x, mh});
     tc_assert_error(tc_graph_model(g, "m", 1, &x, 1, &x), "gru (GRU)", "initial state h0 (None, 4) carries a mask");
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 int main(void)

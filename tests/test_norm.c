@@ -109,7 +109,7 @@ static void against_pytorch(void **state)
             tc_assert_close_(ins[i]->grad, tc_fixture_get(fx, key), 1e-4, 1e-4, what, __FILE__, __LINE__);
         }
         tc_fixture_free(fx);
-        tc_arena_reset();
+        tc_step_reset();
     }
 }
 
@@ -142,7 +142,7 @@ static void thread_count_invariance(void **state)
                 tc_tensor_free(ref[i]);
             }
         }
-        tc_arena_reset();
+        tc_step_reset();
     }
     tc_set_num_threads(2);
 }
@@ -187,7 +187,7 @@ static void dropout_behaviour(void **state)
             if (fabs(x->grad->data[i] - want) > 1e-5) fail_msg("dropout grad[%lld] = %g, want %g", (long long)i, (double)x->grad->data[i], want);
         }
         tc_zero_grad(x);
-        tc_arena_reset();
+        tc_step_reset();
     }
     /* the same seed gives the same mask; another seed another one */
     tc_rng s1 = tc_rng_new(11), s2 = tc_rng_new(11), s3 = tc_rng_new(12);
@@ -206,7 +206,7 @@ static void dropout_behaviour(void **state)
     tc_tensor *d2 = tc_dropout(x, 0.5, true, NULL);
     tc_assert_close(d1, d2, 0, 0);
     tc_tensor_free(x);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void batch_norm_modes(void **state)
@@ -223,7 +223,7 @@ static void batch_norm_modes(void **state)
     tc_assert_close(y, tc_full(TC_SHAPE(2, 3), 0.5), 1e-6, 1e-6);
     tc_assert_close(rm, tc_full(TC_SHAPE(3), 0.75 * 1 + 0.25 * 4), 1e-6, 1e-6);
     tc_assert_close(rv, tc_full(TC_SHAPE(3), 0.75 * 9), 1e-6, 1e-6);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void bad_input(void **state)
@@ -260,7 +260,7 @@ static void bad_input(void **state)
     tc_assert_error(tc_resize_bilinear(tc_zeros(TC_SHAPE(1, 4, 3)), 2, 2), "resize_bilinear", "[1, 4, 3]");
     tc_assert_error(tc_resize_bilinear(img, -1, 2), "resize", "[1, 4, 4, 3]");
     tc_assert_error(tc_resize_bilinear(NULL, 2, 2), "resize_bilinear", "NULL");
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 int main(void)

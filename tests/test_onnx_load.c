@@ -122,7 +122,7 @@ static void good_model_loads_and_runs(void **state)
     tc_scalar g[4] = {0, 1, 1, 1};
     tc_assert_close(x->grad, tc_copy_of(g, TC_SHAPE(4)), 0, 0);
     tc_onnx_free(m);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* Fine-tuning through an import: the initializer w of y = Relu(x + w) learns
@@ -149,7 +149,7 @@ static void fine_tune_through_import(void **state)
         assert_int_equal(tc_optimizer_step(opt, 1, &w), TC_OK);
         if (step == 0) first = loss->data[0];
         last = loss->data[0];
-        tc_arena_reset();
+        tc_step_reset();
     }
     print_message("fine-tuning an imported initializer: loss %.4f -> %.6f\n", first, last);
     assert_true(last < first * 0.01);
@@ -181,7 +181,7 @@ static void fine_tune_through_import(void **state)
     double g = tc_get(in[0]->grad, (int64_t[]){0, 0, 3, 2});
     assert_true(g > 0);
     tc_onnx_free(m);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void truncated_and_garbage_files(void **state)
@@ -265,7 +265,7 @@ static void graph_errors(void **state)
     build(&b);
     b.y_info.name = "z";
     tc_assert_error(tc_onnx_load(save(&b, "noout.onnx")), "noout.onnx", "'z'");
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void regression_files_do_not_crash(void **state)

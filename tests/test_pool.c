@@ -77,7 +77,7 @@ static void against_pytorch(void **state)
         snprintf(what, sizeof what, "%s d/dx", cases[i].name);
         tc_assert_close_(x->grad, tc_fixture_get(fx, "grad:x"), 1e-5, 1e-5, what, __FILE__, __LINE__);
         tc_fixture_free(fx);
-        tc_arena_reset();
+        tc_step_reset();
     }
 }
 
@@ -104,7 +104,7 @@ static void thread_count_invariance(void **state)
             tc_tensor_free(ky);
             tc_tensor_free(kg);
         }
-        tc_arena_reset();
+        tc_step_reset();
     }
     tc_tensor_free(ref_y);
     tc_tensor_free(ref_g);
@@ -116,7 +116,7 @@ static int64_t out_w(int64_t w, tc_pool_params p)
     tc_tensor *y = tc_max_pool(tc_zeros(TC_SHAPE(1, w, 1)), &p);
     if (!y) fail_msg("%s", tc_last_error());
     int64_t n = y->shape[1];
-    tc_arena_reset();
+    tc_step_reset();
     return n;
 }
 
@@ -146,7 +146,7 @@ static void output_sizes(void **state)
     g = tc_global_max_pool(tc_zeros(TC_SHAPE(2, 3, 6)), false);
     assert_int_equal(g->ndim, 2);
     assert_int_equal(g->shape[1], 6);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void bad_input(void **state)
@@ -175,7 +175,7 @@ static void bad_input(void **state)
     tc_assert_error(tc_avg_pool(NULL, &(tc_pool_params){K(2, 2)}), "avg_pool", "NULL");
     tc_assert_error(tc_global_avg_pool(NULL, false), "global_avg_pool", "NULL");
     tc_assert_error(tc_global_max_pool(NULL, false), "global_max_pool", "NULL");
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 int main(void)

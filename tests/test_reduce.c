@@ -61,7 +61,7 @@ static void max_ties_go_to_the_first(void **state)
     tc_tensor *y = tc_max(x, 1, (int[]){1}, false);
     assert_int_equal(tc_backward_with(y, tc_copy_of((tc_scalar[]){5, 7}, TC_SHAPE(2))), TC_OK);
     tc_assert_close(x->grad, tc_copy_of((tc_scalar[]){0, 5, 0, 7, 0, 0}, TC_SHAPE(2, 3)), 0, 0);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* long runs (the vectorised scan): ties, infinities and NaN */
@@ -92,7 +92,7 @@ static void max_long_runs(void **state)
                          (double)x->grad->data[100 + i], (long long)cases[c].want);
         tc_tensor *am = tc_argmax(x, 1, false, false);
         assert_true(am->data[1] == (tc_scalar)cases[c].want);
-        tc_arena_reset();
+        tc_step_reset();
     }
 }
 
@@ -118,7 +118,7 @@ static void argmax_first_and_last(void **state)
         assert_int_equal(tc_tape_length(), before);
         assert_false(tc_requires_grad(first));
         tc_fixture_free(fx);
-        tc_arena_reset();
+        tc_step_reset();
     }
 }
 
@@ -151,7 +151,7 @@ static void shapes(void **state)
     /* sum of an empty axis is 0 */
     tc_tensor *z = tc_sum(tc_zeros(TC_SHAPE(0, 3)), 1, (int[]){0}, false);
     tc_assert_close(z, tc_zeros(TC_SHAPE(3)), 0, 0);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void bad_inputs(void **state)
@@ -171,7 +171,7 @@ static void bad_inputs(void **state)
     tc_assert_error(tc_argmax(x, 2, false, false), "argmax", "axis 2", "[2, 3]");
     tc_assert_error(tc_max(tc_zeros(TC_SHAPE(0, 3)), 1, (int[]){0}, false), "max", "[0, 3]");
     tc_assert_error(tc_argmax(tc_zeros(TC_SHAPE(0, 3)), 0, false, false), "argmax", "[0, 3]");
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* large inputs take the blocked and column paths: compare with a plain
@@ -215,7 +215,7 @@ static void large_against_plain_loops(void **state)
         }
         free(want);
         free(wmax);
-        tc_arena_reset();
+        tc_step_reset();
     }
 }
 
@@ -238,7 +238,7 @@ static void same_bits_for_any_thread_count(void **state)
             tc_tensor *g = tc_test_uniform(&rng, y->ndim, y->shape, -1, 1);
             assert_int_equal(tc_backward_with(y, g), TC_OK);
             keep[run][0] = tc_tensor_keep(y), keep[run][1] = tc_tensor_keep(x->grad);
-            tc_arena_reset();
+            tc_step_reset();
         }
         for (int i = 0; i < 2; i++) {
             assert_memory_equal(keep[0][i]->data, keep[1][i]->data, sizeof(tc_scalar) * (size_t)tc_numel(keep[0][i]));

@@ -33,7 +33,7 @@ static void check(const char *file, bool is_lstm)
         tc_assert_close_(in[i]->grad, tc_fixture_get(fx, key), 1e-4, 1e-4, key, __FILE__, __LINE__);
     }
     tc_fixture_free(fx);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void lstm_matches_pytorch(void **state) { check("lstm_seq.tcfx", true); }
@@ -81,7 +81,7 @@ static void fused_equals_composed(void **state)
             snprintf(what, sizeof what, "config %d, gradient of input %d", cfg, i);
             tc_assert_close_(grads[0][i], grads[1][i], 1e-4, 1e-5, what, __FILE__, __LINE__);
         }
-        tc_arena_reset();
+        tc_step_reset();
     }
 }
 
@@ -121,7 +121,7 @@ static void gru_fused_equals_composed(void **state)
             snprintf(what, sizeof what, "GRU config %d, gradient of input %d", cfg, i);
             tc_assert_close_(grads[0][i], grads[1][i], 1e-4, 1e-5, what, __FILE__, __LINE__);
         }
-        tc_arena_reset();
+        tc_step_reset();
     }
 }
 
@@ -154,7 +154,7 @@ static void same_bits_for_any_thread_count(void **state)
             assert_int_equal(tc_backward_with(y, tc_test_uniform(&r, 1, y->shape, -1, 1)), TC_OK);
             keep[run][gru][0] = tc_tensor_keep(y);
             for (int i = 0; i < 5; i++) keep[run][gru][1 + i] = tc_tensor_keep(in[i]->grad);
-            tc_arena_reset();
+            tc_step_reset();
         }
     }
     tc_set_num_threads(threads0);
@@ -181,7 +181,7 @@ static void masks_and_errors(void **state)
     tc_assert_error(tc_lstm(x, tc_zeros(TC_SHAPE(4, 8)), u, NULL, NULL, NULL, NULL, NULL, NULL, &seq, NULL, NULL) == TC_OK ? x : NULL, "lstm", "[4, 8]");
     tc_assert_error(tc_gru(x, k, u, NULL, NULL, NULL, NULL, &seq, NULL) == TC_OK ? x : NULL, "gru");
     tc_assert_error(tc_lstm(x, k, u, NULL, NULL, NULL, NULL, tc_zeros(TC_SHAPE(2, 5)), NULL, &seq, NULL, NULL) == TC_OK ? x : NULL, "lstm", "mask");
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 static void rnn_layers(void **state);
@@ -246,5 +246,5 @@ static void rnn_layers(void **state)
                              &(tc_lstm_params){.reverse = true}, &seq, NULL, NULL), TC_OK);
     tc_assert_close(tc_contiguous(tc_narrow(yb, 2, 5, 5)), seq, 1e-6, 1e-7);
     tc_model_free(bi);
-    tc_arena_reset();
+    tc_step_reset();
 }

@@ -140,7 +140,7 @@ static void against_fixtures(void **state)
         }
         print_message("%-20s %d output(s) and gradients match\n", sc->name, nout);
         tc_fixture_free(fx);
-        tc_arena_reset();
+        tc_step_reset();
     }
 }
 
@@ -233,7 +233,7 @@ static void large_forward(void **state)
             if (tc_get(gl, (int64_t[]){r2, i}) != tc_get(tt, (int64_t[]){r2, k}))
                 fail_msg("gather on the last axis at [%lld, %lld]", (long long)r2, (long long)i);
         }
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* ---- determinism: gradients bit-identical for 1 and 2 threads ---------------------------- */
@@ -274,10 +274,10 @@ static void thread_determinism(void **state)
     int saved = tc_num_threads();
     tc_set_num_threads(1);
     tc_tensor *g1 = grads_of_everything(x, table, idt);
-    tc_arena_reset();
+    tc_step_reset();
     tc_set_num_threads(2);
     tc_tensor *g2 = grads_of_everything(x, table, idt);
-    tc_arena_reset();
+    tc_step_reset();
     tc_set_num_threads(saved);
     assert_int_equal(tc_numel(g1), tc_numel(g2));
     assert_memory_equal(g1->data, g2->data, sizeof(tc_scalar) * (size_t)tc_numel(g1));
@@ -294,7 +294,7 @@ static void thread_determinism(void **state)
     for (int k = 0; k < 300 * 48; k++)
         if (fabs(g2->data[nx + k] - want[k]) > 1e-4 * (1 + fabs(want[k])))
             fail_msg("table gradient at %d: %g vs %g", k, (double)g2->data[nx + k], want[k]);
-    tc_arena_reset();
+    tc_step_reset();
     tc_tensor_free(g1);
     tc_tensor_free(g2);
     tc_tensor_free(x);
@@ -349,7 +349,7 @@ static void views_and_edges(void **state)
     assert_int_equal(g0->shape[1], 0);
     tc_tensor *gs = tc_gather(x, tc_scalar_tensor(-1), 0);
     tc_assert_close(gs, tc_copy_of(v + 8, TC_SHAPE(4)), 0, 0);
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* ---- bad input -------------------------------------------------------------------------- */
@@ -414,7 +414,7 @@ static void bad_input(void **state)
     tc_assert_error(tc_concat(2, (tc_tensor *[]){x, tc_slice(x, (int64_t[]){0, 0}, (int64_t[]){1, 1}, (int64_t[]){0, 1})},
                               0),
                     "concat", "NULL");
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 int main(void)

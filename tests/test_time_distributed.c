@@ -50,7 +50,7 @@ static void time_distributed(void **state)
     tc_assert_error(tc_sequential_with_input("bad", 1, (int64_t[]){3}, (tc_layer *[]){
                         tc_time_distributed(tc_dense(&(tc_dense_opts){.units = 2}), NULL), NULL}),
                     "TimeDistributed", "(timesteps, ...)");
-    tc_arena_reset();
+    tc_step_reset();
 }
 
 /* wrapping an RNN (several outputs, masks) is refused with a clear message */

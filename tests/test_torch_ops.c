@@ -164,7 +164,7 @@ static void against_pytorch(void **state)
                              __FILE__, __LINE__);
         }
         tc_fixture_free(fx);
-        tc_arena_reset();
+        tc_step_reset();
     }
 }
 

@@ -28,8 +28,23 @@ bool tc_grad_enabled(void);
 /* Number of nodes on the tape, and a readable dump of it. */
 size_t tc_tape_length(void);
 void tc_tape_dump(FILE *out);
-/* Forget the tape without releasing memory (tc_arena_reset also clears it). */
+/* Forget the tape without releasing memory (tc_step_reset also clears it). */
 void tc_tape_clear(void);
+
+/* ---- the step: the tape and the step arena, released together --------------
+ * Everything a step makes (results, tape nodes, saved values, gradients of
+ * intermediates) lives in the calling thread's arena; the step ends by
+ * truncating the tape and rewinding the arena, to a mark or to empty. */
+typedef struct { size_t arena_position; size_t tape_len; } tc_step_mark;
+tc_step_mark tc_step_get_mark(void);
+/* Drops the tape nodes recorded and frees the step memory allocated after mark. */
+void tc_step_release(tc_step_mark mark);
+/* Everything: the step is over. */
+void tc_step_reset(void);
+
+/* Release the tape, the arena, the pool and other process state (end of
+ * program, leak checks). */
+void tc_shutdown(void);
 
 /* Name of an operation, by the id stored in a node. */
 const char *tc_op_name(int op);

@@ -9,9 +9,10 @@
  *   - long-lived tensors (parameters, data sets) made with tc_tensor_new and
  *     released with tc_tensor_free;
  *   - step tensors: every result of an operation lives in the calling
- *     thread's step arena and is released all at once by tc_arena_reset (or
- *     tc_arena_release back to a mark). After the first step the arena keeps
- *     one block of the high-water size, so a training step does no malloc.
+ *     thread's step arena and is released all at once at the end of the step
+ *     (tc_step_reset or tc_step_release in autograd.h, which also drop the
+ *     step's tape). After the first step the arena keeps one block of the
+ *     high-water size, so a training step does no malloc.
  */
 #ifndef TENSORCOOK_CORE_H
 #define TENSORCOOK_CORE_H
@@ -69,6 +70,7 @@ enum {
 };
 
 typedef struct tc_node tc_node;
+typedef struct tc_block tc_block;
 
 typedef struct tc_tensor {
     tc_scalar *data;            /* first element: storage + offset */
@@ -81,6 +83,7 @@ typedef struct tc_tensor {
     struct tc_tensor *grad;     /* accumulated gradient, same shape, contiguous */
     tc_node *node;              /* operation that produced it (NULL: a leaf) */
     const char *name;           /* optional, for summaries and debugging */
+    tc_block *block;            /* the flat block this long-lived tensor views (storage = its values), or NULL */
 } tc_tensor;
 
 /* Shapes are given as (ndim, int64 array). A scalar has ndim 0. */
@@ -88,7 +91,7 @@ tc_tensor *tc_tensor_new(int ndim, const int64_t *shape);      /* zeros, long-li
 tc_tensor *tc_tensor_from(int ndim, const int64_t *shape, const tc_scalar *values);
 void tc_tensor_free(tc_tensor *t); /* long-lived tensors; NULL and arena tensors are ignored */
 
-/* Step tensors (arena): released by tc_arena_reset / tc_arena_release. */
+/* Step tensors (arena): released by tc_step_reset / tc_step_release. */
 tc_tensor *tc_empty(int ndim, const int64_t *shape);   /* uninitialised */
 tc_tensor *tc_zeros(int ndim, const int64_t *shape);
 tc_tensor *tc_full(int ndim, const int64_t *shape, tc_scalar value);
@@ -121,12 +124,8 @@ tc_status tc_fill(tc_tensor *t, tc_scalar v);
 tc_tensor *tc_tensor_keep(const tc_tensor *t);
 
 /* ---- the step arena ------------------------------------------------------ */
-typedef struct { size_t used; size_t tape_len; } tc_arena_mark;
-tc_arena_mark tc_arena_get_mark(void);
-/* Release everything allocated (and every tape node recorded) after mark. */
-void tc_arena_release(tc_arena_mark mark);
-/* Release everything: the step is over. Also clears the tape. */
-void tc_arena_reset(void);
+/* Released by the step functions of autograd.h (the tape's nodes live here
+ * too, so the two are released together). */
 /* Raw aligned step memory for kernels (64-byte aligned, not zeroed). */
 void *tc_arena_alloc(size_t bytes);
 size_t tc_arena_high_water(void);
@@ -210,8 +209,41 @@ void tc_gemv_run_panels(const tc_gemv_plan *p, const tc_scalar *x, tc_scalar *y,
  * indexed by packed column. */
 void tc_gemv_run(const tc_gemv_plan *p, const tc_scalar *x, tc_scalar *y);
 
-/* Release the arena, the pool and other process state (for leak checks). */
-void tc_shutdown(void);
+/* ---- flat blocks ----------------------------------------------------------
+ * One flat, zeroed, 64-byte-aligned buffer that long-lived tensors view at
+ * their own offsets: a model keeps all its weights in one block and all
+ * their gradients in a companion block (as llm.c's
+ * malloc_and_point_parameters), so optimizers keep their state in blocks of
+ * the same layout and update a whole model in one loop. A view's storage is
+ * the block's values and its offset its place there; freeing a view frees
+ * only its struct; the block's owner frees the block after its views. */
+tc_block *tc_block_new(int64_t len);
+void tc_block_free(tc_block *b);
+tc_scalar *tc_block_values(const tc_block *b);
+int64_t tc_block_length(const tc_block *b);
+/* The companion block of b (the gradients of a block of weights), or NULL. */
+tc_block *tc_block_companion(const tc_block *b);
+void tc_block_set_companion(tc_block *b, tc_block *companion);
+/* A long-lived contiguous tensor over b's values [offset, offset + numel). */
+tc_tensor *tc_block_view(tc_block *b, int64_t offset, int ndim, const int64_t *shape);
+/* Offsets of views are kept on this many values (64 bytes). */
+#define TC_BLOCK_ALIGN 16
+
+/* ---- whole files ---------------------------------------------------------
+ * Reading: the file's bytes in a malloc'd buffer with a NUL after them
+ * (caller frees); max_bytes > 0 refuses larger files. Errors name the file.
+ * Writing: atomically, as every writer of the library does: the data goes
+ * to a temporary file beside PATH, is flushed and fsynced, then renamed over
+ * PATH (and the folder fsynced), so PATH is the complete new file or what
+ * was there before, never a partial one; on failure the temporary file is
+ * removed. tc_atomic_* is the streaming form (checkpoints, PNG encoders). */
+tc_status tc_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *size);
+tc_status tc_write_file_atomic(const char *path, const void *data, size_t size);
+typedef struct tc_atomic_file tc_atomic_file;
+tc_atomic_file *tc_atomic_begin(const char *path);
+FILE *tc_atomic_stream(tc_atomic_file *f);
+tc_status tc_atomic_commit(tc_atomic_file *f); /* frees f, also on failure */
+void tc_atomic_abort(tc_atomic_file *f);       /* removes the temporary file, frees f */
 
 #ifdef __cplusplus
 }

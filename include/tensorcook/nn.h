@@ -125,6 +125,10 @@ int tc_layer_output_shape(const tc_layer *l, int64_t *shape);
 int tc_layer_output_count(const tc_layer *l);            /* 0 before the model is built */
 int tc_layer_output_shape_at(const tc_layer *l, int k, int64_t *shape);
 int64_t tc_layer_param_count(const tc_layer *l);
+/* The generator a layer draws its random numbers from (Dropout's masks, an
+ * RNN's dropout), NULL for layers that draw none: its position is training
+ * state (checkpoints store it so a resumed run draws the same masks). */
+tc_rng *tc_layer_rng(tc_layer *l);
 int tc_layer_weight_count(const tc_layer *l);
 tc_tensor *tc_layer_weight(const tc_layer *l, int i);    /* e.g. kernel, bias */
 const char *tc_layer_weight_name(const tc_layer *l, int i); /* "kernel", "moving_mean", ... */

@@ -151,13 +151,14 @@ tc_tensor *tc_lrn(tc_tensor *x, int size, tc_scalar alpha, tc_scalar beta, tc_sc
  * 1/(1-rate). Identity when !training or rate == 0. rng NULL: the default. */
 tc_tensor *tc_dropout(tc_tensor *x, tc_scalar rate, bool training, tc_rng *rng);
 
-typedef enum { TC_RESIZE_NEAREST, TC_RESIZE_LINEAR } tc_resize_mode;
+typedef enum { TC_RESIZE_NEAREST, TC_RESIZE_LINEAR, TC_RESIZE_CUBIC /* tc_resize_axis only */ } tc_resize_mode;
 typedef enum {
     TC_COORD_HALF_PIXEL = 0,      /* (o + 0.5) / scale - 0.5 */
     TC_COORD_PYTORCH_HALF_PIXEL,  /* as half pixel, but 0 when the output length is 1 */
     TC_COORD_ALIGN_CORNERS,       /* o * (in - 1) / (out - 1) */
     TC_COORD_ASYMMETRIC,          /* o / scale */
-    TC_COORD_TF_HALF_PIXEL_FOR_NN /* (o + 0.5) / scale */
+    TC_COORD_TF_HALF_PIXEL_FOR_NN, /* (o + 0.5) / scale */
+    TC_COORD_TF_CROP_AND_RESIZE    /* inside a crop box (tc_resize_axis only) */
 } tc_coord_mode;
 typedef enum {
     TC_NEAREST_ROUND_PREFER_FLOOR = 0, TC_NEAREST_ROUND_PREFER_CEIL,
@@ -171,6 +172,19 @@ typedef struct {
 } tc_resize_params;
 /* Resize the spatial axes of a channels-last tensor to out_sizes (x->ndim-2 entries). */
 tc_tensor *tc_resize(tc_tensor *x, const int64_t *out_sizes, const tc_resize_params *p);
+/* One axis resized to `out` entries with every option of ONNX Resize (for
+ * importers): scale is the coordinate scale; roi_lo/roi_hi the crop box of
+ * TC_COORD_TF_CROP_AND_RESIZE (0 and 1 otherwise). */
+typedef struct {
+    tc_resize_mode mode;
+    tc_coord_mode coord;
+    tc_nearest_mode nearest;
+    double cubic_a;          /* cubic coefficient (ONNX: -0.75) */
+    bool exclude_outside;    /* cubic: drop taps outside the input, renormalise */
+    double extrapolation;    /* crop-and-resize: value outside the input */
+} tc_resize_axis_opts;
+tc_tensor *tc_resize_axis(tc_tensor *x, int axis, int64_t out, double scale, const tc_resize_axis_opts *a,
+                          double roi_lo, double roi_hi);
 /* Bilinear 2-D resize of NHWC with half-pixel centres (TF2 / PyTorch align_corners=False). */
 tc_tensor *tc_resize_bilinear(tc_tensor *x, int64_t out_h, int64_t out_w);
 

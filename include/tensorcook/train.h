@@ -65,6 +65,20 @@ typedef struct {
     bool stopped_early;
 } tc_fit_result;
 
+/* ---- the training step, for custom loops ----------------------------------------------
+ * fn builds one batch's scalar loss from step tensors (values of step
+ * tensors must be read inside fn: after the step they are released). */
+typedef tc_tensor *(*tc_loss_fn)(void *ctx);
+/* One step: grad mode on, the parameters' gradients zeroed, loss = fn(ctx),
+ * backward, the optimizer's update of params, then the step's tape and arena
+ * memory are released back to where they were when the step began (step
+ * tensors made before it stay valid). *loss (may be NULL) gets the loss; a
+ * non-finite loss is an error and leaves the parameters unchanged. */
+tc_status tc_train_step(tc_optimizer *opt, int n_params, tc_tensor *const *params, tc_loss_fn fn, void *ctx,
+                        double *loss);
+/* The same on a model's trainable parameters. */
+tc_status tc_model_train_step(tc_model *m, tc_optimizer *opt, tc_loss_fn fn, void *ctx, double *loss);
+
 tc_status tc_fit(tc_model *m, const tc_dataset *train, const tc_fit_opts *o, tc_fit_result *result);
 /* Mean loss and accuracy over d (inference mode). */
 tc_status tc_evaluate(tc_model *m, const tc_dataset *d, tc_loss_kind loss, int64_t batch, int64_t max_examples,
@@ -78,8 +92,6 @@ tc_status tc_write_metrics_csv(const char *path, int n, const tc_metrics *rows);
 tc_status tc_plot_metrics(const char *prefix, int n, const tc_metrics *rows, const char *title);
 /* A TensorBoard event file with scalars loss, accuracy, val_loss, val_accuracy. */
 tc_status tc_write_tensorboard(const char *dir, int n, const tc_metrics *rows);
-/* A whole file written atomically: write to PATH.tmp, fsync, rename. */
-tc_status tc_write_file_atomic(const char *path, const void *data, size_t size);
 
 #ifdef __cplusplus
 }

@@ -1,10 +1,8 @@
 /* The tape: nodes in the order ops ran. backward walks it in reverse, so
  * every node's output gradient is complete before the node is visited. */
-#include "../core/internal.h"
+#include "autograd_internal.h"
 
 #include <stdlib.h>
-
-void tc_op_backward(tc_node *n, const tc_tensor *gy);
 
 typedef struct {
     tc_node **nodes;
@@ -89,24 +87,43 @@ tc_tensor *tc_grad_for(tc_tensor *t)
     if (!t || !(t->flags & TC_REQUIRES_GRAD)) return NULL;
     if (!t->grad) {
         /* leaves made by tc_tensor_new keep a long-lived gradient that
-         * accumulates across steps; everything else gets a step gradient */
-        t->grad = (t->flags & TC_LONG_LIVED) && !t->node ? tc_tensor_new(t->ndim, t->shape)
-                                                          : tc_zeros(t->ndim, t->shape);
+         * accumulates across steps (in the companion block of a block's
+         * weights: a model's gradients are one flat block too); everything
+         * else gets a step gradient */
+        tc_block *gb = tc_block_companion(t->block);
+        bool leaf = (t->flags & TC_LONG_LIVED) && !t->node;
+        if (leaf && gb) {
+            t->grad = tc_block_view(gb, t->offset, t->ndim, t->shape);
+            if (t->grad) memset(t->grad->data, 0, sizeof(tc_scalar) * (size_t)tc_numel(t));
+        } else {
+            t->grad = leaf ? tc_tensor_new(t->ndim, t->shape) : tc_zeros(t->ndim, t->shape);
+        }
     }
     return t->grad;
 }
 
-/* Runs the tape backward from `out` whose gradient has been seeded. */
+/* Runs the tape backward from `out` whose gradient has been seeded. A
+ * backward that fails (scratch memory, a gradient buffer) stops the walk:
+ * the error names the op, and the gradients are incomplete. */
 static tc_status run_backward(tc_tensor *out)
 {
     size_t end = out->node->index + 1;
     bool was = tc_set_grad_enabled(false); /* backward kernels record nothing */
-    for (size_t i = end; i-- > 0;) {
+    tc_status s = TC_OK;
+    for (size_t i = end; i-- > 0 && s == TC_OK;) {
         tc_node *n = T.nodes[i];
-        if (n->out->grad) tc_op_backward(n, n->out->grad);
+        if (!n->out->grad) continue;
+        s = tc_op_backward(n, n->out->grad);
+        /* a helper that could not allocate sets the error without returning it */
+        if (s == TC_OK) s = tc_last_status();
+        if (s != TC_OK) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", tc_last_error());
+            s = tc_error(s, "backward of %s (tape node %zu, output %s): %s", tc_op_name(n->op), i, TC_SHP(n->out), msg);
+        }
     }
     tc_set_grad_enabled(was);
-    return tc_last_status() == TC_OK ? TC_OK : tc_last_status();
+    return s;
 }
 
 static tc_status prepare(tc_tensor *out, const char *who)

@@ -3,7 +3,9 @@
  *
  * It grows by chained blocks; when released to empty while spread over
  * several blocks, it replaces them with one block of the high-water size, so
- * from the second step on a step that makes the same tensors never mallocs. */
+ * from the second step on a step that makes the same tensors never mallocs.
+ * Core knows no tape: the step functions of src/autograd (tc_step_release)
+ * truncate the tape first, then rewind the arena here. */
 #include "internal.h"
 
 #include <stdlib.h>
@@ -74,17 +76,11 @@ void *tc_arena_alloc(size_t bytes)
     return p;
 }
 
-tc_arena_mark tc_arena_get_mark(void)
-{
-    tc_arena_mark m = {A.used, tc_tape_length()};
-    return m;
-}
+size_t tc_arena_position(void) { return A.used; }
 
-void tc_arena_release(tc_arena_mark mark)
+void tc_arena_rewind(size_t position)
 {
-    extern void tc_tape_truncate(size_t len);
-    tc_tape_truncate(mark.tape_len);
-    if (mark.used == 0 && A.top && A.top->prev) {
+    if (position == 0 && A.top && A.top->prev) {
         /* the step is over and it needed several blocks: replace them with
          * one block of the high-water size, so the next step mallocs nothing */
         while (A.top) {
@@ -94,19 +90,13 @@ void tc_arena_release(tc_arena_mark mark)
         }
         A.top = block_new(A.high_water, 0);
     }
-    /* drop blocks that start after the mark */
-    while (A.top && A.top->start > mark.used) {
+    /* drop blocks that start after the position */
+    while (A.top && A.top->start > position) {
         block *prev = A.top->prev;
         block_free(A.top);
         A.top = prev;
     }
-    A.used = mark.used;
-}
-
-void tc_arena_reset(void)
-{
-    tc_arena_mark zero = {0, 0};
-    tc_arena_release(zero);
+    A.used = position;
 }
 
 size_t tc_arena_high_water(void) { return A.high_water; }
@@ -114,8 +104,6 @@ size_t tc_arena_malloc_count(void) { return __atomic_load_n(&malloc_count, __ATO
 
 void tc_arena_shutdown(void)
 {
-    extern void tc_tape_truncate(size_t len);
-    tc_tape_truncate(0);
     while (A.top) {
         block *prev = A.top->prev;
         block_free(A.top);

@@ -1,7 +1,7 @@
 /* The BLAS binding. OpenBLAS always runs on the calling thread; tc_gemm
- * splits a large product into blocks of rows (or columns) of C, one per pool
- * thread. Each element of C is computed by one BLAS call over the whole K,
- * so the result does not depend on the number of threads. */
+ * splits a large product into slices of rows (or columns) of C fixed by the
+ * shape, shared out over the pool threads. Each element of C is computed by
+ * one BLAS call over the whole K, the same call whatever the thread count. */
 #include "internal.h"
 
 #include <cblas.h>
@@ -40,32 +40,72 @@ void tc_gemm_serial(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
 #endif
 }
 
+/* Splitting a product over the pool.
+ *
+ * OpenBLAS computes an element of C with an instruction sequence that
+ * depends on where the element falls in the call's panels: its kernels
+ * treat the last, narrower panels of a call differently from full ones, and
+ * which kernel runs depends on the CPU and on OPENBLAS_CORETYPE (Haswell and
+ * Zen kernels differ in the edge panels, Cooperlake and SkylakeX did not).
+ * So the product is always cut into the same slices, chosen from the shape
+ * alone, and each slice is one BLAS call, whatever the thread count: with 1
+ * thread the slices run one after the other, with N threads they are shared
+ * out. Every element is then computed by the same call on the same data,
+ * and the bits do not depend on the number of threads or on the kernel's
+ * edge handling (see docs/determinism.md).
+ *
+ * Slice sizes: each slice repacks the other operand, about 1/(2 * slice)
+ * copies per flop, which is what one thread pays over a single call. So
+ * slices stay >= GEMM_MIN_SLICE (<= 1/1024 copies per flop: a few percent at
+ * worst, measured 1-5% on the benchmark shapes) with two slices at least, so
+ * that two threads always share a product; at most GEMM_MAX_SLICES, an even
+ * number so two threads get equal shares; multiples of GEMM_BLOCK (whole
+ * register tiles). */
 typedef struct {
     bool ta, tb, split_rows;
     int64_t m, n, k, lda, ldb, ldc;
     tc_scalar alpha, beta;
     const tc_scalar *a, *b;
     tc_scalar *c;
+    int64_t slice; /* rows (or columns) of C per slice */
 } gemm_job;
 
-#define GEMM_BLOCK 16 /* split on whole register tiles */
+#define GEMM_BLOCK 16
+#define GEMM_MIN_SLICE 512
+#define GEMM_MAX_SLICES 8
+/* below this many flops a product is one call (splitting costs more than it gains) */
+#define GEMM_SPLIT_FLOPS 4e6
 
 static void gemm_range(void *ctx, int64_t begin, int64_t end)
 {
     gemm_job *g = ctx;
-    int64_t lo = begin * GEMM_BLOCK;
-    int64_t hi = end * GEMM_BLOCK;
-    if (g->split_rows) {
-        if (hi > g->m) hi = g->m;
-        const tc_scalar *a = g->ta ? g->a + lo : g->a + lo * g->lda;
-        tc_gemm_serial(g->ta, g->tb, hi - lo, g->n, g->k, g->alpha, a, g->lda, g->b, g->ldb, g->beta,
-                       g->c + lo * g->ldc, g->ldc);
-    } else {
-        if (hi > g->n) hi = g->n;
-        const tc_scalar *b = g->tb ? g->b + lo * g->ldb : g->b + lo;
-        tc_gemm_serial(g->ta, g->tb, g->m, hi - lo, g->k, g->alpha, g->a, g->lda, b, g->ldb, g->beta,
-                       g->c + lo, g->ldc);
+    const int64_t dim = g->split_rows ? g->m : g->n;
+    for (int64_t s = begin; s < end; s++) {
+        int64_t lo = s * g->slice, hi = lo + g->slice < dim ? lo + g->slice : dim;
+        if (g->split_rows) {
+            const tc_scalar *a = g->ta ? g->a + lo : g->a + lo * g->lda;
+            tc_gemm_serial(g->ta, g->tb, hi - lo, g->n, g->k, g->alpha, a, g->lda, g->b, g->ldb, g->beta,
+                           g->c + lo * g->ldc, g->ldc);
+        } else {
+            const tc_scalar *b = g->tb ? g->b + lo * g->ldb : g->b + lo;
+            tc_gemm_serial(g->ta, g->tb, g->m, hi - lo, g->k, g->alpha, g->a, g->lda, b, g->ldb, g->beta,
+                           g->c + lo, g->ldc);
+        }
     }
+}
+
+/* The slice length for a split dimension of dim (a function of dim only). */
+static int64_t gemm_slice_len(int64_t dim)
+{
+    int64_t blocks = (dim + GEMM_BLOCK - 1) / GEMM_BLOCK;
+    int64_t slices = dim / GEMM_MIN_SLICE;
+    if (slices > GEMM_MAX_SLICES) slices = GEMM_MAX_SLICES;
+    if (slices > 1) slices &= ~(int64_t)1; /* even: equal halves for two threads */
+    if (slices < 2) slices = 2;
+    if (slices > blocks) slices = blocks;
+    if (slices < 1) slices = 1;
+    int64_t per = (blocks + slices - 1) / slices;
+    return per * GEMM_BLOCK;
 }
 
 void tc_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
@@ -74,11 +114,14 @@ void tc_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
              tc_scalar *c, int64_t ldc)
 {
     double flops = 2.0 * (double)m * (double)n * (double)k;
-    if (flops < 4e6 || tc_num_threads() == 1) {
+    bool split_rows = m >= n;
+    int64_t dim = split_rows ? m : n;
+    int64_t slice = gemm_slice_len(dim);
+    /* the decision depends on the shape only, never on the thread count */
+    if (flops < GEMM_SPLIT_FLOPS || slice >= dim) {
         tc_gemm_serial(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
-    gemm_job g = {trans_a, trans_b, m >= n, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c};
-    int64_t blocks = ((g.split_rows ? m : n) + GEMM_BLOCK - 1) / GEMM_BLOCK;
-    tc_parallel_for(blocks, 1, gemm_range, &g);
+    gemm_job g = {trans_a, trans_b, split_rows, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c, slice};
+    tc_parallel_for((dim + slice - 1) / slice, 1, gemm_range, &g);
 }

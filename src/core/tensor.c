@@ -309,9 +309,8 @@ void tc_accumulate(tc_scalar *dst, const tc_scalar *src, int64_t n)
     else tc_parallel_for(n, 32768, accumulate_range, &j);
 }
 
-void tc_shutdown(void)
+void tc_core_shutdown(void)
 {
     tc_arena_shutdown();
-    tc_tape_shutdown();
     tc_threads_shutdown();
 }

@@ -1,6 +1,8 @@
 /* Augmentation: random left-right flips and rotations (bilinear, zero
  * fill), seeded by the caller's counter-based generator. */
 #include "../core/internal.h"
+#include "tensorcook/autograd.h"
+#include "tensorcook/ops.h"
 #include "tensorcook/data.h"
 
 #include <math.h>

@@ -3,6 +3,8 @@
  * batch b; two buffers alternate. The order and the augmentation depend
  * only on the seed, not on timing. */
 #include "../core/internal.h"
+#include "tensorcook/autograd.h"
+#include "tensorcook/ops.h"
 #include "tensorcook/data.h"
 
 #include <pthread.h>

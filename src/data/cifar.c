@@ -1,6 +1,8 @@
 /* CIFAR-10 binary batches: records of 1 label byte and 3072 pixel bytes
  * (1024 red, 1024 green, 1024 blue, rows of 32), converted to HWC in [0, 1]. */
 #include "../core/internal.h"
+#include "tensorcook/autograd.h"
+#include "tensorcook/ops.h"
 #include "tensorcook/data.h"
 
 #include <errno.h>

@@ -1,5 +1,7 @@
 /* Data sets: ownership, splits and feature-wise normalisation. */
 #include "../core/internal.h"
+#include "tensorcook/autograd.h"
+#include "tensorcook/ops.h"
 #include "tensorcook/data.h"
 
 #include <math.h>

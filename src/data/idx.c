@@ -2,6 +2,8 @@
  * magic 0x0000080D (unsigned bytes, D dimensions), D big-endian sizes, data.
  * Read through zlib, which also reads uncompressed files. */
 #include "../core/internal.h"
+#include "tensorcook/autograd.h"
+#include "tensorcook/ops.h"
 #include "tensorcook/data.h"
 
 #include <errno.h>

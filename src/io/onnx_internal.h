@@ -4,6 +4,8 @@
 #define TC_ONNX_INTERNAL_H
 
 #include "../core/internal.h"
+#include "tensorcook/autograd.h"
+#include "tensorcook/ops.h"
 #include "tensorcook/onnx.h"
 #include "onnx.pb-c.h"
 

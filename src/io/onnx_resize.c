@@ -1,12 +1,11 @@
 /* ONNX Resize and Upsample on the interpolation matrices of src/ops/resize.c. */
 #include "onnx_run.h"
-#include "../ops/resize.h"
 
 #include <math.h>
 #include <stdlib.h>
 
 static tc_status resize(onnx_ctx *c, tc_tensor *x, const double *scales, const int64_t *sizes, const double *roi,
-                        const rattrs *a, tc_tensor **out)
+                        const tc_resize_axis_opts *a, tc_tensor **out)
 {
     tc_tensor *y = x;
     for (int d = 0; d < x->ndim; d++) {
@@ -20,7 +19,7 @@ static tc_status resize(onnx_ctx *c, tc_tensor *x, const double *scales, const i
             o = (int64_t)floor((double)in * scale);
         }
         if (o <= 0 || in <= 0) return tc_onnx_fail(c, TC_ERR_SHAPE, "axis %d: size %lld resized to %lld", d, (long long)in, (long long)o);
-        bool identity = o == in && scale == 1.0 && a->coord != C_TF_CROP_AND_RESIZE;
+        bool identity = o == in && scale == 1.0 && a->coord != TC_COORD_TF_CROP_AND_RESIZE;
         if (identity) continue;
         ONNX_TRY(c, y = tc_resize_axis(y, d, o, scale, a, roi ? roi[d] : 0, roi ? roi[d + x->ndim] : 1));
     }
@@ -29,15 +28,15 @@ static tc_status resize(onnx_ctx *c, tc_tensor *x, const double *scales, const i
     return TC_OK;
 }
 
-static tc_status read_attrs(onnx_ctx *c, const Onnx__NodeProto *n, rattrs *a, const char *default_coord)
+static tc_status read_attrs(onnx_ctx *c, const Onnx__NodeProto *n, tc_resize_axis_opts *a, const char *default_coord)
 {
     char mode[32], coord[40], nearest[40];
     snprintf(mode, sizeof mode, "%s", tc_onnx_attr_string(n, "mode", "nearest"));
     snprintf(coord, sizeof coord, "%s", tc_onnx_attr_string(n, "coordinate_transformation_mode", default_coord));
     snprintf(nearest, sizeof nearest, "%s", tc_onnx_attr_string(n, "nearest_mode", "round_prefer_floor"));
-    if (!strcmp(mode, "nearest")) a->mode = M_NEAREST;
-    else if (!strcmp(mode, "linear") || !strcmp(mode, "bilinear")) a->mode = M_LINEAR;
-    else if (!strcmp(mode, "cubic")) a->mode = M_CUBIC;
+    if (!strcmp(mode, "nearest")) a->mode = TC_RESIZE_NEAREST;
+    else if (!strcmp(mode, "linear") || !strcmp(mode, "bilinear")) a->mode = TC_RESIZE_LINEAR;
+    else if (!strcmp(mode, "cubic")) a->mode = TC_RESIZE_CUBIC;
     else return tc_onnx_fail(c, TC_ERR_UNSUPPORTED, "mode '%s'", mode);
     static const char *coords[] = {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
                                    "tf_half_pixel_for_nn", "tf_crop_and_resize"};
@@ -45,13 +44,13 @@ static tc_status read_attrs(onnx_ctx *c, const Onnx__NodeProto *n, rattrs *a, co
     for (int i = 0; i < 6; i++)
         if (!strcmp(coord, coords[i])) ci = i;
     if (ci < 0) return tc_onnx_fail(c, TC_ERR_UNSUPPORTED, "coordinate_transformation_mode '%s'", coord);
-    a->coord = (rcoord)ci;
+    a->coord = (tc_coord_mode)ci;
     static const char *nears[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
     int ni = -1;
     for (int i = 0; i < 4; i++)
         if (!strcmp(nearest, nears[i])) ni = i;
     if (ni < 0) return tc_onnx_fail(c, TC_ERR_UNSUPPORTED, "nearest_mode '%s'", nearest);
-    a->nearest = (rnearest)ni;
+    a->nearest = (tc_nearest_mode)ni;
     a->cubic_a = tc_onnx_attr_float(n, "cubic_coeff_a", -0.75f);
     a->exclude_outside = tc_onnx_attr_int(n, "exclude_outside", 0) != 0;
     a->extrapolation = tc_onnx_attr_float(n, "extrapolation_value", 0);
@@ -73,7 +72,7 @@ tc_status tc_onnx_op_resize(onnx_ctx *c, const Onnx__NodeProto *n, int n_in, tc_
     if (n_in < 1 || !in[0]) return tc_onnx_fail(c, TC_ERR_ARG, "input is missing");
     tc_tensor *x = in[0];
     int r = x->ndim;
-    rattrs a;
+    tc_resize_axis_opts a;
     tc_status s = read_attrs(c, n, &a, c->m->opset >= 11 ? "half_pixel" : "asymmetric");
     if (s) return s;
     double scales[TC_MAX_DIMS], roi[2 * TC_MAX_DIMS];
@@ -100,14 +99,14 @@ tc_status tc_onnx_op_upsample(onnx_ctx *c, const Onnx__NodeProto *n, int n_in, t
 {
     if (n_in < 1 || !in[0]) return tc_onnx_fail(c, TC_ERR_ARG, "input is missing");
     int r = in[0]->ndim;
-    rattrs a = {0};
+    tc_resize_axis_opts a = {0};
     char mode[32];
     snprintf(mode, sizeof mode, "%s", tc_onnx_attr_string(n, "mode", "nearest"));
-    a.mode = !strcmp(mode, "nearest") ? M_NEAREST : M_LINEAR;
+    a.mode = !strcmp(mode, "nearest") ? TC_RESIZE_NEAREST : TC_RESIZE_LINEAR;
     if (strcmp(mode, "nearest") && strcmp(mode, "linear") && strcmp(mode, "bilinear"))
         return tc_onnx_fail(c, TC_ERR_UNSUPPORTED, "mode '%s'", mode);
-    a.coord = C_ASYMMETRIC;
-    a.nearest = N_FLOOR;
+    a.coord = TC_COORD_ASYMMETRIC;
+    a.nearest = TC_NEAREST_FLOOR;
     double scales[TC_MAX_DIMS];
     float fs[TC_MAX_DIMS];
     int k;

@@ -7,6 +7,8 @@
  * The Keras layers Attention and AdditiveAttention (layers_attention.c) and
  * an NMT decoder (one query step at a time, Tq = 1) both use it. */
 #include "../core/internal.h"
+#include "tensorcook/autograd.h"
+#include "tensorcook/ops.h"
 #include "tensorcook/rnn.h"
 
 #define MASKED_SCORE (-1e9f) /* as Keras: exp() of it is 0, and a row with every key masked stays finite */

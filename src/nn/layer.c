@@ -205,3 +205,5 @@ tc_tensor *tc_activate(tc_tensor *x, tc_activation a)
     tc_error(TC_ERR_ARG, "activation: unknown activation %d", (int)a);
     return NULL;
 }
+
+tc_rng *tc_layer_rng(tc_layer *l) { return l && l->has_rng ? &l->dropout_rng : NULL; }

@@ -6,6 +6,8 @@
 #define TC_NN_LAYER_H
 
 #include "../core/internal.h"
+#include "tensorcook/autograd.h"
+#include "tensorcook/ops.h"
 #include "tensorcook/nn.h"
 #include "tensorcook/rnn.h"
 
@@ -90,6 +92,7 @@ struct tc_layer {
     } o;
     bool is_max;            /* pools */
     tc_rng dropout_rng;
+    bool has_rng;                /* dropout_rng is in use (Dropout, RNN dropout): checkpoints keep its position */
     tc_layer *inner[2];     /* Bidirectional: the forward and backward layers (their weights are in w) */
 };
 

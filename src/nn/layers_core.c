@@ -117,6 +117,7 @@ static tc_status same_build(tc_layer *l, int n_in, const tc_shp *in, tc_shp *out
     *out = *in;
     /* each dropout layer draws from its own stream of the model's seed */
     l->dropout_rng = tc_rng_new(tc_rng_u32(rng) ^ ((uint64_t)tc_rng_u32(rng) << 32));
+    l->has_rng = true;
     return TC_OK;
 }
 static tc_tensor *dropout_call(tc_layer *l, int n, tc_tensor *const *x, bool training)

@@ -74,6 +74,7 @@ static tc_status rnn_build(tc_layer *l, int n_in, const tc_shp *in, tc_shp *out,
         tc_rng_uniform(rng, p->data, 3 * H, -0.1f, 0.1f);
     }
     l->dropout_rng = tc_rng_new(tc_rng_u32(rng) ^ ((uint64_t)tc_rng_u32(rng) << 32));
+    l->has_rng = true;
     out->ndim = l->o.rnn.return_sequences ? 2 : 1;
     out->d[0] = l->o.rnn.return_sequences ? in->d[0] : H;
     out->d[1] = H;

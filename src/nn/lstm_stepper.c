@@ -14,7 +14,9 @@
  * A step only reads the weights and writes the state: no allocation, no
  * tape. */
 #include "../core/internal.h"
-#include "../ops/vmath.h"
+#include "tensorcook/autograd.h"
+#include "tensorcook/ops.h"
+#include "../core/vmath.h"
 #include "tensorcook/rnn.h"
 
 #include <math.h>
@@ -70,7 +72,7 @@ tc_lstm_stepper *tc_lstm_stepper_new(const tc_tensor *kernel, const tc_tensor *r
     int64_t width = s->blocks * TC_GEMV_PANEL, K = one_hot_input ? H : s->I + H;
     /* packed column -> column of the [., 4H] weights (-1: padding past H) */
     int64_t *cols = malloc(sizeof(int64_t) * (size_t)width);
-    tc_arena_mark mark = tc_arena_get_mark();
+    tc_step_mark mark = tc_step_get_mark();
     const tc_scalar *kd = tc_packed(kernel), *ud = tc_packed(recurrent), *bd = bias ? tc_packed(bias) : NULL;
     tc_scalar *stacked = one_hot_input ? NULL : malloc(sizeof(tc_scalar) * (size_t)(K * 4 * H));
     int64_t base_rows = one_hot_input ? s->I : 1;
@@ -99,12 +101,12 @@ tc_lstm_stepper *tc_lstm_stepper_new(const tc_tensor *kernel, const tc_tensor *r
     if (!s->w) goto fail;
     free(stacked);
     free(cols);
-    tc_arena_release(mark);
+    tc_step_release(mark);
     return s;
 fail:
     free(stacked);
     free(cols);
-    tc_arena_release(mark);
+    tc_step_release(mark);
     tc_lstm_stepper_free(s);
     return NULL;
 }

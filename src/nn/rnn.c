@@ -2,7 +2,7 @@
  * operations (so the tape differentiates them): one GEMM projects the
  * inputs of every time step, then each step adds h @ U and applies the
  * gates. Masks carry the state through padded steps. */
-#include "../core/internal.h"
+#include "../ops/ops_internal.h"
 #include "tensorcook/rnn.h"
 
 typedef struct {

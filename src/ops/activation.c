@@ -3,7 +3,7 @@
  * the numerically stable softmax and log-softmax along any axis. */
 #include "broadcast.h"
 #include "pointwise.h"
-#include "vmath.h"
+#include "../core/vmath.h"
 
 #include <math.h>
 
@@ -82,13 +82,14 @@ static tc_tensor *activation(const char *name, int op, act_kind kind, tc_tensor 
     return y;
 }
 
-static void activation_backward(tc_node *nd, const tc_tensor *gy)
+static tc_status activation_backward(tc_node *nd, const tc_tensor *gy)
 {
     tc_tensor *gx = tc_grad_for(nd->inputs[0]);
-    if (!gx) return;
+    if (!gx) return TC_OK;
     act_job j = {.s = *(const act_saved *)nd->saved, .y = nd->out->data, .gy = gy->data, .out = gx->data,
                  .n = tc_numel(gy)};
     act_run(&j);
+    return TC_OK;
 }
 
 tc_tensor *tc_relu(tc_tensor *x) { return activation("relu", TC_OP_relu, A_RELU, x, 0, 0); }
@@ -99,17 +100,17 @@ tc_tensor *tc_hard_sigmoid(tc_tensor *x, tc_scalar alpha, tc_scalar beta)
 {
     return activation("hard_sigmoid", TC_OP_hard_sigmoid, A_HSIG, x, alpha, beta);
 }
-void tc_backward_relu(tc_node *n, const tc_tensor *gy) { activation_backward(n, gy); }
-void tc_backward_leaky_relu(tc_node *n, const tc_tensor *gy) { activation_backward(n, gy); }
-void tc_backward_tanh(tc_node *n, const tc_tensor *gy) { activation_backward(n, gy); }
-void tc_backward_sigmoid(tc_node *n, const tc_tensor *gy) { activation_backward(n, gy); }
-void tc_backward_hard_sigmoid(tc_node *n, const tc_tensor *gy) { activation_backward(n, gy); }
+tc_status tc_backward_relu(tc_node *n, const tc_tensor *gy) { return activation_backward(n, gy); }
+tc_status tc_backward_leaky_relu(tc_node *n, const tc_tensor *gy) { return activation_backward(n, gy); }
+tc_status tc_backward_tanh(tc_node *n, const tc_tensor *gy) { return activation_backward(n, gy); }
+tc_status tc_backward_sigmoid(tc_node *n, const tc_tensor *gy) { return activation_backward(n, gy); }
+tc_status tc_backward_hard_sigmoid(tc_node *n, const tc_tensor *gy) { return activation_backward(n, gy); }
 
 /* elu and softplus: pointwise.c (libm expm1 and log1p per element) */
 tc_tensor *tc_elu(tc_tensor *x, tc_scalar alpha) { return tc_unary_op("elu", TC_OP_elu, U_ELU, x, alpha, 0); }
 tc_tensor *tc_softplus(tc_tensor *x) { return tc_unary_op("softplus", TC_OP_softplus, U_SOFTPLUS, x, 0, 0); }
-void tc_backward_elu(tc_node *n, const tc_tensor *gy) { tc_unary_backward(n, gy); }
-void tc_backward_softplus(tc_node *n, const tc_tensor *gy) { tc_unary_backward(n, gy); }
+tc_status tc_backward_elu(tc_node *n, const tc_tensor *gy) { return tc_unary_backward(n, gy); }
+tc_status tc_backward_softplus(tc_node *n, const tc_tensor *gy) { return tc_unary_backward(n, gy); }
 
 /* ---- softmax / log-softmax ------------------------------------------------------
  * The tensor is viewed as [outer, len, inner] around the axis; each
@@ -288,19 +289,20 @@ static tc_tensor *softmax_op(const char *name, int op, tc_tensor *x, int axis, b
     return y;
 }
 
-static void softmax_backward(tc_node *n, const tc_tensor *gy)
+static tc_status softmax_backward(tc_node *n, const tc_tensor *gy)
 {
     tc_tensor *gx = tc_grad_for(n->inputs[0]);
-    if (!gx) return;
+    if (!gx) return TC_OK;
     softmax_job j = *(softmax_job *)n->saved;
     j.y = n->out->data;
     j.gy = gy->data;
     j.out = gx->data;
     if (j.len > 0 && j.inner > 0)
         tc_parallel_for(j.outer * col_chunks(&j), softmax_grain(&j), softmax_grad_units, &j);
+    return TC_OK;
 }
 
 tc_tensor *tc_softmax(tc_tensor *x, int axis) { return softmax_op("softmax", TC_OP_softmax, x, axis, false); }
 tc_tensor *tc_log_softmax(tc_tensor *x, int axis) { return softmax_op("log_softmax", TC_OP_log_softmax, x, axis, true); }
-void tc_backward_softmax(tc_node *n, const tc_tensor *gy) { softmax_backward(n, gy); }
-void tc_backward_log_softmax(tc_node *n, const tc_tensor *gy) { softmax_backward(n, gy); }
+tc_status tc_backward_softmax(tc_node *n, const tc_tensor *gy) { return softmax_backward(n, gy); }
+tc_status tc_backward_log_softmax(tc_node *n, const tc_tensor *gy) { return softmax_backward(n, gy); }

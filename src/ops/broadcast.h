@@ -4,8 +4,8 @@
 #ifndef TC_BROADCAST_H
 #define TC_BROADCAST_H
 
-#include "../core/internal.h"
-#include "vmath.h"
+#include "ops_internal.h"
+#include "../core/vmath.h"
 
 #include <math.h>
 #include <string.h>

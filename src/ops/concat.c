@@ -37,7 +37,7 @@ tc_tensor *tc_concat(int n, tc_tensor *const *xs, int axis)
     return y;
 }
 
-void tc_backward_concat(tc_node *n, const tc_tensor *gy)
+tc_status tc_backward_concat(tc_node *n, const tc_tensor *gy)
 {
     int a = ((const concat_saved *)n->saved)->axis;
     int64_t at = 0;
@@ -46,4 +46,5 @@ void tc_backward_concat(tc_node *n, const tc_tensor *gy)
         if (gx) tc_shape_copy(x->ndim, x->shape, gx->data, gx->strides, gy->data + at * gy->strides[a], gy->strides, true);
         at += x->shape[a];
     }
+    return TC_OK;
 }

@@ -123,11 +123,12 @@ tc_tensor *tc_conv(tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, const tc_co
     return y;
 }
 
-void tc_backward_conv(tc_node *n, const tc_tensor *gy)
+tc_status tc_backward_conv(tc_node *n, const tc_tensor *gy)
 {
     const conv_plan *p = n->saved;
     tc_tensor *gx = tc_grad_for(n->inputs[0]), *gw = tc_grad_for(n->inputs[1]), *gb = tc_grad_for(n->inputs[2]);
     tc_scalar *dx = gx ? gx->data : NULL, *dw = gw ? gw->data : NULL, *db = gb ? gb->data : NULL;
-    if (p->depthwise) tc_conv_depthwise_backward(p, gy->data, dx, dw, db);
-    else tc_conv_backward_kernel(p, gy->data, dx, dw, db);
+    bool ok = p->depthwise ? tc_conv_depthwise_backward(p, gy->data, dx, dw, db)
+                           : tc_conv_backward_kernel(p, gy->data, dx, dw, db);
+    return ok ? TC_OK : tc_last_status(); /* false: scratch memory could not be had */
 }

@@ -3,7 +3,7 @@
 #ifndef TC_OPS_CONV_H
 #define TC_OPS_CONV_H
 
-#include "../core/internal.h"
+#include "ops_internal.h"
 
 /* Every case is seen as 3-D ([N, D, H, W, C], kernel [KD, KH, KW, Cg, F])
  * with size-1 axes where the input has fewer. */

@@ -2,7 +2,7 @@
  * generator's draw number (counter + i) is at least the rate, whichever
  * thread computes it. One Philox call gives 4 draws, so draws are taken in
  * blocks of 4 aligned on the counter. */
-#include "../core/internal.h"
+#include "ops_internal.h"
 
 #include <math.h>
 
@@ -60,12 +60,13 @@ static void dropout_grad_range(void *ctx, int64_t lo, int64_t hi)
     for (int64_t i = lo; i < hi; i++) j->y[i] += j->keep[i] ? j->g[i] * j->scale : 0;
 }
 
-void tc_backward_dropout(tc_node *n, const tc_tensor *gy)
+tc_status tc_backward_dropout(tc_node *n, const tc_tensor *gy)
 {
     dropout_job j = *(const dropout_job *)n->saved;
     tc_tensor *gx = tc_grad_for(n->inputs[0]);
-    if (!gx) return;
+    if (!gx) return TC_OK;
     j.g = gy->data;
     j.y = gx->data;
     tc_parallel_for(tc_numel(gy), 8192, dropout_grad_range, &j);
+    return TC_OK;
 }

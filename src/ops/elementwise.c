@@ -292,13 +292,13 @@ static void reduce_into(const bcast *p, const bool *red, const tc_scalar *t, dou
     tc_reduce_sum_into(t, p->ndim, p->shape, red, scale, g, true);
 }
 
-static void binary_backward(tc_node *nd, const tc_tensor *gy)
+static tc_status binary_backward(tc_node *nd, const tc_tensor *gy)
 {
     const binary_saved *s = nd->saved;
     const bcast *p = &s->p;
     tc_tensor *ga = tc_grad_for(nd->inputs[0]), *gb = tc_grad_for(nd->inputs[1]);
     int64_t total = tc_numel(gy);
-    if ((!ga && !gb) || total == 0) return;
+    if ((!ga && !gb) || total == 0) return TC_OK;
     if (s->kind == B_ADD || s->kind == B_SUB) { /* the gradient is gy itself (or -gy) */
         tc_scalar sign_b = s->kind == B_SUB ? -1 : 1;
         if (ga) {
@@ -309,17 +309,17 @@ static void binary_backward(tc_node *nd, const tc_tensor *gy)
             if (p->bcast_b) reduce_into(p, p->red_b, gy->data, sign_b, gb->data);
             else add_into(gb->data, gy->data, sign_b, total);
         }
-        return;
+        return TC_OK;
     }
     /* per-element gradients straight into an operand of the output's size,
      * into zeroed scratch for a broadcast one */
     tc_scalar *ta = NULL, *tb = NULL;
     if (ga && p->bcast_a) {
-        if (!(ta = tc_arena_alloc(sizeof(tc_scalar) * (size_t)total))) return;
+        if (!(ta = tc_arena_alloc(sizeof(tc_scalar) * (size_t)total))) return tc_last_status();
         memset(ta, 0, sizeof(tc_scalar) * (size_t)total);
     }
     if (gb && p->bcast_b) {
-        if (!(tb = tc_arena_alloc(sizeof(tc_scalar) * (size_t)total))) return;
+        if (!(tb = tc_arena_alloc(sizeof(tc_scalar) * (size_t)total))) return tc_last_status();
         memset(tb, 0, sizeof(tc_scalar) * (size_t)total);
     }
     binary_job j = {.kind = s->kind, .p = p, .a = s->a, .b = s->b, .gy = gy->data, .y = nd->out->data,
@@ -327,10 +327,11 @@ static void binary_backward(tc_node *nd, const tc_tensor *gy)
     for_units(p, total, grad_rows, &j);
     if (ta) reduce_into(p, p->red_a, ta, 1, ga->data);
     if (tb) reduce_into(p, p->red_b, tb, 1, gb->data);
+    return TC_OK;
 }
 
 #define BINARY_BACKWARD(name) \
-    void tc_backward_##name(tc_node *n, const tc_tensor *gy) { binary_backward(n, gy); }
+    tc_status tc_backward_##name(tc_node *n, const tc_tensor *gy) { return binary_backward(n, gy); }
 
 tc_tensor *tc_add(tc_tensor *a, tc_tensor *b) { return binary("add", TC_OP_add, B_ADD, a, b); }
 tc_tensor *tc_sub(tc_tensor *a, tc_tensor *b) { return binary("sub", TC_OP_sub, B_SUB, a, b); }
@@ -365,7 +366,7 @@ tc_tensor *tc_clip(tc_tensor *x, tc_scalar lo, tc_scalar hi)
 }
 
 #define UNARY_BACKWARD(name) \
-    void tc_backward_##name(tc_node *n, const tc_tensor *gy) { tc_unary_backward(n, gy); }
+    tc_status tc_backward_##name(tc_node *n, const tc_tensor *gy) { return tc_unary_backward(n, gy); }
 UNARY_BACKWARD(add_scalar)
 UNARY_BACKWARD(mul_scalar)
 UNARY_BACKWARD(pow_scalar)

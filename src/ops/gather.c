@@ -107,17 +107,17 @@ static void scatter_rows(void *ctx, int64_t begin, int64_t end)
     }
 }
 
-void tc_backward_gather(tc_node *n, const tc_tensor *gy)
+tc_status tc_backward_gather(tc_node *n, const tc_tensor *gy)
 {
     const gather_saved *s = n->saved;
     tc_tensor *gt = tc_grad_for(n->inputs[0]);
-    if (!gt || s->nidx == 0 || s->outer == 0 || s->inner == 0) return; /* indices get no gradient */
+    if (!gt || s->nidx == 0 || s->outer == 0 || s->inner == 0) return TC_OK; /* indices get no gradient */
     /* counting sort of the index positions by table row (stable) */
     int64_t *count = tc_arena_alloc(sizeof(int64_t) * (size_t)(s->len + 1));
     int64_t *pos = tc_arena_alloc(sizeof(int64_t) * (size_t)s->nidx);
     int64_t *rows = tc_arena_alloc(sizeof(int64_t) * (size_t)(s->nidx + 1));
     int64_t *first = tc_arena_alloc(sizeof(int64_t) * (size_t)(s->nidx + 1));
-    if (!count || !pos || !rows || !first) return; /* out of memory: the arena has set the error */
+    if (!count || !pos || !rows || !first) return tc_last_status(); /* out of memory: the arena has set the error */
     memset(count, 0, sizeof(int64_t) * (size_t)(s->len + 1));
     for (int64_t i = 0; i < s->nidx; i++) count[s->idx[i] + 1]++;
     int64_t nrows = 0;
@@ -137,4 +137,5 @@ void tc_backward_gather(tc_node *n, const tc_tensor *gy)
         scatter_rows(&j, 0, work);
     else
         tc_parallel_for(work, 1 + TC_SHAPE_PARALLEL_MIN / 4 / (s->inner * (s->nidx / nrows) + 1), scatter_rows, &j);
+    return TC_OK;
 }

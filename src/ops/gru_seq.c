@@ -13,7 +13,7 @@
  *   hp  [B, T, H]   the state before step t (in processing order)
  *   act [B, T, 4H]  z, r, h~, and q: r * h (reset_after false) or h U_h + b_rh
  *   y   [B*T + B, H]: rows b*T + t the outputs (mask * h), then the final h. */
-#include "../core/internal.h"
+#include "ops_internal.h"
 #include "broadcast.h" /* TC_FOR_VEC, and vmath.h: tc_vsigmoid, tc_vtanh */
 
 typedef struct {
@@ -248,7 +248,7 @@ static void backward_reset(void *ctx, int64_t lo, int64_t hi)
 }
 
 
-void tc_backward_gru_seq(tc_node *n, const tc_tensor *gy)
+tc_status tc_backward_gru_seq(tc_node *n, const tc_tensor *gy)
 {
     const gru_saved *s = n->saved;
     const int64_t B = s->B, T = s->T, H = s->H, G = 3 * H;
@@ -256,14 +256,14 @@ void tc_backward_gru_seq(tc_node *n, const tc_tensor *gy)
     tc_tensor *gxw = tc_grad_for(n->inputs[0]), *gU = tc_grad_for(n->inputs[1]);
     tc_tensor *gbr = s->has_br ? tc_grad_for(n->inputs[next++]) : NULL;
     tc_tensor *gh0 = s->has_h0 ? tc_grad_for(n->inputs[next]) : NULL;
-    if (!gxw && !gU && !gbr && !gh0) return;
+    if (!gxw && !gU && !gbr && !gh0) return TC_OK;
     tc_scalar *dh = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(B * H + 1));
     tc_scalar *drh = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(B * H + 1));
     tc_scalar *dG = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(B * T * G + 1));
     tc_scalar *dR = s->reset_after ? tc_arena_alloc(sizeof(tc_scalar) * (size_t)(B * T * G + 1)) : dG;
     /* U^T [3H, H] once: the per-step products then run as NN GEMMs (faster in OpenBLAS than NT) */
     tc_scalar *Ut = T > 0 ? tc_arena_alloc(sizeof(tc_scalar) * (size_t)(G * H + 1)) : dh;
-    if (!dh || !drh || !dG || !dR || !Ut) return;
+    if (!dh || !drh || !dG || !dR || !Ut) return tc_last_status();
     if (T > 0) tc_strided_apply(2, (int64_t[]){G, H}, Ut, (int64_t[]){H, 1}, s->U, (int64_t[]){1, G}, false);
     memcpy(dh, gy->data + B * T * H, sizeof(tc_scalar) * (size_t)(B * H));
     for (int64_t k = T - 1; k >= 0; k--) {
@@ -291,4 +291,5 @@ void tc_backward_gru_seq(tc_node *n, const tc_tensor *gy)
     if (T > 0 && gbr) /* the recurrent bias: dR summed over all rows */
         tc_reduce_sum_into(dR, 2, (int64_t[]){B * T, G}, (bool[]){true, false}, 1.0, gbr->data, true);
     tc_accumulate_grad(gh0, dh, B * H);
+    return TC_OK;
 }

@@ -10,7 +10,7 @@
  * Gradients flow to the logits, to soft labels and targets, and to weights.
  * Rows run in parallel; the reduction adds per-example losses in order, so
  * results are the same bits for any thread count. */
-#include "../core/internal.h"
+#include "ops_internal.h"
 
 #include <math.h>
 
@@ -159,7 +159,7 @@ static void backward_rows(void *ctx, int64_t lo, int64_t hi)
     }
 }
 
-static void loss_backward(tc_node *n, const tc_tensor *gy)
+static tc_status loss_backward(tc_node *n, const tc_tensor *gy)
 {
     const loss_saved *s = n->saved;
     tc_tensor *ga = tc_grad_for(n->inputs[0]), *gb = s->kind == SPARSE_CE ? NULL : tc_grad_for(n->inputs[1]);
@@ -172,12 +172,13 @@ static void loss_backward(tc_node *n, const tc_tensor *gy)
     if (gw) /* d/dw_i of sum(w l) / D, and of WEIGHTED_MEAN's sum(w l) / sum(w): (l_i - value) / D */
         for (int64_t i = 0; i < s->n; i++)
             gw->data[i] += (tc_scalar)(upstream(s, gy, i) * (s->l[i] - (s->red == TC_REDUCE_WEIGHTED_MEAN ? s->value : 0)));
+    return TC_OK;
 }
 
-void tc_backward_softmax_cross_entropy(tc_node *n, const tc_tensor *gy) { loss_backward(n, gy); }
-void tc_backward_sparse_softmax_cross_entropy(tc_node *n, const tc_tensor *gy) { loss_backward(n, gy); }
-void tc_backward_sigmoid_cross_entropy(tc_node *n, const tc_tensor *gy) { loss_backward(n, gy); }
-void tc_backward_mse(tc_node *n, const tc_tensor *gy) { loss_backward(n, gy); }
+tc_status tc_backward_softmax_cross_entropy(tc_node *n, const tc_tensor *gy) { return loss_backward(n, gy); }
+tc_status tc_backward_sparse_softmax_cross_entropy(tc_node *n, const tc_tensor *gy) { return loss_backward(n, gy); }
+tc_status tc_backward_sigmoid_cross_entropy(tc_node *n, const tc_tensor *gy) { return loss_backward(n, gy); }
+tc_status tc_backward_mse(tc_node *n, const tc_tensor *gy) { return loss_backward(n, gy); }
 
 /* ---- the public losses ------------------------------------------------------------------- */
 /* weights must have exactly the shape (ndim, shape) of one value per example */
@@ -283,11 +284,12 @@ tc_tensor *tc_l2_loss(tc_tensor *x)
     return y;
 }
 
-void tc_backward_l2_loss(tc_node *n, const tc_tensor *gy)
+tc_status tc_backward_l2_loss(tc_node *n, const tc_tensor *gy)
 {
     const tc_scalar *d = *(const tc_scalar **)n->saved;
     tc_tensor *gx = tc_grad_for(n->inputs[0]);
-    if (!gx) return;
+    if (!gx) return TC_OK;
     int64_t len = tc_numel(gx);
     for (int64_t i = 0; i < len; i++) gx->data[i] += gy->data[0] * d[i];
+    return TC_OK;
 }

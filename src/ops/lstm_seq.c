@@ -17,7 +17,7 @@
  * Peepholes p [3H] (input, forget, output): i and f also see p * c_prev,
  * o sees p * c_new (so o comes after the cell); their gradients are column
  * sums over all B*T rows at the end. */
-#include "../core/internal.h"
+#include "ops_internal.h"
 #include "broadcast.h" /* TC_FOR_VEC, and vmath.h: tc_vsigmoid, tc_vtanh */
 
 typedef struct {
@@ -291,7 +291,7 @@ static void peep_columns(void *ctx, int64_t lo, int64_t hi)
     }
 }
 
-void tc_backward_lstm_seq(tc_node *n, const tc_tensor *gy)
+tc_status tc_backward_lstm_seq(tc_node *n, const tc_tensor *gy)
 {
     const seq_saved *s = n->saved;
     const int64_t B = s->B, T = s->T, H = s->H, G = 4 * H;
@@ -300,14 +300,14 @@ void tc_backward_lstm_seq(tc_node *n, const tc_tensor *gy)
     tc_tensor *gp = s->recorded & 4 ? tc_grad_for(n->inputs[next++]) : NULL;
     tc_tensor *gh0 = s->recorded & 1 ? tc_grad_for(n->inputs[next++]) : NULL;
     tc_tensor *gc0 = s->recorded & 2 ? tc_grad_for(n->inputs[next]) : NULL;
-    if (!gxw && !gU && !gp && !gh0 && !gc0) return;
+    if (!gxw && !gU && !gp && !gh0 && !gc0) return TC_OK;
     tc_scalar *dh = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(B * H + 1));
     tc_scalar *dc = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(B * H + 1));
     tc_scalar *dG = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(B * T * G + 1));
     /* U^T [4H, H] once: the per-step product dG_t U^T then runs as a plain
      * NN GEMM, which OpenBLAS does ~15% faster than the transposed form */
     tc_scalar *Ut = T > 0 ? tc_arena_alloc(sizeof(tc_scalar) * (size_t)(G * H + 1)) : dh;
-    if (!dh || !dc || !dG || !Ut) return;
+    if (!dh || !dc || !dG || !Ut) return tc_last_status();
     if (T > 0) tc_strided_apply(2, (int64_t[]){G, H}, Ut, (int64_t[]){H, 1}, s->U, (int64_t[]){1, G}, false);
     memcpy(dh, gy->data + B * T * H, sizeof(tc_scalar) * (size_t)(B * H));
     memcpy(dc, gy->data + B * T * H + B * H, sizeof(tc_scalar) * (size_t)(B * H));
@@ -326,4 +326,5 @@ void tc_backward_lstm_seq(tc_node *n, const tc_tensor *gy)
     }
     tc_accumulate_grad(gh0, dh, B * H);
     tc_accumulate_grad(gc0, dc, B * H);
+    return TC_OK;
 }

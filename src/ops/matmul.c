@@ -1,6 +1,6 @@
 /* Matrix products: matmul (batched, broadcasting) and linear (dense layer).
  * Both are GEMMs through tc_gemm; backward is two more GEMMs. */
-#include "../core/internal.h"
+#include "ops_internal.h"
 
 /* A matmul problem after NumPy's rules: batch shape (broadcast), and per
  * operand the batch strides (0 where broadcast) of its packed data. */
@@ -74,7 +74,7 @@ tc_tensor *tc_matmul(tc_tensor *a, tc_tensor *b)
     return y;
 }
 
-void tc_backward_matmul(tc_node *nd, const tc_tensor *gy)
+tc_status tc_backward_matmul(tc_node *nd, const tc_tensor *gy)
 {
     const mm_plan *p = nd->saved;
     tc_tensor *ga = tc_grad_for(nd->inputs[0]);
@@ -90,6 +90,7 @@ void tc_backward_matmul(tc_node *nd, const tc_tensor *gy)
             tc_gemm(true, false, p->k, p->n, p->m, 1, p->a + batch_offset(p, p->a_bstride, i), p->k, g, p->n, 1,
                     gb->data + batch_offset(p, p->b_bstride, i), p->n);
     }
+    return TC_OK;
 }
 
 typedef struct {
@@ -122,7 +123,7 @@ tc_tensor *tc_linear(tc_tensor *x, tc_tensor *w, tc_tensor *bias)
     return y;
 }
 
-void tc_backward_linear(tc_node *nd, const tc_tensor *gy)
+tc_status tc_backward_linear(tc_node *nd, const tc_tensor *gy)
 {
     const linear_saved *s = nd->saved;
     tc_tensor *gx = tc_grad_for(nd->inputs[0]);
@@ -136,4 +137,5 @@ void tc_backward_linear(tc_node *nd, const tc_tensor *gy)
     if (gb) {
         for (int64_t r = 0; r < s->rows; r++) tc_accumulate(gb->data, gy->data + r * s->out, s->out);
     }
+    return TC_OK;
 }

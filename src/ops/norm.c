@@ -6,7 +6,7 @@
  * thread into its own slot, then the blocks added in order: the same result
  * for any number of threads. The channel loop is innermost (contiguous).
  * Sums are kept in double. */
-#include "../core/internal.h"
+#include "ops_internal.h"
 
 #include <math.h>
 
@@ -185,7 +185,7 @@ static void bn_grad_rows(void *ctx, int64_t lo, int64_t hi)
     }
 }
 
-void tc_backward_batch_norm(tc_node *n, const tc_tensor *gy)
+tc_status tc_backward_batch_norm(tc_node *n, const tc_tensor *gy)
 {
     bn_job j = *(const bn_job *)n->saved;
     int64_t C = j.C;
@@ -195,7 +195,7 @@ void tc_backward_batch_norm(tc_node *n, const tc_tensor *gy)
     tc_tensor *gv = j.training ? NULL : tc_grad_for(n->inputs[4]);
     int64_t nblocks = (j.rows + j.block - 1) / j.block;
     j.part = tc_arena_alloc(sizeof(double) * (size_t)(nblocks * 2 * C + 2 * C + 1));
-    if (!j.part) return;
+    if (!j.part) return tc_last_status();
     double *sg = j.part + nblocks * 2 * C, *sgx = sg + C;
     j.g = gy->data;
     tc_parallel_for(nblocks, 1, bn_grad_blocks, &j);
@@ -211,9 +211,10 @@ void tc_backward_batch_norm(tc_node *n, const tc_tensor *gy)
         if (gm) gm->data[c] -= (tc_scalar)(sg[c] * gam * j.invstd[c]);
         if (gv) gv->data[c] -= (tc_scalar)(0.5 * sgx[c] * gam * j.invstd[c] * j.invstd[c]);
     }
-    if (!gx) return;
+    if (!gx) return TC_OK;
     j.out = gx->data;
     tc_parallel_for(j.rows, 1 + 16384 / (C + 1), bn_grad_rows, &j);
+    return TC_OK;
 }
 
 /* ---- LRN ------------------------------------------------------------------------------
@@ -286,14 +287,15 @@ static void lrn_grad_rows(void *ctx, int64_t lo, int64_t hi)
     }
 }
 
-void tc_backward_lrn(tc_node *n, const tc_tensor *gy)
+tc_status tc_backward_lrn(tc_node *n, const tc_tensor *gy)
 {
     lrn_job j = *(const lrn_job *)n->saved;
     tc_tensor *gx = tc_grad_for(n->inputs[0]);
-    if (!gx) return;
+    if (!gx) return TC_OK;
     j.scratch = tc_arena_alloc(sizeof(double) * (size_t)(tc_num_threads() * j.C + 1));
-    if (!j.scratch) return;
+    if (!j.scratch) return tc_last_status();
     j.g = gy->data;
     j.out = gx->data;
     tc_parallel_for(j.rows, 1 + 4096 / ((j.C + 1) * (j.lo + j.hi + 1)), lrn_grad_rows, &j);
+    return TC_OK;
 }

@@ -1,4 +1,4 @@
-/* The list of every recorded operation, one X(name) per op, by family.
+/* The list of every recorded operation, one X(name, gradcheck) per op, by family.
  * Each family keeps its list in its own .def file; the enum of op ids, the
  * names and the backward table (src/autograd/op_table.c) are generated from
  * this list, so an op without a backward does not link. */

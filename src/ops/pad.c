@@ -215,11 +215,11 @@ static void backward_groups(void *ctx, int64_t begin, int64_t end)
             add_row(j->m, j->gx + j->rows[p].base, j->gy + j->rows[p].row * j->len);
 }
 
-static void index_map_backward(tc_node *nd, const tc_tensor *gy)
+static tc_status index_map_backward(tc_node *nd, const tc_tensor *gy)
 {
     const index_map *m = nd->saved;
     tc_tensor *gx = tc_grad_for(nd->inputs[0]);
-    if (!gx || m->nd == 0) return;
+    if (!gx || m->nd == 0) return TC_OK;
     int64_t len = m->oshape[m->nd - 1], rows = tc_numel(gy) / len, oidx[TC_MAX_DIMS] = {0};
     keyed_row *keyed = NULL;
     int64_t *first = NULL;
@@ -232,7 +232,7 @@ static void index_map_backward(tc_node *nd, const tc_tensor *gy)
             int64_t base = outer_offset(m, oidx);
             if (base >= 0) add_row(m, gx->data + base, gy->data + r * len);
         }
-        return;
+        return TC_OK;
     }
     int64_t n = 0, ngroups = 0;
     for (int64_t r = 0; r < rows; r++, next_outer(m, oidx)) {
@@ -245,10 +245,11 @@ static void index_map_backward(tc_node *nd, const tc_tensor *gy)
     first[ngroups] = n;
     backward_job j = {m, keyed, first, gx->data, gy->data, len};
     tc_parallel_for(ngroups, 1 + TC_SHAPE_PARALLEL_MIN / 4 / (len * (n / (ngroups + 1) + 1)), backward_groups, &j);
+    return TC_OK;
 }
-void tc_backward_pad(tc_node *n, const tc_tensor *gy) { index_map_backward(n, gy); }
-void tc_backward_tile(tc_node *n, const tc_tensor *gy) { index_map_backward(n, gy); }
-void tc_backward_expand(tc_node *n, const tc_tensor *gy) { index_map_backward(n, gy); }
+tc_status tc_backward_pad(tc_node *n, const tc_tensor *gy) { return index_map_backward(n, gy); }
+tc_status tc_backward_tile(tc_node *n, const tc_tensor *gy) { return index_map_backward(n, gy); }
+tc_status tc_backward_expand(tc_node *n, const tc_tensor *gy) { return index_map_backward(n, gy); }
 
 /* Per-axis index arrays in the arena (none for an empty result, whose maps
  * are never built; one entry more so that no allocation has size 0). */

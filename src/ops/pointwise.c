@@ -98,11 +98,12 @@ tc_tensor *tc_unary_op(const char *name, int op, unary_kind kind, tc_tensor *x, 
     return y;
 }
 
-void tc_unary_backward(tc_node *n, const tc_tensor *gy)
+tc_status tc_unary_backward(tc_node *n, const tc_tensor *gy)
 {
     const unary_saved *s = n->saved;
     tc_tensor *gx = tc_grad_for(n->inputs[0]);
-    if (!gx) return;
+    if (!gx) return TC_OK;
     unary_job j = {s->kind, s->a, s->b, s->x, n->out->data, gy->data, gx->data};
     tc_parallel_for(tc_numel(gy), POINTWISE_GRAIN, backward_range, &j);
+    return TC_OK;
 }

@@ -5,7 +5,7 @@
 #ifndef TC_POINTWISE_H
 #define TC_POINTWISE_H
 
-#include "../core/internal.h"
+#include "ops_internal.h"
 
 typedef enum {
     U_ADD_SCALAR, U_MUL_SCALAR, U_POW_SCALAR, U_EXP, U_LOG, U_SQRT, U_ABS, U_NEG, U_SQUARE, U_CLIP,
@@ -19,7 +19,7 @@ typedef struct {
 } unary_saved;
 
 tc_tensor *tc_unary_op(const char *name, int op, unary_kind kind, tc_tensor *x, tc_scalar a, tc_scalar b);
-void tc_unary_backward(tc_node *n, const tc_tensor *gy);
+tc_status tc_unary_backward(tc_node *n, const tc_tensor *gy);
 
 #define POINTWISE_GRAIN 16384
 

@@ -7,7 +7,7 @@
  * backward splits images (and channel blocks when images are few), so
  * overlapping windows never race. Max pooling keeps the argmax of every
  * output only when a gradient will be needed. */
-#include "../core/internal.h"
+#include "ops_internal.h"
 
 #include <math.h>
 
@@ -223,10 +223,10 @@ static tc_tensor *pool(const char *name, int op, tc_tensor *x, const tc_pool_par
     return y;
 }
 
-static void pool_backward(tc_node *n, const tc_tensor *gy)
+static tc_status pool_backward(tc_node *n, const tc_tensor *gy)
 {
     tc_tensor *gx = tc_grad_for(n->inputs[0]);
-    if (!gx) return;
+    if (!gx) return TC_OK;
     pool_plan p = *(pool_plan *)n->saved;
     p.gy = gy->data;
     p.gx = gx->data;
@@ -235,12 +235,13 @@ static void pool_backward(tc_node *n, const tc_tensor *gy)
     p.cblock = p.N >= 2 * tc_num_threads() || p.C <= 16 ? p.C : 16;
     p.cblocks = p.cblock ? (p.C + p.cblock - 1) / p.cblock : 1;
     tc_parallel_for(p.N * p.cblocks, 1, backward_images, &p);
+    return TC_OK;
 }
 
 tc_tensor *tc_max_pool(tc_tensor *x, const tc_pool_params *p) { return pool("max_pool", TC_OP_max_pool, x, p, true); }
 tc_tensor *tc_avg_pool(tc_tensor *x, const tc_pool_params *p) { return pool("avg_pool", TC_OP_avg_pool, x, p, false); }
-void tc_backward_max_pool(tc_node *n, const tc_tensor *gy) { pool_backward(n, gy); }
-void tc_backward_avg_pool(tc_node *n, const tc_tensor *gy) { pool_backward(n, gy); }
+tc_status tc_backward_max_pool(tc_node *n, const tc_tensor *gy) { return pool_backward(n, gy); }
+tc_status tc_backward_avg_pool(tc_node *n, const tc_tensor *gy) { return pool_backward(n, gy); }
 
 static tc_tensor *global_pool(const char *name, tc_tensor *x, bool keepdims, bool is_max)
 {

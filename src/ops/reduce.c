@@ -343,14 +343,15 @@ static void spread_rows(void *ctx, int64_t lo, int64_t hi)
     }
 }
 
-static void sum_like_backward(tc_node *n, const tc_tensor *gy)
+static tc_status sum_like_backward(tc_node *n, const tc_tensor *gy)
 {
     const reduce_saved *s = n->saved;
     tc_tensor *gx = tc_grad_for(n->inputs[0]);
-    if (!gx || s->g.numel == 0) return;
+    if (!gx || s->g.numel == 0) return TC_OK;
     spread_job j = {&s->g, gy->data, gx->data, (tc_scalar)s->scale};
     int64_t inner = s->g.n ? s->g.size[s->g.n - 1] : 1, pieces = (inner + SUM_BLOCK - 1) / SUM_BLOCK;
     tc_parallel_for(s->g.numel / inner * pieces, grain_for(inner < SUM_BLOCK ? inner : SUM_BLOCK), spread_rows, &j);
+    return TC_OK;
 }
 
 tc_tensor *tc_sum(tc_tensor *x, int naxes, const int *axes, bool keepdims)
@@ -361,8 +362,8 @@ tc_tensor *tc_mean(tc_tensor *x, int naxes, const int *axes, bool keepdims)
 {
     return sum_like("mean", TC_OP_mean, x, naxes, axes, keepdims, true);
 }
-void tc_backward_sum(tc_node *n, const tc_tensor *gy) { sum_like_backward(n, gy); }
-void tc_backward_mean(tc_node *n, const tc_tensor *gy) { sum_like_backward(n, gy); }
+tc_status tc_backward_sum(tc_node *n, const tc_tensor *gy) { return sum_like_backward(n, gy); }
+tc_status tc_backward_mean(tc_node *n, const tc_tensor *gy) { return sum_like_backward(n, gy); }
 
 /* ---- max ------------------------------------------------------------------------------ */
 typedef struct {
@@ -474,13 +475,14 @@ tc_tensor *tc_max(tc_tensor *x, int naxes, const int *axes, bool keepdims)
     return y;
 }
 
-void tc_backward_max(tc_node *n, const tc_tensor *gy)
+tc_status tc_backward_max(tc_node *n, const tc_tensor *gy)
 {
     const reduce_saved *s = n->saved;
     tc_tensor *gx = tc_grad_for(n->inputs[0]);
-    if (!gx) return;
+    if (!gx) return TC_OK;
     /* each input element is the maximum of at most one output cell */
     for (int64_t i = 0; i < s->g.out_n; i++) gx->data[s->argmax[i]] += gy->data[i];
+    return TC_OK;
 }
 
 /* ---- argmax ------------------------------------------------------------------------- */

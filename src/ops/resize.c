@@ -8,8 +8,7 @@
  *  - tc_resize / tc_resize_bilinear (nearest and linear) keep only the <= 2
  *    non-zero taps per axis and interpolate all axes in one pass with its
  *    own backward: O(taps) per output instead of O(in). */
-#include "../core/internal.h"
-#include "resize.h"
+#include "ops_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -41,35 +40,35 @@ static int neighbours(double x, int n, int64_t lo, int64_t hi, int64_t *idx)
 
 /* Row of weights for output coordinate o; returns false for an
  * extrapolated (constant) output. */
-static bool weights_row(const rattrs *a, int64_t in, double scale, int64_t o, double roi_lo, double roi_hi, double *row)
+static bool weights_row(const tc_resize_axis_opts *a, int64_t in, double scale, int64_t o, double roi_lo, double roi_hi, double *row)
 {
     double out_w = scale * (double)in; /* the reference uses scale * in, not the integer size */
     double x;
     switch (a->coord) {
-    case C_ALIGN_CORNERS: x = out_w == 1 ? 0 : o * (double)(in - 1) / (out_w - 1); break;
-    case C_ASYMMETRIC: x = o / scale; break;
-    case C_TF_CROP_AND_RESIZE:
+    case TC_COORD_ALIGN_CORNERS: x = out_w == 1 ? 0 : o * (double)(in - 1) / (out_w - 1); break;
+    case TC_COORD_ASYMMETRIC: x = o / scale; break;
+    case TC_COORD_TF_CROP_AND_RESIZE:
         x = out_w == 1 ? (roi_hi - roi_lo) * (in - 1) / 2 : o * (roi_hi - roi_lo) * (in - 1) / (out_w - 1);
         x += roi_lo * (in - 1);
         if (x < 0 || x > in - 1) return false;
         break;
-    case C_PYTORCH_HALF_PIXEL: x = out_w == 1 ? -0.5 : (o + 0.5) / scale - 0.5; break;
-    case C_TF_HALF_PIXEL_FOR_NN: x = (o + 0.5) / scale; break;
+    case TC_COORD_PYTORCH_HALF_PIXEL: x = out_w == 1 ? -0.5 : (o + 0.5) / scale - 0.5; break;
+    case TC_COORD_TF_HALF_PIXEL_FOR_NN: x = (o + 0.5) / scale; break;
     default: x = (o + 0.5) / scale - 0.5; break;
     }
     int64_t xi = (int64_t)floor(x);
     double ratio = x == (double)xi ? 1.0 : x - (double)xi;
     double coef[4];
     int nco;
-    if (a->mode == M_NEAREST) {
+    if (a->mode == TC_RESIZE_NEAREST) {
         nco = 2;
         bool upper;
         if (x == (double)xi) upper = true;
-        else if (a->nearest == N_PREFER_FLOOR) upper = ratio > 0.5;
-        else if (a->nearest == N_PREFER_CEIL) upper = ratio >= 0.5;
-        else upper = a->nearest == N_CEIL;
+        else if (a->nearest == TC_NEAREST_ROUND_PREFER_FLOOR) upper = ratio > 0.5;
+        else if (a->nearest == TC_NEAREST_ROUND_PREFER_CEIL) upper = ratio >= 0.5;
+        else upper = a->nearest == TC_NEAREST_CEIL;
         coef[0] = !upper, coef[1] = upper;
-    } else if (a->mode == M_LINEAR) {
+    } else if (a->mode == TC_RESIZE_LINEAR) {
         nco = 2;
         coef[0] = 1 - ratio, coef[1] = ratio;
     } else {
@@ -100,7 +99,7 @@ static bool weights_row(const rattrs *a, int64_t in, double scale, int64_t o, do
 }
 
 /* Resize axis `axis` of x to `out` entries. */
-tc_tensor *tc_resize_axis(tc_tensor *x, int axis, int64_t out, double scale, const rattrs *a,
+tc_tensor *tc_resize_axis(tc_tensor *x, int axis, int64_t out, double scale, const tc_resize_axis_opts *a,
                               double roi_lo, double roi_hi)
 {
     int64_t in = x->shape[axis];
@@ -150,7 +149,7 @@ typedef struct {
     tc_scalar *gx;
 } resize_plan;
 
-static bool axis_taps(const rattrs *a, int64_t in, int64_t out, double scale, int64_t *idx, tc_scalar *w)
+static bool axis_taps(const tc_resize_axis_opts *a, int64_t in, int64_t out, double scale, int64_t *idx, tc_scalar *w)
 {
     double *row = tc_arena_alloc(sizeof(double) * (size_t)(in + 1)); /* reports its own error */
     if (!row) return false;
@@ -228,7 +227,7 @@ tc_tensor *tc_resize(tc_tensor *x, const int64_t *out_sizes, const tc_resize_par
     if (!rp) rp = &defaults;
     TC_CHECK((unsigned)rp->mode <= TC_RESIZE_LINEAR && (unsigned)rp->coord <= TC_COORD_TF_HALF_PIXEL_FOR_NN &&
              (unsigned)rp->nearest <= TC_NEAREST_CEIL, TC_ERR_ARG, "resize: unknown mode for input %s", TC_SHP(x));
-    rattrs a = {rp->mode == TC_RESIZE_NEAREST ? M_NEAREST : M_LINEAR, (rcoord)rp->coord, (rnearest)rp->nearest, -0.75, false, 0};
+    tc_resize_axis_opts a = {rp->mode == TC_RESIZE_NEAREST ? TC_RESIZE_NEAREST : TC_RESIZE_LINEAR, (tc_coord_mode)rp->coord, (tc_nearest_mode)rp->nearest, -0.75, false, 0};
     int nsp = x->ndim - 2;
     resize_plan p = {x->shape[0], x->shape[x->ndim - 1], {1, 1, 1}, {1, 1, 1}};
     int64_t yshape[5] = {p.N};
@@ -264,14 +263,15 @@ tc_tensor *tc_resize(tc_tensor *x, const int64_t *out_sizes, const tc_resize_par
     return y;
 }
 
-void tc_backward_resize(tc_node *n, const tc_tensor *gy)
+tc_status tc_backward_resize(tc_node *n, const tc_tensor *gy)
 {
     tc_tensor *gx = tc_grad_for(n->inputs[0]);
-    if (!gx) return;
+    if (!gx) return TC_OK;
     resize_plan p = *(const resize_plan *)n->saved;
     p.gy = gy->data;
     p.gx = gx->data;
     tc_parallel_for(p.N, 1, resize_backward_images, &p);
+    return TC_OK;
 }
 
 tc_tensor *tc_resize_bilinear(tc_tensor *x, int64_t out_h, int64_t out_w)

@@ -87,11 +87,12 @@ static void backward_rows(void *ctx, int64_t lo, int64_t hi)
     }
 }
 
-void tc_backward_lstm_cell(tc_node *n, const tc_tensor *gy)
+tc_status tc_backward_lstm_cell(tc_node *n, const tc_tensor *gy)
 {
     cell_saved *s = n->saved;
     tc_tensor *gg = tc_grad_for(n->inputs[0]), *gc = tc_grad_for(n->inputs[1]);
-    if (!gg && !gc) return;
+    if (!gg && !gc) return TC_OK;
     cell_job j = {s, NULL, NULL, gy->data, gg ? gg->data : NULL, gc ? gc->data : NULL};
     tc_parallel_for(s->B, 1 + 4096 / (s->H + 1), backward_rows, &j);
+    return TC_OK;
 }

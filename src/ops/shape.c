@@ -111,13 +111,14 @@ static tc_tensor *make_slice(tc_tensor *x, const int64_t *starts, const int64_t 
     return y;
 }
 
-void tc_backward_slice(tc_node *n, const tc_tensor *gy)
+tc_status tc_backward_slice(tc_node *n, const tc_tensor *gy)
 {
     const slice_saved *s = n->saved;
     tc_tensor *gx = tc_grad_for(n->inputs[0]);
-    if (!gx) return;
+    if (!gx) return TC_OK;
     /* distinct view positions are distinct input positions (steps are non-zero) */
     tc_shape_copy(gy->ndim, gy->shape, gx->data + s->offset, s->strides, gy->data, gy->strides, true);
+    return TC_OK;
 }
 
 tc_tensor *tc_slice(tc_tensor *x, const int64_t *starts, const int64_t *ends, const int64_t *steps)

@@ -2,7 +2,7 @@
 #ifndef TC_SHAPE_INTERNAL_H
 #define TC_SHAPE_INTERNAL_H
 
-#include "../core/internal.h"
+#include "ops_internal.h"
 
 /* Copies below this many values run on the calling thread only. */
 #define TC_SHAPE_PARALLEL_MIN 32768

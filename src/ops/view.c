@@ -1,6 +1,6 @@
 /* Layout ops: reshape, flatten, transpose (all views when possible) and
  * contiguous (a packed copy). */
-#include "../core/internal.h"
+#include "ops_internal.h"
 
 tc_tensor *tc_reshape(tc_tensor *x, int ndim, const int64_t *shape)
 {
@@ -44,10 +44,11 @@ tc_tensor *tc_reshape(tc_tensor *x, int ndim, const int64_t *shape)
     return y;
 }
 
-void tc_backward_reshape(tc_node *n, const tc_tensor *gy)
+tc_status tc_backward_reshape(tc_node *n, const tc_tensor *gy)
 {
     tc_tensor *gx = tc_grad_for(n->inputs[0]);
     if (gx) tc_accumulate(gx->data, gy->data, tc_numel(gy));
+    return TC_OK;
 }
 
 tc_tensor *tc_flatten(tc_tensor *x, int axis)
@@ -79,15 +80,16 @@ tc_tensor *tc_transpose(tc_tensor *x, const int *perm)
     return y;
 }
 
-void tc_backward_transpose(tc_node *n, const tc_tensor *gy)
+tc_status tc_backward_transpose(tc_node *n, const tc_tensor *gy)
 {
     tc_tensor *gx = tc_grad_for(n->inputs[0]);
-    if (!gx) return;
+    if (!gx) return TC_OK;
     const int *perm = n->saved;
     int64_t gy_strides[TC_MAX_DIMS], dst_strides[TC_MAX_DIMS];
     tc_contiguous_strides(gy->ndim, gy->shape, gy_strides);
     for (int i = 0; i < gy->ndim; i++) dst_strides[i] = gx->strides[perm[i]];
     tc_strided_apply(gy->ndim, gy->shape, gx->data, dst_strides, gy->data, gy_strides, true);
+    return TC_OK;
 }
 
 tc_tensor *tc_contiguous(tc_tensor *x)
@@ -101,8 +103,9 @@ tc_tensor *tc_contiguous(tc_tensor *x)
     return y;
 }
 
-void tc_backward_contiguous(tc_node *n, const tc_tensor *gy)
+tc_status tc_backward_contiguous(tc_node *n, const tc_tensor *gy)
 {
     tc_tensor *gx = tc_grad_for(n->inputs[0]);
     if (gx) tc_accumulate(gx->data, gy->data, tc_numel(gy));
+    return TC_OK;
 }

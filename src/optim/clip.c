@@ -55,12 +55,12 @@ double tc_optim_global_norm(int n, tc_tensor *const *params, double clip_value)
             total += one;
             continue;
         }
-        tc_arena_mark mark = tc_arena_get_mark();
+        tc_step_mark mark = tc_step_get_mark();
         j.sums = tc_arena_alloc(sizeof(double) * (size_t)nb);
         if (!j.sums) return -1;
         tc_parallel_for(nb, 4, block_sums, &j);
         for (int64_t b = 0; b < nb; b++) total += j.sums[b];
-        tc_arena_release(mark);
+        tc_step_release(mark);
     }
     return sqrt(total);
 }

@@ -2,6 +2,8 @@
  * releases it after the optimizer update, so steady-state steps do not
  * malloc. */
 #include "../core/internal.h"
+#include "tensorcook/autograd.h"
+#include "tensorcook/ops.h"
 #include "tensorcook/io.h"
 #include "tensorcook/train.h"
 
@@ -54,7 +56,7 @@ tc_status tc_evaluate(tc_model *m, const tc_dataset *d, tc_loss_kind loss, int64
     if (max_examples > 0 && max_examples < n) n = max_examples;
     if (n < 1) return tc_error(TC_ERR_ARG, "evaluate: empty data set");
     bool was = tc_set_grad_enabled(false);
-    tc_arena_mark mark = tc_arena_get_mark();
+    tc_step_mark mark = tc_step_get_mark();
     double total = 0;
     int64_t hits = 0, per_x = tc_numel(d->x) / tc_dataset_size(d), per_y = tc_numel(d->y) / tc_dataset_size(d);
     tc_status s = TC_OK;
@@ -80,9 +82,9 @@ tc_status tc_evaluate(tc_model *m, const tc_dataset *d, tc_loss_kind loss, int64
         }
         total += l->data[0] * (double)rows;
         hits += correct(loss, out, y);
-        tc_arena_release(mark);
+        tc_step_release(mark);
     }
-    tc_arena_release(mark);
+    tc_step_release(mark);
     tc_set_grad_enabled(was);
     if (s) return s;
     if (mean_loss) *mean_loss = total / (double)n;
@@ -97,7 +99,7 @@ tc_tensor *tc_predict(tc_model *m, const tc_tensor *x, int64_t batch)
         return NULL;
     }
     bool was = tc_set_grad_enabled(false);
-    tc_arena_mark mark = tc_arena_get_mark();
+    tc_step_mark mark = tc_step_get_mark();
     int64_t n = x->shape[0], per = n ? tc_numel(x) / n : 0;
     tc_tensor *result = NULL;
     for (int64_t start = 0; start < n; start += batch) {
@@ -119,14 +121,31 @@ tc_tensor *tc_predict(tc_model *m, const tc_tensor *x, int64_t batch)
             if (!result) break;
         }
         tc_read_values(out, result->data + start * (tc_numel(out) / rows));
-        tc_arena_release(mark);
+        tc_step_release(mark);
     }
-    tc_arena_release(mark);
+    tc_step_release(mark);
     tc_set_grad_enabled(was);
     return result;
 }
 
 /* ---- fit ------------------------------------------------------------------------------- */
+/* one batch of fit, for tc_train_step */
+typedef struct {
+    tc_model *m;
+    tc_loss_kind kind;
+    tc_tensor *x, *y;
+    double accuracy; /* read while the outputs are alive */
+} fit_batch;
+
+static tc_tensor *batch_loss(void *ctx)
+{
+    fit_batch *fb = ctx;
+    tc_tensor *out = tc_model_forward(fb->m, fb->x, true);
+    tc_tensor *l = out ? loss_of(fb->kind, out, fb->y) : NULL;
+    if (l) fb->accuracy = (double)correct(fb->kind, out, fb->y) / (double)fb->y->shape[0];
+    return l;
+}
+
 typedef struct {
     tc_metrics *rows;
     int n, cap;
@@ -214,22 +233,17 @@ tc_status tc_fit(tc_model *m, const tc_dataset *train, const tc_fit_opts *opts, 
         tc_tensor *x, *y;
         bool evaluated = false;
         while (step < total && tc_batcher_next(b, &x, &y)) {
-            tc_zero_grads(np, params);
-            tc_tensor *out = tc_model_forward(m, x, true);
-            tc_tensor *l = out ? loss_of(o.loss, out, y) : NULL;
-            if (!l || tc_backward(l) != TC_OK || tc_optimizer_step(o.optimizer, np, params) != TC_OK) {
-                s = tc_last_status() ? tc_last_status() : TC_ERR_STATE;
-                break;
-            }
-            loss = l->data[0];
-            acc = (double)correct(o.loss, out, y) / (double)y->shape[0];
-            examples += y->shape[0];
+            fit_batch fb = {m, o.loss, x, y, NAN};
+            s = tc_train_step(o.optimizer, np, params, batch_loss, &fb, &loss);
             step++;
-            tc_arena_reset();
-            if (!isfinite(loss)) {
-                s = tc_error(TC_ERR_STATE, "fit: the loss became %g at step %lld (learning rate too high?)", loss, (long long)step);
+            if (s != TC_OK) {
+                if (!isfinite(loss))
+                    s = tc_error(TC_ERR_STATE, "fit: the loss became %g at step %lld (learning rate too high?)", loss,
+                                 (long long)step);
                 break;
             }
+            acc = fb.accuracy;
+            examples += y->shape[0];
             bool eval_now = val && o.eval_every > 0 && step % o.eval_every == 0;
             vloss = vacc = NAN;
             if (eval_now) {

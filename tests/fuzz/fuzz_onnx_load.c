@@ -22,6 +22,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         tc_onnx_param_count(m);
         tc_onnx_free(m);
     }
-    tc_arena_reset();
+    tc_step_reset();
     return 0;
 }

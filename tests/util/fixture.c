@@ -114,5 +114,5 @@ void tc_check_fixture_case(const char *path, const char *name, int n, const char
         tc_assert_close_(ins[i]->grad, tc_fixture_get(fx, key), rtol, atol, what, __FILE__, __LINE__);
     }
     tc_fixture_free(fx);
-    tc_arena_reset();
+    tc_step_reset();
 }

@@ -80,7 +80,7 @@ void tc_gradcheck_(tc_build_fn fn, void *ctx, int n_inputs, tc_tensor **inputs, 
         if (inputs[i]->flags & TC_LONG_LIVED) tc_zero_grad(inputs[i]);
         else inputs[i]->grad = NULL;
     }
-    tc_arena_mark mark = tc_arena_get_mark();
+    tc_step_mark mark = tc_step_get_mark();
     tc_tensor *out = fn(inputs, ctx);
     if (!out) _fail_msg_at(file, line, "%s: build failed: %s", what, tc_last_error());
     int64_t rn = tc_numel(out);
@@ -102,7 +102,7 @@ void tc_gradcheck_(tc_build_fn fn, void *ctx, int n_inputs, tc_tensor **inputs, 
         if (inputs[i]->grad)
             for (int64_t j = 0; j < n; j++) analytic[i][j] = (double)inputs[i]->grad->data[j];
     }
-    tc_arena_release(mark);
+    tc_step_release(mark);
     bool was = tc_set_grad_enabled(false);
     for (int i = 0; i < n_inputs; i++) {
         if (!analytic[i]) continue;
@@ -113,10 +113,10 @@ void tc_gradcheck_(tc_build_fn fn, void *ctx, int n_inputs, tc_tensor **inputs, 
             tc_scalar keep = x->data[j];
             x->data[j] = keep + (tc_scalar)eps;
             double up = weighted_sum(fn, ctx, inputs, r, rn, what, file, line);
-            tc_arena_release(mark);
+            tc_step_release(mark);
             x->data[j] = keep - (tc_scalar)eps;
             double down = weighted_sum(fn, ctx, inputs, r, rn, what, file, line);
-            tc_arena_release(mark);
+            tc_step_release(mark);
             x->data[j] = keep;
             double numeric = (up - down) / (2 * eps);
             double a = analytic[i][j];
@@ -132,4 +132,24 @@ void tc_gradcheck_(tc_build_fn fn, void *ctx, int n_inputs, tc_tensor **inputs, 
     tc_set_grad_enabled(was);
     free(analytic);
     free(r);
+}
+
+/* ---- the op list tied to its gradient checks ---------------------------------------- */
+#include "../../src/autograd/autograd_internal.h"
+
+int tc_gradcheck_coverage(const char *program_file)
+{
+    const char *base = strrchr(program_file, '/');
+    base = base ? base + 1 : program_file;
+    int missing = 0;
+    for (int op = 1; op < tc_op_count(); op++) {
+        const char *gc = tc_op_gradcheck(op);
+        if (!gc || strcmp(gc, base) != 0) continue;
+        if (tc_op_backward_calls(op) == 0) {
+            fprintf(stderr, "%s: op %s names this program as its gradient check, but its backward never ran here\n",
+                    base, tc_op_name(op));
+            missing++;
+        }
+    }
+    return missing;
 }

@@ -60,6 +60,11 @@ void tc_gradcheck_(tc_build_fn fn, void *ctx, int n_inputs, tc_tensor **inputs, 
 #define tc_gradcheck(fn, ctx, n, inputs, check, eps, tol) \
     tc_gradcheck_((fn), (ctx), (n), (inputs), (check), (eps), (tol), #fn, __FILE__, __LINE__)
 
+/* For a gradient-check program (call at the end of its main with __FILE__):
+ * the number of ops whose .def entry names this program but whose backward
+ * never ran in it (each is reported on stderr). Non-zero fails the program. */
+int tc_gradcheck_coverage(const char *program_file);
+
 /* A PyTorch fixture case: loads `path`, runs build on its "in:NAME" tensors
  * (made to require gradients), compares the output with "out" and, after
  * backward with "gout", every "grad:NAME". Resets the arena. */

@@ -6,7 +6,7 @@
 #ifndef TC_VMATH_H
 #define TC_VMATH_H
 
-#include "../core/internal.h"
+#include "internal.h"
 
 #include <math.h>
 #include <string.h>
