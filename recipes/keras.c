@@ -183,7 +183,7 @@ static int cmd_run(int argc, char **argv)
     rc = 0;
 done:
     for (int i = 0; i < 16; i++) tc_tensor_free(in[i]);
-    tc_arena_reset();
+    tc_step_reset();
     tc_model_free(m);
     return rc;
 }

@@ -15,14 +15,23 @@
 #include "keras_h5_internal.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
 #define KH5_MAX_STRINGS (1 << 20)     /* names in one attribute */
 #define KH5_MAX_ATTR_BYTES (64 << 20) /* bytes of one string attribute */
 
+/* HDF5 closes itself at exit and, when a corrupt file left its metadata
+ * cache in a state it cannot close, prints "HDF5: infinite loop closing
+ * library" and a trace to stderr: the library must not print, so HDF5 is
+ * told not to register that handler (the process's memory goes anyway). */
+static pthread_once_t no_atexit = PTHREAD_ONCE_INIT;
+static void hdf5_no_atexit(void) { H5dont_atexit(); }
+
 kh5_quiet kh5_quiet_begin(void)
 {
+    pthread_once(&no_atexit, hdf5_no_atexit);
     kh5_quiet q = {0};
     H5Eget_auto2(H5E_DEFAULT, &q.fn, &q.data);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -30,6 +39,22 @@ kh5_quiet kh5_quiet_begin(void)
 }
 
 void kh5_quiet_end(kh5_quiet q) { H5Eset_auto2(H5E_DEFAULT, q.fn, q.data); }
+
+/* The innermost description on HDF5's error stack (e.g. "unable to lock
+ * file" or "truncated file: eof = ..."), for messages. */
+static herr_t innermost(unsigned n, const H5E_error2_t *e, void *data)
+{
+    if (n == 0 && e->desc) snprintf(data, 160, "%s", e->desc);
+    return 0;
+}
+
+const char *kh5_hdf5_reason(char *buf)
+{
+    buf[0] = '\0';
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, buf);
+    H5Eclear2(H5E_DEFAULT);
+    return buf;
+}
 
 void kh5_free_strings(char **s, int n)
 {
@@ -85,6 +110,9 @@ static char **read_one(hid_t obj, const char *name, int *n, char *problem, size_
     if (H5Tis_variable_str(ft) > 0) {
         char **raw = calloc((size_t)cnt, sizeof *raw);
         if (!raw || H5Tset_size(mt, H5T_VARIABLE) < 0 || H5Aread(a, mt, raw) < 0) {
+            /* a read that fails half-way leaves the strings it made */
+            for (int i = 0; raw && i < cnt; i++)
+                if (raw[i]) H5free_memory(raw[i]);
             free(raw);
             snprintf(problem, psize, "attribute %s is unreadable", name);
             goto fail;
@@ -403,8 +431,11 @@ tc_keras_file *tc_keras_open(const char *path)
     }
     f->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f->file < 0) {
+        char why[160];
+        kh5_hdf5_reason(why);
         kh5_quiet_end(q);
-        return fail(f, TC_ERR_FORMAT, path, "not a readable HDF5 file (truncated or corrupt)");
+        snprintf(problem, sizeof problem, "not a readable HDF5 file (truncated or corrupt%s%s)", why[0] ? "; HDF5: " : "", why);
+        return fail(f, TC_ERR_FORMAT, path, problem);
     }
     f->root = f->file;
     /* a full-model file keeps the weights in model_weights */

@@ -43,6 +43,8 @@ typedef struct {
 } kh5_quiet;
 kh5_quiet kh5_quiet_begin(void);
 void kh5_quiet_end(kh5_quiet q);
+/* HDF5's innermost error description into buf (160 bytes; "" if none); clears the stack. */
+const char *kh5_hdf5_reason(char *buf);
 
 /* A string attribute (scalar or 1-D; fixed- or variable-length; ASCII or
  * UTF-8) of obj as *n strings (malloc'd array of malloc'd strings); a

@@ -104,7 +104,8 @@ static bool activation(const char *name, tc_activation *a)
 }
 
 typedef struct {
-    const char *name, *cls;
+    const char *name, *cls; /* for messages: "dense_1", "bidirectional_1/LSTM" */
+    const char *ctor;       /* the name given to the constructor (NULL: a wrapped layer's) */
     problems *pb;
     bool ok;
 } ctx;
@@ -153,7 +154,7 @@ static int nsp_of(const char *cls)
 
 static tc_layer *conv(ctx *c, json_object *cfg, int nsp, int kind)
 {
-    tc_conv_opts o = {.name = c->name};
+    tc_conv_opts o = {.name = c->ctor};
     int k[3] = {0}, s[3] = {1, 1, 1}, d[3] = {1, 1, 1};
     if (kind != 1) o.filters = (int)jint(cfg, "filters", 0);
     if (jints(cfg, "kernel_size", nsp, k) != nsp || jints(cfg, "strides", nsp, s) < 0 || jints(cfg, "dilation_rate", nsp, d) < 0)
@@ -176,7 +177,7 @@ static tc_layer *conv(ctx *c, json_object *cfg, int nsp, int kind)
 
 static tc_layer *pool(ctx *c, json_object *cfg, int nsp, bool is_max)
 {
-    tc_pool_opts o = {.name = c->name};
+    tc_pool_opts o = {.name = c->ctor};
     int p[3] = {2, 2, 2}, s[3] = {0};
     int ns = jints(cfg, "strides", nsp, s);
     if (jints(cfg, "pool_size", nsp, p) < 0 || ns < 0) bad(c, "pool_size or strides do not have %d values", nsp);
@@ -193,7 +194,7 @@ static tc_layer *pool(ctx *c, json_object *cfg, int nsp, bool is_max)
 
 static tc_layer *rnn(ctx *c, json_object *cfg)
 {
-    tc_rnn_opts o = {.name = c->name};
+    tc_rnn_opts o = {.name = c->ctor};
     o.units = (int)jint(cfg, "units", 0);
     o.return_sequences = jbool(cfg, "return_sequences", false);
     o.return_state = jbool(cfg, "return_state", false);
@@ -205,8 +206,9 @@ static tc_layer *rnn(ctx *c, json_object *cfg)
     } else {
         const char *a = jstr(cfg, "activation", "tanh"), *ra = jstr(cfg, "recurrent_activation", "hard_sigmoid");
         if (strcmp(a, "tanh")) bad(c, "activation '%s' is not supported (tensorcook's %s uses tanh)", a, c->cls);
-        if (strcmp(ra, "sigmoid"))
-            bad(c, "recurrent_activation '%s' is not supported (tensorcook's %s uses sigmoid)", ra, c->cls);
+        if (!strcmp(ra, "hard_sigmoid")) o.hard_sigmoid = true; /* Keras 2.0-2.2's default */
+        else if (strcmp(ra, "sigmoid"))
+            bad(c, "recurrent_activation '%s' is not supported (sigmoid or hard_sigmoid)", ra);
     }
     if (!jbool(cfg, "use_bias", true)) bad(c, "use_bias false is not supported");
     if (jbool(cfg, "stateful", false)) bad(c, "stateful is not supported");
@@ -228,10 +230,11 @@ static tc_layer *wrapped(ctx *c, json_object *cfg)
         bad(c, "no wrapped layer");
         return NULL;
     }
-    ctx ic = {.name = NULL, .cls = icls, .pb = c->pb, .ok = true};
-    char iname[200];
-    snprintf(iname, sizeof iname, "%s/%s", c->name, icls);
-    ic.name = iname;
+    char disp[200];
+    snprintf(disp, sizeof disp, "%s/%s", c->name, icls);
+    /* the wrapper names its inner layers (forward_lstm, ...): no name of their own */
+    ctx ic = {.name = disp, .cls = icls, .ctor = NULL, .pb = c->pb, .ok = true};
+    tc_layer *l = NULL;
     int axis = -1;
     if (!strcmp(c->cls, "Bidirectional")) {
         const char *mm = jstr(cfg, "merge_mode", "concat");
@@ -240,27 +243,20 @@ static tc_layer *wrapped(ctx *c, json_object *cfg)
             bad(c, "wraps %s (only LSTM, GRU, SimpleRNN)", icls);
             return NULL;
         }
-        ic.name = NULL; /* the wrapper names its copies forward_ and backward_ */
-        ic.cls = icls;
-        char disp[200];
-        snprintf(disp, sizeof disp, "%s/%s", c->name, icls);
-        ctx named = ic;
-        named.name = disp;
-        tc_layer *r = rnn(&named, icfg);
-        if (!named.ok || !c->ok) {
-            c->ok = false;
-            tc_layer_free(r);
-            return NULL;
-        }
-        return r ? tc_bidirectional(r, c->name) : NULL;
-    }
-    tc_layer *l = make_layer(&ic, icfg, &axis);
-    if (!ic.ok || !l) {
+        l = rnn(&ic, icfg);
+    } else l = make_layer(&ic, icfg, &axis);
+    if (!l && ic.ok) problem(c->pb, "%s (%s): %s", disp, icls, tc_last_error());
+    if (!l || !ic.ok || !c->ok) {
         c->ok = false;
         tc_layer_free(l);
         return NULL;
     }
-    return tc_time_distributed(l, c->name);
+    l = !strcmp(c->cls, "Bidirectional") ? tc_bidirectional(l, c->ctor) : tc_time_distributed(l, c->ctor);
+    if (!l) {
+        problem(c->pb, "%s (%s): %s", c->name, c->cls, tc_last_error());
+        c->ok = false;
+    }
+    return l;
 }
 
 /* One Keras layer; NULL when unsupported (the problem is recorded).
@@ -271,7 +267,7 @@ static tc_layer *make_layer(ctx *c, json_object *cfg, int *bn_axis)
     int nsp = nsp_of(cls);
     tc_layer *l = NULL;
     if (!strcmp(cls, "Dense")) {
-        tc_dense_opts o = {.name = c->name, .units = (int)jint(cfg, "units", 0)};
+        tc_dense_opts o = {.name = c->ctor, .units = (int)jint(cfg, "units", 0)};
         o.act = act_of(c, cfg, "activation", "linear");
         o.no_bias = !jbool(cfg, "use_bias", true);
         if (!c->ok) return NULL;
@@ -286,11 +282,11 @@ static tc_layer *make_layer(ctx *c, json_object *cfg, int *bn_axis)
         channels_last(c, cfg);
         if (jbool(cfg, "keepdims", false)) bad(c, "keepdims is not supported");
         if (!c->ok) return NULL;
-        l = cls[6] == 'A' ? tc_global_avgpool(c->name) : tc_global_maxpool(c->name);
+        l = cls[6] == 'A' ? tc_global_avgpool(c->ctor) : tc_global_maxpool(c->ctor);
     } else if (!strcmp(cls, "Flatten")) {
         channels_last(c, cfg);
         if (!c->ok) return NULL;
-        l = tc_flatten_layer(c->name);
+        l = tc_flatten_layer(c->ctor);
     } else if (!strcmp(cls, "Reshape")) {
         json_object *ts = jget(cfg, "target_shape");
         int n = ts && json_object_is_type(ts, json_type_array) ? (int)json_object_array_length(ts) : -1;
@@ -300,15 +296,36 @@ static tc_layer *make_layer(ctx *c, json_object *cfg, int *bn_axis)
             return NULL;
         }
         for (int k = 0; k < n; k++) shape[k] = json_object_get_int64(json_object_array_get_idx(ts, (size_t)k));
-        l = tc_reshape_layer(n, shape, c->name);
+        l = tc_reshape_layer(n, shape, c->ctor);
     } else if (!strcmp(cls, "Dropout")) {
         if (jget(cfg, "noise_shape")) bad(c, "noise_shape is not supported");
         if (!c->ok) return NULL;
-        l = tc_dropout_layer(jdouble(cfg, "rate", 0), c->name);
+        l = tc_dropout_layer(jdouble(cfg, "rate", 0), c->ctor);
     } else if (!strcmp(cls, "Activation")) {
         tc_activation a = act_of(c, cfg, "activation", "linear");
         if (!c->ok) return NULL;
-        l = tc_activation_layer(a, c->name);
+        l = tc_activation_layer(a, c->ctor);
+    } else if (!strcmp(cls, "ReLU") || !strcmp(cls, "LeakyReLU") || !strcmp(cls, "ELU") || !strcmp(cls, "Softmax")) {
+        /* the advanced-activation layers that equal one of tensorcook's activations */
+        tc_activation a = TC_RELU;
+        if (!strcmp(cls, "ReLU")) {
+            if (jget(cfg, "max_value") || jdouble(cfg, "negative_slope", 0) != 0 || jdouble(cfg, "threshold", 0) != 0)
+                bad(c, "max_value, negative_slope or threshold is not supported");
+        } else if (!strcmp(cls, "LeakyReLU")) {
+            double alpha = jdouble(cfg, "alpha", jdouble(cfg, "negative_slope", 0.3));
+            if (alpha != 0.3) bad(c, "alpha %g is not supported (tensorcook's leaky ReLU has alpha 0.3)", alpha);
+            a = TC_LEAKY_RELU;
+        } else if (!strcmp(cls, "ELU")) {
+            if (jdouble(cfg, "alpha", 1.0) != 1.0) bad(c, "alpha %g is not supported (only 1)", jdouble(cfg, "alpha", 1.0));
+            a = TC_ELU;
+        } else {
+            json_object *ax = jget(cfg, "axis");
+            if (ax && !(json_object_is_type(ax, json_type_int) && json_object_get_int(ax) == -1))
+                bad(c, "softmax over another axis than the last is not supported");
+            a = TC_SOFTMAX;
+        }
+        if (!c->ok) return NULL;
+        l = tc_activation_layer(a, c->ctor);
     } else if (!strcmp(cls, "BatchNormalization")) {
         json_object *ax = jget(cfg, "axis");
         if (ax && json_object_is_type(ax, json_type_array) && json_object_array_length(ax) == 1)
@@ -317,25 +334,25 @@ static tc_layer *make_layer(ctx *c, json_object *cfg, int *bn_axis)
         *bn_axis = ax ? json_object_get_int(ax) : -1;
         if (jbool(cfg, "renorm", false)) bad(c, "renorm is not supported");
         if (!c->ok) return NULL;
-        l = tc_batchnorm(&(tc_batchnorm_opts){.name = c->name, .momentum = jdouble(cfg, "momentum", 0.99),
+        l = tc_batchnorm(&(tc_batchnorm_opts){.name = c->ctor, .momentum = jdouble(cfg, "momentum", 0.99),
                                               .eps = jdouble(cfg, "epsilon", 1e-3), .no_scale = !jbool(cfg, "scale", true),
                                               .no_center = !jbool(cfg, "center", true)});
     } else if (!strcmp(cls, "Embedding")) {
-        l = tc_embedding(&(tc_embedding_opts){.name = c->name, .input_dim = (int)jint(cfg, "input_dim", 0),
+        l = tc_embedding(&(tc_embedding_opts){.name = c->ctor, .input_dim = (int)jint(cfg, "input_dim", 0),
                                               .output_dim = (int)jint(cfg, "output_dim", 0),
                                               .mask_zero = jbool(cfg, "mask_zero", false)});
-    } else if (!strcmp(cls, "Concatenate")) l = tc_concatenate((int)jint(cfg, "axis", -1), c->name);
-    else if (!strcmp(cls, "Add")) l = tc_add_layer(c->name);
-    else if (!strcmp(cls, "RepeatVector")) l = tc_repeat_vector((int)jint(cfg, "n", 1), c->name);
-    else if (!strcmp(cls, "Masking")) l = tc_masking(jdouble(cfg, "mask_value", 0), c->name);
+    } else if (!strcmp(cls, "Concatenate")) l = tc_concatenate((int)jint(cfg, "axis", -1), c->ctor);
+    else if (!strcmp(cls, "Add")) l = tc_add_layer(c->ctor);
+    else if (!strcmp(cls, "RepeatVector")) l = tc_repeat_vector((int)jint(cfg, "n", 1), c->ctor);
+    else if (!strcmp(cls, "Masking")) l = tc_masking(jdouble(cfg, "mask_value", 0), c->ctor);
     else if (!strcmp(cls, "LSTM") || !strcmp(cls, "GRU") || !strcmp(cls, "SimpleRNN")) l = rnn(c, cfg);
     else if (!strcmp(cls, "Bidirectional") || !strcmp(cls, "TimeDistributed")) l = wrapped(c, cfg);
     else if (!strcmp(cls, "Attention") || !strcmp(cls, "AdditiveAttention")) {
         bool scale = jbool(cfg, "use_scale", !strcmp(cls, "AdditiveAttention")), causal = jbool(cfg, "causal", false);
         if (jdouble(cfg, "dropout", 0) != 0) bad(c, "dropout is not supported");
         if (!c->ok) return NULL;
-        l = cls[0] == 'A' && cls[1] == 't' ? tc_attention_layer(scale, causal, c->name)
-                                           : tc_additive_attention_layer(scale, causal, c->name);
+        l = cls[0] == 'A' && cls[1] == 't' ? tc_attention_layer(scale, causal, c->ctor)
+                                           : tc_additive_attention_layer(scale, causal, c->ctor);
     } else {
         problem(c->pb, "%s (%s): layer class not supported", c->name, cls);
         c->ok = false;
@@ -433,7 +450,7 @@ static tc_model *sequential(const tc_keras_file *f, json_object *layers, const c
         }
         if (nd == -1 && k == 0) nd = input_shape(cfg, shape, &pb, ln);
         if (!strcmp(cls, "InputLayer")) continue;
-        ctx c = {.name = ln, .cls = cls, .pb = &pb, .ok = true};
+        ctx c = {.name = ln, .cls = cls, .ctor = ln, .pb = &pb, .ok = true};
         b[i].layer = make_layer(&c, cfg, &b[i].bn_axis);
         if (b[i].layer) list[k++] = b[i].layer;
     }
@@ -494,7 +511,8 @@ static tc_model *functional(const tc_keras_file *f, json_object *cfg, const char
 {
     json_object *layers = jget(cfg, "layers"), *ins = jget(cfg, "input_layers"), *outs = jget(cfg, "output_layers");
     problems pb = {0};
-    if (!layers || !ins || !outs || !json_object_is_type(ins, json_type_array) || !json_object_is_type(outs, json_type_array)) {
+    if (!layers || !ins || !outs || !json_object_is_type(layers, json_type_array) || !json_object_is_type(ins, json_type_array) ||
+        !json_object_is_type(outs, json_type_array)) {
         tc_error(TC_ERR_FORMAT, "keras %s: model_config lacks layers, input_layers or output_layers", f->path);
         return NULL;
     }
@@ -522,7 +540,7 @@ static tc_model *functional(const tc_keras_file *f, json_object *cfg, const char
                 problem(&pb, "%s: inbound node format not supported (Keras 3's)", ln);
         }
         if (!strcmp(cls, "InputLayer")) continue;
-        ctx c = {.name = ln, .cls = cls, .pb = &pb, .ok = true};
+        ctx c = {.name = ln, .cls = cls, .ctor = ln, .pb = &pb, .ok = true};
         b[i].layer = make_layer(&c, jget(e, "config"), &b[i].bn_axis);
     }
     if (pb.n) goto unsupported;
@@ -537,7 +555,8 @@ static tc_model *functional(const tc_keras_file *f, json_object *cfg, const char
     }
     for (int k = 0; k < n_in; k++) {
         json_object *r = json_object_array_get_idx(ins, (size_t)k);
-        int e = entry_of(layers, json_object_get_string(json_object_array_get_idx(r, 0)));
+        bool listed = r && json_object_is_type(r, json_type_array) && json_object_array_length(r) > 0;
+        int e = listed ? entry_of(layers, json_object_get_string(json_object_array_get_idx(r, 0))) : -1;
         int64_t shape[TC_MAX_DIMS];
         int nd = e >= 0 ? input_shape(jget(json_object_array_get_idx(layers, (size_t)e), "config"), shape, &pb,
                                       layer_name(json_object_array_get_idx(layers, (size_t)e)))

@@ -7,15 +7,12 @@
  *   one group per layer with the attribute weight_names ("dense/kernel:0",
  *   "bidirectional/forward_lstm/kernel:0") and float32 datasets at those
  *   paths, the '/' making nested groups.
- * Written to PATH.tmp.PID.N, closed, fsynced and renamed over PATH. */
+ * The file is built in memory (HDF5's core driver) and its image written
+ * with tc_write_file_atomic, the library's one atomic write. */
 #include "keras_h5_internal.h"
 #include "../nn/layer.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #define KERAS_HEADER_LIMIT 64512 /* HDF5_OBJECT_HEADER_LIMIT in Keras */
 #define KERAS_VERSION_WRITTEN "2.2.4" /* the layout of this Keras version's saving.py */
@@ -111,31 +108,21 @@ static tc_status write_layer(hid_t file, const tc_layer *l, hid_t lcpl)
     return s;
 }
 
-static void sync_path(const char *path, bool folder)
-{
-    char *copy = strdup(path);
-    if (!copy) return;
-    int fd = folder ? open(dirname(copy), O_RDONLY | O_DIRECTORY) : open(path, O_RDONLY);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    free(copy);
-}
-
 tc_status tc_save_keras_weights(const tc_model *m, const char *path)
 {
     if (!m || !path || !path[0]) return tc_error(TC_ERR_ARG, "save_keras_weights: NULL %s", m ? "path" : "model");
-    char tmp[4200];
-    static unsigned serial;
-    unsigned k = __atomic_fetch_add(&serial, 1, __ATOMIC_RELAXED);
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(), k) >= (int)sizeof tmp)
-        return tc_error(TC_ERR_ARG, "keras %s: path too long", path);
     kh5_quiet q = kh5_quiet_begin();
-    hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    /* an in-memory file, never backed by a file on disk */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    hid_t file = fapl >= 0 && H5Pset_fapl_core(fapl, 1 << 20, 0) >= 0
+                     ? H5Fcreate("tensorcook-keras-export.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl)
+                     : -1;
+    if (fapl >= 0) H5Pclose(fapl);
     if (file < 0) {
+        char why[160];
+        kh5_hdf5_reason(why);
         kh5_quiet_end(q);
-        return tc_error(TC_ERR_IO, "keras %s: cannot create %s", path, tmp);
+        return tc_error(TC_ERR_IO, "keras %s: cannot create an HDF5 file%s%s", path, why[0] ? ": " : "", why);
     }
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
     H5Pset_create_intermediate_group(lcpl, 1);
@@ -149,19 +136,21 @@ tc_status tc_save_keras_weights(const tc_model *m, const char *path)
     for (int i = 0; i < nl && s == TC_OK; i++) s = write_layer(file, tc_model_layer_at(m, i), lcpl);
     free(names);
     H5Pclose(lcpl);
-    if (H5Fclose(file) < 0 && s == TC_OK) s = tc_error(TC_ERR_IO, "cannot close the file");
+    void *image = NULL;
+    ssize_t size = -1;
+    if (s == TC_OK && H5Fflush(file, H5F_SCOPE_GLOBAL) >= 0 && (size = H5Fget_file_image(file, NULL, 0)) > 0 &&
+        (image = malloc((size_t)size)) && H5Fget_file_image(file, image, (size_t)size) != size)
+        size = -1;
+    if (s == TC_OK && (size <= 0 || !image)) s = tc_error(TC_ERR_IO, "cannot take the file's image");
+    H5Fclose(file);
     H5Eclear2(H5E_DEFAULT);
     kh5_quiet_end(q);
-    if (s == TC_OK) {
-        sync_path(tmp, false);
-        if (rename(tmp, path) != 0) s = tc_error(TC_ERR_IO, "rename: %s", strerror(errno));
-    }
+    if (s == TC_OK) s = tc_write_file_atomic(path, image, (size_t)size);
+    free(image);
     if (s != TC_OK) {
         char inner[600];
         snprintf(inner, sizeof inner, "%s", tc_last_error());
-        remove(tmp); /* never leave a partial file behind */
         return tc_error(s, "keras %s: write failed: %s", path, inner);
     }
-    sync_path(path, true);
     return TC_OK;
 }

@@ -9,7 +9,6 @@
  * the header padded to a multiple of 64 bytes as NumPy does. */
 #include "../core/internal.h"
 #include "tensorcook/io.h"
-#include "tensorcook/train.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -76,16 +75,16 @@ tc_tensor *tc_npy_parse(const void *data, size_t size, const char *name)
         problem = "header lacks descr, fortran_order or shape";
         goto done;
     }
-    /* descr: byte order, kind, size, e.g. <f4 */
-    char order = d[1], kc = d[2];
-    int isz = 0;
-    if (!order || !kc || sscanf(d + 3, "%d", &isz) != 1) {
+    /* descr: byte order, kind, size, e.g. <f4 (checked inside its quotes) */
+    const char *close = strchr(d + 1, d[0]);
+    if (!close || close - d - 1 < 3 || close - d - 1 > 4) {
         problem = "unreadable descr";
         goto done;
     }
-    char endq = d[0];
-    const char *close = strchr(d + 1, endq);
-    if (!close || close - d > 8) {
+    char order = d[1], kc = d[2];
+    int isz = 0;
+    char digits[3] = {d[3], close - d - 1 == 4 ? d[4] : '\0', '\0'};
+    if (strspn(digits, "0123456789") != strlen(digits) || sscanf(digits, "%d", &isz) != 1) {
         problem = "unreadable descr";
         goto done;
     }
@@ -198,34 +197,12 @@ tc_tensor *tc_npy_load(const char *path)
         tc_error(TC_ERR_ARG, "npy: path is NULL");
         return NULL;
     }
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        tc_error(TC_ERR_IO, "npy %s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    uint8_t *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 1 << 16;
-            uint8_t *g = realloc(buf, cap);
-            if (!g) {
-                free(buf);
-                fclose(f);
-                tc_error(TC_ERR_MEMORY, "npy %s: out of memory", path);
-                return NULL;
-            }
-            buf = g;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (!got) break;
-    }
-    bool err = ferror(f);
-    fclose(f);
-    if (err) {
-        free(buf);
-        tc_error(TC_ERR_IO, "npy %s: read error", path);
+    unsigned char *buf = NULL;
+    size_t n = 0;
+    if (tc_read_file(path, 0, &buf, &n) != TC_OK) {
+        char inner[600];
+        snprintf(inner, sizeof inner, "%s", tc_last_error());
+        tc_error(tc_last_status(), "npy %s", inner);
         return NULL;
     }
     tc_tensor *t = tc_npy_parse(buf, n, path);
