@@ -93,7 +93,7 @@ int main(int argc, char **argv)
             tc_tensor *loss = loss_fn(&c);
             tc_backward(loss);
             tc_optimizer_step(opt, n, tc_wavenet_params(w));
-            tc_arena_reset();
+            tc_step_reset();
             double dt = wall() - t0;
             if (s > 0 && dt < best) best = dt; /* the first step warms the arena */
         }

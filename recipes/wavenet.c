@@ -263,28 +263,6 @@ static tc_tensor *batch_loss(void *p)
     return tc_wavenet_loss(c->n->w, c->ids, NULL, code, c->n_target);
 }
 
-typedef tc_tensor *(*loss_fn)(void *ctx);
-/* The shared training step's contract (train.h's tc_train_step, not yet on
- * main when this recipe was written): grad mode on, loss, backward,
- * optimizer update, the step's tape and arena released; a non-finite loss
- * is an error. Replace by tc_train_step when it lands. */
-static tc_status train_step(tc_optimizer *opt, int n_params, tc_tensor *const *params, loss_fn fn, void *ctx, double *loss)
-{
-    bool was = tc_set_grad_enabled(true);
-    tc_zero_grads(n_params, params);
-    tc_tensor *l = fn(ctx);
-    tc_status s = l ? TC_OK : tc_last_status();
-    if (l) {
-        *loss = l->data[0];
-        if (!isfinite(*loss)) s = tc_error(TC_ERR_STATE, "train_step: the loss is %g", *loss);
-        if (s == TC_OK) s = tc_backward(l);
-        if (s == TC_OK) s = tc_optimizer_step(opt, n_params, params);
-    }
-    tc_arena_reset();
-    tc_set_grad_enabled(was);
-    return s;
-}
-
 static void fill_batch(tc_tensor *ids, const sounds *s, tc_rng *r)
 {
     int64_t B = ids->shape[0], W = ids->shape[1];
@@ -311,7 +289,7 @@ static double eval_loss(net *n, const sounds *s, int64_t T, int64_t target, int 
         fill_batch(ids, s, &r);
         tc_tensor *l = batch_loss(&c);
         sum += l ? l->data[0] : NAN;
-        tc_arena_reset();
+        tc_step_reset();
     }
     tc_set_grad_enabled(was);
     tc_tensor_free(ids);
@@ -397,7 +375,7 @@ static tc_tensor *encode_sound(net *n, const char *path)
     tc_tensor_free(x);
     tc_tensor *code = tc_wavenet_encode(n->e, in);
     tc_tensor *keep = code ? tc_tensor_keep(tc_reshape(code, TC_SHAPE(code->shape[1], code->shape[2]))) : NULL;
-    tc_arena_reset();
+    tc_step_reset();
     tc_set_grad_enabled(was);
     return keep;
 }
@@ -640,7 +618,7 @@ int tc_cmd_wavenet(int argc, char **argv)
     for (int64_t k = 0; k < steps; k++) {
         fill_batch(ids, &s, &r);
         double loss = 0;
-        if (train_step(opt, n.n_params, n.params, batch_loss, &ctx, &loss) != TC_OK) {
+        if (tc_train_step(opt, n.n_params, n.params, batch_loss, &ctx, &loss) != TC_OK) {
             fprintf(stderr, "tensorcook wavenet: step %lld: %s\n", (long long)(start_step + k + 1), tc_last_error());
             tc_tensor_free(ids);
             sounds_free(&s);

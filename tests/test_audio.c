@@ -90,7 +90,7 @@ static void test_resample_48k_to_16k(void **state)
     tc_tensor *a = tc_tensor_keep(tc_narrow(x, 0, 200, 15600));
     tc_tensor *b = tc_tensor_keep(tc_narrow(want, 0, 200, 15600));
     tc_assert_close(a, b, 0, 1e-3);
-    tc_arena_reset();
+    tc_step_reset();
     tc_tensor_free(a);
     tc_tensor_free(b);
     tc_tensor_free(x);

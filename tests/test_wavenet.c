@@ -79,7 +79,7 @@ static void check_case(const char *file, const tc_wavenet_opts *o, bool conditio
     }
     tc_wavenet_generator_free(g);
     zero_grads(tc_wavenet_param_count(w), tc_wavenet_params(w));
-    tc_arena_reset();
+    tc_step_reset();
     tc_wavenet_free(w);
     tc_fixture_free(fx);
 }
@@ -123,7 +123,7 @@ static void test_autoencoder_matches_pytorch(void **state)
     assert_int_equal(tc_backward(loss), TC_OK);
     check_grads(fx, tc_wavenet_param_count(w), wn_param, wn_name, w);
     check_grads(fx, tc_wavenet_encoder_param_count(e), en_param, en_name, e);
-    tc_arena_reset();
+    tc_step_reset();
     tc_wavenet_free(w);
     tc_wavenet_encoder_free(e);
     tc_fixture_free(fx);
@@ -259,7 +259,7 @@ static void test_bad_arguments(void **state)
     assert_int_not_equal(tc_wavenet_generate(g, &(tc_wavenet_gen_opts){.n = 4, .gc = 5}, &r, out), TC_OK);
     assert_non_null(strstr(tc_last_error(), "global condition 5 outside [0, 2)"));
     tc_wavenet_generator_free(g);
-    tc_arena_reset();
+    tc_step_reset();
     tc_wavenet_free(w);
 }
 

@@ -12,7 +12,7 @@
  * sigmoid and exp. Nothing is allocated per sample. */
 #include "wavenet_internal.h"
 
-#include "../ops/vmath.h"
+#include "../core/vmath.h"
 
 #include <math.h>
 #include <stdlib.h>
