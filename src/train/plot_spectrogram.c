@@ -21,6 +21,7 @@ static uint32_t colour(double v)
 {
     static const double stops[5][3] = {{0, 0, 0.02}, {0.32, 0.07, 0.5}, {0.72, 0.2, 0.45}, {0.98, 0.55, 0.2}, {0.99, 0.99, 0.75}};
     v = v < 0 ? 0 : v > 1 ? 1 : v;
+    v = floor(v * 20) / 20; /* 20 levels of 4 dB: enough to read, and the PNG stays small */
     double p = v * 4;
     int i = p >= 4 ? 3 : (int)p;
     double f = p - i, c[3];
@@ -77,7 +78,7 @@ tc_status tc_plot_spectrogram(const char *path, const char *title, int64_t n, co
     cairo_rectangle(cr, 0, 0, (double)frames, BINS);
     cairo_clip(cr);
     cairo_set_source_surface(cr, img, 0, 0);
-    cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_BILINEAR);
+    cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
     cairo_pattern_set_extend(cairo_get_source(cr), CAIRO_EXTEND_PAD); /* no fade at the edges */
     cairo_paint(cr);
     cairo_restore(cr);
