@@ -12,6 +12,9 @@ PACKAGES=(
   protobuf-c-compiler libprotobuf-c-dev libonnx-dev  # ONNX import (onnx.proto -> C)
   libonnx-testdata                   # the ONNX conformance tests
   fortunes                           # the charrnn recipe's default text
+  libsndfile1-dev libsamplerate0-dev # audio files (wavenet), rate conversion
+  alsa-utils                         # the wavenet recipe's default speech recordings
+  python3-scipy                      # independent WAV reader for the audio tests
   libhdf5-dev libjson-c-dev          # Keras .h5 import (HDF5, model_config JSON)
   python3-h5py python3-numpy         # the Keras .h5 / .npy test generators
   libjpeg62-turbo-dev libpng-dev     # JPEG/PNG images (the decoders Pillow uses)

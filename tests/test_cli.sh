@@ -263,5 +263,60 @@ else
   echo "FAIL vision: the generators (need /usr/bin/python3 with PIL, h5py, torch) did not run"; failed=$((failed + 1))
 fi
 
+# wavenet (issue 15): bad sound files, a short training run, generation, the autoencoder round trip
+wv=$tmp/wv; mkdir -p "$wv"
+if /usr/bin/python3 - "$wv" <<'PY'
+import sys, numpy as np, scipy.io.wavfile as w
+d = sys.argv[1]
+t = np.arange(16000) / 16000.0
+x = 0.4 * np.sin(2 * np.pi * 220 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t)) + 0.01 * np.random.default_rng(1).standard_normal(16000)
+w.write(d + '/tone.wav', 16000, (x * 32767).astype(np.int16))
+good = open(d + '/tone.wav', 'rb').read()
+open(d + '/trunc.wav', 'wb').write(good[:len(good) // 2])
+open(d + '/empty.wav', 'wb').write(b'')
+open(d + '/noise.wav', 'wb').write(np.random.default_rng(2).bytes(3000))
+np.save(d + '/badcode.npy', np.zeros((3, 5), np.float32))
+PY
+then
+  wavcheck() { /usr/bin/python3 -c "import sys, scipy.io.wavfile as w; r, x = w.read(sys.argv[1]); assert r == 16000 and x.dtype.name == 'int16' and x.ndim == 1 and len(x) == int(sys.argv[2]), (r, x.dtype, x.shape)" "$@"; }
+  small=(--blocks 1 --layers 4 --channels 8 --target 256)
+  check wavenet-help 0 "--autoencoder" "$bin" wavenet --help
+  check wavenet-summary 0 "Total params: 641,600" "$bin" wavenet --summary
+  check wavenet-empty nonzero "empty.wav: empty file" "$bin" wavenet --train "$wv/empty.wav" --out "$wv/o1" "${small[@]}"
+  check wavenet-trunc nonzero "trunc.wav: truncated" "$bin" wavenet --train "$wv/trunc.wav" --out "$wv/o2" "${small[@]}"
+  check wavenet-noise nonzero "noise.wav: not a readable sound file" "$bin" wavenet --train "$wv/noise.wav" --out "$wv/o3" "${small[@]}"
+  for o in o1 o2 o3; do [ -e "$wv/$o" ] && { echo "FAIL: bad wavenet input left $wv/$o"; failed=$((failed + 1)); }; done
+  for f in empty trunc noise; do
+    one=$("$bin" wavenet --train "$wv/$f.wav" --out "$wv/o4" "${small[@]}" 2>&1 | wc -l)
+    [ "$one" -eq 1 ] || { echo "FAIL wavenet $f.wav: $one error lines"; failed=$((failed + 1)); }
+  done
+  check wavenet-train 0 "vs marginal entropy" "$bin" wavenet --train "$wv/tone.wav" "${small[@]}" --steps 30 --lr 0.003 \
+    --generate 0.1 --out "$wv/run" --summary-json "$wv/run/s.json"
+  for k in train_loss samples_per_second train_seconds; do
+    grep -q "\"$k\"" "$wv/run/s.json" 2>/dev/null || { echo "FAIL wavenet summary json: no $k"; failed=$((failed + 1)); }
+  done
+  wavcheck "$wv/run/generated.wav" 1600 || { echo "FAIL wavenet: generated.wav"; failed=$((failed + 1)); }
+  for f in generated_waveform.png generated_spectrogram.png wavenet.tcck; do
+    [ -s "$wv/run/$f" ] || { echo "FAIL wavenet-train: no $f"; failed=$((failed + 1)); }
+  done
+  check wavenet-generate 0 "generated 800 samples" "$bin" wavenet --checkpoint "$wv/run/wavenet.tcck" --generate 0.05 --out "$wv/g.wav"
+  wavcheck "$wv/g.wav" 800 || { echo "FAIL wavenet: g.wav"; failed=$((failed + 1)); }
+  check wavenet-bad-checkpoint nonzero "noise.wav" "$bin" wavenet --checkpoint "$wv/noise.wav" --generate 0.05 --out "$wv/g2.wav"
+  check wavenet-not-ae nonzero "not an autoencoder" "$bin" wavenet --checkpoint "$wv/run/wavenet.tcck" --encode "$wv/tone.wav" --out "$wv/c0.npy"
+  check wavenet-ae-train 0 "(autoencoder)" "$bin" wavenet --autoencoder --hop 64 --code-channels 4 --train "$wv/tone.wav" "${small[@]}" \
+    --steps 4 --generate 0.05 --out "$wv/ae"
+  check wavenet-encode 0 "code \[250, 4\]" "$bin" wavenet --checkpoint "$wv/ae/wavenet.tcck" --encode "$wv/tone.wav" --out "$wv/code.npy"
+  /usr/bin/python3 -c "import numpy as np, sys; c = np.load(sys.argv[1]); assert c.shape == (250, 4) and c.dtype == np.float32" "$wv/code.npy" \
+    || { echo "FAIL wavenet: code.npy"; failed=$((failed + 1)); }
+  check wavenet-decode 0 "16000 samples" "$bin" wavenet --checkpoint "$wv/ae/wavenet.tcck" --decode "$wv/code.npy" --out "$wv/dec.wav"
+  wavcheck "$wv/dec.wav" 16000 || { echo "FAIL wavenet: dec.wav"; failed=$((failed + 1)); }
+  check wavenet-decode-bad nonzero "badcode.npy: a code must be \[frames, 4\]" "$bin" wavenet --checkpoint "$wv/ae/wavenet.tcck" \
+    --decode "$wv/badcode.npy" --out "$wv/dec2.wav"
+  check wavenet-encode-bad nonzero "trunc.wav: truncated" "$bin" wavenet --checkpoint "$wv/ae/wavenet.tcck" --encode "$wv/trunc.wav" --out "$wv/c2.npy"
+  for o in g2.wav c0.npy dec2.wav c2.npy; do [ -e "$wv/$o" ] && { echo "FAIL: bad wavenet input left $o"; failed=$((failed + 1)); }; done
+else
+  echo "FAIL wavenet: the test sound generator (/usr/bin/python3 with numpy, scipy) did not run"; failed=$((failed + 1))
+fi
+
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]

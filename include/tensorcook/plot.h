@@ -19,6 +19,9 @@ typedef struct {
 /* Written atomically; an error names the file. */
 tc_status tc_plot_lines(const char *path, const char *title, const char *xlabel, const char *ylabel, int n_lines,
                         const tc_plot_line *lines);
+/* Spectrogram of n samples at rate Hz (STFT, Hann window 512, hop 128, dB
+ * over an 80 dB range), written atomically. Needs n >= 512. */
+tc_status tc_plot_spectrogram(const char *path, const char *title, int64_t n, const tc_scalar *x, int rate);
 
 /* A heatmap of rows x cols values in [0, 1] (row-major; darker is larger),
  * with labels (either may be NULL), e.g. attention weights of target words

@@ -16,5 +16,7 @@
 #include "image.h"
 #include "models.h"
 #include "text.h"
+#include "audio.h"
+#include "wavenet.h"
 
 #endif
