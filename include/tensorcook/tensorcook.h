@@ -12,5 +12,6 @@
 #include "train.h"
 #include "rnn.h"
 #include "plot.h"
+#include "models.h"
 
 #endif

@@ -49,6 +49,8 @@ struct tc_model {
     tc_tensor **trainable;
 };
 
+bool tc_model_is_sequential(const tc_model *m) { return m && m->sequential; }
+
 static uint64_t nn_seed = 42;
 void tc_nn_seed(uint64_t seed) { nn_seed = seed; }
 
