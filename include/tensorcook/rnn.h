@@ -183,6 +183,8 @@ tc_status tc_sampler_set_state(tc_sampler *s, const char *layer, int k, const tc
 /* Row i of every state becomes old row rows[i] (beam search). */
 tc_status tc_sampler_reorder(tc_sampler *s, const int64_t *rows);
 int tc_sampler_batch(const tc_sampler *s);
+/* True when steps run on the prepared batch-1 weights (not the ops). */
+bool tc_sampler_is_prepared(const tc_sampler *s);
 void tc_sampler_free(tc_sampler *s);
 /* A token drawn from row `row` of probs [batch, vocab] (or [vocab]) at a
  * temperature: p^(1/T) renormalised, i.e. softmax(logits / T); one

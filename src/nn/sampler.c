@@ -92,11 +92,11 @@ tc_sampler *tc_sampler_new(tc_model *m, const tc_sampler_opts *o)
         if (g->kind == S_SKIP) continue;
         g->ids_in = g->kind == S_EMBED || (recurrent(g->kind) && l->o.rnn.input_vocab > 0);
         if (g->ids_in != (s->n == 0)) {
+            tc_error(TC_ERR_ARG, "sampler: %s (%s) %s", l->name, tc_layer_type(l),
+                     s->n ? "reads ids but is not the first layer"
+                          : "is the first layer but does not read token ids (use an Embedding or an RNN with input_vocab)");
             tc_sampler_free(s);
-            return tc_error(TC_ERR_ARG, "sampler: %s (%s) %s", l->name, tc_layer_type(l),
-                            s->n ? "reads ids but is not the first layer"
-                                 : "is the first layer but does not read token ids (use an Embedding or an RNN with input_vocab)"),
-                   NULL;
+            return NULL;
         }
         g->in = g->ids_in ? l->w[0]->shape[0] : width;
         g->out = g->kind == S_ACT ? width : g->kind == S_EMBED ? l->w[0]->shape[1] : recurrent(g->kind) ? l->o.rnn.units
@@ -332,6 +332,7 @@ tc_status tc_sampler_reorder(tc_sampler *s, const int64_t *rows)
 }
 
 int tc_sampler_batch(const tc_sampler *s) { return s ? s->batch : 0; }
+bool tc_sampler_is_prepared(const tc_sampler *s) { return s && s->fast; }
 
 int64_t tc_sample_from(const tc_tensor *probs, int64_t row, double temperature, tc_rng *rng)
 {
