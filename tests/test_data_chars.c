@@ -82,9 +82,9 @@ static void files_and_folders(void **state)
     assert_int_equal(n, 0);
     free(cp);
     assert_int_not_equal(tc_load_utf8_text(p("missing.txt"), &cp, &n), TC_OK);
-    tc_assert_error(NULL, "missing.txt: cannot read", "No such file");
+    tc_assert_error(NULL, "missing.txt: cannot open", "No such file");
     assert_int_not_equal(tc_load_utf8_text(dir, &cp, &n), TC_OK);
-    tc_assert_error(NULL, "cannot read", "folder");
+    tc_assert_error(NULL, "is a folder");
     unsigned char noise[300];
     tc_rng r = tc_rng_new(5);
     for (int i = 0; i < 300; i++) noise[i] = (unsigned char)(tc_rng_u32(&r) | 0x80); /* never valid UTF-8 at byte 0.. */

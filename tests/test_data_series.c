@@ -56,7 +56,7 @@ static void csv_files(void **state)
     tc_assert_error(tc_load_series_csv(WRITE("g.csv", "d1,1,2,3,4,5,6,7,8,9\n")), "g.csv: no date,value lines");
     tc_assert_error(tc_load_series_csv(WRITE("h.csv", "d1,1\nd2,2\0junk\n")), "h.csv: line 2");
     tc_assert_error(tc_load_series_csv(WRITE("empty.csv", "")), "empty.csv: no date,value lines");
-    tc_assert_error(tc_load_series_csv(p("missing.csv")), "missing.csv: cannot read", "No such file");
+    tc_assert_error(tc_load_series_csv(p("missing.csv")), "missing.csv: cannot open", "No such file");
     char noise[512];
     tc_rng r = tc_rng_new(3);
     for (int i = 0; i < 512; i++) noise[i] = (char)tc_rng_u32(&r);
@@ -81,7 +81,7 @@ static void bpi_json(void **state)
     tc_assert_error(tc_load_series_bpi_json(WRITE("d.json", "{\"bpi\": {}}")), "d.json: the \"bpi\" object is empty");
     tc_assert_error(tc_load_series_bpi_json(WRITE("e.json", "{\"bpi\": {\"2017-01-01\": 1")), "e.json: malformed");
     tc_assert_error(tc_load_series_bpi_json(WRITE("f.json", "")), "f.json: no \"bpi\" object");
-    tc_assert_error(tc_load_series_bpi_json(p("missing.json")), "missing.json: cannot read");
+    tc_assert_error(tc_load_series_bpi_json(p("missing.json")), "missing.json: cannot open");
 }
 
 static void synthetic_and_windows(void **state)

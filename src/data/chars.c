@@ -1,7 +1,8 @@
 /* Characters as the char-RNN reads them: UTF-8 text decoded to code points,
  * a vocabulary of the distinct characters, and the sequences of seq_len ids
  * taken every `step` characters, each labelled with the next character. */
-#include "data_internal.h"
+#include "../core/internal.h"
+#include "tensorcook/data.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -57,7 +58,7 @@ tc_status tc_load_utf8_text(const char *path, uint32_t **cp, size_t *count)
     *count = 0;
     unsigned char *raw;
     size_t n;
-    if (tc_data_read_file(path, &raw, &n) != TC_OK) return tc_last_status();
+    if (tc_read_file(path, 0, &raw, &n) != TC_OK) return tc_last_status();
     tc_status s = tc_utf8_decode(path, raw, n, cp, count);
     free(raw);
     return s;

@@ -2,7 +2,8 @@
  * date,value[,value...], the bitcoin price API's {"bpi": {date: value}}, or
  * a generator of noisy sines; and the windows of past -> future steps, each
  * normalised by its own past. */
-#include "data_internal.h"
+#include "../core/internal.h"
+#include "tensorcook/data.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -49,7 +50,7 @@ tc_series *tc_load_series_csv(const char *path)
 {
     unsigned char *text;
     size_t len;
-    if (tc_data_read_file(path, &text, &len) != TC_OK) return NULL;
+    if (tc_read_file(path, 0, &text, &len) != TC_OK) return NULL;
     tc_series *s = calloc(1, sizeof *s);
     if (!s) {
         free(text);
@@ -97,7 +98,7 @@ tc_series *tc_load_series_bpi_json(const char *path)
 {
     unsigned char *raw;
     size_t len;
-    if (tc_data_read_file(path, &raw, &len) != TC_OK) return NULL;
+    if (tc_read_file(path, 0, &raw, &len) != TC_OK) return NULL;
     const char *text = (const char *)raw;
     tc_series *s = calloc(1, sizeof *s);
     if (!s) {
