@@ -70,8 +70,8 @@ static void charrnn_model(void **state)
 static tc_tensor *one_loss(void *ctx)
 {
     tc_model *m = ctx;
-    tc_tensor *x = tc_tensor_from(2, (int64_t[]){2, 6}, (tc_scalar[]){0, 1, 2, 3, 4, 0, 4, 3, 2, 1, 0, 1});
-    return tc_sparse_softmax_cross_entropy(tc_model_forward(m, x, true), tc_tensor_from(1, (int64_t[]){2}, (tc_scalar[]){1, 3}),
+    tc_tensor *x = tc_copy_of((tc_scalar[]){0, 1, 2, 3, 4, 0, 4, 3, 2, 1, 0, 1}, 2, (int64_t[]){2, 6});
+    return tc_sparse_softmax_cross_entropy(tc_model_forward(m, x, true), tc_copy_of((tc_scalar[]){1, 3}, 1, (int64_t[]){2}),
                                            NULL, TC_REDUCE_MEAN);
 }
 

@@ -86,7 +86,7 @@ tc_status tc_load_utf8_folder(const char *dir, uint32_t **cp, size_t *count)
         if (s == TC_OK && !(names[n_names++] = strdup(e->d_name))) s = tc_error(TC_ERR_MEMORY, "%s: out of memory", dir);
     }
     closedir(d);
-    if (s == TC_OK) qsort(names, n_names, sizeof *names, by_name); /* a fixed order, whatever the folder's */
+    if (s == TC_OK && n_names) qsort(names, n_names, sizeof *names, by_name); /* a fixed order, whatever the folder's */
     uint32_t *all = NULL;
     size_t total = 0;
     for (size_t i = 0; s == TC_OK && i < n_names; i++) {
