@@ -12,6 +12,8 @@ PACKAGES=(
   protobuf-c-compiler libprotobuf-c-dev libonnx-dev  # ONNX import (onnx.proto -> C)
   libonnx-testdata                   # the ONNX conformance tests
   fortunes                           # the charrnn recipe's default text
+  libhdf5-dev libjson-c-dev          # Keras .h5 import (HDF5, model_config JSON)
+  python3-h5py python3-numpy         # the Keras .h5 / .npy test generators
 )
 missing=()
 for p in "${PACKAGES[@]}" ${TC_EXTRA_PACKAGES:-}; do

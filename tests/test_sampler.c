@@ -47,6 +47,8 @@ static tc_model *peephole_lstm(int seq_len)
     tc_nn_seed(12);
     return tc_sequential_with_input("peep", 1, (int64_t[]){seq_len}, (tc_layer *[]){
         tc_lstm_layer(&(tc_rnn_opts){.units = 9, .peephole = true, .input_vocab = V, .forget_bias = 0.5}),
+        tc_gru_layer(&(tc_rnn_opts){.units = 5, .return_sequences = true, .hard_sigmoid = true}),
+        tc_lstm_layer(&(tc_rnn_opts){.units = 6, .hard_sigmoid = true}),
         tc_dense(&(tc_dense_opts){.units = V}), NULL});
 }
 
@@ -104,7 +106,7 @@ static void matches_forward(void **state)
 {
     check_model(charrnn_like, true, 1, true, "charrnn batch 1 (LSTM stepper)");
     check_model(charrnn_like, true, 3, false, "charrnn batch 3 (ops)");
-    check_model(peephole_lstm, true, 1, false, "peephole LSTM batch 1 (ops)");
+    check_model(peephole_lstm, true, 1, false, "peephole LSTM, hard_sigmoid GRU and LSTM, batch 1 (ops)");
     check_model(embed_gru_simple, false, 1, false, "Embedding GRU SimpleRNN batch 1");
     check_model(embed_gru_simple, false, 3, false, "Embedding GRU SimpleRNN batch 3");
 }

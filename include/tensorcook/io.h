@@ -55,6 +55,16 @@ tc_status tc_checkpoint_load_model(tc_model *m, tc_optimizer *opt, const char *p
 tc_status tc_save_model(const char *path, const tc_model *m, tc_optimizer *opt);
 tc_status tc_load_model(const char *path, tc_model *m, tc_optimizer *opt);
 
+/* NumPy .npy files, for tensors exchanged with Python. Reads format
+ * versions 1.0, 2.0 and 3.0 in C order: little-endian float32/float64,
+ * integers and bool, converted to tc_scalar (a long-lived tensor: free it
+ * with tc_tensor_free). Fortran order and big-endian data are refused with
+ * a message naming the file. tc_npy_parse reads a file's bytes (name is
+ * for messages). Saving writes float32, C order, atomically. */
+tc_tensor *tc_npy_load(const char *path);
+tc_tensor *tc_npy_parse(const void *data, size_t size, const char *name);
+tc_status tc_npy_save(const char *path, const tc_tensor *t);
+
 #ifdef __cplusplus
 }
 #endif

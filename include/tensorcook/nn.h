@@ -76,6 +76,8 @@ typedef struct {
     double momentum;              /* 0.99 */
     double eps;                   /* 1e-3 */
     const char *name;
+    bool no_scale;                /* Keras' scale=False: no gamma (InceptionV3) */
+    bool no_center;               /* Keras' center=False: no beta */
 } tc_batchnorm_opts;
 
 tc_layer *tc_dense(const tc_dense_opts *o);

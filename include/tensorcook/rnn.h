@@ -29,6 +29,8 @@ typedef struct {
     bool composed;       /* use the per-step composition of ops instead of the fused
                             sequence kernel (the reference the tests compare with);
                             clipping always takes this path */
+    bool hard_sigmoid;   /* gates i, f, o as Keras' hard_sigmoid, clip(0.2 x + 0.5, 0, 1)
+                            (recurrent_activation of Keras 2.0-2.2 files); composed path */
 } tc_lstm_params;
 
 /* x [B, T, I]; kernel [I, 4H]; recurrent [H, 4H]; bias [4H] or NULL;
@@ -75,6 +77,7 @@ typedef struct {
     bool reset_after;    /* Keras (CuDNN, PyTorch) variant: r * (h U + b_rec) */
     bool reverse;
     bool composed;       /* the per-step composition of ops instead of the fused kernel */
+    bool hard_sigmoid;   /* gates z, r as Keras' hard_sigmoid (see tc_lstm_params); composed path */
 } tc_gru_params;
 /* GRU with gates (z, r, h~) in kernel [I, 3H], recurrent [H, 3H]; bias [3H]
  * (reset_after false) or [2, 3H] (input bias, recurrent bias). h' = z*h + (1-z)*h~. */
@@ -124,6 +127,7 @@ typedef struct {
     double forget_bias;         /* LSTM: default 0 (Keras initialises the bias to 1 instead) */
     bool unit_forget_bias;      /* LSTM: Keras' bias initialisation of the forget gate to 1 */
     bool reset_after;           /* GRU: Keras 2's default variant */
+    bool hard_sigmoid;          /* LSTM, GRU: recurrent_activation hard_sigmoid (Keras <= 2.2's default) */
     tc_activation act;          /* SimpleRNN: default tanh */
     double dropout;             /* dropout on the layer's output sequence/vector */
     const char *name;

@@ -13,5 +13,6 @@
 #include "rnn.h"
 #include "plot.h"
 #include "models.h"
+#include "keras.h"
 
 #endif

@@ -200,21 +200,25 @@ static tc_status bn_build(tc_layer *l, int n_in, const tc_shp *in, tc_shp *out, 
 {
     if (one_input(l, n_in)) return tc_last_status();
     int64_t c = in->ndim ? in->d[in->ndim - 1] : 1;
-    tc_tensor *g = tc_layer_add_weight(l, "gamma", 1, &c, true);
-    tc_tensor *b = tc_layer_add_weight(l, "beta", 1, &c, true);
+    /* Keras' order, leaving out gamma (scale=False) and beta (center=False) */
+    tc_tensor *g = l->o.bn.no_scale ? NULL : tc_layer_add_weight(l, "gamma", 1, &c, true);
+    tc_tensor *b = l->o.bn.no_center ? NULL : tc_layer_add_weight(l, "beta", 1, &c, true);
     tc_tensor *m = tc_layer_add_weight(l, "moving_mean", 1, &c, false);
     tc_tensor *v = tc_layer_add_weight(l, "moving_variance", 1, &c, false);
-    if (!g || !b || !m || !v) return tc_last_status();
-    tc_fill(g, 1);
+    if ((!g && !l->o.bn.no_scale) || (!b && !l->o.bn.no_center) || !m || !v) return tc_last_status();
+    if (g) tc_fill(g, 1);
     tc_fill(v, 1);
     *out = *in;
     return TC_OK;
 }
 static tc_tensor *bn_call(tc_layer *l, int n, tc_tensor *const *x, bool training)
 {
+    int k = 0;
+    tc_tensor *g = l->o.bn.no_scale ? NULL : l->w[k++];
+    tc_tensor *b = l->o.bn.no_center ? NULL : l->w[k++];
     /* a frozen BatchNormalization runs in inference mode, like Keras 2 */
-    return tc_batch_norm(x[0], l->w[0], l->w[1], l->w[2], l->w[3], training && l->trainable,
-                         (tc_scalar)l->o.bn.momentum, (tc_scalar)l->o.bn.eps);
+    return tc_batch_norm(x[0], g, b, l->w[k], l->w[k + 1], training && l->trainable, (tc_scalar)l->o.bn.momentum,
+                         (tc_scalar)l->o.bn.eps);
 }
 static const tc_layer_ops bn_ops = {"BatchNormalization", "batch_normalization", bn_build, bn_call,
                                     .mask_rule = TC_MASK_PASS};

@@ -131,13 +131,16 @@ static tc_status rnn_run(tc_layer *l, int n, tc_tensor *const *x, tc_tensor *con
     tc_status s;
     switch (kind_of(l)) {
     case K_LSTM: {
-        tc_lstm_params p = {.gates = TC_GATES_IFCO, .forget_bias = o->forget_bias, .reverse = o->go_backwards};
+        tc_lstm_params p = {.gates = TC_GATES_IFCO, .forget_bias = o->forget_bias, .reverse = o->go_backwards,
+                            .hard_sigmoid = o->hard_sigmoid};
         s = tc_lstm(in, kern, l->w[1], l->w[2], o->peephole ? l->w[3] : NULL, h0, n > 2 ? x[2] : NULL, m, &p, want, &h,
                     o->return_state ? &c : NULL);
         break;
     }
     case K_GRU:
-        s = tc_gru(in, kern, l->w[1], l->w[2], h0, m, &(tc_gru_params){o->reset_after, o->go_backwards}, want, &h);
+        s = tc_gru(in, kern, l->w[1], l->w[2], h0, m, &(tc_gru_params){.reset_after = o->reset_after, .reverse = o->go_backwards,
+                                                                 .hard_sigmoid = o->hard_sigmoid},
+                   want, &h);
         break;
     default:
         s = tc_simple_rnn(in, kern, l->w[1], l->w[2], h0, m, l->act, o->go_backwards, want, &h);

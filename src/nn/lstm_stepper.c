@@ -64,6 +64,7 @@ tc_lstm_stepper *tc_lstm_stepper_new(const tc_tensor *kernel, const tc_tensor *r
         return tc_error(TC_ERR_SHAPE, "lstm_stepper: bias %s must be [%lld]", TC_SHP(bias), (long long)(4 * H)), NULL;
     if ((unsigned)p->gates > TC_GATES_IOFC)
         return tc_error(TC_ERR_ARG, "lstm_stepper: unknown gate order %d", (int)p->gates), NULL;
+    if (p->hard_sigmoid) return tc_error(TC_ERR_UNSUPPORTED, "lstm_stepper: hard_sigmoid gates are not supported"), NULL;
     tc_lstm_stepper *s = calloc(1, sizeof *s);
     if (!s) return tc_error(TC_ERR_MEMORY, "lstm_stepper: out of memory"), NULL;
     s->I = kernel->shape[0], s->H = H, s->blocks = (H + UNITS - 1) / UNITS, s->one_hot = one_hot_input;

@@ -73,12 +73,15 @@ static tc_tensor *clipped(tc_tensor *x, double clip) { return clip > 0 ? tc_clip
 /* positions of the blocks of i, f, c, o in each gate order */
 static const int gate_order[3][4] = {{0, 1, 2, 3}, {0, 2, 1, 3}, {0, 2, 3, 1}};
 
+/* the gates' activation: the logistic sigmoid, or Keras' hard_sigmoid */
+static tc_tensor *gate(tc_tensor *x, bool hard) { return hard ? tc_hard_sigmoid(x, (tc_scalar)0.2, (tc_scalar)0.5) : tc_sigmoid(x); }
+
 /* one LSTM cell on the gate pre-activations g = x W + b + h U */
 static void lstm_cell(tc_tensor *g, tc_tensor *c, tc_tensor *peep, const tc_lstm_params *p, int64_t H, tc_tensor **h_new,
                       tc_tensor **c_new)
 {
     const int *o = gate_order[p->gates];
-    if (!peep && !(p->clip > 0)) { /* the common case: one fused op */
+    if (!peep && !(p->clip > 0) && !p->hard_sigmoid) { /* the common case: one fused op */
         tc_tensor *hc = tc_lstm_cell_fused(g, c, o, (tc_scalar)p->forget_bias);
         *h_new = tc_narrow(hc, 1, 0, H);
         *c_new = tc_narrow(hc, 1, H, H);
@@ -90,11 +93,11 @@ static void lstm_cell(tc_tensor *g, tc_tensor *c, tc_tensor *peep, const tc_lstm
         gf = tc_add(gf, tc_mul(tc_narrow(peep, 0, H, H), c));
     }
     if (p->forget_bias != 0) gf = tc_add_scalar(gf, (tc_scalar)p->forget_bias);
-    tc_tensor *i = tc_sigmoid(clipped(gi, p->clip)), *f = tc_sigmoid(clipped(gf, p->clip));
+    tc_tensor *i = gate(clipped(gi, p->clip), p->hard_sigmoid), *f = gate(clipped(gf, p->clip), p->hard_sigmoid);
     tc_tensor *cn = tc_add(tc_mul(f, c), tc_mul(i, tc_tanh(clipped(gc, p->clip))));
     if (peep) go = tc_add(go, tc_mul(tc_narrow(peep, 0, 2 * H, H), cn));
     *c_new = cn;
-    *h_new = tc_mul(tc_sigmoid(clipped(go, p->clip)), tc_tanh(cn));
+    *h_new = tc_mul(gate(clipped(go, p->clip), p->hard_sigmoid), tc_tanh(cn));
 }
 
 /* stack per-step outputs [B, H] (in time order) into [B, T, H] */
@@ -123,7 +126,7 @@ tc_status tc_lstm(tc_tensor *x, tc_tensor *kernel, tc_tensor *recurrent, tc_tens
         return tc_error(TC_ERR_SHAPE, "lstm: peephole %s must be [%lld]", TC_SHP(peephole), (long long)(3 * d.H));
     if ((unsigned)p->gates > TC_GATES_IOFC) return tc_error(TC_ERR_ARG, "lstm: unknown gate order %d", (int)p->gates);
     tc_tensor *xw = project(x, kernel, bias, &d, 4);
-    if (!(p->clip > 0) && !p->composed) { /* the common case: one fused op for the whole sequence */
+    if (!(p->clip > 0) && !p->composed && !p->hard_sigmoid) { /* the common case: one fused op for the whole sequence */
         tc_tensor *y = xw ? tc_lstm_seq_fused(xw, recurrent, peephole, h0, c0, mask, gate_order[p->gates],
                                               (tc_scalar)p->forget_bias, p->reverse)
                           : NULL;
@@ -194,7 +197,7 @@ tc_status tc_gru(tc_tensor *x, tc_tensor *kernel, tc_tensor *recurrent, tc_tenso
     }
     int64_t H = d.H;
     tc_tensor *xw = project(x, kernel, bi, &d, 3);
-    if (!p->composed) { /* one fused op for the whole sequence */
+    if (!p->composed && !p->hard_sigmoid) { /* one fused op for the whole sequence */
         tc_tensor *y = xw ? tc_gru_seq_fused(xw, recurrent, br, h0, mask, p->reset_after, p->reverse) : NULL;
         if (!y) return tc_last_status();
         int64_t BT = d.B * d.T;
@@ -211,13 +214,13 @@ tc_status tc_gru(tc_tensor *x, tc_tensor *kernel, tc_tensor *recurrent, tc_tenso
         tc_tensor *xt = step_input(xw, t, &d, 3), *z, *r, *hh;
         if (p->reset_after) {
             tc_tensor *rec = tc_linear(h, recurrent, br);
-            z = tc_sigmoid(tc_add(block(xt, 0, H), block(rec, 0, H)));
-            r = tc_sigmoid(tc_add(block(xt, 1, H), block(rec, 1, H)));
+            z = gate(tc_add(block(xt, 0, H), block(rec, 0, H)), p->hard_sigmoid);
+            r = gate(tc_add(block(xt, 1, H), block(rec, 1, H)), p->hard_sigmoid);
             hh = tc_tanh(tc_add(block(xt, 2, H), tc_mul(r, block(rec, 2, H))));
         } else {
             tc_tensor *rec = tc_matmul(h, Uzr);
-            z = tc_sigmoid(tc_add(block(xt, 0, H), block(rec, 0, H)));
-            r = tc_sigmoid(tc_add(block(xt, 1, H), block(rec, 1, H)));
+            z = gate(tc_add(block(xt, 0, H), block(rec, 0, H)), p->hard_sigmoid);
+            r = gate(tc_add(block(xt, 1, H), block(rec, 1, H)), p->hard_sigmoid);
             hh = tc_tanh(tc_add(block(xt, 2, H), tc_matmul(tc_mul(r, h), Uh)));
         }
         tc_tensor *hn = tc_add(hh, tc_mul(z, tc_sub(h, hh)));

@@ -123,7 +123,8 @@ static bool prepare_fast(tc_sampler *s)
     int64_t widest = 0;
     for (int i = 0; i < s->n; i++) {
         stage *g = &s->st[i];
-        if (g->kind == S_GRU || g->kind == S_SIMPLE || (g->kind == S_LSTM && g->l->o.rnn.peephole)) return false;
+        if (g->kind == S_GRU || g->kind == S_SIMPLE || (g->kind == S_LSTM && (g->l->o.rnn.peephole || g->l->o.rnn.hard_sigmoid)))
+            return false;
         widest = g->out > widest ? g->out : widest;
     }
     for (int i = 0; i < s->n; i++) {
@@ -241,11 +242,11 @@ static tc_status general_step(tc_sampler *s, const int64_t *tokens)
             if (!in) return tc_last_status();
             tc_status st;
             if (g->kind == S_LSTM) {
-                tc_lstm_params p = {.gates = TC_GATES_IFCO, .forget_bias = l->o.rnn.forget_bias};
+                tc_lstm_params p = {.gates = TC_GATES_IFCO, .forget_bias = l->o.rnn.forget_bias, .hard_sigmoid = l->o.rnn.hard_sigmoid};
                 st = tc_lstm(in, kern, l->w[1], l->w[2], l->o.rnn.peephole ? l->w[3] : NULL, g->state[0], g->state[1], NULL,
                              &p, NULL, &h, &c);
             } else if (g->kind == S_GRU) {
-                st = tc_gru(in, kern, l->w[1], l->w[2], g->state[0], NULL, &(tc_gru_params){.reset_after = l->o.rnn.reset_after},
+                st = tc_gru(in, kern, l->w[1], l->w[2], g->state[0], NULL, &(tc_gru_params){.reset_after = l->o.rnn.reset_after, .hard_sigmoid = l->o.rnn.hard_sigmoid},
                             NULL, &h);
             } else {
                 st = tc_simple_rnn(in, kern, l->w[1], l->w[2], g->state[0], NULL, l->act, false, NULL, &h);
