@@ -46,7 +46,7 @@ static tc_model *peephole_lstm(int seq_len)
 {
     tc_nn_seed(12);
     return tc_sequential_with_input("peep", 1, (int64_t[]){seq_len}, (tc_layer *[]){
-        tc_lstm_layer(&(tc_rnn_opts){.units = 9, .peephole = true, .input_vocab = V, .forget_bias = 0.5}),
+        tc_lstm_layer(&(tc_rnn_opts){.units = 9, .peephole = true, .input_vocab = V, .forget_bias = 0.5, .return_sequences = true}),
         tc_gru_layer(&(tc_rnn_opts){.units = 5, .return_sequences = true, .hard_sigmoid = true}),
         tc_lstm_layer(&(tc_rnn_opts){.units = 6, .hard_sigmoid = true}),
         tc_dense(&(tc_dense_opts){.units = V}), NULL});
