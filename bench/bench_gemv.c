@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "tensorcook/tensorcook.h"
+#include "../src/core/internal.h" /* tc_gemv_plan: kernel-level, not public */
 
 #ifdef __AVX512F__
 #include <immintrin.h>

@@ -27,22 +27,6 @@ static int usage(FILE *f, int rc)
     return rc;
 }
 
-static tc_model *cifar_cnn(void)
-{
-    /* TFLearn's conv_2d defaults to SAME padding */
-    return tc_sequential("cifar10_cnn", (tc_layer *[]){
-        tc_conv2d(&(tc_conv_opts){.filters = 32, .kernel = 3, .padding = TC_SAME, .act = TC_RELU, .input_shape = {32, 32, 3}}),
-        tc_maxpool2d(&(tc_pool_opts){.pool = 2}),
-        tc_conv2d(&(tc_conv_opts){.filters = 64, .kernel = 3, .padding = TC_SAME, .act = TC_RELU}),
-        tc_conv2d(&(tc_conv_opts){.filters = 64, .kernel = 3, .padding = TC_SAME, .act = TC_RELU}),
-        tc_maxpool2d(&(tc_pool_opts){.pool = 2}),
-        tc_flatten_layer(NULL),
-        tc_dense(&(tc_dense_opts){.units = 512, .act = TC_RELU}),
-        tc_dropout_layer(0.5, NULL),
-        tc_dense(&(tc_dense_opts){.units = 10}), /* softmax is inside the loss */
-        NULL});
-}
-
 static void epoch_line(const tc_metrics *r, void *ctx)
 {
     if (r->val_accuracy == r->val_accuracy)
@@ -90,7 +74,7 @@ int tc_cmd_cifar10(int argc, char **argv)
     tc_normalizer norm = {0};
     tc_nn_seed((uint64_t)seed);
     tc_manual_seed((uint64_t)seed);
-    tc_model *m = cifar_cnn();
+    tc_model *m = tc_cifar10_cnn(NULL); /* src/models/cookbook_cnn.c */
     tc_optimizer *opt = tc_adam(lr);
     char ckpt[4200], best[4200], csv[4200], plots[4200], tb[4200];
     /* TFLearn's featurewise zero-centre and std-norm: one mean and one std

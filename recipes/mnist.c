@@ -39,21 +39,6 @@ static void log_line(const tc_metrics *r, void *ctx)
     fflush(stdout);
 }
 
-/* The cookbook's network, through the public layer API. */
-static tc_model *mnist_cnn(int classes)
-{
-    return tc_sequential("mnist_cnn", (tc_layer *[]){
-        tc_conv2d(&(tc_conv_opts){.filters = 32, .kernel = 5, .padding = TC_SAME, .act = TC_RELU, .input_shape = {28, 28, 1}}),
-        tc_maxpool2d(&(tc_pool_opts){.pool = 2}),
-        tc_conv2d(&(tc_conv_opts){.filters = 64, .kernel = 5, .padding = TC_SAME, .act = TC_RELU}),
-        tc_maxpool2d(&(tc_pool_opts){.pool = 2}),
-        tc_flatten_layer(NULL),
-        tc_dense(&(tc_dense_opts){.units = 1024, .act = TC_RELU}),
-        tc_dropout_layer(0.15, NULL), /* keep probability 0.85 */
-        tc_dense(&(tc_dense_opts){.units = classes}),
-        NULL});
-}
-
 int tc_cmd_mnist(int argc, char **argv)
 {
     const char *data = DEFAULT_DATA, *out = "out/mnist", *resume = NULL, *summary = NULL;
@@ -97,7 +82,7 @@ int tc_cmd_mnist(int argc, char **argv)
     int rc = 1;
     tc_nn_seed((uint64_t)seed);
     tc_manual_seed((uint64_t)seed);
-    tc_model *m = mnist_cnn(train->classes);
+    tc_model *m = tc_mnist_cnn(&(tc_mnist_cnn_opts){.classes = train->classes}); /* src/models/cookbook_cnn.c */
     tc_optimizer *opt = tc_adam(lr);
     char ckpt[4200], csv[4200], plots[4200], tb[4200];
     if (!m || !opt) {

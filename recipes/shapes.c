@@ -26,6 +26,20 @@ static tc_tensor *make(tc_rng *r, int ndim, const int64_t *shape)
     return t;
 }
 
+typedef struct {
+    tc_model *m;
+    tc_tensor *x, *y;
+    char shape[TC_SHAPE_STR_MAX]; /* of the prediction */
+} step_data;
+
+static tc_tensor *mse_loss(void *ctx)
+{
+    step_data *d = ctx;
+    tc_tensor *pred = tc_model_forward(d->m, d->x, true);
+    if (pred) tc_shape_str(pred, d->shape, sizeof d->shape);
+    return pred ? tc_mse(pred, d->y, TC_REDUCE_MEAN) : NULL;
+}
+
 static bool train_and_report(tc_model *m, int64_t batch, int steps, uint64_t seed)
 {
     if (!m) {
@@ -37,31 +51,19 @@ static bool train_and_report(tc_model *m, int64_t batch, int steps, uint64_t see
     int ri = tc_model_input_shape(m, 0, in + 1), ro = tc_model_output_shape(m, 0, out + 1);
     in[0] = out[0] = batch;
     tc_rng r = tc_rng_new(seed);
-    tc_tensor *x = make(&r, ri + 1, in), *y = make(&r, ro + 1, out);
+    step_data d = {m, make(&r, ri + 1, in), make(&r, ro + 1, out)};
     tc_optimizer *opt = tc_adam(0.01);
-    tc_tensor **ps;
-    int np = tc_model_trainable_params(m, &ps);
     double first = 0, last = 0;
-    bool ok = x && y && opt;
+    bool ok = d.x && d.y && opt;
     for (int s = 0; ok && s < steps; s++) {
-        tc_zero_grads(np, ps);
-        tc_tensor *pred = tc_model_forward(m, x, true);
-        tc_tensor *loss = pred ? tc_mse(pred, y, TC_REDUCE_MEAN) : NULL;
-        ok = loss && tc_backward(loss) == TC_OK && tc_optimizer_step(opt, np, ps) == TC_OK;
-        if (ok) {
-            if (s == 0) first = loss->data[0];
-            last = loss->data[0];
-        }
-        if (ok && s == steps - 1) {
-            char b[TC_SHAPE_STR_MAX];
-            printf("output shape %s; MSE %.4f -> %.4f after %d steps\n\n", tc_shape_str(pred, b, sizeof b), first, last, steps);
-        }
-        tc_step_reset();
+        ok = tc_model_train_step(m, opt, mse_loss, &d, &last) == TC_OK;
+        if (s == 0) first = last;
     }
-    if (!ok) fprintf(stderr, "tensorcook shapes: %s: %s\n", tc_model_name(m), tc_last_error());
+    if (ok) printf("output shape %s; MSE %.4f -> %.4f after %d steps\n\n", d.shape, first, last, steps);
+    else fprintf(stderr, "tensorcook shapes: %s: %s\n", tc_model_name(m), tc_last_error());
     tc_optimizer_free(opt);
-    tc_tensor_free(x);
-    tc_tensor_free(y);
+    tc_tensor_free(d.x);
+    tc_tensor_free(d.y);
     tc_model_free(m);
     return ok;
 }

@@ -5,6 +5,7 @@
  * char-RNN's shape; the same bits for 1 and 2 threads; no allocation per
  * step; bad arguments. */
 #include "testutil.h"
+#include "../src/core/internal.h" /* tc_gemv_plan: kernel-level, not public */
 
 #include <math.h>
 #include <stdlib.h>

@@ -182,33 +182,6 @@ void tc_gemm_serial(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
                     const tc_scalar *b, int64_t ldb, tc_scalar beta,
                     tc_scalar *c, int64_t ldc);
 
-/* ---- row-vector products (batch-1 inference) -------------------------------
- * y = x @ W for one row x, W [K, N] repacked once into panels of
- * TC_GEMV_PANEL columns, each a contiguous [K, TC_GEMV_PANEL] block that the
- * product streams front to back: the batch-1 case (one RNN step, a dense
- * layer on one row) is bound by how fast the weights come from the cache,
- * and a plain row-major W would be read in strided pieces. Each y[j] is one
- * sum over k = 0..K-1 in order, computed by one thread: the same bits for
- * any number of threads. AVX-512 when the CPU has it (float build). */
-#define TC_GEMV_PANEL 64
-typedef struct tc_gemv_plan tc_gemv_plan;
-/* Packs W (row stride ldw). cols: packed column p holds W's column cols[p]
- * (-1: a column of zeros), for p < n_packed; NULL: the identity (n_packed = n).
- * The packed width is n_packed rounded up to whole panels, zero-padded.
- * NULL + error on bad arguments or no memory. */
-tc_gemv_plan *tc_gemv_plan_new(int64_t k, int64_t n, const tc_scalar *w, int64_t ldw, const int64_t *cols,
-                               int64_t n_packed);
-void tc_gemv_plan_free(tc_gemv_plan *p);
-int64_t tc_gemv_panels(const tc_gemv_plan *p);
-int64_t tc_gemv_rows(const tc_gemv_plan *p);
-/* The columns of panels p0..p1-1 of x @ W, x [K]: y[(q - p0) * TC_GEMV_PANEL + j]
- * is packed column q * TC_GEMV_PANEL + j. On the calling thread (for use
- * inside the pool). */
-void tc_gemv_run_panels(const tc_gemv_plan *p, const tc_scalar *x, tc_scalar *y, int64_t p0, int64_t p1);
-/* The whole product, panels split over the pool; y [panels * TC_GEMV_PANEL],
- * indexed by packed column. */
-void tc_gemv_run(const tc_gemv_plan *p, const tc_scalar *x, tc_scalar *y);
-
 /* ---- flat blocks ----------------------------------------------------------
  * One flat, zeroed, 64-byte-aligned buffer that long-lived tensors view at
  * their own offsets: a model keeps all its weights in one block and all

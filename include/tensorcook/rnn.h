@@ -131,7 +131,11 @@ typedef struct {
     tc_activation act;          /* SimpleRNN: default tanh */
     double dropout;             /* dropout on the layer's output sequence/vector */
     const char *name;
-    int64_t input_shape[2];     /* optional model input (timesteps, features) */
+    int64_t input_shape[2];     /* optional model input (timesteps, features); (timesteps) with input_vocab */
+    int input_vocab;            /* > 0: the input is (timesteps) of integer ids in [0, input_vocab),
+                                   read as one-hot vectors of that size (Keras: the layer on a one-hot
+                                   input, the same kernel [input_vocab, gates*units]); the kernel's
+                                   rows are gathered instead of multiplied */
 } tc_rnn_opts;
 
 tc_layer *tc_lstm_layer(const tc_rnn_opts *o);
@@ -148,6 +152,48 @@ tc_layer *tc_bidirectional(tc_layer *rnn, const char *name);
  * masked queries and goes on with the output. */
 tc_layer *tc_attention_layer(bool use_scale, bool causal, const char *name);
 tc_layer *tc_additive_attention_layer(bool use_scale, bool causal, const char *name);
+
+
+/* ---- generation: a model stepped one token at a time (src/nn/sampler.c) ------------
+ * A sampler runs a sequential model whose first layer reads token ids (an
+ * Embedding, or an RNN layer with input_vocab) one step at a time, keeping
+ * each recurrent layer's state, so the prefix is never run again: step(t)
+ * gives the distribution of the token after t for every row of the batch.
+ * Layers it steps: LSTM, GRU, SimpleRNN (forwards), Embedding, Dense,
+ * Activation, Dropout (inference: the identity); others are refused by
+ * name when the sampler is made. With batch 1 and LSTMs without peepholes
+ * it runs on prepared weights (tc_lstm_stepper and packed row-vector
+ * products: no tensors, no tape); otherwise it runs the layers' ops in
+ * inference mode on step tensors released after each step. The model's
+ * weights are read when the sampler is made (make a new one after training
+ * changes them). Decoders (NMT) set their initial state from an encoder
+ * with tc_sampler_set_state, and beam search reorders rows with
+ * tc_sampler_reorder. */
+typedef struct tc_sampler tc_sampler;
+typedef struct {
+    bool outputs_probabilities;  /* the model ends in a softmax (default: logits; the sampler applies it) */
+} tc_sampler_opts;
+tc_sampler *tc_sampler_new(tc_model *m, const tc_sampler_opts *o); /* o may be NULL */
+/* batch rows, every state zero. */
+tc_status tc_sampler_reset(tc_sampler *s, int batch);
+/* One step on tokens[batch]: the next-token probabilities [batch, vocab],
+ * owned by the sampler, valid until the next step/reset; NULL + error on an
+ * id out of range. */
+const tc_tensor *tc_sampler_step(tc_sampler *s, const int64_t *tokens);
+/* State k (LSTM: 0 h, 1 c; GRU, SimpleRNN: 0) of the recurrent layer named
+ * layer, [batch, units]: read (a view owned by the sampler) or set (copied). */
+const tc_tensor *tc_sampler_state(const tc_sampler *s, const char *layer, int k);
+tc_status tc_sampler_set_state(tc_sampler *s, const char *layer, int k, const tc_tensor *state);
+/* Row i of every state becomes old row rows[i] (beam search). */
+tc_status tc_sampler_reorder(tc_sampler *s, const int64_t *rows);
+int tc_sampler_batch(const tc_sampler *s);
+/* True when steps run on the prepared batch-1 weights (not the ops). */
+bool tc_sampler_is_prepared(const tc_sampler *s);
+void tc_sampler_free(tc_sampler *s);
+/* A token drawn from row `row` of probs [batch, vocab] (or [vocab]) at a
+ * temperature: p^(1/T) renormalised, i.e. softmax(logits / T); one
+ * tc_rng_double per draw. temperature 0: the most probable token (greedy). */
+int64_t tc_sample_from(const tc_tensor *probs, int64_t row, double temperature, tc_rng *rng);
 
 #ifdef __cplusplus
 }

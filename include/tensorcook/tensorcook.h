@@ -12,6 +12,7 @@
 #include "train.h"
 #include "rnn.h"
 #include "plot.h"
+#include "models.h"
 #include "keras.h"
 #include "image.h"
 #include "models.h"

@@ -120,6 +120,8 @@ tc_tensor *tc_layer_add_weight(tc_layer *l, const char *kind, int ndim, const in
 /* Keras' glorot_uniform for a kernel whose last axis is the output. */
 void tc_glorot_uniform(tc_tensor *w, tc_rng *rng);
 char *tc_shp_str(const tc_shp *s, char *buf, size_t size); /* "(None, 28, 28, 32)" */
+/* A model made by tc_sequential: its layers, in order, form a chain (model.c). */
+bool tc_model_is_sequential(const tc_model *m);
 /* ---- masks (layers_mask.c) ---- */
 /* 1 where x differs from v: per element, or per feature vector (any of the
  * last axis) with over_features. */

@@ -1,7 +1,8 @@
 /* Recurrent layers (Keras' LSTM, GRU, SimpleRNN) and RepeatVector.
  * Weights as Keras names them: kernel [in, gates*units], recurrent_kernel
  * [units, gates*units], bias; initialised glorot-uniform, orthogonal and
- * zeros (LSTM: forget-gate bias 1 with unit_forget_bias). Dense applied to
+ * zeros (LSTM: forget-gate bias 1 with unit_forget_bias); with input_vocab
+ * the inputs are ids read as one-hot vectors. Dense applied to
  * a [batch, time, features] tensor works on every step (TimeDistributed). */
 #include "layer.h"
 #include "tensorcook/rnn.h"
@@ -10,6 +11,21 @@
 
 typedef enum { K_LSTM, K_GRU, K_SIMPLE } rnn_kind;
 static const int gate_count[3] = {4, 3, 1};
+
+/* sum of a[k] * b[k] in double over 8 independent partial sums: one
+ * chain of dependent additions was the whole cost of initialising a large
+ * layer (3 x LSTM 512: seconds); the float result it is rounded to is the
+ * same but for a last-bit tie in ~2^-29 of the cases */
+static double dot8(const tc_scalar *a, const tc_scalar *b, int64_t n)
+{
+    double acc[8] = {0};
+    int64_t k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (int j = 0; j < 8; j++) acc[j] += (double)a[k + j] * b[k + j];
+    double s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; k < n; k++) s += (double)a[k] * b[k];
+    return s;
+}
 
 /* rows of w [units, n] made orthonormal (Gram-Schmidt on a normal draw) */
 static void orthogonal(tc_tensor *w, tc_rng *rng)
@@ -20,12 +36,10 @@ static void orthogonal(tc_tensor *w, tc_rng *rng)
         tc_scalar *ri = w->data + i * cols;
         for (int64_t j = 0; j < i; j++) {
             const tc_scalar *rj = w->data + j * cols;
-            double dot = 0;
-            for (int64_t k = 0; k < cols; k++) dot += (double)ri[k] * rj[k];
+            double dot = dot8(ri, rj, cols);
             for (int64_t k = 0; k < cols; k++) ri[k] -= (tc_scalar)dot * rj[k];
         }
-        double norm = 0;
-        for (int64_t k = 0; k < cols; k++) norm += (double)ri[k] * ri[k];
+        double norm = dot8(ri, ri, cols);
         norm = sqrt(norm);
         for (int64_t k = 0; k < cols; k++) ri[k] = norm > 0 ? (tc_scalar)(ri[k] / norm) : 0;
     }
@@ -43,7 +57,10 @@ static tc_status check_inputs(const tc_layer *l, int n_in, const tc_shp *in)
     if (n_in != 1 && n_in != 1 + ns)
         return tc_error(TC_ERR_ARG, "%s (%s): takes [x] or [x, %s] (the initial state%s), given %d inputs", l->name,
                         l->ops->type, ns == 2 ? "h0, c0" : "h0", ns == 2 ? "s" : "", n_in);
-    if (in->ndim != 2)
+    if (l->o.rnn.input_vocab > 0 && in->ndim != 1)
+        return tc_error(TC_ERR_SHAPE, "%s (%s): input %s must be (timesteps) of ids (input_vocab %d)", l->name, l->ops->type,
+                        tc_shp_str(in, a, sizeof a), l->o.rnn.input_vocab);
+    if (l->o.rnn.input_vocab <= 0 && in->ndim != 2)
         return tc_error(TC_ERR_SHAPE, "%s (%s): input %s must be (timesteps, features)", l->name, l->ops->type,
                         tc_shp_str(in, a, sizeof a));
     tc_shp want = {1, {l->o.rnn.units}};
@@ -59,7 +76,8 @@ static tc_status rnn_build(tc_layer *l, int n_in, const tc_shp *in, tc_shp *out,
     if (check_inputs(l, n_in, in) != TC_OK) return tc_last_status();
     rnn_kind k = kind_of(l);
     int64_t H = l->o.rnn.units, G = gate_count[k];
-    tc_tensor *kern = tc_layer_add_weight(l, "kernel", 2, (int64_t[]){in->d[1], G * H}, true);
+    int64_t I = l->o.rnn.input_vocab > 0 ? l->o.rnn.input_vocab : in->d[1];
+    tc_tensor *kern = tc_layer_add_weight(l, "kernel", 2, (int64_t[]){I, G * H}, true);
     tc_tensor *rec = tc_layer_add_weight(l, "recurrent_kernel", 2, (int64_t[]){H, G * H}, true);
     tc_tensor *bias = k == K_GRU && l->o.rnn.reset_after ? tc_layer_add_weight(l, "bias", 2, (int64_t[]){2, 3 * H}, true)
                                                          : tc_layer_add_weight(l, "bias", 1, (int64_t[]){G * H}, true);
@@ -107,22 +125,25 @@ static tc_status rnn_run(tc_layer *l, int n, tc_tensor *const *x, tc_tensor *con
     tc_tensor *seq = NULL, *h = NULL, *c = NULL;
     tc_tensor **want = o->return_sequences ? &seq : NULL;
     tc_tensor *h0 = n > 1 ? x[1] : NULL, *m = mask ? mask[0] : NULL;
+    /* ids read as one-hot vectors: x @ kernel is the kernel's row of each id */
+    tc_tensor *in = o->input_vocab > 0 ? tc_gather(l->w[0], x[0], 0) : x[0], *kern = o->input_vocab > 0 ? NULL : l->w[0];
+    if (!in) return tc_last_status();
     tc_status s;
     switch (kind_of(l)) {
     case K_LSTM: {
         tc_lstm_params p = {.gates = TC_GATES_IFCO, .forget_bias = o->forget_bias, .reverse = o->go_backwards,
                             .hard_sigmoid = o->hard_sigmoid};
-        s = tc_lstm(x[0], l->w[0], l->w[1], l->w[2], o->peephole ? l->w[3] : NULL, h0, n > 2 ? x[2] : NULL, m, &p, want, &h,
+        s = tc_lstm(in, kern, l->w[1], l->w[2], o->peephole ? l->w[3] : NULL, h0, n > 2 ? x[2] : NULL, m, &p, want, &h,
                     o->return_state ? &c : NULL);
         break;
     }
     case K_GRU:
-        s = tc_gru(x[0], l->w[0], l->w[1], l->w[2], h0, m, &(tc_gru_params){.reset_after = o->reset_after, .reverse = o->go_backwards,
-                                                                   .hard_sigmoid = o->hard_sigmoid},
+        s = tc_gru(in, kern, l->w[1], l->w[2], h0, m, &(tc_gru_params){.reset_after = o->reset_after, .reverse = o->go_backwards,
+                                                                 .hard_sigmoid = o->hard_sigmoid},
                    want, &h);
         break;
     default:
-        s = tc_simple_rnn(x[0], l->w[0], l->w[1], l->w[2], h0, m, l->act, o->go_backwards, want, &h);
+        s = tc_simple_rnn(in, kern, l->w[1], l->w[2], h0, m, l->act, o->go_backwards, want, &h);
         break;
     }
     if (s != TC_OK) return s;
@@ -145,8 +166,8 @@ static rnn_kind kind_of(const tc_layer *l) { return l->ops == &lstm_ops ? K_LSTM
 
 static tc_layer *rnn_layer(const tc_layer_ops *ops, const tc_rnn_opts *o)
 {
-    if (!o || o->units < 1 || o->dropout < 0 || o->dropout >= 1) {
-        tc_layer_ctor_error("%s: units must be at least 1 and dropout in [0, 1)", ops->type);
+    if (!o || o->units < 1 || o->dropout < 0 || o->dropout >= 1 || o->input_vocab < 0) {
+        tc_layer_ctor_error("%s: units must be at least 1, dropout in [0, 1) and input_vocab >= 0", ops->type);
         return NULL;
     }
     tc_layer *l = tc_layer_alloc(ops, o->name);
@@ -156,7 +177,7 @@ static tc_layer *rnn_layer(const tc_layer_ops *ops, const tc_rnn_opts *o)
     l->act = ops == &simple_ops && o->act == TC_LINEAR ? TC_TANH : o->act;
     if (o->input_shape[0] > 0) {
         l->has_input_shape = true;
-        l->input_shape = (tc_shp){2, {o->input_shape[0], o->input_shape[1]}};
+        l->input_shape = o->input_vocab > 0 ? (tc_shp){1, {o->input_shape[0]}} : (tc_shp){2, {o->input_shape[0], o->input_shape[1]}};
     }
     return l;
 }

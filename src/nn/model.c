@@ -50,6 +50,8 @@ struct tc_model {
     tc_block *weights, *grads;   /* every parameter, and every parameter's gradient, in one flat block each */
 };
 
+bool tc_model_is_sequential(const tc_model *m) { return m && m->sequential; }
+
 static uint64_t nn_seed = 42;
 void tc_nn_seed(uint64_t seed) { nn_seed = seed; }
 
