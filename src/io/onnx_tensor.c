@@ -4,7 +4,7 @@
 #include "onnx_internal.h"
 
 #include <errno.h>
-#include <unistd.h>
+#include "tensorcook/train.h"
 #include <stdlib.h>
 
 enum { T_FLOAT = 1, T_UINT8 = 2, T_INT8 = 3, T_UINT16 = 4, T_INT16 = 5, T_INT32 = 6, T_INT64 = 7, T_BOOL = 9,
@@ -147,45 +147,6 @@ fail:
     return NULL;
 }
 
-static uint8_t *read_whole_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        tc_error(TC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    uint8_t *buf = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 1 << 16;
-            uint8_t *g = realloc(buf, cap);
-            if (!g) {
-                free(buf);
-                fclose(f);
-                tc_error(TC_ERR_MEMORY, "%s: out of memory reading the file", path);
-                return NULL;
-            }
-            buf = g;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
-    }
-    bool err = ferror(f);
-    fclose(f);
-    if (err) {
-        free(buf);
-        tc_error(TC_ERR_IO, "%s: read error", path);
-        return NULL;
-    }
-    *len = n;
-    return buf;
-}
-
-/* exported for the loader */
-uint8_t *tc_onnx_read_file(const char *path, size_t *len) { return read_whole_file(path, len); }
-
 tc_tensor *tc_onnx_read_tensor_file(const char *path, tc_onnx_dtype *dtype, char **name)
 {
     if (!path) {
@@ -193,8 +154,8 @@ tc_tensor *tc_onnx_read_tensor_file(const char *path, tc_onnx_dtype *dtype, char
         return NULL;
     }
     size_t len;
-    uint8_t *buf = read_whole_file(path, &len);
-    if (!buf) return NULL;
+    unsigned char *buf;
+    if (tc_read_whole_file(path, (size_t)2 << 30, &buf, &len) != TC_OK) return NULL;
     Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, len, buf);
     free(buf);
     if (!tp) {
@@ -256,20 +217,7 @@ tc_status tc_onnx_write_tensor_file(const char *path, const tc_tensor *t, tc_onn
     }
     onnx__tensor_proto__pack(&tp, out);
     free(raw);
-    /* atomic: temporary file, then rename */
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        free(out);
-        return tc_error(TC_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-    }
-    bool ok = fwrite(out, 1, size, f) == size;
-    ok = (fclose(f) == 0) && ok;
+    tc_status st = tc_write_file_atomic(path, out, size);
     free(out);
-    if (!ok || rename(tmp, path) != 0) {
-        remove(tmp);
-        return tc_error(TC_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-    }
-    return TC_OK;
+    return st;
 }
