@@ -17,6 +17,7 @@ typedef struct {
     tc_tensor *init;       /* initializer data (long-lived), or NULL */
     tc_onnx_dtype dtype;   /* FLOAT or INT64 (other integer types load as INT64) */
     const Onnx__ValueInfoProto *info; /* declared type/shape, if any */
+    int elem_type;         /* ONNX element type where the file declares it, else 0 */
 } onnx_value;
 
 /* One attribute of a node, decoded at load: strings get a NUL-terminated

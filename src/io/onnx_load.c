@@ -112,8 +112,10 @@ static tc_onnx_dtype elem_dtype(const Onnx__ValueInfoProto *vi)
 {
     if (vi && vi->type && vi->type->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE && vi->type->tensor_type &&
         vi->type->tensor_type->has_elem_type)
-        return vi->type->tensor_type->elem_type == 1 || vi->type->tensor_type->elem_type == 11 ? TC_ONNX_FLOAT
-                                                                                                : TC_ONNX_INT64;
+    {
+        int t = vi->type->tensor_type->elem_type; /* FLOAT, DOUBLE, FLOAT16, BFLOAT16 travel as float */
+        return t == 1 || t == 11 || t == 10 || t == 16 ? TC_ONNX_FLOAT : TC_ONNX_INT64;
+    }
     return TC_ONNX_FLOAT;
 }
 
@@ -264,6 +266,7 @@ static tc_onnx_model *load(const char *path, const uint8_t *data, size_t len)
         m->values[v].init = tc_onnx_decode_tensor(tp, m->dir, &m->values[v].dtype, who);
         if (!m->values[v].init) return fail(m);
         m->values[v].init->name = m->values[v].name;
+        m->values[v].elem_type = tp->has_data_type ? tp->data_type : 0;
         m->inits[m->n_inits++] = v;
     }
     for (size_t i = 0; i < g->n_input; i++) {
@@ -284,6 +287,9 @@ static tc_onnx_model *load(const char *path, const uint8_t *data, size_t len)
         }
         m->values[v].info = vi;
         m->values[v].dtype = elem_dtype(vi);
+        if (vi->type && vi->type->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE && vi->type->tensor_type &&
+            vi->type->tensor_type->has_elem_type)
+            m->values[v].elem_type = vi->type->tensor_type->elem_type;
         if (vi->type && vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE) {
             tc_error(TC_ERR_UNSUPPORTED, "%s: input '%s' is not a tensor", path, vi->name);
             return fail(m);

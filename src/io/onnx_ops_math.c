@@ -195,6 +195,31 @@ OP(op_dropout)
     }
     return TC_OK;
 }
+/* float rounded to the nearest float16 / bfloat16 (ties to even), as float */
+static float round_half(float v)
+{
+    if (isnan(v) || isinf(v)) return v;
+    float a = fabsf(v);
+    if (a >= 65520.0f) return v > 0 ? INFINITY : -INFINITY; /* rounds past the largest half */
+    int e;
+    frexpf(a, &e);             /* a = f * 2^e, f in [0.5, 1) */
+    int q = e - 11;            /* the spacing of halves near a: 2^(e-11), at least 2^-24 */
+    if (q < -24) q = -24;
+    float r = ldexpf(nearbyintf(ldexpf(a, -q)), q);
+    return v < 0 ? -r : r;
+}
+
+static float round_bfloat16(float v)
+{
+    if (isnan(v)) return v;
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    u += 0x7fff + ((u >> 16) & 1);
+    u &= 0xffff0000u;
+    memcpy(&v, &u, 4);
+    return v;
+}
+
 typedef struct {
     int64_t to;
 } cast_attrs;
@@ -207,12 +232,34 @@ PREP(prep_cast)
     return TC_OK;
 }
 
+static tc_status cast_to(onnx_ctx *c, tc_tensor **in, tc_tensor **out, int64_t to);
 OP(op_cast)
 {
     NEED(1);
-    int64_t to = ATTRS(cast_attrs)->to;
-    if (to == 1 || to == 11 || to == 10) {
+    return cast_to(c, in, out, ATTRS(cast_attrs)->to);
+}
+
+/* CastLike: the type of the second input, where the file declares it */
+OP(op_cast_like)
+{
+    NEED(2);
+    int v = n->in[1];
+    int64_t to = v >= 0 && c->m->values[v].elem_type ? c->m->values[v].elem_type
+                                                      : c->in_dtype[1] == TC_ONNX_FLOAT ? 1 : 7;
+    return cast_to(c, in, out, to);
+}
+
+static tc_status cast_to(onnx_ctx *c, tc_tensor **in, tc_tensor **out, int64_t to)
+{
+    if (to == 1 || to == 11) {
         ONNX_TRY(c, out[0] = tc_mul_scalar(in[0], 1));
+        c->out_dtype[0] = TC_ONNX_FLOAT;
+    } else if (to == 10 || to == 16) { /* float16 / bfloat16: rounded to their precision, kept as float */
+        tc_tensor *y = tc_result(in[0]->ndim, in[0]->shape);
+        ONNX_TRY(c, y);
+        tc_read_values(in[0], y->data);
+        for (int64_t i = 0; i < tc_numel(y); i++) y->data[i] = to == 10 ? round_half(y->data[i]) : round_bfloat16(y->data[i]);
+        out[0] = y;
         c->out_dtype[0] = TC_ONNX_FLOAT;
     } else if (to == 6 || to == 7 || to == 5 || to == 3 || to == 2 || to == 4 || to == 9 || to == 12 || to == 13) {
         tc_tensor *y = tc_result(in[0]->ndim, in[0]->shape);
@@ -336,7 +383,7 @@ const onnx_op_entry tc_onnx_ops_math[] = {
     {"Exp", op_exp, NULL}, {"Log", op_log, NULL}, {"Sqrt", op_sqrt, NULL}, {"Neg", op_neg, NULL}, {"Abs", op_abs, NULL},
     {"LeakyRelu", op_leaky_relu, prep_leaky_relu}, {"Elu", op_elu, prep_elu},
     {"HardSigmoid", op_hard_sigmoid, prep_hard_sigmoid}, {"Clip", op_clip, prep_clip},
-    {"Identity", op_identity, NULL}, {"Dropout", op_dropout, NULL}, {"Cast", op_cast, prep_cast},
+    {"Identity", op_identity, NULL}, {"Dropout", op_dropout, NULL}, {"Cast", op_cast, prep_cast}, {"CastLike", op_cast_like, NULL},
     {"Softmax", op_softmax, prep_softmax}, {"LogSoftmax", op_log_softmax, prep_softmax},
     {"ReduceMean", op_reduce_mean, prep_reduce}, {"ReduceSum", op_reduce_sum, prep_reduce},
     {"ReduceMax", op_reduce_max, prep_reduce}, {"ArgMax", op_argmax, prep_reduce},

@@ -144,9 +144,80 @@ tc_tensor *tc_onnx_binary_same_layout(tc_tensor *a, tc_tensor *b, tc_tensor *(*f
     return tc_transpose(fn(tc_transpose(a, p), tc_transpose(b, p)), inv);
 }
 
+bool tc_onnx_wants_grad(int n, tc_tensor *const *xs)
+{
+    if (!tc_grad_enabled()) return false;
+    for (int i = 0; i < n; i++)
+        if (xs[i] && (xs[i]->flags & TC_REQUIRES_GRAD)) return true;
+    return false;
+}
+
+tc_tensor *tc_onnx_pick(onnx_ctx *c, int n_src, tc_tensor *const *srcs, const int64_t *idx, int ndim,
+                        const int64_t *shape)
+{
+    tc_tensor **flat = tc_arena_alloc(sizeof *flat * (size_t)(n_src + 1));
+    if (!flat) return NULL;
+    int64_t total = 0;
+    for (int i = 0; i < n_src; i++) {
+        int64_t len = tc_numel(srcs[i]);
+        if (!(flat[i] = tc_reshape(srcs[i], 1, &len))) return NULL;
+        total += len;
+    }
+    int64_t n = tc_shape_numel(ndim, shape);
+    for (int64_t j = 0; j < n; j++)
+        if (idx[j] < 0 || idx[j] >= total) {
+            tc_onnx_fail(c, TC_ERR_ARG, "index %lld is out of range (%lld values)", (long long)idx[j], (long long)total);
+            return NULL;
+        }
+    tc_tensor *table = n_src == 1 ? flat[0] : tc_concat(n_src, flat, 0);
+    tc_tensor *ix = tc_onnx_from_int64(ndim, shape, idx);
+    if (!table || !ix) return NULL;
+    if (total == 0) return tc_zeros(ndim, shape); /* nothing to pick from: an empty result */
+    return tc_gather(table, ix, 0);
+}
+
+int tc_onnx_broadcast_shape(onnx_ctx *c, int n, tc_tensor *const *xs, int64_t *shape)
+{
+    int r = 0;
+    for (int i = 0; i < n; i++)
+        if (xs[i]->ndim > r) r = xs[i]->ndim;
+    for (int d = 0; d < r; d++) shape[d] = 1;
+    for (int i = 0; i < n; i++) {
+        int off = r - xs[i]->ndim;
+        for (int d = 0; d < xs[i]->ndim; d++) {
+            int64_t v = xs[i]->shape[d], *o = &shape[off + d];
+            if (v == *o || v == 1) continue;
+            if (*o == 1) *o = v;
+            else {
+                tc_onnx_fail(c, TC_ERR_SHAPE, "shapes do not broadcast (input %d is %s)", i, TC_SHP(xs[i]));
+                return -1;
+            }
+        }
+    }
+    return r;
+}
+
+tc_tensor *tc_onnx_from_int64(int ndim, const int64_t *shape, const int64_t *v)
+{
+    tc_tensor *t = tc_result(ndim, shape);
+    if (t)
+        for (int64_t i = 0; i < tc_numel(t); i++) t->data[i] = (tc_scalar)v[i];
+    return t;
+}
+
+void tc_onnx_strides(int ndim, const int64_t *shape, int64_t *strides)
+{
+    int64_t s = 1;
+    for (int d = ndim - 1; d >= 0; d--) {
+        strides[d] = s;
+        s *= shape[d];
+    }
+}
+
 static const onnx_op_entry *lookup(const char *op)
 {
-    const onnx_op_entry *tables[] = {tc_onnx_ops_math, tc_onnx_ops_shape, tc_onnx_ops_nn, tc_onnx_ops_rnn};
+    const onnx_op_entry *tables[] = {tc_onnx_ops_math, tc_onnx_ops_shape, tc_onnx_ops_nn,  tc_onnx_ops_rnn,
+                                     tc_onnx_ops_logic, tc_onnx_ops_index, tc_onnx_ops_more};
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
         for (const onnx_op_entry *e = tables[t]; e->op_type; e++)
             if (!strcmp(e->op_type, op)) return e;

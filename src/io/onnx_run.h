@@ -45,6 +45,9 @@ extern const onnx_op_entry tc_onnx_ops_math[];
 extern const onnx_op_entry tc_onnx_ops_shape[];
 extern const onnx_op_entry tc_onnx_ops_nn[];
 extern const onnx_op_entry tc_onnx_ops_rnn[];
+extern const onnx_op_entry tc_onnx_ops_logic[];
+extern const onnx_op_entry tc_onnx_ops_index[];
+extern const onnx_op_entry tc_onnx_ops_more[];
 
 /* Failure of the current node: the message starts with the node's label. */
 tc_status tc_onnx_fail(onnx_ctx *c, tc_status s, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -77,6 +80,23 @@ tc_tensor *tc_onnx_from_cl(tc_tensor *y);
 tc_tensor *tc_onnx_unary(tc_tensor *x, tc_tensor *(*fn)(tc_tensor *, void *), void *arg);
 /* Same for two operands of one shape and layout; else NULL (caller falls back). */
 tc_tensor *tc_onnx_binary_same_layout(tc_tensor *a, tc_tensor *b, tc_tensor *(*fn)(tc_tensor *, tc_tensor *));
+
+/* Whether a result computed from xs must be recorded (grad mode on and some
+ * input requires a gradient): translations that compute a differentiable
+ * value with a kernel of their own use it only when this is false, and
+ * compose tensorcook ops (which have backwards) otherwise. */
+bool tc_onnx_wants_grad(int n, tc_tensor *const *xs);
+/* out[j] = (the concatenation of srcs, each flattened)[idx[j]]: a gather, so
+ * exact and differentiable for every source. idx holds n_idx flat indices;
+ * the result has the given shape. */
+tc_tensor *tc_onnx_pick(onnx_ctx *c, int n_src, tc_tensor *const *srcs, const int64_t *idx, int ndim,
+                        const int64_t *shape);
+/* NumPy broadcast shape of n tensors; rank or -1 after failing the node. */
+int tc_onnx_broadcast_shape(onnx_ctx *c, int n, tc_tensor *const *xs, int64_t *shape);
+/* A step tensor of the given values (integers or floats) and shape. */
+tc_tensor *tc_onnx_from_int64(int ndim, const int64_t *shape, const int64_t *v);
+/* Row-major strides of a shape (elements). */
+void tc_onnx_strides(int ndim, const int64_t *shape, int64_t *strides);
 
 /* Resize and Upsample (onnx_resize.c), listed in the nn table. */
 tc_status tc_onnx_op_resize(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out);
