@@ -362,6 +362,71 @@ static tc_status reduce(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor **i
     ONNX_TRY(c, out[0] = fn(in[0], na, axes, keep));
     return TC_OK;
 }
+/* the other reductions, composed (differentiable through their parts) */
+static tc_tensor *reduce_min(tc_tensor *x, int na, const int *axes, bool keep)
+{
+    return tc_neg(tc_max(tc_neg(x), na, axes, keep));
+}
+static tc_tensor *reduce_sum_square(tc_tensor *x, int na, const int *axes, bool keep)
+{
+    return tc_sum(tc_square(x), na, axes, keep);
+}
+static tc_tensor *reduce_l1(tc_tensor *x, int na, const int *axes, bool keep) { return tc_sum(tc_abs(x), na, axes, keep); }
+static tc_tensor *reduce_l2(tc_tensor *x, int na, const int *axes, bool keep)
+{
+    return tc_sqrt(tc_sum(tc_square(x), na, axes, keep));
+}
+static tc_tensor *reduce_log_sum(tc_tensor *x, int na, const int *axes, bool keep) { return tc_log(tc_sum(x, na, axes, keep)); }
+/* log(sum(exp(x - m))) + m with m the maximum: no overflow; the gradient
+ * through m cancels, as it should */
+static tc_tensor *reduce_log_sum_exp(tc_tensor *x, int na, const int *axes, bool keep)
+{
+    if (!x) return NULL;
+    tc_tensor *mx = tc_max(x, na, axes, true);
+    if (!mx) return NULL;
+    /* a maximum of -inf or inf (all such values) would give nan: use 0 there */
+    bool g = tc_set_grad_enabled(false);
+    tc_tensor *safe = tc_contiguous(tc_mul_scalar(mx, 1));
+    tc_set_grad_enabled(g);
+    if (!safe) return NULL;
+    bool finite = true;
+    for (int64_t i = 0; i < tc_numel(safe); i++) finite &= isfinite(safe->data[i]) != 0;
+    if (!finite) mx = tc_zeros(mx->ndim, mx->shape);
+    tc_tensor *y = tc_add(tc_log(tc_sum(tc_exp(tc_sub(x, mx)), na, axes, true)), mx);
+    if (!y || keep) return y;
+    return tc_sum(y, na, axes, false); /* drop the kept axes (each of size 1) */
+}
+/* products: the reduced axes first, then one multiply per reduced row */
+static tc_tensor *reduce_prod(tc_tensor *x, int na, const int *axes, bool keep)
+{
+    if (!x) return NULL;
+    int r = x->ndim, perm[TC_MAX_DIMS], k = 0;
+    bool red[TC_MAX_DIMS] = {0};
+    for (int i = 0; i < na; i++) red[axes[i] < 0 ? axes[i] + r : axes[i]] = true;
+    if (na == 0)
+        for (int d = 0; d < r; d++) red[d] = true;
+    int64_t rows = 1, shape[TC_MAX_DIMS], kept[TC_MAX_DIMS] = {0};
+    int nk = 0;
+    for (int d = 0; d < r; d++)
+        if (red[d]) perm[k++] = d, rows *= x->shape[d];
+    for (int d = 0; d < r; d++)
+        if (!red[d]) perm[k++] = d, kept[nk++] = x->shape[d];
+    for (int d = 0; d < r; d++) shape[d] = red[d] ? 1 : x->shape[d];
+    int64_t rest = tc_shape_numel(nk, kept);
+    tc_tensor *t = tc_reshape(tc_transpose(x, perm), 2, (int64_t[]){rows, rest});
+    tc_tensor *acc = rows ? tc_narrow(t, 0, 0, 1) : tc_full(2, (int64_t[]){1, rest}, 1);
+    for (int64_t i = 1; i < rows && acc; i++) acc = tc_mul(acc, tc_narrow(t, 0, i, 1));
+    if (rows == 1) acc = tc_mul_scalar(acc, 1);
+    return keep ? tc_reshape(acc, r, shape) : tc_reshape(acc, nk, kept);
+}
+
+OP(op_reduce_min) { return reduce(c, n, n_in, in, out, reduce_min); }
+OP(op_reduce_sum_square) { return reduce(c, n, n_in, in, out, reduce_sum_square); }
+OP(op_reduce_l1) { return reduce(c, n, n_in, in, out, reduce_l1); }
+OP(op_reduce_l2) { return reduce(c, n, n_in, in, out, reduce_l2); }
+OP(op_reduce_log_sum) { return reduce(c, n, n_in, in, out, reduce_log_sum); }
+OP(op_reduce_log_sum_exp) { return reduce(c, n, n_in, in, out, reduce_log_sum_exp); }
+OP(op_reduce_prod) { return reduce(c, n, n_in, in, out, reduce_prod); }
 OP(op_reduce_mean) { return reduce(c, n, n_in, in, out, tc_mean); }
 OP(op_reduce_sum) { return reduce(c, n, n_in, in, out, tc_sum); }
 OP(op_reduce_max) { return reduce(c, n, n_in, in, out, tc_max); }
@@ -387,5 +452,9 @@ const onnx_op_entry tc_onnx_ops_math[] = {
     {"Softmax", op_softmax, prep_softmax}, {"LogSoftmax", op_log_softmax, prep_softmax},
     {"ReduceMean", op_reduce_mean, prep_reduce}, {"ReduceSum", op_reduce_sum, prep_reduce},
     {"ReduceMax", op_reduce_max, prep_reduce}, {"ArgMax", op_argmax, prep_reduce},
+    {"ReduceMin", op_reduce_min, prep_reduce}, {"ReduceSumSquare", op_reduce_sum_square, prep_reduce},
+    {"ReduceL1", op_reduce_l1, prep_reduce}, {"ReduceL2", op_reduce_l2, prep_reduce},
+    {"ReduceLogSum", op_reduce_log_sum, prep_reduce}, {"ReduceLogSumExp", op_reduce_log_sum_exp, prep_reduce},
+    {"ReduceProd", op_reduce_prod, prep_reduce},
     {NULL, NULL, NULL},
 };
