@@ -103,5 +103,10 @@ tc_status tc_onnx_op_resize(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor
 tc_status tc_onnx_op_upsample(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out);
 tc_status tc_onnx_prep_resize(tc_onnx_model *m, onnx_node *n);
 tc_status tc_onnx_prep_upsample(tc_onnx_model *m, onnx_node *n);
+/* ConvTranspose (onnx_conv_transpose.c) and Einsum (onnx_einsum.c), listed in the "more" table. */
+tc_status tc_onnx_op_conv_transpose(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out);
+tc_status tc_onnx_prep_conv_transpose(tc_onnx_model *m, onnx_node *n);
+tc_status tc_onnx_op_einsum(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out);
+tc_status tc_onnx_prep_einsum(tc_onnx_model *m, onnx_node *n);
 
 #endif
