@@ -148,6 +148,68 @@ PREP(prep_pool)
     return prep_window(n, &a->w);
 }
 
+/* ConvInteger / QLinearConv: the convolution of (x - x_zero_point) and
+ * (w - w_zero_point), whole numbers in float32: exact while every sum stays
+ * below 2^24 (as for 8-bit inputs and kernels up to about 250 taps) */
+static tc_status int_conv(onnx_ctx *c, const onnx_node *n, tc_tensor *x, tc_tensor *xz, tc_tensor *w, tc_tensor *wz,
+                          tc_tensor **y)
+{
+    bool g = tc_set_grad_enabled(false);
+    if (xz) x = tc_sub(x, xz);
+    if (wz && tc_numel(wz) > 1 && w) /* per output channel */
+        wz = tc_reshape(wz, w->ndim, (int64_t[]){tc_numel(wz), 1, 1, 1, 1, 1});
+    if (wz) w = tc_sub(w, wz);
+    tc_set_grad_enabled(g);
+    if (!x || !w) return tc_onnx_check(c, NULL);
+    tc_tensor *args[2] = {x, w};
+    return op_conv(c, n, 2, args, 1, y);
+}
+
+OP(op_conv_integer)
+{
+    (void)n_out;
+    NEED(2);
+    tc_status s = int_conv(c, n, in[0], n_in > 2 ? in[2] : NULL, in[1], n_in > 3 ? in[3] : NULL, out);
+    c->out_dtype[0] = TC_ONNX_INT64;
+    return s;
+}
+
+OP(op_qlinear_conv)
+{
+    (void)n_out;
+    NEED(8);
+    tc_tensor *acc;
+    tc_status s = int_conv(c, n, in[0], in[2], in[3], in[5], &acc);
+    if (s) return s;
+    if (n_in > 8 && in[8]) { /* int32 bias, added to the accumulator */
+        int64_t shape[TC_MAX_DIMS];
+        for (int d = 0; d < acc->ndim; d++) shape[d] = d == 1 ? tc_numel(in[8]) : 1;
+        bool g = tc_set_grad_enabled(false);
+        acc = tc_add(acc, tc_reshape(in[8], acc->ndim, shape));
+        tc_set_grad_enabled(g);
+        ONNX_TRY(c, acc);
+    }
+    tc_scalar xs, ys, yz;
+    if (tc_numel(in[1]) != 1 || tc_numel(in[6]) != 1 || tc_numel(in[7]) != 1)
+        return tc_onnx_fail(c, TC_ERR_UNSUPPORTED, "per-axis input or output scales");
+    tc_read_values(in[1], &xs), tc_read_values(in[6], &ys), tc_read_values(in[7], &yz);
+    const tc_scalar *ws = tc_packed(in[4]), *av = tc_packed(acc);
+    int64_t nws = tc_numel(in[4]), C = acc->shape[1], inner = tc_shape_numel(acc->ndim - 2, acc->shape + 2);
+    double lo, hi;
+    tc_onnx_quant_range(c, 7, &lo, &hi);
+    tc_tensor *y;
+    ONNX_TRY(c, y = tc_result(acc->ndim, acc->shape));
+    if (!ws || !av) return tc_onnx_check(c, NULL);
+    for (int64_t i = 0; i < tc_numel(y); i++) {
+        int64_t ch = (i / inner) % C;
+        double mult = (double)xs * (double)ws[nws == 1 ? 0 : ch] / (double)ys;
+        y->data[i] = (tc_scalar)tc_onnx_saturate((double)av[i] * mult + yz, lo, hi);
+    }
+    out[0] = y;
+    c->out_dtype[0] = TC_ONNX_INT64;
+    return TC_OK;
+}
+
 static tc_status pool_params(onnx_ctx *c, const onnx_node *n, const tc_tensor *x, tc_pool_params *p)
 {
     const pool_attrs *a = ATTRS(pool_attrs);
@@ -372,7 +434,7 @@ const onnx_op_entry tc_onnx_ops_nn[] = {
     {"Conv", op_conv, prep_conv}, {"MaxPool", op_max_pool, prep_pool}, {"AveragePool", op_avg_pool, prep_pool},
     {"GlobalAveragePool", op_global_avg_pool, NULL}, {"GlobalMaxPool", op_global_max_pool, NULL},
     {"Gemm", op_gemm, prep_gemm}, {"MatMul", op_matmul, NULL}, {"BatchNormalization", op_batch_norm, prep_batch_norm},
-    {"LRN", op_lrn, NULL},
+    {"LRN", op_lrn, NULL}, {"ConvInteger", op_conv_integer, prep_conv}, {"QLinearConv", op_qlinear_conv, prep_conv},
     {"Resize", tc_onnx_op_resize, tc_onnx_prep_resize}, {"Upsample", tc_onnx_op_upsample, tc_onnx_prep_upsample},
     {NULL, NULL, NULL},
 };

@@ -217,7 +217,7 @@ void tc_onnx_strides(int ndim, const int64_t *shape, int64_t *strides)
 static const onnx_op_entry *lookup(const char *op)
 {
     const onnx_op_entry *tables[] = {tc_onnx_ops_math, tc_onnx_ops_shape, tc_onnx_ops_nn,  tc_onnx_ops_rnn,
-                                     tc_onnx_ops_logic, tc_onnx_ops_index, tc_onnx_ops_more};
+                                     tc_onnx_ops_logic, tc_onnx_ops_index, tc_onnx_ops_more, tc_onnx_ops_quant};
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
         for (const onnx_op_entry *e = tables[t]; e->op_type; e++)
             if (!strcmp(e->op_type, op)) return e;

@@ -48,6 +48,13 @@ extern const onnx_op_entry tc_onnx_ops_rnn[];
 extern const onnx_op_entry tc_onnx_ops_logic[];
 extern const onnx_op_entry tc_onnx_ops_index[];
 extern const onnx_op_entry tc_onnx_ops_more[];
+extern const onnx_op_entry tc_onnx_ops_quant[];
+
+/* Quantised values (onnx_ops_quant.c): the range of input i's element type
+ * (a zero point; uint8 unless declared int8/int32), and rounding half to
+ * even with saturation. */
+void tc_onnx_quant_range(onnx_ctx *c, int i, double *lo, double *hi);
+double tc_onnx_saturate(double v, double lo, double hi);
 
 /* Failure of the current node: the message starts with the node's label. */
 tc_status tc_onnx_fail(onnx_ctx *c, tc_status s, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
