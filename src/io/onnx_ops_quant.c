@@ -69,7 +69,7 @@ OP(op_quantize)
     tc_onnx_quant_range(c, 2, &lo, &hi);
     tc_tensor *y;
     ONNX_TRY(c, y = tc_result(x->ndim, x->shape));
-    for (int64_t i = 0; i < tc_numel(y); i++) y->data[i] = (tc_scalar)tc_onnx_saturate((double)sv[i] + (zv ? zv[i] : 0), lo, hi);
+    for (int64_t i = 0; i < tc_numel(y); i++) y->data[i] = (tc_scalar)tc_onnx_saturate(nearbyint((double)sv[i]) + (zv ? zv[i] : 0), lo, hi);
     out[0] = y;
     c->out_dtype[0] = TC_ONNX_INT64;
     return TC_OK;
