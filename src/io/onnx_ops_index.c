@@ -630,7 +630,161 @@ OP(op_cumsum)
     return TC_OK;
 }
 
+/* ---- Unique (flattened or along an axis), MaxUnpool ------------------------- */
+typedef struct {
+    int64_t axis;
+    bool has_axis, sorted;
+} unique_attrs;
+PREP(prep_unique)
+{
+    (void)m;
+    unique_attrs *a = ATTRS_NEW(unique_attrs);
+    if (!a) return tc_last_status();
+    a->has_axis = tc_onnx_attr(n, "axis") != NULL;
+    a->axis = tc_onnx_attr_int(n, "axis", 0);
+    a->sorted = tc_onnx_attr_int(n, "sorted", 1) != 0;
+    return TC_OK;
+}
+
+typedef struct {
+    const tc_scalar *v;
+    int64_t len, inner, width; /* slice j: v[(o * len + j) * inner + i] for o < outer, i < inner */
+    int64_t outer;
+} slices;
+static _Thread_local slices uq;
+static int cmp_slices(int64_t a, int64_t b)
+{
+    for (int64_t o = 0; o < uq.outer; o++)
+        for (int64_t i = 0; i < uq.inner; i++) {
+            tc_scalar x = uq.v[(o * uq.len + a) * uq.inner + i], y = uq.v[(o * uq.len + b) * uq.inner + i];
+            if (x != y) return x < y ? -1 : 1;
+        }
+    return 0;
+}
+static int cmp_sorted(const void *pa, const void *pb)
+{
+    int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
+    int r = cmp_slices(a, b);
+    return r ? r : (a < b ? -1 : a > b);
+}
+
+OP(op_unique)
+{
+    NEED(1);
+    const unique_attrs *a = ATTRS(unique_attrs);
+    tc_tensor *x = in[0];
+    int axis = 0;
+    if (a->has_axis) {
+        if ((axis = tc_onnx_axis(c, a->axis, x->ndim)) < 0) return tc_last_status();
+    } else {
+        int64_t len = tc_numel(x);
+        ONNX_TRY(c, x = tc_reshape(x, 1, &len));
+    }
+    int64_t len = x->shape[axis];
+    uq = (slices){tc_packed(x), len, tc_shape_numel(x->ndim - axis - 1, x->shape + axis + 1), 0,
+                  tc_shape_numel(axis, x->shape)};
+    int64_t *order = tc_arena_alloc(sizeof *order * (size_t)(len + 1));
+    int64_t *first = tc_arena_alloc(sizeof *first * (size_t)(len + 1));   /* per unique: first index */
+    int64_t *count = tc_arena_alloc(sizeof *count * (size_t)(len + 1));
+    int64_t *inverse = tc_arena_alloc(sizeof *inverse * (size_t)(len + 1));
+    if (!order || !first || !count || !inverse || (!uq.v && tc_numel(x))) return tc_onnx_check(c, NULL);
+    for (int64_t j = 0; j < len; j++) order[j] = j;
+    qsort(order, (size_t)len, sizeof *order, cmp_sorted); /* equal slices stay in index order */
+    int64_t nu = 0;
+    for (int64_t k = 0; k < len; k++) {
+        if (k == 0 || cmp_slices(order[k - 1], order[k])) first[nu] = order[k], count[nu++] = 0;
+        count[nu - 1]++;
+        inverse[order[k]] = nu - 1;
+    }
+    if (!a->sorted) { /* by first occurrence */
+        int64_t *rank = tc_arena_alloc(sizeof *rank * (size_t)(nu + 1)), *f2 = tc_arena_alloc(sizeof *f2 * (size_t)(nu + 1));
+        int64_t *c2 = tc_arena_alloc(sizeof *c2 * (size_t)(nu + 1)), *pos = tc_arena_alloc(sizeof *pos * (size_t)(nu + 1));
+        if (!rank || !f2 || !c2 || !pos) return tc_last_status();
+        for (int64_t u = 0; u < nu; u++) rank[u] = u;
+        for (int64_t u = 1; u < nu; u++) /* insertion sort of the groups by first index */
+            for (int64_t v = u; v > 0 && first[rank[v]] < first[rank[v - 1]]; v--) {
+                int64_t t = rank[v];
+                rank[v] = rank[v - 1];
+                rank[v - 1] = t;
+            }
+        for (int64_t u = 0; u < nu; u++) f2[u] = first[rank[u]], c2[u] = count[rank[u]], pos[rank[u]] = u;
+        for (int64_t j = 0; j < len; j++) inverse[j] = pos[inverse[j]];
+        first = f2, count = c2;
+    }
+    tc_tensor *ix;
+    ONNX_TRY(c, ix = tc_onnx_from_int64(1, &nu, first));
+    ONNX_TRY(c, out[0] = tc_gather(x, ix, axis)); /* the unique values: a gather, differentiable */
+    c->out_dtype[0] = c->in_dtype[0];
+    if (n_out > 1) ONNX_TRY(c, out[1] = tc_onnx_from_int64(1, &nu, first));
+    if (n_out > 2) ONNX_TRY(c, out[2] = tc_onnx_from_int64(1, &len, inverse));
+    if (n_out > 3) ONNX_TRY(c, out[3] = tc_onnx_from_int64(1, &nu, count));
+    for (int i = 1; i < n_out; i++) c->out_dtype[i] = TC_ONNX_INT64;
+    return TC_OK;
+}
+
+typedef struct {
+    int nk, ns, np;
+    int64_t kernel[3], strides[3], pads[6];
+} unpool_attrs;
+PREP(prep_max_unpool)
+{
+    (void)m;
+    unpool_attrs *a = ATTRS_NEW(unpool_attrs);
+    if (!a) return tc_last_status();
+    a->nk = tc_onnx_attr_ints(n, "kernel_shape", a->kernel, 3);
+    a->ns = tc_onnx_attr_ints(n, "strides", a->strides, 3);
+    a->np = tc_onnx_attr_ints(n, "pads", a->pads, 6);
+    if (a->nk < 1 || a->nk > 3) return tc_onnx_prep_fail(n, TC_ERR_ARG, "kernel_shape has %d values", a->nk);
+    return TC_OK;
+}
+/* values placed at their flat indices in a zero tensor: a pick, differentiable in X */
+OP(op_max_unpool)
+{
+    (void)n_out;
+    NEED(2);
+    const unpool_attrs *a = ATTRS(unpool_attrs);
+    tc_tensor *x = in[0];
+    int nsp = x->ndim - 2;
+    if (nsp != a->nk || (a->ns >= 0 && a->ns != nsp) || (a->np >= 0 && a->np != 2 * nsp))
+        return tc_onnx_fail(c, TC_ERR_ARG, "kernel_shape, strides or pads do not fit input %s", TC_SHP(x));
+    if (!tc_same_shape(x, in[1])) return tc_onnx_fail(c, TC_ERR_SHAPE, "indices %s for input %s", TC_SHP(in[1]), TC_SHP(x));
+    /* indices address the shape the pooling came from; output_shape may be
+     * larger (then each index moves to the same coordinates there) */
+    int64_t shape[TC_MAX_DIMS], from[TC_MAX_DIMS];
+    from[0] = x->shape[0], from[1] = x->shape[1];
+    for (int i = 0; i < nsp; i++) {
+        int64_t s = a->ns > 0 ? a->strides[i] : 1, p = a->np > 0 ? a->pads[i] + a->pads[i + nsp] : 0;
+        from[2 + i] = (x->shape[2 + i] - 1) * s + a->kernel[i] - p;
+    }
+    memcpy(shape, from, sizeof shape);
+    if (n_in > 2 && in[2]) {
+        if (tc_onnx_ints(c, in[2], shape, TC_MAX_DIMS, "output_shape") != x->ndim)
+            return tc_onnx_fail(c, TC_ERR_ARG, "output_shape must have %d values", x->ndim);
+        for (int d = 0; d < x->ndim; d++)
+            if (shape[d] < from[d]) return tc_onnx_fail(c, TC_ERR_SHAPE, "output_shape is smaller than the unpooled shape");
+    }
+    int64_t fst[TC_MAX_DIMS], ost[TC_MAX_DIMS], nfrom = tc_shape_numel(x->ndim, from);
+    tc_onnx_strides(x->ndim, from, fst);
+    tc_onnx_strides(x->ndim, shape, ost);
+    int64_t total = tc_shape_numel(x->ndim, shape), nx = tc_numel(x);
+    int64_t *iv = int_values(c, in[1]);
+    int64_t *idx = tc_arena_alloc(sizeof *idx * (size_t)(total + 1));
+    tc_tensor *zero;
+    ONNX_TRY(c, zero = tc_scalar_tensor(0));
+    if (!iv || !idx) return tc_last_status();
+    for (int64_t j = 0; j < total; j++) idx[j] = nx;
+    for (int64_t k = 0; k < nx; k++) {
+        if (iv[k] < 0 || iv[k] >= nfrom) return tc_onnx_fail(c, TC_ERR_ARG, "index %lld is outside the output", (long long)iv[k]);
+        int64_t at = 0;
+        for (int d = 0; d < x->ndim; d++) at += ((iv[k] / fst[d]) % from[d]) * ost[d];
+        idx[at] = k;
+    }
+    ONNX_TRY(c, out[0] = tc_onnx_pick(c, 2, (tc_tensor *[]){x, zero}, idx, x->ndim, shape));
+    return TC_OK;
+}
+
 const onnx_op_entry tc_onnx_ops_index[] = {
+    {"Unique", op_unique, prep_unique}, {"MaxUnpool", op_max_unpool, prep_max_unpool},
     {"GatherElements", op_gather_elements, prep_axis0}, {"ScatterElements", op_scatter_elements, prep_axis0},
     {"Scatter", op_scatter_elements, prep_axis0}, {"GatherND", op_gather_nd, prep_nd}, {"ScatterND", op_scatter_nd, prep_nd},
     {"TopK", op_topk, prep_topk}, {"ArgMin", op_argmin, prep_argmin}, {"Hardmax", op_hardmax, prep_hardmax},

@@ -324,7 +324,45 @@ OP(op_nonzero)
     return TC_OK;
 }
 
+/* ---- window functions (opset 17) ------------------------------------------- */
+typedef struct {
+    bool periodic;
+    int64_t dtype;
+} window_attrs;
+PREP(prep_window)
+{
+    (void)m;
+    window_attrs *a = ATTRS_NEW(window_attrs);
+    if (!a) return tc_last_status();
+    a->periodic = tc_onnx_attr_int(n, "periodic", 1) != 0;
+    a->dtype = tc_onnx_attr_int(n, "output_datatype", 1);
+    return TC_OK;
+}
+static tc_status window(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor **in, tc_tensor **out, double a0, double a1,
+                        double a2)
+{
+    NEED(1);
+    int64_t len;
+    if (tc_onnx_ints(c, in[0], &len, 1, "size") != 1 || len < 0) return tc_onnx_fail(c, TC_ERR_ARG, "size must be one value >= 0");
+    const window_attrs *a = ATTRS(window_attrs);
+    double N = a->periodic ? (double)len : (double)len - 1;
+    tc_tensor *y;
+    ONNX_TRY(c, y = tc_result(1, &len));
+    for (int64_t i = 0; i < len; i++) {
+        double t = N > 0 ? 2 * M_PI * (double)i / N : 0;
+        y->data[i] = (tc_scalar)(a0 - a1 * cos(t) + a2 * cos(2 * t));
+    }
+    out[0] = y;
+    c->out_dtype[0] = a->dtype == 1 || a->dtype == 10 || a->dtype == 11 || a->dtype == 16 ? TC_ONNX_FLOAT : TC_ONNX_INT64;
+    return TC_OK;
+}
+OP(op_hann) { (void)n_out; return window(c, n, n_in, in, out, 0.5, 0.5, 0); }
+OP(op_hamming) { (void)n_out; return window(c, n, n_in, in, out, 25.0 / 46, 21.0 / 46, 0); }
+OP(op_blackman) { (void)n_out; return window(c, n, n_in, in, out, 0.42, 0.5, 0.08); }
+
 const onnx_op_entry tc_onnx_ops_logic[] = {
+    {"HannWindow", op_hann, prep_window}, {"HammingWindow", op_hamming, prep_window},
+    {"BlackmanWindow", op_blackman, prep_window},
     {"Equal", op_equal, NULL}, {"Less", op_less, NULL}, {"Greater", op_greater, NULL},
     {"LessOrEqual", op_less_equal, NULL}, {"GreaterOrEqual", op_greater_equal, NULL},
     {"And", op_and, NULL}, {"Or", op_or, NULL}, {"Xor", op_xor, NULL}, {"Not", op_not, NULL},
