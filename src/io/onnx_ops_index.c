@@ -783,7 +783,85 @@ OP(op_max_unpool)
     return TC_OK;
 }
 
+/* ---- NonMaxSuppression -------------------------------------------------------- */
+typedef struct {
+    bool center;
+} nms_attrs;
+PREP(prep_nms)
+{
+    (void)m;
+    nms_attrs *a = ATTRS_NEW(nms_attrs);
+    if (!a) return tc_last_status();
+    a->center = tc_onnx_attr_int(n, "center_point_box", 0) != 0;
+    return TC_OK;
+}
+
+/* a box as y1 x1 y2 x2 with y1 <= y2, x1 <= x2 */
+static void nms_corners(const tc_scalar *b, bool center, double *o)
+{
+    if (center) {
+        o[1] = b[0] - b[2] / 2, o[3] = b[0] + b[2] / 2, o[0] = b[1] - b[3] / 2, o[2] = b[1] + b[3] / 2;
+    } else {
+        o[0] = fmin(b[0], b[2]), o[2] = fmax(b[0], b[2]), o[1] = fmin(b[1], b[3]), o[3] = fmax(b[1], b[3]);
+    }
+}
+static double nms_iou(const double *a, const double *b)
+{
+    double h = fmin(a[2], b[2]) - fmax(a[0], b[0]), w = fmin(a[3], b[3]) - fmax(a[1], b[1]);
+    if (h <= 0 || w <= 0) return 0;
+    double inter = h * w, uni = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
+    return uni > 0 ? inter / uni : 0;
+}
+
+OP(op_nms)
+{
+    (void)n_out;
+    NEED(2);
+    tc_tensor *boxes = in[0], *scores = in[1];
+    if (boxes->ndim != 3 || boxes->shape[2] != 4 || scores->ndim != 3 || scores->shape[0] != boxes->shape[0] ||
+        scores->shape[2] != boxes->shape[1])
+        return tc_onnx_fail(c, TC_ERR_SHAPE, "boxes %s and scores %s do not fit [B, N, 4] / [B, C, N]", TC_SHP(boxes), TC_SHP(scores));
+    int64_t max_out = 0;
+    double iou_t = 0, score_t = -INFINITY;
+    if (n_in > 2 && in[2] && tc_numel(in[2])) tc_onnx_ints(c, in[2], &max_out, 1, "max_output_boxes_per_class");
+    tc_scalar v;
+    if (n_in > 3 && in[3] && tc_numel(in[3])) tc_read_values(in[3], &v), iou_t = v;
+    if (n_in > 4 && in[4] && tc_numel(in[4])) tc_read_values(in[4], &v), score_t = v;
+    int64_t B = boxes->shape[0], N = boxes->shape[1], C = scores->shape[1];
+    const tc_scalar *bv = tc_packed(boxes), *sv = tc_packed(scores);
+    int64_t cap = B * C * (max_out < N ? max_out : N);
+    int64_t *sel = tc_arena_alloc(sizeof *sel * (size_t)(3 * cap + 3));
+    int64_t *order = tc_arena_alloc(sizeof *order * (size_t)(N + 1)), *kept = tc_arena_alloc(sizeof *kept * (size_t)(N + 1));
+    double *corner = tc_arena_alloc(sizeof *corner * (size_t)(4 * N + 4));
+    if (!sel || !order || !kept || !corner || ((!bv || !sv) && N)) return tc_onnx_check(c, NULL);
+    int64_t ns = 0;
+    for (int64_t b = 0; b < B; b++) {
+        for (int64_t i = 0; i < N; i++) nms_corners(bv + (b * N + i) * 4, ATTRS(nms_attrs)->center, corner + 4 * i);
+        for (int64_t cl = 0; cl < C; cl++) {
+            const tc_scalar *s = sv + (b * C + cl) * N;
+            int64_t nc = 0;
+            for (int64_t i = 0; i < N; i++)
+                if (s[i] > score_t) order[nc++] = i;
+            sort_ctx = (topk_sort){s, 1, true}; /* by score, ties by index */
+            qsort(order, (size_t)nc, sizeof *order, topk_cmp);
+            int64_t nk = 0;
+            for (int64_t k = 0; k < nc && nk < max_out; k++) {
+                bool keep = true;
+                for (int64_t j = 0; j < nk && keep; j++) keep = nms_iou(corner + 4 * order[k], corner + 4 * kept[j]) <= iou_t;
+                if (!keep) continue;
+                kept[nk++] = order[k];
+                sel[3 * ns] = b, sel[3 * ns + 1] = cl, sel[3 * ns + 2] = order[k];
+                ns++;
+            }
+        }
+    }
+    ONNX_TRY(c, out[0] = tc_onnx_from_int64(2, (int64_t[]){ns, 3}, sel));
+    c->out_dtype[0] = TC_ONNX_INT64;
+    return TC_OK;
+}
+
 const onnx_op_entry tc_onnx_ops_index[] = {
+    {"NonMaxSuppression", op_nms, prep_nms},
     {"Unique", op_unique, prep_unique}, {"MaxUnpool", op_max_unpool, prep_max_unpool},
     {"GatherElements", op_gather_elements, prep_axis0}, {"ScatterElements", op_scatter_elements, prep_axis0},
     {"Scatter", op_scatter_elements, prep_axis0}, {"GatherND", op_gather_nd, prep_nd}, {"ScatterND", op_scatter_nd, prep_nd},
