@@ -115,5 +115,7 @@ tc_status tc_onnx_op_conv_transpose(onnx_ctx *c, const onnx_node *n, int n_in, t
 tc_status tc_onnx_prep_conv_transpose(tc_onnx_model *m, onnx_node *n);
 tc_status tc_onnx_op_einsum(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out);
 tc_status tc_onnx_prep_einsum(tc_onnx_model *m, onnx_node *n);
+tc_status tc_onnx_op_grid_sample(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out);
+tc_status tc_onnx_prep_grid_sample(tc_onnx_model *m, onnx_node *n);
 
 #endif
