@@ -360,7 +360,115 @@ OP(op_hann) { (void)n_out; return window(c, n, n_in, in, out, 0.5, 0.5, 0); }
 OP(op_hamming) { (void)n_out; return window(c, n, n_in, in, out, 25.0 / 46, 21.0 / 46, 0); }
 OP(op_blackman) { (void)n_out; return window(c, n, n_in, in, out, 0.42, 0.5, 0.08); }
 
+/* ---- TfIdfVectorizer over integer n-grams ------------------------------------ */
+typedef struct {
+    int64_t min_n, max_n, max_skip, n_out;
+    int mode; /* 0 TF, 1 IDF, 2 TFIDF */
+    int n_counts, n_pool, n_indexes, n_weights;
+    int64_t *counts, *pool, *indexes;
+    float *weights;
+} tfidf_attrs;
+
+static void free_tfidf(void *p)
+{
+    tfidf_attrs *a = p;
+    if (a) free(a->counts), free(a->pool), free(a->indexes), free(a->weights);
+    free(a);
+}
+
+static int64_t *attr_ints_copy(const onnx_node *n, const char *name, int *count)
+{
+    const Onnx__AttributeProto *a = tc_onnx_attr(n, name);
+    *count = a ? (int)a->n_ints : 0;
+    int64_t *v = malloc(sizeof *v * (size_t)(*count + 1));
+    if (v)
+        for (int i = 0; i < *count; i++) v[i] = a->ints[i];
+    return v;
+}
+
+PREP(prep_tfidf)
+{
+    (void)m;
+    tfidf_attrs *a = ATTRS_NEW(tfidf_attrs);
+    if (!a) return tc_last_status();
+    n->free_attrs = free_tfidf;
+    a->min_n = tc_onnx_attr_int(n, "min_gram_length", 0);
+    a->max_n = tc_onnx_attr_int(n, "max_gram_length", 0);
+    a->max_skip = tc_onnx_attr_int(n, "max_skip_count", 0);
+    const char *mode = tc_onnx_attr_string(n, "mode", "");
+    a->mode = !strcmp(mode, "TF") ? 0 : !strcmp(mode, "IDF") ? 1 : !strcmp(mode, "TFIDF") ? 2 : -1;
+    if (tc_onnx_attr(n, "pool_strings")) return tc_onnx_prep_fail(n, TC_ERR_UNSUPPORTED, "string pools (pool_strings)");
+    a->counts = attr_ints_copy(n, "ngram_counts", &a->n_counts);
+    a->pool = attr_ints_copy(n, "pool_int64s", &a->n_pool);
+    a->indexes = attr_ints_copy(n, "ngram_indexes", &a->n_indexes);
+    const Onnx__AttributeProto *w = tc_onnx_attr(n, "weights");
+    a->n_weights = w ? (int)w->n_floats : 0;
+    a->weights = malloc(sizeof *a->weights * (size_t)(a->n_weights + 1));
+    if (!a->counts || !a->pool || !a->indexes || !a->weights) return tc_error(TC_ERR_MEMORY, "%s: out of memory", n->label);
+    for (int i = 0; i < a->n_weights; i++) a->weights[i] = w->floats[i];
+    if (a->mode < 0) return tc_onnx_prep_fail(n, TC_ERR_ARG, "mode '%s' (TF, IDF or TFIDF)", mode);
+    if (a->min_n < 1 || a->max_n < a->min_n || a->max_n > a->n_counts || a->max_skip < 0)
+        return tc_onnx_prep_fail(n, TC_ERR_ARG, "gram lengths %lld..%lld for %d ngram_counts", (long long)a->min_n,
+                                 (long long)a->max_n, a->n_counts);
+    int64_t grams = 0;
+    for (int k = 0; k < a->n_counts; k++) {
+        int64_t end = k + 1 < a->n_counts ? a->counts[k + 1] : a->n_pool;
+        if (a->counts[k] < 0 || end < a->counts[k] || end > a->n_pool || (end - a->counts[k]) % (k + 1))
+            return tc_onnx_prep_fail(n, TC_ERR_ARG, "ngram_counts do not split the pool into n-grams");
+        grams += (end - a->counts[k]) / (k + 1);
+    }
+    if (grams != a->n_indexes || (a->n_weights && a->n_weights != a->n_indexes))
+        return tc_onnx_prep_fail(n, TC_ERR_ARG, "%lld n-grams but %d ngram_indexes / %d weights", (long long)grams,
+                                 a->n_indexes, a->n_weights);
+    for (int i = 0; i < a->n_indexes; i++) {
+        if (a->indexes[i] < 0 || a->indexes[i] > (1 << 24)) return tc_onnx_prep_fail(n, TC_ERR_ARG, "ngram index %lld", (long long)a->indexes[i]);
+        if (a->indexes[i] + 1 > a->n_out) a->n_out = a->indexes[i] + 1;
+    }
+    return TC_OK;
+}
+
+OP(op_tfidf)
+{
+    (void)n_out;
+    NEED(1);
+    const tfidf_attrs *a = ATTRS(tfidf_attrs);
+    tc_tensor *x = in[0];
+    if (x->ndim != 1 && x->ndim != 2) return tc_onnx_fail(c, TC_ERR_SHAPE, "input %s must be [C] or [N, C]", TC_SHP(x));
+    int64_t rows = x->ndim == 2 ? x->shape[0] : 1, C = x->shape[x->ndim - 1];
+    const tc_scalar *xv = tc_packed(x);
+    int64_t *cnt = tc_arena_alloc(sizeof *cnt * (size_t)(a->n_indexes + 1));
+    tc_tensor *y;
+    ONNX_TRY(c, y = x->ndim == 2 ? tc_zeros(2, (int64_t[]){rows, a->n_out}) : tc_zeros(1, &a->n_out));
+    if (!cnt || (!xv && tc_numel(x))) return tc_onnx_check(c, NULL);
+    for (int64_t r = 0; r < rows; r++) {
+        const tc_scalar *row = xv + r * C;
+        memset(cnt, 0, sizeof *cnt * (size_t)a->n_indexes);
+        int64_t ordinal = 0;
+        for (int64_t g = 1; g <= a->n_counts; g++) {
+            int64_t start = a->counts[g - 1], end = g < a->n_counts ? a->counts[g] : a->n_pool, ng = (end - start) / g;
+            if (g >= a->min_n && g <= a->max_n)
+                for (int64_t skip = 0; skip <= (g == 1 ? 0 : a->max_skip); skip++) /* unigrams once */
+                    for (int64_t i = 0; i + (g - 1) * (skip + 1) < C; i++)
+                        for (int64_t q = 0; q < ng; q++) {
+                            bool match = true;
+                            for (int64_t j = 0; j < g && match; j++)
+                                match = (int64_t)row[i + j * (skip + 1)] == a->pool[start + q * g + j];
+                            if (match) cnt[ordinal + q]++;
+                        }
+            ordinal += ng;
+        }
+        for (int i = 0; i < a->n_indexes; i++) {
+            double w = a->n_weights ? a->weights[i] : 1, v = a->mode == 0 ? (double)cnt[i] : a->mode == 1 ? (cnt[i] ? w : 0) : (double)cnt[i] * w;
+            y->data[r * a->n_out + a->indexes[i]] = (tc_scalar)v;
+        }
+    }
+    out[0] = y;
+    c->out_dtype[0] = TC_ONNX_FLOAT;
+    return TC_OK;
+}
+
 const onnx_op_entry tc_onnx_ops_logic[] = {
+    {"TfIdfVectorizer", op_tfidf, prep_tfidf},
     {"HannWindow", op_hann, prep_window}, {"HammingWindow", op_hamming, prep_window},
     {"BlackmanWindow", op_blackman, prep_window},
     {"Equal", op_equal, NULL}, {"Less", op_less, NULL}, {"Greater", op_greater, NULL},
