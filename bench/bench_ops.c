@@ -1,6 +1,7 @@
 /* Speed of the hot kernels: conv2d forward+backward on the cookbook's layer
  * shapes and two GEMMs, in GFLOP/s and as a fraction of this machine's
- * measured sgemm peak (DESIGN.md: 102 GFLOP/s on one core, 202 on two).
+ * FMA peak, measured at start-up (bench/peak.h: an FMA loop chosen from the
+ * CPU's features), on 1 core and on the N cores of the run.
  * Usage: TENSORCOOK_THREADS=N bench_ops [repeats]
  * Prints one line per shape (best of the repeats after one warm-up):
  *   name threads N ms GFLOP/s, % of the 1-core peak, % of the N-core peak.
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "peak.h"
 #include "shapes.h"
 #include "tensorcook/tensorcook.h"
 
@@ -19,7 +21,8 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static double peak(int threads) { return threads >= 2 ? 202.0 : 102.0; }
+static double peak_1, peak_n; /* measured at start-up */
+static double peak(int threads) { return threads >= 2 ? peak_n : peak_1; }
 
 static void report(const char *name, int threads, double seconds, double flops)
 {
@@ -33,6 +36,9 @@ int main(int argc, char **argv)
 {
     int repeats = argc > 1 ? atoi(argv[1]) : 5;
     int threads = tc_num_threads();
+    peak_1 = measure_peak(1);
+    peak_n = threads > 1 ? measure_peak(threads) : peak_1;
+    printf("measured FMA peak (%s loop): %.1f GFLOP/s on 1 core, %.1f on %d\n", peak_isa(), peak_1, peak_n, threads);
     tc_rng rng = tc_rng_new(1);
     for (size_t s = 0; s < sizeof CONV_SHAPES / sizeof CONV_SHAPES[0]; s++) {
         const conv_shape *c = &CONV_SHAPES[s];

@@ -332,6 +332,73 @@ static void bad_input(void **state)
     tc_step_reset();
 }
 
+/* A model's parameters and gradients are views of one flat block each, the
+ * optimizer's slots follow the same layout, and the flat update gives the
+ * same bits as updating each tensor on its own (loose copies), for every
+ * rule, with a frozen layer in the middle (two stretches). */
+static tc_model *flat_model(void)
+{
+    tc_nn_seed(7);
+    return tc_sequential("flat", (tc_layer *[]){tc_dense(&(tc_dense_opts){.units = 13, .input_dim = 5, .act = TC_TANH}),
+                                                tc_dense(&(tc_dense_opts){.units = 7, .name = "frozen"}),
+                                                tc_dense(&(tc_dense_opts){.units = 3}), NULL});
+}
+
+static tc_tensor *flat_loss(void *ctx)
+{
+    tc_model *m = ctx;
+    tc_rng r = tc_rng_new(11);
+    tc_tensor *x = tc_test_uniform(&r, TC_SHAPE(4, 5), -1, 1);
+    return tc_mean(tc_square(tc_model_forward(m, x, true)), 0, NULL, false);
+}
+
+static void model_parameters_are_one_block(void **state)
+{
+    const tc_optim_opts kinds[3] = {{.lr = 0.1, .momentum = 0.9}, {.lr = 0.01, .clip_norm = 0.05}, {.lr = 0.01, .momentum = 0.5, .centered = true}};
+    for (int k = 0; k < 3; k++) {
+        tc_model *m = flat_model();
+        tc_layer_set_trainable(tc_model_layer(m, "frozen"), false);
+        tc_model_refresh_trainable(m);
+        int np = tc_model_param_count(m);
+        for (int i = 1; i < np; i++) {
+            assert_ptr_equal(tc_model_param(m, i)->block, tc_model_param(m, 0)->block);
+            assert_true(tc_model_param(m, i)->offset > tc_model_param(m, i - 1)->offset);
+        }
+        /* the same parameters as loose tensors, trained side by side */
+        tc_tensor **loose = calloc((size_t)np, sizeof *loose);
+        for (int i = 0; i < np; i++) {
+            loose[i] = tc_tensor_from(tc_model_param(m, i)->ndim, tc_model_param(m, i)->shape, tc_model_param(m, i)->data);
+            tc_set_requires_grad(loose[i], tc_model_param_trainable(m, i));
+        }
+        tc_optimizer *flat = tc_optimizer_new((tc_optimizer_kind)k, &kinds[k]);
+        tc_optimizer *each = tc_optimizer_new((tc_optimizer_kind)k, &kinds[k]);
+        for (int step = 0; step < 3; step++) {
+            double l1;
+            assert_int_equal(tc_model_train_step(m, flat, flat_loss, m, &l1), TC_OK);
+            /* the loose copies get the model's gradients */
+            for (int i = 0; i < np; i++) {
+                tc_tensor *g = tc_model_param(m, i)->grad;
+                if (!tc_requires_grad(loose[i])) continue;
+                if (!loose[i]->grad) loose[i]->grad = tc_tensor_new(loose[i]->ndim, loose[i]->shape);
+                memcpy(loose[i]->grad->data, g->data, sizeof(tc_scalar) * (size_t)tc_numel(g));
+            }
+            assert_int_equal(tc_optimizer_step(each, np, loose), TC_OK);
+            for (int i = 0; i < np; i++)
+                assert_memory_equal(tc_model_param(m, i)->data, loose[i]->data, sizeof(tc_scalar) * (size_t)tc_numel(loose[i]));
+        }
+        for (int s = 0; s < tc_optimizer_slot_count(flat); s++) {
+            tc_tensor *a = tc_optimizer_slot(flat, tc_model_param(m, 0), s), *b = tc_optimizer_slot(flat, tc_model_param(m, np - 1), s);
+            assert_non_null(a->block);
+            assert_ptr_equal(a->block, b->block);
+        }
+        tc_optimizer_free(flat), tc_optimizer_free(each);
+        for (int i = 0; i < np; i++) tc_tensor_free(loose[i]);
+        free(loose);
+        tc_model_free(m);
+        tc_step_reset();
+    }
+}
+
 int main(void)
 {
     fx = tc_fixture_load(TC_FIXTURE_PATH("optim/optimizers.tcfx"));
@@ -349,6 +416,7 @@ int main(void)
         cmocka_unit_test(same_bits_for_any_thread_count),
         cmocka_unit_test(each_optimizer_trains),
         cmocka_unit_test(bad_input),
+        cmocka_unit_test(model_parameters_are_one_block),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tc_fixture_free(fx);

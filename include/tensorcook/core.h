@@ -70,6 +70,7 @@ enum {
 };
 
 typedef struct tc_node tc_node;
+typedef struct tc_block tc_block;
 
 typedef struct tc_tensor {
     tc_scalar *data;            /* first element: storage + offset */
@@ -82,6 +83,7 @@ typedef struct tc_tensor {
     struct tc_tensor *grad;     /* accumulated gradient, same shape, contiguous */
     tc_node *node;              /* operation that produced it (NULL: a leaf) */
     const char *name;           /* optional, for summaries and debugging */
+    tc_block *block;            /* the flat block this long-lived tensor views (storage = its values), or NULL */
 } tc_tensor;
 
 /* Shapes are given as (ndim, int64 array). A scalar has ndim 0. */
@@ -206,6 +208,42 @@ void tc_gemv_run_panels(const tc_gemv_plan *p, const tc_scalar *x, tc_scalar *y,
 /* The whole product, panels split over the pool; y [panels * TC_GEMV_PANEL],
  * indexed by packed column. */
 void tc_gemv_run(const tc_gemv_plan *p, const tc_scalar *x, tc_scalar *y);
+
+/* ---- flat blocks ----------------------------------------------------------
+ * One flat, zeroed, 64-byte-aligned buffer that long-lived tensors view at
+ * their own offsets: a model keeps all its weights in one block and all
+ * their gradients in a companion block (as llm.c's
+ * malloc_and_point_parameters), so optimizers keep their state in blocks of
+ * the same layout and update a whole model in one loop. A view's storage is
+ * the block's values and its offset its place there; freeing a view frees
+ * only its struct; the block's owner frees the block after its views. */
+tc_block *tc_block_new(int64_t len);
+void tc_block_free(tc_block *b);
+tc_scalar *tc_block_values(const tc_block *b);
+int64_t tc_block_length(const tc_block *b);
+/* The companion block of b (the gradients of a block of weights), or NULL. */
+tc_block *tc_block_companion(const tc_block *b);
+void tc_block_set_companion(tc_block *b, tc_block *companion);
+/* A long-lived contiguous tensor over b's values [offset, offset + numel). */
+tc_tensor *tc_block_view(tc_block *b, int64_t offset, int ndim, const int64_t *shape);
+/* Offsets of views are kept on this many values (64 bytes). */
+#define TC_BLOCK_ALIGN 16
+
+/* ---- whole files ---------------------------------------------------------
+ * Reading: the file's bytes in a malloc'd buffer with a NUL after them
+ * (caller frees); max_bytes > 0 refuses larger files. Errors name the file.
+ * Writing: atomically, as every writer of the library does: the data goes
+ * to a temporary file beside PATH, is flushed and fsynced, then renamed over
+ * PATH (and the folder fsynced), so PATH is the complete new file or what
+ * was there before, never a partial one; on failure the temporary file is
+ * removed. tc_atomic_* is the streaming form (checkpoints, PNG encoders). */
+tc_status tc_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *size);
+tc_status tc_write_file_atomic(const char *path, const void *data, size_t size);
+typedef struct tc_atomic_file tc_atomic_file;
+tc_atomic_file *tc_atomic_begin(const char *path);
+FILE *tc_atomic_stream(tc_atomic_file *f);
+tc_status tc_atomic_commit(tc_atomic_file *f); /* frees f, also on failure */
+void tc_atomic_abort(tc_atomic_file *f);       /* removes the temporary file, frees f */
 
 #ifdef __cplusplus
 }

@@ -92,8 +92,6 @@ tc_status tc_write_metrics_csv(const char *path, int n, const tc_metrics *rows);
 tc_status tc_plot_metrics(const char *prefix, int n, const tc_metrics *rows, const char *title);
 /* A TensorBoard event file with scalars loss, accuracy, val_loss, val_accuracy. */
 tc_status tc_write_tensorboard(const char *dir, int n, const tc_metrics *rows);
-/* A whole file written atomically: write to PATH.tmp, fsync, rename. */
-tc_status tc_write_file_atomic(const char *path, const void *data, size_t size);
 
 #ifdef __cplusplus
 }

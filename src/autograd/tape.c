@@ -87,9 +87,17 @@ tc_tensor *tc_grad_for(tc_tensor *t)
     if (!t || !(t->flags & TC_REQUIRES_GRAD)) return NULL;
     if (!t->grad) {
         /* leaves made by tc_tensor_new keep a long-lived gradient that
-         * accumulates across steps; everything else gets a step gradient */
-        t->grad = (t->flags & TC_LONG_LIVED) && !t->node ? tc_tensor_new(t->ndim, t->shape)
-                                                          : tc_zeros(t->ndim, t->shape);
+         * accumulates across steps (in the companion block of a block's
+         * weights: a model's gradients are one flat block too); everything
+         * else gets a step gradient */
+        tc_block *gb = tc_block_companion(t->block);
+        bool leaf = (t->flags & TC_LONG_LIVED) && !t->node;
+        if (leaf && gb) {
+            t->grad = tc_block_view(gb, t->offset, t->ndim, t->shape);
+            if (t->grad) memset(t->grad->data, 0, sizeof(tc_scalar) * (size_t)tc_numel(t));
+        } else {
+            t->grad = leaf ? tc_tensor_new(t->ndim, t->shape) : tc_zeros(t->ndim, t->shape);
+        }
     }
     return t->grad;
 }

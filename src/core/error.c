@@ -17,10 +17,14 @@ void tc_clear_error(void)
 
 tc_status tc_error(tc_status status, const char *fmt, ...)
 {
+    /* formatted aside first, so the current message may be an argument
+     * (tc_error(s, "checkpoint %s", tc_last_error()) adds context) */
+    char msg[sizeof last_message];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_message, sizeof last_message, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(last_message, msg, sizeof msg);
     last_status = status;
     return status;
 }

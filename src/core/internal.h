@@ -55,6 +55,8 @@ void tc_accumulate(tc_scalar *dst, const tc_scalar *src, int64_t n);
  * src/autograd truncate the tape, then rewind the arena with these. */
 size_t tc_arena_position(void);
 void tc_arena_rewind(size_t position);
+/* Pins OpenBLAS to the calling thread (src/core/blas.c; the pool calls it). */
+void tc_blas_single_thread(void);
 /* Frees the arena and stops the pool (the last part of tc_shutdown). */
 void tc_core_shutdown(void);
 

@@ -36,7 +36,6 @@ static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Thread_local int thread_id;
 static _Thread_local int in_parallel;
 
-extern void tc_blas_single_thread(void);
 
 static void chunk_bounds(int64_t n, int nchunks, int c, int64_t *b, int64_t *e)
 {

@@ -170,30 +170,12 @@ static void write_entry(writer *w, const ck_entry *e)
     }
 }
 
-/* Makes the rename durable; not every file system supports it, so failure is ignored. */
-static void sync_folder(const char *path)
-{
-    char *copy = strdup(path);
-    if (!copy) return;
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    free(copy);
-}
-
 tc_status tc_checkpoint_save(const tc_checkpoint *ck, const char *path)
 {
     if (!ck || !path || !path[0]) return tc_error(TC_ERR_ARG, "checkpoint_save: NULL %s", ck ? "path" : "checkpoint");
-    char tmp[CK_MAX_NAME + 64];
-    /* unique per process and per call, so concurrent saves never share a temporary file */
-    static unsigned serial;
-    unsigned k = __atomic_fetch_add(&serial, 1, __ATOMIC_RELAXED);
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(), k) >= (int)sizeof tmp)
-        return tc_error(TC_ERR_ARG, "checkpoint %s: path too long", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return tc_error(TC_ERR_IO, "checkpoint %s: cannot write %s: %s", path, tmp, strerror(errno));
+    tc_atomic_file *af = tc_atomic_begin(path);
+    if (!af) return tc_error(tc_last_status(), "checkpoint %s", tc_last_error());
+    FILE *f = tc_atomic_stream(af);
     writer w = {f, crc32(0, NULL, 0), true};
     put_bytes(&w, "TCCK", 4);
     put_u32(&w, CK_VERSION);
@@ -201,21 +183,12 @@ tc_status tc_checkpoint_save(const tc_checkpoint *ck, const char *path)
     for (int i = 0; i < ck->n && w.ok; i++) write_entry(&w, &ck->e[i]);
     uint32_t crc = (uint32_t)w.crc;
     if (w.ok) w.ok = fwrite(&crc, 1, 4, f) == 4;
-    if (w.ok) w.ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-    int err = errno;
-    if (fclose(f) != 0 && w.ok) {
-        w.ok = false;
-        err = errno;
-    }
-    if (w.ok && rename(tmp, path) != 0) {
-        w.ok = false;
-        err = errno;
-    }
     if (!w.ok) {
-        remove(tmp); /* never leave a partial file behind */
+        int err = errno;
+        tc_atomic_abort(af); /* never leave a partial file behind */
         return tc_error(TC_ERR_IO, "checkpoint %s: write failed: %s", path, strerror(err ? err : EIO));
     }
-    sync_folder(path);
+    if (tc_atomic_commit(af) != TC_OK) return tc_error(tc_last_status(), "checkpoint %s", tc_last_error());
     return TC_OK;
 }
 
@@ -236,37 +209,11 @@ static bool take(reader *r, void *dst, size_t n)
 
 static uint8_t *read_all(const char *path, size_t *size)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        tc_error(TC_ERR_IO, "checkpoint %s: cannot open: %s", path, strerror(errno));
+    unsigned char *buf;
+    if (tc_read_file(path, 0, &buf, size) != TC_OK) {
+        tc_error(tc_last_status(), "checkpoint %s", tc_last_error());
         return NULL;
     }
-    uint8_t *buf = NULL;
-    size_t used = 0, cap = 0;
-    for (;;) {
-        if (used == cap) {
-            cap = cap ? cap * 2 : 1 << 16;
-            uint8_t *g = realloc(buf, cap);
-            if (!g) {
-                free(buf);
-                fclose(f);
-                tc_error(TC_ERR_MEMORY, "checkpoint %s: out of memory", path);
-                return NULL;
-            }
-            buf = g;
-        }
-        size_t got = fread(buf + used, 1, cap - used, f);
-        used += got;
-        if (!got) break;
-    }
-    bool failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        free(buf);
-        tc_error(TC_ERR_IO, "checkpoint %s: read error", path);
-        return NULL;
-    }
-    *size = used;
     return buf;
 }
 

@@ -47,6 +47,7 @@ struct tc_model {
     char (*param_names)[100];
     int n_trainable;
     tc_tensor **trainable;
+    tc_block *weights, *grads;   /* every parameter, and every parameter's gradient, in one flat block each */
 };
 
 static uint64_t nn_seed = 42;
@@ -338,6 +339,46 @@ static void collect_params(tc_model *m)
     }
 }
 
+/* Moves every parameter into one flat block (and their gradients, made on
+ * first use, into its companion block), each tensor a view at its own
+ * offset, as llm.c's malloc_and_point_parameters: optimizers then keep their
+ * state in blocks of the same layout and update the whole model in one loop.
+ * Layers keep their tensors; only where the values live changes. */
+static bool collate_params(tc_model *m)
+{
+    int64_t total = 0; /* a tensor listed twice (shared) is placed once; its second share stays unused */
+    for (int i = 0; i < m->n_params; i++)
+        total += (tc_numel(m->params[i]) + TC_BLOCK_ALIGN - 1) / TC_BLOCK_ALIGN * TC_BLOCK_ALIGN;
+    m->weights = tc_block_new(total);
+    m->grads = m->weights ? tc_block_new(total) : NULL;
+    if (!m->grads) return false;
+    tc_block_set_companion(m->weights, m->grads);
+    tc_scalar *base = tc_block_values(m->weights);
+    int64_t off = 0;
+    for (int i = 0; i < m->n_params; i++) {
+        tc_tensor *p = m->params[i];
+        if (p->block == m->weights) continue; /* listed twice: already placed */
+        int64_t n = tc_numel(p);
+        tc_read_values(p, base + off); /* any layout */
+        if (p->flags & TC_OWNS_DATA) free(p->storage);
+        p->flags &= ~TC_OWNS_DATA;
+        p->storage = base;
+        p->offset = off;
+        p->data = base + off;
+        tc_contiguous_strides(p->ndim, p->shape, p->strides);
+        p->block = m->weights;
+        if (p->grad) { /* a gradient from before the model: carried into the block */
+            tc_tensor *g = tc_block_view(m->grads, off, p->ndim, p->shape);
+            if (!g) return false;
+            tc_read_values(p->grad, g->data);
+            tc_tensor_free(p->grad);
+            p->grad = g;
+        }
+        off += (n + TC_BLOCK_ALIGN - 1) / TC_BLOCK_ALIGN * TC_BLOCK_ALIGN;
+    }
+    return true;
+}
+
 void tc_model_refresh_trainable(tc_model *m)
 {
     if (m) collect_params(m);
@@ -388,6 +429,10 @@ tc_model *tc_graph_model(tc_graph *g, const char *name, int n_inputs, const tc_v
         if (!seen) m->layers[m->n_layers++] = m->g.calls[i].layer;
     }
     collect_params(m);
+    if (!collate_params(m)) {
+        tc_model_free(m);
+        return NULL;
+    }
     return m;
 fail:
     if (g) {
@@ -482,6 +527,8 @@ void tc_model_free(tc_model *m)
     if (!m) return;
     for (int i = 0; i < m->n_layers; i++) tc_layer_destroy(m->layers[i]);
     free(m->layers);
+    tc_block_free(m->weights); /* after the layers: their tensors viewed these */
+    tc_block_free(m->grads);
     graph_free(&m->g, false);
     free(m->params);
     free(m->param_names);

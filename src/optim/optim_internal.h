@@ -16,12 +16,22 @@ typedef struct {
     tc_tensor *slot[TC_OPTIM_MAX_SLOTS]; /* long-lived, the parameter's shape */
 } tc_slot_entry;
 
+/* The state of a flat block of parameters (a model's weights): one slot
+ * block per slot, in the weights' layout; the parameters' entries are views
+ * into them. */
+typedef struct {
+    const tc_block *weights;
+    tc_block *slot[TC_OPTIM_MAX_SLOTS];
+} tc_block_entry;
+
 struct tc_optimizer {
     tc_optimizer_kind kind;
     tc_optim_opts o;
     int64_t steps;
     tc_slot_entry *entries;
     int n_entries, cap_entries;
+    tc_block_entry *blocks;
+    int n_blocks;
 };
 
 /* One parameter's update over [lo, hi): everything a kernel reads. */

@@ -1,7 +1,11 @@
 /* The part every optimizer shares: options and their defaults, slots
- * (created lazily per parameter, keyed by its address, long-lived so that
- * checkpoints can read and write them), learning-rate decay, clipping and
- * the step that runs one rule's flat loop per parameter over the pool.
+ * (created lazily per parameter, long-lived so that checkpoints can read and
+ * write them), learning-rate decay, clipping and the step. A model's
+ * parameters live in one flat block (src/nn/model.c); their slots then live
+ * in flat blocks of the same layout, and the step runs one rule's loop over
+ * each stretch of consecutive trainable parameters (the whole model when
+ * nothing is frozen). Loose tensors (an image being optimised, hand-made
+ * parameters) get slots of their own, keyed by address, and a loop each.
  * The rules themselves are in sgd.c, adam.c and rmsprop.c. */
 #include "optim_internal.h"
 
@@ -81,7 +85,36 @@ void tc_optimizer_free(tc_optimizer *opt)
     for (int i = 0; i < opt->n_entries; i++)
         for (int k = 0; k < TC_OPTIM_MAX_SLOTS; k++) tc_tensor_free(opt->entries[i].slot[k]);
     free(opt->entries);
+    for (int i = 0; i < opt->n_blocks; i++)
+        for (int k = 0; k < TC_OPTIM_MAX_SLOTS; k++) tc_block_free(opt->blocks[i].slot[k]);
+    free(opt->blocks);
     free(opt);
+}
+
+/* The slot blocks of a block of weights (created on first use). */
+static tc_block_entry *block_entry_for(tc_optimizer *opt, const tc_block *weights)
+{
+    for (int i = 0; i < opt->n_blocks; i++)
+        if (opt->blocks[i].weights == weights) return &opt->blocks[i];
+    tc_block_entry *g = realloc(opt->blocks, sizeof *g * (size_t)(opt->n_blocks + 1));
+    if (!g) {
+        tc_error(TC_ERR_MEMORY, "%s: out of memory for slots", kind_name(opt->kind));
+        return NULL;
+    }
+    opt->blocks = g;
+    tc_block_entry fresh = {.weights = weights};
+    for (int k = 0; k < tc_optimizer_slot_count(opt); k++) {
+        fresh.slot[k] = tc_block_new(tc_block_length(weights));
+        if (!fresh.slot[k]) {
+            for (int j = 0; j < k; j++) tc_block_free(fresh.slot[j]);
+            return NULL;
+        }
+        /* TF 1.x: RMSprop's mean square starts at one (padding too: harmless, its gradient is 0) */
+        if (opt->kind == TC_OPT_RMSPROP && k == 0)
+            for (int64_t i = 0; i < tc_block_length(weights); i++) tc_block_values(fresh.slot[k])[i] = 1;
+    }
+    opt->blocks[opt->n_blocks] = fresh;
+    return &opt->blocks[opt->n_blocks++];
 }
 
 /* tf.train.exponential_decay with global_step = updates done so far */
@@ -167,14 +200,24 @@ static tc_slot_entry *entry_for(tc_optimizer *opt, const tc_tensor *param, int h
         opt->cap_entries = cap;
     }
     tc_slot_entry fresh = {.param = param};
-    for (int k = 0; k < tc_optimizer_slot_count(opt); k++) {
+    /* a parameter of a block: its slots are views of the block's slot blocks */
+    tc_block_entry *be = param->block ? block_entry_for(opt, param->block) : NULL;
+    if (param->block && !be) return NULL;
+    for (int k = 0; be && k < tc_optimizer_slot_count(opt); k++) {
+        fresh.slot[k] = tc_block_view(be->slot[k], param->offset, param->ndim, param->shape);
+        if (!fresh.slot[k]) {
+            for (int j = 0; j < k; j++) tc_tensor_free(fresh.slot[j]);
+            return NULL;
+        }
+    }
+    for (int k = 0; !be && k < tc_optimizer_slot_count(opt); k++) {
         fresh.slot[k] = tc_tensor_new(param->ndim, param->shape);
         if (!fresh.slot[k]) {
             for (int j = 0; j < k; j++) tc_tensor_free(fresh.slot[j]);
             return NULL;
         }
     }
-    if (opt->kind == TC_OPT_RMSPROP) tc_fill(fresh.slot[0], 1); /* TF 1.x: the mean square starts at one */
+    if (opt->kind == TC_OPT_RMSPROP && !be) tc_fill(fresh.slot[0], 1); /* TF 1.x: the mean square starts at one */
     opt->entries[opt->n_entries] = fresh;
     return &opt->entries[opt->n_entries++];
 }
@@ -226,14 +269,41 @@ tc_status tc_optimizer_step(tc_optimizer *opt, int n, tc_tensor *const *params)
         if (norm < 0) return tc_last_status();
         if (norm > opt->o.clip_norm) j.clip_scale = opt->o.clip_norm / norm;
     }
-    for (int i = 0; i < n; i++) {
+    /* stretches of consecutive parameters of one block with their gradients
+     * in its companion: one loop each over the flat buffers */
+    for (int i = 0; i < n;) {
         tc_tensor *p = params[i];
-        if (!tc_optim_has_update(p)) continue;
+        if (!tc_optim_has_update(p)) {
+            i++;
+            continue;
+        }
+        tc_block_entry *be = NULL;
+        if (p->block && p->grad->block == tc_block_companion(p->block)) be = block_entry_for(opt, p->block);
+        if (be) {
+            int64_t lo = p->offset, hi = lo + tc_numel(p);
+            int k = i + 1;
+            for (; k < n; k++) {
+                tc_tensor *q = params[k];
+                int64_t next = (hi + TC_BLOCK_ALIGN - 1) / TC_BLOCK_ALIGN * TC_BLOCK_ALIGN;
+                if (!tc_optim_has_update(q) || q->block != p->block || q->grad->block != p->grad->block ||
+                    q->offset != next)
+                    break;
+                hi = next + tc_numel(q);
+            }
+            j.p = tc_block_values(p->block) + lo;
+            j.g = tc_block_values(p->grad->block) + lo;
+            for (int s = 0; s < TC_OPTIM_MAX_SLOTS; s++) j.s[s] = be->slot[s] ? tc_block_values(be->slot[s]) + lo : NULL;
+            /* the padding between parameters has zero values and gradients: every rule leaves it at zero */
+            tc_parallel_for(hi - lo, 1 << 14, rules[opt->kind], &j);
+            i = k;
+            continue;
+        }
         j.p = p->data;
         j.g = p->grad->data;
         tc_slot_entry *e = tc_optimizer_slot_count(opt) ? entry_for(opt, p, i) : NULL;
         for (int k = 0; k < TC_OPTIM_MAX_SLOTS; k++) j.s[k] = e && e->slot[k] ? e->slot[k]->data : NULL;
         tc_parallel_for(tc_numel(p), 1 << 14, rules[opt->kind], &j);
+        i++;
     }
     opt->steps++;
     return TC_OK;

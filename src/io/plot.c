@@ -135,18 +135,15 @@ static tc_status figure(const char *path, const char *title, const char *ylabel,
         row++;
     }
     cairo_destroy(cr);
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "wb");
-    cairo_status_t st = f ? cairo_surface_write_to_png_stream(surf, to_buffer, f) : CAIRO_STATUS_WRITE_ERROR;
+    tc_atomic_file *af = tc_atomic_begin(path);
+    cairo_status_t st = af ? cairo_surface_write_to_png_stream(surf, to_buffer, tc_atomic_stream(af)) : CAIRO_STATUS_WRITE_ERROR;
     cairo_surface_destroy(surf);
-    bool ok = f && st == CAIRO_STATUS_SUCCESS;
-    if (f) ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        remove(tmp);
+    if (!af) return tc_last_status();
+    if (st != CAIRO_STATUS_SUCCESS) {
+        tc_atomic_abort(af);
         return tc_error(TC_ERR_IO, "%s: cannot write the plot", path);
     }
-    return TC_OK;
+    return tc_atomic_commit(af);
 }
 
 tc_status tc_plot_metrics(const char *prefix, int n, const tc_metrics *rows, const char *title)

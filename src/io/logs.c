@@ -1,4 +1,4 @@
-/* Metric logs: CSV, TensorBoard event files, and atomic file writes. */
+/* Metric logs: CSV and TensorBoard event files (written atomically by tc_write_file_atomic). */
 #include "../core/internal.h"
 #include "tensorcook/autograd.h"
 #include "tensorcook/ops.h"
@@ -10,25 +10,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-tc_status tc_write_file_atomic(const char *path, const void *data, size_t size)
-{
-    if (!path || (!data && size)) return tc_error(TC_ERR_ARG, "write_file: NULL argument");
-    char tmp[4200];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
-        return tc_error(TC_ERR_ARG, "%s: path too long", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return tc_error(TC_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-    bool ok = fwrite(data, 1, size, f) == size && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    int err = errno;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        if (ok) err = errno;
-        remove(tmp);
-        return tc_error(TC_ERR_IO, "%s: cannot write: %s", path, strerror(err));
-    }
-    return TC_OK;
-}
 
 tc_status tc_write_metrics_csv(const char *path, int n, const tc_metrics *rows)
 {

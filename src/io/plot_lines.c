@@ -91,15 +91,13 @@ tc_status tc_plot_lines(const char *path, const char *title, const char *xlabel,
         cairo_move_to(cr, W - R - 140, T + 19 + 20 * k), cairo_show_text(cr, ln->label ? ln->label : "");
     }
     cairo_destroy(cr);
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "wb");
-    bool ok = f && cairo_surface_write_to_png_stream(s, to_file, f) == CAIRO_STATUS_SUCCESS;
+    tc_atomic_file *af = tc_atomic_begin(path);
+    bool ok = af && cairo_surface_write_to_png_stream(s, to_file, tc_atomic_stream(af)) == CAIRO_STATUS_SUCCESS;
     cairo_surface_destroy(s);
-    if (f) ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        remove(tmp);
+    if (!af) return tc_last_status();
+    if (!ok) {
+        tc_atomic_abort(af);
         return tc_error(TC_ERR_IO, "%s: cannot write the plot", path);
     }
-    return TC_OK;
+    return tc_atomic_commit(af);
 }

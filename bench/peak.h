@@ -1,0 +1,117 @@
+/* The machine's measured float32 FMA peak, for the benchmarks' "% of peak"
+ * columns: an FMA loop with enough independent accumulators to hide the
+ * latency, compiled for AVX-512, AVX2+FMA and plain SSE and chosen from the
+ * CPU's features at run time (one binary on any x86-64), run on 1 and on N
+ * threads at once. Measured at start-up, never a constant from another
+ * machine: Zen 4 (double-pumped AVX-512) and Zen 5 (full-width) differ 2x. */
+#ifndef TC_BENCH_PEAK_H
+#define TC_BENCH_PEAK_H
+
+#include <immintrin.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <time.h>
+
+static double peak_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+#define PEAK_ITERS 20000000L
+#define PEAK_ACC 12 /* 12 independent chains: > latency x throughput on every core we know */
+
+__attribute__((target("avx512f"))) static float peak_loop_avx512(long iters)
+{
+    __m512 acc[PEAK_ACC], a = _mm512_set1_ps(0.9999f), b = _mm512_set1_ps(1e-7f);
+    for (int i = 0; i < PEAK_ACC; i++) acc[i] = _mm512_set1_ps((float)i);
+    for (long it = 0; it < iters; it++)
+#pragma GCC unroll 16
+        for (int i = 0; i < PEAK_ACC; i++) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+    __m512 s = acc[0];
+    for (int i = 1; i < PEAK_ACC; i++) s = _mm512_add_ps(s, acc[i]);
+    return _mm512_reduce_add_ps(s);
+}
+
+__attribute__((target("avx2,fma"))) static float peak_loop_avx2(long iters)
+{
+    __m256 acc[PEAK_ACC], a = _mm256_set1_ps(0.9999f), b = _mm256_set1_ps(1e-7f);
+    for (int i = 0; i < PEAK_ACC; i++) acc[i] = _mm256_set1_ps((float)i);
+    for (long it = 0; it < iters; it++)
+#pragma GCC unroll 16
+        for (int i = 0; i < PEAK_ACC; i++) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+    float out[8];
+    __m256 s = acc[0];
+    for (int i = 1; i < PEAK_ACC; i++) s = _mm256_add_ps(s, acc[i]);
+    _mm256_storeu_ps(out, s);
+    return out[0] + out[7];
+}
+
+/* no FMA: a multiply and an add per lane count as 2 flops, as an FMA does */
+static float peak_loop_sse(long iters)
+{
+    __m128 acc[PEAK_ACC], a = _mm_set1_ps(0.9999f), b = _mm_set1_ps(1e-7f);
+    for (int i = 0; i < PEAK_ACC; i++) acc[i] = _mm_set1_ps((float)i);
+    for (long it = 0; it < iters; it++)
+#pragma GCC unroll 16
+        for (int i = 0; i < PEAK_ACC; i++) acc[i] = _mm_add_ps(_mm_mul_ps(acc[i], a), b);
+    float out[4];
+    __m128 s = acc[0];
+    for (int i = 1; i < PEAK_ACC; i++) s = _mm_add_ps(s, acc[i]);
+    _mm_storeu_ps(out, s);
+    return out[0];
+}
+
+typedef struct {
+    long iters;
+    int width; /* floats per vector */
+    double seconds;
+    volatile float sink;
+} peak_job;
+
+static void *peak_thread(void *arg)
+{
+    peak_job *j = arg;
+    double t = peak_now();
+    if (j->width == 16) j->sink = peak_loop_avx512(j->iters);
+    else if (j->width == 8) j->sink = peak_loop_avx2(j->iters);
+    else j->sink = peak_loop_sse(j->iters);
+    j->seconds = peak_now() - t;
+    return NULL;
+}
+
+static const char *peak_isa(void)
+{
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return "avx512";
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "avx2";
+    return "sse";
+}
+
+/* GFLOP/s of `threads` FMA loops running at once (best of 3). */
+static double measure_peak(int threads)
+{
+    const char *isa = peak_isa();
+    int width = isa[3] == '5' ? 16 : isa[1] == 'v' ? 8 : 4;
+    if (threads < 1) threads = 1;
+    if (threads > 64) threads = 64;
+    double best = 0;
+    for (int rep = 0; rep < 3; rep++) {
+        peak_job jobs[64];
+        pthread_t tid[64];
+        for (int i = 0; i < threads; i++) {
+            jobs[i] = (peak_job){.iters = PEAK_ITERS / (width / 4), .width = width};
+            pthread_create(&tid[i], NULL, peak_thread, &jobs[i]);
+        }
+        double gf = 0;
+        for (int i = 0; i < threads; i++) {
+            pthread_join(tid[i], NULL);
+            gf += 2.0 * PEAK_ACC * width * (double)jobs[i].iters / jobs[i].seconds * 1e-9;
+        }
+        if (gf > best) best = gf;
+    }
+    return best;
+}
+
+#endif
