@@ -55,11 +55,6 @@ tc_status tc_checkpoint_load_model(tc_model *m, tc_optimizer *opt, const char *p
 tc_status tc_save_model(const char *path, const tc_model *m, tc_optimizer *opt);
 tc_status tc_load_model(const char *path, tc_model *m, tc_optimizer *opt);
 
-/* The whole of a file in memory (src/io/file_read.c): *data is malloc'd
- * (caller frees; binary, not NUL-terminated), *size its length. max_bytes 0 means no
- * limit; a bigger file is an error. Errors name the file. */
-tc_status tc_read_whole_file(const char *path, size_t max_bytes, unsigned char **data, size_t *size);
-
 #ifdef __cplusplus
 }
 #endif

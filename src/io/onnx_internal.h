@@ -5,7 +5,6 @@
 
 #include "../core/internal.h"
 #include "tensorcook/autograd.h"
-#include "tensorcook/io.h"
 #include "tensorcook/ops.h"
 #include "tensorcook/onnx.h"
 #include "onnx.pb-c.h"

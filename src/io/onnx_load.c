@@ -322,7 +322,7 @@ tc_onnx_model *tc_onnx_load(const char *path)
     }
     size_t len;
     unsigned char *buf;
-    if (tc_read_whole_file(path, ONNX_MAX_FILE, &buf, &len) != TC_OK) return NULL;
+    if (tc_read_file(path, ONNX_MAX_FILE, &buf, &len) != TC_OK) return NULL;
     tc_onnx_model *m = load(path, buf, len);
     free(buf);
     return m;

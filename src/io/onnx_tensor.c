@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include "tensorcook/train.h"
 #include <stdlib.h>
 
 enum { T_FLOAT = 1, T_UINT8 = 2, T_INT8 = 3, T_UINT16 = 4, T_INT16 = 5, T_INT32 = 6, T_INT64 = 7, T_BOOL = 9,
@@ -180,7 +179,7 @@ tc_tensor *tc_onnx_read_tensor_file(const char *path, tc_onnx_dtype *dtype, char
     }
     size_t len;
     unsigned char *buf;
-    if (tc_read_whole_file(path, (size_t)2 << 30, &buf, &len) != TC_OK) return NULL;
+    if (tc_read_file(path, (size_t)2 << 30, &buf, &len) != TC_OK) return NULL;
     Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, len, buf);
     free(buf);
     if (!tp) {
