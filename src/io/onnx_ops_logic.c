@@ -121,7 +121,7 @@ OP(op_mod)
     q = tc_contiguous(tc_div(in[0], in[1]));
     tc_set_grad_enabled(g);
     ONNX_TRY(c, q);
-    for (int64_t i = 0; i < tc_numel(q); i++) q->data[i] = truncf(q->data[i]);
+    for (int64_t i = 0; i < tc_numel(q); i++) q->data[i] = trunc(q->data[i]);
     ONNX_TRY(c, out[0] = tc_sub(in[0], tc_mul(in[1], q)));
     return TC_OK;
 }
@@ -160,9 +160,9 @@ static tc_status unary(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor **in
             break;
         }
         case U_SIGN: y->data[i] = (tc_scalar)((v > 0) - (v < 0)); break;
-        case U_FLOOR: y->data[i] = floorf(v); break;
-        case U_CEIL: y->data[i] = ceilf(v); break;
-        case U_ROUND: y->data[i] = nearbyintf(v); break; /* halves to even */
+        case U_FLOOR: y->data[i] = floor(v); break;
+        case U_CEIL: y->data[i] = ceil(v); break;
+        case U_ROUND: y->data[i] = nearbyint(v); break; /* halves to even */
         }
     }
     out[0] = y;

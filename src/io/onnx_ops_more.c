@@ -383,7 +383,63 @@ OP(op_space_to_depth)
     return TC_OK;
 }
 
+/* ---- Det: Gaussian elimination with partial pivoting, in ops ---------------
+ * The pivot rows are chosen from the values (a constant permutation, applied
+ * as a pick); the eliminations and the product of the pivots are ops with a
+ * backward, so the determinant is differentiable. */
+OP(op_det)
+{
+    (void)n;
+    (void)n_out;
+    NEED(1);
+    tc_tensor *x = in[0];
+    int r = x->ndim;
+    if (r < 2 || x->shape[r - 1] != x->shape[r - 2]) return tc_onnx_fail(c, TC_ERR_SHAPE, "input %s is not square", TC_SHP(x));
+    int64_t nn = x->shape[r - 1], B = tc_shape_numel(r - 2, x->shape);
+    tc_tensor *A, *det = NULL;
+    ONNX_TRY(c, A = tc_reshape(x, 3, (int64_t[]){B, nn, nn}));
+    tc_tensor *sign, *fix;
+    ONNX_TRY(c, sign = tc_full(1, &B, 1));
+    int64_t *idx = tc_arena_alloc(sizeof *idx * (size_t)(B * nn * nn + 1));
+    if (!idx) return tc_last_status();
+    for (int64_t k = 0; k < nn; k++) {
+        bool g = tc_set_grad_enabled(false);
+        tc_tensor *vals = tc_contiguous(tc_mul_scalar(A, 1));
+        tc_set_grad_enabled(g);
+        ONNX_TRY(c, vals);
+        ONNX_TRY(c, fix = tc_zeros(3, (int64_t[]){B, 1, 1}));
+        for (int64_t b = 0; b < B; b++) {
+            const tc_scalar *m = vals->data + b * nn * nn;
+            int64_t p = k;
+            for (int64_t i = k + 1; i < nn; i++)
+                if (fabs(m[i * nn + k]) > fabs(m[p * nn + k])) p = i;
+            if (p != k) sign->data[b] = -sign->data[b];
+            if (m[p * nn + k] == 0) fix->data[b] = 1; /* singular: det 0, divide by 1 instead */
+            for (int64_t i = 0; i < nn; i++)
+                for (int64_t j = 0; j < nn; j++) {
+                    int64_t src = i == k ? p : i == p ? k : i;
+                    idx[(b * nn + i) * nn + j] = (b * nn + src) * nn + j;
+                }
+        }
+        ONNX_TRY(c, A = tc_onnx_pick(c, 1, &A, idx, 3, (int64_t[]){B, nn, nn}));
+        tc_tensor *pivot;
+        ONNX_TRY(c, pivot = tc_narrow(tc_narrow(A, 1, k, 1), 2, k, 1)); /* [B, 1, 1] */
+        ONNX_TRY(c, det = det ? tc_mul(det, pivot) : pivot);
+        if (k + 1 < nn) {
+            tc_tensor *row = tc_narrow(A, 1, k, 1), *below = tc_narrow(A, 1, k + 1, nn - k - 1);
+            tc_tensor *l = tc_div(tc_narrow(below, 2, k, 1), tc_add(pivot, fix));
+            tc_tensor *parts[2] = {tc_narrow(A, 1, 0, k + 1), tc_sub(below, tc_mul(l, row))};
+            ONNX_TRY(c, A = tc_concat(2, parts, 1));
+        }
+    }
+    if (!det) ONNX_TRY(c, det = tc_full(3, (int64_t[]){B, 1, 1}, 1)); /* 0 x 0 matrices */
+    ONNX_TRY(c, det = tc_mul(tc_reshape(det, 1, &B), sign));
+    ONNX_TRY(c, out[0] = tc_reshape(det, r - 2, x->shape));
+    return TC_OK;
+}
+
 const onnx_op_entry tc_onnx_ops_more[] = {
+    {"Det", op_det, NULL},
     {"ConvTranspose", tc_onnx_op_conv_transpose, tc_onnx_prep_conv_transpose},
     {"Einsum", tc_onnx_op_einsum, tc_onnx_prep_einsum}, {"GridSample", tc_onnx_op_grid_sample, tc_onnx_prep_grid_sample},
     {"RoiAlign", tc_onnx_op_roi_align, tc_onnx_prep_roi_align},
