@@ -429,6 +429,31 @@ static void gradient_paths_match(void **state)
     }
 }
 
+/* Det's gradient is the cofactor matrix: for [[a, b], [c, d]] it is [[d, -c], [-b, a]] */
+static void det_gradient_is_the_cofactor_matrix(void **state)
+{
+    (void)state;
+    tc_onnx_model *m = tc_onnx_load("/usr/share/libonnx-testdata/data/node/test_det_nd/model.onnx");
+    tc_assert_ok(m);
+    tc_tensor *f = tc_onnx_read_tensor_file("/usr/share/libonnx-testdata/data/node/test_det_nd/test_data_set_0/input_0.pb", NULL, NULL);
+    tc_assert_ok(f);
+    assert_int_equal(f->ndim, 3);
+    tc_tensor *x = tc_copy_of(f->data, f->ndim, f->shape), *y;
+    tc_set_requires_grad(x, true);
+    assert_int_equal(tc_onnx_run(m, 1, &x, 1, &y), TC_OK);
+    assert_int_equal(tc_backward(tc_sum(y, 0, NULL, false)), TC_OK);
+    tc_tensor *want = tc_empty(3, f->shape);
+    for (int64_t b = 0; b < f->shape[0]; b++) {
+        const tc_scalar *a = f->data + 4 * b;
+        tc_scalar *g = want->data + 4 * b;
+        g[0] = a[3], g[1] = -a[2], g[2] = -a[1], g[3] = a[0];
+    }
+    tc_assert_close(x->grad, want, 1e-5, 1e-5);
+    tc_tensor_free(f);
+    tc_onnx_free(m);
+    tc_step_reset();
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/tc_onnx_test_XXXXXX");
@@ -444,6 +469,7 @@ int main(void)
         cmocka_unit_test(conv_transpose_fine_tunes),
         cmocka_unit_test(forty_input_concat),
         cmocka_unit_test(gradient_paths_match),
+        cmocka_unit_test(det_gradient_is_the_cofactor_matrix),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];
