@@ -70,19 +70,33 @@ static int cmd_info(const char *path)
     /* operator counts, in order of first appearance */
     int nn = tc_onnx_node_count(m);
     const char **ops = calloc((size_t)nn + 1, sizeof *ops);
-    int *counts = calloc((size_t)nn + 1, sizeof *counts), nops = 0;
+    int *counts = calloc((size_t)nn + 1, sizeof *counts), nops = 0, unsupported = 0;
+    bool *ok = calloc((size_t)nn + 1, sizeof *ok);
+    if (!ops || !counts || !ok) {
+        fprintf(stderr, "tensorcook onnx: out of memory\n");
+        free(ops), free(counts), free(ok);
+        tc_onnx_free(m);
+        return 1;
+    }
     for (int i = 0; i < nn; i++) {
         const char *op = tc_onnx_node_op(m, i);
+        if (!op) op = "?";
         int k = 0;
         while (k < nops && strcmp(ops[k], op)) k++;
-        if (k == nops) ops[nops++] = op;
+        if (k == nops) {
+            ops[nops++] = op;
+            ok[k] = tc_onnx_node_supported(m, i);
+            if (!ok[k]) unsupported++;
+        }
         counts[k]++;
     }
     printf("operators (%d nodes):\n", nn);
-    for (int k = 0; k < nops; k++) printf("  %-24s %d\n", ops[k], counts[k]);
+    for (int k = 0; k < nops; k++) printf("  %-24s %d%s\n", ops[k], counts[k], ok[k] ? "" : "  (not supported)");
+    if (unsupported) printf("%d operator%s not supported: the model will not run (see docs/onnx.md)\n", unsupported, unsupported > 1 ? "s are" : " is");
     printf("parameters: %lld in %d initializers\n", (long long)tc_onnx_param_count(m), tc_onnx_initializer_count(m));
     free(ops);
     free(counts);
+    free(ok);
     tc_onnx_free(m);
     return 0;
 }

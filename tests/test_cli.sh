@@ -64,6 +64,8 @@ check cifar-small-run 0 "test accuracy" "$bin" cifar10 --data "$cif" --epochs 1 
 check onnx-missing nonzero "cannot open" "$bin" onnx info "$tmp/none.onnx"
 printf 'garbage!' > "$tmp/g.onnx"
 check onnx-garbage nonzero "not a valid ONNX model" "$bin" onnx info "$tmp/g.onnx"
+strnorm=/usr/share/libonnx-testdata/data/node/test_strnormalizer_nostopwords_nochangecase/model.onnx
+check onnx-info-unsupported 0 "StringNormalizer .*(not supported)" "$bin" onnx info "$strnorm"
 
 # charrnn and forecast (issue 4's bad inputs)
 : > "$tmp/empty.txt"

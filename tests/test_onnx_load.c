@@ -288,6 +288,172 @@ static void regression_files_do_not_crash(void **state)
     print_message("%d fuzz regression files loaded without a crash\n", n);
 }
 
+/* ---- the trainable operators against PyTorch (tests/fixtures/gen_onnx.py) ---- */
+typedef struct {
+    tc_onnx_model *m;
+    int n_extra;
+    tc_tensor *extra[2]; /* non-differentiable inputs after the checked ones (labels) */
+} run_ctx;
+
+static tc_tensor *run_model(tc_tensor **ins, void *ctx)
+{
+    run_ctx *r = ctx;
+    int n = tc_onnx_input_count(r->m);
+    tc_tensor *all[8], *y = NULL;
+    for (int i = 0; i < n - r->n_extra; i++) all[i] = ins[i];
+    for (int i = 0; i < r->n_extra; i++) all[n - r->n_extra + i] = r->extra[i];
+    return tc_onnx_run(r->m, n, all, 1, &y) == TC_OK ? y : NULL;
+}
+
+static void check_against_torch(const char *name, int n, const char *const *diff, const char *extra)
+{
+    char model[256], fx_path[256];
+    snprintf(model, sizeof model, "%s", TC_FIXTURE_PATH("onnx/"));
+    strncat(model, name, sizeof model - strlen(model) - 6);
+    strcat(model, ".onnx");
+    snprintf(fx_path, sizeof fx_path, "%.*s.tcfx", (int)(strlen(model) - 5), model);
+    run_ctx r = {tc_onnx_load(model), 0, {NULL}};
+    tc_assert_ok(r.m);
+    tc_fixture *fx = NULL;
+    if (extra) {
+        char key[64];
+        snprintf(key, sizeof key, "in:%s", extra);
+        fx = tc_fixture_load(fx_path);
+        tc_assert_ok(fx);
+        r.extra[r.n_extra++] = tc_fixture_get(fx, key);
+    }
+    tc_check_fixture_case(fx_path, name, n, diff, run_model, &r, 2e-4, 2e-5);
+    if (fx) tc_fixture_free(fx);
+    tc_onnx_free(r.m);
+}
+
+/* ConvTranspose (groups, strides, pads, output_padding, dilation; 1-D, 2-D,
+ * 3-D) and the two losses: outputs and gradients equal PyTorch's */
+static void trainable_ops_match_torch(void **state)
+{
+    (void)state;
+    const char *xwb[] = {"x", "w", "b"};
+    check_against_torch("convt_groups", 3, xwb, NULL);
+    check_against_torch("convt_dilated_1d", 3, xwb, NULL);
+    check_against_torch("convt_3d", 2, xwb, NULL);
+    check_against_torch("sce_loss", 1, (const char *[]){"scores"}, "labels");
+    check_against_torch("nll_loss", 1, (const char *[]){"input"}, "target");
+}
+
+/* A ConvTranspose layer fine-tunes: gradient steps on its weights and bias
+ * make its output approach a target. */
+static void conv_transpose_fine_tunes(void **state)
+{
+    (void)state;
+    tc_onnx_model *m = tc_onnx_load(TC_FIXTURE_PATH("onnx/convt_groups.onnx"));
+    tc_assert_ok(m);
+    tc_rng g = tc_rng_new(5);
+    tc_tensor *w = tc_tensor_new(4, (int64_t[]){4, 3, 3, 3}), *b = tc_tensor_new(1, (int64_t[]){6});
+    tc_tensor *x = tc_tensor_new(4, (int64_t[]){2, 4, 5, 5}), *target = tc_tensor_new(4, (int64_t[]){2, 6, 10, 10});
+    tc_rng_normal(&g, w->data, tc_numel(w), 0, 0.3f);
+    tc_rng_normal(&g, b->data, tc_numel(b), 0, 0.3f);
+    tc_rng_normal(&g, x->data, tc_numel(x), 0, 1);
+    tc_rng_normal(&g, target->data, tc_numel(target), 0, 1);
+    tc_set_requires_grad(w, true);
+    tc_set_requires_grad(b, true);
+    double first = 0, last = 0;
+    for (int step = 0; step < 30; step++) {
+        tc_tensor *y, *ins[3] = {x, w, b};
+        assert_int_equal(tc_onnx_run(m, 3, ins, 1, &y), TC_OK);
+        tc_tensor *loss = tc_mse(y, target, TC_REDUCE_MEAN);
+        tc_assert_ok(loss);
+        if (step == 0) first = loss->data[0];
+        last = loss->data[0];
+        tc_zero_grad(w);
+        tc_zero_grad(b);
+        assert_int_equal(tc_backward(loss), TC_OK);
+        for (int64_t i = 0; i < tc_numel(w); i++) w->data[i] -= 0.2f * w->grad->data[i];
+        for (int64_t i = 0; i < tc_numel(b); i++) b->data[i] -= 0.2f * b->grad->data[i];
+        tc_step_reset();
+    }
+    print_message("ConvTranspose fine-tuning: loss %.4f -> %.4f\n", first, last);
+    assert_true(last < 0.8 * first);
+    tc_tensor_free(w), tc_tensor_free(b), tc_tensor_free(x), tc_tensor_free(target);
+    tc_onnx_free(m);
+}
+
+/* No fixed limit on a node's inputs: a 40-input Concat */
+static void forty_input_concat(void **state)
+{
+    (void)state;
+    tc_onnx_model *m = tc_onnx_load(TC_FIXTURE_PATH("onnx/concat_many.onnx"));
+    tc_assert_ok(m);
+    assert_int_equal(tc_onnx_input_count(m), 40);
+    tc_tensor *ins[40], *y;
+    for (int i = 0; i < 40; i++) ins[i] = tc_full(2, (int64_t[]){1, 2}, (tc_scalar)i);
+    assert_int_equal(tc_onnx_run(m, 40, ins, 1, &y), TC_OK);
+    assert_int_equal(y->shape[0], 40);
+    tc_scalar v[80];
+    tc_read_values(y, v);
+    for (int i = 0; i < 80; i++) assert_true(v[i] == (tc_scalar)(i / 2));
+    tc_onnx_free(m);
+    tc_step_reset();
+}
+
+/* Operators with two paths (a kernel when no gradient is wanted, composed
+ * ops when one is) give the same values either way, on backend-test data */
+static void gradient_paths_match(void **state)
+{
+    (void)state;
+    const char *tests[] = {"test_dft", "test_dft_inverse", "test_stft_with_window", "test_cumsum_2d_axis_1",
+                           "test_cumsum_1d_reverse_exclusive", "test_mod_mixed_sign_float32"};
+    for (size_t t = 0; t < sizeof tests / sizeof tests[0]; t++) {
+        char path[512];
+        snprintf(path, sizeof path, "/usr/share/libonnx-testdata/data/node/%s/model.onnx", tests[t]);
+        tc_onnx_model *m = tc_onnx_load(path);
+        tc_assert_ok(m);
+        int n = tc_onnx_input_count(m);
+        tc_tensor *in[4], *plain, *traced;
+        for (int i = 0; i < n; i++) {
+            snprintf(path, sizeof path, "/usr/share/libonnx-testdata/data/node/%s/test_data_set_0/input_%d.pb", tests[t], i);
+            tc_tensor *f = tc_onnx_read_tensor_file(path, NULL, NULL);
+            tc_assert_ok(f);
+            in[i] = tc_copy_of(f->data, f->ndim, f->shape);
+            tc_tensor_free(f);
+        }
+        assert_int_equal(tc_onnx_run(m, n, in, 1, &plain), TC_OK);
+        tc_set_requires_grad(in[0], true);
+        assert_int_equal(tc_onnx_run(m, n, in, 1, &traced), TC_OK);
+        assert_true(traced->flags & TC_REQUIRES_GRAD); /* the composed path ran */
+        tc_tensor *mx = tc_max(tc_abs(plain), 0, NULL, false);
+        tc_assert_close(traced, plain, 1e-4, 1e-5 * (mx->data[0] + 1));
+        assert_int_equal(tc_backward(tc_sum(traced, 0, NULL, false)), TC_OK);
+        tc_assert_ok(in[0]->grad);
+        tc_onnx_free(m);
+        tc_step_reset();
+    }
+}
+
+/* Det's gradient is the cofactor matrix: for [[a, b], [c, d]] it is [[d, -c], [-b, a]] */
+static void det_gradient_is_the_cofactor_matrix(void **state)
+{
+    (void)state;
+    tc_onnx_model *m = tc_onnx_load("/usr/share/libonnx-testdata/data/node/test_det_nd/model.onnx");
+    tc_assert_ok(m);
+    tc_tensor *f = tc_onnx_read_tensor_file("/usr/share/libonnx-testdata/data/node/test_det_nd/test_data_set_0/input_0.pb", NULL, NULL);
+    tc_assert_ok(f);
+    assert_int_equal(f->ndim, 3);
+    tc_tensor *x = tc_copy_of(f->data, f->ndim, f->shape), *y;
+    tc_set_requires_grad(x, true);
+    assert_int_equal(tc_onnx_run(m, 1, &x, 1, &y), TC_OK);
+    assert_int_equal(tc_backward(tc_sum(y, 0, NULL, false)), TC_OK);
+    tc_tensor *want = tc_empty(3, f->shape);
+    for (int64_t b = 0; b < f->shape[0]; b++) {
+        const tc_scalar *a = f->data + 4 * b;
+        tc_scalar *g = want->data + 4 * b;
+        g[0] = a[3], g[1] = -a[2], g[2] = -a[1], g[3] = a[0];
+    }
+    tc_assert_close(x->grad, want, 1e-5, 1e-5);
+    tc_tensor_free(f);
+    tc_onnx_free(m);
+    tc_step_reset();
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/tc_onnx_test_XXXXXX");
@@ -299,6 +465,11 @@ int main(void)
         cmocka_unit_test(initializer_claims_too_much),
         cmocka_unit_test(graph_errors),
         cmocka_unit_test(regression_files_do_not_crash),
+        cmocka_unit_test(trainable_ops_match_torch),
+        cmocka_unit_test(conv_transpose_fine_tunes),
+        cmocka_unit_test(forty_input_concat),
+        cmocka_unit_test(gradient_paths_match),
+        cmocka_unit_test(det_gradient_is_the_cofactor_matrix),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];

@@ -41,6 +41,9 @@ tc_onnx_dtype tc_onnx_output_dtype(const tc_onnx_model *m, int i);
 int64_t tc_onnx_opset(const tc_onnx_model *m);
 int tc_onnx_node_count(const tc_onnx_model *m);
 const char *tc_onnx_node_op(const tc_onnx_model *m, int i);
+/* Whether node i's operator (with its domain) has a translation: a model with
+ * an unsupported node loads (to be inspected) but fails when it runs. */
+bool tc_onnx_node_supported(const tc_onnx_model *m, int i);
 /* Total number of values in float initializers (the parameters). */
 int64_t tc_onnx_param_count(const tc_onnx_model *m);
 /* The initializers as long-lived tensors (ONNX layout), e.g. to fine-tune:

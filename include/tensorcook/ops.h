@@ -36,6 +36,14 @@ tc_tensor *tc_abs(tc_tensor *x);
 tc_tensor *tc_neg(tc_tensor *x);
 tc_tensor *tc_square(tc_tensor *x);
 tc_tensor *tc_clip(tc_tensor *x, tc_scalar lo, tc_scalar hi); /* gradient 1 inside [lo, hi] */
+/* The libm functions without an op of their own (src/ops/math_fn.c), with
+ * their derivatives: sin, cos, tan, their inverses, the hyperbolic ones and
+ * their inverses, erf. */
+typedef enum {
+    TC_FN_SIN, TC_FN_COS, TC_FN_TAN, TC_FN_ASIN, TC_FN_ACOS, TC_FN_ATAN,
+    TC_FN_SINH, TC_FN_COSH, TC_FN_ASINH, TC_FN_ACOSH, TC_FN_ATANH, TC_FN_ERF
+} tc_math_fn_kind;
+tc_tensor *tc_math_fn(tc_tensor *x, tc_math_fn_kind fn);
 
 /* ---- activations ------------------------------------------------------------ */
 tc_tensor *tc_relu(tc_tensor *x);

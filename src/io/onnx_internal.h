@@ -1,5 +1,5 @@
-/* ONNX importer internals shared by the loader, the tensor codec and the
- * operator translations. */
+/* ONNX importer internals shared by the loader, the tensor codec, the
+ * interpreter and the operator translations. */
 #ifndef TC_ONNX_INTERNAL_H
 #define TC_ONNX_INTERNAL_H
 
@@ -16,13 +16,34 @@ typedef struct {
     tc_tensor *init;       /* initializer data (long-lived), or NULL */
     tc_onnx_dtype dtype;   /* FLOAT or INT64 (other integer types load as INT64) */
     const Onnx__ValueInfoProto *info; /* declared type/shape, if any */
+    int elem_type;         /* ONNX element type where the file declares it, else 0 */
 } onnx_value;
 
+/* One attribute of a node, decoded at load: strings get a NUL-terminated
+ * copy, so translations never copy them again while running. */
 typedef struct {
+    const char *name;
+    const Onnx__AttributeProto *proto;
+    char *s;               /* the string value, or NULL */
+} onnx_attr;
+
+struct onnx_op_entry;
+
+typedef struct onnx_node {
     const Onnx__NodeProto *proto;
     int n_in, n_out;
     int *in;               /* value indices; -1 for an omitted optional input */
     int *out;
+    char *label;           /* "Conv node 'x'" for messages */
+    int n_attr;
+    onnx_attr *attr;
+    /* resolved once at load: the translation (NULL: not supported) and its
+     * prepared attributes (op-specific struct, malloc'd, or NULL) */
+    const struct onnx_op_entry *op;
+    void *attrs;
+    void (*free_attrs)(void *);
+    char *prep_error;      /* a prepare failure, reported when the node runs */
+    tc_status prep_status;
 } onnx_node;
 
 struct tc_onnx_model {
@@ -34,11 +55,12 @@ struct tc_onnx_model {
     onnx_value *values;
     int n_nodes;
     onnx_node *nodes;      /* in topological order */
+    int max_io;            /* most inputs or outputs of one node */
     int n_inputs, n_outputs;
     int *inputs, *outputs; /* value indices */
     int n_inits;
     int *inits;
-    tc_tensor **cl_kernels; /* per value: an initializer's Conv kernel in tensorcook's layout, made once */
+    tc_tensor **cl_kernels; /* per value: an initializer's Conv kernel in tensorcook's layout, made at load */
 };
 
 /* Decode a TensorProto (raw/typed data, external data relative to dir) into a
@@ -49,16 +71,21 @@ tc_tensor *tc_onnx_decode_tensor(const Onnx__TensorProto *tp, const char *dir, t
 /* Declared shape of a value (dims -1 where symbolic); rank, or -1 if unknown. */
 int tc_onnx_declared_shape(const onnx_value *v, int64_t *dims);
 
-/* Attribute lookup on a node. */
-const Onnx__AttributeProto *tc_onnx_attr(const Onnx__NodeProto *n, const char *name);
-int64_t tc_onnx_attr_int(const Onnx__NodeProto *n, const char *name, int64_t dflt);
-float tc_onnx_attr_float(const Onnx__NodeProto *n, const char *name, float dflt);
-const char *tc_onnx_attr_string(const Onnx__NodeProto *n, const char *name, const char *dflt);
+/* Attribute lookup on a node's decoded attributes. */
+const Onnx__AttributeProto *tc_onnx_attr(const onnx_node *n, const char *name);
+int64_t tc_onnx_attr_int(const onnx_node *n, const char *name, int64_t dflt);
+float tc_onnx_attr_float(const onnx_node *n, const char *name, float dflt);
+/* A string attribute (valid as long as the model), or dflt. */
+const char *tc_onnx_attr_string(const onnx_node *n, const char *name, const char *dflt);
 /* Integer list attribute; returns its length (or -1 if absent) and fills up to max. */
-int tc_onnx_attr_ints(const Onnx__NodeProto *n, const char *name, int64_t *out, int max);
-int tc_onnx_attr_floats(const Onnx__NodeProto *n, const char *name, float *out, int max);
+int tc_onnx_attr_ints(const onnx_node *n, const char *name, int64_t *out, int max);
+int tc_onnx_attr_floats(const onnx_node *n, const char *name, float *out, int max);
 
-/* "Conv 'conv1'" style label for messages (node names are often NULL). */
+/* "Conv node 'conv1'" style label for messages (node names are often NULL). */
 const char *tc_onnx_node_label(const Onnx__NodeProto *n, char *buf, size_t size);
+
+/* Resolves a node's translation and prepares its attributes (onnx_run.c). */
+tc_status tc_onnx_prepare_node(tc_onnx_model *m, onnx_node *n);
+void tc_onnx_free_node(onnx_node *n);
 
 #endif

@@ -5,7 +5,8 @@
 
 #include <stdlib.h>
 
-uint8_t *tc_onnx_read_file(const char *path, size_t *len);
+/* A model file bigger than this is not an ONNX model protobuf can hold (2 GiB). */
+#define ONNX_MAX_FILE ((size_t)2 << 30)
 
 const char *tc_onnx_node_label(const Onnx__NodeProto *n, char *buf, size_t size)
 {
@@ -15,51 +16,47 @@ const char *tc_onnx_node_label(const Onnx__NodeProto *n, char *buf, size_t size)
     return buf;
 }
 
-/* ---- attributes -------------------------------------------------------- */
-const Onnx__AttributeProto *tc_onnx_attr(const Onnx__NodeProto *n, const char *name)
+/* ---- attributes (decoded once at load, see tc_onnx_prepare_node) ------- */
+const Onnx__AttributeProto *tc_onnx_attr(const onnx_node *n, const char *name)
 {
-    for (size_t i = 0; i < n->n_attribute; i++)
-        if (n->attribute[i]->name && !strcmp(n->attribute[i]->name, name)) return n->attribute[i];
+    for (int i = 0; i < n->n_attr; i++)
+        if (!strcmp(n->attr[i].name, name)) return n->attr[i].proto;
     return NULL;
 }
 
-int64_t tc_onnx_attr_int(const Onnx__NodeProto *n, const char *name, int64_t dflt)
+int64_t tc_onnx_attr_int(const onnx_node *n, const char *name, int64_t dflt)
 {
     const Onnx__AttributeProto *a = tc_onnx_attr(n, name);
     return a && a->has_i ? a->i : dflt;
 }
 
-float tc_onnx_attr_float(const Onnx__NodeProto *n, const char *name, float dflt)
+float tc_onnx_attr_float(const onnx_node *n, const char *name, float dflt)
 {
     const Onnx__AttributeProto *a = tc_onnx_attr(n, name);
     return a && a->has_f ? a->f : dflt;
 }
 
-const char *tc_onnx_attr_string(const Onnx__NodeProto *n, const char *name, const char *dflt)
+const char *tc_onnx_attr_string(const onnx_node *n, const char *name, const char *dflt)
 {
-    static _Thread_local char buf[256];
-    const Onnx__AttributeProto *a = tc_onnx_attr(n, name);
-    if (!a || !a->has_s) return dflt;
-    size_t len = a->s.len < sizeof buf - 1 ? a->s.len : sizeof buf - 1;
-    memcpy(buf, a->s.data, len);
-    buf[len] = '\0';
-    return buf;
+    for (int i = 0; i < n->n_attr; i++)
+        if (!strcmp(n->attr[i].name, name)) return n->attr[i].s ? n->attr[i].s : dflt;
+    return dflt;
 }
 
-int tc_onnx_attr_ints(const Onnx__NodeProto *n, const char *name, int64_t *out, int max)
+int tc_onnx_attr_ints(const onnx_node *n, const char *name, int64_t *out, int max)
 {
     const Onnx__AttributeProto *a = tc_onnx_attr(n, name);
     if (!a) return -1;
-    int k = (int)a->n_ints;
+    int k = a->n_ints > (size_t)INT32_MAX ? INT32_MAX : (int)a->n_ints;
     for (int i = 0; i < k && i < max; i++) out[i] = a->ints[i];
     return k;
 }
 
-int tc_onnx_attr_floats(const Onnx__NodeProto *n, const char *name, float *out, int max)
+int tc_onnx_attr_floats(const onnx_node *n, const char *name, float *out, int max)
 {
     const Onnx__AttributeProto *a = tc_onnx_attr(n, name);
     if (!a) return -1;
-    int k = (int)a->n_floats;
+    int k = a->n_floats > (size_t)INT32_MAX ? INT32_MAX : (int)a->n_floats;
     for (int i = 0; i < k && i < max; i++) out[i] = a->floats[i];
     return k;
 }
@@ -97,10 +94,7 @@ void tc_onnx_free(tc_onnx_model *m)
         if (m->cl_kernels) tc_tensor_free(m->cl_kernels[i]);
     }
     free(m->cl_kernels);
-    for (int i = 0; i < m->n_nodes; i++) {
-        free(m->nodes[i].in);
-        free(m->nodes[i].out);
-    }
+    for (int i = 0; i < m->n_nodes; i++) tc_onnx_free_node(&m->nodes[i]);
     free(m->nodes);
     free(m->values);
     free(m->inputs);
@@ -118,8 +112,10 @@ static tc_onnx_dtype elem_dtype(const Onnx__ValueInfoProto *vi)
 {
     if (vi && vi->type && vi->type->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE && vi->type->tensor_type &&
         vi->type->tensor_type->has_elem_type)
-        return vi->type->tensor_type->elem_type == 1 || vi->type->tensor_type->elem_type == 11 ? TC_ONNX_FLOAT
-                                                                                                : TC_ONNX_INT64;
+    {
+        int t = vi->type->tensor_type->elem_type; /* FLOAT, DOUBLE, FLOAT16, BFLOAT16 travel as float */
+        return t == 1 || t == 11 || t == 10 || t == 16 ? TC_ONNX_FLOAT : TC_ONNX_INT64;
+    }
     return TC_ONNX_FLOAT;
 }
 
@@ -150,6 +146,8 @@ static bool order_nodes(tc_onnx_model *m, const Onnx__GraphProto *g)
             nd->proto = np;
             nd->n_in = (int)np->n_input;
             nd->n_out = (int)np->n_output;
+            if (nd->n_in > m->max_io) m->max_io = nd->n_in;
+            if (nd->n_out > m->max_io) m->max_io = nd->n_out;
             nd->in = malloc(sizeof(int) * (np->n_input + 1));
             nd->out = malloc(sizeof(int) * (np->n_output + 1));
             if (!nd->in || !nd->out) {
@@ -268,6 +266,7 @@ static tc_onnx_model *load(const char *path, const uint8_t *data, size_t len)
         m->values[v].init = tc_onnx_decode_tensor(tp, m->dir, &m->values[v].dtype, who);
         if (!m->values[v].init) return fail(m);
         m->values[v].init->name = m->values[v].name;
+        m->values[v].elem_type = tp->has_data_type ? tp->data_type : 0;
         m->inits[m->n_inits++] = v;
     }
     for (size_t i = 0; i < g->n_input; i++) {
@@ -288,6 +287,9 @@ static tc_onnx_model *load(const char *path, const uint8_t *data, size_t len)
         }
         m->values[v].info = vi;
         m->values[v].dtype = elem_dtype(vi);
+        if (vi->type && vi->type->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE && vi->type->tensor_type &&
+            vi->type->tensor_type->has_elem_type)
+            m->values[v].elem_type = vi->type->tensor_type->elem_type;
         if (vi->type && vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE) {
             tc_error(TC_ERR_UNSUPPORTED, "%s: input '%s' is not a tensor", path, vi->name);
             return fail(m);
@@ -306,6 +308,9 @@ static tc_onnx_model *load(const char *path, const uint8_t *data, size_t len)
         if (!m->values[v].info) m->values[v].info = vi;
         m->outputs[m->n_outputs++] = v;
     }
+    /* every node's translation and attributes, once */
+    for (int i = 0; i < m->n_nodes; i++)
+        if (tc_onnx_prepare_node(m, &m->nodes[i]) != TC_OK) return fail(m);
     return m;
 }
 
@@ -316,8 +321,8 @@ tc_onnx_model *tc_onnx_load(const char *path)
         return NULL;
     }
     size_t len;
-    uint8_t *buf = tc_onnx_read_file(path, &len);
-    if (!buf) return NULL;
+    unsigned char *buf;
+    if (tc_read_file(path, ONNX_MAX_FILE, &buf, &len) != TC_OK) return NULL;
     tc_onnx_model *m = load(path, buf, len);
     free(buf);
     return m;

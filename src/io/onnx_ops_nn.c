@@ -7,15 +7,17 @@
 #include <math.h>
 #include <stdlib.h>
 
-#define OP(name) static tc_status name(onnx_ctx *c, const Onnx__NodeProto *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out)
-#define NEED(k)                                                                              \
-    do {                                                                                     \
-        if (n_in < (k)) return tc_onnx_fail(c, TC_ERR_ARG, "needs %d inputs, has %d", (k), n_in); \
-        for (int i_ = 0; i_ < (k); i_++)                                                     \
-            if (!in[i_]) return tc_onnx_fail(c, TC_ERR_ARG, "input %d is missing", i_);     \
-    } while (0)
 
-/* auto_pad, pads, strides, dilations shared by Conv and the pools */
+/* auto_pad, pads, strides, dilations shared by Conv and the pools, as the
+ * file gives them (parsed once at load; checked against the input's spatial
+ * rank when the node runs) */
+typedef struct {
+    tc_padding padding;
+    int n_strides, n_dilations, n_pads, n_kernel;
+    int64_t strides[3], dilations[3], pads[6], kernel[3];
+} window_spec;
+
+/* auto_pad, pads, strides, dilations for one input */
 typedef struct {
     int nsp;                     /* spatial rank */
     tc_padding padding;
@@ -23,84 +25,206 @@ typedef struct {
     int stride[3], dilation[3];
 } window_attrs;
 
-static tc_status read_window(onnx_ctx *c, const Onnx__NodeProto *n, int nsp, window_attrs *w)
+static tc_status prep_window(const onnx_node *n, window_spec *w)
 {
-    if (nsp < 1 || nsp > 3) return tc_onnx_fail(c, TC_ERR_UNSUPPORTED, "%d spatial dimensions (1 to 3 supported)", nsp);
-    memset(w, 0, sizeof *w);
-    w->nsp = nsp;
-    int64_t v[6];
-    for (int i = 0; i < 3; i++) w->stride[i] = w->dilation[i] = 1;
-    int k = tc_onnx_attr_ints(n, "strides", v, 3);
-    if (k >= 0 && k != nsp) return tc_onnx_fail(c, TC_ERR_ARG, "strides has %d values for %d spatial axes", k, nsp);
-    for (int i = 0; i < k; i++) w->stride[i] = (int)v[i];
-    k = tc_onnx_attr_ints(n, "dilations", v, 3);
-    if (k >= 0 && k != nsp) return tc_onnx_fail(c, TC_ERR_ARG, "dilations has %d values for %d spatial axes", k, nsp);
-    for (int i = 0; i < k; i++) w->dilation[i] = (int)v[i];
+    w->n_strides = tc_onnx_attr_ints(n, "strides", w->strides, 3);
+    w->n_dilations = tc_onnx_attr_ints(n, "dilations", w->dilations, 3);
+    w->n_kernel = tc_onnx_attr_ints(n, "kernel_shape", w->kernel, 3);
     const char *ap = tc_onnx_attr_string(n, "auto_pad", "NOTSET");
     if (!strcmp(ap, "SAME_UPPER")) w->padding = TC_SAME;
     else if (!strcmp(ap, "SAME_LOWER")) w->padding = TC_SAME_LOWER;
     else if (!strcmp(ap, "VALID")) w->padding = TC_VALID;
     else if (!strcmp(ap, "NOTSET")) {
         w->padding = TC_EXPLICIT;
-        k = tc_onnx_attr_ints(n, "pads", v, 6);
-        if (k >= 0 && k != 2 * nsp) return tc_onnx_fail(c, TC_ERR_ARG, "pads has %d values for %d spatial axes", k, nsp);
-        for (int i = 0; i < nsp && k > 0; i++) w->before[i] = v[i], w->after[i] = v[i + nsp];
+        w->n_pads = tc_onnx_attr_ints(n, "pads", w->pads, 6);
     } else
-        return tc_onnx_fail(c, TC_ERR_UNSUPPORTED, "auto_pad '%s'", ap);
+        return tc_onnx_prep_fail(n, TC_ERR_UNSUPPORTED, "auto_pad '%s'", ap);
+    return TC_OK;
+}
+
+static tc_status read_window(onnx_ctx *c, const window_spec *s, int nsp, window_attrs *w)
+{
+    if (nsp < 1 || nsp > 3) return tc_onnx_fail(c, TC_ERR_UNSUPPORTED, "%d spatial dimensions (1 to 3 supported)", nsp);
+    memset(w, 0, sizeof *w);
+    w->nsp = nsp;
+    w->padding = s->padding;
+    for (int i = 0; i < 3; i++) w->stride[i] = w->dilation[i] = 1;
+    int k = s->n_strides;
+    if (k >= 0 && k != nsp) return tc_onnx_fail(c, TC_ERR_ARG, "strides has %d values for %d spatial axes", k, nsp);
+    for (int i = 0; i < k; i++) w->stride[i] = (int)s->strides[i];
+    k = s->n_dilations;
+    if (k >= 0 && k != nsp) return tc_onnx_fail(c, TC_ERR_ARG, "dilations has %d values for %d spatial axes", k, nsp);
+    for (int i = 0; i < k; i++) w->dilation[i] = (int)s->dilations[i];
+    if (s->padding == TC_EXPLICIT) {
+        k = s->n_pads;
+        if (k >= 0 && k != 2 * nsp) return tc_onnx_fail(c, TC_ERR_ARG, "pads has %d values for %d spatial axes", k, nsp);
+        for (int i = 0; i < nsp && k > 0; i++) w->before[i] = s->pads[i], w->after[i] = s->pads[i + nsp];
+    }
+    return TC_OK;
+}
+
+typedef struct {
+    window_spec w;
+    int groups;
+} conv_attrs;
+
+/* ONNX weights [F, C/g, k...] -> tensorcook [k..., C/g, F] (a view) */
+static tc_tensor *conv_kernel_view(tc_tensor *w)
+{
+    int nsp = w->ndim - 2, perm[TC_MAX_DIMS];
+    for (int i = 0; i < nsp; i++) perm[i] = i + 2;
+    perm[nsp] = 1;
+    perm[nsp + 1] = 0;
+    return tc_transpose(w, perm);
+}
+
+PREP(prep_conv)
+{
+    conv_attrs *a = ATTRS_NEW(conv_attrs);
+    if (!a) return tc_last_status();
+    a->groups = (int)tc_onnx_attr_int(n, "group", 1);
+    tc_status s = prep_window(n, &a->w);
+    if (s) return s;
+    /* a constant kernel is converted to tensorcook's layout once, here */
+    int wv = n->n_in > 1 ? n->in[1] : -1;
+    tc_tensor *w = wv >= 0 ? m->values[wv].init : NULL;
+    if (w && w->ndim >= 3 && w->ndim <= 5 && m->values[wv].dtype == TC_ONNX_FLOAT) {
+        if (!m->cl_kernels) m->cl_kernels = calloc((size_t)m->n_values, sizeof(tc_tensor *));
+        if (!m->cl_kernels) return tc_error(TC_ERR_MEMORY, "%s: out of memory", m->path);
+        if (!m->cl_kernels[wv]) {
+            bool grad = tc_set_grad_enabled(false);
+            m->cl_kernels[wv] = tc_tensor_keep(conv_kernel_view(w));
+            tc_set_grad_enabled(grad);
+            if (!m->cl_kernels[wv]) return tc_last_status();
+        }
+    }
     return TC_OK;
 }
 
 OP(op_conv)
 {
     NEED(2);
+    const conv_attrs *a = ATTRS(conv_attrs);
     tc_tensor *x = in[0], *w = in[1], *b = n_in > 2 ? in[2] : NULL;
     int nsp = x->ndim - 2;
     window_attrs wa;
-    tc_status s = read_window(c, n, nsp, &wa);
+    tc_status s = read_window(c, &a->w, nsp, &wa);
     if (s) return s;
     if (w->ndim != x->ndim) return tc_onnx_fail(c, TC_ERR_SHAPE, "weights of rank %d for input of rank %d", w->ndim, x->ndim);
-    tc_conv_params p = {.padding = wa.padding, .groups = (int)tc_onnx_attr_int(n, "group", 1)};
+    tc_conv_params p = {.padding = wa.padding, .groups = a->groups};
     for (int i = 0; i < nsp; i++) {
         p.stride[i] = wa.stride[i];
         p.dilation[i] = wa.dilation[i];
         p.pad_before[i] = wa.before[i];
         p.pad_after[i] = wa.after[i];
     }
-    /* ONNX weights [F, C/g, k...] -> tensorcook [k..., C/g, F] */
-    int perm[TC_MAX_DIMS];
-    for (int i = 0; i < nsp; i++) perm[i] = i + 2;
-    perm[nsp] = 1;
-    perm[nsp + 1] = 0;
-    tc_tensor *kernel, *y;
-    ONNX_TRY(c, kernel = tc_transpose(w, perm));
-    /* a constant initializer is converted once and kept with the model; a
-     * kernel being trained stays a differentiable view */
-    int wv = c->node->in[1];
-    if (wv >= 0 && c->m->values[wv].init == w && !(w->flags & TC_REQUIRES_GRAD)) {
-        if (!c->m->cl_kernels) c->m->cl_kernels = calloc((size_t)c->m->n_values, sizeof(tc_tensor *));
-        if (c->m->cl_kernels && !c->m->cl_kernels[wv]) c->m->cl_kernels[wv] = tc_tensor_keep(kernel);
-        if (c->m->cl_kernels && c->m->cl_kernels[wv]) kernel = c->m->cl_kernels[wv];
-    }
+    /* the kernel converted at load, unless it is being trained (then a
+     * differentiable view of the initializer) */
+    int wv = n->in[1];
+    tc_tensor *kernel = NULL, *y;
+    if (wv >= 0 && c->m->cl_kernels && c->m->cl_kernels[wv] && c->m->values[wv].init == w &&
+        !(w->flags & TC_REQUIRES_GRAD))
+        kernel = c->m->cl_kernels[wv];
+    else
+        ONNX_TRY(c, kernel = conv_kernel_view(w));
     ONNX_TRY(c, y = tc_conv(tc_onnx_to_cl(x), kernel, b, &p));
     ONNX_TRY(c, out[0] = tc_onnx_from_cl(y));
     return TC_OK;
 }
 
-static tc_status pool_params(onnx_ctx *c, const Onnx__NodeProto *n, const tc_tensor *x, tc_pool_params *p)
+typedef struct {
+    window_spec w;
+    bool ceil_mode, count_include_pad, column_major;
+} pool_attrs;
+
+PREP(prep_pool)
 {
+    (void)m;
+    pool_attrs *a = ATTRS_NEW(pool_attrs);
+    if (!a) return tc_last_status();
+    a->ceil_mode = tc_onnx_attr_int(n, "ceil_mode", 0) != 0;
+    a->count_include_pad = tc_onnx_attr_int(n, "count_include_pad", 0) != 0;
+    a->column_major = tc_onnx_attr_int(n, "storage_order", 0) != 0;
+    return prep_window(n, &a->w);
+}
+
+/* ConvInteger / QLinearConv: the convolution of (x - x_zero_point) and
+ * (w - w_zero_point), whole numbers in float32: exact while every sum stays
+ * below 2^24 (as for 8-bit inputs and kernels up to about 250 taps) */
+static tc_status int_conv(onnx_ctx *c, const onnx_node *n, tc_tensor *x, tc_tensor *xz, tc_tensor *w, tc_tensor *wz,
+                          tc_tensor **y)
+{
+    bool g = tc_set_grad_enabled(false);
+    if (xz) x = tc_sub(x, xz);
+    if (wz && tc_numel(wz) > 1 && w) /* per output channel */
+        wz = tc_reshape(wz, w->ndim, (int64_t[]){tc_numel(wz), 1, 1, 1, 1, 1});
+    if (wz) w = tc_sub(w, wz);
+    tc_set_grad_enabled(g);
+    if (!x || !w) return tc_onnx_check(c, NULL);
+    tc_tensor *args[2] = {x, w};
+    return op_conv(c, n, 2, args, 1, y);
+}
+
+OP(op_conv_integer)
+{
+    (void)n_out;
+    NEED(2);
+    tc_status s = int_conv(c, n, in[0], n_in > 2 ? in[2] : NULL, in[1], n_in > 3 ? in[3] : NULL, out);
+    c->out_dtype[0] = TC_ONNX_INT64;
+    return s;
+}
+
+OP(op_qlinear_conv)
+{
+    (void)n_out;
+    NEED(8);
+    tc_tensor *acc;
+    tc_status s = int_conv(c, n, in[0], in[2], in[3], in[5], &acc);
+    if (s) return s;
+    if (n_in > 8 && in[8]) { /* int32 bias, added to the accumulator */
+        int64_t shape[TC_MAX_DIMS];
+        for (int d = 0; d < acc->ndim; d++) shape[d] = d == 1 ? tc_numel(in[8]) : 1;
+        bool g = tc_set_grad_enabled(false);
+        acc = tc_add(acc, tc_reshape(in[8], acc->ndim, shape));
+        tc_set_grad_enabled(g);
+        ONNX_TRY(c, acc);
+    }
+    tc_scalar xs, ys, yz;
+    if (tc_numel(in[1]) != 1 || tc_numel(in[6]) != 1 || tc_numel(in[7]) != 1)
+        return tc_onnx_fail(c, TC_ERR_UNSUPPORTED, "per-axis input or output scales");
+    tc_read_values(in[1], &xs), tc_read_values(in[6], &ys), tc_read_values(in[7], &yz);
+    const tc_scalar *ws = tc_packed(in[4]), *av = tc_packed(acc);
+    int64_t nws = tc_numel(in[4]), C = acc->shape[1], inner = tc_shape_numel(acc->ndim - 2, acc->shape + 2);
+    double lo, hi;
+    tc_onnx_quant_range(c, 7, &lo, &hi);
+    tc_tensor *y;
+    ONNX_TRY(c, y = tc_result(acc->ndim, acc->shape));
+    if (!ws || !av) return tc_onnx_check(c, NULL);
+    for (int64_t i = 0; i < tc_numel(y); i++) {
+        int64_t ch = (i / inner) % C;
+        double mult = (double)xs * (double)ws[nws == 1 ? 0 : ch] / (double)ys;
+        y->data[i] = (tc_scalar)tc_onnx_saturate((double)av[i] * mult + yz, lo, hi);
+    }
+    out[0] = y;
+    c->out_dtype[0] = TC_ONNX_INT64;
+    return TC_OK;
+}
+
+static tc_status pool_params(onnx_ctx *c, const onnx_node *n, const tc_tensor *x, tc_pool_params *p)
+{
+    const pool_attrs *a = ATTRS(pool_attrs);
     int nsp = x->ndim - 2;
     window_attrs wa;
-    tc_status s = read_window(c, n, nsp, &wa);
+    tc_status s = read_window(c, &a->w, nsp, &wa);
     if (s) return s;
-    int64_t ks[3];
-    int k = tc_onnx_attr_ints(n, "kernel_shape", ks, 3);
+    int k = a->w.n_kernel;
     if (k != nsp) return tc_onnx_fail(c, TC_ERR_ARG, "kernel_shape has %d values for %d spatial axes", k, nsp);
     memset(p, 0, sizeof *p);
     p->padding = wa.padding;
-    p->ceil_mode = tc_onnx_attr_int(n, "ceil_mode", 0) != 0;
-    p->count_include_pad = tc_onnx_attr_int(n, "count_include_pad", 0) != 0;
+    p->ceil_mode = a->ceil_mode;
+    p->count_include_pad = a->count_include_pad;
     for (int i = 0; i < nsp; i++) {
-        p->kernel[i] = (int)ks[i];
+        p->kernel[i] = (int)a->w.kernel[i];
         p->stride[i] = wa.stride[i]; /* ONNX's default stride is 1, not the kernel */
         p->dilation[i] = wa.dilation[i];
         p->pad_before[i] = wa.before[i];
@@ -112,11 +236,11 @@ static tc_status pool_params(onnx_ctx *c, const Onnx__NodeProto *n, const tc_ten
 /* MaxPool's optional Indices output: the flat NCHW index of each maximum
  * (row-major, or column-major over H, W with storage_order 1), found by
  * scanning the windows again. */
-static tc_status max_indices(onnx_ctx *c, const Onnx__NodeProto *n, tc_tensor *x, const tc_tensor *y,
+static tc_status max_indices(onnx_ctx *c, const onnx_node *n, tc_tensor *x, const tc_tensor *y,
                              const tc_pool_params *p, tc_tensor **out)
 {
     if (x->ndim != 4) return tc_onnx_fail(c, TC_ERR_UNSUPPORTED, "Indices output only for 2-D pooling");
-    bool column_major = tc_onnx_attr_int(n, "storage_order", 0) != 0;
+    bool column_major = ATTRS(pool_attrs)->column_major;
     const tc_scalar *xd = tc_packed(x);
     tc_tensor *yc = tc_contiguous((tc_tensor *)y);
     tc_tensor *idx = tc_result(y->ndim, y->shape);
@@ -192,14 +316,32 @@ static tc_status global_pool(onnx_ctx *c, int n_in, tc_tensor **in, tc_tensor **
 OP(op_global_avg_pool) { return global_pool(c, n_in, in, out, tc_global_avg_pool); }
 OP(op_global_max_pool) { return global_pool(c, n_in, in, out, tc_global_max_pool); }
 
+typedef struct {
+    bool trans_a, trans_b;
+    float alpha, beta;
+} gemm_attrs;
+
+PREP(prep_gemm)
+{
+    (void)m;
+    gemm_attrs *a = ATTRS_NEW(gemm_attrs);
+    if (!a) return tc_last_status();
+    a->trans_a = tc_onnx_attr_int(n, "transA", 0) != 0;
+    a->trans_b = tc_onnx_attr_int(n, "transB", 0) != 0;
+    a->alpha = tc_onnx_attr_float(n, "alpha", 1);
+    a->beta = tc_onnx_attr_float(n, "beta", 1);
+    return TC_OK;
+}
+
 OP(op_gemm)
 {
     NEED(2);
+    const gemm_attrs *ga = ATTRS(gemm_attrs);
     tc_tensor *a = in[0], *b = in[1], *bias = n_in > 2 ? in[2] : NULL;
     if (a->ndim != 2 || b->ndim != 2) return tc_onnx_fail(c, TC_ERR_SHAPE, "A and B must be matrices");
-    if (tc_onnx_attr_int(n, "transA", 0)) ONNX_TRY(c, a = tc_transpose(a, (int[]){1, 0}));
-    if (tc_onnx_attr_int(n, "transB", 0)) ONNX_TRY(c, b = tc_transpose(b, (int[]){1, 0}));
-    float alpha = tc_onnx_attr_float(n, "alpha", 1), beta = tc_onnx_attr_float(n, "beta", 1);
+    if (ga->trans_a) ONNX_TRY(c, a = tc_transpose(a, (int[]){1, 0}));
+    if (ga->trans_b) ONNX_TRY(c, b = tc_transpose(b, (int[]){1, 0}));
+    float alpha = ga->alpha, beta = ga->beta;
     tc_tensor *y;
     ONNX_TRY(c, y = tc_matmul(a, b));
     if (alpha != 1) ONNX_TRY(c, y = tc_mul_scalar(y, alpha));
@@ -227,12 +369,28 @@ static tc_tensor *channel_mean(tc_tensor *x)
     return tc_mean(x, k, axes, false);
 }
 
+typedef struct {
+    float eps, momentum;
+    bool training;
+} bn_attrs;
+
+PREP(prep_batch_norm)
+{
+    (void)m;
+    bn_attrs *a = ATTRS_NEW(bn_attrs);
+    if (!a) return tc_last_status();
+    a->eps = tc_onnx_attr_float(n, "epsilon", 1e-5f);
+    a->momentum = tc_onnx_attr_float(n, "momentum", 0.9f);
+    a->training = tc_onnx_attr_int(n, "training_mode", 0) != 0;
+    return TC_OK;
+}
+
 OP(op_batch_norm)
 {
     NEED(5);
     tc_tensor *x = in[0];
-    float eps = tc_onnx_attr_float(n, "epsilon", 1e-5f), momentum = tc_onnx_attr_float(n, "momentum", 0.9f);
-    bool training = tc_onnx_attr_int(n, "training_mode", 0) != 0;
+    float eps = ATTRS(bn_attrs)->eps, momentum = ATTRS(bn_attrs)->momentum;
+    bool training = ATTRS(bn_attrs)->training;
     if (x->ndim < 2) return tc_onnx_fail(c, TC_ERR_SHAPE, "input of rank %d (need [N, C, ...])", x->ndim);
     tc_tensor *xc = x->ndim >= 3 ? tc_onnx_to_cl(x) : x;
     if (!training) {
@@ -269,13 +427,14 @@ OP(op_lrn)
     return TC_OK;
 }
 
-tc_status tc_onnx_op_resize(onnx_ctx *c, const Onnx__NodeProto *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out);
-tc_status tc_onnx_op_upsample(onnx_ctx *c, const Onnx__NodeProto *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out);
+
+
 
 const onnx_op_entry tc_onnx_ops_nn[] = {
-    {"Conv", op_conv}, {"MaxPool", op_max_pool}, {"AveragePool", op_avg_pool},
-    {"GlobalAveragePool", op_global_avg_pool}, {"GlobalMaxPool", op_global_max_pool},
-    {"Gemm", op_gemm}, {"MatMul", op_matmul}, {"BatchNormalization", op_batch_norm}, {"LRN", op_lrn},
-    {"Resize", tc_onnx_op_resize}, {"Upsample", tc_onnx_op_upsample},
-    {NULL, NULL},
+    {"Conv", op_conv, prep_conv}, {"MaxPool", op_max_pool, prep_pool}, {"AveragePool", op_avg_pool, prep_pool},
+    {"GlobalAveragePool", op_global_avg_pool, NULL}, {"GlobalMaxPool", op_global_max_pool, NULL},
+    {"Gemm", op_gemm, prep_gemm}, {"MatMul", op_matmul, NULL}, {"BatchNormalization", op_batch_norm, prep_batch_norm},
+    {"LRN", op_lrn, NULL}, {"ConvInteger", op_conv_integer, prep_conv}, {"QLinearConv", op_qlinear_conv, prep_conv},
+    {"Resize", tc_onnx_op_resize, tc_onnx_prep_resize}, {"Upsample", tc_onnx_op_upsample, tc_onnx_prep_upsample},
+    {NULL, NULL, NULL},
 };

@@ -27,7 +27,7 @@ static tc_tensor *apply_act(const act *a, tc_tensor *x)
     return NULL;
 }
 
-static tc_status read_acts(onnx_ctx *c, const Onnx__NodeProto *n, cell_kind kind, int ndir, act *acts)
+static tc_status read_acts(onnx_ctx *c, const onnx_node *n, cell_kind kind, int ndir, act *acts)
 {
     int per = kind == CELL_LSTM ? 3 : kind == CELL_GRU ? 2 : 1;
     static const char *dflt[3][3] = {{"Tanh"}, {"Sigmoid", "Tanh"}, {"Sigmoid", "Tanh", "Tanh"}};
@@ -64,7 +64,7 @@ static tc_tensor *gate(tc_tensor *g, int k, int64_t h) { return tc_narrow(g, 1, 
 
 static tc_tensor *maybe_clip(tc_tensor *x, float clip) { return clip > 0 ? tc_clip(x, -clip, clip) : x; }
 
-static tc_status rnn_common(onnx_ctx *c, const Onnx__NodeProto *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out,
+static tc_status rnn_common(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out,
                      cell_kind kind)
 {
     int gates = kind == CELL_LSTM ? 4 : kind == CELL_GRU ? 3 : 1;
@@ -198,20 +198,20 @@ static tc_status rnn_common(onnx_ctx *c, const Onnx__NodeProto *n, int n_in, tc_
     return TC_OK;
 }
 
-static tc_status op_rnn(onnx_ctx *c, const Onnx__NodeProto *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out)
+static tc_status op_rnn(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out)
 {
     return rnn_common(c, n, n_in, in, n_out, out, CELL_RNN);
 }
-static tc_status op_gru(onnx_ctx *c, const Onnx__NodeProto *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out)
+static tc_status op_gru(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out)
 {
     return rnn_common(c, n, n_in, in, n_out, out, CELL_GRU);
 }
-static tc_status op_lstm(onnx_ctx *c, const Onnx__NodeProto *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out)
+static tc_status op_lstm(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out)
 {
     return rnn_common(c, n, n_in, in, n_out, out, CELL_LSTM);
 }
 
 const onnx_op_entry tc_onnx_ops_rnn[] = {
     {"RNN", op_rnn}, {"GRU", op_gru}, {"LSTM", op_lstm},
-    {NULL, NULL},
+    {NULL, NULL, NULL},
 };

@@ -4,13 +4,6 @@
 
 #include <stdlib.h>
 
-#define OP(name) static tc_status name(onnx_ctx *c, const Onnx__NodeProto *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out)
-#define NEED(k)                                                                              \
-    do {                                                                                     \
-        if (n_in < (k)) return tc_onnx_fail(c, TC_ERR_ARG, "needs %d inputs, has %d", (k), n_in); \
-        for (int i_ = 0; i_ < (k); i_++)                                                     \
-            if (!in[i_]) return tc_onnx_fail(c, TC_ERR_ARG, "input %d is missing", i_);     \
-    } while (0)
 
 /* A step tensor holding integers (dtype INT64 at the ONNX level). */
 static tc_tensor *int_tensor(int ndim, const int64_t *shape, const int64_t *v)
@@ -36,44 +29,79 @@ OP(op_shape)
     return TC_OK;
 }
 
+/* Constant: the value is decoded once at load and copied into each run's
+ * step (a consumer may be an in-place-free op, but the copy keeps the
+ * model's own tensor out of any tape) */
+typedef struct {
+    tc_tensor *value;
+    tc_onnx_dtype dtype;
+} constant_attrs;
+
+static void free_constant(void *p)
+{
+    constant_attrs *a = p;
+    if (a) tc_tensor_free(a->value);
+    free(a);
+}
+
+PREP(prep_constant)
+{
+    constant_attrs *a = ATTRS_NEW(constant_attrs);
+    if (!a) return tc_last_status();
+    n->free_attrs = free_constant;
+    const Onnx__AttributeProto *at;
+    if ((at = tc_onnx_attr(n, "value")) && at->t) {
+        a->value = tc_onnx_decode_tensor(at->t, m->dir, &a->dtype, n->label);
+        return a->value ? TC_OK : tc_last_status();
+    }
+    int64_t len = -1;
+    if ((at = tc_onnx_attr(n, "value_float")) && at->has_f) {
+        a->dtype = TC_ONNX_FLOAT;
+        a->value = tc_tensor_new(0, NULL);
+        if (a->value) a->value->data[0] = at->f;
+    } else if ((at = tc_onnx_attr(n, "value_int")) && at->has_i) {
+        a->dtype = TC_ONNX_INT64;
+        a->value = tc_tensor_new(0, NULL);
+        if (a->value) a->value->data[0] = (tc_scalar)at->i;
+    } else if ((at = tc_onnx_attr(n, "value_floats"))) {
+        a->dtype = TC_ONNX_FLOAT;
+        len = (int64_t)at->n_floats;
+        a->value = tc_tensor_new(1, &len);
+        for (int64_t i = 0; a->value && i < len; i++) a->value->data[i] = at->floats[i];
+    } else if ((at = tc_onnx_attr(n, "value_ints"))) {
+        a->dtype = TC_ONNX_INT64;
+        len = (int64_t)at->n_ints;
+        a->value = tc_tensor_new(1, &len);
+        for (int64_t i = 0; a->value && i < len; i++) a->value->data[i] = (tc_scalar)at->ints[i];
+    } else
+        return tc_onnx_prep_fail(n, TC_ERR_UNSUPPORTED, "no supported value attribute");
+    return a->value ? TC_OK : tc_last_status();
+}
+
 OP(op_constant)
 {
-    const Onnx__AttributeProto *a;
-    if ((a = tc_onnx_attr(n, "value")) && a->t) {
-        tc_onnx_dtype dt;
-        tc_tensor *t = tc_onnx_decode_tensor(a->t, c->m->dir, &dt, c->label);
-        if (!t) return tc_last_status();
-        out[0] = tc_copy_of(t->data, t->ndim, t->shape);
-        tc_tensor_free(t);
-        ONNX_TRY(c, out[0]);
-        c->out_dtype[0] = dt;
-        return TC_OK;
-    }
-    if ((a = tc_onnx_attr(n, "value_float")) && a->has_f) {
-        ONNX_TRY(c, out[0] = tc_scalar_tensor(a->f));
-        c->out_dtype[0] = TC_ONNX_FLOAT;
-        return TC_OK;
-    }
-    if ((a = tc_onnx_attr(n, "value_int")) && a->has_i) {
-        ONNX_TRY(c, out[0] = tc_scalar_tensor((tc_scalar)a->i));
-        c->out_dtype[0] = TC_ONNX_INT64;
-        return TC_OK;
-    }
-    if ((a = tc_onnx_attr(n, "value_floats"))) {
-        int64_t len = (int64_t)a->n_floats;
-        ONNX_TRY(c, out[0] = tc_result(1, &len));
-        for (int64_t i = 0; i < len; i++) out[0]->data[i] = a->floats[i];
-        c->out_dtype[0] = TC_ONNX_FLOAT;
-        return TC_OK;
-    }
-    if ((a = tc_onnx_attr(n, "value_ints"))) {
-        int64_t len = (int64_t)a->n_ints;
-        ONNX_TRY(c, out[0] = int_tensor(1, &len, a->ints));
-        c->out_dtype[0] = TC_ONNX_INT64;
-        return TC_OK;
-    }
-    return tc_onnx_fail(c, TC_ERR_UNSUPPORTED, "no supported value attribute");
+    const constant_attrs *a = ATTRS(constant_attrs);
+    ONNX_TRY(c, out[0] = tc_copy_of(a->value->data, a->value->ndim, a->value->shape));
+    c->out_dtype[0] = a->dtype;
+    return TC_OK;
 }
+
+/* one integer attribute, read once at load */
+typedef struct {
+    int64_t v;
+} int_attr;
+#define PREP_INT(name, attr, dflt)                          \
+    PREP(name)                                              \
+    {                                                       \
+        (void)m;                                            \
+        int_attr *a = ATTRS_NEW(int_attr);                  \
+        if (!a) return tc_last_status();                    \
+        a->v = tc_onnx_attr_int(n, attr, dflt);             \
+        return TC_OK;                                       \
+    }
+PREP_INT(prep_allowzero, "allowzero", 0)
+PREP_INT(prep_axis1, "axis", 1)
+PREP_INT(prep_axis0, "axis", 0)
 
 OP(op_reshape)
 {
@@ -81,7 +109,7 @@ OP(op_reshape)
     int64_t shape[TC_MAX_DIMS];
     int r = tc_onnx_ints(c, in[1], shape, TC_MAX_DIMS, "shape");
     if (r < 0) return tc_last_status();
-    bool allowzero = tc_onnx_attr_int(n, "allowzero", 0) != 0;
+    bool allowzero = ATTRS(int_attr)->v != 0;
     for (int i = 0; i < r; i++) {
         if (shape[i] == 0 && !allowzero) {
             if (i >= in[0]->ndim) return tc_onnx_fail(c, TC_ERR_SHAPE, "shape entry %d is 0 but the input has rank %d", i, in[0]->ndim);
@@ -95,10 +123,23 @@ OP(op_reshape)
 OP(op_flatten)
 {
     NEED(1);
-    int64_t axis = tc_onnx_attr_int(n, "axis", 1);
+    int64_t axis = ATTRS(int_attr)->v;
     if (axis < 0) axis += in[0]->ndim;
     if (axis < 0 || axis > in[0]->ndim) return tc_onnx_fail(c, TC_ERR_ARG, "axis out of range for rank %d", in[0]->ndim);
     ONNX_TRY(c, out[0] = tc_flatten(in[0], (int)axis));
+    return TC_OK;
+}
+
+typedef struct {
+    int n_perm;
+    int64_t perm[TC_MAX_DIMS];
+} perm_attrs;
+PREP(prep_transpose)
+{
+    (void)m;
+    perm_attrs *a = ATTRS_NEW(perm_attrs);
+    if (!a) return tc_last_status();
+    a->n_perm = tc_onnx_attr_ints(n, "perm", a->perm, TC_MAX_DIMS);
     return TC_OK;
 }
 
@@ -106,8 +147,8 @@ OP(op_transpose)
 {
     NEED(1);
     int r = in[0]->ndim, perm[TC_MAX_DIMS];
-    int64_t p64[TC_MAX_DIMS];
-    int k = tc_onnx_attr_ints(n, "perm", p64, TC_MAX_DIMS);
+    const int64_t *p64 = ATTRS(perm_attrs)->perm;
+    int k = ATTRS(perm_attrs)->n_perm;
     if (k >= 0 && k != r) return tc_onnx_fail(c, TC_ERR_ARG, "perm has %d entries for rank %d", k, r);
     for (int i = 0; i < r; i++) perm[i] = k >= 0 ? (int)p64[i] : r - 1 - i;
     ONNX_TRY(c, out[0] = tc_transpose(in[0], perm));
@@ -119,13 +160,13 @@ OP(op_concat)
     if (n_in < 1) return tc_onnx_fail(c, TC_ERR_ARG, "needs inputs");
     for (int i = 0; i < n_in; i++)
         if (!in[i]) return tc_onnx_fail(c, TC_ERR_ARG, "input %d is missing", i);
-    int axis = tc_onnx_axis(c, tc_onnx_attr_int(n, "axis", 0), in[0]->ndim);
+    int axis = tc_onnx_axis(c, ATTRS(int_attr)->v, in[0]->ndim);
     if (axis < 0) return tc_last_status();
     ONNX_TRY(c, out[0] = tc_concat(n_in, in, axis));
     return TC_OK;
 }
 
-static int axes_of(onnx_ctx *c, const Onnx__NodeProto *n, int n_in, tc_tensor **in, int64_t *axes)
+static int axes_of(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor **in, int64_t *axes)
 {
     if (c->m->opset >= 13) return n_in > 1 && in[1] ? tc_onnx_ints(c, in[1], axes, TC_MAX_DIMS, "axes") : 0;
     int k = tc_onnx_attr_ints(n, "axes", axes, TC_MAX_DIMS);
@@ -179,13 +220,14 @@ OP(op_split)
     NEED(1);
     int axis = tc_onnx_axis(c, tc_onnx_attr_int(n, "axis", 0), in[0]->ndim);
     if (axis < 0) return tc_last_status();
-    int64_t sizes[ONNX_MAX_IO];
+    int64_t *sizes = tc_arena_alloc(sizeof *sizes * (size_t)(n_out + 1));
+    if (!sizes) return tc_last_status();
     int k;
     if (c->m->opset >= 13 && n_in > 1 && in[1]) {
-        k = tc_onnx_ints(c, in[1], sizes, ONNX_MAX_IO, "split");
+        k = tc_onnx_ints(c, in[1], sizes, n_out, "split");
         if (k < 0) return tc_last_status();
     } else if (c->m->opset < 13 && tc_onnx_attr(n, "split")) {
-        k = tc_onnx_attr_ints(n, "split", sizes, ONNX_MAX_IO);
+        k = tc_onnx_attr_ints(n, "split", sizes, n_out);
     } else { /* equal parts (the last one smaller if the size does not divide) */
         int64_t dim = in[0]->shape[axis], part = (dim + n_out - 1) / n_out;
         k = n_out;
@@ -258,7 +300,7 @@ OP(op_expand)
 OP(op_gather)
 {
     NEED(2);
-    int axis = tc_onnx_axis(c, tc_onnx_attr_int(n, "axis", 0), in[0]->ndim);
+    int axis = tc_onnx_axis(c, ATTRS(int_attr)->v, in[0]->ndim);
     if (axis < 0) return tc_last_status();
     ONNX_TRY(c, out[0] = tc_gather(in[0], in[1], axis));
     return TC_OK;
@@ -307,9 +349,10 @@ OP(op_pad)
 }
 
 const onnx_op_entry tc_onnx_ops_shape[] = {
-    {"Shape", op_shape}, {"Constant", op_constant}, {"Reshape", op_reshape}, {"Flatten", op_flatten},
-    {"Transpose", op_transpose}, {"Concat", op_concat}, {"Squeeze", op_squeeze}, {"Unsqueeze", op_unsqueeze},
-    {"Split", op_split}, {"Slice", op_slice}, {"Tile", op_tile}, {"Expand", op_expand}, {"Gather", op_gather},
-    {"Pad", op_pad},
-    {NULL, NULL},
+    {"Shape", op_shape, NULL}, {"Constant", op_constant, prep_constant}, {"Reshape", op_reshape, prep_allowzero},
+    {"Flatten", op_flatten, prep_axis1}, {"Transpose", op_transpose, prep_transpose}, {"Concat", op_concat, prep_axis0},
+    {"Squeeze", op_squeeze, NULL}, {"Unsqueeze", op_unsqueeze, NULL}, {"Split", op_split, NULL},
+    {"Slice", op_slice, NULL}, {"Tile", op_tile, NULL}, {"Expand", op_expand, NULL},
+    {"Gather", op_gather, prep_axis0}, {"Pad", op_pad, NULL},
+    {NULL, NULL, NULL},
 };

@@ -17,6 +17,32 @@ tc_status tc_onnx_fail(onnx_ctx *c, tc_status s, const char *fmt, ...)
     return tc_error(s, "%s: %s", c->label, msg);
 }
 
+tc_status tc_onnx_prep_fail(const onnx_node *n, tc_status s, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return tc_error(s, "%s: %s", n->label, msg);
+}
+
+tc_status tc_onnx_need(onnx_ctx *c, int n_in, tc_tensor **in, int k)
+{
+    if (n_in < k) return tc_onnx_fail(c, TC_ERR_ARG, "needs %d inputs, has %d", k, n_in);
+    for (int i = 0; i < k; i++)
+        if (!in[i]) return tc_onnx_fail(c, TC_ERR_ARG, "input %d is missing", i);
+    return TC_OK;
+}
+
+void *tc_onnx_attrs_new(onnx_node *n, size_t size)
+{
+    free(n->attrs);
+    n->attrs = calloc(1, size);
+    if (!n->attrs) tc_error(TC_ERR_MEMORY, "%s: out of memory", n->label);
+    return n->attrs;
+}
+
 tc_status tc_onnx_check(onnx_ctx *c, tc_tensor *t)
 {
     if (t) return TC_OK;
@@ -36,8 +62,8 @@ int tc_onnx_ints(onnx_ctx *c, const tc_tensor *t, int64_t *out, int max, const c
         tc_onnx_fail(c, TC_ERR_UNSUPPORTED, "%s has %lld values (at most %d)", what, (long long)n, max);
         return -1;
     }
-    tc_scalar v[64];
-    tc_read_values(t, v);
+    const tc_scalar *v = tc_packed(t); /* any count (max may exceed a stack buffer) */
+    if (!v && n) return -1;
     for (int64_t i = 0; i < n; i++) {
         double d = (double)v[i];
         out[i] = d >= 9.2e18 ? INT64_MAX : d <= -9.2e18 ? INT64_MIN : (int64_t)d;
@@ -118,13 +144,144 @@ tc_tensor *tc_onnx_binary_same_layout(tc_tensor *a, tc_tensor *b, tc_tensor *(*f
     return tc_transpose(fn(tc_transpose(a, p), tc_transpose(b, p)), inv);
 }
 
-static onnx_op_fn lookup(const char *op)
+bool tc_onnx_wants_grad(int n, tc_tensor *const *xs)
 {
-    const onnx_op_entry *tables[] = {tc_onnx_ops_math, tc_onnx_ops_shape, tc_onnx_ops_nn, tc_onnx_ops_rnn};
+    if (!tc_grad_enabled()) return false;
+    for (int i = 0; i < n; i++)
+        if (xs[i] && (xs[i]->flags & TC_REQUIRES_GRAD)) return true;
+    return false;
+}
+
+tc_tensor *tc_onnx_pick(onnx_ctx *c, int n_src, tc_tensor *const *srcs, const int64_t *idx, int ndim,
+                        const int64_t *shape)
+{
+    tc_tensor **flat = tc_arena_alloc(sizeof *flat * (size_t)(n_src + 1));
+    if (!flat) return NULL;
+    int64_t total = 0;
+    for (int i = 0; i < n_src; i++) {
+        int64_t len = tc_numel(srcs[i]);
+        if (!(flat[i] = tc_reshape(srcs[i], 1, &len))) return NULL;
+        total += len;
+    }
+    int64_t n = tc_shape_numel(ndim, shape);
+    for (int64_t j = 0; j < n; j++)
+        if (idx[j] < 0 || idx[j] >= total) {
+            tc_onnx_fail(c, TC_ERR_ARG, "index %lld is out of range (%lld values)", (long long)idx[j], (long long)total);
+            return NULL;
+        }
+    tc_tensor *table = n_src == 1 ? flat[0] : tc_concat(n_src, flat, 0);
+    tc_tensor *ix = tc_onnx_from_int64(ndim, shape, idx);
+    if (!table || !ix) return NULL;
+    if (total == 0) return tc_zeros(ndim, shape); /* nothing to pick from: an empty result */
+    return tc_gather(table, ix, 0);
+}
+
+int tc_onnx_broadcast_shape(onnx_ctx *c, int n, tc_tensor *const *xs, int64_t *shape)
+{
+    int r = 0;
+    for (int i = 0; i < n; i++)
+        if (xs[i]->ndim > r) r = xs[i]->ndim;
+    for (int d = 0; d < r; d++) shape[d] = 1;
+    for (int i = 0; i < n; i++) {
+        int off = r - xs[i]->ndim;
+        for (int d = 0; d < xs[i]->ndim; d++) {
+            int64_t v = xs[i]->shape[d], *o = &shape[off + d];
+            if (v == *o || v == 1) continue;
+            if (*o == 1) *o = v;
+            else {
+                tc_onnx_fail(c, TC_ERR_SHAPE, "shapes do not broadcast (input %d is %s)", i, TC_SHP(xs[i]));
+                return -1;
+            }
+        }
+    }
+    return r;
+}
+
+tc_tensor *tc_onnx_from_int64(int ndim, const int64_t *shape, const int64_t *v)
+{
+    tc_tensor *t = tc_result(ndim, shape);
+    if (t)
+        for (int64_t i = 0; i < tc_numel(t); i++) t->data[i] = (tc_scalar)v[i];
+    return t;
+}
+
+void tc_onnx_strides(int ndim, const int64_t *shape, int64_t *strides)
+{
+    int64_t s = 1;
+    for (int d = ndim - 1; d >= 0; d--) {
+        strides[d] = s;
+        s *= shape[d];
+    }
+}
+
+static const onnx_op_entry *lookup(const char *op)
+{
+    const onnx_op_entry *tables[] = {tc_onnx_ops_math, tc_onnx_ops_shape, tc_onnx_ops_nn,  tc_onnx_ops_rnn,
+                                     tc_onnx_ops_logic, tc_onnx_ops_index, tc_onnx_ops_more, tc_onnx_ops_quant};
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
         for (const onnx_op_entry *e = tables[t]; e->op_type; e++)
-            if (!strcmp(e->op_type, op)) return e->fn;
+            if (!strcmp(e->op_type, op)) return e;
     return NULL;
+}
+
+tc_status tc_onnx_prepare_node(tc_onnx_model *m, onnx_node *n)
+{
+    const Onnx__NodeProto *np = n->proto;
+    char lb[512];
+    n->label = strdup(tc_onnx_node_label(np, lb, sizeof lb));
+    n->attr = calloc(np->n_attribute + 1, sizeof *n->attr);
+    if (!n->label || !n->attr) return tc_error(TC_ERR_MEMORY, "%s: out of memory", m->path);
+    for (size_t i = 0; i < np->n_attribute; i++) {
+        const Onnx__AttributeProto *a = np->attribute[i];
+        if (!a->name) continue;
+        onnx_attr *d = &n->attr[n->n_attr++];
+        d->name = a->name;
+        d->proto = a;
+        if (a->has_s) {
+            d->s = malloc(a->s.len + 1);
+            if (!d->s) return tc_error(TC_ERR_MEMORY, "%s: out of memory", m->path);
+            memcpy(d->s, a->s.data, a->s.len);
+            d->s[a->s.len] = '\0';
+        }
+    }
+    bool std_domain = !np->domain || !np->domain[0] || !strcmp(np->domain, "ai.onnx");
+    n->op = std_domain && np->op_type ? lookup(np->op_type) : NULL;
+    if (n->op && n->op->prep) {
+        /* prepare inside a step mark: a prepare may build step tensors
+         * (kept ones survive) without leaving them in the caller's step */
+        tc_step_mark mark = tc_step_get_mark();
+        tc_status s = n->op->prep(m, n);
+        tc_step_release(mark);
+        if (s != TC_OK) {
+            if (s == TC_ERR_MEMORY) return s;
+            n->prep_status = s;
+            n->prep_error = strdup(tc_last_error());
+        }
+    }
+    return TC_OK;
+}
+
+void tc_onnx_free_node(onnx_node *n)
+{
+    free(n->in);
+    free(n->out);
+    free(n->label);
+    for (int i = 0; i < n->n_attr; i++) free(n->attr[i].s);
+    free(n->attr);
+    if (n->free_attrs) n->free_attrs(n->attrs);
+    else free(n->attrs);
+    free(n->prep_error);
+}
+
+/* The message of a failed node, prefixed with the model's path once. */
+static tc_status with_path(const tc_onnx_model *m, tc_status s)
+{
+    if (!strstr(tc_last_error(), m->path)) {
+        char inner[1024];
+        snprintf(inner, sizeof inner, "%s", tc_last_error());
+        tc_error(s, "%s: %s", m->path, inner);
+    }
+    return s;
 }
 
 tc_status tc_onnx_run(tc_onnx_model *m, int n_inputs, tc_tensor *const *inputs, int n_outputs, tc_tensor **outputs)
@@ -136,7 +293,11 @@ tc_status tc_onnx_run(tc_onnx_model *m, int n_inputs, tc_tensor *const *inputs, 
         return tc_error(TC_ERR_ARG, "onnx_run: %s has %d outputs, %d asked", m->path, m->n_outputs, n_outputs);
     tc_tensor **val = tc_arena_alloc(sizeof *val * (size_t)(m->n_values + 1));
     tc_onnx_dtype *dt = tc_arena_alloc(sizeof *dt * (size_t)(m->n_values + 1));
-    if (!val || !dt) return tc_last_status();
+    /* one set of argument arrays, as wide as the widest node (no fixed limit) */
+    size_t io = (size_t)m->max_io + 1;
+    tc_tensor **in = tc_arena_alloc(sizeof *in * io), **out = tc_arena_alloc(sizeof *out * io);
+    tc_onnx_dtype *in_dt = tc_arena_alloc(sizeof *in_dt * io), *out_dt = tc_arena_alloc(sizeof *out_dt * io);
+    if (!val || !dt || !in || !out || !in_dt || !out_dt) return tc_last_status();
     for (int i = 0; i < m->n_values; i++) {
         val[i] = m->values[i].init;
         dt[i] = m->values[i].dtype;
@@ -157,38 +318,30 @@ tc_status tc_onnx_run(tc_onnx_model *m, int n_inputs, tc_tensor *const *inputs, 
         }
         val[m->inputs[i]] = inputs[i];
     }
-    onnx_ctx c = {.m = m};
+    onnx_ctx c = {.m = m, .in_dtype = in_dt, .out_dtype = out_dt};
     for (int k = 0; k < m->n_nodes; k++) {
         const onnx_node *nd = &m->nodes[k];
-        const Onnx__NodeProto *np = nd->proto;
         c.node = nd;
-        tc_onnx_node_label(np, c.label, sizeof c.label);
-        if (nd->n_in > ONNX_MAX_IO || nd->n_out > ONNX_MAX_IO)
-            return tc_onnx_fail(&c, TC_ERR_UNSUPPORTED, "too many inputs or outputs");
-        onnx_op_fn fn = np->domain && np->domain[0] && strcmp(np->domain, "ai.onnx") ? NULL : lookup(np->op_type);
-        if (!fn)
+        c.label = nd->label;
+        if (!nd->op)
             return tc_error(TC_ERR_UNSUPPORTED, "%s: %s: operator '%s' is not supported (see docs/onnx.md)", m->path,
-                            c.label, np->op_type ? np->op_type : "?");
-        tc_tensor *in[ONNX_MAX_IO] = {0}, *out[ONNX_MAX_IO] = {0};
+                            nd->label, nd->proto->op_type ? nd->proto->op_type : "?");
+        if (nd->prep_error) return with_path(m, tc_error(nd->prep_status, "%s", nd->prep_error));
         for (int i = 0; i < nd->n_in; i++) {
             in[i] = nd->in[i] >= 0 ? val[nd->in[i]] : NULL;
-            c.in_dtype[i] = nd->in[i] >= 0 ? dt[nd->in[i]] : TC_ONNX_FLOAT;
-        }
-        for (int i = 0; i < nd->n_out; i++) c.out_dtype[i] = c.in_dtype[0];
-        tc_status s = fn(&c, np, nd->n_in, in, nd->n_out, out);
-        if (s != TC_OK) {
-            if (!strstr(tc_last_error(), m->path)) {
-                char inner[1024];
-                snprintf(inner, sizeof inner, "%s", tc_last_error());
-                tc_error(s, "%s: %s", m->path, inner);
-            }
-            return s;
+            in_dt[i] = nd->in[i] >= 0 ? dt[nd->in[i]] : TC_ONNX_FLOAT;
         }
         for (int i = 0; i < nd->n_out; i++) {
+            out[i] = NULL;
+            out_dt[i] = nd->n_in ? in_dt[0] : TC_ONNX_FLOAT;
+        }
+        tc_status s = nd->op->fn(&c, nd, nd->n_in, in, nd->n_out, out);
+        if (s != TC_OK) return with_path(m, s);
+        for (int i = 0; i < nd->n_out; i++) {
             if (nd->out[i] < 0) continue;
-            if (!out[i]) return tc_error(TC_ERR_UNSUPPORTED, "%s: %s: output %d is not produced", m->path, c.label, i);
+            if (!out[i]) return tc_error(TC_ERR_UNSUPPORTED, "%s: %s: output %d is not produced", m->path, nd->label, i);
             val[nd->out[i]] = out[i];
-            dt[nd->out[i]] = c.out_dtype[i];
+            dt[nd->out[i]] = out_dt[i];
         }
     }
     for (int i = 0; i < n_outputs; i++) {
@@ -196,4 +349,9 @@ tc_status tc_onnx_run(tc_onnx_model *m, int n_inputs, tc_tensor *const *inputs, 
         if (!outputs[i]) return tc_error(TC_ERR_STATE, "onnx_run: output '%s' was not computed", m->values[m->outputs[i]].name);
     }
     return TC_OK;
+}
+
+bool tc_onnx_node_supported(const tc_onnx_model *m, int i)
+{
+    return m && i >= 0 && i < m->n_nodes && m->nodes[i].op;
 }

@@ -4,18 +4,37 @@
 #include "onnx_internal.h"
 
 #include <errno.h>
-#include <unistd.h>
+#include <math.h>
 #include <stdlib.h>
 
 enum { T_FLOAT = 1, T_UINT8 = 2, T_INT8 = 3, T_UINT16 = 4, T_INT16 = 5, T_INT32 = 6, T_INT64 = 7, T_BOOL = 9,
-       T_DOUBLE = 11, T_UINT32 = 12, T_UINT64 = 13 };
+       T_FLOAT16 = 10, T_DOUBLE = 11, T_UINT32 = 12, T_UINT64 = 13, T_BFLOAT16 = 16 };
+
+/* IEEE half and bfloat16 bit patterns to float (exact: both widen) */
+static float half_to_float(uint16_t h)
+{
+    int sign = h >> 15, e = (h >> 10) & 31, m = h & 1023;
+    float v;
+    if (e == 0) v = ldexpf((float)m, -24);                 /* zero, subnormal */
+    else if (e == 31) v = m ? NAN : INFINITY;
+    else v = ldexpf((float)(m | 1024), e - 25);
+    return sign ? -v : v;
+}
+
+static float bfloat16_to_float(uint16_t b)
+{
+    uint32_t u = (uint32_t)b << 16;
+    float v;
+    memcpy(&v, &u, 4);
+    return v;
+}
 
 static int elem_size(int dt)
 {
     switch (dt) {
     case T_FLOAT: case T_INT32: case T_UINT32: return 4;
     case T_UINT8: case T_INT8: case T_BOOL: return 1;
-    case T_UINT16: case T_INT16: return 2;
+    case T_UINT16: case T_INT16: case T_FLOAT16: case T_BFLOAT16: return 2;
     case T_INT64: case T_DOUBLE: case T_UINT64: return 8;
     default: return 0;
     }
@@ -41,6 +60,8 @@ static double raw_at(const uint8_t *p, int dt, int64_t i)
     case T_UINT32: { uint32_t v; memcpy(&v, p + 4 * i, 4); return v; }
     case T_INT16: { int16_t v; memcpy(&v, p + 2 * i, 2); return v; }
     case T_UINT16: { uint16_t v; memcpy(&v, p + 2 * i, 2); return v; }
+    case T_FLOAT16: { uint16_t v; memcpy(&v, p + 2 * i, 2); return half_to_float(v); }
+    case T_BFLOAT16: { uint16_t v; memcpy(&v, p + 2 * i, 2); return bfloat16_to_float(v); }
     case T_INT8: return (int8_t)p[i];
     default: return p[i]; /* UINT8, BOOL */
     }
@@ -109,7 +130,7 @@ tc_tensor *tc_onnx_decode_tensor(const Onnx__TensorProto *tp, const char *dir, t
     }
     tc_tensor *t = tc_tensor_new((int)tp->n_dims, tp->dims);
     if (!t) return NULL;
-    *dtype = (dt == T_FLOAT || dt == T_DOUBLE) ? TC_ONNX_FLOAT : TC_ONNX_INT64;
+    *dtype = (dt == T_FLOAT || dt == T_DOUBLE || dt == T_FLOAT16 || dt == T_BFLOAT16) ? TC_ONNX_FLOAT : TC_ONNX_INT64;
     uint8_t *external = NULL;
     const uint8_t *raw = NULL;
     if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
@@ -133,8 +154,11 @@ tc_tensor *tc_onnx_decode_tensor(const Onnx__TensorProto *tp, const char *dir, t
             tc_error(TC_ERR_FORMAT, "%s: has %zu values but shape needs %lld", who, have, (long long)n);
             goto fail;
         }
+        /* float16 and bfloat16 keep their bit patterns in int32_data */
         for (int64_t i = 0; i < n; i++)
             t->data[i] = (tc_scalar)(dt == T_FLOAT ? tp->float_data[i] : dt == T_DOUBLE ? tp->double_data[i]
+                                     : dt == T_FLOAT16 ? half_to_float((uint16_t)tp->int32_data[i])
+                                     : dt == T_BFLOAT16 ? bfloat16_to_float((uint16_t)tp->int32_data[i])
                                      : dt == T_INT64 ? (double)tp->int64_data[i]
                                      : (dt == T_UINT32 || dt == T_UINT64) ? (double)tp->uint64_data[i]
                                      : (double)tp->int32_data[i]);
@@ -147,45 +171,6 @@ fail:
     return NULL;
 }
 
-static uint8_t *read_whole_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        tc_error(TC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    uint8_t *buf = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 1 << 16;
-            uint8_t *g = realloc(buf, cap);
-            if (!g) {
-                free(buf);
-                fclose(f);
-                tc_error(TC_ERR_MEMORY, "%s: out of memory reading the file", path);
-                return NULL;
-            }
-            buf = g;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
-    }
-    bool err = ferror(f);
-    fclose(f);
-    if (err) {
-        free(buf);
-        tc_error(TC_ERR_IO, "%s: read error", path);
-        return NULL;
-    }
-    *len = n;
-    return buf;
-}
-
-/* exported for the loader */
-uint8_t *tc_onnx_read_file(const char *path, size_t *len) { return read_whole_file(path, len); }
-
 tc_tensor *tc_onnx_read_tensor_file(const char *path, tc_onnx_dtype *dtype, char **name)
 {
     if (!path) {
@@ -193,8 +178,8 @@ tc_tensor *tc_onnx_read_tensor_file(const char *path, tc_onnx_dtype *dtype, char
         return NULL;
     }
     size_t len;
-    uint8_t *buf = read_whole_file(path, &len);
-    if (!buf) return NULL;
+    unsigned char *buf;
+    if (tc_read_file(path, (size_t)2 << 30, &buf, &len) != TC_OK) return NULL;
     Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, len, buf);
     free(buf);
     if (!tp) {
@@ -256,20 +241,7 @@ tc_status tc_onnx_write_tensor_file(const char *path, const tc_tensor *t, tc_onn
     }
     onnx__tensor_proto__pack(&tp, out);
     free(raw);
-    /* atomic: temporary file, then rename */
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        free(out);
-        return tc_error(TC_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-    }
-    bool ok = fwrite(out, 1, size, f) == size;
-    ok = (fclose(f) == 0) && ok;
+    tc_status st = tc_write_file_atomic(path, out, size);
     free(out);
-    if (!ok || rename(tmp, path) != 0) {
-        remove(tmp);
-        return tc_error(TC_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-    }
-    return TC_OK;
+    return st;
 }

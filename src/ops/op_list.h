@@ -16,6 +16,7 @@
 #include "norm.def"
 #include "loss.def"
 #include "rnn.def"
+#include "math_fn.def"
 
 #define TC_OP_LIST(X)        \
     TC_OPS_VIEW(X)           \
@@ -28,6 +29,7 @@
     TC_OPS_POOL(X)           \
     TC_OPS_NORM(X)           \
     TC_OPS_LOSS(X)           \
-    TC_OPS_RNN(X)
+    TC_OPS_RNN(X)            \
+    TC_OPS_MATH_FN(X)
 
 #endif
