@@ -9,33 +9,19 @@
 #include "testutil.h"
 
 #define PY "/usr/bin/python3"
-static char dir[256];
 
-static const char *at(const char *file)
-{
-    static char buf[8][512];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, file);
-    return buf[k];
-}
+static const char *at(const char *file) { return tc_test_at(file); }
 
 static int setup_all(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/tc_audio_XXXXXX");
-    if (!mkdtemp(dir)) return -1;
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, PY " %s/gen_audio.py %s", TC_FIXTURES, dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tc_test_generate("audio", "gen_audio.py");
 }
 
 static int teardown_all(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) return -1;
+    if (tc_test_generated_cleanup() != 0) return -1;
     tc_shutdown();
     return 0;
 }
@@ -106,7 +92,7 @@ static void test_write_read_by_scipy(void **state)
     assert_int_equal(tc_audio_save_wav16(at("written.wav"), x, 16000), TC_OK);
     assert_int_equal(tc_npy_save(at("written_values.npy"), x), TC_OK);
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, PY " %s/gen_audio.py --check %s", TC_FIXTURES, dir);
+    snprintf(cmd, sizeof cmd, PY " %s/gen_audio.py --check %s", TC_FIXTURES, tc_test_dir());
     assert_int_equal(system(cmd), 0);
     /* and it reads back to within half a 16-bit step */
     tc_tensor *y = tc_audio_load(at("written.wav"), 0, NULL);
@@ -151,7 +137,7 @@ static void test_bad_files(void **state)
     tc_assert_error(tc_audio_load(at("header_only.wav"), 0, NULL), "header_only.wav");
     tc_assert_error(tc_audio_load(at("random.wav"), 0, NULL), "random.wav", "not a readable sound file");
     tc_assert_error(tc_audio_load(at("missing.wav"), 0, NULL), "missing.wav", "cannot open");
-    tc_assert_error(tc_audio_load(dir, 0, NULL), dir, "cannot read");
+    tc_assert_error(tc_audio_load(tc_test_dir(), 0, NULL), tc_test_dir(), "cannot read");
     tc_assert_error(tc_audio_decode("", 0, "x.wav", 0, NULL), "x.wav", "empty");
     for (const char *m = tc_last_error(); *m; m++) assert_int_not_equal(*m, '\n');
     /* a failed save leaves nothing behind */
@@ -166,7 +152,7 @@ static void test_fuzz_regressions(void **state)
 {
     (void)state;
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "ls %s/../fuzz/regressions/audio/ 2>/dev/null > %s/list.txt", TC_FIXTURES, dir);
+    snprintf(cmd, sizeof cmd, "ls %s/../fuzz/regressions/audio/ 2>/dev/null > %s/list.txt", TC_FIXTURES, tc_test_dir());
     if (system(cmd) != 0) return;
     FILE *l = fopen(at("list.txt"), "r");
     char name[400];

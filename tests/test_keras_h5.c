@@ -17,33 +17,19 @@
 #include <hdf5.h>
 
 #define PY "/usr/bin/python3"
-static char dir[128];
 
-static const char *at(const char *file)
-{
-    static char buf[8][512];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, file);
-    return buf[k];
-}
+static const char *at(const char *file) { return tc_test_at(file); }
 
 static int setup_all(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/tc_keras_h5_XXXXXX");
-    if (!mkdtemp(dir)) return -1;
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, PY " %s/gen_keras_h5.py %s", TC_FIXTURES, dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tc_test_generate("keras_h5", "gen_keras_h5.py");
 }
 
 static int teardown_all(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) return -1;
+    if (tc_test_generated_cleanup() != 0) return -1;
     tc_shutdown();
     return 0;
 }
@@ -395,7 +381,7 @@ static void test_round_trip(void **state)
     tc_model_free(m);
     /* no temporary files left behind */
     char cmd[300];
-    snprintf(cmd, sizeof cmd, "ls %s | grep -q tmp", dir);
+    snprintf(cmd, sizeof cmd, "ls %s | grep -q tmp", tc_test_dir());
     assert_int_not_equal(system(cmd), 0);
 }
 
@@ -485,7 +471,7 @@ static void test_npy(void **state)
                 "f=open(d+'/n_v2.npy','wb'); np.lib.format.write_array(f, a.astype('<f4'), version=(2,0)); f.close()\n"
                 "f=open(d+'/n_v3.npy','wb'); np.lib.format.write_array(f, a.astype('<f4'), version=(3,0)); f.close()\n"
                 "\" %s",
-             dir);
+             tc_test_dir());
     assert_int_equal(system(cmd), 0);
     const char *good[] = {"f4", "f8", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "v2", "v3"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
@@ -550,7 +536,7 @@ static void test_npy(void **state)
                 "  assert (a.reshape(-1)==np.arange(a.size)*0.25-1).all()\n"
                 "  f=open(d+'/w%%d.npy'%%k,'rb'); f.seek(8); n=int.from_bytes(f.read(2),'little'); assert (10+n)%%64==0\n"
                 "\" %s",
-             dir);
+             tc_test_dir());
     assert_int_equal(system(cmd), 0);
 }
 

@@ -116,3 +116,36 @@ void tc_check_fixture_case(const char *path, const char *name, int n, const char
     tc_fixture_free(fx);
     tc_step_reset();
 }
+
+/* ---- a temporary folder filled by a generator script ---------------------------------- */
+#include <stdlib.h>
+#include <unistd.h>
+
+static char gen_dir[256];
+
+int tc_test_generate(const char *prefix, const char *script)
+{
+    snprintf(gen_dir, sizeof gen_dir, "/tmp/tc_%s_XXXXXX", prefix);
+    if (!mkdtemp(gen_dir)) return -1;
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/%s %s", TC_FIXTURES, script, gen_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+const char *tc_test_at(const char *file)
+{
+    static char buf[8][512];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", gen_dir, file);
+    return buf[k];
+}
+
+const char *tc_test_dir(void) { return gen_dir; }
+
+int tc_test_generated_cleanup(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", gen_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}

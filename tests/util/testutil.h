@@ -74,4 +74,13 @@ void tc_check_fixture_case(const char *path, const char *name, int n, const char
 /* A step tensor of uniform random values in [lo, hi) from a test-local generator. */
 tc_tensor *tc_test_uniform(tc_rng *rng, int ndim, const int64_t *shape, double lo, double hi);
 
+/* Test data a generator writes at test time: tc_test_generate makes a fresh
+ * /tmp/tc_PREFIX_XXXXXX folder and runs `/usr/bin/python3 fixtures/SCRIPT
+ * FOLDER` (0 on success); tc_test_at names a file in it (8 rotating
+ * buffers); tc_test_generated_cleanup removes the folder. */
+int tc_test_generate(const char *prefix, const char *script);
+const char *tc_test_at(const char *file);
+const char *tc_test_dir(void);
+int tc_test_generated_cleanup(void);
+
 #endif
