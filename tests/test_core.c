@@ -165,6 +165,25 @@ static void gemm_is_deterministic_across_threads(void **state)
     tc_set_num_threads(threads0);
 }
 
+static void isa_selection_is_checked(void **state)
+{
+    (void)state;
+    tc_isa_level best = tc_isa_best();
+    assert_true(tc_isa_supported(TC_ISA_GENERIC));
+    assert_true(tc_isa() <= best);
+    for (int i = TC_ISA_GENERIC; i <= (int)best; i++) {
+        assert_int_equal(tc_set_isa((tc_isa_level)i), TC_OK);
+        assert_int_equal(tc_isa(), i);
+    }
+    if (best < TC_ISA_AVX512) {
+        assert_int_equal(tc_set_isa(TC_ISA_AVX512), TC_ERR_ARG);
+        assert_non_null(strstr(tc_last_error(), "cannot run avx512"));
+    }
+    assert_int_equal(tc_set_isa((tc_isa_level)7), TC_ERR_ARG);
+    assert_string_equal(tc_isa_name(TC_ISA_AVX2), "avx2");
+    assert_int_equal(tc_set_isa(best), TC_OK);
+}
+
 static void parallel_for_covers_range_once(void **state)
 {
     enum { N = 100000 };
@@ -237,6 +256,7 @@ int main(void)
         cmocka_unit_test(arena_marks_release_nested_work),
         cmocka_unit_test(rng_is_deterministic_across_threads),
         cmocka_unit_test(gemm_is_deterministic_across_threads),
+        cmocka_unit_test(isa_selection_is_checked),
         cmocka_unit_test(parallel_for_covers_range_once),
         cmocka_unit_test(tape_semantics),
     };

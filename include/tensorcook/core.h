@@ -170,6 +170,20 @@ void tc_parallel_for(int64_t n, int64_t grain, tc_range_fn fn, void *ctx);
 int tc_thread_id(void);
 void tc_threads_shutdown(void);
 
+/* ---- instruction sets ------------------------------------------------------
+ * Kernels are chosen at run time from the CPU's features: the best the CPU
+ * has, unless TENSORCOOK_ISA=generic|avx2|avx512 or tc_set_isa asks for a
+ * lower one (tests run every path the machine supports). Results may differ
+ * between ISAs in the last bits; for one ISA they are bit-identical for any
+ * thread count. Call tc_set_isa outside parallel regions. */
+typedef enum { TC_ISA_GENERIC = 0, TC_ISA_AVX2 = 1, TC_ISA_AVX512 = 2 } tc_isa_level;
+tc_isa_level tc_isa(void);       /* the one in use */
+tc_isa_level tc_isa_best(void);  /* the best this CPU runs */
+bool tc_isa_supported(tc_isa_level isa);
+tc_status tc_set_isa(tc_isa_level isa); /* error if the CPU cannot run it */
+const char *tc_isa_name(tc_isa_level isa);
+bool tc_cpu_has_avx512bf16(void);
+
 /* ---- BLAS -------------------------------------------------------------- */
 /* C = alpha * op(A) @ op(B) + beta * C, row-major, split over the pool. */
 void tc_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
