@@ -338,6 +338,18 @@ static bool parse(int argc, char **argv, const char *cmd, nmt_opts *o, int *rc)
     return true;
 }
 
+/* One training batch's loss, for tc_train_step */
+typedef struct {
+    tc_seq2seq *m;
+    const tc_seq_batch *b;
+} nmt_step_ctx;
+
+static tc_tensor *nmt_batch_loss(void *ctx)
+{
+    nmt_step_ctx *c = ctx;
+    return tc_seq2seq_loss(c->m, c->b, true);
+}
+
 static int train(int argc, char **argv, const char *cmd, const char *default_attention)
 {
     nmt_opts o = {.steps = 12000, .batch = 128, .units = 128, .layers = 2, .seed = 42, .max_len = 50, .buckets = 5,
@@ -445,11 +457,11 @@ static int train(int argc, char **argv, const char *cmd, const char *default_att
         int64_t n = starts[bpos + 1] - starts[bpos];
         if (tc_seq_batch_make(ts, tt, order + starts[bpos], n, o.max_len, o.max_len, 1, 2, &b) != TC_OK) goto lib_error;
         bpos++;
-        tc_zero_grads(np, params);
-        tc_tensor *loss = tc_seq2seq_loss(m, &b, true);
-        if (!loss || tc_backward(loss) != TC_OK || tc_optimizer_step(opt, np, params) != TC_OK) goto lib_error;
-        double l = loss->data[0];
-        tc_step_reset();
+        nmt_step_ctx sc = {m, &b};
+        double l;
+        tc_status st = tc_train_step(opt, np, params, nmt_batch_loss, &sc, &l);
+        tc_step_reset(); /* the batch itself */
+        if (st != TC_OK) goto lib_error;
         if (!isfinite(l)) {
             fprintf(stderr, "tensorcook %s: the loss became %g at step %lld\n", cmd, l, (long long)step);
             goto done;

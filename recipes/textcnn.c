@@ -185,8 +185,9 @@ typedef struct {
 /* One batch's loss: softmax cross-entropy + 0.001 * l2_loss of each conv
  * kernel (TFLearn adds weight_decay * tf.nn.l2_loss(W) of regularised
  * layers to the objective). */
-static tc_tensor *batch_loss(step_ctx *c)
+static tc_tensor *batch_loss(void *ctx)
 {
+    step_ctx *c = ctx;
     tc_tensor *logits = tc_model_forward(c->m, c->x, true);
     tc_tensor *loss = tc_sparse_softmax_cross_entropy(logits, c->y, NULL, TC_REDUCE_MEAN);
     for (int k = 0; k < 3 && loss; k++) loss = tc_add(loss, tc_mul_scalar(tc_l2_loss(c->kernels[k]), (tc_scalar)0.001));
@@ -309,14 +310,9 @@ int tc_cmd_textcnn(int argc, char **argv)
     for (int epoch = 1; epoch <= epochs && st == TC_OK; epoch++) {
         double te = now(), loss = NAN;
         while (tc_batcher_next(b, &c.x, &c.y)) {
-            tc_zero_grads(np, params);
-            tc_tensor *l = batch_loss(&c);
-            if (!l || tc_backward(l) != TC_OK || tc_optimizer_step(opt, np, params) != TC_OK) {
-                st = tc_last_status() ? tc_last_status() : TC_ERR_STATE;
-                break;
-            }
-            loss = l->data[0];
-            tc_step_reset();
+            st = tc_train_step(opt, np, params, batch_loss, &c, &loss);
+            tc_step_reset(); /* the batch itself */
+            if (st != TC_OK) break;
             if (!isfinite(loss)) {
                 st = tc_error(TC_ERR_STATE, "the loss became %g at step %lld", loss, (long long)step);
                 break;
