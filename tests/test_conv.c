@@ -158,6 +158,14 @@ static void big_shapes_and_threads(void **state)
         {2, 9, {20, 18}, 48, {5, 3}, 16, {2, 1}, {1, 2}, {2, 0}, {3, 2}, 2},
         /* thin first layer (K = 27): patches kept for backward, tiles across images, 8 blocks */
         {2, 20, {12, 12}, 3, {3, 3}, 16, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        /* thin direct kernels (conv_thin.c): 1 channel, F = 37 (masked vector tails), even kernel, dilation */
+        {2, 5, {13, 11}, 1, {4, 2}, 37, {1, 1}, {1, 2}, {2, 1}, {1, 0}, 1},
+        /* thin, stride > kernel, F = 70 (a 64-column block and a tail), 4 channels */
+        {2, 3, {17, 19}, 4, {2, 3}, 70, {3, 4}, {1, 1}, {0, 1}, {1, 1}, 1},
+        /* thin 1-D causal-like pads (WaveNet's first layer), F = 5 */
+        {1, 4, {300}, 1, {2}, 5, {1}, {3}, {3}, {0}, 1},
+        /* thin 3-D (C3D's first layer shape, small), F = 16 */
+        {3, 3, {4, 7, 6}, 3, {3, 3, 3}, 16, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1},
         /* thin and grouped (K = 2*3*2), strided */
         {2, 11, {9, 10}, 4, {2, 3}, 6, {2, 1}, {1, 1}, {0, 1}, {1, 1}, 2},
         /* depthwise, multiplier 2, 3-D */

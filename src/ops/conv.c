@@ -111,13 +111,16 @@ tc_tensor *tc_conv(tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, const tc_co
     p.direct = p.groups == 1 && p.K == p.C && p.s[0] * p.s[1] * p.s[2] == 1 && p.pb[0] + p.pb[1] + p.pb[2] == 0 &&
                p.OD == p.D && p.OH == p.H && p.OW == p.W;
     p.depthwise = p.groups > 1 && p.Cg == 1;
-    if (!p.direct && !p.depthwise && p.K <= 64 && p.groups * p.N * p.rows_img * p.K <= (int64_t)8 * 1024 * 1024 &&
+    p.thin = tc_conv_is_thin(&p);
+    if (!p.direct && !p.depthwise && !p.thin && p.K <= 64 && p.groups * p.N * p.rows_img * p.K <= (int64_t)8 * 1024 * 1024 &&
         tc_needs_grad(1, &kernel)) {
         p.patches = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(p.groups * p.N * p.rows_img * p.K));
         if (!p.patches) return NULL;
     }
     if (p.depthwise) tc_conv_depthwise_forward(&p, b, y->data);
-    else if (!tc_conv_forward_kernel(&p, b, y->data)) return NULL;
+    else if (p.thin) {
+        if (!tc_conv_thin_forward(&p, b, y->data)) return NULL;
+    } else if (!tc_conv_forward_kernel(&p, b, y->data)) return NULL;
     tc_node *nd = tc_record(TC_OP_conv, y, 3, (tc_tensor *[]){x, kernel, bias}, sizeof p);
     if (nd) memcpy(nd->saved, &p, sizeof p);
     return y;
@@ -129,6 +132,7 @@ tc_status tc_backward_conv(tc_node *n, const tc_tensor *gy)
     tc_tensor *gx = tc_grad_for(n->inputs[0]), *gw = tc_grad_for(n->inputs[1]), *gb = tc_grad_for(n->inputs[2]);
     tc_scalar *dx = gx ? gx->data : NULL, *dw = gw ? gw->data : NULL, *db = gb ? gb->data : NULL;
     bool ok = p->depthwise ? tc_conv_depthwise_backward(p, gy->data, dx, dw, db)
+              : p->thin    ? tc_conv_thin_backward(p, gy->data, dx, dw, db)
                            : tc_conv_backward_kernel(p, gy->data, dx, dw, db);
     return ok ? TC_OK : tc_last_status(); /* false: scratch memory could not be had */
 }

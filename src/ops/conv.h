@@ -16,6 +16,7 @@ typedef struct {
     int64_t tile;                /* most patch rows per im2col tile */
     int64_t wblocks;             /* images are split into this many fixed blocks for dW */
     bool direct;                 /* 1x1, stride 1, no padding, one group: the patches are X */
+    bool thin;                   /* one group, C <= 4: direct small-GEMM kernels (conv_thin.c) */
     bool depthwise;              /* groups = C > 1: direct loops (conv_depthwise.c) */
     const tc_scalar *x, *w;      /* packed input and kernel (arena / parameter memory) */
     tc_scalar *patches;          /* thin kernels (K <= 64) with a kernel gradient to come: the whole
@@ -31,5 +32,10 @@ bool tc_conv_backward_kernel(const conv_plan *p, const tc_scalar *dy, tc_scalar 
 /* The same for depthwise plans (conv_depthwise.c). */
 void tc_conv_depthwise_forward(const conv_plan *p, const tc_scalar *bias, tc_scalar *y);
 bool tc_conv_depthwise_backward(const conv_plan *p, const tc_scalar *dy, tc_scalar *dx, tc_scalar *dw, tc_scalar *db);
+
+/* The same for thin plans (conv_thin.c); tc_conv_is_thin says which plans are. */
+bool tc_conv_is_thin(const conv_plan *p);
+bool tc_conv_thin_forward(const conv_plan *p, const tc_scalar *bias, tc_scalar *y);
+bool tc_conv_thin_backward(const conv_plan *p, const tc_scalar *dy, tc_scalar *dx, tc_scalar *dw, tc_scalar *db);
 
 #endif
