@@ -12,6 +12,9 @@
 #define GEMM_MC_TILES 24  /* MC = 24 * MR rows of A per block */
 #define GEMM_NC 2048
 
+/* aligned_alloc wants a multiple of the alignment */
+static size_t round64(size_t bytes) { return (bytes + 127) / 64 * 64; }
+
 static void pack_b(bool tb, const float *b, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr,
                    float *dst)
 {
@@ -53,8 +56,24 @@ void tc_sgemm_packed(const tc_sgemm_kernel_info *kern, bool trans_a, bool trans_
     const int mr = kern->mr, nr = kern->nr;
     const int64_t mc_max = (int64_t)GEMM_MC_TILES * mr;
     const int64_t nc_max = (GEMM_NC / nr) * nr;
-    float *bp = aligned_alloc(64, (size_t)GEMM_KC * (size_t)nc_max * sizeof(float));
-    float *ap = aligned_alloc(64, (size_t)GEMM_KC * (size_t)mc_max * sizeof(float));
+    /* buffers sized by the call (the blocking itself does not change) */
+    const int64_t kc_use = k < GEMM_KC ? k : GEMM_KC;
+    const int64_t nc_use = ((n < nc_max ? n : nc_max) + nr - 1) / nr * nr;
+    const int64_t mc_use = ((m < mc_max ? m : mc_max) + mr - 1) / mr * mr;
+    float *bp = aligned_alloc(64, round64((size_t)(kc_use * nc_use) * sizeof(float)));
+    float *ap = aligned_alloc(64, round64((size_t)(kc_use * mc_use) * sizeof(float)));
+    if (!bp || !ap) { /* cannot fail silently: compute unpacked */
+        free(bp);
+        free(ap);
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++) {
+                float s = 0;
+                for (int64_t p = 0; p < k; p++)
+                    s += (trans_a ? a[p * lda + i] : a[i * lda + p]) * (trans_b ? b[j * ldb + p] : b[p * ldb + j]);
+                c[i * ldc + j] = (beta == 0 ? 0 : beta * c[i * ldc + j]) + alpha * s;
+            }
+        return;
+    }
     float tile[64 * 64];
     for (int64_t j0 = 0; j0 < n; j0 += nc_max) {
         int64_t nc = n - j0 < nc_max ? n - j0 : nc_max;

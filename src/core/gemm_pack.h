@@ -20,6 +20,10 @@ void tc_sgemm_kernel_generic(int64_t kc, const float *a, const float *b, float *
                              float alpha, float beta, bool first);
 void tc_sgemm_kernel_avx512(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                             float alpha, float beta, bool first);
+void tc_sgemm_kernel_avx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+                          float alpha, float beta, bool first);
+#define TC_SGEMM_AVX2_MR 6
+#define TC_SGEMM_AVX2_NR 16
 #define TC_SGEMM_GENERIC_MR 4
 #define TC_SGEMM_GENERIC_NR 16
 #define TC_SGEMM_AVX512_MR 6
