@@ -35,9 +35,9 @@ static void put_char(FILE *f, uint32_t c)
 /* Feeds the seed ids, then writes `length` sampled characters to f.
  * Returns characters/s, or -1 (tc_last_error says why). */
 static double generate(tc_model *m, const tc_char_vocab *v, const int64_t *seed, int seed_len, int length, double temperature,
-                       uint64_t rseed, FILE *f)
+                       uint64_t rseed, tc_precision prec, FILE *f)
 {
-    tc_sampler *s = tc_sampler_new(m, NULL);
+    tc_sampler *s = tc_sampler_new(m, &(tc_sampler_opts){.precision = prec});
     if (!s) return -1;
     tc_rng r = tc_rng_new(rseed);
     double t0 = now();
@@ -59,6 +59,7 @@ static int usage(FILE *f, int rc)
     fprintf(f,
             "usage: tensorcook charrnn [--text FILE] [options]          train\n"
             "       tensorcook charrnn --sample --checkpoint FILE [--temperature T] [--length N] [--seed-text S]\n"
+            "                      [--precision fp32|bf16]  weights of generation [fp32]; bf16 streams half the bytes\n"
             "  --text FILE         UTF-8 text [the English texts of Debian's fortunes]\n"
             "  --max-chars N       use the first N characters [all of --text; 150000 of the default corpus]\n"
             "  --layers N --units N  LSTM stack [3 x 512]\n"
@@ -70,7 +71,8 @@ static int usage(FILE *f, int rc)
 }
 
 /* --sample: the checkpoint's model continues --seed-text */
-static int sample_command(const char *checkpoint, const char *seed_text, long long length, double temperature, uint64_t seed)
+static int sample_command(const char *checkpoint, const char *seed_text, long long length, double temperature, uint64_t seed,
+                          tc_precision prec)
 {
     int V;
     uint32_t *chars = NULL, *cp = NULL;
@@ -90,7 +92,7 @@ static int sample_command(const char *checkpoint, const char *seed_text, long lo
     tc_rng r = tc_rng_new(seed);
     if (k == 0) ids[k++] = tc_rng_u32(&r) % (uint32_t)V;
     fputs(st, stdout);
-    double rate = generate(m, v, ids, k, (int)length, temperature, seed, stdout);
+    double rate = generate(m, v, ids, k, (int)length, temperature, seed, prec, stdout);
     printf("\n");
     if (rate < 0) {
         fprintf(stderr, "tensorcook charrnn: %s\n", tc_last_error());
@@ -118,7 +120,8 @@ static tc_tensor *sequence_loss(void *ctx)
 
 int tc_cmd_charrnn(int argc, char **argv)
 {
-    const char *text = NULL, *out = "out/charrnn", *resume = NULL, *summary = NULL, *checkpoint = NULL, *seed_text = NULL;
+    const char *text = NULL, *out = "out/charrnn", *resume = NULL, *summary = NULL, *checkpoint = NULL, *seed_text = NULL,
+               *precision = NULL;
     long long layers = 3, units = 512, epochs = 1, iters = 0, batch = 128, threads = 0, seed = 42, max_chars = -1,
               length = 600;
     double lr = 1e-3, val_split = 0.05, temperature = 1.0;
@@ -131,7 +134,7 @@ int tc_cmd_charrnn(int argc, char **argv)
         }
         if (opt_str(argc, argv, &i, "--text", &text) || opt_str(argc, argv, &i, "--out", &out) ||
             opt_str(argc, argv, &i, "--resume", &resume) || opt_str(argc, argv, &i, "--summary-json", &summary) ||
-            opt_str(argc, argv, &i, "--checkpoint", &checkpoint) || opt_str(argc, argv, &i, "--seed-text", &seed_text))
+            opt_str(argc, argv, &i, "--checkpoint", &checkpoint) || opt_str(argc, argv, &i, "--precision", &precision) || opt_str(argc, argv, &i, "--seed-text", &seed_text))
             continue;
         if (opt_int(argc, argv, &i, "--layers", &layers, &bad) || opt_int(argc, argv, &i, "--units", &units, &bad) ||
             opt_int(argc, argv, &i, "--epochs", &epochs, &bad) || opt_int(argc, argv, &i, "--iters", &iters, &bad) ||
@@ -154,7 +157,17 @@ int tc_cmd_charrnn(int argc, char **argv)
         fprintf(stderr, "tensorcook charrnn: --sample needs --checkpoint FILE\n");
         return 2;
     }
-    if (do_sample) return sample_command(checkpoint, seed_text, length, temperature, (uint64_t)seed);
+    tc_precision prec = TC_PRECISION_FP32;
+    if (precision && !strcmp(precision, "bf16")) prec = TC_PRECISION_BF16;
+    else if (precision && strcmp(precision, "fp32")) {
+        fprintf(stderr, "tensorcook charrnn: --precision %s: expected fp32 or bf16 (int8 is not implemented)\n", precision);
+        return 2;
+    }
+    if (precision && !do_sample) {
+        fprintf(stderr, "tensorcook charrnn: --precision applies to --sample (training is float32)\n");
+        return 2;
+    }
+    if (do_sample) return sample_command(checkpoint, seed_text, length, temperature, (uint64_t)seed, prec);
 
     /* ---- the text, its vocabulary and sequences ---- */
     const char *name = text ? text : FORTUNES;
@@ -250,7 +263,7 @@ int tc_cmd_charrnn(int argc, char **argv)
             printf("----- temperature %.1f, seed: \"", temp);
             for (int t = 0; t < SEQ_LEN; t++) put_char(stdout, vocab->chars[seed_ids[t]]);
             printf("\"\n");
-            if (generate(m, vocab, seed_ids, SEQ_LEN, 600, temp, (uint64_t)seed + (uint64_t)epoch * 2 + (uint64_t)k, stdout) < 0)
+            if (generate(m, vocab, seed_ids, SEQ_LEN, 600, temp, (uint64_t)seed + (uint64_t)epoch * 2 + (uint64_t)k, TC_PRECISION_FP32, stdout) < 0)
                 fprintf(stderr, "tensorcook charrnn: sampling: %s\n", tc_last_error());
             printf("\n");
         }

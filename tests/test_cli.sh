@@ -78,6 +78,8 @@ for i in 1 2 3 4 5 6; do echo "the quick brown fox jumps over the lazy dog, agai
 check charrnn-train 0 "validation loss" "$bin" charrnn --text "$tmp/fox.txt" --layers 1 --units 16 --batch 8 --out "$tmp/c4" --summary-json "$tmp/c4/s.json"
 grep -q '"val_loss"' "$tmp/c4/s.json" || { echo "FAIL charrnn summary json"; failed=$((failed + 1)); }
 check charrnn-sample 0 "characters/s" "$bin" charrnn --sample --checkpoint "$tmp/c4/checkpoint.tcck" --length 50 --seed-text "the "
+check charrnn-sample-bf16 0 "characters/s" "$bin" charrnn --sample --checkpoint "$tmp/c4/checkpoint.tcck" --length 50 --seed-text "the " --precision bf16
+check charrnn-sample-int8 nonzero "int8 is not implemented" "$bin" charrnn --sample --checkpoint "$tmp/c4/checkpoint.tcck" --precision int8
 check charrnn-resume 0 "validation loss" "$bin" charrnn --text "$tmp/fox.txt" --batch 8 --out "$tmp/c5" --resume "$tmp/c4/checkpoint.tcck"
 printf 'other words entirely: zebras, yaks and xylophones!' > "$tmp/zoo.txt"
 check charrnn-other-model nonzero "another vocabulary" "$bin" charrnn --text "$tmp/zoo.txt" --out "$tmp/c6" --resume "$tmp/c4/checkpoint.tcck"

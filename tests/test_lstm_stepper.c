@@ -28,6 +28,72 @@ static void assert_close_arrays(const tc_scalar *a, const tc_scalar *b, int64_t 
 
 static void char_rnn_step_matches_reference_loop(void **state);
 
+/* ---- bf16 weights: every ISA path the CPU has, with and without vdpbf16ps ---------------- */
+static void bf16_gemv_matches_rounded_product(void **state)
+{
+    (void)state;
+    tc_rng r = tc_rng_new(12);
+    const int64_t sizes[][2] = {{1, 1}, {37, 150}, {64, 64}, {301, 17}, {1000, 130}, {33, 65}};
+    tc_isa_level keep = tc_isa();
+    for (int isa = TC_ISA_GENERIC; isa <= TC_ISA_AVX512; isa++) {
+        if (!tc_isa_supported((tc_isa_level)isa)) continue;
+        assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
+        for (int dot = 0; dot < 2; dot++) {
+            tc_gemv_set_bf16_dot(dot);
+            bool x_rounded = dot && isa == TC_ISA_AVX512 && tc_cpu_has_avx512bf16() && sizeof(tc_scalar) == 4;
+            for (int s = 0; s < 6; s++) {
+                int64_t K = sizes[s][0], N = sizes[s][1], ldw = N + 3;
+                tc_tensor *w = uniform_param(&r, TC_SHAPE(K, ldw), 1), *x = uniform_param(&r, TC_SHAPE(K), 1);
+                tc_gemv_plan *p = tc_gemv_plan_new_prec(K, N, w->data, ldw, NULL, 0, TC_GEMV_BF16);
+                tc_assert_ok(p);
+                assert_int_equal(tc_gemv_plan_precision(p), TC_GEMV_BF16);
+                int64_t width = tc_gemv_panels(p) * TC_GEMV_PANEL;
+                tc_scalar *y = malloc(sizeof(tc_scalar) * (size_t)width), *y2 = malloc(sizeof(tc_scalar) * (size_t)width);
+                for (int64_t j = 0; j < width; j++) y[j] = NAN;
+                tc_gemv_run(p, x->data, y);
+                for (int64_t j = 0; j < width; j++) {
+                    double acc = 0, mag = 0;
+                    for (int64_t k = 0; j < N && k < K; k++) {
+                        double xv = x_rounded ? tc_bf16_round((float)x->data[k]) : (double)x->data[k];
+                        double t = xv * tc_bf16_round((float)w->data[k * ldw + j]);
+                        acc += t, mag += fabs(t);
+                    }
+                    /* float sums of K products: a few ulps of the magnitude */
+                    if (!(fabs((double)y[j] - acc) <= 1e-5 * mag + 1e-7))
+                        fail_msg("bf16 gemv isa %s dot %d size %d column %lld: %.9g vs %.9g", tc_isa_name((tc_isa_level)isa),
+                                 dot, s, (long long)j, (double)y[j], acc);
+                }
+                /* and bf16 is close to the float product (3 significant digits) */
+                for (int64_t j = 0; j < N; j++) {
+                    double acc = 0, mag = 0;
+                    for (int64_t k = 0; k < K; k++)
+                        acc += (double)x->data[k] * w->data[k * ldw + j], mag += fabs((double)x->data[k] * w->data[k * ldw + j]);
+                    assert_true(fabs((double)y[j] - acc) <= (x_rounded ? 2 : 1) * 0.0079 * mag + 1e-7);
+                }
+                for (int64_t q = 0; q < tc_gemv_panels(p); q++) tc_gemv_run_panels(p, x->data, y2 + q * TC_GEMV_PANEL, q, q + 1);
+                assert_memory_equal(y, y2, sizeof(tc_scalar) * (size_t)width);
+                free(y), free(y2);
+                tc_gemv_plan_free(p);
+                tc_tensor_free(w), tc_tensor_free(x);
+            }
+        }
+    }
+    tc_gemv_set_bf16_dot(true);
+    tc_set_isa(keep);
+}
+
+static void bf16_rounding_is_nearest_even(void **state)
+{
+    (void)state;
+    assert_true(tc_bf16_round(1.0f) == 1.0f);
+    assert_true(tc_bf16_round(1.0f + 0x1p-8f) == 1.0f);             /* halfway: to even */
+    assert_true(tc_bf16_round(1.0f + 0x1p-7f + 0x1p-8f) == 1.0f + 0x1p-6f);
+    assert_true(tc_bf16_round(1.0f + 0x1p-8f + 0x1p-12f) == 1.0f + 0x1p-7f);
+    assert_true(tc_bf16_round(-3.0f) == -3.0f);
+    assert_true(isnan(tc_bf16_round(NAN)));
+    assert_true(isinf(tc_bf16_round(INFINITY)));
+}
+
 /* ---- tc_gemv ---------------------------------------------------------------------------- */
 static void gemv_matches_naive_product(void **state)
 {
@@ -337,6 +403,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gemv_matches_naive_product),
+        cmocka_unit_test(bf16_gemv_matches_rounded_product),
+        cmocka_unit_test(bf16_rounding_is_nearest_even),
         cmocka_unit_test(plain_gemv_matches_naive_product),
         cmocka_unit_test(gemv_column_map_and_errors),
         cmocka_unit_test(one_layer_matches_lstm_step),

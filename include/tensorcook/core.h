@@ -183,6 +183,9 @@ bool tc_isa_supported(tc_isa_level isa);
 tc_status tc_set_isa(tc_isa_level isa); /* error if the CPU cannot run it */
 const char *tc_isa_name(tc_isa_level isa);
 bool tc_cpu_has_avx512bf16(void);
+/* How inference stores weights (opt-in; training is always fp32):
+ * float32, or bfloat16 (half the bytes; ~3 significant digits). */
+typedef enum { TC_PRECISION_FP32 = 0, TC_PRECISION_BF16 = 1 } tc_precision;
 
 /* ---- BLAS -------------------------------------------------------------- */
 /* C = alpha * op(A) @ op(B) + beta * C, row-major, split over the pool. */

@@ -66,6 +66,10 @@ typedef struct tc_lstm_stepper tc_lstm_stepper;
  * defaults; one_hot_input: steps take an id in [0, I) instead of x. */
 tc_lstm_stepper *tc_lstm_stepper_new(const tc_tensor *kernel, const tc_tensor *recurrent, const tc_tensor *bias,
                                      const tc_lstm_params *p, bool one_hot_input);
+/* The same with the stacked weights stored in `prec` (bf16: half the bytes
+ * streamed per step; the one-hot rows and the bias stay float). */
+tc_lstm_stepper *tc_lstm_stepper_new_prec(const tc_tensor *kernel, const tc_tensor *recurrent, const tc_tensor *bias,
+                                          const tc_lstm_params *p, bool one_hot_input, tc_precision prec);
 /* One step on x [I]: h, c [H] are the state, read and updated in place. */
 tc_status tc_lstm_stepper_step(tc_lstm_stepper *s, const tc_scalar *x, tc_scalar *h, tc_scalar *c);
 /* One step on the one-hot input of `id` (a stepper made with one_hot_input). */
@@ -172,6 +176,7 @@ tc_layer *tc_additive_attention_layer(bool use_scale, bool causal, const char *n
 typedef struct tc_sampler tc_sampler;
 typedef struct {
     bool outputs_probabilities;  /* the model ends in a softmax (default: logits; the sampler applies it) */
+    tc_precision precision;      /* weights of the batch-1 path (LSTM, Dense): fp32 (default) or bf16 */
 } tc_sampler_opts;
 tc_sampler *tc_sampler_new(tc_model *m, const tc_sampler_opts *o); /* o may be NULL */
 /* batch rows, every state zero. */

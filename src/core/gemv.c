@@ -15,6 +15,7 @@
  * elsewhere (and in the double-precision build) a plain C loop does the same
  * sums in the same order. */
 #include "internal.h"
+#include "gemv_bf16.h"
 
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -29,11 +30,40 @@
 struct tc_gemv_plan {
     int64_t k, panels;
     bool avx512;  /* the CPU has it: use the AVX-512 kernel */
-    tc_scalar *w; /* panels x [k, PANEL], 64-byte aligned */
+    tc_gemv_precision prec;
+    tc_scalar *w;  /* fp32: panels x [k, PANEL], 64-byte aligned */
+    uint16_t *wb;  /* bf16: panels x [ceil(k/2), PANEL, 2] (gemv_bf16.h) */
 };
+
+/* float -> bfloat16, round to nearest even (NaN kept a NaN) */
+static uint16_t to_bf16(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)(u >> 16 | 0x40);
+    return (uint16_t)((u + 0x7fffu + (u >> 16 & 1)) >> 16);
+}
+
+static float from_bf16(uint16_t b)
+{
+    uint32_t u = (uint32_t)b << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+float tc_bf16_round(float f) { return from_bf16(to_bf16(f)); }
 
 tc_gemv_plan *tc_gemv_plan_new(int64_t k, int64_t n, const tc_scalar *w, int64_t ldw, const int64_t *cols, int64_t n_packed)
 {
+    return tc_gemv_plan_new_prec(k, n, w, ldw, cols, n_packed, TC_GEMV_FP32);
+}
+
+tc_gemv_plan *tc_gemv_plan_new_prec(int64_t k, int64_t n, const tc_scalar *w, int64_t ldw, const int64_t *cols,
+                                    int64_t n_packed, tc_gemv_precision prec)
+{
+    if (prec != TC_GEMV_FP32 && prec != TC_GEMV_BF16)
+        return tc_error(TC_ERR_ARG, "gemv_plan: unknown precision %d", (int)prec), NULL;
     if (!w || k < 1 || n < 1 || ldw < n)
         return tc_error(TC_ERR_ARG, "gemv_plan: W [%lld, %lld] with row stride %lld is empty or malformed", (long long)k,
                         (long long)n, (long long)ldw),
@@ -48,6 +78,7 @@ tc_gemv_plan *tc_gemv_plan_new(int64_t k, int64_t n, const tc_scalar *w, int64_t
     tc_gemv_plan *pl = calloc(1, sizeof *pl);
     if (!pl) return tc_error(TC_ERR_MEMORY, "gemv_plan: out of memory"), NULL;
     pl->k = k;
+    pl->prec = prec;
 #ifdef TC_GEMV_AVX512
     __builtin_cpu_init();
     /* TENSORCOOK_GEMV_PLAIN=1 forces the portable kernel (tests run both) */
@@ -55,24 +86,36 @@ tc_gemv_plan *tc_gemv_plan_new(int64_t k, int64_t n, const tc_scalar *w, int64_t
     pl->avx512 = __builtin_cpu_supports("avx512f") && !(plain && plain[0] == '1');
 #endif
     pl->panels = (n_packed + PANEL - 1) / PANEL;
-    size_t bytes = sizeof(tc_scalar) * (size_t)pl->panels * (size_t)k * PANEL;
+    int64_t krows = prec == TC_GEMV_BF16 ? (k + 1) / 2 * 2 : k;
+    size_t bytes = (prec == TC_GEMV_BF16 ? 2 : sizeof(tc_scalar)) * (size_t)pl->panels * (size_t)krows * PANEL;
     /* Several MB of weights streamed every step: on 2 MB pages (where the
      * kernel grants them) far fewer TLB misses; 5-15% faster here. */
     size_t align = bytes >= (2u << 20) ? (2u << 20) : 64;
-    if (posix_memalign((void **)&pl->w, align, bytes)) {
+    void *mem = NULL;
+    if (posix_memalign(&mem, align, bytes)) {
         free(pl);
         return tc_error(TC_ERR_MEMORY, "gemv_plan: cannot allocate %zu bytes for W [%lld, %lld]", bytes, (long long)k,
                         (long long)n),
                NULL;
     }
 #ifdef MADV_HUGEPAGE
-    if (align > 64) madvise(pl->w, bytes, MADV_HUGEPAGE); /* a hint: failure is harmless */
+    if (align > 64) madvise(mem, bytes, MADV_HUGEPAGE); /* a hint: failure is harmless */
 #endif
+    if (prec == TC_GEMV_BF16) pl->wb = mem;
+    else pl->w = mem;
     for (int64_t p = 0; p < pl->panels; p++) {
         int64_t src[PANEL]; /* the column of W of each column of the panel, -1: zeros */
         for (int64_t j = 0; j < PANEL; j++) {
             int64_t pc = p * PANEL + j;
             src[j] = pc >= n_packed ? -1 : cols ? cols[pc] : pc;
+        }
+        if (prec == TC_GEMV_BF16) {
+            uint16_t *dst = pl->wb + p * krows * PANEL;
+            for (int64_t r = 0; r < krows; r++)
+                for (int64_t j = 0; j < PANEL; j++)
+                    dst[r / 2 * 2 * PANEL + j * 2 + r % 2] =
+                        src[j] < 0 || r >= k ? 0 : to_bf16((float)w[r * ldw + src[j]]);
+            continue;
         }
         tc_scalar *dst = pl->w + p * k * PANEL;
         for (int64_t r = 0; r < k; r++)
@@ -85,11 +128,25 @@ void tc_gemv_plan_free(tc_gemv_plan *p)
 {
     if (!p) return;
     free(p->w);
+    free(p->wb);
     free(p);
 }
 
 int64_t tc_gemv_panels(const tc_gemv_plan *p) { return p ? p->panels : 0; }
 int64_t tc_gemv_rows(const tc_gemv_plan *p) { return p ? p->k : 0; }
+tc_gemv_precision tc_gemv_plan_precision(const tc_gemv_plan *p) { return p ? p->prec : TC_GEMV_FP32; }
+
+/* The portable bf16 panel: the sums of the AVX-512 kernel, in row order. */
+static void panel_bf16_plain(const uint16_t *restrict w, const tc_scalar *restrict x, int64_t k, tc_scalar *restrict y)
+{
+    tc_scalar acc[PANEL] = {0};
+    for (int64_t r = 0; r < k; r++) {
+        tc_scalar xv = x[r];
+        const uint16_t *row = w + r / 2 * 2 * PANEL + r % 2;
+        for (int j = 0; j < PANEL; j++) acc[j] += xv * (tc_scalar)from_bf16(row[2 * j]);
+    }
+    memcpy(y, acc, sizeof acc);
+}
 
 static void panel_plain(const tc_scalar *restrict w, const tc_scalar *restrict x, int64_t k, tc_scalar *restrict y)
 {
@@ -120,8 +177,59 @@ __attribute__((target("avx512f"))) static void panel_avx512(const float *restric
 }
 #endif
 
+#ifdef TC_GEMV_AVX512
+/* TENSORCOOK_BF16_DOT=0: widen bf16 weights in registers even where the CPU
+ * has vdpbf16ps (keeps x in float; tests and the quality comparison run both) */
+static int bf16_convert = -1;
+static bool getenv_bf16_convert(void)
+{
+    int v = __atomic_load_n(&bf16_convert, __ATOMIC_RELAXED);
+    if (v < 0) {
+        const char *s = getenv("TENSORCOOK_BF16_DOT");
+        v = s && s[0] == '0';
+        __atomic_store_n(&bf16_convert, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+#endif
+
+void tc_gemv_set_bf16_dot(bool use)
+{
+#ifdef TC_GEMV_AVX512
+    __atomic_store_n(&bf16_convert, use ? 0 : 1, __ATOMIC_RELAXED);
+#else
+    (void)use;
+#endif
+}
+
 void tc_gemv_run_panels(const tc_gemv_plan *p, const tc_scalar *x, tc_scalar *y, int64_t p0, int64_t p1)
 {
+    if (p->prec == TC_GEMV_BF16) {
+        int64_t stride = (p->k + 1) / 2 * 2 * PANEL;
+#ifdef TC_GEMV_AVX512
+        tc_isa_level isa = tc_isa();
+        /* CPUID traps to the hypervisor in a VM (tens of microseconds): ask once */
+        static int has_dot = -1;
+        if (has_dot < 0) __atomic_store_n(&has_dot, (int)tc_cpu_has_avx512bf16(), __ATOMIC_RELAXED);
+        bool dp = isa == TC_ISA_AVX512 && __atomic_load_n(&has_dot, __ATOMIC_RELAXED) && !getenv_bf16_convert();
+#endif
+        for (int64_t q = p0; q < p1; q++) {
+            const uint16_t *w = p->wb + q * stride;
+            tc_scalar *yq = y + (q - p0) * PANEL;
+#ifdef TC_GEMV_AVX512
+            if (dp) {
+                tc_gemv_bf16_panel_avx512bf16(w, x, p->k, yq);
+                continue;
+            }
+            if (isa == TC_ISA_AVX512) {
+                tc_gemv_bf16_panel_avx512(w, x, p->k, yq);
+                continue;
+            }
+#endif
+            panel_bf16_plain(w, x, p->k, yq);
+        }
+        return;
+    }
     for (int64_t q = p0; q < p1; q++) {
         const tc_scalar *w = p->w + q * p->k * PANEL;
 #ifdef TC_GEMV_AVX512
@@ -152,7 +260,7 @@ static void gemv_range(void *ctx, int64_t begin, int64_t end)
 
 int64_t tc_gemv_grain(const tc_gemv_plan *p)
 {
-    int64_t panel_bytes = p->k * PANEL * (int64_t)sizeof(tc_scalar);
+    int64_t panel_bytes = p->k * PANEL * (p->prec == TC_GEMV_BF16 ? 2 : (int64_t)sizeof(tc_scalar));
     return (MIN_CHUNK_BYTES + panel_bytes - 1) / panel_bytes;
 }
 

@@ -77,6 +77,23 @@ typedef struct tc_gemv_plan tc_gemv_plan;
  * NULL + error on bad arguments or no memory. */
 tc_gemv_plan *tc_gemv_plan_new(int64_t k, int64_t n, const tc_scalar *w, int64_t ldw, const int64_t *cols,
                                int64_t n_packed);
+/* Weights stored as: float (the default) or bfloat16 (rounded to nearest
+ * even; half the bytes streamed per product). A bf16 product uses
+ * vdpbf16ps where tc_isa() is avx512 and the CPU has AVX512-BF16 (x is then
+ * rounded to bf16 too; TENSORCOOK_BF16_DOT=0 keeps x float), widens the
+ * weights in AVX-512 registers on other AVX-512 CPUs, else plain C with
+ * float x. */
+typedef tc_precision tc_gemv_precision;
+#define TC_GEMV_FP32 TC_PRECISION_FP32
+#define TC_GEMV_BF16 TC_PRECISION_BF16
+tc_gemv_plan *tc_gemv_plan_new_prec(int64_t k, int64_t n, const tc_scalar *w, int64_t ldw, const int64_t *cols,
+                                    int64_t n_packed, tc_gemv_precision prec);
+tc_gemv_precision tc_gemv_plan_precision(const tc_gemv_plan *p);
+/* Whether bf16 plans may use vdpbf16ps (where the CPU has it; tests and
+ * the quality comparison run both ways). */
+void tc_gemv_set_bf16_dot(bool use);
+/* f rounded to the nearest bfloat16 (as the bf16 plans store weights) */
+float tc_bf16_round(float f);
 void tc_gemv_plan_free(tc_gemv_plan *p);
 int64_t tc_gemv_panels(const tc_gemv_plan *p);
 int64_t tc_gemv_rows(const tc_gemv_plan *p);

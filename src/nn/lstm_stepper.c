@@ -52,6 +52,12 @@ int64_t tc_lstm_stepper_units(const tc_lstm_stepper *s) { return s ? s->H : 0; }
 tc_lstm_stepper *tc_lstm_stepper_new(const tc_tensor *kernel, const tc_tensor *recurrent, const tc_tensor *bias,
                                      const tc_lstm_params *params, bool one_hot_input)
 {
+    return tc_lstm_stepper_new_prec(kernel, recurrent, bias, params, one_hot_input, TC_PRECISION_FP32);
+}
+
+tc_lstm_stepper *tc_lstm_stepper_new_prec(const tc_tensor *kernel, const tc_tensor *recurrent, const tc_tensor *bias,
+                                          const tc_lstm_params *params, bool one_hot_input, tc_precision prec)
+{
     static const tc_lstm_params defaults = {0};
     const tc_lstm_params *p = params ? params : &defaults;
     if (!kernel || !recurrent) return tc_error(TC_ERR_ARG, "lstm_stepper: kernel and recurrent are required"), NULL;
@@ -98,7 +104,7 @@ tc_lstm_stepper *tc_lstm_stepper_new(const tc_tensor *kernel, const tc_tensor *r
         memcpy(stacked, kd, sizeof(tc_scalar) * (size_t)(s->I * 4 * H));
         memcpy(stacked + s->I * 4 * H, ud, sizeof(tc_scalar) * (size_t)(H * 4 * H));
     }
-    s->w = tc_gemv_plan_new(K, 4 * H, one_hot_input ? ud : stacked, 4 * H, cols, width);
+    s->w = tc_gemv_plan_new_prec(K, 4 * H, one_hot_input ? ud : stacked, 4 * H, cols, width, prec);
     if (!s->w) goto fail;
     free(stacked);
     free(cols);

@@ -28,6 +28,7 @@ struct tc_sampler {
     stage *st;
     int batch;
     bool probs_out, fast;
+    tc_precision precision;     /* of the batch-1 path's weights; the general path is float */
     int64_t vocab_in, vocab_out;
     tc_tensor *probs;           /* [batch, vocab_out] */
     tc_scalar *buf[2];          /* the batch-1 path's activations, ping-pong */
@@ -75,6 +76,7 @@ tc_sampler *tc_sampler_new(tc_model *m, const tc_sampler_opts *o)
         return tc_error(TC_ERR_MEMORY, "sampler: out of memory"), NULL;
     }
     s->probs_out = o && o->outputs_probabilities;
+    s->precision = o ? o->precision : TC_PRECISION_FP32;
     int64_t width = 0;
     for (int i = 0; i < tc_model_layer_count(m); i++) {
         tc_layer *l = tc_model_layer_at(m, i);
@@ -132,8 +134,8 @@ static bool prepare_fast(tc_sampler *s)
         tc_layer *l = g->l;
         if (g->kind == S_LSTM) {
             tc_lstm_params p = {.gates = TC_GATES_IFCO, .forget_bias = l->o.rnn.forget_bias};
-            if (!(g->stepper = tc_lstm_stepper_new(l->w[0], l->w[1], l->w[2], &p, g->ids_in))) return false;
-        } else if (g->kind == S_DENSE && !(g->plan = tc_gemv_plan_new(g->in, g->out, l->w[0]->data, g->out, NULL, 0))) {
+            if (!(g->stepper = tc_lstm_stepper_new_prec(l->w[0], l->w[1], l->w[2], &p, g->ids_in, s->precision))) return false;
+        } else if (g->kind == S_DENSE && !(g->plan = tc_gemv_plan_new_prec(g->in, g->out, l->w[0]->data, g->out, NULL, 0, s->precision))) {
             return false;
         }
     }
