@@ -15,10 +15,10 @@ static int usage(FILE *f, int rc)
             "  --by-order          match the file's layers by position\n"
             "  --layer NAME        layer to maximise [predictions: its softmax is replaced by linear]\n"
             "  --filter N          class or filter index; up to 3 times [predictions: 20; a conv layer: 0, 1, 2]\n"
-            "  --size N            input side for a convolution layer (built without the top) [224]\n"
+            "  --size N            input side for a convolution layer (built without the top), also for --saliency [224]\n"
             "  --iters N           iterations per result [500]\n"
             "  --saliency IMAGE    instead: vanilla, guided and rectified saliency maps of IMAGE\n"
-            "  --class N           the class of the saliency maps [the top prediction]\n"
+            "  --class N           the class (or filter) of the saliency maps [--filter, else the top prediction]\n"
             "  --out DIR           output folder [visualize_out]\n"
             "  --dump DIR          also write the step-0 input and gradient / the raw saliency gradients as .npy\n"
             "  --threads N         threads [TENSORCOOK_THREADS or all cores]\n"
@@ -70,11 +70,11 @@ static void no_such_layer(const tc_model *m, const char *name)
 
 static const char *class_name(const tc_labels *l, int k) { return l && k >= 0 && k < l->n ? l->names[k] : "?"; }
 
-static int saliency(const char *cmd, const vis_target *base, const char *image, long long cls, tc_zoo_arch arch,
-                    const char *out_dir, const char *dump_dir, const tc_labels *labels)
+static int saliency(const char *cmd, const vis_target *base, const char *image, long long cls, int64_t side,
+                    tc_zoo_arch arch, const char *out_dir, const char *dump_dir, const tc_labels *labels)
 {
-    tc_tensor *x = vision_image(image, 224, 224, tc_zoo_preprocess_mode(arch), 1);
-    tc_tensor *rgb = x ? tc_image_load_resized(image, 224, 224, TC_INTERP_NEAREST) : NULL;
+    tc_tensor *x = vision_image(image, side, side, tc_zoo_preprocess_mode(arch), 1);
+    tc_tensor *rgb = x ? tc_image_load_resized(image, side, side, TC_INTERP_NEAREST) : NULL;
     if (!x || !rgb || !(x = tc_tensor_keep(x))) {
         fprintf(stderr, "tensorcook %s: %s\n", cmd, tc_last_error());
         tc_tensor_free(rgb);
@@ -82,13 +82,16 @@ static int saliency(const char *cmd, const vis_target *base, const char *image, 
     }
     tc_step_reset();
     vis_target t = *base;
-    if (cls < 0) { /* the top prediction */
+    if (cls < 0) { /* the top prediction (a convolution: the channel of the largest mean) */
         bool was = tc_set_grad_enabled(false);
         tc_tensor *y = vis_target_output(&t, x);
-        int best = 0;
-        for (int k = 1; y && k < y->shape[y->ndim - 1]; k++)
-            if (y->data[k] > y->data[best]) best = k;
-        t.index = best;
+        int64_t c = y ? y->shape[y->ndim - 1] : 0, per = y ? tc_numel(y) / c : 0;
+        double best_v = -1e300;
+        for (int64_t k = 0; k < c; k++) {
+            double v = 0;
+            for (int64_t p = 0; p < per; p++) v += y->data[p * c + k];
+            if (v > best_v) best_v = v, t.index = (int)k;
+        }
         tc_set_grad_enabled(was);
         tc_step_reset();
     } else {
@@ -97,7 +100,8 @@ static int saliency(const char *cmd, const vis_target *base, const char *image, 
     static const char *names[3] = {"vanilla", "guided", "rectified"};
     tc_tensor *shown[4] = {rgb, NULL, NULL, NULL};
     char label[4][160];
-    snprintf(label[0], sizeof label[0], "class %d %s", t.index, class_name(labels, t.index));
+    if (t.logits) snprintf(label[0], sizeof label[0], "class %d %s", t.index, class_name(labels, t.index));
+    else snprintf(label[0], sizeof label[0], "%s filter %d", t.layer, t.index);
     int rc = 1;
     for (int k = 0; k < 3; k++) {
         tc_tensor *raw = NULL;
@@ -122,8 +126,8 @@ static int saliency(const char *cmd, const vis_target *base, const char *image, 
     snprintf(p, sizeof p, "%s/saliency.png", out_dir);
     const char *labs[4] = {label[0], label[1], label[2], label[3]};
     if (tc_plot_image_row(p, 4, (const tc_tensor *const *)shown, labs) != TC_OK) goto done;
-    printf("%s: saliency of class %d (%s): %s/saliency_{vanilla,guided,rectified}.png, %s\n", image, t.index,
-           class_name(labels, t.index), out_dir, p);
+    printf("%s: saliency of %s[%d] (%s): %s/saliency_{vanilla,guided,rectified}.png, %s\n", image, t.layer, t.index,
+           t.logits ? class_name(labels, t.index) : "filter", out_dir, p);
     rc = 0;
 done:
     if (rc) fprintf(stderr, "tensorcook %s: %s\n", cmd, tc_last_error());
@@ -163,8 +167,8 @@ int tc_cmd_visualize(int argc, char **argv)
             return usage(stderr, 2);
         }
     }
-    bool top = !strcmp(layer, "predictions") || !strncmp(layer, "fc", 2) || !strcmp(layer, "flatten") || image;
-    if (bad || iters < 1 || size < 0 || (size && (size < 32 || top)) || cls < -1 || cls > 999) {
+    bool top = !strcmp(layer, "predictions") || !strncmp(layer, "fc", 2) || !strcmp(layer, "flatten");
+    if (bad || iters < 1 || size < 0 || (size && (size < 32 || top)) || cls < -1 || cls > 4095) {
         fprintf(stderr, "tensorcook visualize: invalid option values (--size 32.. only for a convolution layer; see --help)\n");
         return 2;
     }
@@ -213,7 +217,12 @@ int tc_cmd_visualize(int argc, char **argv)
     if (!weights) vision_random_note("visualize", arch, top);
     vis_target target = {.m = m, .layer = layer, .logits = !strcmp(layer, "predictions")};
     if (image) {
-        rc = saliency("visualize", &target, image, cls, arch, out_dir, dump_dir, labels);
+        if (cls < 0 && n_filters) cls = filters[0];
+        if (cls >= channels) {
+            fprintf(stderr, "tensorcook visualize: --class %lld: layer %s has %lld outputs\n", cls, layer, (long long)channels);
+            goto done;
+        }
+        rc = saliency("visualize", &target, image, cls, side, arch, out_dir, dump_dir, labels);
         goto done;
     }
     /* three results: the filters given, else the defaults, else the same index from other seeds */
