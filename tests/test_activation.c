@@ -136,6 +136,44 @@ static void same_bits_for_any_thread_count(void **state)
     }
 }
 
+/* the relu backprop modifiers: same forward, same tape; backward follows
+ * the mode set when tc_backward runs, and the mode is restored after */
+static void relu_grad_modes(void **state)
+{
+    (void)state;
+    const tc_scalar xv[6] = {-2, -1, 0.5f, 1, 3, -0.5f}, gv[6] = {1, -1, 2, -3, 0.25f, 4};
+    const tc_scalar want[3][6] = {
+        {0, 0, 2, -3, 0.25f, 0},    /* plain: g where x > 0 */
+        {0, 0, 2, 0, 0.25f, 0},     /* guided: where x > 0 and g > 0 */
+        {1, 0, 2, 0, 0.25f, 4},     /* rectified: where g > 0 */
+    };
+    for (int mode = 0; mode < 3; mode++) {
+        tc_tensor *x = tc_tensor_from(TC_SHAPE(6), xv);
+        tc_set_requires_grad(x, true);
+        tc_tensor *y = tc_relu(x); /* recorded in plain mode: the mode is read at backward */
+        tc_tensor *g = tc_tensor_from(TC_SHAPE(6), gv);
+        tc_relu_grad_mode was = tc_set_relu_grad_mode((tc_relu_grad_mode)mode);
+        assert_int_equal(was, TC_RELU_GRAD_PLAIN);
+        assert_int_equal(tc_backward_with(y, g), TC_OK);
+        assert_int_equal(tc_set_relu_grad_mode(was), (tc_relu_grad_mode)mode);
+        for (int i = 0; i < 6; i++) assert_float_equal(x->grad->data[i], want[mode][i], 0);
+        for (int i = 0; i < 6; i++) assert_float_equal(y->data[i], xv[i] > 0 ? xv[i] : 0, 0);
+        tc_tensor_free(g), tc_tensor_free(x);
+        tc_step_reset();
+    }
+    /* other activations ignore the mode */
+    tc_tensor *x = tc_tensor_from(TC_SHAPE(6), xv);
+    tc_set_requires_grad(x, true);
+    tc_tensor *y = tc_leaky_relu(x, 0.5f);
+    tc_tensor *g = tc_tensor_from(TC_SHAPE(6), gv);
+    tc_relu_grad_mode was = tc_set_relu_grad_mode(TC_RELU_GRAD_GUIDED);
+    assert_int_equal(tc_backward_with(y, g), TC_OK);
+    tc_set_relu_grad_mode(was);
+    for (int i = 0; i < 6; i++) assert_float_equal(x->grad->data[i], xv[i] > 0 ? gv[i] : 0.5f * gv[i], 0);
+    tc_tensor_free(g), tc_tensor_free(x);
+    tc_step_reset();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -144,6 +182,7 @@ int main(void)
         cmocka_unit_test(softmax_columns_match_lines),
         cmocka_unit_test(bad_inputs),
         cmocka_unit_test(same_bits_for_any_thread_count),
+        cmocka_unit_test(relu_grad_modes),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tc_shutdown();

@@ -25,6 +25,19 @@ tc_status tc_backward_with(tc_tensor *out, const tc_tensor *grad_out);
 bool tc_set_grad_enabled(bool enabled);
 bool tc_grad_enabled(void);
 
+/* ReLU backprop modifiers (saliency: keras-vis' backprop_modifier), chosen
+ * per call: the mode is the calling thread's, read by relu's backward when
+ * tc_backward runs (not when the forward was recorded), so the same tape
+ * and the same ReLU op used in training give
+ *   PLAIN      gx = g * (x > 0)              (the true gradient; default)
+ *   GUIDED     gx = g * (g > 0) * (x > 0)    (guided backprop, Springenberg et al.)
+ *   RECTIFIED  gx = g * (g > 0)              (deconvnet, Zeiler & Fergus)
+ * Only tc_relu (and layers with TC_RELU) follow it; leaky relu and others do not.
+ * Set it around one backward and restore the previous mode it returns. */
+typedef enum { TC_RELU_GRAD_PLAIN = 0, TC_RELU_GRAD_GUIDED, TC_RELU_GRAD_RECTIFIED } tc_relu_grad_mode;
+tc_relu_grad_mode tc_set_relu_grad_mode(tc_relu_grad_mode mode);
+tc_relu_grad_mode tc_get_relu_grad_mode(void);
+
 /* Number of nodes on the tape, and a readable dump of it. */
 size_t tc_tape_length(void);
 void tc_tape_dump(FILE *out);

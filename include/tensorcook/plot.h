@@ -29,6 +29,11 @@ tc_status tc_plot_spectrogram(const char *path, const char *title, int64_t n, co
 tc_status tc_plot_heatmap(const char *path, const char *title, int rows, int cols, const float *values,
                           const char *const *row_labels, const char *const *col_labels);
 
+/* n images [H, W, 3] (contiguous, RGB 0..255, any sizes) side by side on white, each
+ * with its label (may be NULL) drawn under it, as one PNG written
+ * atomically (activation maximisation's results, saliency maps). */
+tc_status tc_plot_image_row(const char *path, int n, const tc_tensor *const *images, const char *const *labels);
+
 #ifdef __cplusplus
 }
 #endif

@@ -20,6 +20,16 @@ bool tc_set_grad_enabled(bool enabled)
 }
 
 bool tc_grad_enabled(void) { return !T.disabled; }
+
+/* per thread, like the tape: one thread's saliency never changes another's training */
+static _Thread_local tc_relu_grad_mode relu_grad_mode;
+tc_relu_grad_mode tc_set_relu_grad_mode(tc_relu_grad_mode mode)
+{
+    tc_relu_grad_mode was = relu_grad_mode;
+    relu_grad_mode = mode <= TC_RELU_GRAD_RECTIFIED && mode >= TC_RELU_GRAD_PLAIN ? mode : TC_RELU_GRAD_PLAIN;
+    return was;
+}
+tc_relu_grad_mode tc_get_relu_grad_mode(void) { return relu_grad_mode; }
 size_t tc_tape_length(void) { return T.len; }
 
 void tc_tape_truncate(size_t len)

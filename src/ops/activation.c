@@ -11,7 +11,9 @@
  * Work is cut into fixed pieces of TC_ELEMENTWISE_GRAIN elements (the same
  * for any thread count); each piece runs blocks of TC_VEC lanes. elu and
  * softplus use pointwise.c's kernel (libm expm1 / log1p). */
-typedef enum { A_RELU, A_LEAKY, A_HSIG, A_SIGMOID, A_TANH } act_kind;
+/* A_RELU_GUIDED / A_RELU_RECTIFIED exist only in backward: relu's backward
+ * picks them from tc_get_relu_grad_mode() (see autograd.h). */
+typedef enum { A_RELU, A_LEAKY, A_HSIG, A_SIGMOID, A_TANH, A_RELU_GUIDED, A_RELU_RECTIFIED } act_kind;
 
 typedef struct {
     act_kind kind;
@@ -35,6 +37,8 @@ static void act_forward_piece(act_kind k, tc_scalar a, tc_scalar b, const tc_sca
     case A_HSIG: TC_FOR_VEC(i, n, tc_scalar v = a * x[i] + b; y[i] = v < 0 ? 0 : v > 1 ? 1 : v); break;
     case A_SIGMOID: TC_FOR_VEC(i, n, y[i] = tc_vsigmoid(x[i])); break;
     case A_TANH: TC_FOR_VEC(i, n, y[i] = tc_vtanh(x[i])); break;
+    case A_RELU_GUIDED:
+    case A_RELU_RECTIFIED: break; /* backward-only kinds */
     }
 }
 
@@ -51,6 +55,8 @@ static void act_backward_piece(act_kind k, tc_scalar a, tc_scalar b, const tc_sc
         break;
     case A_SIGMOID: TC_FOR_VEC(i, n, gx[i] += g[i] * y[i] * (1 - y[i])); break;
     case A_TANH: TC_FOR_VEC(i, n, gx[i] += g[i] * (1 - y[i] * y[i])); break;
+    case A_RELU_GUIDED: TC_FOR_VEC(i, n, tc_scalar gv = g[i]; gx[i] += (x[i] > 0 && gv > 0) ? gv : 0); break;
+    case A_RELU_RECTIFIED: TC_FOR_VEC(i, n, tc_scalar gv = g[i]; gx[i] += gv > 0 ? gv : 0); break;
     }
 }
 
@@ -88,6 +94,11 @@ static tc_status activation_backward(tc_node *nd, const tc_tensor *gy)
     if (!gx) return TC_OK;
     act_job j = {.s = *(const act_saved *)nd->saved, .y = nd->out->data, .gy = gy->data, .out = gx->data,
                  .n = tc_numel(gy)};
+    if (nd->op == TC_OP_relu) { /* the calling thread's modifier, read at backward time */
+        tc_relu_grad_mode m = tc_get_relu_grad_mode();
+        if (m == TC_RELU_GRAD_GUIDED) j.s.kind = A_RELU_GUIDED;
+        else if (m == TC_RELU_GRAD_RECTIFIED) j.s.kind = A_RELU_RECTIFIED;
+    }
     act_run(&j);
     return TC_OK;
 }
