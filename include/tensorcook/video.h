@@ -37,6 +37,12 @@ tc_tensor *tc_video_load_frames(const char *dir, const tc_video_opts *o);
  * Fewer than length frames is an error naming `name`. */
 tc_tensor *tc_video_clips(const tc_tensor *video, int length, int n_clips, const char *name);
 
+/* Encodes video [T, H, W, 3] (0..255, rounded and clipped) at fps into the
+ * container named by path's extension (.mp4, .mkv, .avi...) with the libav
+ * encoder `codec` ("mpeg4", "libx264", "ffv1", "png"...; NULL: mpeg4),
+ * written atomically. Lossless codecs (png, ffv1) give back the same pixels. */
+tc_status tc_video_save(const char *path, const tc_tensor *video, int fps, const char *codec);
+
 #ifdef __cplusplus
 }
 #endif
