@@ -24,14 +24,16 @@ static int usage(FILE *f, int rc)
             "  --data DIR          DIR/<class>/<video> (any format libav reads) [generated moving shapes]\n"
             "  --size N            frames resized to N x N [32]\n"
             "  --per-class N       generated videos per class [24]\n"
-            "  --epochs N          epochs [8]\n"
+            "  --epochs N          epochs [12]\n"
             "  --iters N           train N steps instead of whole epochs\n"
             "  --batch N           batch size [8]\n"
-            "  --lr X              Adam learning rate [0.001]\n"
+            "  --lr X              Adam learning rate [0.0003]\n"
             "  --threads N         threads [TENSORCOOK_THREADS or all cores]\n"
             "  --seed N            seed of data, weights, shuffling and dropout [42]\n"
             "  --out DIR           generated data, confusion matrix, metrics [out/video]\n"
-            "  --summary           print the model's table and exit\n"
+            "  --divisor N         C3D widths divided by N [16]; 1: Tran et al.'s\n"
+            "  --classes N         classes of the --summary table [4]; C3D's Sports-1M head: 487\n"
+            "  --summary           print the model's table and exit (--size 112 --divisor 1 --classes 487: the full C3D)\n"
             "  --summary-json FILE test_accuracy, train_seconds, videos\n");
     return rc;
 }
@@ -214,12 +216,14 @@ static tc_model *cnn_rnn(int size, int classes)
         NULL});
 }
 
+static int c3d_divisor = 16;
+
 static tc_model *build(const char *method, int size, int classes)
 {
     if (!strcmp(method, "frames")) return frame_cnn(size, classes);
     if (!strcmp(method, "cnn-rnn")) return cnn_rnn(size, classes);
     return tc_c3d(&(tc_c3d_opts){.frames = TC_VIDEO_CLIP_FRAMES, .height = size, .width = size, .classes = classes,
-                                 .width_divisor = 16});
+                                 .width_divisor = c3d_divisor});
 }
 
 static int argmax(const tc_scalar *v, int n)
@@ -233,8 +237,8 @@ static int argmax(const tc_scalar *v, int n)
 int tc_cmd_video(int argc, char **argv)
 {
     const char *data = NULL, *out = "out/video", *summary = NULL, *method = "c3d";
-    long long epochs = 8, iters = 0, batch = 8, threads = 0, seed = 42, size = 32, per_class = 24;
-    double lr = 1e-3;
+    long long epochs = 12, iters = 0, batch = 8, threads = 0, seed = 42, size = 32, per_class = 24, divisor = 16, classes = 4;
+    double lr = 3e-4;
     bool bad = false, table = false;
     for (int i = 1; i < argc && !bad; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout, 0);
@@ -250,12 +254,13 @@ int tc_cmd_video(int argc, char **argv)
         if (opt_int(argc, argv, &i, "--epochs", &epochs, &bad) || opt_int(argc, argv, &i, "--iters", &iters, &bad) ||
             opt_int(argc, argv, &i, "--batch", &batch, &bad) || opt_int(argc, argv, &i, "--threads", &threads, &bad) ||
             opt_int(argc, argv, &i, "--seed", &seed, &bad) || opt_int(argc, argv, &i, "--size", &size, &bad) ||
-            opt_int(argc, argv, &i, "--per-class", &per_class, &bad) || opt_double(argc, argv, &i, "--lr", &lr, &bad))
+            opt_int(argc, argv, &i, "--per-class", &per_class, &bad) ||
+            opt_int(argc, argv, &i, "--divisor", &divisor, &bad) || opt_int(argc, argv, &i, "--classes", &classes, &bad) || opt_double(argc, argv, &i, "--lr", &lr, &bad))
             continue;
         fprintf(stderr, "tensorcook video: unknown option '%s'\n", argv[i]);
         return usage(stderr, 2);
     }
-    if (bad || epochs < 1 || iters < 0 || batch < 1 || lr <= 0 || size < 16 || size % 16 || per_class < 4) {
+    if (bad || epochs < 1 || iters < 0 || batch < 1 || lr <= 0 || size < 16 || size % 16 || per_class < 4 || divisor < 1 || divisor > 64 || classes < 2) {
         fprintf(stderr, "tensorcook video: invalid option values (see --help; --size a multiple of 16)\n");
         return 2;
     }
@@ -263,11 +268,12 @@ int tc_cmd_video(int argc, char **argv)
         fprintf(stderr, "tensorcook video: --method %s is not one of frames, cnn-rnn, c3d\n", method);
         return 2;
     }
+    c3d_divisor = (int)divisor;
     set_threads("video", threads);
     tc_nn_seed((uint64_t)seed);
     tc_manual_seed((uint64_t)seed);
     if (table) {
-        tc_model *m = build(method, (int)size, data ? 2 : 4);
+        tc_model *m = build(method, (int)size, (int)classes);
         if (!m) {
             fprintf(stderr, "tensorcook video: %s\n", tc_last_error());
             return 1;

@@ -134,6 +134,7 @@ else
   echo "FAIL keras: the generator (needs /usr/bin/python3 with h5py, numpy, torch) did not run"; failed=$((failed + 1))
 fi
 source "$(dirname "$0")/cli_text.sh"
+source "$(dirname "$0")/cli_video.sh"
 
 # vision: images, the model zoo, classify / features / transfer / inception-transfer (issue 12)
 vz=$tmp/vision; mkdir -p "$vz"
