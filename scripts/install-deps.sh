@@ -14,6 +14,7 @@ PACKAGES=(
   fortunes                           # the charrnn recipe's default text
   libsndfile1-dev libsamplerate0-dev # audio files (wavenet), rate conversion
   alsa-utils                         # the wavenet recipe's default speech recordings
+  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev  # video decoding (video recipe)
   python3-scipy                      # independent WAV reader for the audio tests
   libhdf5-dev libjson-c-dev          # Keras .h5 import (HDF5, model_config JSON)
   python3-h5py python3-numpy         # the Keras .h5 / .npy test generators

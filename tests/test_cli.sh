@@ -137,6 +137,7 @@ else
 fi
 source "$(dirname "$0")/cli_text.sh"
 source "$(dirname "$0")/cli_visualize.sh"
+source "$(dirname "$0")/cli_video.sh"
 
 # vision: images, the model zoo, classify / features / transfer / inception-transfer (issue 12)
 vz=$tmp/vision; mkdir -p "$vz"

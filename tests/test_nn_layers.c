@@ -457,10 +457,42 @@ static void errors_name_layer_and_shapes(void **state)
     tc_step_reset();
 }
 
+/* ZeroPadding3D: zeros around D, H, W of [D, H, W, C]; the values inside
+ * unchanged (its backward is tc_pad's, checked in the op tests). */
+static void zero_padding3d_pads_around_three_axes(void **state)
+{
+    (void)state;
+    tc_model *m = tc_sequential_with_input("zp3", 4, (int64_t[]){2, 2, 3, 1}, (tc_layer *[]){
+        tc_zero_padding3d((const int[6]){0, 1, 1, 1, 2, 0}, "zp"), NULL});
+    tc_assert_ok(m);
+    int64_t shape[8];
+    assert_int_equal(tc_model_output_shape(m, 0, shape), 4);
+    assert_int_equal(shape[0], 3);
+    assert_int_equal(shape[1], 4);
+    assert_int_equal(shape[2], 5);
+    tc_scalar v[12];
+    for (int i = 0; i < 12; i++) v[i] = (tc_scalar)(i + 1);
+    tc_tensor *x = tc_tensor_from(5, (int64_t[]){1, 2, 2, 3, 1}, v);
+    x->flags |= TC_REQUIRES_GRAD;
+    tc_tensor *y = tc_model_forward(m, x, false);
+    tc_assert_ok(y);
+    double total = 0;
+    for (int64_t i = 0; i < tc_numel(y); i++) total += (double)y->data[i];
+    assert_true(fabs(total - 78.0) < 1e-9); /* 1 + ... + 12, zeros elsewhere */
+    /* value (d, h, w) = (1, 1, 2) of x sits at (1, 2, 4) of y */
+    assert_true(fabs((double)y->data[((1 * 4 + 2) * 5 + 4)] - 12.0) < 1e-9);
+    assert_true(fabs((double)y->data[0]) < 1e-12);
+    assert_null(tc_zero_padding3d((const int[6]){0, -1, 0, 0, 0, 0}, NULL));
+    tc_step_reset();
+    tc_tensor_free(x);
+    tc_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(layer_shapes_and_counts),
+        cmocka_unit_test(zero_padding3d_pads_around_three_axes),
         cmocka_unit_test(initialisers_are_keras_and_seeded),
         cmocka_unit_test(names_are_generated_per_type),
         cmocka_unit_test(forward_matches_direct_ops),

@@ -165,6 +165,23 @@ typedef struct {
     int layers;                  /* [2] */
 } tc_seq2seq_gru_opts;
 tc_model *tc_seq2seq_gru(const tc_seq2seq_gru_opts *o);
+/* C3D (Tran et al. 2015) as the c3d-keras port lays it out, so its .h5
+ * weights load by layer name: 3x3x3 SAME convolutions with ReLU, conv1 64,
+ * pool1 (1,2,2), conv2 128, pool2, conv3a/b 256, pool3, conv4a/b 512, pool4,
+ * conv5a/b 512, zeropad5 (0,1,1), pool5, flatten, fc6 4096, dropout 0.5,
+ * fc7 4096, dropout 0.5, fc8 (classes; softmax inside the loss). Input
+ * [frames, height, width, 3]; the defaults (16x112x112, 487 Sports-1M
+ * classes) give 79,991,015 parameters. Smaller inputs and widths (scale
+ * divides every conv and fc width) give the same architecture in small. */
+typedef struct {
+    int frames, height, width;   /* 16, 112, 112 */
+    int classes;                 /* 487 */
+    int width_divisor;           /* 1: Tran et al.'s widths; 8: 8x narrower */
+    double dropout;              /* 0.5; < 0: none */
+    bool no_top;                 /* stop at fc7 (clip features of 4096/divisor) */
+} tc_c3d_opts;
+tc_model *tc_c3d(const tc_c3d_opts *o);
+
 /* ==== end of the cookbook's networks ==== */
 
 #ifdef __cplusplus

@@ -117,6 +117,9 @@ tc_layer *tc_masking(double mask_value, const char *name);
 /* Keras' ZeroPadding2D(((top, bottom), (left, right))): zeros around the
  * spatial axes of [H, W, C]. */
 tc_layer *tc_zero_padding2d(int top, int bottom, int left, int right, const char *name);
+/* Keras' ZeroPadding3D(((d0, d1), (h0, h1), (w0, w1))): zeros around the
+ * three spatial axes of [D, H, W, C] (C3D pads (0, 1, 1) before pool5). */
+tc_layer *tc_zero_padding3d(const int pads[6], const char *name);
 
 const char *tc_layer_name(const tc_layer *l);
 const char *tc_layer_type(const tc_layer *l);            /* Keras class name, e.g. "Conv2D" */

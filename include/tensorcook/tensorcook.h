@@ -15,6 +15,7 @@
 #include "models.h"
 #include "keras.h"
 #include "image.h"
+#include "video.h"
 #include "models.h"
 #include "text.h"
 #include "audio.h"

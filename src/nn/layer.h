@@ -86,7 +86,7 @@ struct tc_layer {
         tc_shp reshape;
         tc_rnn_opts rnn;
         double mask_value;  /* Masking */
-        int64_t pad[4];     /* ZeroPadding2D: top, bottom, left, right */
+        int64_t pad[6];     /* ZeroPadding2D: top, bottom, left, right; ZeroPadding3D: before/after of each of the 3 axes */
         struct {
             bool use_scale, causal;
         } attention;
