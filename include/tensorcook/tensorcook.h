@@ -20,5 +20,6 @@
 #include "text.h"
 #include "audio.h"
 #include "wavenet.h"
+#include "word_vectors.h"
 
 #endif
