@@ -89,50 +89,64 @@ static tc_status resolve_and_order(const char *path, tf_graph *g)
             if (st == TC_OK) g->inputs[i][g->n_inputs[i]++] = ref, pending[i]++;
         }
     }
-    /* Kahn: repeatedly take nodes whose inputs are all placed. O(n * edges)
-     * scans; fine for the sizes of frozen graphs. */
-    int placed = 0;
-    char *done = calloc((size_t)(n ? n : 1), 1);
-    if (st == TC_OK && !done) st = tc_error(TC_ERR_MEMORY, "%s: out of memory", path);
-    while (st == TC_OK && placed < n) {
-        int progress = 0;
-        for (int i = 0; i < n; i++) {
-            if (done[i] || pending[i]) continue;
+    /* Kahn's algorithm over a consumer list (CSR), O(nodes + edges): fuzzed
+     * inputs may hold many nodes, so no quadratic scans here. */
+    int *start = NULL, *consumers = NULL, *queue = NULL;
+    char *done = NULL;
+    if (st == TC_OK) {
+        start = calloc((size_t)n + 1, sizeof(int));
+        size_t edges = 0;
+        for (int i = 0; i < n; i++) edges += (size_t)g->n_inputs[i];
+        consumers = malloc(sizeof(int) * (edges ? edges : 1));
+        queue = malloc(sizeof(int) * (size_t)(n ? n : 1));
+        done = calloc((size_t)(n ? n : 1), 1);
+        if (!start || !consumers || !queue || !done) st = tc_error(TC_ERR_MEMORY, "%s: out of memory", path);
+    }
+    if (st == TC_OK) {
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < g->n_inputs[i]; k++) start[g->inputs[i][k].node + 1]++;
+        for (int i = 0; i < n; i++) start[i + 1] += start[i];
+        int *fill = calloc((size_t)(n ? n : 1), sizeof(int));
+        if (!fill) st = tc_error(TC_ERR_MEMORY, "%s: out of memory", path);
+        for (int i = 0; i < n && fill; i++)
+            for (int k = 0; k < g->n_inputs[i]; k++) {
+                int p = g->inputs[i][k].node;
+                consumers[start[p] + fill[p]++] = i;
+            }
+        free(fill);
+    }
+    if (st == TC_OK) {
+        int head = 0, tail = 0, placed = 0;
+        for (int i = 0; i < n; i++)
+            if (!pending[i]) queue[tail++] = i;
+        while (head < tail) {
+            int i = queue[head++];
             done[i] = 1;
             g->order[placed++] = i;
-            progress = 1;
-            for (int j = 0; j < n; j++)
-                for (int k = 0; k < g->n_inputs[j]; k++)
-                    if (g->inputs[j][k].node == i) pending[j]--;
+            for (int c = start[i]; c < start[i + 1]; c++)
+                if (--pending[consumers[c]] == 0) queue[tail++] = consumers[c];
         }
-        if (!progress) {
-            for (int i = 0; i < n; i++)
-                if (!done[i]) {
-                    st = tc_error(TC_ERR_FORMAT, "%s: the graph has a cycle through node '%s'", path,
-                                  g->def->node[i]->name);
-                    break;
-                }
-        }
+        for (int i = 0; i < n && placed < n; i++)
+            if (!done[i]) {
+                st = tc_error(TC_ERR_FORMAT, "%s: the graph has a cycle through node '%s'", path,
+                              g->def->node[i]->name);
+                break;
+            }
     }
+    free(start);
+    free(consumers);
+    free(queue);
     free(done);
     free(pending);
     return st;
 }
 
-tc_status tc_tf_graph_read(const char *path, tf_graph **out)
+tc_status tc_tf_graph_read_memory(const void *data, size_t size, const char *path, tf_graph **out)
 {
     *out = NULL;
-    unsigned char *data;
-    size_t size;
-    tc_status st = tc_read_file(path, TF_MAX_FILE, &data, &size);
-    if (st != TC_OK) return st;
     tf_graph *g = calloc(1, sizeof(*g));
-    if (!g) {
-        free(data);
-        return tc_error(TC_ERR_MEMORY, "%s: out of memory", path);
-    }
+    if (!g) return tc_error(TC_ERR_MEMORY, "%s: out of memory", path);
     g->def = tctf__graph_def__unpack(NULL, size, data);
-    free(data);
     if (!g->def) {
         free(g);
         return tc_error(TC_ERR_FORMAT, "%s: not a TensorFlow GraphDef (truncated or corrupt protobuf)", path);
@@ -142,11 +156,23 @@ tc_status tc_tf_graph_read(const char *path, tf_graph **out)
         return tc_error(TC_ERR_FORMAT, "%s: %zu nodes is more than a graph can have here", path, g->def->n_node);
     }
     g->n_nodes = (int)g->def->n_node;
-    st = resolve_and_order(path, g);
+    tc_status st = resolve_and_order(path, g);
     if (st != TC_OK) {
         tc_tf_graph_free(g);
         return st;
     }
     *out = g;
     return TC_OK;
+}
+
+tc_status tc_tf_graph_read(const char *path, tf_graph **out)
+{
+    *out = NULL;
+    unsigned char *data;
+    size_t size;
+    tc_status st = tc_read_file(path, TF_MAX_FILE, &data, &size);
+    if (st != TC_OK) return st;
+    st = tc_tf_graph_read_memory(data, size, path, out);
+    free(data);
+    return st;
 }

@@ -26,6 +26,8 @@ typedef struct {
  * corrupt), a node without a name or op, two nodes with one name, an input
  * naming no node, a cycle. */
 tc_status tc_tf_graph_read(const char *path, tf_graph **out);
+/* The same on bytes in memory; PATH only labels the errors (the fuzzer). */
+tc_status tc_tf_graph_read_memory(const void *data, size_t size, const char *path, tf_graph **out);
 void tc_tf_graph_free(tf_graph *g);
 /* Index of the node called NAME, or -1. */
 int tc_tf_graph_find(const tf_graph *g, const char *name);
