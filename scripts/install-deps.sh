@@ -10,6 +10,7 @@ PACKAGES=(
   libcairo2-dev                      # PNG plots
   dataset-fashion-mnist              # the MNIST recipe's default data
   protobuf-c-compiler libprotobuf-c-dev libonnx-dev  # ONNX import (onnx.proto -> C)
+  protobuf-compiler python3-protobuf # TF GraphDef test generator (tf_graph.proto -> Python)
   libonnx-testdata                   # the ONNX conformance tests
   fortunes                           # the charrnn recipe's default text
   libsndfile1-dev libsamplerate0-dev # audio files (wavenet), rate conversion

@@ -1,0 +1,26 @@
+/* libFuzzer target: the TensorFlow GraphDef reader must reject any byte
+ * string cleanly, and a graph it accepts must have every input resolved to
+ * a node and an order where producers come first.
+ * Build: cmake -DTC_FUZZ=ON -DCMAKE_C_COMPILER=clang (see tests/fuzz/README.md). */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "io/tf_internal.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    tf_graph *g;
+    if (tc_tf_graph_read_memory(data, size, "/nonexistent/fuzz.pb", &g) != TC_OK) return 0;
+    int *place = malloc(sizeof(int) * (size_t)(g->n_nodes ? g->n_nodes : 1));
+    if (!place) abort();
+    for (int i = 0; i < g->n_nodes; i++) place[g->order[i]] = i;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->n_inputs[i]; k++) {
+            int p = g->inputs[i][k].node;
+            if (p < 0 || p >= g->n_nodes || place[p] >= place[i]) abort();
+        }
+    free(place);
+    tc_tf_graph_free(g);
+    return 0;
+}
