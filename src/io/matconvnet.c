@@ -28,8 +28,21 @@ void tc_matconvnet_keras_name(const char *s, char *out, size_t n) {
 }
 
 /* A char array field as a C string (NULL when absent or not text). */
-static const char *field_text(matvar_t *st, const char *field, char *buf, size_t n) {
-    matvar_t *f = Mat_VarGetStructFieldByName(st, field, 0);
+/* Field lookup that tolerates a struct with no data (a damaged file gives
+ * libmatio such structs; it crashes on them). */
+static matvar_t *field(matvar_t *st, const char *name) {
+    if (!st || st->class_type != MAT_C_STRUCT || !st->data) return NULL;
+    unsigned nf = Mat_VarGetNumberOfFields(st);
+    char *const *names = Mat_VarGetStructFieldnames(st);
+    matvar_t **cells = st->data;
+    if (!names || nf == 0 || st->nbytes / sizeof *cells < nf) return NULL;
+    for (unsigned i = 0; i < nf; i++)
+        if (names[i] && strcmp(names[i], name) == 0) return cells[i];
+    return NULL;
+}
+
+static const char *field_text(matvar_t *st, const char *field_name, char *buf, size_t n) {
+    matvar_t *f = field(st, field_name);
     if (!f || f->class_type != MAT_C_CHAR || !f->data) return NULL;
     size_t len = f->nbytes / (f->data_size ? (size_t)f->data_size : 1);
     if (len >= n) len = n - 1;
@@ -59,13 +72,13 @@ static double elem(const matvar_t *v, size_t i) {
 
 /* The kernel and bias arrays of a conv layer struct. */
 static bool conv_arrays(matvar_t *st, matvar_t **F, matvar_t **b) {
-    matvar_t *w = Mat_VarGetStructFieldByName(st, "weights", 0);
+    matvar_t *w = field(st, "weights");
     if (w && w->class_type == MAT_C_CELL) {
         *F = Mat_VarGetCell(w, 0);
         *b = Mat_VarGetCell(w, 1);
     } else {
-        *F = Mat_VarGetStructFieldByName(st, "filters", 0);
-        *b = Mat_VarGetStructFieldByName(st, "biases", 0);
+        *F = field(st, "filters");
+        *b = field(st, "biases");
     }
     return *F && *b;
 }
@@ -76,7 +89,7 @@ static matvar_t *read_layers(mat_t *mf, const char *path, matvar_t **owner) {
     if (!l) {
         matvar_t *net = Mat_VarRead(mf, "net");
         *owner = net;
-        if (net && net->class_type == MAT_C_STRUCT) l = Mat_VarGetStructFieldByName(net, "layers", 0);
+        l = field(net, "layers");
     }
     if (!l || l->class_type != MAT_C_CELL) {
         if (*owner) Mat_VarFree(*owner);
@@ -174,13 +187,13 @@ tc_status tc_matconvnet_mean(const char *path, double mean_rgb[3]) {
     mat_t *mf = open_mat(path);
     if (!mf) return TC_ERR_FORMAT;
     matvar_t *top = Mat_VarRead(mf, "meta"), *norm = NULL;
-    if (top && top->class_type == MAT_C_STRUCT) norm = Mat_VarGetStructFieldByName(top, "normalization", 0);
+    norm = field(top, "normalization");
     if (!norm) {
         if (top) Mat_VarFree(top);
         top = Mat_VarRead(mf, "normalization");
         norm = top;
     }
-    matvar_t *avg = (norm && norm->class_type == MAT_C_STRUCT) ? Mat_VarGetStructFieldByName(norm, "averageImage", 0) : NULL;
+    matvar_t *avg = field(norm, "averageImage");
     tc_status st = TC_OK;
     size_t n = avg && is_float(avg) ? numel(avg) : 0;
     if (n == 0 || n % 3 != 0) {
