@@ -14,6 +14,7 @@
 #include "plot.h"
 #include "models.h"
 #include "keras.h"
+#include "matconvnet.h"
 #include "image.h"
 #include "video.h"
 #include "models.h"
