@@ -4,6 +4,8 @@
 # (OPENBLAS_CORETYPE unset), then Haswell, SkylakeX, Zen, Sandybridge and
 # Prescott forced. A kernel that needs an instruction set this CPU lacks is
 # skipped with a line that says so (it would stop on an illegal instruction).
+# Then the same tests once per tensorcook instruction-set path below the
+# CPU's best (TENSORCOOK_ISA=avx2, generic): each path keeps the promise.
 # Usage: scripts/test-coretypes.sh [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,4 +30,12 @@ for core in unset Haswell SkylakeX Zen Sandybridge Prescott; do
   fi
   echo "== threads tests, OPENBLAS_CORETYPE=$core"
   OPENBLAS_CORETYPE=$core ctest --test-dir "$dir" --output-on-failure -j2 -L threads
+done
+for isa in avx2 generic; do
+  if [ "$isa" = avx2 ] && ! has avx2; then
+    echo "== threads tests, TENSORCOOK_ISA=avx2: skipped (this CPU has no avx2)"
+    continue
+  fi
+  echo "== threads tests, TENSORCOOK_ISA=$isa"
+  TENSORCOOK_ISA=$isa ctest --test-dir "$dir" --output-on-failure -j2 -L threads
 done
