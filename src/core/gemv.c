@@ -208,10 +208,7 @@ void tc_gemv_run_panels(const tc_gemv_plan *p, const tc_scalar *x, tc_scalar *y,
         int64_t stride = (p->k + 1) / 2 * 2 * PANEL;
 #ifdef TC_GEMV_AVX512
         tc_isa_level isa = tc_isa();
-        /* CPUID traps to the hypervisor in a VM (tens of microseconds): ask once */
-        static int has_dot = -1;
-        if (has_dot < 0) __atomic_store_n(&has_dot, (int)tc_cpu_has_avx512bf16(), __ATOMIC_RELAXED);
-        bool dp = isa == TC_ISA_AVX512 && __atomic_load_n(&has_dot, __ATOMIC_RELAXED) && !getenv_bf16_convert();
+        bool dp = isa == TC_ISA_AVX512 && tc_cpu_has_avx512bf16() && !getenv_bf16_convert();
 #endif
         for (int64_t q = p0; q < p1; q++) {
             const uint16_t *w = p->wb + q * stride;

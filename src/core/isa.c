@@ -31,7 +31,7 @@ tc_isa_level tc_isa_best(void)
     return TC_ISA_GENERIC;
 }
 
-bool tc_cpu_has_avx512bf16(void)
+static bool ask_cpu_avx512bf16(void)
 {
 #if defined(__x86_64__)
     /* CPUID leaf 7 subleaf 1, EAX bit 5 (gcc 12's __builtin_cpu_supports
@@ -42,6 +42,19 @@ bool tc_cpu_has_avx512bf16(void)
 #else
     return false;
 #endif
+}
+
+bool tc_cpu_has_avx512bf16(void)
+{
+    /* asked once: CPUID traps to the hypervisor in a VM (tens of
+     * microseconds), and kernels ask on every call */
+    static int has = -1;
+    int v = __atomic_load_n(&has, __ATOMIC_RELAXED);
+    if (v < 0) {
+        v = ask_cpu_avx512bf16();
+        __atomic_store_n(&has, v, __ATOMIC_RELAXED);
+    }
+    return v;
 }
 
 bool tc_isa_supported(tc_isa_level isa) { return isa >= TC_ISA_GENERIC && isa <= tc_isa_best(); }
