@@ -23,6 +23,7 @@ PACKAGES=(
   darknet                            # photos and ImageNet synset lists (classify, transfer)
   python3-pil                        # Pillow: reference for image decoding and resizing in tests
   python3-nltk                       # BLEU reference of tests/fixtures/gen_text.py
+  python3-torch                      # PyTorch: reference of the generators that run at test time (keras_h5, c3d, visualize, zoo)
   libmatio-dev                       # MatConvNet .mat import (the style recipe's VGG19)
   # gettext catalogs with Vietnamese translations: the nmt recipes' default corpus
   gcc-12-locales libgtk-3-common nano bison cpio gawk psmisc sharutils util-linux-locales mc-data
