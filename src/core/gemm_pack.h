@@ -1,5 +1,6 @@
-/* Packed single-precision GEMM (own blocking, see gemm_pack.c). Private to
- * src/core. Not yet wired into tc_gemm: see docs/perf.md status note. */
+/* Packed single-precision GEMM (own blocking and threading, see
+ * gemm_pack.c). Private to src/core: tc_gemm / tc_gemm_serial (blas.c) call
+ * it for float products with m > 1 when the ISA in use has a kernel here. */
 #ifndef TC_GEMM_PACK_H
 #define TC_GEMM_PACK_H
 #include <stdbool.h>
@@ -29,9 +30,18 @@ void tc_sgemm_kernel_avx2(int64_t kc, const float *a, const float *b, float *c, 
 #define TC_SGEMM_AVX512_MR 6
 #define TC_SGEMM_AVX512_NR 32
 
-/* C = alpha op(A) op(B) + beta C, row-major, serial. Blocking depends on
- * the shape and the kernel only. */
-void tc_sgemm_packed(const tc_sgemm_kernel_info *kern, bool trans_a, bool trans_b, int64_t m, int64_t n,
-                     int64_t k, float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
+/* The packed kernel of an instruction-set level (every level has one). */
+const tc_sgemm_kernel_info *tc_sgemm_kernel_for(int isa_level);
+
+/* C = alpha op(A) op(B) + beta C, row-major, on up to `threads` pool
+ * threads (1: on the calling thread only, no dispatch; inside a parallel
+ * region the pool runs everything on the caller anyway). The operations on
+ * each element depend on the kernel and K only: the same bits for any
+ * `threads`. Pack buffers are the calling thread's, kept between calls. */
+void tc_sgemm_packed(const tc_sgemm_kernel_info *kern, int threads, bool trans_a, bool trans_b, int64_t m,
+                     int64_t n, int64_t k, float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
                      float beta, float *c, int64_t ldc);
+/* Frees the calling thread's pack buffers (tc_shutdown; pool workers free
+ * theirs when they exit). */
+void tc_sgemm_packed_release(void);
 #endif
