@@ -60,3 +60,50 @@ void tc_sgemm_kernel_avx2(int64_t kc, const float *a, const float *b, float *c, 
             _mm256_storeu_ps(cp, _mm256_fmadd_ps(va, acc[i * 2 + h], old));
         }
 }
+
+/* Packs six rows of A (row-major, k contiguous) into the kernels' k-major
+ * 6-wide strip: 8 x 8 transposes in registers (rows 6 and 7 zero), each
+ * output step stored as 8 floats of which the next store overwrites the
+ * last two (so the strip's buffer needs 2 floats of slack after it). The
+ * scalar k-outer copy took ~0.5 ns per float, a third of a conv tile's
+ * GEMM time at N = 64. */
+void tc_sgemm_pack_a6_avx2(const float *a, int64_t lda, int64_t kc, float *d)
+{
+    const float *r0 = a, *r1 = a + lda, *r2 = r1 + lda, *r3 = r2 + lda, *r4 = r3 + lda, *r5 = r4 + lda;
+    int64_t p = 0;
+    const __m256 z = _mm256_setzero_ps();
+    for (; p + 8 <= kc; p += 8) {
+        __m256 x0 = _mm256_loadu_ps(r0 + p), x1 = _mm256_loadu_ps(r1 + p), x2 = _mm256_loadu_ps(r2 + p),
+               x3 = _mm256_loadu_ps(r3 + p), x4 = _mm256_loadu_ps(r4 + p), x5 = _mm256_loadu_ps(r5 + p);
+        __m256 t0 = _mm256_unpacklo_ps(x0, x1), t1 = _mm256_unpackhi_ps(x0, x1), t2 = _mm256_unpacklo_ps(x2, x3),
+               t3 = _mm256_unpackhi_ps(x2, x3), t4 = _mm256_unpacklo_ps(x4, x5), t5 = _mm256_unpackhi_ps(x4, x5),
+               t6 = _mm256_unpacklo_ps(z, z), t7 = t6;
+        __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+               u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+               u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+               u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+        /* column q (k = p + q) of the 8 x 8 block: rows 0-3 from u, rows 4-7 from u+4 */
+        __m256 c0 = _mm256_permute2f128_ps(u0, u4, 0x20), c1 = _mm256_permute2f128_ps(u1, u5, 0x20),
+               c2 = _mm256_permute2f128_ps(u2, u6, 0x20), c3 = _mm256_permute2f128_ps(u3, u7, 0x20),
+               c4 = _mm256_permute2f128_ps(u0, u4, 0x31), c5 = _mm256_permute2f128_ps(u1, u5, 0x31),
+               c6 = _mm256_permute2f128_ps(u2, u6, 0x31), c7 = _mm256_permute2f128_ps(u3, u7, 0x31);
+        float *o = d + p * 6;
+        _mm256_storeu_ps(o + 0, c0);
+        _mm256_storeu_ps(o + 6, c1);
+        _mm256_storeu_ps(o + 12, c2);
+        _mm256_storeu_ps(o + 18, c3);
+        _mm256_storeu_ps(o + 24, c4);
+        _mm256_storeu_ps(o + 30, c5);
+        _mm256_storeu_ps(o + 36, c6);
+        _mm256_storeu_ps(o + 42, c7);
+    }
+    for (; p < kc; p++) {
+        float *o = d + p * 6;
+        o[0] = r0[p];
+        o[1] = r1[p];
+        o[2] = r2[p];
+        o[3] = r3[p];
+        o[4] = r4[p];
+        o[5] = r5[p];
+    }
+}

@@ -102,6 +102,7 @@ static inline void copy_row(float *d, const float *src, int nr)
 {
     if (nr == 32) memcpy(d, src, 32 * sizeof(float));
     else if (nr == 16) memcpy(d, src, 16 * sizeof(float));
+    else if (nr == 6) memcpy(d, src, 6 * sizeof(float));
     else memcpy(d, src, (size_t)nr * sizeof(float));
 }
 
@@ -142,29 +143,21 @@ static void pack_b(bool tb, const float *b, int64_t ldb, int64_t p0, int64_t kc,
 }
 
 /* rows i0..i0+mc-1, columns p0..p0+kc-1 of op(A), in MR-high strips */
-static void pack_a(bool ta, const float *a, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int mr,
-                   float *dst)
+static void pack_a(const tc_sgemm_kernel_info *kern, bool ta, const float *a, int64_t lda, int64_t i0, int64_t mc,
+                   int64_t p0, int64_t kc, float *dst)
 {
+    const int mr = kern->mr;
     for (int64_t is = 0; is < mc; is += mr) {
         const int64_t h = mc - is < mr ? mc - is : mr;
         float *d = dst + (is / mr) * kc * mr;
-        if (ta) {
+        if (ta && h == mr) {
+            for (int64_t p = 0; p < kc; p++) copy_row(d + p * mr, a + (p0 + p) * lda + i0 + is, mr);
+        } else if (ta) {
             for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, a + (p0 + p) * lda + i0 + is, (size_t)h * sizeof(float));
-        } else if (h == 6 && mr == 6) {
-            /* k-outer: the strip is written in order, six rows read as six
-             * streams (row-inner writes at stride MR stalled on the stores,
-             * 8% of a 1024^3 product) */
-            const float *r0 = a + (i0 + is) * lda + p0, *r1 = r0 + lda, *r2 = r1 + lda, *r3 = r2 + lda,
-                        *r4 = r3 + lda, *r5 = r4 + lda;
-            for (int64_t p = 0; p < kc; p++, d += 6) {
-                d[0] = r0[p];
-                d[1] = r1[p];
-                d[2] = r2[p];
-                d[3] = r3[p];
-                d[4] = r4[p];
-                d[5] = r5[p];
-            }
-            d -= kc * 6;
+        } else if (h == 6 && kern->pack_a6) {
+            /* in-register transposes (row by row at stride MR stalled on the
+             * stores: 8% of a 1024^3 product, a third of a conv tile's) */
+            kern->pack_a6(a + (i0 + is) * lda + p0, lda, kc, d);
         } else {
             for (int64_t p = 0; p < kc; p++)
                 for (int64_t i = 0; i < h; i++) d[p * mr + i] = a[(i0 + is + i) * lda + p0 + p];
@@ -214,7 +207,7 @@ static void run_parts(void *ctx, int64_t t0, int64_t t1)
                 for (int64_t rb = r0; rb < r1; rb += GEMM_MC_TILES) {
                     const int64_t rb1 = rb + GEMM_MC_TILES < r1 ? rb + GEMM_MC_TILES : r1;
                     const int64_t i0 = rb * mr, i1 = rb1 * mr < d->m ? rb1 * mr : d->m;
-                    pack_a(d->ta, d->a, d->lda, i0, i1 - i0, p0, kc, mr, ap);
+                    pack_a(d->kern, d->ta, d->a, d->lda, i0, i1 - i0, p0, kc, ap);
                     for (int64_t js = 0; js < nc; js += nr) {
                         const int64_t w = nc - js < nr ? nc - js : nr;
                         const float *bt = bp + (js / nr) * kc * nr;
@@ -299,7 +292,7 @@ void tc_sgemm_packed(const tc_sgemm_kernel_info *kern, int threads, bool trans_a
     const int64_t rows_part = (mstrips + tm - 1) / tm, cols_part = (nstrips + tn - 1) / tn;
     const int64_t mc_use = (rows_part < GEMM_MC_TILES ? rows_part : GEMM_MC_TILES) * mr;
     const int64_t nc_use = (cols_part < GEMM_NC / nr ? cols_part : GEMM_NC / nr) * nr;
-    const int64_t b_floats = (kc_use * nc_use + 15) / 16 * 16, a_floats = (kc_use * mc_use + 15) / 16 * 16;
+    const int64_t b_floats = (kc_use * nc_use + 15) / 16 * 16, a_floats = (kc_use * mc_use + 15) / 16 * 16 + 16; /* + slack for pack_a6 */
     float *buf = thread_buffer((size_t)(parts * (b_floats + a_floats)));
     if (!buf) { /* no memory for the panels: unpacked, still one thread per element */
         gemm_unpacked(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
@@ -314,9 +307,9 @@ void tc_sgemm_packed(const tc_sgemm_kernel_info *kern, int threads, bool trans_a
 const tc_sgemm_kernel_info *tc_sgemm_kernel_for(int isa_level)
 {
     static const tc_sgemm_kernel_info kernels[] = {
-        {TC_SGEMM_GENERIC_MR, TC_SGEMM_GENERIC_NR, tc_sgemm_kernel_generic},
-        {TC_SGEMM_AVX2_MR, TC_SGEMM_AVX2_NR, tc_sgemm_kernel_avx2},
-        {TC_SGEMM_AVX512_MR, TC_SGEMM_AVX512_NR, tc_sgemm_kernel_avx512},
+        {TC_SGEMM_GENERIC_MR, TC_SGEMM_GENERIC_NR, tc_sgemm_kernel_generic, NULL},
+        {TC_SGEMM_AVX2_MR, TC_SGEMM_AVX2_NR, tc_sgemm_kernel_avx2, tc_sgemm_pack_a6_avx2},
+        {TC_SGEMM_AVX512_MR, TC_SGEMM_AVX512_NR, tc_sgemm_kernel_avx512, tc_sgemm_pack_a6_avx2},
     };
     if (isa_level < TC_ISA_GENERIC || isa_level > TC_ISA_AVX512) return &kernels[0];
     return &kernels[isa_level];
