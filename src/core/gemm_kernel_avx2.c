@@ -107,3 +107,42 @@ void tc_sgemm_pack_a6_avx2(const float *a, int64_t lda, int64_t kc, float *d)
         o[5] = r5[p];
     }
 }
+
+/* 8 x 8 transpose of rows r[0..7] at column p into out[q * stride], q = 0..7 */
+static inline void transpose8(const float *const r[8], int64_t p, float *out, int64_t stride)
+{
+    __m256 x0 = _mm256_loadu_ps(r[0] + p), x1 = _mm256_loadu_ps(r[1] + p), x2 = _mm256_loadu_ps(r[2] + p),
+           x3 = _mm256_loadu_ps(r[3] + p), x4 = _mm256_loadu_ps(r[4] + p), x5 = _mm256_loadu_ps(r[5] + p),
+           x6 = _mm256_loadu_ps(r[6] + p), x7 = _mm256_loadu_ps(r[7] + p);
+    __m256 t0 = _mm256_unpacklo_ps(x0, x1), t1 = _mm256_unpackhi_ps(x0, x1), t2 = _mm256_unpacklo_ps(x2, x3),
+           t3 = _mm256_unpackhi_ps(x2, x3), t4 = _mm256_unpacklo_ps(x4, x5), t5 = _mm256_unpackhi_ps(x4, x5),
+           t6 = _mm256_unpacklo_ps(x6, x7), t7 = _mm256_unpackhi_ps(x6, x7);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+           u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+           u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+           u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    _mm256_storeu_ps(out + 0 * stride, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_storeu_ps(out + 1 * stride, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_storeu_ps(out + 2 * stride, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_storeu_ps(out + 3 * stride, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_storeu_ps(out + 4 * stride, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_storeu_ps(out + 5 * stride, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_storeu_ps(out + 6 * stride, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_storeu_ps(out + 7 * stride, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+/* Packs one full strip of op(B) = B^T (nr rows of b, k contiguous, nr a
+ * multiple of 8) into d[p * nr + j] by 8 x 8 transposes (the scalar
+ * column-by-column copy made a transposed B cost more than the product
+ * when M is a few rows). */
+void tc_sgemm_pack_bt_avx2(const float *b, int64_t ldb, int64_t kc, int nr, float *d)
+{
+    for (int jb = 0; jb < nr; jb += 8) {
+        const float *r[8];
+        for (int j = 0; j < 8; j++) r[j] = b + (int64_t)(jb + j) * ldb;
+        int64_t p = 0;
+        for (; p + 8 <= kc; p += 8) transpose8(r, p, d + p * nr + jb, nr);
+        for (; p < kc; p++)
+            for (int j = 0; j < 8; j++) d[p * nr + jb + j] = r[j][p];
+    }
+}

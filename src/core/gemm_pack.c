@@ -108,9 +108,10 @@ static inline void copy_row(float *d, const float *src, int nr)
 }
 
 /* strips s0..s1-1 of the KC x NC block (p0, j0) of op(B) */
-static void pack_b(bool tb, const float *b, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr,
-                   int64_t s0, int64_t s1, float *dst)
+static void pack_b(const tc_sgemm_kernel_info *kern, bool tb, const float *b, int64_t ldb, int64_t p0, int64_t kc,
+                   int64_t j0, int64_t nc, int64_t s0, int64_t s1, float *dst)
 {
+    const int nr = kern->nr;
     if (!tb) {
         /* row by row of B: the reads stream through memory (strip by strip,
          * each row of a strip was a new page and a cache miss: 7% of a
@@ -133,6 +134,10 @@ static void pack_b(bool tb, const float *b, int64_t ldb, int64_t p0, int64_t kc,
     for (int64_t s = s0; s < s1; s++) {
         const int64_t js = s * nr, w = nc - js < nr ? nc - js : nr;
         float *d = dst + s * kc * nr;
+        if (w == nr && kern->pack_bt) {
+            kern->pack_bt(b + (j0 + js) * ldb + p0, ldb, kc, nr, d);
+            continue;
+        }
         for (int64_t j = 0; j < w; j++) {
             const float *src = b + (j0 + js + j) * ldb + p0;
             for (int64_t p = 0; p < kc; p++) d[p * nr + j] = src[p];
@@ -218,7 +223,7 @@ static void run_parts(void *ctx, int64_t t0, int64_t t1)
             for (int64_t p0 = 0; p0 < d->k; p0 += GEMM_KC) {
                 const int64_t kc = d->k - p0 < GEMM_KC ? d->k - p0 : GEMM_KC;
                 const bool first = p0 == 0;
-                pack_b(d->tb, d->b, d->ldb, p0, kc, j0, nc, nr, 0, cs1 - cs, bp);
+                pack_b(d->kern, d->tb, d->b, d->ldb, p0, kc, j0, nc, 0, cs1 - cs, bp);
                 for (int64_t rb = r0; rb < r1; rb += GEMM_MC_TILES) {
                     const int64_t rb1 = rb + GEMM_MC_TILES < r1 ? rb + GEMM_MC_TILES : r1;
                     const int64_t i0 = rb * mr, i1 = rb1 * mr < d->m ? rb1 * mr : d->m;
@@ -322,9 +327,10 @@ void tc_sgemm_packed(const tc_sgemm_kernel_info *kern, int threads, bool trans_a
 const tc_sgemm_kernel_info *tc_sgemm_kernel_for(int isa_level)
 {
     static const tc_sgemm_kernel_info kernels[] = {
-        {TC_SGEMM_GENERIC_MR, TC_SGEMM_GENERIC_NR, tc_sgemm_kernel_generic, NULL},
-        {TC_SGEMM_AVX2_MR, TC_SGEMM_AVX2_NR, tc_sgemm_kernel_avx2, tc_sgemm_pack_a6_avx2},
-        {TC_SGEMM_AVX512_MR, TC_SGEMM_AVX512_NR, tc_sgemm_kernel_avx512, tc_sgemm_pack_a6_avx2},
+        {TC_SGEMM_GENERIC_MR, TC_SGEMM_GENERIC_NR, tc_sgemm_kernel_generic, NULL, NULL},
+        {TC_SGEMM_AVX2_MR, TC_SGEMM_AVX2_NR, tc_sgemm_kernel_avx2, tc_sgemm_pack_a6_avx2, tc_sgemm_pack_bt_avx2},
+        {TC_SGEMM_AVX512_MR, TC_SGEMM_AVX512_NR, tc_sgemm_kernel_avx512, tc_sgemm_pack_a6_avx2,
+         tc_sgemm_pack_bt_avx2},
     };
     if (isa_level < TC_ISA_GENERIC || isa_level > TC_ISA_AVX512) return &kernels[0];
     return &kernels[isa_level];

@@ -16,10 +16,15 @@ typedef void (*tc_sgemm_ukernel)(int64_t kc, const float *a, const float *b, flo
  * into a k-major strip d[p * 6 + i]; may write 2 floats past the strip. */
 typedef void (*tc_sgemm_pack_a6)(const float *a, int64_t lda, int64_t kc, float *d);
 
+/* Packs one full NR-wide strip of op(B) = B^T (nr rows of b, k
+ * contiguous) into d[p * nr + j]. */
+typedef void (*tc_sgemm_pack_bt)(const float *b, int64_t ldb, int64_t kc, int nr, float *d);
+
 typedef struct {
     int mr, nr;
     tc_sgemm_ukernel kernel;
     tc_sgemm_pack_a6 pack_a6; /* NULL: plain C (mr != 6 or no AVX2) */
+    tc_sgemm_pack_bt pack_bt; /* NULL: plain C */
 } tc_sgemm_kernel_info;
 
 void tc_sgemm_kernel_generic(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
@@ -29,6 +34,7 @@ void tc_sgemm_kernel_avx512(int64_t kc, const float *a, const float *b, float *c
 void tc_sgemm_kernel_avx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                           float alpha, float beta, bool first);
 void tc_sgemm_pack_a6_avx2(const float *a, int64_t lda, int64_t kc, float *d);
+void tc_sgemm_pack_bt_avx2(const float *b, int64_t ldb, int64_t kc, int nr, float *d);
 #define TC_SGEMM_AVX2_MR 6
 #define TC_SGEMM_AVX2_NR 16
 #define TC_SGEMM_GENERIC_MR 4
