@@ -153,28 +153,18 @@ static void pack_a(const tc_sgemm_kernel_info *kern, bool ta, const float *a, in
                    int64_t p0, int64_t kc, float *dst)
 {
     const int mr = kern->mr;
-    if (ta) {
-        /* op(A) = A^T: row p of A holds column p of op(A); read it row by row
-         * (streaming), as pack_b does for B */
-        const int64_t full = mc / mr;
-        for (int64_t p = 0; p < kc; p++) {
-            const float *src = a + (p0 + p) * lda + i0;
-            for (int64_t s = 0; s < full; s++) copy_row(dst + s * kc * mr + p * mr, src + s * mr, mr);
-        }
-        if (full * mr < mc) {
-            const int64_t h = mc - full * mr;
-            float *d = dst + full * kc * mr;
-            for (int64_t p = 0; p < kc; p++) {
-                memcpy(d + p * mr, a + (p0 + p) * lda + i0 + full * mr, (size_t)h * sizeof(float));
-                for (int64_t i = h; i < mr; i++) d[p * mr + i] = 0;
-            }
-        }
-        return;
-    }
     for (int64_t is = 0; is < mc; is += mr) {
         const int64_t h = mc - is < mr ? mc - is : mr;
         float *d = dst + (is / mr) * kc * mr;
-        if (h == 6 && kern->pack_a6) {
+        if (ta && h == mr) {
+            /* op(A) = A^T: column p of op(A) is row p of A. Strip by strip: a
+             * row's 64-byte line serves 2-3 strips and stays in L1 between
+             * them (row by row over all strips missed L1 on the scattered
+             * stores, groups of four strips were no better: 800x64x1600) */
+            for (int64_t p = 0; p < kc; p++) copy_row(d + p * mr, a + (p0 + p) * lda + i0 + is, mr);
+        } else if (ta) {
+            for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, a + (p0 + p) * lda + i0 + is, (size_t)h * sizeof(float));
+        } else if (h == 6 && kern->pack_a6) {
             /* in-register transposes (row by row at stride MR stalled on the
              * stores: 8% of a 1024^3 product, a third of a conv tile's) */
             kern->pack_a6(a + (i0 + is) * lda + p0, lda, kc, d);
