@@ -1,7 +1,9 @@
-/* The BLAS binding. OpenBLAS always runs on the calling thread; tc_gemm
- * splits a large product into slices of rows (or columns) of C fixed by the
- * shape, shared out over the pool threads. Each element of C is computed by
- * one BLAS call over the whole K, the same call whatever the thread count. */
+/* The BLAS binding. Float products with m > 1 on the AVX-512 path run our
+ * packed GEMM (gemm_pack.c), which threads inside its own driver. Everything
+ * else runs OpenBLAS, always on the calling thread: tc_gemm splits a large
+ * product into slices of rows (or columns) of C fixed by the shape, shared
+ * out over the pool threads, each element of C computed by one BLAS call
+ * over the whole K, the same call whatever the thread count. */
 #include "internal.h"
 
 #include <cblas.h>
