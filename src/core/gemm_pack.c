@@ -13,7 +13,7 @@
  *
  * Threading (for one product on the pool): the output is cut into a grid of
  * tm x tn parts (rows in MR strips, columns in NR strips), one per thread,
- * tm x tn = threads, chosen from the shape so that the largest part costs
+ * tm x tn <= threads, chosen from the shape so that the largest part costs
  * least (tiles plus the packing it does). Each part packs the B blocks of
  * its own columns and the A blocks of its own rows and never waits for
  * another: one dispatch per product. A shared B block (packed once, split
@@ -244,30 +244,30 @@ static void run_parts(void *ctx, int64_t t0, int64_t t1)
     }
 }
 
-/* The grid tm x tn = threads whose largest part costs least, counted per K
- * block in micro-kernel tiles: rows x cols tiles, plus the packing it does
+/* The grid tm x tn <= threads whose largest part costs least, counted per
+ * K block in micro-kernel tiles: rows x cols tiles, plus the packing it does
  * itself, measured on Zen 4 at about 1.2 tiles per A strip (once per NC
  * block of its columns) and 2 tiles per B strip. Rows split first when the
- * costs tie (each part then packs only its own A rows). */
+ * costs tie (each part then packs only its own A rows); fewer parts than
+ * threads when the product has too few strips. */
 static void choose_grid(int threads, int64_t mstrips, int64_t nstrips, int nr, int *tm, int *tn)
 {
     const int64_t nc_strips = GEMM_NC / nr;
     double best = -1;
     *tm = 1;
     *tn = 1;
-    for (int r = threads; r >= 1; r--) {
-        if (threads % r) continue;
-        const int q = threads / r;
-        if (r > mstrips || q > nstrips) continue;
-        const int64_t rows = (mstrips + r - 1) / r, cols = (nstrips + q - 1) / q;
-        const double cost = (double)rows * (double)cols + 1.2 * (double)rows * (double)((cols + nc_strips - 1) / nc_strips) +
-                            2.0 * (double)cols;
-        if (best < 0 || cost < best) {
-            best = cost;
-            *tm = r;
-            *tn = q;
+    for (int r = threads; r >= 1; r--)
+        for (int q = 1; r * q <= threads; q++) {
+            if (r > mstrips || q > nstrips) continue;
+            const int64_t rows = (mstrips + r - 1) / r, cols = (nstrips + q - 1) / q;
+            const double cost = (double)rows * (double)cols +
+                                1.2 * (double)rows * (double)((cols + nc_strips - 1) / nc_strips) + 2.0 * (double)cols;
+            if (best < 0 || cost < best) {
+                best = cost;
+                *tm = r;
+                *tn = q;
+            }
         }
-    }
 }
 
 static void gemm_unpacked(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
