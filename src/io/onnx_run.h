@@ -13,6 +13,8 @@ typedef struct {
     const char *label;                 /* "Conv node 'x'" for messages */
     tc_onnx_dtype *in_dtype;           /* n_in entries */
     tc_onnx_dtype *out_dtype;          /* n_out entries */
+    tc_tensor **val;                   /* every value of the running graph (what subgraphs capture) */
+    tc_onnx_dtype *dt;
 } onnx_ctx;
 
 /* Computes out[0 .. n_out) from in[0 .. n_in) (NULL: omitted optional input).
@@ -49,6 +51,7 @@ extern const onnx_op_entry tc_onnx_ops_logic[];
 extern const onnx_op_entry tc_onnx_ops_index[];
 extern const onnx_op_entry tc_onnx_ops_more[];
 extern const onnx_op_entry tc_onnx_ops_quant[];
+extern const onnx_op_entry tc_onnx_ops_control[];
 
 /* Quantised values (onnx_ops_quant.c): the range of input i's element type
  * (a zero point; uint8 unless declared int8/int32), and rounding half to
