@@ -9,6 +9,12 @@
 
 #include <stdlib.h>
 
+/* A Loop without a trip count runs while its condition holds; this many
+ * iterations without the condition turning false is taken as a loop that
+ * never ends (every iteration keeps its step tensors until the step ends,
+ * so an endless loop would otherwise exhaust memory, or hang a fuzzer). */
+#define ONNX_MAX_WHILE_ITERATIONS ((int64_t)1 << 16)
+
 typedef struct {
     tc_onnx_model *g[2]; /* If: then, else; Loop and Scan: the body */
     int n_scan;          /* Scan: num_scan_inputs */
@@ -200,6 +206,9 @@ OP(op_loop)
     b_in_dt[1] = TC_ONNX_INT64; /* booleans travel as integer 0/1 */
     for (int64_t i = 0; i < trips && cond; i++) {
         int64_t one = 1, ci = cond;
+        if (!in[0] && i == ONNX_MAX_WHILE_ITERATIONS)
+            return tc_onnx_fail(c, TC_ERR_UNSUPPORTED, "ran %lld iterations without its condition turning false (no trip count)",
+                                (long long)i);
         if (!(b_in[0] = tc_onnx_from_int64(0, &one, &i)) || !(b_in[1] = tc_onnx_from_int64(0, &one, &ci)))
             return tc_last_status();
         tc_status s = body_run(c, body, nb_in, b_in, b_in_dt, nb_out, b_out, b_out_dt);
