@@ -126,6 +126,42 @@ static void endless_while_stops(void **state)
     tc_step_reset();
 }
 
+/* Nodes that will not run are found before running, subgraphs included,
+ * each named */
+static void unsupported_nodes_listed(void **state)
+{
+    (void)state;
+    char line[1024];
+    tc_onnx_model *m = tc_onnx_load("/usr/share/libonnx-testdata/data/node/test_if_seq/model.onnx");
+    tc_assert_ok(m);
+    assert_int_equal(tc_onnx_unsupported(m, 0, line, sizeof line), 2);
+    assert_string_equal(line, "If node (output 'res') then_branch: SequenceConstruct node (output 'then_out'): operator "
+                              "'SequenceConstruct' is not supported");
+    tc_onnx_unsupported(m, 1, line, sizeof line);
+    assert_non_null(strstr(line, "else_branch: SequenceConstruct node (output 'else_out')"));
+    assert_true(tc_onnx_node_supported(m, 0)); /* the If itself translates */
+    tc_onnx_free(m);
+    m = tc_onnx_load("/usr/share/libonnx-testdata/data/node/test_adam/model.onnx"); /* another domain: loads, listed */
+    tc_assert_ok(m);
+    assert_int_equal(tc_onnx_unsupported(m, 0, line, sizeof line), 1);
+    assert_non_null(strstr(line, "operator 'Adam' of domain 'ai.onnx.preview.training' is not supported"));
+    assert_false(tc_onnx_node_supported(m, 0));
+    tc_onnx_free(m);
+    m = tc_onnx_load(TC_FIXTURE_PATH("onnx/loop_rnn.onnx"));
+    tc_assert_ok(m);
+    assert_int_equal(tc_onnx_unsupported(m, 0, line, sizeof line), 0);
+    tc_onnx_free(m);
+    m = tc_onnx_load(TC_FIXTURE_PATH("onnx/bad_loop_body.onnx")); /* refused attributes count too */
+    tc_assert_ok(m);
+    assert_int_equal(tc_onnx_unsupported(m, 0, line, sizeof line), 1);
+    assert_non_null(strstr(line, "the body has 2 inputs"));
+    tc_onnx_free(m);
+    assert_non_null(tc_onnx_supported_op(0));
+    bool has_scan = false;
+    for (int i = 0; tc_onnx_supported_op(i); i++) has_scan |= !strcmp(tc_onnx_supported_op(i), "Scan");
+    assert_true(has_scan);
+}
+
 /* 1 and 2 threads give bit-identical results through the bodies */
 static void threads_identical(void **state)
 {
@@ -152,6 +188,7 @@ int main(void)
         cmocka_unit_test(scan_matches_torch),  cmocka_unit_test(if_matches_torch),
         cmocka_unit_test(loop_outputs_agree),  cmocka_unit_test(bad_bodies),
         cmocka_unit_test(endless_while_stops), cmocka_unit_test(threads_identical),
+        cmocka_unit_test(unsupported_nodes_listed),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tc_shutdown();

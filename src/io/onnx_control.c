@@ -41,7 +41,9 @@ static tc_status load_body(tc_onnx_model *m, onnx_node *n, const char *attr, tc_
     char who[600];
     snprintf(who, sizeof who, "%s %s", n->label, attr);
     *out = tc_onnx_load_subgraph(m, a->g, who);
-    return *out ? TC_OK : tc_last_status();
+    if (!*out) return tc_last_status();
+    n->sub[n->sub[0] ? 1 : 0] = *out; /* for tc_onnx_unsupported */
+    return TC_OK;
 }
 
 static cf_attrs *new_attrs(onnx_node *n)

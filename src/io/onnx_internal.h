@@ -44,6 +44,7 @@ typedef struct onnx_node {
     void *attrs;
     void (*free_attrs)(void *);
     char *prep_error;      /* a prepare failure, reported when the node runs */
+    struct tc_onnx_model *sub[2]; /* If's branches, Loop's and Scan's body (owned by attrs), for inspection */
     tc_status prep_status;
 } onnx_node;
 
