@@ -100,7 +100,7 @@ static void vgg11(void **state)
 }
 
 /* The U-Net fine-tunes: every float initializer trains with Adam towards a
- * fixed target, and the loss falls */
+ * target it can learn (the input's first two channels), and the loss falls */
 static void unet_fine_tunes(void **state)
 {
     (void)state;
@@ -117,13 +117,12 @@ static void unet_fine_tunes(void **state)
         params[np++] = t;
     }
     assert_true(np >= 20);
-    tc_rng g = tc_rng_new(4);
     tc_tensor *x = tc_tensor_keep(read_pb("unet", "input_0.pb"));
-    tc_tensor *target = tc_tensor_keep(tc_test_uniform(&g, 4, (int64_t[]){1, 2, 32, 32}, -1, 1));
-    tc_optimizer *opt = tc_adam(3e-3);
+    tc_tensor *target = tc_tensor_keep(tc_narrow(x, 1, 0, 2));
+    tc_optimizer *opt = tc_adam(1e-2);
     assert_non_null(opt);
     double first = 0, last = 0;
-    for (int step = 0; step < 15; step++) {
+    for (int step = 0; step < 20; step++) {
         tc_tensor *y;
         assert_int_equal(tc_onnx_run(m, 1, &x, 1, &y), TC_OK);
         tc_tensor *loss = tc_mse(y, target, TC_REDUCE_MEAN);
@@ -136,7 +135,7 @@ static void unet_fine_tunes(void **state)
         tc_step_reset();
     }
     print_message("U-Net fine-tuning (%d parameter tensors, Adam): loss %.4f -> %.4f\n", np, first, last);
-    assert_true(last < 0.7 * first);
+    assert_true(last < 0.5 * first);
     tc_optimizer_free(opt);
     tc_tensor_free(x);
     tc_tensor_free(target);
