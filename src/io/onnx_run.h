@@ -122,6 +122,7 @@ tc_status tc_onnx_op_grid_sample(onnx_ctx *c, const onnx_node *n, int n_in, tc_t
 tc_status tc_onnx_prep_grid_sample(tc_onnx_model *m, onnx_node *n);
 tc_status tc_onnx_op_roi_align(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out);
 tc_status tc_onnx_prep_roi_align(tc_onnx_model *m, onnx_node *n);
+tc_status tc_onnx_op_max_roi_pool(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out);
 /* DFT, STFT, MelWeightMatrix (onnx_spectral.c) */
 tc_status tc_onnx_op_dft(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out);
 tc_status tc_onnx_op_stft(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out);
