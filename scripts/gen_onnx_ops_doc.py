@@ -40,6 +40,15 @@ def table(binary):
         if s.domain in ('', 'ai.onnx') and s.since_version <= MAX_OPSET:
             schemas.setdefault(s.name, []).append(s)
     lines = [BEGIN, '',
+             'Each operator the importer translates, with the opsets (1 to %d) in which ONNX defined a new '
+             'version of it and that version\'s attributes (versions with the same attributes share a '
+             'list). Made from the importer\'s table (`tensorcook onnx ops`) and ONNX\'s schemas '
+             '(python3-onnx); `ctest -R onnx_ops_doc` fails when it is out of date. An attribute marked '
+             '"not read" is named nowhere in the importer\'s sources: the legacy `consumed_inputs`, '
+             '`is_test` and `broadcast` (whose effect the importer applies anyway: it always broadcasts), '
+             'RNN `output_sequence` (Y is always produced), LayerNormalization `stash_type` (float32 '
+             'throughout), Dropout `seed`, and the unsupported BatchNormalization `spatial` 0 and '
+             'Constant `sparse_value`/strings.' % MAX_OPSET, '',
              '| operator | opset: attributes |',
              '|---|---|']
     not_read_total = 0
