@@ -1,7 +1,7 @@
 /* Whole models exported by PyTorch run through the ONNX importer and match
  * PyTorch's output to 1e-4 relative: torchvision's ResNet-18, MobileNet-v2,
  * SqueezeNet 1.1, DenseNet-121, Inception-v3 (and VGG-11, a 0.5 GB file,
- * with TENSORCOOK_LONG_TESTS=1), random weights and BatchNormalization
+ * with TENSORCOOK_LONG_TESTS=1 or TC_LONG_TESTS=1), random weights and BatchNormalization
  * statistics, opset 13 with BatchNormalization kept as nodes; and a small
  * U-Net with ConvTranspose layers, which also fine-tunes through the
  * optimizer. The models are exported at test time into a temporary folder by
@@ -91,9 +91,9 @@ static void vgg11(void **state)
     (void)state;
     struct stat st;
     if (stat(tc_test_at("vgg11/model.onnx"), &st) != 0) {
-        const char *flag = getenv("TENSORCOOK_LONG_TESTS");
-        if (flag && !strcmp(flag, "1")) fail_msg("TENSORCOOK_LONG_TESTS=1 but vgg11 was not exported");
-        print_message("vgg11: a 0.5 GB model, checked with TENSORCOOK_LONG_TESTS=1\n");
+        const char *f1 = getenv("TENSORCOOK_LONG_TESTS"), *f2 = getenv("TC_LONG_TESTS");
+        if ((f1 && !strcmp(f1, "1")) || (f2 && !strcmp(f2, "1"))) fail_msg("long tests asked for but vgg11 was not exported");
+        print_message("vgg11: a 0.5 GB model, checked with TENSORCOOK_LONG_TESTS=1 (or TC_LONG_TESTS=1)\n");
         skip();
     }
     check_model("vgg11");
