@@ -22,7 +22,7 @@ static void tensor_basics(void **state)
     tc_tensor_free(t);
 
     tc_assert_error(tc_tensor_new(TC_SHAPE(2, -1)), "negative dimension", "[2, -1]");
-    tc_assert_error(tc_tensor_new(7, (int64_t[]){1, 1, 1, 1, 1, 1, 1}), "7 dimensions");
+    tc_assert_error(tc_tensor_new(9, (int64_t[]){1, 1, 1, 1, 1, 1, 1, 1, 1}), "9 dimensions");
     tc_assert_error(tc_reshape(NULL, TC_SHAPE(2)), "reshape", "NULL");
     tc_tensor *x = tc_zeros(TC_SHAPE(2, 3));
     tc_assert_error(tc_reshape(x, TC_SHAPE(4, 2)), "reshape", "[2, 3]", "[4, 2]");
