@@ -1,6 +1,8 @@
 /* libFuzzer target: the TensorFlow GraphDef reader must reject any byte
  * string cleanly, and a graph it accepts must have every input resolved to
- * a node and an order where producers come first.
+ * a node and an order where producers come first; the model loader on top
+ * (operators looked up, input counts checked, constants decoded) must also
+ * fail cleanly or give a model whose constants match their shapes.
  * Build: cmake -DTC_FUZZ=ON -DCMAKE_C_COMPILER=clang (see tests/fuzz/README.md). */
 #include <stddef.h>
 #include <stdint.h>
@@ -22,5 +24,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     free(place);
     tc_tf_graph_free(g);
+    tc_tf_model *m = tc_tf_load_memory(data, size, "/nonexistent/fuzz.pb");
+    if (m) {
+        for (int i = 0; i < tc_tf_node_count(m); i++)
+            if (!tc_tf_node_name(m, i) || !tc_tf_node_op(m, i)) abort();
+        (void)tc_tf_param_count(m);
+        tc_tf_free(m);
+    }
     return 0;
 }
