@@ -31,6 +31,7 @@ static int usage(FILE *f, int rc)
             "  --tile N            gradients in tiles of N x N with a random roll [512]\n"
             "  --out DIR           octave_1.png .. octave_N.png and dream.png [deepdream_out]\n"
             "  --dump DIR          also the first octave's start image, rolls, first gradient and result as .npy\n"
+            "  --width-div N       the zoo architecture at 1/N of its widths (tests; weights to match)\n"
             "  --quiet             no line per iteration\n"
             "  --threads N         threads [TENSORCOOK_THREADS or all cores]\n"
             "  --seed N            seed of the rolls, the noise and random weights [42]\n"
@@ -53,15 +54,62 @@ static tc_tensor *tf_layer(void *ctx, tc_tensor *x)
     return y;
 }
 
+/* A zoo model is built for one input size, and tiles come in several: one
+ * model per size (the last few kept), each with the base model's weights. */
+#define ZOO_CACHE 6
 typedef struct {
-    tc_model *m;
+    tc_zoo_arch arch;
+    int width_div;
+    tc_model *base; /* the default size, weights loaded */
     const char *layer;
     tc_preprocess_mode mode;
+    struct { tc_model *m; int64_t h, w; unsigned long used; } cache[ZOO_CACHE];
+    unsigned long tick;
 } zoo_dream;
+
+static tc_model *zoo_for(zoo_dream *d, int64_t h, int64_t w)
+{
+    int64_t shape[TC_MAX_DIMS];
+    if (tc_model_input_shape(d->base, 0, shape) >= 2 && shape[0] == h && shape[1] == w) return d->base;
+    int slot = 0;
+    for (int k = 0; k < ZOO_CACHE; k++) {
+        if (d->cache[k].m && d->cache[k].h == h && d->cache[k].w == w) {
+            d->cache[k].used = ++d->tick;
+            return d->cache[k].m;
+        }
+        if (d->cache[k].used < d->cache[slot].used) slot = k;
+    }
+    tc_model_free(d->cache[slot].m);
+    d->cache[slot].m = NULL;
+    tc_model *m = tc_zoo_model(d->arch, &(tc_zoo_opts){.include_top = false, .height = h, .width = w, .width_div = d->width_div});
+    if (!m) return NULL;
+    int n = tc_model_param_count(m);
+    if (n != tc_model_param_count(d->base)) {
+        tc_error(TC_ERR_STATE, "deepdream: the %lldx%lld model has %d parameters, the base %d", (long long)h, (long long)w, n,
+                 tc_model_param_count(d->base));
+        tc_model_free(m);
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) /* the weights (and batch-norm statistics) do not depend on the input size */
+        if (tc_write_values(tc_model_param(m, i), tc_model_param(d->base, i)->data) != TC_OK) {
+            tc_model_free(m);
+            return NULL;
+        }
+    tc_zoo_set_trainable(m, 0, -1, false);
+    d->cache[slot].m = m, d->cache[slot].h = h, d->cache[slot].w = w, d->cache[slot].used = ++d->tick;
+    return m;
+}
+
+static void zoo_dream_free(zoo_dream *d)
+{
+    for (int k = 0; k < ZOO_CACHE; k++) tc_model_free(d->cache[k].m);
+}
 
 static tc_tensor *zoo_layer(void *ctx, tc_tensor *x)
 {
     zoo_dream *d = ctx;
+    tc_model *m = zoo_for(d, x->shape[1], x->shape[2]);
+    if (!m) return NULL;
     tc_tensor *p;
     if (d->mode == TC_PREPROCESS_TF) {
         p = tc_add_scalar(tc_mul_scalar(x, (tc_scalar)(1 / 127.5)), -1);
@@ -71,7 +119,7 @@ static tc_tensor *zoo_layer(void *ctx, tc_tensor *x)
         tc_tensor *mean = tc_copy_of((const tc_scalar[]){103.939f, 116.779f, 123.68f}, 1, (const int64_t[]){3});
         p = tc_sub(bgr, mean);
     }
-    return tc_model_forward_to(d->m, p, d->layer, false);
+    return tc_model_forward_to(m, p, d->layer, false);
 }
 
 static void no_such_layer(const char *what, int n, const char *const *names, const char *layer)
@@ -128,7 +176,7 @@ int tc_cmd_deepdream(int argc, char **argv)
     }
     if (bad || channel < -1 || channel > 1 << 20 || octaves < 1 || octaves > 16 || iters < 1 || tile < 8 || tile > 8192 ||
         noise < 0 || noise > 8192 || !(octave_scale > 1) || octave_scale > 16 || !(step > 0) || width_div < 0 ||
-        (noise && image) || (graph && (model_given || weights || width_div)) || (weights && width_div)) {
+        (noise && image) || (graph && (model_given || weights || width_div))) {
         fprintf(stderr, "tensorcook deepdream: invalid options (--graph or --model, not both; --noise or IMAGE, not both; "
                         "see --help)\n");
         return 2;
@@ -178,7 +226,8 @@ int tc_cmd_deepdream(int argc, char **argv)
         }
         if (!vision_load_weights("deepdream", zm, arch, false, weights, by_order, false)) goto done;
         tc_zoo_set_trainable(zm, 0, -1, false); /* gradients go to the image only */
-        zd = (zoo_dream){zm, layer, tc_zoo_preprocess_mode(arch)};
+        zd = (zoo_dream){.arch = arch, .width_div = (int)width_div, .base = zm, .layer = layer,
+                         .mode = tc_zoo_preprocess_mode(arch)};
         o.layer = zoo_layer, o.ctx = &zd;
     }
     o.layer_name = layer;
@@ -213,6 +262,7 @@ done:
     free(names);
     tc_tensor_free(img);
     tc_tf_free(tf);
+    zoo_dream_free(&zd);
     tc_model_free(zm);
     return rc;
 }
