@@ -7,6 +7,7 @@
 
 #include "../src/io/tf_internal.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,6 +268,31 @@ static void test_load_errors(void **state)
     expect_load_error("random.pb", "not a TensorFlow GraphDef");
 }
 
+/* The inputs the fuzzer kept (tests/fuzz/regressions/tf_graph): each loads
+ * or fails with a one-line error naming the file, never crashes. */
+static void test_fuzz_regressions(void **state)
+{
+    (void)state;
+    const char *dir = TC_FIXTURES "/../fuzz/regressions/tf_graph";
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int seen = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.' || !strcmp(e->d_name, "README")) continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        tc_tf_model *m = tc_tf_load(path);
+        if (!m) {
+            assert_non_null(strstr(tc_last_error(), e->d_name));
+            assert_null(strchr(tc_last_error(), '\n'));
+        }
+        tc_tf_free(m);
+        seen++;
+    }
+    closedir(d);
+    assert_true(seen > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -276,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_ops_against_pytorch),
         cmocka_unit_test(test_fetch_runs_only_what_it_needs),
         cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_fuzz_regressions),
     };
     return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }
