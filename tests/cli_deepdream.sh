@@ -55,7 +55,9 @@ check dd-bad-graph nonzero "trunc.pb: not a TensorFlow GraphDef" "$bin" deepdrea
 check dd-too-small nonzero "too small for 4 octaves" "$bin" deepdream --noise 2 --graph "$g" --out "$tmp/bad6"
 check dd-zoo-bad-layer nonzero "has no layer 'mixed33'; nearest: mixed3, mixed0, mixed1" "$bin" deepdream "$tmp/g/photo.png" \
   --model inception_v3 --width-div 8 --layer mixed33 --out "$tmp/bad7"
-for d in bad1 bad2 bad3 bad4 bad5 bad6 bad7; do [ -e "$tmp/$d" ] && fail "dd: bad input made $d"; done
+check dd-const-layer nonzero "layer softmax2_w does not depend on the image" "$bin" deepdream "$tmp/g/img.png" --graph "$g" \
+  --layer softmax2_w --out "$tmp/bad8"
+for d in bad1 bad2 bad3 bad4 bad5 bad6 bad7 bad8; do [ -e "$tmp/$d" ] && fail "dd: bad input made $d"; done
 # the zoo's InceptionV3: random weights (said so), then Keras .h5 weights
 check dd-zoo-random 0 "RANDOM" "$bin" deepdream "$tmp/g/photo.png" --model inception_v3 --width-div 8 --iters 2 --octaves 2 \
   --out "$tmp/o5" --quiet
