@@ -50,10 +50,11 @@ static bool tile_grad(const dream_objective *o, const tc_scalar *values, int64_t
         }
     }
     tc_tensor *score = y ? tc_mean(y, 0, NULL, false) : NULL;
-    if (score && tc_backward(score) == TC_OK) {
+    if (score && !score->node) /* not on the tape: nothing it computes from needs a gradient */
+        tc_error(TC_ERR_ARG, "layer %s does not depend on the image: no gradient to follow", o->layer_name);
+    else if (score && tc_backward(score) == TC_OK && x->grad) {
         *obj = (double)score->data[0];
-        if (x->grad) ok = tc_read_values(x->grad, g) == TC_OK;
-        else tc_error(TC_ERR_ARG, "layer %s does not depend on the image: no gradient to follow", o->layer_name);
+        ok = tc_read_values(x->grad, g) == TC_OK;
     }
     tc_step_reset();
     tc_tensor_free(x);
