@@ -79,9 +79,13 @@ static int cmd_run(int argc, char **argv)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout, 0);
         if (opt_int(argc, argv, &i, "--threads", &threads, &bad)) continue;
         if (opt_str(argc, argv, &i, "--input", &v)) {
+            if (!v) { /* opt_str said so */
+                bad = true;
+                break;
+            }
             const char *eq = strchr(v, '=');
             if (!eq || eq == v || !eq[1] || n_feed == TF_MAX_IO) {
-                fprintf(stderr, "tensorcook tf run: --input takes NAME=FILE.npy (got '%s')\n", v);
+                fprintf(stderr, "tensorcook tf run: --input takes NAME=FILE.npy, at most %d times (got '%s')\n", TF_MAX_IO, v);
                 bad = true;
                 break;
             }
@@ -89,11 +93,13 @@ static int cmd_run(int argc, char **argv)
             feed_names[n_feed] = names_buf[n_feed];
             feed_files[n_feed++] = eq + 1;
         } else if (opt_str(argc, argv, &i, "--output", &v)) {
-            if (n_fetch == TF_MAX_IO) bad = true;
+            if (!v || n_fetch == TF_MAX_IO) bad = true;
             else fetch[n_fetch++] = v;
+            if (v && bad) fprintf(stderr, "tensorcook tf run: at most %d outputs\n", TF_MAX_IO);
         } else if (opt_str(argc, argv, &i, "--out", &v)) {
-            if (n_out == TF_MAX_IO) bad = true;
+            if (!v || n_out == TF_MAX_IO) bad = true;
             else outs[n_out++] = v;
+            if (v && bad) fprintf(stderr, "tensorcook tf run: at most %d outputs\n", TF_MAX_IO);
         } else if (argv[i][0] != '-' && !graph) graph = argv[i];
         else {
             fprintf(stderr, "tensorcook tf run: unexpected argument '%s'\n", argv[i]);

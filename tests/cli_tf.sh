@@ -59,7 +59,9 @@ check tf-bad-shape nonzero "is fed a tensor of shape \[1, 9, 9, 3\]" "$bin" tf r
 check tf-head-size nonzero "node 'avgpool0' (AvgPool)" "$bin" tf run "$g" --input "input=$tmp/g/input.npy" --output output2 --out "$tmp/bad5.npy"
 echo "junk" > "$tmp/junk.npy"
 check tf-bad-npy nonzero "junk.npy" "$bin" tf run "$g" --input "input=$tmp/junk.npy" --output mixed4d --out "$tmp/bad6.npy"
-check tf-bad-arg nonzero "--input takes NAME=FILE.npy" "$bin" tf run "$g" --input nothing --output mixed4d --out "$tmp/bad7.npy"
+check tf-bad-arg nonzero "--input takes NAME=FILE.npy, at most 64 times" "$bin" tf run "$g" --input nothing --output mixed4d --out "$tmp/bad7.npy"
+check tf-missing-value nonzero "needs a value" "$bin" tf run "$g" --output mixed4d --out "$tmp/bad8.npy" --input
+check tf-missing-out nonzero "needs a value" "$bin" tf run "$g" --input "input=$tmp/g/ops/inception_mixed4d_x.npy" --output mixed4d --out
 for f in "$tmp"/bad*.npy; do [ -e "$f" ] && { echo "FAIL: bad input left $f"; failed=$((failed + 1)); }; done
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]
