@@ -31,13 +31,13 @@ check dd-help 0 "--channel N" "$bin" deepdream --help
 # one channel, the smallest octave in one tile (tile 16 > 12x15)
 check dd-channel 0 "$tmp/o1/dream.png: $L channel 2 objective" "$bin" deepdream "$tmp/g/img.png" --graph "$g" --channel 2 \
   --tile 16 --out "$tmp/o1" --dump "$tmp/d1" --summary-json "$tmp/o1.json" --threads 2 --seed 3 --quiet
-check dd-channel-vs-pytorch 0 "deepdream matches PyTorch" /usr/bin/python3 "$fx/gen_deepdream.py" check "$tmp/g" "$tmp/d1" $L 2 16 10 4
 for f in octave_1 octave_2 octave_3 octave_4 dream; do [ -s "$tmp/o1/$f.png" ] || fail "dd-channel: no $f.png"; done
 /usr/bin/python3 -c "import json, sys; s = json.load(open(sys.argv[1])); sys.exit(0 if s['last_loss'] > s['first_loss'] and s['seconds_per_iteration'] > 0 and s['iterations'] == 40 else 1)" \
   "$tmp/o1.json" || fail "dd-channel: the objective did not rise"
 # the whole layer, 2 octaves: the first is 26x30 in four tiles of 16 (partial ones, the seed's uncovered border)
 check dd-layer 0 "objective" "$bin" deepdream "$tmp/g/img.png" --graph "$g" --octaves 2 --tile 16 --out "$tmp/o2" --dump "$tmp/d2" --quiet
-check dd-layer-vs-pytorch 0 "deepdream matches PyTorch" /usr/bin/python3 "$fx/gen_deepdream.py" check "$tmp/g" "$tmp/d2" $L -1 16 10 2
+check dd-vs-pytorch 0 "deepdream matches PyTorch" /usr/bin/python3 "$fx/gen_deepdream.py" check "$tmp/g" \
+  "$tmp/d1" $L 2 16 10 4 "$tmp/d2" $L -1 16 10 2
 # the same bits with 1 and 2 threads
 "$bin" deepdream "$tmp/g/img.png" --graph "$g" --octaves 2 --tile 16 --out "$tmp/o3" --threads 1 --quiet >/dev/null 2>&1
 cmp -s "$tmp/o2/dream.png" "$tmp/o3/dream.png" || fail "dd: 1 and 2 threads differ"
