@@ -32,6 +32,8 @@ check dd-help 0 "--channel N" "$bin" deepdream --help
 check dd-channel 0 "$tmp/o1/dream.png: $L channel 2 objective" "$bin" deepdream "$tmp/g/img.png" --graph "$g" --channel 2 \
   --tile 16 --out "$tmp/o1" --dump "$tmp/d1" --summary-json "$tmp/o1.json" --threads 2 --seed 3 --quiet
 for f in octave_1 octave_2 octave_3 octave_4 dream; do [ -s "$tmp/o1/$f.png" ] || fail "dd-channel: no $f.png"; done
+# written atomically: nothing else (no temporary file) is left in the folder
+[ "$(ls "$tmp/o1" | tr '\n' ' ')" = "dream.png octave_1.png octave_2.png octave_3.png octave_4.png " ] || fail "dd-channel: $(ls "$tmp/o1")"
 /usr/bin/python3 -c "import json, sys; s = json.load(open(sys.argv[1])); sys.exit(0 if s['last_loss'] > s['first_loss'] and s['seconds_per_iteration'] > 0 and s['iterations'] == 40 else 1)" \
   "$tmp/o1.json" || fail "dd-channel: the objective did not rise"
 # the whole layer, 2 octaves: the first is 26x30 in four tiles of 16 (partial ones, the seed's uncovered border)
