@@ -299,10 +299,16 @@ static tc_tensor *op_pad(tf_ctx *c, int n, tc_tensor **in)
     int k = ints_of(c, in[1], p, 2 * TC_MAX_DIMS, "the paddings");
     if (k < 0) return NULL;
     if (k != 2 * x->ndim) return tc_tf_fail(c, TC_ERR_SHAPE, "%d paddings for rank %d (needs [rank, 2])", k, x->ndim), NULL;
+    /* a few bytes of graph must not ask for gigabytes (the fuzzer's oom-a3ae94d5):
+     * the padded tensor is capped at 2^28 values, as constants are */
+    double out_n = 1;
     for (int d = 0; d < x->ndim; d++) {
         before[d] = p[2 * d], after[d] = p[2 * d + 1];
         if (before[d] < 0 || after[d] < 0) return tc_tf_fail(c, TC_ERR_ARG, "negative padding"), NULL;
+        out_n *= (double)x->shape[d] + (double)before[d] + (double)after[d];
     }
+    if (out_n > (double)(1 << 28))
+        return tc_tf_fail(c, TC_ERR_UNSUPPORTED, "the padded tensor would hold %.3g values (at most 2^28)", out_n), NULL;
     tc_scalar value = 0;
     if (n > 2) {
         if (tc_numel(in[2]) != 1) return tc_tf_fail(c, TC_ERR_SHAPE, "constant_values must be one value"), NULL;
