@@ -266,6 +266,14 @@ static void test_load_errors(void **state)
     expect_load_error("missing.pb", "'nowhere:1'");
     expect_load_error("truncated.pb", "not a TensorFlow GraphDef");
     expect_load_error("random.pb", "not a TensorFlow GraphDef");
+    /* loads (two small splats), but their sum is refused, not allocated */
+    tc_tf_model *m = tc_tf_load(tc_test_at("too_big.pb"));
+    assert_non_null(m);
+    const char *fetch = "sum";
+    tc_tensor *y;
+    assert_int_not_equal(tc_tf_run(m, 0, NULL, NULL, 1, &fetch, &y), TC_OK);
+    assert_non_null(strstr(tc_last_error(), "node 'sum' (Add): the result would hold 5.37e+08 values (at most 2^28)"));
+    tc_tf_free(m);
 }
 
 /* The inputs the fuzzer kept (tests/fuzz/regressions/tf_graph): each loads

@@ -133,9 +133,47 @@ static tc_tensor *op_relu(tf_ctx *c, int n, tc_tensor **in) { (void)n; return ch
 static tc_tensor *op_relu6(tf_ctx *c, int n, tc_tensor **in) { (void)n; return checked(c, tc_clip(in[0], 0, 6)); }
 static tc_tensor *op_sigmoid(tf_ctx *c, int n, tc_tensor **in) { (void)n; return checked(c, tc_sigmoid(in[0])); }
 static tc_tensor *op_tanh(tf_ctx *c, int n, tc_tensor **in) { (void)n; return checked(c, tc_tanh(in[0])); }
-static tc_tensor *op_add(tf_ctx *c, int n, tc_tensor **in) { (void)n; return checked(c, tc_add(in[0], in[1])); }
-static tc_tensor *op_sub(tf_ctx *c, int n, tc_tensor **in) { (void)n; return checked(c, tc_sub(in[0], in[1])); }
-static tc_tensor *op_mul(tf_ctx *c, int n, tc_tensor **in) { (void)n; return checked(c, tc_mul(in[0], in[1])); }
+/* Results are capped at 2^28 values, as constants are: a few bytes of graph
+ * (splat constants broadcast against each other, a Pad) must not ask for
+ * gigabytes. */
+#define TF_MAX_RESULT ((double)(1 << 28))
+
+static bool fits(tf_ctx *c, double values)
+{
+    if (values <= TF_MAX_RESULT) return true;
+    tc_tf_fail(c, TC_ERR_UNSUPPORTED, "the result would hold %.3g values (at most 2^28)", values);
+    return false;
+}
+
+/* the size of NumPy broadcasting's result (shape errors are the op's to report) */
+static bool broadcast_fits(tf_ctx *c, const tc_tensor *a, const tc_tensor *b)
+{
+    int r = a->ndim > b->ndim ? a->ndim : b->ndim;
+    double n = 1;
+    for (int d = 0; d < r; d++) {
+        int64_t x = d < r - a->ndim ? 1 : a->shape[d - (r - a->ndim)], y = d < r - b->ndim ? 1 : b->shape[d - (r - b->ndim)];
+        n *= (double)(x > y ? x : y);
+    }
+    return fits(c, n);
+}
+
+static tc_tensor *op_add(tf_ctx *c, int n, tc_tensor **in)
+{
+    (void)n;
+    return broadcast_fits(c, in[0], in[1]) ? checked(c, tc_add(in[0], in[1])) : NULL;
+}
+
+static tc_tensor *op_sub(tf_ctx *c, int n, tc_tensor **in)
+{
+    (void)n;
+    return broadcast_fits(c, in[0], in[1]) ? checked(c, tc_sub(in[0], in[1])) : NULL;
+}
+
+static tc_tensor *op_mul(tf_ctx *c, int n, tc_tensor **in)
+{
+    (void)n;
+    return broadcast_fits(c, in[0], in[1]) ? checked(c, tc_mul(in[0], in[1])) : NULL;
+}
 
 static tc_tensor *op_softmax(tf_ctx *c, int n, tc_tensor **in)
 {
@@ -245,6 +283,7 @@ static tc_tensor *op_matmul(tf_ctx *c, int n, tc_tensor **in)
     static const int t[2] = {1, 0};
     if (tc_tf_attr_bool(c->def, "transpose_a", false)) a = tc_transpose(a, t);
     if (tc_tf_attr_bool(c->def, "transpose_b", false)) b = tc_transpose(b, t);
+    if (!fits(c, (double)a->shape[0] * (double)b->shape[1])) return NULL;
     return checked(c, tc_matmul(a, b));
 }
 
@@ -299,16 +338,13 @@ static tc_tensor *op_pad(tf_ctx *c, int n, tc_tensor **in)
     int k = ints_of(c, in[1], p, 2 * TC_MAX_DIMS, "the paddings");
     if (k < 0) return NULL;
     if (k != 2 * x->ndim) return tc_tf_fail(c, TC_ERR_SHAPE, "%d paddings for rank %d (needs [rank, 2])", k, x->ndim), NULL;
-    /* a few bytes of graph must not ask for gigabytes (the fuzzer's oom-a3ae94d5):
-     * the padded tensor is capped at 2^28 values, as constants are */
-    double out_n = 1;
+    double out_n = 1; /* capped: the fuzzer's oom-a3ae94d5 asked for 2.7e8 values */
     for (int d = 0; d < x->ndim; d++) {
         before[d] = p[2 * d], after[d] = p[2 * d + 1];
         if (before[d] < 0 || after[d] < 0) return tc_tf_fail(c, TC_ERR_ARG, "negative padding"), NULL;
         out_n *= (double)x->shape[d] + (double)before[d] + (double)after[d];
     }
-    if (out_n > (double)(1 << 28))
-        return tc_tf_fail(c, TC_ERR_UNSUPPORTED, "the padded tensor would hold %.3g values (at most 2^28)", out_n), NULL;
+    if (!fits(c, out_n)) return NULL;
     tc_scalar value = 0;
     if (n > 2) {
         if (tc_numel(in[2]) != 1) return tc_tf_fail(c, TC_ERR_SHAPE, "constant_values must be one value"), NULL;
