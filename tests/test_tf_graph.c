@@ -273,6 +273,11 @@ static void test_load_errors(void **state)
     tc_tensor *y;
     assert_int_not_equal(tc_tf_run(m, 0, NULL, NULL, 1, &fetch, &y), TC_OK);
     assert_non_null(strstr(tc_last_error(), "node 'sum' (Add): the result would hold 5.37e+08 values (at most 2^28)"));
+    const char *feed = "input", *conv = "conv";
+    tc_tensor *x = tc_full(TC_SHAPE(1, 5, 4, 3), 1);
+    assert_int_not_equal(tc_tf_run(m, 1, &feed, &x, 1, &conv, &y), TC_OK);
+    assert_non_null(strstr(tc_last_error(), "node 'conv' (Conv2D): the padded input would hold"));
+    tc_step_reset();
     tc_tf_free(m);
 }
 

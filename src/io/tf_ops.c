@@ -114,6 +114,50 @@ static tc_tensor *rank_is(tf_ctx *c, tc_tensor *x, int rank, const char *what)
     return x;
 }
 
+/* Results are capped at 2^28 values, as constants are: a few bytes of graph
+ * (splat constants broadcast against each other, a Pad) must not ask for
+ * gigabytes. */
+#define TF_MAX_RESULT ((double)(1 << 28))
+
+static bool fits(tf_ctx *c, double values, const char *what)
+{
+    if (values <= TF_MAX_RESULT) return true;
+    tc_tf_fail(c, TC_ERR_UNSUPPORTED, "%s would hold %.3g values (at most 2^28)", what, values);
+    return false;
+}
+
+/* the size of NumPy broadcasting's result (shape errors are the op's to report) */
+static bool broadcast_fits(tf_ctx *c, const tc_tensor *a, const tc_tensor *b)
+{
+    int r = a->ndim > b->ndim ? a->ndim : b->ndim;
+    double n = 1;
+    for (int d = 0; d < r; d++) {
+        int64_t x = d < r - a->ndim ? 1 : a->shape[d - (r - a->ndim)], y = d < r - b->ndim ? 1 : b->shape[d - (r - b->ndim)];
+        n *= (double)(x > y ? x : y);
+    }
+    return fits(c, n, "the result");
+}
+
+/* A window op's padded input, N * (H + pads) * (W + pads) * C, within the
+ * cap (huge kernels or dilations with SAME padding would pad the input to
+ * gigabytes). */
+static bool window_fits(tf_ctx *c, const tc_tensor *x, const int64_t *k, const int *stride, const int *dil,
+                        tc_padding pad, const int64_t *before, const int64_t *after)
+{
+    double n = (double)x->shape[0] * (double)x->shape[3];
+    for (int a = 0; a < 2; a++) {
+        double in = (double)x->shape[1 + a], extent = (double)(k[a] - 1) * (dil ? dil[a] : 1) + 1, padded = in;
+        if (pad == TC_SAME) {
+            double out = ceil(in / stride[a]);
+            padded = fmax((out - 1) * stride[a] + extent, in);
+        } else if (pad == TC_EXPLICIT) {
+            padded = in + (double)before[a] + (double)after[a];
+        }
+        n *= padded;
+    }
+    return fits(c, n, "the padded input");
+}
+
 /* ---- sources and element-wise ---------------------------------------------------- */
 static tc_tensor *op_placeholder(tf_ctx *c, int n, tc_tensor **in)
 {
@@ -133,30 +177,6 @@ static tc_tensor *op_relu(tf_ctx *c, int n, tc_tensor **in) { (void)n; return ch
 static tc_tensor *op_relu6(tf_ctx *c, int n, tc_tensor **in) { (void)n; return checked(c, tc_clip(in[0], 0, 6)); }
 static tc_tensor *op_sigmoid(tf_ctx *c, int n, tc_tensor **in) { (void)n; return checked(c, tc_sigmoid(in[0])); }
 static tc_tensor *op_tanh(tf_ctx *c, int n, tc_tensor **in) { (void)n; return checked(c, tc_tanh(in[0])); }
-/* Results are capped at 2^28 values, as constants are: a few bytes of graph
- * (splat constants broadcast against each other, a Pad) must not ask for
- * gigabytes. */
-#define TF_MAX_RESULT ((double)(1 << 28))
-
-static bool fits(tf_ctx *c, double values)
-{
-    if (values <= TF_MAX_RESULT) return true;
-    tc_tf_fail(c, TC_ERR_UNSUPPORTED, "the result would hold %.3g values (at most 2^28)", values);
-    return false;
-}
-
-/* the size of NumPy broadcasting's result (shape errors are the op's to report) */
-static bool broadcast_fits(tf_ctx *c, const tc_tensor *a, const tc_tensor *b)
-{
-    int r = a->ndim > b->ndim ? a->ndim : b->ndim;
-    double n = 1;
-    for (int d = 0; d < r; d++) {
-        int64_t x = d < r - a->ndim ? 1 : a->shape[d - (r - a->ndim)], y = d < r - b->ndim ? 1 : b->shape[d - (r - b->ndim)];
-        n *= (double)(x > y ? x : y);
-    }
-    return fits(c, n);
-}
-
 static tc_tensor *op_add(tf_ctx *c, int n, tc_tensor **in)
 {
     (void)n;
@@ -197,7 +217,9 @@ static tc_tensor *op_conv2d(tf_ctx *c, int n, tc_tensor **in)
 {
     (void)n;
     tc_conv_params p;
-    if (!conv_params(c, &p) || !rank_is(c, in[0], 4, "the input") || !rank_is(c, in[1], 4, "the filter")) return NULL;
+    if (!conv_params(c, &p) || !rank_is(c, in[0], 4, "the input") || !rank_is(c, in[1], 4, "the filter") ||
+        !window_fits(c, in[0], in[1]->shape, p.stride, p.dilation, p.padding, p.pad_before, p.pad_after))
+        return NULL;
     return checked(c, tc_conv(in[0], in[1], NULL, &p));
 }
 
@@ -215,6 +237,7 @@ static tc_tensor *op_depthwise(tf_ctx *c, int n, tc_tensor **in)
                           (long long)in[0]->shape[3]),
                NULL;
     if (k[2] > 1 << 30) return tc_tf_fail(c, TC_ERR_SHAPE, "too many channels"), NULL;
+    if (!window_fits(c, in[0], k, p.stride, p.dilation, p.padding, p.pad_before, p.pad_after)) return NULL;
     p.groups = (int)k[2];
     tc_tensor *w = tc_reshape(in[1], TC_SHAPE(k[0], k[1], 1, k[2] * k[3]));
     return checked(c, tc_conv(in[0], w, NULL, &p));
@@ -227,6 +250,8 @@ static tc_tensor *pool(tf_ctx *c, tc_tensor *x, bool avg)
         !spatial_list(c, "strides", p.stride) || !padding_of(c, &p.padding, p.pad_before, p.pad_after))
         return NULL;
     p.count_include_pad = false; /* TF's SAME average divides by the taps inside the input */
+    int64_t k[2] = {p.kernel[0], p.kernel[1]};
+    if (!window_fits(c, x, k, p.stride, NULL, p.padding, p.pad_before, p.pad_after)) return NULL;
     return checked(c, avg ? tc_avg_pool(x, &p) : tc_max_pool(x, &p));
 }
 
@@ -283,7 +308,7 @@ static tc_tensor *op_matmul(tf_ctx *c, int n, tc_tensor **in)
     static const int t[2] = {1, 0};
     if (tc_tf_attr_bool(c->def, "transpose_a", false)) a = tc_transpose(a, t);
     if (tc_tf_attr_bool(c->def, "transpose_b", false)) b = tc_transpose(b, t);
-    if (!fits(c, (double)a->shape[0] * (double)b->shape[1])) return NULL;
+    if (!fits(c, (double)a->shape[0] * (double)b->shape[1], "the result")) return NULL;
     return checked(c, tc_matmul(a, b));
 }
 
@@ -344,7 +369,7 @@ static tc_tensor *op_pad(tf_ctx *c, int n, tc_tensor **in)
         if (before[d] < 0 || after[d] < 0) return tc_tf_fail(c, TC_ERR_ARG, "negative padding"), NULL;
         out_n *= (double)x->shape[d] + (double)before[d] + (double)after[d];
     }
-    if (!fits(c, out_n)) return NULL;
+    if (!fits(c, out_n, "the result")) return NULL;
     tc_scalar value = 0;
     if (n > 2) {
         if (tc_numel(in[2]) != 1) return tc_tf_fail(c, TC_ERR_SHAPE, "constant_values must be one value"), NULL;
