@@ -13,6 +13,11 @@ typedef struct {
     const char *label;                 /* "Conv node 'x'" for messages */
     tc_onnx_dtype *in_dtype;           /* n_in entries */
     tc_onnx_dtype *out_dtype;          /* n_out entries */
+    /* a Conv's fused epilogue (onnx_fuse.c): op_conv applies it when it can
+     * (no gradient to record, residual of the output's shape) and sets fused */
+    const onnx_fusion *fusion;
+    tc_tensor *residual;
+    bool fused;
 } onnx_ctx;
 
 /* Computes out[0 .. n_out) from in[0 .. n_in) (NULL: omitted optional input).
