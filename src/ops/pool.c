@@ -25,6 +25,8 @@ typedef struct {
     int64_t k[3], s[3], dl[3], pb[3], pe[3]; /* pe: padded extent end (in + pad after) */
     bool include_pad, is_max;
     int64_t cblock, cblocks;                 /* backward: channels per task, tasks per image */
+    bool fresh;                              /* backward: gx is new and uninitialised: each task zeroes its
+                                                part first, while it is about to be in cache */
     int64_t taps;                            /* k[0] * k[1] * k[2] */
     const tc_scalar *x;
     uint8_t *idx8;                           /* max with a gradient to come: winning tap per output */
@@ -124,6 +126,18 @@ static inline void window(const pool_plan *p, int a, int64_t o, int64_t in, int6
     *padded = pc;
 }
 
+/* backward task's part of a fresh gradient: image n, channels [c0, c1), set to zero */
+static void zero_part(const pool_plan *p, int64_t n, int64_t c0, int64_t c1)
+{
+    int64_t cells = p->D * p->H * p->W;
+    tc_scalar *g = p->gx + n * cells * p->C;
+    if (c0 == 0 && c1 == p->C) {
+        memset(g, 0, sizeof(tc_scalar) * (size_t)(cells * p->C));
+        return;
+    }
+    for (int64_t i = 0; i < cells; i++) memset(g + i * p->C + c0, 0, sizeof(tc_scalar) * (size_t)(c1 - c0));
+}
+
 /* ---- average pooling ---------------------------------------------------------- */
 
 static void avg_forward_rows(void *ctx, int64_t lo, int64_t hi)
@@ -164,6 +178,7 @@ static void avg_backward_images(void *ctx, int64_t lo, int64_t hi)
         /* task = (image, block of channels): each writes its own part of gx */
         int64_t n_img = task / p->cblocks, c0 = task % p->cblocks * p->cblock;
         int64_t c1 = c0 + p->cblock < C ? c0 + p->cblock : C;
+        if (p->fresh) zero_part(p, n_img, c0, c1);
         for (int64_t r = n_img * per; r < (n_img + 1) * per; r++) {
             const tc_scalar *g = p->gy + r * C;
             int64_t ow = r % p->OW, t = r / p->OW, oh = t % p->OH, od = (t / p->OH) % p->OD, n = t / p->OH / p->OD;
@@ -394,6 +409,7 @@ static void max_backward_images(void *ctx, int64_t lo, int64_t hi)
     for (int64_t task = lo; task < hi; task++) {
         int64_t n = task / p->cblocks, c0 = task % p->cblocks * p->cblock;
         int64_t c1 = c0 + p->cblock < C ? c0 + p->cblock : C;
+        if (p->fresh) zero_part(p, n, c0, c1);
         for (int64_t od = 0; od < p->OD; od++)
             for (int64_t oh = 0; oh < p->OH; oh++) {
                 int64_t nb = line_bases(p, n, od, oh, cs.base, cs.tbase);
@@ -455,11 +471,13 @@ static tc_tensor *pool(const char *name, int op, tc_tensor *x, const tc_pool_par
 
 static tc_status pool_backward(tc_node *n, const tc_tensor *gy)
 {
-    tc_tensor *gx = tc_grad_for(n->inputs[0]);
+    bool fresh;
+    tc_tensor *gx = tc_grad_for_overwrite(n->inputs[0], &fresh);
     if (!gx) return TC_OK;
     pool_plan p = *(pool_plan *)n->saved;
     p.gy = gy->data;
     p.gx = gx->data;
+    p.fresh = fresh;
     /* split images, and also channels when there are few images: every gx
      * element still receives its terms in the same order (bit-identical) */
     p.cblock = p.N >= 2 * tc_num_threads() || p.C <= 16 ? p.C : 16;
