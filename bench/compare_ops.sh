@@ -42,7 +42,9 @@ print(f"{'shape':<12} | {'tc 1t':>6} {'torch':>6} {'ratio':>6} {'%peak':>6} | {'
 for s in order:
     if s not in th1:
         continue
-    pk = "     -" if "_pool" in s else f"{100 * tc1[s] / 102:5.0f}%"
-    print(f"{s:<12} | {tc1[s]:6.1f} {th1[s]:6.1f} {tc1[s] / th1[s]:5.2f}x {pk} |"
-          f" {tc2[s]:6.1f} {th2[s]:6.1f} {tc2[s] / th2[s]:5.2f}x | {tc2[s] / tc1[s]:5.2f}x")
+    pool = "_pool" in s
+    pk = "     -" if pool else f"{100 * tc1[s] / 102:5.0f}%"
+    v = (lambda x: f"{x:6.2f}") if pool else (lambda x: f"{x:6.1f}")  # pools: Gelem/s, below 1
+    print(f"{s:<12} | {v(tc1[s])} {v(th1[s])} {tc1[s] / th1[s]:5.2f}x {pk} |"
+          f" {v(tc2[s])} {v(th2[s])} {tc2[s] / th2[s]:5.2f}x | {tc2[s] / tc1[s]:5.2f}x")
 PY
