@@ -95,53 +95,41 @@ static bool write_json(const char *path, int n, char **images, const topk *tops,
 
 int tc_cmd_classify(int argc, char **argv)
 {
-    const char *model = "vgg16", *weights = NULL, *labels_path = NULL, *json = NULL, *out = NULL, *summary_json = NULL;
-    long long top = 5, threads = 0, seed = 42;
-    bool summary = false, no_top = false, by_order = false, bad = false;
-    int n_images = 0;
-    char **images = calloc((size_t)argc + 1, sizeof *images);
-    if (!images) return 1;
+    vision_zoo_args a;
+    const char *labels_path = NULL, *json = NULL;
+    long long top = 5;
+    bool summary = false, bad = false;
+    if (!vision_zoo_args_init(&a, argc)) return 1;
     for (int i = 1; i < argc && !bad; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            free(images);
+            vision_zoo_args_free(&a);
             return usage(stdout, 0);
         }
         if (!strcmp(argv[i], "--summary")) summary = true;
-        else if (!strcmp(argv[i], "--no-top")) no_top = true;
-        else if (!strcmp(argv[i], "--by-order")) by_order = true;
-        else if (vision_opt_str(argc, argv, &i, "--model", &model, &bad) ||
-                 vision_opt_str(argc, argv, &i, "--weights", &weights, &bad) ||
-                 vision_opt_str(argc, argv, &i, "--labels", &labels_path, &bad) ||
-                 vision_opt_str(argc, argv, &i, "--json", &json, &bad) || vision_opt_str(argc, argv, &i, "--out", &out, &bad) ||
-                 vision_opt_str(argc, argv, &i, "--summary-json", &summary_json, &bad))
+        else if (vision_opt_str(argc, argv, &i, "--labels", &labels_path, &bad) ||
+                 vision_opt_str(argc, argv, &i, "--json", &json, &bad) || opt_int(argc, argv, &i, "--top", &top, &bad) ||
+                 vision_zoo_opt(argc, argv, &i, &a, &bad))
             continue;
-        else if (opt_int(argc, argv, &i, "--top", &top, &bad) || opt_int(argc, argv, &i, "--threads", &threads, &bad) ||
-                 opt_int(argc, argv, &i, "--seed", &seed, &bad))
-            continue;
-        else if (argv[i][0] == '-' && argv[i][1]) {
+        else {
             fprintf(stderr, "tensorcook classify: unknown option '%s'\n", argv[i]);
-            free(images);
+            vision_zoo_args_free(&a);
             return usage(stderr, 2);
-        } else {
-            images[n_images++] = argv[i];
         }
     }
     if (bad || top < 1) {
         fprintf(stderr, "tensorcook classify: invalid option values (see --help)\n");
-        free(images);
+        vision_zoo_args_free(&a);
         return 2;
     }
-    int arch = vision_arch("classify", model);
+    int arch = vision_arch("classify", a.model);
     if (arch < 0) {
-        free(images);
+        vision_zoo_args_free(&a);
         return 2;
     }
-    set_threads("classify", threads);
-    tc_nn_seed((uint64_t)seed);
-    bool include_top = !(summary && no_top);
+    set_threads("classify", a.threads);
+    tc_nn_seed((uint64_t)a.seed);
+    bool include_top = !(summary && a.no_top);
     int rc = 1;
-    char **defaults = NULL;
-    int n_defaults = 0;
     tc_labels *labels = NULL;
     topk *tops = NULL;
     tc_model *m = tc_zoo_model(arch, &(tc_zoo_opts){.include_top = include_top});
@@ -153,16 +141,7 @@ int tc_cmd_classify(int argc, char **argv)
         rc = tc_model_summary(m, stdout) == TC_OK ? 0 : 1;
         goto done;
     }
-    if (n_images == 0) {
-        defaults = vision_default_images(&n_defaults);
-        if (!n_defaults) {
-            fprintf(stderr, "tensorcook classify: no IMAGE given and no photos in %s (Debian package darknet)\n",
-                    VISION_DEFAULT_IMAGES);
-            goto done;
-        }
-        for (int i = 0; i < n_defaults; i++) images[i] = defaults[i];
-        n_images = n_defaults;
-    }
+    if (!vision_zoo_default_images("classify", &a)) goto done;
     labels = labels_path ? tc_labels_load(labels_path) : tc_imagenet_labels_darknet(NULL);
     if (!labels) {
         fprintf(stderr, "tensorcook classify: %s%s\n", tc_last_error(),
@@ -174,17 +153,17 @@ int tc_cmd_classify(int argc, char **argv)
                 labels->n);
         goto done;
     }
-    if (!vision_load_weights("classify", m, arch, true, weights, by_order, false)) goto done;
+    if (!vision_load_weights("classify", m, arch, true, a.weights, a.by_order, false)) goto done;
     int64_t size = tc_zoo_default_size(arch);
     int k = top > 1000 ? 1000 : (int)top;
-    tops = calloc((size_t)n_images, sizeof *tops);
+    tops = calloc((size_t)a.n_images, sizeof *tops);
     if (!tops) goto done;
     bool was = tc_set_grad_enabled(false);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     bool ok = true;
-    for (int i = 0; i < n_images && ok; i++) {
-        tc_tensor *x = vision_image(images[i], size, size, tc_zoo_preprocess_mode(arch), 1);
+    for (int i = 0; i < a.n_images && ok; i++) {
+        tc_tensor *x = vision_image(a.images[i], size, size, tc_zoo_preprocess_mode(arch), 1);
         tc_tensor *probs = x ? tc_model_forward(m, x, false) : NULL;
         tops[i].k = k;
         tops[i].idx = calloc((size_t)k, sizeof *tops[i].idx);
@@ -195,8 +174,8 @@ int tc_cmd_classify(int argc, char **argv)
             break;
         }
         top_of(probs, k, &tops[i]);
-        if (i == 0 && !weights) vision_random_note("classify", arch, true);
-        printf("%s (%s):\n", images[i], tc_zoo_arch_name(arch));
+        if (i == 0 && !a.weights) vision_random_note("classify", arch, true);
+        printf("%s (%s):\n", a.images[i], tc_zoo_arch_name(arch));
         for (int j = 0; j < k; j++) {
             int c = tops[i].idx[j];
             printf("  %d. %-10s %-28s %.4f\n", j + 1, labels->ids[c] ? labels->ids[c] : "", labels->names[c],
@@ -208,28 +187,27 @@ int tc_cmd_classify(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     tc_set_grad_enabled(was);
     if (!ok) goto done;
-    if (json && !write_json(json, n_images, images, tops, labels)) goto done;
-    if (out) {
+    if (json && !write_json(json, a.n_images, a.images, tops, labels)) goto done;
+    if (a.out) {
         char path[4200];
-        snprintf(path, sizeof path, "%s/predictions.json", out);
-        if (!prepare_out_dir("classify", out) || !write_json(path, n_images, images, tops, labels)) goto done;
+        snprintf(path, sizeof path, "%s/predictions.json", a.out);
+        if (!prepare_out_dir("classify", a.out) || !write_json(path, a.n_images, a.images, tops, labels)) goto done;
     }
-    if (summary_json) {
+    if (a.summary_json) {
         const char *keys[] = {"images", "seconds", "top1_probability", "top1_index"};
-        double vals[] = {n_images, (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec),
+        double vals[] = {a.n_images, (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec),
                          tops[0].p[0], tops[0].idx[0]};
-        if (!write_summary_json("classify", summary_json, 4, keys, vals)) goto done;
+        if (!write_summary_json("classify", a.summary_json, 4, keys, vals)) goto done;
     }
     rc = 0;
 done:
-    for (int i = 0; tops && i < n_images; i++) {
+    for (int i = 0; tops && i < a.n_images; i++) {
         free(tops[i].idx);
         free(tops[i].p);
     }
     free(tops);
     tc_labels_free(labels);
     tc_model_free(m);
-    vision_free_list(defaults, n_defaults);
-    free(images);
+    vision_zoo_args_free(&a);
     return rc;
 }

@@ -20,6 +20,18 @@ bool opt_str(int argc, char **argv, int *i, const char *name, const char **value
     return true;
 }
 
+bool opt_str_any(int argc, char **argv, int *i, int n, const char *const *names, const char **const *values, bool *bad)
+{
+    for (int k = 0; k < n; k++) {
+        const char *val;
+        if (!opt_str(argc, argv, i, names[k], &val)) continue;
+        if (val) *values[k] = val;
+        else *bad = true;
+        return true;
+    }
+    return false;
+}
+
 bool opt_int(int argc, char **argv, int *i, const char *name, long long *value, bool *bad)
 {
     const char *s;

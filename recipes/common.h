@@ -10,6 +10,9 @@
 
 /* If argv[*i] is `name`, stores the next argument in *value and advances. */
 bool opt_str(int argc, char **argv, int *i, const char *name, const char **value);
+/* If argv[*i] is one of the n names, stores the next argument in *values[k]
+ * (its name's slot) and advances; a missing value sets *bad. */
+bool opt_str_any(int argc, char **argv, int *i, int n, const char *const *names, const char **const *values, bool *bad);
 bool opt_int(int argc, char **argv, int *i, const char *name, long long *value, bool *bad);
 bool opt_double(int argc, char **argv, int *i, const char *name, double *value, bool *bad);
 /* mkdir -p, then a write test: a one-line error if the folder is unusable. */

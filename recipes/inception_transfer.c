@@ -41,29 +41,18 @@ static int usage(FILE *f, int rc)
 
 int tc_cmd_inception_transfer(int argc, char **argv)
 {
-    const char *train_dir = NULL, *val_dir = NULL, *weights = NULL, *out = "out/inception-transfer",
-               *summary_json = NULL;
+    vision_transfer_args a;
     long long epochs1 = 3, epochs2 = 3, unfreeze = 249, batch = 32, size = 299, width_div = 1, threads = 0, seed = 42,
               epochs = -1;
     double lr1 = 1e-3, lr2 = 1e-4;
-    bool by_order = false, bad = false;
-    int n_predict = 0;
-    char **predict = calloc((size_t)argc + 1, sizeof *predict);
-    if (!predict) return 1;
+    bool bad = false;
+    if (!vision_transfer_args_init(&a, argc, "out/inception-transfer")) return 1;
     for (int i = 1; i < argc && !bad; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            free(predict);
+            vision_transfer_args_free(&a);
             return usage(stdout, 0);
         }
-        if (!strcmp(argv[i], "--by-order")) by_order = true;
-        else if (!strcmp(argv[i], "--predict")) {
-            while (i + 1 < argc && argv[i + 1][0] != '-') predict[n_predict++] = argv[++i];
-            bad |= n_predict == 0;
-        } else if (vision_opt_str(argc, argv, &i, "--train", &train_dir, &bad) ||
-                   vision_opt_str(argc, argv, &i, "--val", &val_dir, &bad) ||
-                   vision_opt_str(argc, argv, &i, "--weights", &weights, &bad) ||
-                   vision_opt_str(argc, argv, &i, "--out", &out, &bad) ||
-                   vision_opt_str(argc, argv, &i, "--summary-json", &summary_json, &bad))
+        if (vision_transfer_opt(argc, argv, &i, &a, &bad))
             continue;
         else if (opt_int(argc, argv, &i, "--epochs", &epochs, &bad) || opt_int(argc, argv, &i, "--epochs1", &epochs1, &bad) ||
                  opt_int(argc, argv, &i, "--epochs2", &epochs2, &bad) ||
@@ -75,7 +64,7 @@ int tc_cmd_inception_transfer(int argc, char **argv)
             continue;
         else {
             fprintf(stderr, "tensorcook inception-transfer: unknown option '%s'\n", argv[i]);
-            free(predict);
+            vision_transfer_args_free(&a);
             return usage(stderr, 2);
         }
     }
@@ -83,12 +72,12 @@ int tc_cmd_inception_transfer(int argc, char **argv)
     if (bad || epochs1 < 0 || epochs2 < 0 || batch < 1 || size < 75 || width_div < 1 || unfreeze < 0 || lr1 <= 0 ||
         lr2 <= 0) {
         fprintf(stderr, "tensorcook inception-transfer: invalid option values (see --help)\n");
-        free(predict);
+        vision_transfer_args_free(&a);
         return 2;
     }
-    if (!train_dir || !val_dir) {
+    if (!a.train_dir || !a.val_dir) {
         fprintf(stderr, "tensorcook inception-transfer: --train DIR and --val DIR are required\n");
-        free(predict);
+        vision_transfer_args_free(&a);
         return 2;
     }
     set_threads("inception-transfer", threads);
@@ -98,23 +87,11 @@ int tc_cmd_inception_transfer(int argc, char **argv)
     tc_model *m = NULL;
     tc_optimizer *opt1 = NULL, *opt2 = NULL;
     vision_fit_opts f1 = {0}, f2 = {0};
+    tc_image_folder *train = NULL, *val = NULL;
     /* InceptionV3's own preprocessing, x / 127.5 - 1 */
-    tc_image_folder_opts io = {.height = size, .width = size, .rescale = 1.0 / 127.5, .offset = -1, .flip_lr = true};
-    tc_image_folder *train = tc_image_folder_open(train_dir, &io), *val = NULL;
-    if (train) {
-        io.flip_lr = false;
-        val = tc_image_folder_open(val_dir, &io);
-    }
-    if (!train || !val) {
-        fprintf(stderr, "tensorcook inception-transfer: %s\n", tc_last_error());
-        goto done;
-    }
+    tc_image_folder_opts io = {.height = size, .width = size, .rescale = 1.0 / 127.5, .offset = -1};
+    if (!vision_open_train_val("inception-transfer", a.train_dir, a.val_dir, io, &train, &val)) goto done;
     int classes = tc_image_folder_classes(train);
-    if (tc_image_folder_classes(val) != classes) {
-        fprintf(stderr, "tensorcook inception-transfer: %s has %d classes but %s has %d\n", train_dir, classes, val_dir,
-                tc_image_folder_classes(val));
-        goto done;
-    }
     int hidden = (int)(1024 / width_div > 0 ? 1024 / width_div : 1);
     m = tc_zoo_model_with_top(TC_ZOO_INCEPTION_V3,
                               &(tc_zoo_opts){.height = size, .width = size, .width_div = (int)width_div},
@@ -135,9 +112,9 @@ int tc_cmd_inception_transfer(int argc, char **argv)
                 n_layers);
         goto done;
     }
-    if (!vision_load_weights("inception-transfer", m, TC_ZOO_INCEPTION_V3, false, weights, by_order, true)) goto done;
-    if (!weights) vision_random_note("inception-transfer", TC_ZOO_INCEPTION_V3, false);
-    if (!prepare_out_dir("inception-transfer", out)) goto done;
+    if (!vision_load_weights("inception-transfer", m, TC_ZOO_INCEPTION_V3, false, a.weights, a.by_order, true)) goto done;
+    if (!a.weights) vision_random_note("inception-transfer", TC_ZOO_INCEPTION_V3, false);
+    if (!prepare_out_dir("inception-transfer", a.out)) goto done;
     const char *block = tc_zoo_inception_block_of(m, (int)unfreeze);
     printf("InceptionV3 transfer: %lld training and %lld validation images of %d classes; %d layers (base %d)\n",
            (long long)tc_image_folder_size(train), (long long)tc_image_folder_size(val), classes, n_layers, base_layers);
@@ -148,7 +125,7 @@ int tc_cmd_inception_transfer(int argc, char **argv)
     int64_t t1, t2, nt;
     tc_model_count_params(m, &t1, &nt);
     printf("phase 1 (base frozen, RMSprop lr %g): params %s\n", lr1, counts);
-    f1 = (vision_fit_opts){.cmd = "inception-transfer", .out_dir = out, .phase = "[phase 1] ", .epochs = (int)epochs1,
+    f1 = (vision_fit_opts){.cmd = "inception-transfer", .out_dir = a.out, .phase = "[phase 1] ", .epochs = (int)epochs1,
                            .batch = batch, .seed = (uint64_t)seed};
     if (epochs1 > 0 && !vision_fit(m, opt1, train, val, &f1)) goto done;
     /* phase 2: layers[K:] train */
@@ -160,25 +137,20 @@ int tc_cmd_inception_transfer(int argc, char **argv)
            unfreeze, unfreeze ? tc_layer_name(tc_zoo_layer_at(m, (int)unfreeze)) : "input_1",
            unfreeze ? tc_layer_type(tc_zoo_layer_at(m, (int)unfreeze)) : "InputLayer", block ? block : "(the top)",
            lr2, counts);
-    f2 = (vision_fit_opts){.cmd = "inception-transfer", .out_dir = out, .phase = "[phase 2] ", .epochs = (int)epochs2,
+    f2 = (vision_fit_opts){.cmd = "inception-transfer", .out_dir = a.out, .phase = "[phase 2] ", .epochs = (int)epochs2,
                            .first_epoch = (int)epochs1, .batch = batch, .seed = (uint64_t)seed + 1};
     if (epochs2 > 0 && !vision_fit(m, opt2, train, val, &f2)) goto done;
-    char path[4200];
-    snprintf(path, sizeof path, "%s/model.h5", out);
-    if (tc_save_keras_weights(m, path) != TC_OK) {
-        fprintf(stderr, "tensorcook inception-transfer: %s\n", tc_last_error());
+    if (!vision_save_model_h5("inception-transfer", m, a.out)) goto done;
+    if (a.n_predict && !vision_predict("inception-transfer", m, train, a.n_predict, a.predict, size, size, TC_PREPROCESS_TF, 1, false))
         goto done;
-    }
-    if (n_predict && !vision_predict("inception-transfer", m, train, n_predict, predict, size, size, TC_PREPROCESS_TF, 1, false))
-        goto done;
-    if (summary_json) {
+    if (a.summary_json) {
         double first = f1.n_rows ? f1.first_val_loss : f2.first_val_loss;
         const vision_fit_opts *last = f2.n_rows ? &f2 : &f1;
         const char *keys[] = {"first_val_loss", "val_loss", "val_accuracy", "phase1_trainable_params",
                               "phase2_trainable_params", "phase1_val_loss", "phase2_first_val_loss"};
         double vals[] = {first, last->last_val_loss, last->last_val_acc, (double)t1, (double)t2, f1.last_val_loss,
                          f2.first_val_loss};
-        if (!write_summary_json("inception-transfer", summary_json, 7, keys, vals)) goto done;
+        if (!write_summary_json("inception-transfer", a.summary_json, 7, keys, vals)) goto done;
     }
     rc = 0;
 done:
@@ -189,6 +161,6 @@ done:
     tc_model_free(m);
     tc_image_folder_free(train);
     tc_image_folder_free(val);
-    free(predict);
+    vision_transfer_args_free(&a);
     return rc;
 }

@@ -302,15 +302,8 @@ static bool parse(int argc, char **argv, const char *cmd, nmt_opts *o, int *rc)
         }
         const char **strs[] = {&o->data, &o->src, &o->tgt, &o->lang, &o->out, &o->summary, &o->attention};
         const char *names[] = {"--data", "--src", "--tgt", "--lang", "--out", "--summary-json", "--attention"};
+        if (opt_str_any(argc, argv, &i, 7, names, strs, &bad)) continue;
         bool matched = false;
-        for (int k = 0; k < 7 && !matched; k++) {
-            const char *val;
-            if (!opt_str(argc, argv, &i, names[k], &val)) continue;
-            matched = true;
-            if (!val) bad = true;
-            else *strs[k] = val;
-        }
-        if (matched) continue;
         long long *ints[] = {&o->steps, &o->batch, &o->units, &o->layers, &o->threads, &o->seed, &o->max_len, &o->buckets,
                              &o->eval_every, &o->eval_max, &o->beam, &o->test_max};
         const char *inames[] = {"--steps", "--batch", "--units", "--layers", "--threads", "--seed", "--max-len", "--buckets",
@@ -607,15 +600,7 @@ int tc_cmd_nmt_infer(int argc, char **argv)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return infer_usage(stdout, 0);
         const char **strs[] = {&ckpt, &input, &vsp, &vtp, &output, &png, &summary};
         const char *names[] = {"--checkpoint", "--input", "--vocab-src", "--vocab-tgt", "--output", "--attention-png", "--summary-json"};
-        bool matched = false;
-        for (int k = 0; k < 7 && !matched; k++) {
-            const char *val;
-            if (!opt_str(argc, argv, &i, names[k], &val)) continue;
-            matched = true;
-            if (!val) bad = true;
-            else *strs[k] = val;
-        }
-        if (matched) continue;
+        if (opt_str_any(argc, argv, &i, 7, names, strs, &bad)) continue;
         if (opt_int(argc, argv, &i, "--beam", &beam, &bad) || opt_int(argc, argv, &i, "--max-len", &max_len, &bad) ||
             opt_int(argc, argv, &i, "--batch", &batch, &bad) || opt_int(argc, argv, &i, "--threads", &threads, &bad) ||
             opt_int(argc, argv, &i, "--seed", &seed, &bad) || opt_double(argc, argv, &i, "--sample", &temperature, &bad) ||

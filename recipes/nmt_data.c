@@ -141,15 +141,7 @@ int tc_cmd_nmt_data(int argc, char **argv)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout, 0);
         const char **strs[] = {&lang, &root, &out, &summary};
         const char *names[] = {"--lang", "--locale-dir", "--out", "--summary-json"};
-        bool matched = false;
-        for (int k = 0; k < 4 && !matched; k++) {
-            const char *val;
-            if (!opt_str(argc, argv, &i, names[k], &val)) continue;
-            matched = true;
-            if (!val) bad = true;
-            else *strs[k] = val;
-        }
-        if (matched) continue;
+        if (opt_str_any(argc, argv, &i, 4, names, strs, &bad)) continue;
         if (opt_double(argc, argv, &i, "--dev", &dev, &bad) || opt_double(argc, argv, &i, "--test", &test, &bad) ||
             opt_int(argc, argv, &i, "--min-count", &min_count, &bad))
             continue;

@@ -211,15 +211,7 @@ int tc_cmd_textcnn(int argc, char **argv)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout, 0);
         const char **strs[] = {&data, &packages, &sections, &merge, &out, &summary};
         const char *names[] = {"--data", "--packages", "--sections", "--merge", "--out", "--summary-json"};
-        bool matched = false;
-        for (int k = 0; k < 6 && !matched; k++) {
-            const char *val;
-            if (!opt_str(argc, argv, &i, names[k], &val)) continue;
-            matched = true;
-            if (!val) bad = true;
-            else *strs[k] = val;
-        }
-        if (matched) continue;
+        if (opt_str_any(argc, argv, &i, 6, names, strs, &bad)) continue;
         if (opt_int(argc, argv, &i, "--epochs", &epochs, &bad) || opt_int(argc, argv, &i, "--batch", &batch, &bad) ||
             opt_int(argc, argv, &i, "--threads", &threads, &bad) || opt_int(argc, argv, &i, "--seed", &seed, &bad) ||
             opt_int(argc, argv, &i, "--vocab", &vocab_size, &bad) || opt_int(argc, argv, &i, "--maxlen", &maxlen, &bad) ||

@@ -40,29 +40,18 @@ static int usage(FILE *f, int rc)
 
 int tc_cmd_transfer(int argc, char **argv)
 {
-    const char *train_dir = NULL, *val_dir = NULL, *weights = NULL, *out = "out/transfer", *resume = NULL,
-               *summary_json = NULL;
+    vision_transfer_args a;
+    const char *resume = NULL;
     long long epochs = 50, batch = 16, size = 256, freeze = 15, width_div = 1, threads = 0, seed = 42;
     double lr = 1e-4, momentum = 0.9;
-    bool by_order = false, bad = false;
-    int n_predict = 0;
-    char **predict = calloc((size_t)argc + 1, sizeof *predict);
-    if (!predict) return 1;
+    bool bad = false;
+    if (!vision_transfer_args_init(&a, argc, "out/transfer")) return 1;
     for (int i = 1; i < argc && !bad; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            free(predict);
+            vision_transfer_args_free(&a);
             return usage(stdout, 0);
         }
-        if (!strcmp(argv[i], "--by-order")) by_order = true;
-        else if (!strcmp(argv[i], "--predict")) {
-            while (i + 1 < argc && argv[i + 1][0] != '-') predict[n_predict++] = argv[++i];
-            bad |= n_predict == 0;
-        } else if (vision_opt_str(argc, argv, &i, "--train", &train_dir, &bad) ||
-                   vision_opt_str(argc, argv, &i, "--val", &val_dir, &bad) ||
-                   vision_opt_str(argc, argv, &i, "--weights", &weights, &bad) ||
-                   vision_opt_str(argc, argv, &i, "--out", &out, &bad) ||
-                   vision_opt_str(argc, argv, &i, "--resume", &resume, &bad) ||
-                   vision_opt_str(argc, argv, &i, "--summary-json", &summary_json, &bad))
+        if (vision_transfer_opt(argc, argv, &i, &a, &bad) || vision_opt_str(argc, argv, &i, "--resume", &resume, &bad))
             continue;
         else if (opt_int(argc, argv, &i, "--epochs", &epochs, &bad) || opt_int(argc, argv, &i, "--batch", &batch, &bad) ||
                  opt_int(argc, argv, &i, "--size", &size, &bad) || opt_int(argc, argv, &i, "--freeze", &freeze, &bad) ||
@@ -72,18 +61,18 @@ int tc_cmd_transfer(int argc, char **argv)
             continue;
         else {
             fprintf(stderr, "tensorcook transfer: unknown option '%s'\n", argv[i]);
-            free(predict);
+            vision_transfer_args_free(&a);
             return usage(stderr, 2);
         }
     }
     if (bad || epochs < 0 || batch < 1 || size < 32 || freeze < 0 || width_div < 1 || lr <= 0 || momentum < 0) {
         fprintf(stderr, "tensorcook transfer: invalid option values (see --help)\n");
-        free(predict);
+        vision_transfer_args_free(&a);
         return 2;
     }
-    if (!train_dir || (!val_dir && epochs > 0)) {
+    if (!a.train_dir || (!a.val_dir && epochs > 0)) {
         fprintf(stderr, "tensorcook transfer: --train DIR and --val DIR are required\n");
-        free(predict);
+        vision_transfer_args_free(&a);
         return 2;
     }
     set_threads("transfer", threads);
@@ -93,22 +82,10 @@ int tc_cmd_transfer(int argc, char **argv)
     tc_model *m = NULL;
     tc_optimizer *opt = NULL;
     vision_fit_opts fo = {0};
-    tc_image_folder_opts io = {.height = size, .width = size, .rescale = 1.0 / 255, .flip_lr = true};
-    tc_image_folder *train = tc_image_folder_open(train_dir, &io), *val = NULL;
-    if (train && val_dir) {
-        io.flip_lr = false;
-        val = tc_image_folder_open(val_dir, &io);
-    }
-    if (!train || (val_dir && !val)) {
-        fprintf(stderr, "tensorcook transfer: %s\n", tc_last_error());
-        goto done;
-    }
+    tc_image_folder *train = NULL, *val = NULL;
+    tc_image_folder_opts io = {.height = size, .width = size, .rescale = 1.0 / 255};
+    if (!vision_open_train_val("transfer", a.train_dir, a.val_dir, io, &train, &val)) goto done;
     int classes = tc_image_folder_classes(train);
-    if (val && tc_image_folder_classes(val) != classes) {
-        fprintf(stderr, "tensorcook transfer: %s has %d classes but %s has %d\n", train_dir, classes, val_dir,
-                tc_image_folder_classes(val));
-        goto done;
-    }
     bool binary = classes == 2;
     int hidden = (int)(256 / width_div > 0 ? 256 / width_div : 1);
     m = tc_zoo_model_with_top(TC_ZOO_VGG16, &(tc_zoo_opts){.height = size, .width = size, .width_div = (int)width_div},
@@ -125,10 +102,10 @@ int tc_cmd_transfer(int argc, char **argv)
         goto done;
     }
     /* a notop file has no top layers: they keep their fresh weights */
-    if (!vision_load_weights("transfer", m, TC_ZOO_VGG16, false, weights, by_order, true)) goto done;
+    if (!vision_load_weights("transfer", m, TC_ZOO_VGG16, false, a.weights, a.by_order, true)) goto done;
     tc_zoo_set_trainable(m, 0, (int)freeze, false);
-    if (!weights) vision_random_note("transfer", TC_ZOO_VGG16, false);
-    if (!prepare_out_dir("transfer", out)) goto done;
+    if (!a.weights) vision_random_note("transfer", TC_ZOO_VGG16, false);
+    if (!prepare_out_dir("transfer", a.out)) goto done;
     double start_epoch = 0;
     if (resume) {
         tc_checkpoint *meta = NULL;
@@ -144,23 +121,18 @@ int tc_cmd_transfer(int argc, char **argv)
     printf("VGG16 transfer: %lld training and %lld validation images of %d classes (%s); layers[:%lld] frozen: "
            "params %s\n", (long long)tc_image_folder_size(train), (long long)(val ? tc_image_folder_size(val) : 0),
            classes, binary ? "sigmoid" : "softmax", freeze, counts);
-    fo = (vision_fit_opts){.cmd = "transfer", .out_dir = out, .phase = "", .epochs = (int)epochs,
+    fo = (vision_fit_opts){.cmd = "transfer", .out_dir = a.out, .phase = "", .epochs = (int)epochs,
                            .first_epoch = (int)start_epoch, .batch = batch, .seed = (uint64_t)seed, .binary = binary};
     if (epochs > 0 && !vision_fit(m, opt, train, val, &fo)) goto done;
-    char path[4200];
-    snprintf(path, sizeof path, "%s/model.h5", out);
-    if (tc_save_keras_weights(m, path) != TC_OK) {
-        fprintf(stderr, "tensorcook transfer: %s\n", tc_last_error());
-        goto done;
-    }
-    if (n_predict && !vision_predict("transfer", m, train, n_predict, predict, size, size, -1, 1.0 / 255, binary)) goto done;
-    if (summary_json) {
+    if (!vision_save_model_h5("transfer", m, a.out)) goto done;
+    if (a.n_predict && !vision_predict("transfer", m, train, a.n_predict, a.predict, size, size, -1, 1.0 / 255, binary)) goto done;
+    if (a.summary_json) {
         int64_t t, n;
         tc_model_count_params(m, &t, &n);
         const char *keys[] = {"first_val_loss", "val_loss", "val_accuracy", "epochs", "trainable_params",
                               "non_trainable_params"};
         double vals[] = {fo.first_val_loss, fo.last_val_loss, fo.last_val_acc, (double)epochs, (double)t, (double)n};
-        if (!write_summary_json("transfer", summary_json, 6, keys, vals)) goto done;
+        if (!write_summary_json("transfer", a.summary_json, 6, keys, vals)) goto done;
     }
     rc = 0;
 done:
@@ -169,6 +141,6 @@ done:
     tc_model_free(m);
     tc_image_folder_free(train);
     tc_image_folder_free(val);
-    free(predict);
+    vision_transfer_args_free(&a);
     return rc;
 }

@@ -284,3 +284,103 @@ bool vision_predict(const char *cmd, tc_model *m, const tc_image_folder *classes
     tc_set_grad_enabled(was);
     return ok;
 }
+
+bool vision_transfer_args_init(vision_transfer_args *a, int argc, const char *default_out)
+{
+    *a = (vision_transfer_args){.out = default_out};
+    a->predict = calloc((size_t)argc + 1, sizeof *a->predict);
+    return a->predict != NULL;
+}
+
+void vision_transfer_args_free(vision_transfer_args *a) { free(a->predict); }
+
+bool vision_transfer_opt(int argc, char **argv, int *i, vision_transfer_args *a, bool *bad)
+{
+    if (!strcmp(argv[*i], "--by-order")) {
+        a->by_order = true;
+        return true;
+    }
+    if (!strcmp(argv[*i], "--predict")) {
+        while (*i + 1 < argc && argv[*i + 1][0] != '-') a->predict[a->n_predict++] = argv[++*i];
+        *bad |= a->n_predict == 0;
+        return true;
+    }
+    return vision_opt_str(argc, argv, i, "--train", &a->train_dir, bad) ||
+           vision_opt_str(argc, argv, i, "--val", &a->val_dir, bad) ||
+           vision_opt_str(argc, argv, i, "--weights", &a->weights, bad) ||
+           vision_opt_str(argc, argv, i, "--out", &a->out, bad) ||
+           vision_opt_str(argc, argv, i, "--summary-json", &a->summary_json, bad);
+}
+
+bool vision_open_train_val(const char *cmd, const char *train_dir, const char *val_dir, tc_image_folder_opts io,
+                           tc_image_folder **train, tc_image_folder **val)
+{
+    io.flip_lr = true;
+    *train = tc_image_folder_open(train_dir, &io);
+    *val = NULL;
+    if (*train && val_dir) {
+        io.flip_lr = false;
+        *val = tc_image_folder_open(val_dir, &io);
+    }
+    if (!*train || (val_dir && !*val)) {
+        fprintf(stderr, "tensorcook %s: %s\n", cmd, tc_last_error());
+        return false;
+    }
+    if (*val && tc_image_folder_classes(*val) != tc_image_folder_classes(*train)) {
+        fprintf(stderr, "tensorcook %s: %s has %d classes but %s has %d\n", cmd, train_dir,
+                tc_image_folder_classes(*train), val_dir, tc_image_folder_classes(*val));
+        return false;
+    }
+    return true;
+}
+
+bool vision_save_model_h5(const char *cmd, const tc_model *m, const char *out)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/model.h5", out);
+    if (tc_save_keras_weights(m, path) == TC_OK) return true;
+    fprintf(stderr, "tensorcook %s: %s\n", cmd, tc_last_error());
+    return false;
+}
+
+bool vision_zoo_args_init(vision_zoo_args *a, int argc)
+{
+    *a = (vision_zoo_args){.model = "vgg16", .seed = 42};
+    a->images = calloc((size_t)argc + 1, sizeof *a->images);
+    return a->images != NULL;
+}
+
+void vision_zoo_args_free(vision_zoo_args *a)
+{
+    vision_free_list(a->defaults, a->n_defaults);
+    free(a->images);
+}
+
+bool vision_zoo_opt(int argc, char **argv, int *i, vision_zoo_args *a, bool *bad)
+{
+    if (!strcmp(argv[*i], "--no-top")) return a->no_top = true;
+    if (!strcmp(argv[*i], "--by-order")) return a->by_order = true;
+    if (vision_opt_str(argc, argv, i, "--model", &a->model, bad) ||
+        vision_opt_str(argc, argv, i, "--weights", &a->weights, bad) ||
+        vision_opt_str(argc, argv, i, "--out", &a->out, bad) ||
+        vision_opt_str(argc, argv, i, "--summary-json", &a->summary_json, bad) ||
+        opt_int(argc, argv, i, "--threads", &a->threads, bad) || opt_int(argc, argv, i, "--seed", &a->seed, bad))
+        return true;
+    if (argv[*i][0] == '-' && argv[*i][1]) return false; /* an option of the recipe's own, or unknown */
+    a->images[a->n_images++] = argv[*i];
+    return true;
+}
+
+bool vision_zoo_default_images(const char *cmd, vision_zoo_args *a)
+{
+    if (a->n_images) return true;
+    a->defaults = vision_default_images(&a->n_defaults);
+    if (!a->n_defaults) {
+        fprintf(stderr, "tensorcook %s: no IMAGE given and no photos in %s (Debian package darknet)\n", cmd,
+                VISION_DEFAULT_IMAGES);
+        return false;
+    }
+    for (int i = 0; i < a->n_defaults; i++) a->images[i] = a->defaults[i];
+    a->n_images = a->n_defaults;
+    return true;
+}

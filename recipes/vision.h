@@ -50,6 +50,44 @@ bool vision_evaluate(tc_model *m, const tc_image_folder *f, int64_t batch, bool 
  * rescale as vision_image. */
 bool vision_predict(const char *cmd, tc_model *m, const tc_image_folder *classes_of, int n, char **images, int64_t h,
                     int64_t w, int mode, double rescale, bool binary);
+/* ---- what the inference recipes (classify, features) share ---------------------------------- */
+typedef struct {
+    const char *model, *weights, *out, *summary_json;
+    bool no_top, by_order;
+    long long threads, seed;
+    int n_images;
+    char **images;    /* positional IMAGE arguments (room for argc), or the defaults */
+    char **defaults;  /* vision_default_images, when no IMAGE was given */
+    int n_defaults;
+} vision_zoo_args;
+bool vision_zoo_args_init(vision_zoo_args *a, int argc);
+void vision_zoo_args_free(vision_zoo_args *a);
+/* Takes argv[*i] when it is --model, --weights, --out, --summary-json,
+ * --no-top, --by-order, --threads, --seed, or an IMAGE. */
+bool vision_zoo_opt(int argc, char **argv, int *i, vision_zoo_args *a, bool *bad);
+/* No IMAGE given: the darknet photos; false with a one-line error when there are none. */
+bool vision_zoo_default_images(const char *cmd, vision_zoo_args *a);
+
+/* ---- what the transfer-learning recipes share ---------------------------------------------- */
+typedef struct {
+    const char *train_dir, *val_dir, *weights, *out, *summary_json;
+    bool by_order;
+    int n_predict;
+    char **predict; /* the --predict images (room for argc) */
+} vision_transfer_args;
+/* Room for the --predict list; false when out of memory. */
+bool vision_transfer_args_init(vision_transfer_args *a, int argc, const char *default_out);
+void vision_transfer_args_free(vision_transfer_args *a);
+/* Takes argv[*i] when it is an option every transfer recipe has (--by-order,
+ * --predict IMAGE..., --train, --val, --weights, --out, --summary-json). */
+bool vision_transfer_opt(int argc, char **argv, int *i, vision_transfer_args *a, bool *bad);
+/* Opens the training folder (random left-right flips) and, when val_dir is
+ * given, the validation folder (no flips), and checks that their classes
+ * agree; a one-line error otherwise. */
+bool vision_open_train_val(const char *cmd, const char *train_dir, const char *val_dir, tc_image_folder_opts io,
+                           tc_image_folder **train, tc_image_folder **val);
+/* Writes OUT/model.h5 (Keras weights). */
+bool vision_save_model_h5(const char *cmd, const tc_model *m, const char *out);
 /* "trainable 1,234, non-trainable 5,678" */
 void vision_param_counts(const tc_model *m, char *buf, size_t size);
 

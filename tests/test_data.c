@@ -172,17 +172,11 @@ static void batcher_and_augmentation(void **state)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/tc_data_test_XXXXXX");
-    if (!mkdtemp(dir)) return 1;
+    if (tc_test_mkdtemp(dir, sizeof dir, "data_test") != 0) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(idx_round_trip_and_errors),
         cmocka_unit_test(cifar_files),
         cmocka_unit_test(batcher_and_augmentation),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) rc = rc ? rc : 1;
-    tc_shutdown();
-    return rc;
+    return tc_test_finish(dir, cmocka_run_group_tests(tests, NULL, NULL));
 }

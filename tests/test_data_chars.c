@@ -170,17 +170,11 @@ static void vocabulary_and_sequences(void **state)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/tc_chars_test_XXXXXX");
-    if (!mkdtemp(dir)) return 1;
+    if (tc_test_mkdtemp(dir, sizeof dir, "chars_test") != 0) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(decode_and_encode),
         cmocka_unit_test(files_and_folders),
         cmocka_unit_test(vocabulary_and_sequences),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) rc = rc ? rc : 1;
-    tc_shutdown();
-    return rc;
+    return tc_test_finish(dir, cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -122,17 +122,11 @@ static void synthetic_and_windows(void **state)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/tc_series_test_XXXXXX");
-    if (!mkdtemp(dir)) return 1;
+    if (tc_test_mkdtemp(dir, sizeof dir, "series_test") != 0) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(csv_files),
         cmocka_unit_test(bpi_json),
         cmocka_unit_test(synthetic_and_windows),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) rc = rc ? rc : 1;
-    tc_shutdown();
-    return rc;
+    return tc_test_finish(dir, cmocka_run_group_tests(tests, NULL, NULL));
 }

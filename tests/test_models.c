@@ -169,18 +169,12 @@ static void seq2seq(void **state)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/tc_models_test_XXXXXX");
-    if (!mkdtemp(dir)) return 1;
+    if (tc_test_mkdtemp(dir, sizeof dir, "models_test") != 0) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cnns),
         cmocka_unit_test(charrnn_model),
         cmocka_unit_test(charrnn_checkpoints),
         cmocka_unit_test(seq2seq),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) rc = rc ? rc : 1;
-    tc_shutdown();
-    return rc;
+    return tc_test_finish(dir, cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -492,8 +492,7 @@ static void mo_folder_split(void **state)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/tc_text_XXXXXX");
-    if (!mkdtemp(dir)) return 1;
+    if (tc_test_mkdtemp(dir, sizeof dir, "text") != 0) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(utf8_validation),      cmocka_unit_test(lines_and_bad_text),
         cmocka_unit_test(tokenizer),            cmocka_unit_test(vocab_build_and_files),
@@ -502,10 +501,5 @@ int main(void)
         cmocka_unit_test(package_lists),        cmocka_unit_test(bleu_against_nltk),
         cmocka_unit_test(mo_against_gettext),   cmocka_unit_test(mo_folder_split),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    char cmd[100];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) rc = rc ? rc : 1;
-    tc_shutdown();
-    return rc;
+    return tc_test_finish(dir, cmocka_run_group_tests(tests, NULL, NULL));
 }

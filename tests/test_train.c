@@ -308,8 +308,7 @@ static void tensorboard_records_parse(void **state)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/tc_train_test_XXXXXX");
-    if (!mkdtemp(dir)) return 1;
+    if (tc_test_mkdtemp(dir, sizeof dir, "train_test") != 0) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(checkpoints),
         cmocka_unit_test(fit_learns_and_logs),
@@ -317,10 +316,5 @@ int main(void)
         cmocka_unit_test(steady_state_steps_do_not_malloc),
         cmocka_unit_test(tensorboard_records_parse),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) rc = rc ? rc : 1;
-    tc_shutdown();
-    return rc;
+    return tc_test_finish(dir, cmocka_run_group_tests(tests, NULL, NULL));
 }

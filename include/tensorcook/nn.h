@@ -135,9 +135,15 @@ int64_t tc_layer_param_count(const tc_layer *l);
  * RNN's dropout), NULL for layers that draw none: its position is training
  * state (checkpoints store it so a resumed run draws the same masks). */
 tc_rng *tc_layer_rng(tc_layer *l);
+/* The most weights one layer holds: Bidirectional(LSTM with peepholes) holds 8. */
+#define TC_LAYER_MAX_WEIGHTS 8
 int tc_layer_weight_count(const tc_layer *l);
 tc_tensor *tc_layer_weight(const tc_layer *l, int i);    /* e.g. kernel, bias */
 const char *tc_layer_weight_name(const tc_layer *l, int i); /* "kernel", "moving_mean", ... */
+/* The recurrent layer a Bidirectional wrapper runs forward (its weights are
+ * the wrapper's), NULL for every other layer: importers and exporters read
+ * its type and options. */
+const tc_layer *tc_layer_wrapped(const tc_layer *l);
 /* Free a layer that was never put in a model (one in a model is left alone,
  * with an error: the model frees it). */
 void tc_layer_free(tc_layer *l);

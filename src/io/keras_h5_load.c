@@ -5,7 +5,6 @@
  * weights within a layer by name or position, and checks every shape. All
  * mismatches are listed in one error before anything is changed. */
 #include "keras_h5_internal.h"
-#include "../nn/layer.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -227,14 +226,14 @@ static void convert(fweights *fw, tc_layer *l, const tc_keras_file *f)
     const char *cls = tc_layer_type(l);
     bool k1 = f->keras_version[0] == '1';
     if (k1 && (!strcmp(cls, "LSTM") || !strcmp(cls, "GRU"))) replace_with_joined(fw, 0, fw->n, cls, "");
-    if (k1 && !strcmp(cls, "Bidirectional") && l->inner[0] && fw->n % 2 == 0) {
-        const char *inner = l->inner[0]->ops->type;
+    if (k1 && !strcmp(cls, "Bidirectional") && tc_layer_wrapped(l) && fw->n % 2 == 0) {
+        const char *inner = tc_layer_type(tc_layer_wrapped(l));
         int half = fw->n / 2;
         if (replace_with_joined(fw, half, half, inner, "backward/")) replace_with_joined(fw, 0, half, inner, "forward/");
     }
-    if (is_conv(cls) && fw->n > 0 && l->n_weights > 0) {
+    if (is_conv(cls) && fw->n > 0 && tc_layer_weight_count(l) > 0) {
         fweight *k = &fw->w[0];
-        const tc_tensor *mk = l->w[0];
+        const tc_tensor *mk = tc_layer_weight(l, 0);
         /* Keras 1 Conv1D kernels are (length, 1, in, filters) */
         if (k->ndim == 4 && mk->ndim == 3 && k->shape[1] == 1) {
             k->ndim = 3;

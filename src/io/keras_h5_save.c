@@ -10,7 +10,6 @@
  * The file is built in memory (HDF5's core driver) and its image written
  * with tc_write_file_atomic, the library's one atomic write. */
 #include "keras_h5_internal.h"
-#include "../nn/layer.h"
 
 #include <stdlib.h>
 

@@ -12,8 +12,8 @@
  *    run only when the Conv runs without a gradient to record and the
  *    residual has the Conv's output shape; otherwise the nodes run as they
  *    are (onnx_run.c skips an absorbed node only when its Conv fused it).
- * A node output that is a graph output or read by two nodes is never
- * folded away. */
+ * A node output that is a graph output, read by two nodes or captured by
+ * an If/Loop/Scan body is never folded away. */
 #include "onnx_run.h"
 
 #include <float.h>
@@ -29,6 +29,13 @@ static int *use_counts(const tc_onnx_model *m)
         for (int i = 0; i < m->nodes[k].n_in; i++)
             if (m->nodes[k].in[i] >= 0) uses[m->nodes[k].in[i]]++;
     for (int i = 0; i < m->n_outputs; i++) uses[m->outputs[i]] += 2; /* never folded away */
+    /* values that If/Loop/Scan bodies capture by name are read there: never folded away either */
+    for (int k = 0; k < m->n_nodes; k++)
+        for (int b = 0; b < 2; b++) {
+            const tc_onnx_model *sub = m->nodes[k].sub[b];
+            for (int i = 0; sub && i < sub->n_values; i++)
+                if (sub->values[i].outer >= 0 && sub->values[i].outer < m->n_values) uses[sub->values[i].outer] += 2;
+        }
     return uses;
 }
 
@@ -75,6 +82,7 @@ static int add_init(tc_onnx_model *m, tc_tensor *t)
     v->producer = -1;
     v->init = t;
     v->dtype = TC_ONNX_FLOAT;
+    v->outer = -1;
     return m->n_values++;
 }
 

@@ -162,6 +162,7 @@ int64_t tc_layer_param_count(const tc_layer *l)
 int tc_layer_weight_count(const tc_layer *l) { return l ? l->n_weights : 0; }
 tc_tensor *tc_layer_weight(const tc_layer *l, int i) { return l && i >= 0 && i < l->n_weights ? l->w[i] : NULL; }
 const char *tc_layer_weight_name(const tc_layer *l, int i) { return l && i >= 0 && i < l->n_weights ? l->wname[i] : NULL; }
+const tc_layer *tc_layer_wrapped(const tc_layer *l) { return l ? l->inner[0] : NULL; }
 
 void tc_layer_free(tc_layer *l)
 {

@@ -149,3 +149,18 @@ int tc_test_generated_cleanup(void)
     snprintf(cmd, sizeof cmd, "rm -rf %s", gen_dir);
     return system(cmd) == 0 ? 0 : -1;
 }
+
+int tc_test_mkdtemp(char *dir, size_t size, const char *prefix)
+{
+    if (snprintf(dir, size, "/tmp/tc_%s_XXXXXX", prefix) >= (int)size) return -1;
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+int tc_test_finish(const char *dir, int rc)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0 && rc == 0) rc = 1;
+    tc_shutdown();
+    return rc;
+}

@@ -83,4 +83,11 @@ const char *tc_test_at(const char *file);
 const char *tc_test_dir(void);
 int tc_test_generated_cleanup(void);
 
+/* A test program's own scratch folder: tc_test_mkdtemp fills dir with a
+ * fresh /tmp/tc_PREFIX_XXXXXX (0 on success); tc_test_finish removes it,
+ * shuts the library down and returns the program's exit status (rc, or 1
+ * when the folder could not be removed). */
+int tc_test_mkdtemp(char *dir, size_t size, const char *prefix);
+int tc_test_finish(const char *dir, int rc);
+
 #endif
