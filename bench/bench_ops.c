@@ -5,7 +5,9 @@
  * Usage: TENSORCOOK_THREADS=N bench_ops [repeats]
  * Prints one line per shape (best of the repeats after one warm-up):
  *   name threads N ms GFLOP/s, % of the 1-core peak, % of the N-core peak.
- * With BENCH_SPLIT=1 it also prints forward and backward GFLOP/s to stderr. */
+ * With BENCH_SPLIT=1 it also prints forward and backward GFLOP/s to stderr.
+ * Max pooling (forward + backward, memory-bound) is printed in input
+ * elements per second, with the forward and backward times. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -93,6 +95,33 @@ int main(int argc, char **argv)
         free(a);
         free(bm);
         free(cm);
+    }
+    /* max pooling forward + backward: input elements per second (a memory-bound op) */
+    for (size_t s = 0; s < sizeof POOL_SHAPES / sizeof POOL_SHAPES[0]; s++) {
+        const pool_shape *c = &POOL_SHAPES[s];
+        tc_pool_params pp = {.kernel = {c->k, c->k}, .stride = {c->s, c->s}, .padding = TC_EXPLICIT,
+                             .pad_before = {c->pad, c->pad}, .pad_after = {c->pad, c->pad}};
+        double best = 1e30, best_fwd = 1e30, best_bwd = 1e30;
+        for (int r = 0; r <= repeats; r++) {
+            tc_tensor *x = tc_empty(TC_SHAPE(c->n, c->h, c->w, c->c));
+            tc_rng_normal(&rng, x->data, tc_numel(x), 0, 1);
+            tc_set_requires_grad(x, true);
+            double t = now();
+            tc_tensor *y = tc_max_pool(x, &pp);
+            double tf = now();
+            if (!y || tc_backward_with(y, tc_full(y->ndim, y->shape, 1)) != TC_OK) {
+                fprintf(stderr, "bench_ops: %s\n", tc_last_error());
+                return 1;
+            }
+            double tb = now();
+            if (r > 0 && tb - t < best) best = tb - t;
+            if (r > 0 && tf - t < best_fwd) best_fwd = tf - t;
+            if (r > 0 && tb - tf < best_bwd) best_bwd = tb - tf;
+            tc_step_reset();
+        }
+        printf("%-12s threads %d  %8.2f ms  %7.2f Gelem/s  forward %7.2f ms  backward %7.2f ms\n", c->name, threads,
+               best * 1e3, (double)c->n * c->h * c->w * c->c / best * 1e-9, best_fwd * 1e3, best_bwd * 1e3);
+        fflush(stdout);
     }
     tc_shutdown();
     return 0;

@@ -4,7 +4,9 @@
 # GFLOP/s of each shape is kept (other people share the cores: best-of-N).
 # Prints, per shape: tensorcook and PyTorch GFLOP/s at 1 and 2 threads, the
 # ratio tensorcook / PyTorch, tensorcook's % of the 1-core sgemm peak
-# (102 GFLOP/s) and its 2-thread speed-up.
+# (102 GFLOP/s) and its 2-thread speed-up. The max-pooling rows (*_pool*,
+# forward + backward, memory-bound) compare input elements per second
+# (Gelem/s) instead, with no % of peak.
 # Usage: bench/compare_ops.sh [BUILD_DIR] [REPEATS] [ROUNDS]
 # (OPENBLAS_CORETYPE=Haswell bench/compare_ops.sh ... tries the Haswell kernels)
 set -euo pipefail
@@ -28,6 +30,8 @@ def best(path):
     b, order = {}, []
     for line in open(path):
         f = line.split()
+        if len(f) < 6 or f[1] != "threads":
+            continue  # the peak line
         if f[0] not in b:
             order.append(f[0])
         b[f[0]] = max(b.get(f[0], 0.0), float(f[5]))
@@ -36,6 +40,11 @@ tc1, order = best(f"{d}/tc_1.txt"); tc2, _ = best(f"{d}/tc_2.txt")
 th1, _ = best(f"{d}/torch_1.txt"); th2, _ = best(f"{d}/torch_2.txt")
 print(f"{'shape':<12} | {'tc 1t':>6} {'torch':>6} {'ratio':>6} {'%peak':>6} | {'tc 2t':>6} {'torch':>6} {'ratio':>6} | {'2t/1t':>6}")
 for s in order:
-    print(f"{s:<12} | {tc1[s]:6.1f} {th1[s]:6.1f} {tc1[s] / th1[s]:5.2f}x {100 * tc1[s] / 102:5.0f}% |"
-          f" {tc2[s]:6.1f} {th2[s]:6.1f} {tc2[s] / th2[s]:5.2f}x | {tc2[s] / tc1[s]:5.2f}x")
+    if s not in th1:
+        continue
+    pool = "_pool" in s
+    pk = "     -" if pool else f"{100 * tc1[s] / 102:5.0f}%"
+    v = (lambda x: f"{x:6.2f}") if pool else (lambda x: f"{x:6.1f}")  # pools: Gelem/s, below 1
+    print(f"{s:<12} | {v(tc1[s])} {v(th1[s])} {tc1[s] / th1[s]:5.2f}x {pk} |"
+          f" {v(tc2[s])} {v(th2[s])} {tc2[s] / th2[s]:5.2f}x | {tc2[s] / tc1[s]:5.2f}x")
 PY

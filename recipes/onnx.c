@@ -1,7 +1,7 @@
 /* tensorcook onnx: inspect, run and test ONNX models.
  *   tensorcook onnx info MODEL
  *   tensorcook onnx ops
- *   tensorcook onnx run MODEL [--input FILE.pb ...] [--output-dir DIR]
+ *   tensorcook onnx run MODEL [--input FILE.pb ...] [--output-dir DIR] [--no-fold]
  *   tensorcook onnx test [--list FILE] [--root DIR] [--quiet] DIR...
  * The test layout is the ONNX backend tests': DIR/model.onnx and
  * DIR/test_data_set_N/input_K.pb and output_K.pb. */
@@ -33,14 +33,16 @@ static int usage(FILE *f, int rc)
 {
     fprintf(f, "usage: tensorcook onnx info MODEL\n"
                "       tensorcook onnx ops\n"
-               "       tensorcook onnx run MODEL [--input FILE.pb]... [--output-dir DIR]\n"
+               "       tensorcook onnx run MODEL [--input FILE.pb]... [--output-dir DIR] [--no-fold]\n"
                "       tensorcook onnx test [--list FILE [--root DIR]] [--rtol R] [--atol A] [--quiet] [DIR...]\n"
                "\n"
                "info   inputs, outputs, operator counts and parameter count; lists the nodes\n"
                "       (also inside If/Loop/Scan bodies) that will not run, before running\n"
                "ops    the operators of the default domain the importer translates, one a line\n"
                "run    run MODEL on TensorProto inputs (zeros of the declared shape if none are\n"
-               "       given) and write output_N.pb files (default: current folder)\n"
+               "       given) and write output_N.pb files (default: current folder); BatchNormalization\n"
+               "       is folded into the Conv before it and Relu/Clip/residual Add fused into the\n"
+               "       Conv's epilogue unless --no-fold\n"
                "test   run ONNX backend-test folders (model.onnx + test_data_set_*), compare with\n"
                "       rtol 1e-3, atol 1e-7; one line per failure; ends with 'N passed, M failed'.\n"
                "       --list FILE reads folder names (relative to --root) from FILE\n");
@@ -119,6 +121,7 @@ static int cmd_run(int argc, char **argv)
     const char *model = NULL, *outdir = ".";
     const char *inputs[64];
     int n_inputs = 0;
+    bool fold = true;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--input") && i + 1 < argc) {
             if (n_inputs == 64) {
@@ -127,6 +130,7 @@ static int cmd_run(int argc, char **argv)
             }
             inputs[n_inputs++] = argv[++i];
         } else if (!strcmp(argv[i], "--output-dir") && i + 1 < argc) outdir = argv[++i];
+        else if (!strcmp(argv[i], "--no-fold")) fold = false;
         else if (argv[i][0] == '-') return usage(stderr, 2);
         else if (!model) model = argv[i];
         else return usage(stderr, 2);
@@ -139,6 +143,10 @@ static int cmd_run(int argc, char **argv)
     }
     int rc = 1, nin = tc_onnx_input_count(m), nout = tc_onnx_output_count(m);
     tc_tensor **in = calloc((size_t)nin + 1, sizeof *in), **out = calloc((size_t)nout + 1, sizeof *out);
+    if (fold && tc_onnx_prepare_inference(m, NULL, NULL) != TC_OK) { /* inference only: run has no gradients */
+        fprintf(stderr, "tensorcook onnx run: %s\n", tc_last_error());
+        goto done;
+    }
     if (n_inputs && n_inputs != nin) {
         fprintf(stderr, "tensorcook onnx run: %s takes %d inputs, %d given\n", model, nin, n_inputs);
         goto done;

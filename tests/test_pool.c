@@ -1,10 +1,15 @@
 /* Pooling against PyTorch (fixtures of tests/fixtures/gen_pool_norm.py:
- * outputs and input gradients, float32 tolerances), output sizes of the
- * padding modes, and bad input. */
+ * outputs and input gradients, float32 tolerances), max pooling against
+ * naive loops on every instruction-set path and thread count (odd channel
+ * counts, padding, stride > kernel, dilation, windows of more than 255
+ * taps, ties and NaN: PyTorch's rule), output sizes of the padding modes,
+ * and bad input. */
 #include "testutil.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 typedef struct {
     const char *name;
@@ -111,6 +116,120 @@ static void thread_count_invariance(void **state)
     tc_set_num_threads(2);
 }
 
+/* Naive max pooling of [N, H, W, C] (2-D; the 1-D and 3-D cases are 2-D ones
+ * with size-1 axes in make_plan) with explicit pads: the winner of each
+ * window is the first cell greater than the running max or NaN (PyTorch's
+ * rule), and backward adds g to it, in output order. */
+typedef struct {
+    int kh, kw, sh, sw, dh, dw, ph0, ph1, pw0, pw1;
+    bool ceil;
+} ref_pool;
+
+static int64_t ref_out(int64_t in, int k, int s, int d, int p0, int p1, bool ceil)
+{
+    int64_t ext = in + p0 + p1 - ((int64_t)(k - 1) * d + 1);
+    int64_t o = ceil ? (ext + s - 1) / s + 1 : ext / s + 1;
+    if (ceil && (o - 1) * s >= in + p0) o--;
+    return o;
+}
+
+static void ref_max_pool(const float *x, int64_t N, int64_t H, int64_t W, int64_t C, const ref_pool *q, float *y,
+                         const float *g, float *gx)
+{
+    int64_t OH = ref_out(H, q->kh, q->sh, q->dh, q->ph0, q->ph1, q->ceil);
+    int64_t OW = ref_out(W, q->kw, q->sw, q->dw, q->pw0, q->pw1, q->ceil);
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++)
+                for (int64_t c = 0; c < C; c++) {
+                    float m = -INFINITY;
+                    int64_t arg = -1;
+                    for (int a = 0; a < q->kh; a++)
+                        for (int b = 0; b < q->kw; b++) {
+                            int64_t ih = oh * q->sh - q->ph0 + a * q->dh, iw = ow * q->sw - q->pw0 + b * q->dw;
+                            if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                            int64_t at = ((n * H + ih) * W + iw) * C + c;
+                            if (arg < 0 || x[at] > m || isnan(x[at])) m = x[at], arg = at;
+                        }
+                    int64_t o = ((n * OH + oh) * OW + ow) * C + c;
+                    y[o] = m;
+                    if (arg >= 0) gx[arg] += g[o];
+                }
+}
+
+static bool same_bits(float a, float b) { return memcmp(&a, &b, sizeof a) == 0 || (isnan(a) && isnan(b)); }
+
+static void max_pool_against_loops(void **state)
+{
+    static const struct {
+        int64_t N, H, W, C;
+        ref_pool q;
+    } shapes[] = {
+        {2, 7, 9, 3, {2, 2, 2, 2, 1, 1, 0, 0, 0, 0, false}},     /* odd sizes, C below every vector */
+        {3, 8, 8, 17, {3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false}},    /* ResNet stem style, C = 16 + 1 */
+        {1, 11, 10, 35, {3, 2, 2, 3, 1, 1, 1, 0, 0, 1, true}},   /* ceil mode, uneven pads, C = 32 + 3 */
+        {2, 9, 9, 64, {2, 2, 3, 3, 1, 1, 0, 0, 0, 0, false}},    /* stride > kernel: unvisited cells */
+        {1, 10, 12, 5, {3, 3, 1, 2, 2, 2, 2, 2, 1, 1, false}},   /* dilation */
+        {1, 1, 13, 9, {1, 4, 1, 3, 1, 1, 0, 0, 2, 2, true}},     /* 1-D */
+        {2, 17, 18, 20, {16, 17, 1, 1, 1, 1, 0, 0, 0, 0, false}}, /* 272 taps: the int32 winners */
+        {1, 5, 5, 40, {2, 2, 2, 2, 1, 1, 2, 2, 2, 2, false}},     /* windows wholly in the padding */
+    };
+    tc_isa_level keep = tc_isa();
+    for (int isa = TC_ISA_GENERIC; isa <= TC_ISA_AVX512; isa++) {
+        if (!tc_isa_supported((tc_isa_level)isa)) continue;
+        assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            const ref_pool *q = &shapes[s].q;
+            int64_t N = shapes[s].N, H = shapes[s].H, W = shapes[s].W, C = shapes[s].C;
+            for (int data = 0; data < 2; data++) { /* 0: continuous values; 1: ties among {-2..2} and NaNs */
+                tc_rng rng = tc_rng_new(11 + s);
+                tc_pool_params p = {.kernel = {q->kh, q->kw}, .stride = {q->sh, q->sw}, .dilation = {q->dh, q->dw},
+                                    .padding = TC_EXPLICIT, .pad_before = {q->ph0, q->pw0},
+                                    .pad_after = {q->ph1, q->pw1}, .ceil_mode = q->ceil};
+                for (int threads = 1; threads <= 2; threads++) {
+                    tc_set_num_threads(threads);
+                    tc_rng r = rng;
+                    tc_tensor *x = tc_test_uniform(&r, TC_SHAPE(N, H, W, C), -2, 2);
+                    if (data)
+                        for (int64_t i = 0; i < tc_numel(x); i++)
+                            x->data[i] = i % 97 == 5 ? NAN : roundf(x->data[i]);
+                    tc_set_requires_grad(x, true);
+                    tc_tensor *x4 = H == 1 ? tc_reshape(x, 3, (int64_t[]){N, W, C}) : x;
+                    tc_pool_params p1 = p;
+                    if (H == 1) { /* the same window as a 1-D pool */
+                        p1 = (tc_pool_params){.kernel = {q->kw}, .stride = {q->sw}, .dilation = {q->dw},
+                                              .padding = TC_EXPLICIT, .pad_before = {q->pw0}, .pad_after = {q->pw1},
+                                              .ceil_mode = q->ceil};
+                    }
+                    tc_tensor *y = tc_max_pool(x4, &p1);
+                    tc_assert_ok(y);
+                    tc_tensor *g = tc_test_uniform(&r, y->ndim, y->shape, -1, 1);
+                    bool was = tc_set_grad_enabled(false); /* no gradient: no winners kept */
+                    tc_tensor *y0 = tc_max_pool(x4, &p1);
+                    tc_set_grad_enabled(was);
+                    tc_assert_ok(y0);
+                    assert_int_equal(tc_backward_with(y, g), TC_OK);
+                    float *ry = calloc((size_t)tc_numel(y), sizeof(float)), *rg = calloc((size_t)tc_numel(x), sizeof(float));
+                    ref_max_pool(x->data, N, H, W, C, q, ry, g->data, rg);
+                    for (int64_t i = 0; i < tc_numel(y); i++)
+                        if (!same_bits(y->data[i], ry[i]) || !same_bits(y0->data[i], ry[i]))
+                            fail_msg("%s shape %zu data %d threads %d: y[%lld] = %g / %g, loops %g", tc_isa_name(tc_isa()),
+                                     s, data, threads, (long long)i, y->data[i], y0->data[i], ry[i]);
+                    for (int64_t i = 0; i < tc_numel(x); i++)
+                        if (!same_bits(x->grad->data[i], rg[i]))
+                            fail_msg("%s shape %zu data %d threads %d: dx[%lld] = %g, loops %g", tc_isa_name(tc_isa()), s,
+                                     data, threads, (long long)i, x->grad->data[i], rg[i]);
+                    free(ry);
+                    free(rg);
+                    tc_step_reset();
+                }
+            }
+        }
+    }
+    tc_set_isa(keep);
+    tc_set_num_threads(2);
+}
+
 static int64_t out_w(int64_t w, tc_pool_params p)
 {
     tc_tensor *y = tc_max_pool(tc_zeros(TC_SHAPE(1, w, 1)), &p);
@@ -183,6 +302,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(against_pytorch),
         cmocka_unit_test(thread_count_invariance),
+        cmocka_unit_test(max_pool_against_loops),
         cmocka_unit_test(output_sizes),
         cmocka_unit_test(bad_input),
     };

@@ -65,6 +65,17 @@ tc_tensor *tc_onnx_initializer(const tc_onnx_model *m, int i, const char **name)
 tc_status tc_onnx_run(tc_onnx_model *m, int n_inputs, tc_tensor *const *inputs, int n_outputs,
                       tc_tensor **outputs);
 
+/* Rewrites a loaded model for inference: each BatchNormalization after a
+ * Conv (whose output only it reads) is folded into the Conv's kernel and
+ * bias, and a Relu, a Clip with constant bounds, or an Add of an earlier
+ * value (a residual) optionally followed by one of those, after a Conv,
+ * becomes the Conv's fused epilogue (tc_conv_params.act / .residual). The
+ * epilogue runs only when no gradient is being recorded (else those nodes
+ * run as they are); the folding is for good, so fine-tuning afterwards
+ * would not train the folded BatchNormalization parameters. Outputs match
+ * the unrewritten model to float rounding (the folded kernel is rounded
+ * once). n_folded / n_fused (may be NULL) receive the counts. */
+tc_status tc_onnx_prepare_inference(tc_onnx_model *m, int *n_folded, int *n_fused);
 /* TensorProto files (the backend-test input_N.pb / output_N.pb). */
 tc_tensor *tc_onnx_read_tensor_file(const char *path, tc_onnx_dtype *dtype, char **name);
 tc_status tc_onnx_write_tensor_file(const char *path, const tc_tensor *t, tc_onnx_dtype dtype,

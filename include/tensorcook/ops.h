@@ -111,6 +111,13 @@ typedef enum {
     TC_CAUSAL          /* 1-D only: (k-1)*dilation zeros before, none after */
 } tc_padding;
 
+/* The activation of a fused epilogue (below). */
+typedef enum {
+    TC_CONV_ACT_NONE = 0,
+    TC_CONV_RELU,          /* x > 0 ? x : 0, as tc_relu */
+    TC_CONV_CLIP           /* clip(x, act_lo, act_hi), as tc_clip; ReLU6 is 0..6 */
+} tc_conv_act;
+
 typedef struct {
     int stride[3];
     int dilation[3];
@@ -118,6 +125,15 @@ typedef struct {
     int64_t pad_before[3];
     int64_t pad_after[3];
     int groups;            /* 0 means 1 */
+    /* Fused epilogue: y = act(conv(x) + bias + residual), applied to each
+     * tile of the output while it is in cache, so conv + bias (+ residual
+     * add) + activation writes its output once. Same bits as tc_conv,
+     * tc_add and tc_relu / tc_clip one after the other. When a gradient
+     * will be needed it runs as those separate ops (so training, its
+     * gradients and tc_relu's guided modes are theirs). */
+    tc_conv_act act;
+    tc_scalar act_lo, act_hi; /* TC_CONV_CLIP's bounds */
+    tc_tensor *residual;   /* NULL, or added before act: the output's shape */
 } tc_conv_params;
 
 tc_tensor *tc_conv(tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, const tc_conv_params *p);

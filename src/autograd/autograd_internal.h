@@ -55,6 +55,11 @@ bool tc_needs_grad(int n_inputs, tc_tensor *const *inputs);
 /* Gradient buffer of t, created zeroed on first use; NULL if t needs none
  * (or, with an error set, when memory ran out). */
 tc_tensor *tc_grad_for(tc_tensor *t);
+/* The same for a backward that writes every element of the gradient itself
+ * when it is new: *fresh is set when the buffer was just made and left
+ * uninitialised (a step gradient of a non-leaf), so the caller must write
+ * (not add to) every element; else the buffer is as tc_grad_for gives it. */
+tc_tensor *tc_grad_for_overwrite(tc_tensor *t, bool *fresh);
 /* grad->data += src (n values); nothing when the input needs no gradient (grad NULL). */
 static inline void tc_accumulate_grad(tc_tensor *grad, const tc_scalar *src, int64_t n)
 {

@@ -112,6 +112,17 @@ tc_tensor *tc_grad_for(tc_tensor *t)
     return t->grad;
 }
 
+tc_tensor *tc_grad_for_overwrite(tc_tensor *t, bool *fresh)
+{
+    *fresh = false;
+    if (t && (t->flags & TC_REQUIRES_GRAD) && !t->grad && !((t->flags & TC_LONG_LIVED) && !t->node)) {
+        t->grad = tc_empty(t->ndim, t->shape); /* a step gradient: the caller fills it */
+        *fresh = t->grad != NULL;
+        return t->grad;
+    }
+    return tc_grad_for(t);
+}
+
 /* Runs the tape backward from `out` whose gradient has been seeded. A
  * backward that fails (scratch memory, a gradient buffer) stops the walk:
  * the error names the op, and the gradients are incomplete. */

@@ -30,6 +30,17 @@ typedef struct {
 
 struct onnx_op_entry;
 
+/* A Conv's fused epilogue (onnx_fuse.c): the nodes after it that it computes
+ * when it runs without a gradient to record. */
+typedef struct onnx_fusion {
+    tc_conv_act act;
+    float lo, hi;          /* TC_CONV_CLIP's bounds */
+    int residual;          /* value added before act (the other input of an Add), or -1 */
+    int out_value;         /* the value the fused Conv writes: the last absorbed node's output */
+    int n_absorbed;
+    int absorbed[3];       /* node indices: Add, Relu, Clip (each optional, in this order) */
+} onnx_fusion;
+
 typedef struct onnx_node {
     const Onnx__NodeProto *proto;
     int n_in, n_out;
@@ -46,6 +57,10 @@ typedef struct onnx_node {
     char *prep_error;      /* a prepare failure, reported when the node runs */
     struct tc_onnx_model *sub[2]; /* If's branches, Loop's and Scan's body (owned by attrs), for inspection */
     tc_status prep_status;
+    /* inference rewriting (onnx_fuse.c) */
+    bool skip;             /* folded into the node before it (a BatchNormalization): never runs */
+    int fused_into;        /* 1 + the Conv whose epilogue may compute this node, or 0 */
+    onnx_fusion *fusion;   /* a Conv's epilogue, or NULL */
 } onnx_node;
 
 struct tc_onnx_model {

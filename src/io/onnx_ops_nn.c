@@ -101,6 +101,29 @@ PREP(prep_conv)
     return TC_OK;
 }
 
+/* The nodes after this Conv that tc_onnx_prepare_inference planned as its
+ * epilogue (onnx_fuse.c), when nothing is being recorded for a gradient and
+ * the residual has the output's shape; sets c->fused. */
+static void fuse_epilogue(onnx_ctx *c, const tc_tensor *x, const tc_tensor *w, tc_tensor *b, const window_attrs *wa,
+                          tc_conv_params *p)
+{
+    const onnx_fusion *f = c->fusion;
+    if (!f || c->in_dtype[0] != TC_ONNX_FLOAT ||
+        tc_onnx_wants_grad(4, (tc_tensor *const[]){(tc_tensor *)x, (tc_tensor *)w, b, c->residual}))
+        return;
+    tc_tensor *r = c->residual;
+    if (r) {
+        if (r->ndim != x->ndim || r->shape[0] != x->shape[0] || r->shape[1] != w->shape[0]) return;
+        for (int i = 0; i < wa->nsp; i++)
+            if (r->shape[2 + i] != tc_conv_out_size(x->shape[2 + i], w->shape[2 + i], wa->stride[i], wa->dilation[i],
+                                                    wa->padding, wa->before[i], wa->after[i]))
+                return;
+        if (!(p->residual = tc_onnx_to_cl(r))) return;
+    }
+    p->act = f->act, p->act_lo = f->lo, p->act_hi = f->hi;
+    c->fused = true;
+}
+
 OP(op_conv)
 {
     NEED(2);
@@ -127,6 +150,7 @@ OP(op_conv)
         kernel = c->m->cl_kernels[wv];
     else
         ONNX_TRY(c, kernel = conv_kernel_view(w));
+    fuse_epilogue(c, x, w, b, &wa, &p);
     ONNX_TRY(c, y = tc_conv(tc_onnx_to_cl(x), kernel, b, &p));
     ONNX_TRY(c, out[0] = tc_onnx_from_cl(y));
     return TC_OK;

@@ -281,6 +281,7 @@ void tc_onnx_free_node(onnx_node *n)
     if (n->free_attrs) n->free_attrs(n->attrs);
     else free(n->attrs);
     free(n->prep_error);
+    free(n->fusion);
 }
 
 /* The message of a failed node, prefixed with the model's path once. */
@@ -341,10 +342,24 @@ tc_status tc_onnx_run_graph(tc_onnx_model *m, int n_inputs, tc_tensor *const *in
         if (in_dt_given) dt[m->inputs[i]] = in_dt_given[i];
     }
     onnx_ctx c = {.m = m, .in_dtype = in_dt, .out_dtype = out_dt, .val = val, .dt = dt};
+    bool *fused = NULL; /* per node: its epilogue ran (onnx_fuse.c) */
     for (int k = 0; k < m->n_nodes; k++) {
         const onnx_node *nd = &m->nodes[k];
+        if (nd->skip || (nd->fused_into && fused && fused[nd->fused_into - 1])) continue;
         c.node = nd;
         c.label = nd->label;
+        c.fusion = NULL, c.residual = NULL, c.fused = false;
+        if (nd->fusion) {
+            if (!fused) {
+                if (!(fused = tc_arena_alloc(sizeof *fused * (size_t)m->n_nodes))) return tc_last_status();
+                memset(fused, 0, sizeof *fused * (size_t)m->n_nodes);
+            }
+            c.fusion = nd->fusion;
+            if (nd->fusion->residual >= 0) {
+                c.residual = val[nd->fusion->residual];
+                if (!c.residual || dt[nd->fusion->residual] != TC_ONNX_FLOAT) c.fusion = NULL;
+            }
+        }
         if (!nd->op) {
             const char *dom = nd->proto->domain && nd->proto->domain[0] && strcmp(nd->proto->domain, "ai.onnx") ? nd->proto->domain : NULL;
             return tc_error(TC_ERR_UNSUPPORTED, "%s: %s: operator '%s'%s%s%s is not supported (see docs/onnx.md)", m->path,
@@ -362,6 +377,13 @@ tc_status tc_onnx_run_graph(tc_onnx_model *m, int n_inputs, tc_tensor *const *in
         }
         tc_status s = nd->op->fn(&c, nd, nd->n_in, in, nd->n_out, out);
         if (s != TC_OK) return with_path(m, s);
+        if (c.fused) { /* the Conv computed its absorbed nodes: it writes the last one's output */
+            fused[k] = true;
+            if (!out[0]) return tc_error(TC_ERR_UNSUPPORTED, "%s: %s: output 0 is not produced", m->path, nd->label);
+            val[nd->fusion->out_value] = out[0];
+            dt[nd->fusion->out_value] = TC_ONNX_FLOAT;
+            continue;
+        }
         for (int i = 0; i < nd->n_out; i++) {
             if (nd->out[i] < 0) continue;
             if (!out[i]) return tc_error(TC_ERR_UNSUPPORTED, "%s: %s: output %d is not produced", m->path, nd->label, i);

@@ -15,6 +15,11 @@ typedef struct {
     tc_onnx_dtype *out_dtype;          /* n_out entries */
     tc_tensor **val;                   /* every value of the running graph (what subgraphs capture) */
     tc_onnx_dtype *dt;
+    /* a Conv's fused epilogue (onnx_fuse.c): op_conv applies it when it can
+     * (no gradient to record, residual of the output's shape) and sets fused */
+    const onnx_fusion *fusion;
+    tc_tensor *residual;
+    bool fused;
 } onnx_ctx;
 
 /* Computes out[0 .. n_out) from in[0 .. n_in) (NULL: omitted optional input).

@@ -40,11 +40,33 @@ static const char *pad_name(tc_padding p)
     return (unsigned)p < 5 ? names[p] : "unknown";
 }
 
+/* The epilogue as the separate ops, when a gradient will be needed */
+static tc_tensor *unfused(tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, const tc_conv_params *cp)
+{
+    tc_conv_params plain = *cp;
+    plain.act = TC_CONV_ACT_NONE, plain.residual = NULL;
+    tc_tensor *y = tc_conv(x, kernel, bias, &plain);
+    if (y && cp->residual) {
+        TC_CHECK(tc_same_shape(y, cp->residual), TC_ERR_SHAPE, "conv: residual %s does not match the output %s",
+                 TC_SHP(cp->residual), TC_SHP(y));
+        y = tc_add(y, cp->residual);
+    }
+    if (y && cp->act == TC_CONV_RELU) y = tc_relu(y);
+    if (y && cp->act == TC_CONV_CLIP) y = tc_clip(y, cp->act_lo, cp->act_hi);
+    return y;
+}
+
 tc_tensor *tc_conv(tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, const tc_conv_params *cp)
 {
     TC_CHECK(x && kernel, TC_ERR_ARG, "conv: %s is NULL", x ? "kernel" : "input");
     static const tc_conv_params defaults = {{1, 1, 1}, {1, 1, 1}, TC_VALID, {0}, {0}, 1};
     if (!cp) cp = &defaults;
+    TC_CHECK((unsigned)cp->act <= TC_CONV_CLIP, TC_ERR_ARG, "conv: unknown activation %d", (int)cp->act);
+    TC_CHECK(cp->act != TC_CONV_CLIP || !(cp->act_lo > cp->act_hi), TC_ERR_ARG,
+             "conv: clip bounds %g > %g", (double)cp->act_lo, (double)cp->act_hi);
+    if ((cp->act != TC_CONV_ACT_NONE || cp->residual) &&
+        tc_needs_grad(4, (tc_tensor *[]){x, kernel, bias, cp->residual}))
+        return unfused(x, kernel, bias, cp);
     int nsp = x->ndim - 2;
     TC_CHECK(nsp >= 1 && nsp <= 3, TC_ERR_SHAPE, "conv: input %s must be [N, W, C], [N, H, W, C] or [N, D, H, W, C]",
              TC_SHP(x));
@@ -103,6 +125,15 @@ tc_tensor *tc_conv(tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, const tc_co
     yshape[0] = p.N;
     for (int i = 0; i < nsp; i++) yshape[1 + i] = out[3 - nsp + i];
     yshape[nsp + 1] = p.F;
+    if (cp->residual) {
+        bool same = cp->residual->ndim == x->ndim;
+        for (int i = 0; same && i < x->ndim; i++) same = cp->residual->shape[i] == yshape[i];
+        TC_CHECK(same, TC_ERR_SHAPE, "conv: residual %s does not match the output of input %s and kernel %s",
+                 TC_SHP(cp->residual), TC_SHP(x), TC_SHP(kernel));
+        p.ep.res = tc_packed(cp->residual);
+        if (!p.ep.res) return NULL;
+    }
+    p.ep.act = cp->act, p.ep.lo = cp->act_lo, p.ep.hi = cp->act_hi;
     tc_tensor *y = tc_result(x->ndim, yshape);
     p.x = tc_packed(x);
     p.w = tc_packed(kernel);

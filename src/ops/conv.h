@@ -5,6 +5,13 @@
 
 #include "ops_internal.h"
 
+/* The fused epilogue of tc_conv_params (inference only): y = act(y + res) */
+typedef struct {
+    tc_conv_act act;
+    tc_scalar lo, hi;
+    const tc_scalar *res; /* packed residual [N*rows_img, F], or NULL */
+} conv_epilogue;
+
 /* Every case is seen as 3-D ([N, D, H, W, C], kernel [KD, KH, KW, Cg, F])
  * with size-1 axes where the input has fewer. */
 typedef struct {
@@ -19,12 +26,20 @@ typedef struct {
     bool thin;                   /* one group, C <= 4: direct small-GEMM kernels (conv_thin.c) */
     bool depthwise;              /* groups = C > 1: direct loops (conv_depthwise.c) */
     const tc_scalar *x, *w;      /* packed input and kernel (arena / parameter memory) */
+    conv_epilogue ep;            /* forward only: applied by the kernels to each finished tile */
     tc_scalar *patches;          /* thin kernels (K <= 64) with a kernel gradient to come: the whole
                                     patch matrix, groups blocks of [N*rows_img, K], kept for backward
                                     (re-running im2col would cost as much as the GEMMs); else NULL */
 } conv_plan;
 
-/* y = conv(x, w) (+ bias): y must hold N*rows_img*F values. */
+/* Whether p->ep does anything, and applying it to the finished output rows
+ * [r0, r1) of the batch (y points at row r0) (conv_epilogue.c). */
+static inline bool tc_conv_has_epilogue(const conv_plan *p) { return p->ep.act != TC_CONV_ACT_NONE || p->ep.res; }
+void tc_conv_epilogue(const conv_plan *p, tc_scalar *y, int64_t r0, int64_t r1);
+/* The same over all rows, split over the threads (for kernels that write the whole output in one call). */
+void tc_conv_epilogue_all(const conv_plan *p, tc_scalar *y);
+
+/* y = conv(x, w) (+ bias), then p->ep: y must hold N*rows_img*F values. */
 bool tc_conv_forward_kernel(const conv_plan *p, const tc_scalar *bias, tc_scalar *y);
 /* dx += conv^T(dy), dw += patches^T dy, db += column sums of dy (any may be NULL). */
 bool tc_conv_backward_kernel(const conv_plan *p, const tc_scalar *dy, tc_scalar *dx, tc_scalar *dw, tc_scalar *db);

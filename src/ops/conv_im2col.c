@@ -138,6 +138,7 @@ static void forward_units(void *ctx, int64_t lo, int64_t hi)
             tc_gemm_serial(false, false, r1 - r0, p->Fg, p->K, 1, P, p->K, p->w + g * p->Fg, p->F, j->bias ? 1 : 0,
                            y + g * p->Fg, p->F);
         }
+        if (tc_conv_has_epilogue(p)) tc_conv_epilogue(p, y, r0, r1); /* the tile is still in cache */
     }
 }
 
@@ -148,6 +149,7 @@ bool tc_conv_forward_kernel(const conv_plan *p, const tc_scalar *bias, tc_scalar
         if (bias)
             for (int64_t r = 0; r < rows; r++) memcpy(y + r * p->F, bias, sizeof(tc_scalar) * (size_t)p->F);
         tc_gemm(false, false, rows, p->F, p->K, 1, p->x, p->K, p->w, p->F, bias ? 1 : 0, y, p->F);
+        tc_conv_epilogue_all(p, y);
         return true;
     }
     conv_job j = {.p = p, .bias = bias, .y = y, .scratch_len = p->tile * p->K};
@@ -172,6 +174,7 @@ bool tc_conv_forward_kernel(const conv_plan *p, const tc_scalar *bias, tc_scalar
             im2col_tile(p, g, r0, r1, P);
             tc_gemm(false, false, r1 - r0, p->Fg, p->K, 1, P, p->K, p->w + g * p->Fg, p->F, bias ? 1 : 0, yt + g * p->Fg, p->F);
         }
+        if (tc_conv_has_epilogue(p)) tc_conv_epilogue(p, yt, r0, r1);
     }
     return true;
 }

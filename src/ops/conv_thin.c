@@ -159,6 +159,7 @@ static void forward_tiles(void *ctx, int64_t lo, int64_t hi)
         int64_t r0 = u * TILE, r1 = r0 + TILE < rows ? r0 + TILE : rows;
         patches(p, r0, r1, P);
         j->gemm(r1 - r0, p->F, p->K, P, p->K, 1, p->w, p->F, j->bias, false, j->y + r0 * p->F, p->F);
+        if (tc_conv_has_epilogue(p)) tc_conv_epilogue(p, j->y + r0 * p->F, r0, r1);
     }
 }
 

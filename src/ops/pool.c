@@ -5,19 +5,36 @@
  * by the cells inside the input, or by the window clipped to the padded
  * extent with count_include_pad. Forward splits output rows over threads;
  * backward splits images (and channel blocks when images are few), so
- * overlapping windows never race. Max pooling keeps the argmax of every
- * output only when a gradient will be needed. */
+ * overlapping windows never race.
+ *
+ * Max pooling runs the vector loops of pool_max.h (one per instruction
+ * set) over the channels of each output. Only when a gradient will be
+ * needed does it keep the winner of every output: its tap in the window,
+ * one byte (int32 for windows of more than 255 taps), not a 64-bit input
+ * offset; backward turns the tap back into the input cell. */
 #include "ops_internal.h"
+#include "pool_max.h"
 
 #include <math.h>
+
+typedef void (*max_fwd_fn)(TC_POOL_MAX_FWD_ARGS);
+typedef void (*max_bwd_fn)(TC_POOL_MAX_BWD_ARGS);
 
 typedef struct {
     int64_t N, D, H, W, C, OD, OH, OW;
     int64_t k[3], s[3], dl[3], pb[3], pe[3]; /* pe: padded extent end (in + pad after) */
     bool include_pad, is_max;
     int64_t cblock, cblocks;                 /* backward: channels per task, tasks per image */
+    bool fresh;                              /* backward: gx is new and uninitialised: each task zeroes its
+                                                part first, while it is about to be in cache */
+    int64_t taps;                            /* k[0] * k[1] * k[2] */
     const tc_scalar *x;
-    int64_t *argmax;                         /* max: input offset per output element */
+    uint8_t *idx8;                           /* max with a gradient to come: winning tap per output */
+    int32_t *idx32;                          /* the same for windows of more than 255 taps */
+    void *scratch;                           /* per thread: the cells of one window */
+    size_t scratch_bytes;
+    max_fwd_fn fwd;
+    max_bwd_fn bwd;
     tc_scalar *y;
     const tc_scalar *gy;
     tc_scalar *gx;
@@ -109,7 +126,21 @@ static inline void window(const pool_plan *p, int a, int64_t o, int64_t in, int6
     *padded = pc;
 }
 
-static void forward_rows(void *ctx, int64_t lo, int64_t hi)
+/* backward task's part of a fresh gradient: image n, channels [c0, c1), set to zero */
+static void zero_part(const pool_plan *p, int64_t n, int64_t c0, int64_t c1)
+{
+    int64_t cells = p->D * p->H * p->W;
+    tc_scalar *g = p->gx + n * cells * p->C;
+    if (c0 == 0 && c1 == p->C) {
+        memset(g, 0, sizeof(tc_scalar) * (size_t)(cells * p->C));
+        return;
+    }
+    for (int64_t i = 0; i < cells; i++) memset(g + i * p->C + c0, 0, sizeof(tc_scalar) * (size_t)(c1 - c0));
+}
+
+/* ---- average pooling ---------------------------------------------------------- */
+
+static void avg_forward_rows(void *ctx, int64_t lo, int64_t hi)
 {
     pool_plan *p = ctx;
     int64_t C = p->C;
@@ -118,11 +149,7 @@ static void forward_rows(void *ctx, int64_t lo, int64_t hi)
         int64_t o[3] = {od, oh, ow}, in[3] = {p->D, p->H, p->W}, f[3], c[3], pc[3];
         for (int a = 0; a < 3; a++) window(p, a, o[a], in[a], &f[a], &c[a], &pc[a]);
         tc_scalar *y = p->y + r * C;
-        int64_t *am = p->argmax ? p->argmax + r * C : NULL; /* max with a gradient to route */
-        bool first = true; /* max: the first cell inside the input initialises the row */
-        for (int64_t ch = 0; ch < C; ch++) y[ch] = p->is_max ? -INFINITY : 0;
-        if (am)
-            for (int64_t ch = 0; ch < C; ch++) am[ch] = -1;
+        for (int64_t ch = 0; ch < C; ch++) y[ch] = 0;
         for (int64_t kd = 0; kd < p->k[0]; kd++) {
             int64_t id = od * p->s[0] - p->pb[0] + kd * p->dl[0];
             if (id < 0 || id >= p->D) continue;
@@ -132,37 +159,18 @@ static void forward_rows(void *ctx, int64_t lo, int64_t hi)
                 for (int64_t kw = 0; kw < p->k[2]; kw++) {
                     int64_t iw = ow * p->s[2] - p->pb[2] + kw * p->dl[2];
                     if (iw < 0 || iw >= p->W) continue;
-                    int64_t off = (((n * p->D + id) * p->H + ih) * p->W + iw) * C;
-                    const tc_scalar *x = p->x + off;
-                    if (p->is_max && first) {
-                        for (int64_t ch = 0; ch < C; ch++) y[ch] = x[ch];
-                        if (am)
-                            for (int64_t ch = 0; ch < C; ch++) am[ch] = off + ch;
-                        first = false;
-                    } else if (p->is_max && !am) {
-                        for (int64_t ch = 0; ch < C; ch++) y[ch] = x[ch] > y[ch] || x[ch] != x[ch] ? x[ch] : y[ch];
-                    } else if (p->is_max) {
-                        /* branch-free select (vectorises); NaN propagates like PyTorch */
-                        for (int64_t ch = 0; ch < C; ch++) {
-                            bool take = x[ch] > y[ch] || x[ch] != x[ch];
-                            y[ch] = take ? x[ch] : y[ch];
-                            am[ch] = take ? off + ch : am[ch];
-                        }
-                    } else {
-                        for (int64_t ch = 0; ch < C; ch++) y[ch] += x[ch];
-                    }
+                    const tc_scalar *x = p->x + (((n * p->D + id) * p->H + ih) * p->W + iw) * C;
+                    for (int64_t ch = 0; ch < C; ch++) y[ch] += x[ch];
                 }
             }
         }
-        if (!p->is_max) {
-            int64_t cnt = p->include_pad ? pc[0] * pc[1] * pc[2] : c[0] * c[1] * c[2];
-            tc_scalar inv = cnt > 0 ? (tc_scalar)1 / (tc_scalar)cnt : 0;
-            for (int64_t ch = 0; ch < C; ch++) y[ch] *= inv;
-        }
+        int64_t cnt = p->include_pad ? pc[0] * pc[1] * pc[2] : c[0] * c[1] * c[2];
+        tc_scalar inv = cnt > 0 ? (tc_scalar)1 / (tc_scalar)cnt : 0;
+        for (int64_t ch = 0; ch < C; ch++) y[ch] *= inv;
     }
 }
 
-static void backward_images(void *ctx, int64_t lo, int64_t hi)
+static void avg_backward_images(void *ctx, int64_t lo, int64_t hi)
 {
     pool_plan *p = ctx;
     int64_t C = p->C, per = p->OD * p->OH * p->OW;
@@ -170,14 +178,9 @@ static void backward_images(void *ctx, int64_t lo, int64_t hi)
         /* task = (image, block of channels): each writes its own part of gx */
         int64_t n_img = task / p->cblocks, c0 = task % p->cblocks * p->cblock;
         int64_t c1 = c0 + p->cblock < C ? c0 + p->cblock : C;
+        if (p->fresh) zero_part(p, n_img, c0, c1);
         for (int64_t r = n_img * per; r < (n_img + 1) * per; r++) {
             const tc_scalar *g = p->gy + r * C;
-            if (p->is_max) {
-                const int64_t *am = p->argmax + r * C;
-                for (int64_t ch = c0; ch < c1; ch++)
-                    if (am[ch] >= 0) p->gx[am[ch]] += g[ch];
-                continue;
-            }
             int64_t ow = r % p->OW, t = r / p->OW, oh = t % p->OH, od = (t / p->OH) % p->OD, n = t / p->OH / p->OD;
             int64_t o[3] = {od, oh, ow}, in[3] = {p->D, p->H, p->W}, f[3], c[3], pc[3];
             for (int a = 0; a < 3; a++) window(p, a, o[a], in[a], &f[a], &c[a], &pc[a]);
@@ -202,6 +205,241 @@ static void backward_images(void *ctx, int64_t lo, int64_t hi)
     }
 }
 
+/* ---- max pooling --------------------------------------------------------------- */
+
+/* The portable path: SSE2 (every x86-64 has it) in float builds, plain C
+ * in the double build. The comparisons must not become branches: on random
+ * data they mispredict half the time (gcc -O2 turns the C selects below
+ * into jumps, 10-20x slower than the vector compare and blend). */
+#if defined(__SSE2__) && !defined(TC_DOUBLE)
+#include <emmintrin.h>
+
+static inline __m128 sel(__m128 k, __m128 a, __m128 b) { return _mm_or_ps(_mm_and_ps(k, a), _mm_andnot_ps(k, b)); }
+
+void tc_pool_max_fwd_generic(TC_POOL_MAX_FWD_ARGS)
+{
+    int64_t c = 0;
+    for (; c + 4 <= C; c += 4) {
+        __m128 b = _mm_loadu_ps(x + off[0] + c), bi = _mm_castsi128_ps(_mm_set1_epi32(tap[0]));
+        for (int64_t i = 1; i < n; i++) {
+            __m128 v = _mm_loadu_ps(x + off[i] + c);
+            __m128 k = _mm_or_ps(_mm_cmpgt_ps(v, b), _mm_cmpunord_ps(v, v));
+            b = sel(k, v, b);
+            bi = sel(k, _mm_castsi128_ps(_mm_set1_epi32(tap[i])), bi);
+        }
+        _mm_storeu_ps(y + c, b);
+        if (idx) {
+            __m128i w = _mm_packs_epi32(_mm_castps_si128(bi), _mm_castps_si128(bi));
+            int32_t bytes = _mm_cvtsi128_si32(_mm_packus_epi16(w, w));
+            memcpy(idx + c, &bytes, 4);
+        }
+    }
+    for (; c < C; c++) { /* the channel tail, one at a time */
+        y[c] = x[off[0] + c];
+        if (idx) idx[c] = (uint8_t)tap[0];
+        for (int64_t i = 1; i < n; i++) {
+            tc_scalar v = x[off[i] + c];
+            if (v > y[c] || v != v) {
+                y[c] = v;
+                if (idx) idx[c] = (uint8_t)tap[i];
+            }
+        }
+    }
+}
+
+void tc_pool_max_bwd_generic(TC_POOL_MAX_BWD_ARGS)
+{
+    int64_t c = 0;
+    for (; c + 4 <= C; c += 4) {
+        int32_t bytes;
+        memcpy(&bytes, idx + c, 4);
+        __m128i zero = _mm_setzero_si128();
+        __m128i iv = _mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(bytes), zero), zero);
+        __m128 gv = _mm_loadu_ps(g + c);
+        for (int64_t i = 0; i < n; i++) {
+            __m128 k = _mm_castsi128_ps(_mm_cmpeq_epi32(iv, _mm_set1_epi32(tap[i])));
+            if (!_mm_movemask_ps(k)) continue;
+            float *d = gx + off[i] + c;
+            __m128 dv = _mm_loadu_ps(d);
+            _mm_storeu_ps(d, sel(k, _mm_add_ps(dv, gv), dv));
+        }
+    }
+    for (; c < C; c++)
+        for (int64_t i = 0; i < n; i++)
+            if (idx[c] == tap[i]) gx[off[i] + c] += g[c];
+}
+#else
+void tc_pool_max_fwd_generic(TC_POOL_MAX_FWD_ARGS)
+{
+    for (int64_t c = 0; c < C; c++) {
+        y[c] = x[off[0] + c];
+        if (idx) idx[c] = (uint8_t)tap[0];
+        for (int64_t i = 1; i < n; i++) {
+            tc_scalar v = x[off[i] + c];
+            if (v > y[c] || v != v) {
+                y[c] = v;
+                if (idx) idx[c] = (uint8_t)tap[i];
+            }
+        }
+    }
+}
+
+void tc_pool_max_bwd_generic(TC_POOL_MAX_BWD_ARGS)
+{
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t i = 0; i < n; i++)
+            if (idx[c] == tap[i]) gx[off[i] + c] += g[c];
+}
+#endif
+
+/* windows of more than 255 taps: the same rule, the winner kept as int32 (-1: none) */
+static void max_fwd_wide(const tc_scalar *x, const int64_t *off, const int32_t *tap, int64_t n, int64_t C,
+                         tc_scalar *y, int32_t *idx)
+{
+    const tc_scalar *x0 = x + off[0];
+    for (int64_t c = 0; c < C; c++) y[c] = x0[c];
+    if (idx)
+        for (int64_t c = 0; c < C; c++) idx[c] = tap[0];
+    for (int64_t i = 1; i < n; i++) {
+        const tc_scalar *xi = x + off[i];
+        for (int64_t c = 0; c < C; c++) {
+            bool take = (xi[c] > y[c]) | (xi[c] != xi[c]); /* | , not ||: no branch */
+            y[c] = take ? xi[c] : y[c];
+            if (idx) idx[c] = take ? tap[i] : idx[c];
+        }
+    }
+}
+
+static void pick_max_kernels(pool_plan *p)
+{
+    p->fwd = tc_pool_max_fwd_generic, p->bwd = tc_pool_max_bwd_generic;
+#ifndef TC_DOUBLE
+    switch (tc_isa()) {
+    case TC_ISA_AVX512: p->fwd = tc_pool_max_fwd_avx512, p->bwd = tc_pool_max_bwd_avx512; break;
+    case TC_ISA_AVX2: p->fwd = tc_pool_max_fwd_avx2, p->bwd = tc_pool_max_bwd_avx2; break;
+    default: break;
+    }
+#endif
+}
+
+/* The (kd, kh) cells of output line (n, od, oh) that lie inside the input:
+ * their input offsets (w = 0) and first taps; returns how many. */
+static int64_t line_bases(const pool_plan *p, int64_t n, int64_t od, int64_t oh, int64_t *base, int32_t *tbase)
+{
+    int64_t nb = 0;
+    for (int64_t kd = 0; kd < p->k[0]; kd++) {
+        int64_t id = od * p->s[0] - p->pb[0] + kd * p->dl[0];
+        if (id < 0 || id >= p->D) continue;
+        for (int64_t kh = 0; kh < p->k[1]; kh++) {
+            int64_t ih = oh * p->s[1] - p->pb[1] + kh * p->dl[1];
+            if (ih < 0 || ih >= p->H) continue;
+            base[nb] = ((n * p->D + id) * p->H + ih) * p->W * p->C;
+            tbase[nb++] = (int32_t)((kd * p->k[1] + kh) * p->k[2]);
+        }
+    }
+    return nb;
+}
+
+/* the cells of output ow's window inside the input, in kernel order; returns how many */
+static int64_t window_cells(const pool_plan *p, int64_t nb, const int64_t *base, const int32_t *tbase, int64_t ow,
+                            int64_t *off, int32_t *tap)
+{
+    int64_t cells = 0;
+    for (int64_t b = 0; b < nb; b++)
+        for (int64_t kw = 0; kw < p->k[2]; kw++) {
+            int64_t iw = ow * p->s[2] - p->pb[2] + kw * p->dl[2];
+            if (iw < 0 || iw >= p->W) continue;
+            off[cells] = base[b] + iw * p->C;
+            tap[cells++] = tbase[b] + (int32_t)kw;
+        }
+    return cells;
+}
+
+typedef struct {
+    int64_t *off, *base;
+    int32_t *tap, *tbase;
+} cell_scratch;
+
+static cell_scratch scratch_of(const pool_plan *p)
+{
+    char *s = (char *)p->scratch + (size_t)tc_thread_id() * p->scratch_bytes;
+    cell_scratch c;
+    c.off = (int64_t *)s;
+    c.base = c.off + p->taps;
+    c.tap = (int32_t *)(c.base + p->k[0] * p->k[1]);
+    c.tbase = c.tap + p->taps;
+    return c;
+}
+
+/* units [lo, hi): unit u is one output line (n, od, oh) of OW positions (the
+ * divisions that locate a line are paid once per line, not per output) */
+static void max_forward_lines(void *ctx, int64_t lo, int64_t hi)
+{
+    pool_plan *p = ctx;
+    const int64_t C = p->C;
+    cell_scratch cs = scratch_of(p);
+    for (int64_t u = lo; u < hi; u++) {
+        int64_t oh = u % p->OH, od = (u / p->OH) % p->OD, n = u / p->OH / p->OD;
+        int64_t nb = line_bases(p, n, od, oh, cs.base, cs.tbase);
+        for (int64_t ow = 0; ow < p->OW; ow++) {
+            int64_t r = u * p->OW + ow, cells = window_cells(p, nb, cs.base, cs.tbase, ow, cs.off, cs.tap);
+            tc_scalar *y = p->y + r * C;
+            if (cells == 0) { /* the window lies in the padding: nothing wins */
+                for (int64_t c = 0; c < C; c++) y[c] = -INFINITY;
+                if (p->idx8) memset(p->idx8 + r * C, TC_POOL_NONE, (size_t)C);
+                if (p->idx32)
+                    for (int64_t c = 0; c < C; c++) p->idx32[r * C + c] = -1;
+            } else if (p->idx32) {
+                max_fwd_wide(p->x, cs.off, cs.tap, cells, C, y, p->idx32 + r * C);
+            } else if (p->taps > 255) {
+                max_fwd_wide(p->x, cs.off, cs.tap, cells, C, y, NULL);
+            } else {
+                p->fwd(p->x, cs.off, cs.tap, cells, C, y, p->idx8 ? p->idx8 + r * C : NULL);
+            }
+        }
+    }
+}
+
+/* tasks [lo, hi): task = (image, block of channels), each writing its own part of gx */
+static void max_backward_images(void *ctx, int64_t lo, int64_t hi)
+{
+    pool_plan *p = ctx;
+    const int64_t C = p->C;
+    cell_scratch cs = scratch_of(p);
+    for (int64_t task = lo; task < hi; task++) {
+        int64_t n = task / p->cblocks, c0 = task % p->cblocks * p->cblock;
+        int64_t c1 = c0 + p->cblock < C ? c0 + p->cblock : C;
+        if (p->fresh) zero_part(p, n, c0, c1);
+        for (int64_t od = 0; od < p->OD; od++)
+            for (int64_t oh = 0; oh < p->OH; oh++) {
+                int64_t nb = line_bases(p, n, od, oh, cs.base, cs.tbase);
+                for (int64_t ow = 0; ow < p->OW; ow++) {
+                    int64_t r = ((n * p->OD + od) * p->OH + oh) * p->OW + ow;
+                    int64_t cells = window_cells(p, nb, cs.base, cs.tbase, ow, cs.off, cs.tap);
+                    const tc_scalar *g = p->gy + r * C;
+                    if (p->idx8) {
+                        p->bwd(p->gx + c0, cs.off, cs.tap, cells, c1 - c0, g + c0, p->idx8 + r * C + c0);
+                        continue;
+                    }
+                    const int32_t *am = p->idx32 + r * C;
+                    for (int64_t i = 0; i < cells; i++)
+                        for (int64_t ch = c0; ch < c1; ch++)
+                            if (am[ch] == cs.tap[i]) p->gx[cs.off[i] + ch] += g[ch];
+                }
+            }
+    }
+}
+
+/* per-thread scratch: the cells of a window and the (kd, kh) line bases */
+static bool alloc_scratch(pool_plan *p)
+{
+    int64_t k01 = p->k[0] * p->k[1];
+    p->scratch_bytes = (size_t)(p->taps + k01) * (sizeof(int64_t) + sizeof(int32_t));
+    p->scratch_bytes = (p->scratch_bytes + 63) / 64 * 64; /* threads never share a cache line */
+    p->scratch = tc_arena_alloc(p->scratch_bytes * (size_t)tc_num_threads());
+    return p->scratch != NULL;
+}
+
 static tc_tensor *pool(const char *name, int op, tc_tensor *x, const tc_pool_params *pp, bool is_max)
 {
     TC_CHECK(x, TC_ERR_ARG, "%s: input is NULL", name);
@@ -212,12 +450,20 @@ static tc_tensor *pool(const char *name, int op, tc_tensor *x, const tc_pool_par
     p.x = tc_packed(x);
     if (!y || !p.x) return NULL;
     p.y = y->data;
+    p.taps = p.k[0] * p.k[1] * p.k[2];
     int64_t rows = p.N * p.OD * p.OH * p.OW;
-    if (is_max && tc_needs_grad(1, &x)) { /* inference needs no argmax */
-        p.argmax = tc_arena_alloc(sizeof(int64_t) * (size_t)(rows * p.C + 1));
-        if (!p.argmax) return NULL;
+    if (!is_max) {
+        tc_parallel_for(rows, 16, avg_forward_rows, &p);
+    } else {
+        pick_max_kernels(&p);
+        if (tc_needs_grad(1, &x)) { /* inference needs no winners */
+            if (p.taps <= 255) p.idx8 = tc_arena_alloc((size_t)(rows * p.C) + 1);
+            else p.idx32 = tc_arena_alloc(sizeof(int32_t) * (size_t)(rows * p.C + 1));
+            if (!p.idx8 && !p.idx32) return NULL;
+        }
+        if (!alloc_scratch(&p)) return NULL;
+        tc_parallel_for(p.N * p.OD * p.OH, 1, max_forward_lines, &p);
     }
-    tc_parallel_for(rows, 16, forward_rows, &p);
     tc_node *nd = tc_record(op, y, 1, &x, sizeof p);
     if (nd) memcpy(nd->saved, &p, sizeof p);
     return y;
@@ -225,16 +471,23 @@ static tc_tensor *pool(const char *name, int op, tc_tensor *x, const tc_pool_par
 
 static tc_status pool_backward(tc_node *n, const tc_tensor *gy)
 {
-    tc_tensor *gx = tc_grad_for(n->inputs[0]);
+    bool fresh;
+    tc_tensor *gx = tc_grad_for_overwrite(n->inputs[0], &fresh);
     if (!gx) return TC_OK;
     pool_plan p = *(pool_plan *)n->saved;
     p.gy = gy->data;
     p.gx = gx->data;
+    p.fresh = fresh;
     /* split images, and also channels when there are few images: every gx
      * element still receives its terms in the same order (bit-identical) */
     p.cblock = p.N >= 2 * tc_num_threads() || p.C <= 16 ? p.C : 16;
     p.cblocks = p.cblock ? (p.C + p.cblock - 1) / p.cblock : 1;
-    tc_parallel_for(p.N * p.cblocks, 1, backward_images, &p);
+    if (p.is_max) {
+        if (!alloc_scratch(&p)) return tc_last_status(); /* the thread count may have changed since forward */
+        tc_parallel_for(p.N * p.cblocks, 1, max_backward_images, &p);
+    } else {
+        tc_parallel_for(p.N * p.cblocks, 1, avg_backward_images, &p);
+    }
     return TC_OK;
 }
 

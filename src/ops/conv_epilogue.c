@@ -1,0 +1,41 @@
+/* The fused epilogue of a convolution (tc_conv_params.act / .residual):
+ * y = act(y + residual) on rows the kernel has just written, while they are
+ * in cache. The float operations are those of tc_add then tc_relu /
+ * tc_clip, so the fused and the separate ops give the same bits. */
+#include "broadcast.h"
+#include "conv.h"
+
+void tc_conv_epilogue(const conv_plan *p, tc_scalar *y, int64_t r0, int64_t r1)
+{
+    const conv_epilogue *e = &p->ep;
+    const int64_t n = (r1 - r0) * p->F;
+    if (e->res) {
+        const tc_scalar *restrict r = e->res + r0 * p->F;
+        TC_FOR_VEC(i, n, y[i] = y[i] + r[i]);
+    }
+    const tc_scalar lo = e->lo, hi = e->hi;
+    switch (e->act) {
+    case TC_CONV_RELU: TC_FOR_VEC(i, n, y[i] = y[i] > 0 ? y[i] : 0); break;
+    case TC_CONV_CLIP: TC_FOR_VEC(i, n, y[i] = y[i] < lo ? lo : y[i] > hi ? hi : y[i]); break;
+    case TC_CONV_ACT_NONE: break;
+    }
+}
+
+typedef struct {
+    const conv_plan *p;
+    tc_scalar *y;
+} ep_job;
+
+static void ep_rows(void *ctx, int64_t lo, int64_t hi)
+{
+    const ep_job *j = ctx;
+    tc_conv_epilogue(j->p, j->y + lo * j->p->F, lo, hi);
+}
+
+void tc_conv_epilogue_all(const conv_plan *p, tc_scalar *y)
+{
+    if (!tc_conv_has_epilogue(p)) return;
+    ep_job j = {p, y};
+    int64_t grain = 4096 / p->F + 1;
+    tc_parallel_for(p->N * p->rows_img, grain, ep_rows, &j);
+}

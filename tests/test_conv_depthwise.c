@@ -1,0 +1,151 @@
+/* Depthwise convolution (groups = C, multiplier M) against naive loops in
+ * double, forward and the three gradients, on every instruction-set path
+ * the CPU has (the vector line kernels of conv_depthwise.h for M = 1, the C
+ * loops otherwise), with results bit-identical for 1 and 2 threads on each
+ * path. Shapes: channel counts off the vector widths, fewer than 4 and not
+ * a multiple of 4 output positions per line, strides (also > kernel),
+ * dilation, asymmetric pads, 1-D and 3-D, multipliers 1 to 3, no bias. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    int nd;
+    int64_t n, sp[3], c, m, k[3], s[3], d[3], pb[3], pa[3];
+    bool bias;
+} dw_case;
+
+static const dw_case cases[] = {
+    {2, 2, {9, 11}, 17, 1, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true},  /* MobileNet 3x3, C = 16 + 1 */
+    {2, 3, {13, 10}, 35, 1, {3, 3}, {2, 2}, {1, 1}, {1, 0}, {1, 1}, true}, /* stride 2, asymmetric pads */
+    {2, 1, {7, 21}, 8, 1, {5, 5}, {1, 1}, {2, 2}, {4, 4}, {4, 4}, true},   /* dilation 2, wide padding */
+    {2, 2, {10, 10}, 70, 1, {2, 2}, {3, 3}, {1, 1}, {0, 0}, {0, 0}, false}, /* stride > kernel, no bias */
+    {2, 2, {6, 3}, 3, 1, {3, 1}, {1, 1}, {1, 1}, {1, 0}, {1, 0}, true},    /* OW = 3 < 4, C = 3 */
+    {1, 4, {37}, 24, 1, {7}, {1}, {3}, {9}, {9}, true},                    /* 1-D, dilated */
+    {3, 2, {4, 5, 6}, 19, 1, {3, 3, 3}, {1, 2, 1}, {1, 1, 2}, {1, 1, 2}, {1, 0, 2}, true}, /* 3-D */
+    {2, 2, {8, 9}, 5, 2, {3, 3}, {1, 2}, {1, 1}, {1, 1}, {1, 1}, true},   /* multiplier 2 */
+    {2, 1, {5, 7}, 4, 3, {2, 3}, {2, 1}, {1, 2}, {0, 2}, {1, 2}, false},  /* multiplier 3 */
+};
+
+typedef struct {
+    int64_t in[3], k[3], s[3], d[3], pb[3], out[3];
+} dims3;
+
+static dims3 dims_of(const dw_case *b)
+{
+    dims3 m;
+    for (int a = 0; a < 3; a++) m.in[a] = m.k[a] = m.s[a] = m.d[a] = 1, m.pb[a] = 0;
+    for (int i = 0; i < b->nd; i++) {
+        int a = 3 - b->nd + i;
+        m.in[a] = b->sp[i], m.k[a] = b->k[i], m.s[a] = b->s[i], m.d[a] = b->d[i], m.pb[a] = b->pb[i];
+    }
+    for (int a = 0; a < 3; a++) {
+        int64_t pa = a >= 3 - b->nd ? b->pa[a - (3 - b->nd)] : 0;
+        m.out[a] = (m.in[a] + m.pb[a] + pa - (m.k[a] - 1) * m.d[a] - 1) / m.s[a] + 1;
+    }
+    return m;
+}
+
+/* output channel f = c*M + m reads input channel c */
+static void naive(const dw_case *b, const float *x, const float *w, const float *bias, const float *gy, double *y,
+                  double *dx, double *dw, double *db)
+{
+    dims3 m = dims_of(b);
+    int64_t F = b->c * b->m, opos = m.out[0] * m.out[1] * m.out[2], ipos = m.in[0] * m.in[1] * m.in[2];
+    for (int64_t n = 0; n < b->n; n++)
+        for (int64_t o = 0; o < opos; o++) {
+            int64_t od = o / (m.out[1] * m.out[2]), oh = (o / m.out[2]) % m.out[1], ow = o % m.out[2];
+            for (int64_t f = 0; f < F; f++) {
+                int64_t c = f / b->m, yi = (n * opos + o) * F + f;
+                double acc = bias ? bias[f] : 0;
+                db[f] += gy[yi];
+                for (int64_t kd = 0; kd < m.k[0]; kd++)
+                    for (int64_t kh = 0; kh < m.k[1]; kh++)
+                        for (int64_t kw = 0; kw < m.k[2]; kw++) {
+                            int64_t id = od * m.s[0] - m.pb[0] + kd * m.d[0], ih = oh * m.s[1] - m.pb[1] + kh * m.d[1],
+                                    iw = ow * m.s[2] - m.pb[2] + kw * m.d[2];
+                            if (id < 0 || id >= m.in[0] || ih < 0 || ih >= m.in[1] || iw < 0 || iw >= m.in[2]) continue;
+                            int64_t xi = (n * ipos + (id * m.in[1] + ih) * m.in[2] + iw) * b->c + c;
+                            int64_t wi = ((kd * m.k[1] + kh) * m.k[2] + kw) * F + f;
+                            acc += (double)x[xi] * w[wi];
+                            dx[xi] += (double)gy[yi] * w[wi];
+                            dw[wi] += (double)gy[yi] * x[xi];
+                        }
+                y[yi] = acc;
+            }
+        }
+}
+
+static void assert_near(const tc_tensor *t, const double *ref, const char *what, size_t ci)
+{
+    for (int64_t i = 0; i < tc_numel(t); i++)
+        if (fabs(t->data[i] - ref[i]) > 1e-5 * (1 + fabs(ref[i])))
+            fail_msg("%s case %zu: %s[%lld] is %.9g, loops %.9g", tc_isa_name(tc_isa()), ci, what, (long long)i,
+                     (double)t->data[i], ref[i]);
+}
+
+static void against_loops(void **state)
+{
+    (void)state;
+    tc_isa_level keep = tc_isa();
+    for (int isa = TC_ISA_GENERIC; isa <= TC_ISA_AVX512; isa++) {
+        if (!tc_isa_supported((tc_isa_level)isa)) continue;
+        assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
+        for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+            const dw_case *b = &cases[ci];
+            dims3 m = dims_of(b);
+            int64_t F = b->c * b->m, xs[5], ks[5], ys[5];
+            xs[0] = ys[0] = b->n;
+            for (int i = 0; i < b->nd; i++) xs[1 + i] = b->sp[i], ks[i] = b->k[i], ys[1 + i] = m.out[3 - b->nd + i];
+            xs[b->nd + 1] = b->c, ks[b->nd] = 1, ks[b->nd + 1] = F, ys[b->nd + 1] = F;
+            tc_rng rng = tc_rng_new(7 + ci);
+            tc_tensor *x = tc_test_uniform(&rng, b->nd + 2, xs, -1, 1), *w = tc_test_uniform(&rng, b->nd + 2, ks, -1, 1);
+            tc_tensor *bias = tc_test_uniform(&rng, 1, (int64_t[]){F}, -1, 1);
+            tc_tensor *gy = tc_test_uniform(&rng, b->nd + 2, ys, -1, 1);
+            double *ref[4] = {calloc((size_t)tc_numel(gy), sizeof(double)), calloc((size_t)tc_numel(x), sizeof(double)),
+                              calloc((size_t)tc_numel(w), sizeof(double)), calloc((size_t)F, sizeof(double))};
+            naive(b, x->data, w->data, b->bias ? bias->data : NULL, gy->data, ref[0], ref[1], ref[2], ref[3]);
+            tc_conv_params p = {.padding = TC_EXPLICIT, .groups = (int)b->c};
+            for (int i = 0; i < b->nd; i++) {
+                p.stride[i] = (int)b->s[i], p.dilation[i] = (int)b->d[i];
+                p.pad_before[i] = b->pb[i], p.pad_after[i] = b->pa[i];
+            }
+            tc_tensor *kept[2][4];
+            for (int threads = 1; threads <= 2; threads++) {
+                tc_set_num_threads(threads);
+                tc_set_requires_grad(x, true);
+                tc_set_requires_grad(w, true);
+                tc_set_requires_grad(bias, true);
+                x->grad = w->grad = bias->grad = NULL;
+                tc_tensor *y = tc_conv(x, w, b->bias ? bias : NULL, &p);
+                tc_assert_ok(y);
+                assert_int_equal(y->ndim, b->nd + 2);
+                assert_int_equal(tc_numel(y), tc_numel(gy));
+                assert_int_equal(tc_backward_with(y, gy), TC_OK);
+                assert_near(y, ref[0], "y", ci);
+                assert_near(x->grad, ref[1], "dx", ci);
+                assert_near(w->grad, ref[2], "dw", ci);
+                if (b->bias) assert_near(bias->grad, ref[3], "db", ci);
+                tc_tensor *r[4] = {y, x->grad, w->grad, b->bias ? bias->grad : y};
+                for (int i = 0; i < 4; i++) kept[threads - 1][i] = r[i]; /* step tensors: alive until the reset */
+            }
+            for (int i = 0; i < 4; i++)
+                if (memcmp(kept[0][i]->data, kept[1][i]->data, sizeof(tc_scalar) * (size_t)tc_numel(kept[0][i])) != 0)
+                    fail_msg("%s case %zu: result %d differs between 1 and 2 threads", tc_isa_name(tc_isa()), ci, i);
+            for (int i = 0; i < 4; i++) free(ref[i]);
+            tc_step_reset();
+        }
+    }
+    tc_set_isa(keep);
+    tc_set_num_threads(2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(against_loops)};
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    tc_shutdown();
+    return rc;
+}

@@ -1,0 +1,92 @@
+/* tc_onnx_prepare_inference on a CNN exported by PyTorch with its
+ * BatchNormalization nodes kept (tests/fixtures/gen_onnx_fold.py): the
+ * counts of folded BatchNormalizations and planned epilogues, the rewritten
+ * model's output against the unrewritten one (1e-5 relative) and against
+ * PyTorch's, on every instruction-set path; with a gradient to record the
+ * epilogues run as the separate nodes (same bits, and the input gradient
+ * flows). */
+#include "testutil.h"
+
+#include "tensorcook/onnx.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static tc_onnx_model *load(bool prepare, int *folded, int *fused)
+{
+    tc_onnx_model *m = tc_onnx_load(TC_FIXTURES "/onnx/fold_cnn.onnx");
+    if (!m) fail_msg("%s", tc_last_error());
+    if (prepare && tc_onnx_prepare_inference(m, folded, fused) != TC_OK) fail_msg("%s", tc_last_error());
+    return m;
+}
+
+static tc_tensor *run(tc_onnx_model *m, tc_tensor *x)
+{
+    tc_tensor *y = NULL;
+    if (tc_onnx_run(m, 1, &x, 1, &y) != TC_OK) fail_msg("%s", tc_last_error());
+    return y;
+}
+
+static void folded_matches_unfolded(void **state)
+{
+    (void)state;
+    int folded = -1, fused = -1;
+    tc_onnx_model *plain = load(false, NULL, NULL), *fast = load(true, &folded, &fused);
+    /* five Conv+BN pairs; epilogues: relu, add+relu, relu+clip, add+relu (downsample), and the
+     * broadcast add+relu planned (it falls back at run time); the conv read twice is left alone */
+    assert_int_equal(folded, 5);
+    assert_int_equal(fused, 5);
+    tc_fixture *fx = tc_fixture_load(TC_FIXTURES "/onnx/fold_cnn.tcfx");
+    if (!fx) fail_msg("%s", tc_last_error());
+    /* kept: the loop resets the step */
+    tc_tensor *x = tc_tensor_keep(tc_fixture_get(fx, "in:x")), *want = tc_tensor_keep(tc_fixture_get(fx, "out"));
+    tc_isa_level keep = tc_isa();
+    for (int isa = TC_ISA_GENERIC; isa <= TC_ISA_AVX512; isa++) {
+        if (!tc_isa_supported((tc_isa_level)isa)) continue;
+        assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
+        bool was = tc_set_grad_enabled(false);
+        tc_tensor *a = tc_contiguous(run(plain, x)), *b = tc_contiguous(run(fast, x));
+        tc_set_grad_enabled(was);
+        char what[64];
+        snprintf(what, sizeof what, "folded vs unfolded (%s)", tc_isa_name(tc_isa()));
+        tc_assert_close_(b, a, 1e-5, 1e-6, what, __FILE__, __LINE__);
+        snprintf(what, sizeof what, "folded vs PyTorch (%s)", tc_isa_name(tc_isa()));
+        tc_assert_close_(b, want, 1e-4, 1e-5, what, __FILE__, __LINE__);
+        /* the folding changed the numbers at all (the kernel is rounded once): else it did not happen */
+        bool differs = memcmp(a->data, b->data, sizeof(tc_scalar) * (size_t)tc_numel(a)) != 0;
+        assert_true(differs);
+        /* with a gradient to record: the epilogue nodes run as themselves, same bits, gradients flow */
+        tc_tensor *xg = tc_contiguous(x);
+        tc_set_requires_grad(xg, true);
+        tc_tensor *c = run(fast, xg);
+        assert_int_equal(tc_backward(tc_sum(c, 0, NULL, false)), TC_OK);
+        tc_assert_close(tc_contiguous(c), b, 0, 0);
+        assert_non_null(xg->grad);
+        double g2 = 0;
+        for (int64_t i = 0; i < tc_numel(xg->grad); i++) g2 += xg->grad->data[i] * xg->grad->data[i];
+        assert_true(g2 > 0);
+        tc_step_reset();
+    }
+    tc_set_isa(keep);
+    tc_tensor_free(x);
+    tc_tensor_free(want);
+    tc_fixture_free(fx);
+    tc_onnx_free(plain);
+    tc_onnx_free(fast);
+}
+
+static void bad_input(void **state)
+{
+    (void)state;
+    assert_int_equal(tc_onnx_prepare_inference(NULL, NULL, NULL), TC_ERR_ARG);
+    assert_non_null(strstr(tc_last_error(), "NULL"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(folded_matches_unfolded), cmocka_unit_test(bad_input)};
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    tc_shutdown();
+    return rc;
+}
