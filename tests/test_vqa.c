@@ -164,13 +164,19 @@ static void test_question_vectors(void **state)
     assert_memory_equal(wv.vec, again.vec, sizeof(float) * 12);
     tc_scalar q[5 * 4];
     int unknown = -1;
-    assert_int_equal(tc_question_vectors(&wv, "what colour, circle?", 5, q, &unknown), TC_OK);
+    assert_int_equal(tc_question_vectors(&wv, "what colour, circle?", 5, false, q, &unknown), TC_OK);
     assert_int_equal(unknown, 1);
     for (int d = 0; d < 4; d++) {
         assert_true(q[d] == (tc_scalar)wv.vec[d]);          /* what */
         assert_true(q[4 + d] == 0);                          /* colour: unknown, zeros */
         assert_true(q[8 + d] == (tc_scalar)wv.vec[8 + d]);  /* circle */
         assert_true(q[12 + d] == 0 && q[16 + d] == 0);       /* right padding */
+    }
+    assert_int_equal(tc_question_vectors(&wv, "what colour, circle?", 5, true, q, &unknown), TC_OK);
+    for (int d = 0; d < 4; d++) { /* pre padding: zeros, then what, (colour), circle */
+        assert_true(q[d] == 0 && q[4 + d] == 0 && q[12 + d] == 0);
+        assert_true(q[8 + d] == (tc_scalar)wv.vec[d]);
+        assert_true(q[16 + d] == (tc_scalar)wv.vec[8 + d]);
     }
     tc_word_vectors sub;
     int64_t unk;
