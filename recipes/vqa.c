@@ -40,6 +40,7 @@ static int usage(FILE *f, int rc)
             "  --summary           print the model's table and exit (the seed's: 13,707,240 parameters)\n"
             "  --summary-json FILE test_accuracy, majority_accuracy, question_only_accuracy, train_seconds, ...\n"
             "  --answers-count N   answers of the --summary model [1000]\n"
+            "  --dropout X         rate of the three Dropout layers [0.5] (training only; 0: none)\n"
             "  --linear-dense      Dense layers without activation, as the seed runs (its 'tanh' is never passed on)\n"
             "  --width-div N       LSTM and Dense widths divided by N [1] (small models for tests)\n"
             "  --vgg-div N         VGG16 widths divided by N [1] (fast tests only; fc2 then has 4096/N values)\n");
@@ -49,27 +50,28 @@ static int usage(FILE *f, int rc)
 typedef struct {
     int words, dim, lstm, dense, answers, feat;
     bool linear, pre_pad;
+    double dropout;
 } vqa_shape;
 
 static tc_model *build(const vqa_shape *s)
 {
     return tc_vqa_model(&(tc_vqa_opts){.image_features = s->feat, .max_words = s->words, .word_dim = s->dim,
                                        .lstm_units = s->lstm, .dense_units = s->dense, .answers = s->answers,
-                                       .linear_dense = s->linear});
+                                       .linear_dense = s->linear, .dropout = s->dropout > 0 ? s->dropout : -1});
 }
 
 /* ---- checkpoints: the model, its sizes, the vocabulary's vectors and how
  * image features were made, under extra/vqa/ ---- */
 static const char *SHAPE_KEYS[] = {"words", "dim", "lstm", "dense", "answers", "feat", "linear", "features", "vgg_seed",
-                                   "vgg_div", "vgg_weights", "feature_scale", "pre_pad"};
-#define N_KEYS 13
+                                   "vgg_div", "vgg_weights", "feature_scale", "pre_pad", "dropout"};
+#define N_KEYS 14
 
 static bool save_checkpoint(const char *path, const tc_model *m, const vqa_shape *s, const vqa_feature_opts *fo,
                             double scale, const tc_word_vectors *wv)
 {
     tc_checkpoint *x = tc_checkpoint_new();
     double v[N_KEYS] = {s->words, s->dim, s->lstm, s->dense, s->answers, s->feat, s->linear, fo->kind, (double)fo->vgg_seed,
-                        fo->vgg_div, fo->vgg_weights != NULL, scale, s->pre_pad};
+                        fo->vgg_div, fo->vgg_weights != NULL, scale, s->pre_pad, s->dropout};
     char name[64];
     bool ok = true;
     for (int i = 0; i < N_KEYS && ok; i++) {
@@ -87,7 +89,7 @@ static bool save_checkpoint(const char *path, const tc_model *m, const vqa_shape
             if (!*c) break;
         }
     for (int64_t i = 0; i < wv->n * wv->dim; i++) vec->data[i] = (tc_scalar)wv->vec[i];
-    ok = ok && tc_checkpoint_put(x, "vqa/words", w) == TC_OK && tc_checkpoint_put(x, "vqa/vectors", vec) == TC_OK &&
+    ok = ok && tc_checkpoint_put(x, "vqa/vocabulary", w) == TC_OK && tc_checkpoint_put(x, "vqa/vectors", vec) == TC_OK &&
          tc_checkpoint_save_model(m, NULL, path, x) == TC_OK;
     tc_tensor_free(w);
     tc_tensor_free(vec);
@@ -110,14 +112,14 @@ static tc_model *load_checkpoint(const char *path, vqa_shape *s, vqa_feature_opt
             return NULL;
         }
     }
-    const tc_tensor *w = tc_checkpoint_get(ck, "extra/vqa/words"), *vec = tc_checkpoint_get(ck, "extra/vqa/vectors");
+    const tc_tensor *w = tc_checkpoint_get(ck, "extra/vqa/vocabulary"), *vec = tc_checkpoint_get(ck, "extra/vqa/vectors");
     if (!w || !vec || vec->ndim != 2 || vec->shape[1] != (int64_t)v[1]) {
         tc_checkpoint_free(ck);
         tc_error(TC_ERR_FORMAT, "%s: not a vqa checkpoint (no vocabulary)", path);
         return NULL;
     }
     tc_checkpoint_free(ck);
-    *s = (vqa_shape){(int)v[0], (int)v[1], (int)v[2], (int)v[3], (int)v[4], (int)v[5], v[6] != 0, v[12] != 0};
+    *s = (vqa_shape){(int)v[0], (int)v[1], (int)v[2], (int)v[3], (int)v[4], (int)v[5], v[6] != 0, v[12] != 0, v[13]};
     fo->kind = (vqa_features_kind)v[7];
     fo->vgg_seed = (uint64_t)v[8];
     fo->vgg_div = (int)v[9];
@@ -132,7 +134,7 @@ static tc_model *load_checkpoint(const char *path, vqa_shape *s, vqa_feature_opt
         tc_model_free(m);
         return NULL;
     }
-    w = tc_checkpoint_get(ck, "vqa/words");
+    w = tc_checkpoint_get(ck, "vqa/vocabulary");
     vec = tc_checkpoint_get(ck, "vqa/vectors");
     wv->n = vec->shape[0];
     wv->dim = (int)vec->shape[1];
@@ -378,7 +380,7 @@ int tc_cmd_vqa(int argc, char **argv)
     const char *image = NULL, *question = NULL, *checkpoint = NULL, *answers = NULL, *optimizer = "rmsprop", *padding = "post";
     long long epochs = 8, iters = 0, batch = 32, threads = 0, seed = 42, images = 400, answers_count = 1000;
     long long width_div = 1, vgg_div = 1, max_vectors = 0;
-    double lr = 1e-3;
+    double lr = 1e-3, dropout = 0.5;
     bool bad = false, table = false, linear = false;
     for (int i = 1; i < argc && !bad; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout, 0);
@@ -401,13 +403,14 @@ int tc_cmd_vqa(int argc, char **argv)
             opt_int(argc, argv, &i, "--seed", &seed, &bad) || opt_int(argc, argv, &i, "--images", &images, &bad) ||
             opt_int(argc, argv, &i, "--answers-count", &answers_count, &bad) ||
             opt_int(argc, argv, &i, "--width-div", &width_div, &bad) || opt_int(argc, argv, &i, "--vgg-div", &vgg_div, &bad) ||
-            opt_int(argc, argv, &i, "--max-vectors", &max_vectors, &bad) || opt_double(argc, argv, &i, "--lr", &lr, &bad))
+            opt_int(argc, argv, &i, "--max-vectors", &max_vectors, &bad) || opt_double(argc, argv, &i, "--lr", &lr, &bad) ||
+            opt_double(argc, argv, &i, "--dropout", &dropout, &bad))
             continue;
         fprintf(stderr, "tensorcook vqa: unknown option '%s'\n", argv[i]);
         return usage(stderr, 2);
     }
     if (bad || epochs < 1 || iters < 0 || batch < 1 || lr <= 0 || images < 10 || answers_count < 2 || width_div < 1 ||
-        width_div > 64 || vgg_div < 1 || vgg_div > 64 || max_vectors < 0) {
+        width_div > 64 || vgg_div < 1 || vgg_div > 64 || max_vectors < 0 || dropout < 0 || dropout >= 1) {
         fprintf(stderr, "tensorcook vqa: invalid option values (see --help)\n");
         return 2;
     }
@@ -433,7 +436,7 @@ int tc_cmd_vqa(int argc, char **argv)
         return answer(image, question, checkpoint, answers, vectors, vgg_weights);
     }
     vqa_shape s = {30, 300, (int)(512 / width_div), (int)(1024 / width_div), (int)answers_count, 4096 / (int)vgg_div, linear,
-                   !strcmp(padding, "pre")};
+                   !strcmp(padding, "pre"), dropout};
     if (s.lstm < 1 || s.dense < 1) s.lstm = s.dense = 1;
     if (table) {
         tc_nn_seed((uint64_t)seed);
@@ -502,9 +505,6 @@ int tc_cmd_vqa(int argc, char **argv)
     int fdim;
     if (!(F = image_features(d, data, &fo, &fdim))) goto fail;
     s.feat = fdim;
-    /* Random VGG weights leave fc2 at an arbitrary scale: one factor for
-     * all features brings their RMS over the training images to 1 (stored
-     * in the checkpoint; 1 would do for ImageNet weights' scale too). */
     split = malloc(sizeof(int64_t) * (size_t)d->n * 3);
     int64_t ntr = 0, nva = 0, nte = 0, *tr = split, *va = split + d->n, *te = split + 2 * d->n;
     for (int64_t i = 0; i < d->n; i++) { /* by image: 70 % train, 10 % validation, 20 % test */
@@ -517,13 +517,7 @@ int tc_cmd_vqa(int argc, char **argv)
         tc_error(TC_ERR_FORMAT, "%s: %lld images are too few for training, validation and test sets", data, (long long)d->n_images);
         goto fail;
     }
-    double ss = 0;
-    int64_t cnt = 0;
-    for (int64_t i = 0; i < d->n_images; i++)
-        if (i % 10 < 7)
-            for (int k = 0; k < fdim; k++, cnt++) ss += (double)F[i * fdim + k] * F[i * fdim + k];
-    double scale = ss > 0 ? 1 / sqrt(ss / (double)cnt) : 1;
-    for (int64_t i = 0; i < d->n_images * fdim; i++) F[i] = (tc_scalar)(F[i] * scale);
+    double scale = 1; /* a factor after the L2 normalisation (kept in the checkpoint) */
     int64_t qs = (int64_t)s.words * s.dim;
     Q = malloc(sizeof(tc_scalar) * (size_t)(d->n * qs));
     for (int64_t i = 0; i < d->n; i++)

@@ -1,6 +1,7 @@
 /* Image features of the vqa recipe: VGG16's fc2 output (4096 values; the
  * seed's get_image_features: load_img to 224 x 224, preprocess_input, the
  * model up to fc2), or small raw pictures for a comparison. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,20 +18,20 @@ struct vqa_extractor {
 void vqa_features_describe(const vqa_feature_opts *o, char *buf, size_t n, bool for_file)
 {
     if (o->kind == VQA_FEATURES_PIXELS) {
-        snprintf(buf, n, for_file ? "pixels%d" : "pixels (%d x %d x 3, scaled to [0, 1])", PIXELS, PIXELS);
+        snprintf(buf, n, for_file ? "pixels%d_l2" : "pixels (%d x %d x 3), L2-normalised", PIXELS, PIXELS);
         return;
     }
     const char *w = o->vgg_weights ? strrchr(o->vgg_weights, '/') : NULL;
     w = w ? w + 1 : o->vgg_weights;
     if (for_file) {
-        if (w) snprintf(buf, n, "vgg16_fc2_div%d_%s", o->vgg_div, w);
-        else snprintf(buf, n, "vgg16_fc2_div%d_random%llu", o->vgg_div, (unsigned long long)o->vgg_seed);
+        if (w) snprintf(buf, n, "vgg16_fc2_l2_div%d_%s", o->vgg_div, w);
+        else snprintf(buf, n, "vgg16_fc2_l2_div%d_random%llu", o->vgg_div, (unsigned long long)o->vgg_seed);
         for (char *p = buf; *p; p++)
             if (*p == '.' || *p == ' ') *p = '_';
     } else if (w) {
-        snprintf(buf, n, "VGG16 fc2 (weights %s)%s", o->vgg_weights, o->vgg_div > 1 ? " narrowed for tests" : "");
+        snprintf(buf, n, "VGG16 fc2, L2-normalised (weights %s)%s", o->vgg_weights, o->vgg_div > 1 ? " narrowed for tests" : "");
     } else {
-        snprintf(buf, n, "VGG16 fc2 with RANDOM weights (seed %llu; no --vgg-weights)%s", (unsigned long long)o->vgg_seed,
+        snprintf(buf, n, "VGG16 fc2, L2-normalised, with RANDOM weights (seed %llu; no --vgg-weights)%s", (unsigned long long)o->vgg_seed,
                  o->vgg_div > 1 ? ", narrowed for tests" : "");
     }
 }
@@ -79,6 +80,12 @@ bool vqa_extractor_run(vqa_extractor *e, const char *path, tc_scalar *out)
         tc_step_release(mark);
     }
     tc_tensor_free(img);
+    /* L2-normalised, as Agrawal et al.'s "deeper LSTM Q + norm I" (the
+     * paper the seed follows): the 4096 values of any scale (random
+     * weights, ImageNet's) weigh as much as the question's 512 */
+    double ss = 0;
+    for (int i = 0; ok && i < e->dim; i++) ss += (double)out[i] * out[i];
+    for (int i = 0; ok && ss > 0 && i < e->dim; i++) out[i] = (tc_scalar)(out[i] / sqrt(ss));
     return ok;
 }
 
