@@ -324,13 +324,21 @@ static int64_t vocabulary(const tc_qa_set *d, int max_words, char ***words)
     return n;
 }
 
-/* Features of every image, computed once and cached in DIR/features_KIND.npy. */
-static tc_scalar *image_features(const tc_qa_set *d, const char *data_dir, const vqa_feature_opts *fo, int *dim)
+/* Features of every image, computed once and cached in
+ * OUT/features_KIND_HASH.npy (HASH: of the image paths, so another data
+ * folder never reads this one's features). */
+static tc_scalar *image_features(const tc_qa_set *d, const char *out, const vqa_feature_opts *fo, int *dim)
 {
     char desc[512], file[256], cache[4600];
     vqa_features_describe(fo, desc, sizeof desc, false);
     vqa_features_describe(fo, file, sizeof file, true);
-    snprintf(cache, sizeof cache, "%s/features_%s.npy", data_dir, file);
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (int64_t i = 0; i < d->n_images; i++)
+        for (const char *c = d->images[i];; c++) {
+            h = (h ^ (unsigned char)*c) * 1099511628211ull;
+            if (!*c) break;
+        }
+    snprintf(cache, sizeof cache, "%s/features_%s_%016llx.npy", out, file, (unsigned long long)h);
     fprintf(stderr, "tensorcook vqa: image features: %s\n", desc);
     FILE *probe = fopen(cache, "rb");
     if (probe) {
@@ -472,19 +480,19 @@ int tc_cmd_vqa(int argc, char **argv)
     if (!data) {
         snprintf(gen, sizeof gen, "%s/data", out);
         if (!prepare_out_dir("vqa", gen)) goto done;
-        FILE *have = NULL;
-        char probe[4400];
-        snprintf(probe, sizeof probe, "%s/questions.tsv", gen);
-        if ((have = fopen(probe, "r"))) fclose(have);
-        d = have ? tc_qa_set_load(gen) : NULL;
-        if (d && d->n_images != images) {
-            tc_qa_set_free(d);
-            d = NULL;
-        }
+        /* made again unless OUT/data holds the set of these options */
+        char probe[4400], want[128], *have = NULL;
+        size_t have_n = 0;
+        snprintf(probe, sizeof probe, "%s/generated.txt", gen);
+        int wn = snprintf(want, sizeof want, "tc_shapes_qa_generate images %lld seed %lld\n", images, seed);
+        bool same = tc_read_file(probe, 4096, (unsigned char **)&have, &have_n) == TC_OK && have_n == (size_t)wn &&
+                    !memcmp(have, want, have_n);
+        free(have);
+        d = same ? tc_qa_set_load(gen) : NULL;
         if (!d) {
             fprintf(stderr, "tensorcook vqa: generating %lld images of coloured shapes with 3 questions each in %s\n", images, gen);
             if (tc_shapes_qa_generate(gen, &(tc_shapes_qa_opts){.images = images, .seed = (uint64_t)seed}) != TC_OK ||
-                !(d = tc_qa_set_load(gen)))
+                !(d = tc_qa_set_load(gen)) || tc_write_file_atomic(probe, want, (size_t)wn) != TC_OK)
                 goto fail;
         }
         data = gen;
@@ -503,7 +511,7 @@ int tc_cmd_vqa(int argc, char **argv)
         fprintf(stderr, "tensorcook vqa: no --vectors: RANDOM %d-d vectors for the %lld question words\n", s.dim, (long long)nv);
     }
     int fdim;
-    if (!(F = image_features(d, data, &fo, &fdim))) goto fail;
+    if (!(F = image_features(d, out, &fo, &fdim))) goto fail;
     s.feat = fdim;
     split = malloc(sizeof(int64_t) * (size_t)d->n * 3);
     int64_t ntr = 0, nva = 0, nte = 0, *tr = split, *va = split + d->n, *te = split + 2 * d->n;
@@ -585,7 +593,7 @@ int tc_cmd_vqa(int argc, char **argv)
         int64_t n = 0, ok = 0;
         for (int64_t i = 0; i < nte; i++)
             if (!strncmp(d->questions[te[i]], kinds[k], strlen(kinds[k]))) n++, ok += pred[i] == d->answer[te[i]];
-        if (n) printf("  test accuracy on \"%s ...\" questions: %.4f (%lld)\n", kinds[k], (double)ok / (double)n, (long long)n);
+        if (n) printf("  test accuracy on \"%s...\" questions: %.4f (%lld)\n", kinds[k], (double)ok / (double)n, (long long)n);
     }
     printf("test accuracy %.4f on %lld questions; majority answer \"%s\" %.4f; question-only (the majority answer of each "
            "question) %.4f; %lld steps in %.1f s\n",
