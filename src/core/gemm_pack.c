@@ -22,8 +22,12 @@ static void pack_b(bool tb, const float *b, int64_t ldb, int64_t p0, int64_t kc,
         int64_t w = nc - js < nr ? nc - js : nr;
         for (int64_t p = 0; p < kc; p++) {
             float *d = dst + (js / nr) * kc * nr + p * nr;
-            for (int64_t j = 0; j < w; j++)
-                d[j] = tb ? b[(j0 + js + j) * ldb + p0 + p] : b[(p0 + p) * ldb + j0 + js + j];
+            /* the two layouts in separate loops: the untransposed row is one
+             * contiguous copy (the ternary inside one loop kept it scalar) */
+            if (tb)
+                for (int64_t j = 0; j < w; j++) d[j] = b[(j0 + js + j) * ldb + p0 + p];
+            else
+                memcpy(d, b + (p0 + p) * ldb + j0 + js, sizeof(float) * (size_t)w);
             for (int64_t j = w; j < nr; j++) d[j] = 0;
         }
     }
@@ -36,8 +40,10 @@ static void pack_a(bool ta, const float *a, int64_t lda, int64_t i0, int64_t mc,
         int64_t h = mc - is < mr ? mc - is : mr;
         for (int64_t p = 0; p < kc; p++) {
             float *d = dst + (is / mr) * kc * mr + p * mr;
-            for (int64_t i = 0; i < h; i++)
-                d[i] = ta ? a[(p0 + p) * lda + i0 + is + i] : a[(i0 + is + i) * lda + p0 + p];
+            if (ta)
+                memcpy(d, a + (p0 + p) * lda + i0 + is, sizeof(float) * (size_t)h);
+            else
+                for (int64_t i = 0; i < h; i++) d[i] = a[(i0 + is + i) * lda + p0 + p];
             for (int64_t i = h; i < mr; i++) d[i] = 0;
         }
     }
