@@ -5,7 +5,7 @@
  * three times Dense 1024 tanh + Dropout 0.5; Dense softmax over the
  * answers (tc_vqa_model: the seed's 13,707,240 parameters with 1000
  * answers). The seed only loads pretrained weights; here the model trains
- * end to end (RMSprop, the seed's optimizer) on a folder of images with
+ * end to end (Adam; see docs/recipes/vqa.md for RMSprop) on a folder of images with
  * questions (qa.h), by default a generated set of coloured shapes, and
  * answers a question about an image with the top 5 answers. */
 #include <math.h>
@@ -31,8 +31,9 @@ static int usage(FILE *f, int rc)
             "  --epochs N          epochs [8]\n"
             "  --iters N           train N steps instead of whole epochs\n"
             "  --batch N           batch size [32]\n"
-            "  --lr X              RMSprop learning rate [0.001]\n"
-            "  --optimizer O       rmsprop (the seed's) | adam [rmsprop]\n"
+            "  --lr X              learning rate [0.001]\n"
+            "  --optimizer O       adam | rmsprop (TensorFlow 1.x's; the seed compiles Keras' rmsprop, which\n"
+            "                      starts its mean square at 0 and moves at once: see docs/recipes/vqa.md) [adam]\n"
             "  --padding P         post: words first, zeros after (the seed's) | pre: zeros first (Keras' pad_sequences) [post]\n"
             "  --threads N         threads [TENSORCOOK_THREADS or all cores]\n"
             "  --seed N            seed of data, weights, shuffling and dropout [42]\n"
@@ -385,7 +386,7 @@ static tc_scalar *image_features(const tc_qa_set *d, const char *out, const vqa_
 int tc_cmd_vqa(int argc, char **argv)
 {
     const char *data = NULL, *out = "out/vqa", *summary = NULL, *vectors = NULL, *vgg_weights = NULL, *features = "vgg";
-    const char *image = NULL, *question = NULL, *checkpoint = NULL, *answers = NULL, *optimizer = "rmsprop", *padding = "post";
+    const char *image = NULL, *question = NULL, *checkpoint = NULL, *answers = NULL, *optimizer = "adam", *padding = "post";
     long long epochs = 8, iters = 0, batch = 32, threads = 0, seed = 42, images = 400, answers_count = 1000;
     long long width_div = 1, vgg_div = 1, max_vectors = 0;
     double lr = 1e-3, dropout = 0.5;
