@@ -81,12 +81,46 @@ static void test_bad_inputs(void **state)
     assert_int_equal(tc_word_vectors_read("/nonexistent/glove.txt", 0, &wv), TC_ERR_IO);
 }
 
+/* Inputs kept from fuzzing (tests/fuzz/regressions/word_vectors/): each
+ * reads, or fails with an error naming the file; never a crash. */
+static void test_fuzz_regressions(void **state)
+{
+    (void)state;
+    char cmd[1024], list[64];
+    snprintf(list, sizeof list, "/tmp/test_wv_list_%d.txt", (int)getpid());
+    snprintf(cmd, sizeof cmd, "ls %s/../fuzz/regressions/word_vectors/ > %s", TC_FIXTURES, list);
+    assert_int_equal(system(cmd), 0);
+    FILE *l = fopen(list, "r");
+    assert_non_null(l);
+    char name[400];
+    int n = 0;
+    while (fgets(name, sizeof name, l)) {
+        name[strcspn(name, "\n")] = 0;
+        if (!strcmp(name, "README")) continue;
+        char file[1024];
+        snprintf(file, sizeof file, "%s/../fuzz/regressions/word_vectors/%s", TC_FIXTURES, name);
+        tc_word_vectors wv;
+        if (tc_word_vectors_read(file, 0, &wv) == TC_OK) {
+            assert_true(wv.n > 0 && wv.dim > 0);
+            tc_word_vectors_free(&wv);
+        } else {
+            if (!strstr(tc_last_error(), name)) fail_msg("%s: error without the file name: %s", name, tc_last_error());
+            assert_null(wv.word);
+        }
+        n++;
+    }
+    fclose(l);
+    unlink(list);
+    assert_true(n > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_glove),
         cmocka_unit_test(test_word2vec_header),
         cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_fuzz_regressions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

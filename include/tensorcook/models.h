@@ -182,6 +182,25 @@ typedef struct {
 } tc_c3d_opts;
 tc_model *tc_c3d(const tc_c3d_opts *o);
 
+/* The visual question answering model (src/models/vqa.c): inputs [image
+ * features (image_features), question (max_words, word_dim)]; lstm_layers x
+ * LSTM(lstm_units) (the last returns a vector), concatenated with the
+ * image features, dense_layers x (Dense(dense_units, tanh) + Dropout),
+ * Dense(answers) logits. The defaults (4096, 30 x 300, 3 x 512, 3 x 1024,
+ * 1000) are the seed's model: 13,707,240 parameters. The seed's Dense
+ * layers are linear (its 'tanh' never reaches them): .linear_dense gives
+ * that model as run; the default is tanh, as it intends. */
+typedef struct {
+    int image_features;          /* [4096] VGG16 fc2 */
+    int max_words, word_dim;     /* [30, 300] */
+    int lstm_units, lstm_layers; /* [512, 3] */
+    int dense_units, dense_layers; /* [1024, 3] */
+    int answers;                 /* [1000] */
+    double dropout;              /* [0.5]; < 0: none */
+    bool linear_dense;           /* the seed as run: Dense layers without activation */
+} tc_vqa_opts;
+tc_model *tc_vqa_model(const tc_vqa_opts *o); /* o may be NULL */
+
 /* ==== end of the cookbook's networks ==== */
 
 #ifdef __cplusplus

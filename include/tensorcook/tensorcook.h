@@ -22,5 +22,6 @@
 #include "audio.h"
 #include "wavenet.h"
 #include "word_vectors.h"
+#include "qa.h"
 
 #endif
