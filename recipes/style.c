@@ -149,8 +149,9 @@ int tc_cmd_style(int argc, char **argv)
         if (tc_load_matconvnet_weights(m, weights) != TC_OK) goto fail;
         fprintf(stderr, "tensorcook style: weights loaded from %s (MatConvNet)\n", weights);
     } else if (weights) {
-        if (!vision_load_weights("style", m, TC_ZOO_VGG19, false, weights, false, false)) goto done;
+        if (tc_load_keras_weights(m, weights, NULL) != TC_OK) goto fail;
         kernel_bgr_to_rgb(m);
+        fprintf(stderr, "tensorcook style: weights loaded from %s (Keras; block1_conv1 turned from BGR to RGB)\n", weights);
     }
     tc_zoo_set_trainable(m, 0, -1, false); /* gradients go to the image only */
     cx = style_preprocess(content);
