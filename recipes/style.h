@@ -49,7 +49,7 @@ typedef struct {
     bool quiet;
 } style_run_opts;
 typedef struct {
-    double first_loss, last_loss, seconds, cpu_seconds; /* seconds: wall, cpu: process CPU time, per iteration */
+    double first_loss, last_loss, seconds, cpu_seconds; /* per iteration after the first: wall, process CPU */
     int n;                                              /* rows of the history */
     double *total, *content, *style;                    /* malloc'd, n each (weighted: 5 content, 100 style) */
 } style_run_result;

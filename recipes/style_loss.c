@@ -174,10 +174,15 @@ bool style_run(const style_targets *t, const tc_tensor *content_x, const style_r
             snprintf(name, sizeof name, "%d.png", it);
             ok = save_at(o->out_dir, name, x);
         }
+        if (it == 0 && o->iters > 1) { /* time the steps after the first (warm-up, dumps, 0.png) */
+            w0 = clock_s(CLOCK_MONOTONIC);
+            c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+        }
     }
     if (r->n) {
-        r->seconds = (clock_s(CLOCK_MONOTONIC) - w0) / r->n;
-        r->cpu_seconds = (clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0) / r->n;
+        int timed = r->n > 1 ? r->n - 1 : 1;
+        r->seconds = (clock_s(CLOCK_MONOTONIC) - w0) / timed;
+        r->cpu_seconds = (clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0) / timed;
     }
     ok = ok && save_at(o->out_dir, "final.png", x);
     tc_step_reset();
