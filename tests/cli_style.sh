@@ -63,6 +63,13 @@ for w in vgg19.mat vgg19_notop.h5; do
   check "style-vs-pytorch-$w" 0 "style matches PyTorch" /usr/bin/python3 "$fx/gen_style.py" check "$tmp" "$tmp/d-$w"
 done
 
+# the same bits with 1 and 2 threads
+check style-dump-1-thread 0 "final.png" "$bin" style "${c[@]}" --weights "$tmp/vgg19.mat" --iters 1 --threads 1 --out "$tmp/o1" --dump "$tmp/d1"
+check style-dump-2-threads 0 "final.png" "$bin" style "${c[@]}" --weights "$tmp/vgg19.mat" --iters 1 --threads 2 --out "$tmp/o2" --dump "$tmp/d2"
+for f in step0_losses step0_grad step1_input; do
+  cmp -s "$tmp/d1/$f.npy" "$tmp/d2/$f.npy" || fail "style: $f.npy differs between 1 and 2 threads"
+done
+
 # a short run: the loss falls; every output is there and complete, no temporary file is left
 o=$tmp/run
 check style-run 0 "total loss" "$bin" style "${c[@]}" --weights "$tmp/vgg19.mat" --iters 12 --out "$o" --summary-json "$tmp/run.json"
