@@ -90,32 +90,63 @@ static void test_bad_files(void **state)
 }
 
 /* The inputs the fuzzer found (tests/fuzz/regressions/matconvnet): each
- * loads or fails with a one-line error naming the file, never crashes.
- * oom-* files (a forged size that libmatio allocates before reading) are
- * kept there but not replayed until the reader caps libmatio's allocations. */
+ * loads or fails with a one-line error naming the file, never crashes;
+ * oom-* files (a forged size that libmatio would allocate before reading)
+ * are refused by the size check. */
 static void test_fuzz_regressions(void **state)
 {
     (void)state;
     const char *dir = TC_FIXTURES "/../fuzz/regressions/matconvnet";
     DIR *d = opendir(dir);
     assert_non_null(d);
-    int seen = 0;
+    int seen = 0, oom = 0;
     for (struct dirent *e; (e = readdir(d));) {
-        if (e->d_name[0] == '.' || !strncmp(e->d_name, "oom-", 4)) continue;
+        if (e->d_name[0] == '.') continue;
         char path[1024];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         tc_model *a = small_vgg19();
         assert_non_null(a);
-        if (tc_load_matconvnet_weights(a, path) != TC_OK) {
+        tc_status st = tc_load_matconvnet_weights(a, path);
+        if (st != TC_OK) {
             assert_non_null(strstr(tc_last_error(), e->d_name));
             assert_null(strchr(tc_last_error(), '\n'));
+        }
+        if (!strncmp(e->d_name, "oom-", 4)) {
+            assert_int_not_equal(st, TC_OK);
+            assert_non_null(strstr(tc_last_error(), "damaged .mat file"));
+            double mean[3];
+            assert_int_not_equal(tc_matconvnet_mean(path, mean), TC_OK);
+            oom++;
         }
         tc_model_free(a);
         tc_step_reset();
         seen++;
     }
     closedir(d);
-    assert_true(seen > 0);
+    assert_true(seen > 0 && oom > 0);
+}
+
+/* The size check before libmatio reads: every kind of variable scipy
+ * writes passes (compressed or not), forged element counts are refused
+ * with one line, in plain and in compressed variables. */
+static void test_size_check(void **state)
+{
+    (void)state;
+    double m[3];
+    const char *good[] = {"varied_u.mat", "varied_z.mat"};
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(tc_matconvnet_mean(tc_test_at(good[k]), m), TC_OK);
+        assert_true(fabs(m[0] - 123.68) < 1e-9 && fabs(m[2] - 103.939) < 1e-9);
+    }
+    const char *forged[] = {"forged_u.mat", "forged_z.mat"};
+    for (int k = 0; k < 2; k++) {
+        assert_int_not_equal(tc_matconvnet_mean(tc_test_at(forged[k]), m), TC_OK);
+        assert_non_null(strstr(tc_last_error(), forged[k]));
+        assert_non_null(strstr(tc_last_error(), "damaged .mat file: an array declares 1610612736 elements"));
+        assert_non_null(strstr(tc_last_error(), "in variable meta"));
+        assert_null(strchr(tc_last_error(), '\n'));
+        expect_error(forged[k], "damaged .mat file");
+    }
 }
 
 static void test_names(void **state)
@@ -135,6 +166,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_compressed_equals_h5), cmocka_unit_test(test_uncompressed_equals_h5),
         cmocka_unit_test(test_mean), cmocka_unit_test(test_bad_files), cmocka_unit_test(test_names),
+        cmocka_unit_test(test_size_check),
         cmocka_unit_test(test_fuzz_regressions),
     };
     return cmocka_run_group_tests(tests, setup_all, teardown_all);

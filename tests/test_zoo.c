@@ -291,13 +291,81 @@ static void test_labels(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* avg_pool: the same VGG with 2x2 SAME average pooling closing each block
+ * (style transfer's network): shapes on an odd size, each pooling against
+ * a naive TF-SAME average (the padded cells not counted) of the layer
+ * before it, one pass for several layers equal to separate passes, and the
+ * option refused for other architectures. */
+static void test_vgg_avg_pool(void **state)
+{
+    (void)state;
+    for (int vgg19 = 0; vgg19 < 2; vgg19++) {
+        tc_zoo_arch a = vgg19 ? TC_ZOO_VGG19 : TC_ZOO_VGG16;
+        tc_model *m = tc_zoo_model(a, &(tc_zoo_opts){.include_top = false, .height = 35, .width = 42, .width_div = 16,
+                                                     .avg_pool = true});
+        tc_assert_ok(m);
+        assert_int_equal(tc_zoo_layer_count(m), vgg19 ? 22 : 19);
+        int64_t s[4];
+        assert_int_equal(tc_model_output_shape(m, 0, s), 3);
+        assert_int_equal(s[0], 2); /* 35 -> 18 -> 9 -> 5 -> 3 -> 2 (VALID would give 1) */
+        assert_int_equal(s[1], 2); /* 42 -> 21 -> 11 -> 6 -> 3 -> 2 */
+        tc_tensor *x = tc_tensor_new(4, (int64_t[]){1, 35, 42, 3});
+        for (int64_t i = 0; i < tc_numel(x); i++) x->data[i] = (tc_scalar)(40 * sin(0.37 * (double)i));
+        const char *last[5] = {"block1_conv2", "block2_conv2", vgg19 ? "block3_conv4" : "block3_conv3",
+                               vgg19 ? "block4_conv4" : "block4_conv3", vgg19 ? "block5_conv4" : "block5_conv3"};
+        for (int b = 0; b < 5; b++) {
+            char pool[32];
+            snprintf(pool, sizeof pool, "block%d_pool", b + 1);
+            assert_string_equal(tc_layer_type(tc_model_layer(m, pool)), "AveragePooling2D");
+            const char *names[2] = {last[b], pool};
+            tc_tensor *o[2];
+            assert_int_equal(tc_model_forward_layers(m, x, 2, names, false, o), TC_OK);
+            tc_tensor *alone = tc_model_forward_to(m, x, pool, false);
+            tc_assert_ok(alone);
+            const tc_tensor *in = o[0], *y = o[1];
+            int64_t H = in->shape[1], W = in->shape[2], C = in->shape[3];
+            assert_int_equal(y->shape[1], (H + 1) / 2);
+            assert_int_equal(y->shape[2], (W + 1) / 2);
+            double worst = 0;
+            for (int64_t i = 0; i < y->shape[1]; i++)
+                for (int64_t j = 0; j < y->shape[2]; j++)
+                    for (int64_t c = 0; c < C; c++) {
+                        double sum = 0;
+                        int cnt = 0;
+                        for (int64_t di = 0; di < 2; di++)
+                            for (int64_t dj = 0; dj < 2; dj++)
+                                if (2 * i + di < H && 2 * j + dj < W)
+                                    sum += in->data[((2 * i + di) * W + 2 * j + dj) * C + c], cnt++;
+                        int64_t k = (i * y->shape[2] + j) * C + c;
+                        worst = fmax(worst, fabs(sum / cnt - y->data[k]));
+                        assert_true(alone->data[k] == y->data[k]);
+                    }
+            assert_true(worst < 1e-4);
+        }
+        tc_tensor_free(x);
+        tc_model_free(m);
+        tc_step_reset();
+    }
+    tc_assert_error(tc_zoo_model(TC_ZOO_RESNET50, &(tc_zoo_opts){.avg_pool = true, .width_div = 16}), "resnet50",
+                    "VGG16 and VGG19 only");
+    tc_model *m = tc_zoo_model(TC_ZOO_VGG16, &(tc_zoo_opts){.include_top = false, .height = 32, .width = 32, .width_div = 16});
+    tc_assert_ok(m);
+    tc_tensor *o[1];
+    assert_int_not_equal(tc_model_forward_layers(m, tc_full(TC_SHAPE(1, 32, 32, 3), 1), 1,
+                                                 (const char *[]){"block9_conv1"}, false, o),
+                         TC_OK);
+    assert_non_null(strstr(tc_last_error(), "block9_conv1"));
+    tc_model_free(m);
+    tc_step_reset();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counts_and_layers), cmocka_unit_test(test_layers_equal_keras_code),
         cmocka_unit_test(test_summary_and_freezing),
         cmocka_unit_test(test_forward_shapes),   cmocka_unit_test(test_preprocess),
-        cmocka_unit_test(test_labels),
+        cmocka_unit_test(test_labels), cmocka_unit_test(test_vgg_avg_pool),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tc_shutdown();

@@ -40,6 +40,10 @@ typedef struct {
     int width_div;             /* > 1 divides every filter count and hidden width (tests of the
                                   same code at a fraction of the cost); 0 or 1: Keras' sizes */
     bool keras22_names;        /* ResNet50: Keras 2.2 names (see above) */
+    bool avg_pool;             /* VGG16/VGG19: close the five blocks with 2x2 average pooling instead of
+                                  max (Gatys' style transfer), SAME padding as tf.nn.avg_pool in the
+                                  cookbook (the padded cells not counted; equal to VALID on even sizes);
+                                  same layer names (block1_pool, ...) */
 } tc_zoo_opts;
 
 /* Builds an architecture with fresh (random, seeded by tc_nn_seed) weights.

@@ -198,6 +198,11 @@ tc_status tc_model_forward_multi(tc_model *m, int n_inputs, tc_tensor *const *in
  * with one input; only the layers up to it run. For a layer called several
  * times, its last call; for a layer with several outputs, output 0. */
 tc_tensor *tc_model_forward_to(tc_model *m, tc_tensor *x, const char *layer_name, bool training);
+/* The outputs of n named layers from one pass (only the layers up to the
+ * deepest of them run): what a loss on several inner layers needs (style
+ * transfer's Gram matrices). outs[i] is a step tensor; on error none is set. */
+tc_status tc_model_forward_layers(tc_model *m, tc_tensor *x, int n, const char *const *layer_names, bool training,
+                                  tc_tensor **outs);
 
 /* Parameters, in a stable order. Trainable ones require gradients; frozen
  * layers' parameters and non-trainable state (batch-norm moving stats)

@@ -3,6 +3,7 @@
  * the file, then the values are copied, so that a failure changes nothing. */
 #include "../core/internal.h"
 #include "tensorcook/matconvnet.h"
+#include "mat_check.h"
 
 #include <ctype.h>
 #include <matio.h>
@@ -13,6 +14,8 @@
 static void quiet_log(int level, char *message) { (void)level; (void)message; }
 
 static mat_t *open_mat(const char *path) {
+    /* libmatio allocates the sizes a file declares before reading its data: check them first */
+    if (tc_mat_check_sizes(path) != TC_OK) return NULL;
     Mat_LogInitFunc("tensorcook", quiet_log);
     mat_t *m = Mat_Open(path, MAT_ACC_RDONLY);
     if (!m) tc_error(TC_ERR_FORMAT, "%s: not a readable MATLAB .mat file", path);
@@ -149,7 +152,7 @@ static void copy_kernel(tc_tensor *k, const matvar_t *F) {
 tc_status tc_load_matconvnet_weights(tc_model *m, const char *path) {
     if (!m || !path) return tc_error(TC_ERR_ARG, "tc_load_matconvnet_weights: NULL argument");
     mat_t *mf = open_mat(path);
-    if (!mf) return TC_ERR_FORMAT;
+    if (!mf) return tc_last_status();
     matvar_t *owner = NULL;
     matvar_t *cells = read_layers(mf, path, &owner);
     if (!cells) { Mat_Close(mf); return TC_ERR_FORMAT; }
@@ -185,7 +188,7 @@ tc_status tc_load_matconvnet_weights(tc_model *m, const char *path) {
 tc_status tc_matconvnet_mean(const char *path, double mean_rgb[3]) {
     if (!path || !mean_rgb) return tc_error(TC_ERR_ARG, "tc_matconvnet_mean: NULL argument");
     mat_t *mf = open_mat(path);
-    if (!mf) return TC_ERR_FORMAT;
+    if (!mf) return tc_last_status();
     matvar_t *top = Mat_VarRead(mf, "meta"), *norm = NULL;
     norm = field(top, "normalization");
     if (!norm) {

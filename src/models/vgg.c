@@ -1,7 +1,11 @@
 /* VGG16 and VGG19 as keras.applications builds them (vgg16.py, vgg19.py):
  * five blocks of 3x3 SAME ReLU convolutions (2, 2, 3, 3, 3 or 2, 2, 4, 4, 4)
  * each closed by a 2x2 max pooling, names block1_conv1 ... block5_pool; the
- * top is Flatten, fc1 and fc2 (4096, ReLU) and predictions (softmax). */
+ * top is Flatten, fc1 and fc2 (4096, ReLU) and predictions (softmax).
+ * o->avg_pool swaps the max poolings for average poolings (Gatys et al.
+ * found them better for style transfer); they are SAME-padded as the
+ * cookbook's tf.nn.avg_pool, which on odd sizes keeps the last row and
+ * column (VALID would drop them) and divides by the cells inside. */
 #include "kgraph.h"
 
 #include <stdio.h>
@@ -18,7 +22,7 @@ int tc_zoo_vgg(kg *g, int x, bool vgg19, const tc_zoo_opts *o)
             x = kg_conv(g, x, kg_w(g, filters[b]), 3, 3, 1, TC_SAME, true, TC_RELU, name);
         }
         snprintf(name, sizeof name, "block%d_pool", b + 1);
-        x = kg_pool(g, x, true, 2, 2, TC_VALID, name);
+        x = o->avg_pool ? kg_pool(g, x, false, 2, 2, TC_SAME, name) : kg_pool(g, x, true, 2, 2, TC_VALID, name);
     }
     if (o->include_top) {
         x = kg_call1(g, tc_flatten_layer("flatten"), x);

@@ -70,6 +70,8 @@ tc_model *tc_zoo_model_with_top(tc_zoo_arch arch, const tc_zoo_opts *opts, const
         why = "with include_top the input must be 224x224 (Keras' rule: the Flatten before fc1 fixes it)";
     } else if (o.include_top && n_top) {
         why = "layers on top need include_top false";
+    } else if (o.avg_pool && arch != TC_ZOO_VGG16 && arch != TC_ZOO_VGG19) {
+        why = "avg_pool is for VGG16 and VGG19 only";
     } else if (o.pooling < TC_ZOO_POOL_NONE || o.pooling > TC_ZOO_POOL_MAX) {
         why = "pooling must be none, avg or max";
     }

@@ -620,21 +620,36 @@ tc_tensor *tc_model_forward(tc_model *m, tc_tensor *x, bool training)
     return tc_model_forward_multi(m, 1, &x, training, 1, &y) == TC_OK ? y : NULL;
 }
 
+tc_status tc_model_forward_layers(tc_model *m, tc_tensor *x, int n, const char *const *layer_names, bool training,
+                                  tc_tensor **outs)
+{
+    if (!m || n < 1 || !layer_names || !outs) return tc_error(TC_ERR_ARG, "model_forward_layers: NULL argument");
+    int *at = tc_arena_alloc(sizeof *at * (size_t)n);
+    if (!at) return tc_last_status() ? tc_last_status() : TC_ERR_MEMORY;
+    int deepest = -1;
+    for (int i = 0; i < n; i++) {
+        at[i] = -1;
+        for (int c = 0; layer_names[i] && c < m->g.n_calls; c++)
+            if (!strcmp(m->g.calls[c].layer->name, layer_names[i])) at[i] = c;
+        if (at[i] < 0)
+            return tc_error(TC_ERR_ARG, "model '%s': no layer named '%s'", m->name,
+                            layer_names[i] ? layer_names[i] : "(null)");
+        if (at[i] > deepest) deepest = at[i];
+    }
+    tc_tensor **val = run(m, 1, &x, training, deepest);
+    if (!val) return tc_last_status();
+    for (int i = 0; i < n; i++) outs[i] = val[m->g.calls[at[i]].first_out];
+    return TC_OK;
+}
+
 tc_tensor *tc_model_forward_to(tc_model *m, tc_tensor *x, const char *layer_name, bool training)
 {
     if (!m || !layer_name) {
         tc_error(TC_ERR_ARG, "model_forward_to: NULL argument");
         return NULL;
     }
-    int last = -1;
-    for (int c = 0; c < m->g.n_calls; c++)
-        if (!strcmp(m->g.calls[c].layer->name, layer_name)) last = c;
-    if (last < 0) {
-        tc_error(TC_ERR_ARG, "model '%s': no layer named '%s'", m->name, layer_name);
-        return NULL;
-    }
-    tc_tensor **val = run(m, 1, &x, training, last);
-    return val ? val[m->g.calls[last].first_out] : NULL;
+    tc_tensor *y = NULL;
+    return tc_model_forward_layers(m, x, 1, &layer_name, training, &y) == TC_OK ? y : NULL;
 }
 
 /* ---- inspection ------------------------------------------------------------------------------- */

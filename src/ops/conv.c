@@ -117,6 +117,11 @@ tc_tensor *tc_conv(tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, const tc_co
      * the patches' cache misses, is what costs. */
     p.tile = (int64_t)128 * 1024 / p.K;
     if (p.tile < 16) p.tile = 16;
+    /* every tile's GEMM repacks the whole kernel (K x F; transposed for dX):
+     * with a kernel of over 64K values (VGG's 3x3x256x256 and up) tiles of
+     * 28-56 rows spent more time repacking than multiplying; 1024 rows (at
+     * most 4M patch values) keep the repacking under a tenth. */
+    if (p.K * p.F > (int64_t)64 * 1024 && p.tile < 1024) p.tile = 1024 < 4 * 1024 * 1024 / p.K ? 1024 : 4 * 1024 * 1024 / p.K;
     if (p.N * p.rows_img * p.K <= (int64_t)4 * 1024 * 1024) p.tile = p.N * p.rows_img;
     /* fixed image blocks for the kernel gradient: up to 8 partial sums, at most 64 MB of them */
     p.wblocks = p.N < 8 ? p.N : 8;
