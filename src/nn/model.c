@@ -5,6 +5,7 @@
  * Building checks every shape, creates the weights and works out which
  * values carry a mask (see layer.h). */
 #include "layer.h"
+#include "model_graph.h"
 
 #include <stdlib.h>
 
@@ -806,4 +807,32 @@ tc_status tc_model_summary(const tc_model *m, FILE *f)
     commas(n, d, sizeof d);
     fprintf(f, "%s\nTotal params: %s\nTrainable params: %s\nNon-trainable params: %s\n%s\n", dline, a, b, d, line);
     return ferror(f) ? tc_error(TC_ERR_IO, "model_summary: write error") : TC_OK;
+}
+
+/* ---- graph access for translators (model_graph.h) ---- */
+
+int tc_model_call_count(const tc_model *m) { return m ? m->g.n_calls : 0; }
+bool tc_model_call_at(const tc_model *m, int c, tc_model_call *out)
+{
+    if (!m || c < 0 || c >= m->g.n_calls) return false;
+    const call *k = &m->g.calls[c];
+    *out = (tc_model_call){k->layer, k->n_in, k->in, k->first_out, k->n_out};
+    return true;
+}
+int tc_model_value_count(const tc_model *m) { return m ? m->g.n_values : 0; }
+const tc_shp *tc_model_value_shape(const tc_model *m, int v)
+{
+    return m && v >= 0 && v < m->g.n_values ? &m->g.values[v].shape : NULL;
+}
+int tc_model_value_mask_from(const tc_model *m, int v)
+{
+    return m && v >= 0 && v < m->g.n_values ? m->g.values[v].mask_from : -1;
+}
+int tc_model_input_count(const tc_model *m) { return m ? m->n_inputs : 0; }
+int tc_model_output_count(const tc_model *m) { return m ? m->n_outputs : 0; }
+int tc_model_input_value(const tc_model *m, int i) { return m && i >= 0 && i < m->n_inputs ? m->inputs[i] : -1; }
+int tc_model_output_value(const tc_model *m, int i) { return m && i >= 0 && i < m->n_outputs ? m->outputs[i] : -1; }
+const char *tc_model_input_name(const tc_model *m, int i)
+{
+    return m && i >= 0 && i < m->n_inputs ? m->g.input_names[m->inputs[i]] : NULL;
 }
