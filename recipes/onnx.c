@@ -2,6 +2,7 @@
  *   tensorcook onnx info MODEL
  *   tensorcook onnx run MODEL [--input FILE.pb ...] [--output-dir DIR]
  *   tensorcook onnx test [--list FILE] [--root DIR] [--quiet] DIR...
+ *   tensorcook onnx export CHECKPOINT --out MODEL.onnx [--opset N] [--check] (recipes/onnx_export.c)
  * The test layout is the ONNX backend tests': DIR/model.onnx and
  * DIR/test_data_set_N/input_K.pb and output_K.pb. */
 #include <dirent.h>
@@ -16,6 +17,8 @@
 
 #include "tensorcook/tensorcook.h"
 #include "tensorcook/onnx.h"
+
+int tc_onnx_export_command(int argc, char **argv); /* recipes/onnx_export.c */
 
 /* snprintf into a path buffer; false when the path does not fit */
 static bool pathf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -33,13 +36,16 @@ static int usage(FILE *f, int rc)
     fprintf(f, "usage: tensorcook onnx info MODEL\n"
                "       tensorcook onnx run MODEL [--input FILE.pb]... [--output-dir DIR]\n"
                "       tensorcook onnx test [--list FILE [--root DIR]] [--rtol R] [--atol A] [--quiet] [DIR...]\n"
+               "       tensorcook onnx export CHECKPOINT --out MODEL.onnx [--opset N] [--seq-len N] [--check]\n"
                "\n"
                "info   inputs, outputs, operator counts and parameter count\n"
                "run    run MODEL on TensorProto inputs (zeros of the declared shape if none are\n"
                "       given) and write output_N.pb files (default: current folder)\n"
                "test   run ONNX backend-test folders (model.onnx + test_data_set_*), compare with\n"
                "       rtol 1e-3, atol 1e-7; one line per failure; ends with 'N passed, M failed'.\n"
-               "       --list FILE reads folder names (relative to --root) from FILE\n");
+               "       --list FILE reads folder names (relative to --root) from FILE\n"
+               "export write a recipe's checkpoint (mnist, cifar10, charrnn, forecast, textcnn)\n"
+               "       as an ONNX model, opset 13 to 17 [17]\n");
     return rc;
 }
 
@@ -345,6 +351,7 @@ int tc_cmd_onnx(int argc, char **argv)
     if (!strcmp(argv[1], "info")) return argc == 3 ? cmd_info(argv[2]) : usage(stderr, 2);
     if (!strcmp(argv[1], "run")) return cmd_run(argc - 2, argv + 2);
     if (!strcmp(argv[1], "test")) return cmd_test(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "export")) return tc_onnx_export_command(argc - 2, argv + 2);
     fprintf(stderr, "tensorcook onnx: unknown subcommand '%s'\n", argv[1]);
     return usage(stderr, 2);
 }
