@@ -138,6 +138,7 @@ fi
 source "$(dirname "$0")/cli_text.sh"
 source "$(dirname "$0")/cli_visualize.sh"
 source "$(dirname "$0")/cli_video.sh"
+source "$(dirname "$0")/cli_onnx_export.sh"
 
 # vision: images, the model zoo, classify / features / transfer / inception-transfer (issue 12)
 vz=$tmp/vision; mkdir -p "$vz"

@@ -33,7 +33,8 @@ char *xstr(xport *e, const char *s)
 const char *xname(xport *e, const char *hint)
 {
     char buf[160];
-    snprintf(buf, sizeof buf, "%s_%d", hint, e->counter++);
+    /* "/" never appears in a layer name, so these never meet the outputs' names */
+    snprintf(buf, sizeof buf, "%s/%d", hint, e->counter++);
     return xstr(e, buf);
 }
 

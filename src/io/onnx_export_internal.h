@@ -35,7 +35,7 @@ typedef struct {
 
 void *xa(xport *e, size_t size);                  /* zeroed, freed with the exporter */
 char *xstr(xport *e, const char *s);
-const char *xname(xport *e, const char *hint);    /* a fresh value name "hint_N" */
+const char *xname(xport *e, const char *hint);    /* a fresh name "hint/N" */
 /* A node; ins may hold "" for a skipped optional input. */
 Onnx__NodeProto *xnode(xport *e, const char *op, int n_in, const char *const *ins, int n_out, const char *const *outs);
 void xattr_i(xport *e, Onnx__NodeProto *n, const char *name, int64_t v);
