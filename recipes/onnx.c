@@ -44,7 +44,7 @@ static int usage(FILE *f, int rc)
                "test   run ONNX backend-test folders (model.onnx + test_data_set_*), compare with\n"
                "       rtol 1e-3, atol 1e-7; one line per failure; ends with 'N passed, M failed'.\n"
                "       --list FILE reads folder names (relative to --root) from FILE\n"
-               "export write a recipe's checkpoint (mnist, cifar10, charrnn, forecast, textcnn)\n"
+               "export write a recipe's checkpoint (mnist, cifar10, charrnn, forecast, textcnn, video)\n"
                "       as an ONNX model, opset 13 to 17 [17]\n");
     return rc;
 }

@@ -5,6 +5,7 @@
  *   charrnn   extra/charrnn/vocabulary, layers, units (tc_charrnn_save);
  *             the input length is --seq-len [25, the recipe's]
  *   forecast  extra/forecast/series, past, future, units, layers
+ *   video     extra/video/method (frames, cnn-rnn, c3d), size, classes, divisor
  *   textcnn   embedding/embeddings and conv_3/4/5 kernels; merged along the
  *             channels when dense/kernel has 3 x 128 rows; --seq-len [100]
  *   mnist     conv2d, conv2d_1 (5x5 kernels), dense, dense_1
@@ -28,7 +29,7 @@
 static int usage(FILE *f, int rc)
 {
     fprintf(f, "usage: tensorcook onnx export CHECKPOINT --out MODEL.onnx [--opset N] [--seq-len N] [--check]\n"
-               "  CHECKPOINT   a checkpoint of mnist, cifar10, charrnn, forecast or textcnn\n"
+               "  CHECKPOINT   a checkpoint of mnist, cifar10, charrnn, forecast, textcnn or video\n"
                "  --out FILE   the ONNX model to write (atomically)\n"
                "  --opset N    13 to 17 [17]\n"
                "  --seq-len N  input length of charrnn [25] and textcnn [100] models\n"
@@ -135,6 +136,14 @@ static tc_model *rebuild(const char *path, const tc_checkpoint *ck, long long se
         return tc_seq2seq_gru(&(tc_seq2seq_gru_opts){.series = (int)v[0], .past = (int)v[1], .future = (int)v[2],
                                                      .units = (int)v[3], .layers = (int)v[4]});
     }
+    static const char *vk[4] = {"extra/video/method", "extra/video/size", "extra/video/classes", "extra/video/divisor"};
+    bool video = true;
+    for (int i = 0; i < 4; i++) video &= tc_checkpoint_get_scalar(ck, vk[i], &v[i]) && v[i] >= 0 && v[i] <= 1 << 16;
+    if (video) {
+        static const char *names[3] = {"video --method frames", "video --method cnn-rnn", "video --method c3d"};
+        *recipe = names[v[0] >= 0 && v[0] <= 2 ? (int)v[0] : 2];
+        return video_model((int)v[0], (int)v[1], (int)v[2], (int)v[3] < 1 ? 1 : (int)v[3]);
+    }
     if (tc_checkpoint_get(ck, "embedding/embeddings") && tc_checkpoint_get(ck, "conv_3/kernel")) {
         *recipe = "textcnn";
         int64_t vocab = dim(ck, "embedding/embeddings", 0), rows = dim(ck, "dense/kernel", 0), f = dim(ck, "conv_3/kernel", 2);
@@ -158,7 +167,7 @@ static tc_model *rebuild(const char *path, const tc_checkpoint *ck, long long se
         return tc_mnist_cnn(&(tc_mnist_cnn_opts){.classes = classes, .height = side, .width = side, .channels = c,
                                                 .filters1 = f1, .filters2 = f2, .hidden = hidden});
     }
-    tc_error(TC_ERR_FORMAT, "%s: not a checkpoint of a model this command rebuilds (mnist, cifar10, charrnn, forecast, textcnn)",
+    tc_error(TC_ERR_FORMAT, "%s: not a checkpoint of a model this command rebuilds (mnist, cifar10, charrnn, forecast, textcnn, video)",
              path);
     return NULL;
 }
