@@ -1,6 +1,6 @@
 /* ONNX export (tc_onnx_export): every layer type of nn/ and every recipe
  * model is exported at opsets 13 and 17, re-imported with our importer and
- * run on the same inputs (outputs within 1e-5 relative of the model's own),
+ * (and the model zoo's architectures, narrow) run on the same inputs (outputs within 1e-5 relative of the model's own),
  * and every file written is checked with the onnx package's checker
  * (check_model full_check=True and strict shape inference, Debian's
  * python3-onnx: tests/fixtures/check_onnx_export.py). Weights are
@@ -23,7 +23,7 @@
 #include "tensorcook/autograd.h"
 
 static char dir[64];
-static char files[64][160];
+static char files[96][160];
 static int n_files;
 
 /* vectors (biases, scales, batch-norm statistics) uniform in [-0.5, 0.5),
@@ -64,7 +64,7 @@ static void roundtrip(tc_model *m, const char *name, int n_in, tc_tensor **input
     assert_int_equal(tc_model_forward_multi(m, n_in, inputs, false, n_out, want), TC_OK);
     for (int k = 0; k < 2; k++) {
         int opset = k ? 17 : 13;
-        assert_true(n_files < 64);
+        assert_true(n_files < 96);
         snprintf(files[n_files], sizeof files[0], "%s/%s_%d.onnx", dir, name, opset);
         const char *path = files[n_files++];
         if (tc_onnx_export(m, path, opset) != TC_OK) fail_msg("%s: %s", name, tc_last_error());
@@ -323,6 +323,30 @@ static void recipe_models(void **state)
     tc_model_free(c3);
 }
 
+/* the model zoo's architectures, narrow and small: ResNet50 (ZeroPadding2D,
+ * BatchNormalization, Add), InceptionV3 (scale-less BatchNormalization,
+ * channel Concatenate, SAME average pooling), Xception (SeparableConv2D) */
+static void zoo_models(void **state)
+{
+    (void)state;
+    static const struct {
+        tc_zoo_arch arch;
+        const char *name;
+        int64_t size;
+        bool top;
+    } cases[] = {{TC_ZOO_VGG16, "vgg16", 32, false}, {TC_ZOO_RESNET50, "resnet50", 32, true},
+                 {TC_ZOO_INCEPTION_V3, "inception_v3", 75, true}, {TC_ZOO_XCEPTION, "xception", 71, true}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        tc_model *m = tc_zoo_model(cases[k].arch, &(tc_zoo_opts){.include_top = cases[k].top, .pooling = TC_ZOO_POOL_AVG,
+                                                                 .classes = 5, .height = cases[k].size, .width = cases[k].size,
+                                                                 .width_div = 16});
+        tc_assert_ok(m);
+        randomise(m, 50 + k);
+        roundtrip(m, cases[k].name, 1, (tc_tensor *[]){uniform(TC_SHAPE(1, cases[k].size, cases[k].size, 3), 60 + k)});
+        tc_model_free(m);
+    }
+}
+
 static bool exists(const char *path)
 {
     struct stat st;
@@ -390,6 +414,7 @@ int main(void)
         cmocka_unit_test(dense_and_activations), cmocka_unit_test(conv2d_layers),  cmocka_unit_test(conv1d_layers),
         cmocka_unit_test(conv3d_layers),         cmocka_unit_test(embedding_reshape), cmocka_unit_test(recurrent_layers),
         cmocka_unit_test(time_distributed_layers), cmocka_unit_test(attention_layers), cmocka_unit_test(recipe_models),
+        cmocka_unit_test(zoo_models),
         cmocka_unit_test(refusals),              cmocka_unit_test(onnx_checker),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

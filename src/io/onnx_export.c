@@ -215,6 +215,11 @@ tc_status tc_onnx_export(const tc_model *m, const char *path, int opset)
     mp->producer_version = xstr(e, TC_VERSION_STRING);
     mp->graph = g;
     size_t size = onnx__model_proto__get_packed_size(mp);
+    if (size > (size_t)INT32_MAX) { /* protobuf's limit; external data files are not written */
+        xport_free(e);
+        free(e);
+        return tc_error(TC_ERR_UNSUPPORTED, "%s: the model needs %zu bytes, more than one ONNX file holds (2 GiB)", path, size);
+    }
     uint8_t *buf = xa(e, size + 1);
     onnx__model_proto__pack(mp, buf);
     tc_status st = tc_write_file_atomic(path, buf, size);
