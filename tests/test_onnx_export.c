@@ -3,7 +3,11 @@
  * (and the model zoo's architectures, narrow) run on the same inputs (outputs within 1e-5 relative of the model's own),
  * and every file written is checked with the onnx package's checker
  * (check_model full_check=True and strict shape inference, Debian's
- * python3-onnx: tests/fixtures/check_onnx_export.py). Weights are
+ * python3-onnx: tests/fixtures/check_onnx_export.py), which also runs
+ * each file with an evaluator written from the ONNX operator specification
+ * (tests/fixtures/onnx_eval.py: NumPy, PyTorch's functional convolutions,
+ * the spec's LSTM/GRU/RNN equations) on the same inputs and compares with
+ * the model's outputs, independently of our importer. Weights are
  * randomised first (biases and batch-norm statistics are not left at
  * their zero/one defaults), so that a gate or bias put in the wrong place
  * changes the outputs. */
@@ -74,6 +78,19 @@ static void roundtrip(tc_model *m, const char *name, int n_in, tc_tensor **input
         assert_int_equal(tc_onnx_output_count(om), n_out);
         tc_tensor *xs[8], *ys[8];
         for (int i = 0; i < n_in; i++) xs[i] = to_cf(inputs[i]);
+        /* inputs and the model's outputs for the independent evaluator
+         * (check_onnx_export.py); once: the two opsets' graphs are the same */
+        char data[200], pb[240];
+        snprintf(data, sizeof data, "%s.data", path);
+        assert_int_equal(opset == 13 ? mkdir(data, 0755) : 0, 0);
+        for (int i = 0; opset == 13 && i < n_in; i++) {
+            snprintf(pb, sizeof pb, "%s/input_%d.pb", data, i);
+            assert_int_equal(tc_onnx_write_tensor_file(pb, xs[i], tc_onnx_input_dtype(om, i), tc_onnx_input_name(om, i)), TC_OK);
+        }
+        for (int j = 0; opset == 13 && j < n_out; j++) {
+            snprintf(pb, sizeof pb, "%s/output_%d.pb", data, j);
+            assert_int_equal(tc_onnx_write_tensor_file(pb, to_cf(want[j]), TC_ONNX_FLOAT, tc_onnx_output_name(om, j)), TC_OK);
+        }
         if (tc_onnx_run(om, n_in, xs, n_out, ys) != TC_OK) fail_msg("%s (opset %d): %s", name, opset, tc_last_error());
         for (int j = 0; j < n_out; j++) {
             tc_tensor *got = from_cf(ys[j]);
@@ -419,7 +436,7 @@ int main(void)
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    snprintf(cmd, sizeof cmd, "%s rm -rf %s", getenv("TC_KEEP") ? "echo" : "", dir);
     if (system(cmd) != 0) rc = 1;
     return rc;
 }
