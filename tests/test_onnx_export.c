@@ -222,6 +222,22 @@ static void embedding_reshape(void **state)
     tc_model_free(m);
 }
 
+/* Masking's zeroed steps (its mask reaches no layer that reads masks) */
+static void masking_values(void **state)
+{
+    (void)state;
+    tc_model *m = tc_sequential_with_input("masking", 2, (int64_t[]){5, 3}, (tc_layer *[]){
+        tc_masking(0.5, NULL), tc_dense(&(tc_dense_opts){.units = 4, .act = TC_TANH}),
+        tc_time_distributed(tc_dense(&(tc_dense_opts){.units = 2}), NULL), NULL});
+    tc_assert_ok(m);
+    randomise(m, 27);
+    tc_tensor *x = uniform(TC_SHAPE(2, 5, 3), 28);
+    for (int k = 0; k < 3; k++) x->data[1 * 3 + k] = x->data[(5 + 4) * 3 + k] = 0.5f; /* two masked steps */
+    x->data[2 * 3 + 1] = 0.5f;                                                         /* one value only: kept */
+    roundtrip(m, "masking", 1, &x);
+    tc_model_free(m);
+}
+
 static void recurrent_layers(void **state)
 {
     (void)state;
@@ -429,7 +445,7 @@ int main(void)
     assert_non_null(mkdtemp(dir));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(dense_and_activations), cmocka_unit_test(conv2d_layers),  cmocka_unit_test(conv1d_layers),
-        cmocka_unit_test(conv3d_layers),         cmocka_unit_test(embedding_reshape), cmocka_unit_test(recurrent_layers),
+        cmocka_unit_test(conv3d_layers),         cmocka_unit_test(embedding_reshape), cmocka_unit_test(masking_values), cmocka_unit_test(recurrent_layers),
         cmocka_unit_test(time_distributed_layers), cmocka_unit_test(attention_layers), cmocka_unit_test(recipe_models),
         cmocka_unit_test(zoo_models),
         cmocka_unit_test(refusals),              cmocka_unit_test(onnx_checker),

@@ -285,6 +285,21 @@ static tc_status embedding(xport *e, tc_layer *l, xval *in, xval *out)
     return TC_OK;
 }
 
+/* Masking's values: the steps whose features all equal mask_value zeroed,
+ * x * sign(max |x - v| over the features). The mask itself is not exported:
+ * the layers that read masks refuse a masked input (onnx_export.c). */
+static tc_status masking(xport *e, tc_layer *l, xval *in, xval *out)
+{
+    const char *x = as_nat(e, in), *r = xname(e, "ReduceMax");
+    float v = (float)l->o.mask_value;
+    const char *d = xop1(e, "Abs", xop2(e, "Sub", x, xinit_f(e, "mask_value", 0, NULL, &v)));
+    Onnx__NodeProto *n = xnode(e, "ReduceMax", 1, &d, 1, &r);
+    xattr_is(e, n, "axes", 1, (int64_t[]){-1}); /* an attribute up to opset 17 */
+    xattr_i(e, n, "keepdims", 1);
+    set_nat(out, l, 0, xop2(e, "Mul", x, xop1(e, "Sign", r)));
+    return TC_OK;
+}
+
 /* TimeDistributed: the steps folded into the batch, the inner layer, unfolded */
 static tc_status time_distributed(xport *e, tc_layer *l, xval *in, xval *out)
 {
@@ -334,9 +349,7 @@ tc_status xlayer(xport *e, tc_layer *l, int n_in, xval *in, xval *out)
     if (!strcmp(t, "Bidirectional")) return xbidirectional(e, l, n_in, in, out);
     if (!strcmp(t, "Attention") || !strcmp(t, "AdditiveAttention"))
         return xattention(e, l, !strcmp(t, "AdditiveAttention"), n_in, in, out);
-    if (!strcmp(t, "Masking"))
-        return tc_error(TC_ERR_UNSUPPORTED, "%s (Masking): masks are not exported (ONNX has no per-step masks for these layers)",
-                        l->name);
+    if (!strcmp(t, "Masking") && single) return masking(e, l, in, out);
     if (need_inputs(l, n_in, 1) != TC_OK) return tc_last_status();
     return tc_error(TC_ERR_UNSUPPORTED, "%s (%s): the ONNX exporter has no translation for this layer type", l->name, t);
 }
