@@ -69,7 +69,7 @@ Onnx__NodeProto *xnode(xport *e, const char *op, int n_in, const char *const *in
 static Onnx__AttributeProto *attr(xport *e, Onnx__NodeProto *n, const char *name, Onnx__AttributeProto__AttributeType t)
 {
     Onnx__AttributeProto **g = xa(e, sizeof *g * (n->n_attribute + 1));
-    memcpy(g, n->attribute, sizeof *g * n->n_attribute); /* the old array stays in e->mem until the end */
+    if (n->n_attribute) memcpy(g, n->attribute, sizeof *g * n->n_attribute); /* the old array stays in e->mem until the end */
     Onnx__AttributeProto *a = xa(e, sizeof *a);
     onnx__attribute_proto__init(a);
     a->name = xstr(e, name);
@@ -138,7 +138,7 @@ static const char *add_init(xport *e, const char *hint, int type, int ndim, cons
     t->data_type = type;
     t->n_dims = (size_t)ndim;
     t->dims = xa(e, sizeof(int64_t) * (size_t)(ndim + 1));
-    memcpy(t->dims, dims, sizeof(int64_t) * (size_t)ndim);
+    if (ndim) memcpy(t->dims, dims, sizeof(int64_t) * (size_t)ndim);
     t->has_raw_data = 1;
     t->raw_data.len = bytes;
     t->raw_data.data = xa(e, bytes);
