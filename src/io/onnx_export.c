@@ -23,13 +23,31 @@ static void xport_free(xport *e)
     free(e->init);
 }
 
+tc_status xlayer_of(const tc_layer *l, xlayer_t *x)
+{
+    memset(x, 0, sizeof *x);
+    if (!l) return tc_error(TC_ERR_ARG, "onnx export: a wrapper without its layer");
+    x->l = l;
+    x->name = tc_layer_name(l);
+    x->type = tc_layer_type(l);
+    if (tc_layer_get_config(l, &x->c) != TC_OK) return tc_last_status();
+    x->rnn = tc_rnn_layer_opts(l);
+    x->go_backwards = x->rnn && x->rnn->go_backwards;
+    x->wl = l;
+    x->n_out = tc_layer_output_count(l);
+    for (int k = 0; k < x->n_out && k < TC_LAYER_MAX_OUTPUTS; k++) x->out[k].ndim = tc_layer_output_shape_at(l, k, x->out[k].d);
+    return TC_OK;
+}
+
+const tc_tensor *xw(const xlayer_t *x, int k) { return tc_layer_weight(x->wl, x->w0 + k); }
+
 /* layers whose outputs depend on their inputs' masks */
 static bool reads_masks(const tc_layer *l)
 {
     static const char *const types[] = {"LSTM", "GRU", "SimpleRNN", "Bidirectional", "Attention", "AdditiveAttention",
                                         "GlobalAveragePooling1D"};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-        if (!strcmp(l->ops->type, types[i])) return true;
+        if (!strcmp(tc_layer_type(l), types[i])) return true;
     return false;
 }
 
@@ -37,14 +55,11 @@ static bool reads_masks(const tc_layer *l)
 static bool read_as_ids(const tc_model *m, int v)
 {
     for (int c = 0; c < tc_model_call_count(m); c++) {
-        tc_model_call k;
-        tc_model_call_at(m, c, &k);
-        const tc_layer *l = k.layer;
-        bool ids = !strcmp(l->ops->type, "Embedding") ||
-                   ((!strcmp(l->ops->type, "LSTM") || !strcmp(l->ops->type, "GRU") || !strcmp(l->ops->type, "SimpleRNN")) &&
-                    l->o.rnn.input_vocab > 0) ||
-                   (!strcmp(l->ops->type, "Bidirectional") && l->inner[0]->o.rnn.input_vocab > 0);
-        if (ids && k.in[0] == v) return true;
+        int in[TC_LAYER_MAX_INPUTS];
+        const tc_layer *l = tc_model_call(m, c, in, NULL, NULL, NULL);
+        const tc_rnn_opts *r = tc_rnn_layer_opts(!strcmp(tc_layer_type(l), "Bidirectional") ? tc_layer_wrapped(l) : l);
+        bool ids = !strcmp(tc_layer_type(l), "Embedding") || (r && r->input_vocab > 0);
+        if (ids && in[0] == v) return true;
     }
     return false;
 }
@@ -84,7 +99,7 @@ static Onnx__ValueInfoProto *value_info(xport *e, const char *name, int type, in
 }
 
 /* dims with the batch of a value in the boundary's layout */
-static int boundary_dims(const tc_shp *s, bool cf, int64_t *dims)
+static int boundary_dims(const xshape *s, bool cf, int64_t *dims)
 {
     int r = s->ndim + 1;
     dims[0] = -1;
@@ -96,76 +111,94 @@ static int boundary_dims(const tc_shp *s, bool cf, int64_t *dims)
     return r;
 }
 
-static bool name_taken(char (*names)[96], int n, const char *name)
+static bool name_taken(char (*names)[128], int n, const char *name)
 {
     for (int i = 0; i < n; i++)
         if (!strcmp(names[i], name)) return true;
     return false;
 }
 
+static xshape value_shape(const tc_model *m, int v)
+{
+    xshape s = {0};
+    s.ndim = tc_model_value_shape(m, v, s.d);
+    return s;
+}
+
+/* the call that makes value v and which of its outputs it is; -1: a model input */
+static int maker(const tc_model *m, int v, int *slot)
+{
+    for (int c = 0; c < tc_model_call_count(m); c++) {
+        int first, n;
+        tc_model_call(m, c, NULL, NULL, &first, &n);
+        if (v >= first && v < first + n) {
+            *slot = v - first;
+            return c;
+        }
+    }
+    return -1;
+}
+
 static tc_status translate(xport *e, const tc_model *m, Onnx__GraphProto *g)
 {
     int nv = tc_model_value_count(m), ni = tc_model_input_count(m), no = tc_model_output_count(m);
     xval *val = xa(e, sizeof *val * (size_t)(nv + 1));
-    char (*io_names)[96] = xa(e, sizeof *io_names * (size_t)(ni + no + 1));
+    char (*io_names)[128] = xa(e, sizeof *io_names * (size_t)(ni + no + 1));
     g->n_input = (size_t)ni;
     g->input = xa(e, sizeof *g->input * (size_t)(ni + 1));
     for (int i = 0; i < ni; i++) {
         int v = tc_model_input_value(m, i);
-        const tc_shp *s = tc_model_value_shape(m, v);
         xval *x = &val[v];
-        x->s = *s;
+        x->s = value_shape(m, v);
         snprintf(io_names[i], sizeof io_names[i], "%s", tc_model_input_name(m, i));
         int64_t dims[TC_MAX_DIMS + 1];
         x->ids = read_as_ids(m, v);
-        bool cf = !x->ids && (s->ndim + 1 == 4 || s->ndim + 1 == 5);
-        int r = boundary_dims(s, cf, dims);
+        bool cf = !x->ids && (x->s.ndim + 1 == 4 || x->s.ndim + 1 == 5);
+        int r = boundary_dims(&x->s, cf, dims);
         snprintf(cf ? x->cf : x->nat, sizeof x->nat, "%s", io_names[i]);
         if (r <= 2 && !x->ids) snprintf(x->cf, sizeof x->cf, "%s", io_names[i]);
         g->input[i] = value_info(e, io_names[i], x->ids ? T_INT64 : T_FLOAT, r, dims);
     }
     for (int c = 0; c < tc_model_call_count(m); c++) {
-        tc_model_call k;
-        tc_model_call_at(m, c, &k);
-        for (int i = 0; i < k.n_in && reads_masks(k.layer); i++) {
-            int from = tc_model_value_mask_from(m, k.in[i]);
+        int ins[TC_LAYER_MAX_INPUTS], n_in, first, n_out;
+        const tc_layer *l = tc_model_call(m, c, ins, &n_in, &first, &n_out);
+        for (int i = 0; i < n_in && reads_masks(l); i++) {
+            int from = tc_model_value_mask_from(m, ins[i]);
             if (from >= 0) {
-                tc_model_call maker;
-                tc_model_call_at(m, from, &maker);
+                const tc_layer *mk = tc_model_call(m, from, NULL, NULL, NULL, NULL);
                 return tc_error(TC_ERR_UNSUPPORTED, "%s (%s): input %d carries the mask made by %s (%s); masked steps are not "
-                                                    "exported", k.layer->name, k.layer->ops->type, i, maker.layer->name,
-                                maker.layer->ops->type);
+                                                    "exported", tc_layer_name(l), tc_layer_type(l), i, tc_layer_name(mk),
+                                tc_layer_type(mk));
             }
         }
+        xlayer_t x;
+        if (xlayer_of(l, &x) != TC_OK) return tc_last_status();
+        x.n_out = n_out;
+        for (int k = 0; k < n_out; k++) x.out[k] = value_shape(m, first + k);
         xval in[TC_LAYER_MAX_INPUTS], out[TC_LAYER_MAX_OUTPUTS];
         memset(out, 0, sizeof out);
-        for (int i = 0; i < k.n_in; i++) in[i] = val[k.in[i]];
-        if (xlayer(e, k.layer, k.n_in, in, out) != TC_OK) return tc_last_status();
+        for (int i = 0; i < n_in; i++) in[i] = val[ins[i]];
+        if (xlayer(e, &x, n_in, in, out) != TC_OK) return tc_last_status();
         /* conversions made for this call are kept for the next readers */
-        for (int i = 0; i < k.n_in; i++) val[k.in[i]] = in[i];
-        for (int j = 0; j < k.n_out; j++) val[k.first_out + j] = out[j];
+        for (int i = 0; i < n_in; i++) val[ins[i]] = in[i];
+        for (int j = 0; j < n_out; j++) val[first + j] = out[j];
     }
     g->n_output = (size_t)no;
     g->output = xa(e, sizeof *g->output * (size_t)(no + 1));
     for (int i = 0; i < no; i++) {
-        int v = tc_model_output_value(m, i);
-        const tc_shp *s = tc_model_value_shape(m, v);
-        char name[96] = "output";
-        for (int c = 0; c < tc_model_call_count(m); c++) {
-            tc_model_call k;
-            tc_model_call_at(m, c, &k);
-            if (v >= k.first_out && v < k.first_out + k.n_out) {
-                if (v == k.first_out) snprintf(name, sizeof name, "%.80s", k.layer->name);
-                else snprintf(name, sizeof name, "%.80s_state%d", k.layer->name, v - k.first_out);
-            }
-        }
+        int v = tc_model_output_value(m, i), slot = 0, c = maker(m, v, &slot);
+        xshape s = value_shape(m, v);
+        char name[128] = "output";
+        const char *lname = c >= 0 ? tc_layer_name(tc_model_call(m, c, NULL, NULL, NULL, NULL)) : NULL;
+        if (lname && slot == 0) snprintf(name, sizeof name, "%.80s", lname);
+        else if (lname) snprintf(name, sizeof name, "%.80s_state%d", lname, slot);
         for (int n = 1; name_taken(io_names, ni + i, name); n++) snprintf(name, sizeof name, "output_%d", n);
         snprintf(io_names[ni + i], sizeof io_names[0], "%s", name);
-        bool cf = s->ndim + 1 == 4 || s->ndim + 1 == 5;
+        bool cf = s.ndim + 1 == 4 || s.ndim + 1 == 5;
         const char *x = cf ? as_cf(e, &val[v]) : as_nat(e, &val[v]);
         xnode(e, "Identity", 1, &x, 1, (const char *[]){name});
         int64_t dims[TC_MAX_DIMS + 1];
-        int r = boundary_dims(s, cf, dims);
+        int r = boundary_dims(&s, cf, dims);
         g->output[i] = value_info(e, name, T_FLOAT, r, dims);
     }
     return TC_OK;

@@ -5,9 +5,11 @@
 #ifndef TC_ONNX_EXPORT_INTERNAL_H
 #define TC_ONNX_EXPORT_INTERNAL_H
 
-#include "../nn/model_graph.h"
+#include "../core/internal.h"
 #include "onnx.pb-c.h"
+#include "tensorcook/nn.h"
 #include "tensorcook/onnx.h"
+#include "tensorcook/rnn.h"
 
 #include <setjmp.h>
 
@@ -16,10 +18,34 @@
  * to axis 1); an empty name is a layout not made yet. Rank <= 2 values are
  * the same in both. */
 typedef struct {
+    int ndim;
+    int64_t d[TC_MAX_DIMS];
+} xshape;           /* a shape without the batch axis */
+
+typedef struct {
     char nat[96], cf[96];
-    tc_shp s;       /* shape without the batch axis, tensorcook's layout */
+    xshape s;       /* shape without the batch axis, tensorcook's layout */
     bool ids;       /* nat holds int64 ids (a model input read by Embedding) */
 } xval;
+
+/* A layer call being translated, through nn's public accessors: its
+ * options, where its weights are (a wrapper holds its inner layers'), and
+ * its outputs' shapes. */
+typedef struct {
+    const tc_layer *l;
+    const char *name, *type;
+    tc_layer_config c;
+    const tc_rnn_opts *rnn;     /* LSTM, GRU, SimpleRNN */
+    bool go_backwards;          /* rnn's, or flipped for a Bidirectional's backward layer */
+    const tc_layer *wl;         /* the layer holding the weights */
+    int w0;                     /* its first weight that is this layer's */
+    int n_out;
+    xshape out[TC_LAYER_MAX_OUTPUTS];
+} xlayer_t;
+
+/* x for layer l holding its own weights, outputs as given */
+tc_status xlayer_of(const tc_layer *l, xlayer_t *x);
+const tc_tensor *xw(const xlayer_t *x, int k); /* the layer's weight k */
 
 typedef struct {
     int opset;
@@ -63,11 +89,11 @@ const char *as_ids(xport *e, xval *v);
 /* An activation on x (softmax over axis). */
 tc_status xact(xport *e, const char *x, tc_activation a, int axis, const char **y);
 
-/* Layers (onnx_export.c, onnx_export_rnn.c): out[0 .. l->n_out-1] get the
- * outputs' names and shapes. */
-tc_status xlayer(xport *e, tc_layer *l, int n_in, xval *in, xval *out);
-tc_status xrnn(xport *e, tc_layer *l, int n_in, xval *in, xval *out);
-tc_status xbidirectional(xport *e, tc_layer *l, int n_in, xval *in, xval *out);
-tc_status xattention(xport *e, tc_layer *l, bool additive, int n_in, xval *in, xval *out);
+/* Layers (onnx_export_layers.c, onnx_export_rnn.c): out[0 .. l->n_out-1]
+ * get the outputs' names and shapes. */
+tc_status xlayer(xport *e, const xlayer_t *l, int n_in, xval *in, xval *out);
+tc_status xrnn(xport *e, const xlayer_t *l, int n_in, xval *in, xval *out);
+tc_status xbidirectional(xport *e, const xlayer_t *l, int n_in, xval *in, xval *out);
+tc_status xattention(xport *e, const xlayer_t *l, bool additive, int n_in, xval *in, xval *out);
 
 #endif

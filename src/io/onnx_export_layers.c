@@ -33,13 +33,13 @@ static void window_pads(int nsp, const int64_t *in, const int64_t *k, const int6
     }
 }
 
-static tc_status need_inputs(const tc_layer *l, int n_in, int want)
+static tc_status need_inputs(const xlayer_t *l, int n_in, int want)
 {
-    return n_in == want ? TC_OK : tc_error(TC_ERR_ARG, "%s (%s): %d inputs, expected %d", l->name, l->ops->type, n_in, want);
+    return n_in == want ? TC_OK : tc_error(TC_ERR_ARG, "%s (%s): %d inputs, expected %d", l->name, l->type, n_in, want);
 }
 
 /* channels-first output with its layer's shape */
-static void set_cf(xval *out, const tc_layer *l, int k, const char *name)
+static void set_cf(xval *out, const xlayer_t *l, int k, const char *name)
 {
     memset(out, 0, sizeof *out);
     out->s = l->out[k];
@@ -47,7 +47,7 @@ static void set_cf(xval *out, const tc_layer *l, int k, const char *name)
     if (out->s.ndim + 1 <= 2) snprintf(out->nat, sizeof out->nat, "%s", name);
 }
 
-static void set_nat(xval *out, const tc_layer *l, int k, const char *name)
+static void set_nat(xval *out, const xlayer_t *l, int k, const char *name)
 {
     memset(out, 0, sizeof *out);
     out->s = l->out[k];
@@ -56,20 +56,20 @@ static void set_nat(xval *out, const tc_layer *l, int k, const char *name)
 }
 
 /* the activation on a channels-first value: softmax over the channels (axis 1) */
-static tc_status finish_cf(xport *e, const tc_layer *l, const char *y, xval *out)
+static tc_status finish_cf(xport *e, const xlayer_t *l, const char *y, xval *out)
 {
-    if (xact(e, y, l->act, 1, &y) != TC_OK) return tc_last_status();
+    if (xact(e, y, l->c.act, 1, &y) != TC_OK) return tc_last_status();
     set_cf(out, l, 0, y);
     return TC_OK;
 }
 
 /* ---- Dense ------------------------------------------------------------------------ */
-static tc_status dense(xport *e, tc_layer *l, xval *in, xval *out)
+static tc_status dense(xport *e, const xlayer_t *l, xval *in, xval *out)
 {
-    const tc_tensor *k = l->w[0];
+    const tc_tensor *k = xw(l, 0);
     const char *y = xop2(e, "MatMul", as_nat(e, in), xinit_f(e, "kernel", 2, k->shape, xfloats(e, k)));
-    if (!l->o.dense.no_bias) y = xop2(e, "Add", y, xinit_f(e, "bias", 1, l->w[1]->shape, xfloats(e, l->w[1])));
-    if (xact(e, y, l->act, -1, &y) != TC_OK) return tc_last_status();
+    if (!l->c.dense.no_bias) y = xop2(e, "Add", y, xinit_f(e, "bias", 1, xw(l, 1)->shape, xfloats(e, xw(l, 1))));
+    if (xact(e, y, l->c.act, -1, &y) != TC_OK) return tc_last_status();
     set_nat(out, l, 0, y);
     return TC_OK;
 }
@@ -80,16 +80,16 @@ typedef struct {
     int64_t k[3], s[3], d[3], pads[6];
 } conv_attrs;
 
-static conv_attrs conv_geometry(const tc_layer *l, const xval *in, const int64_t *k)
+static conv_attrs conv_geometry(const xlayer_t *l, const xval *in, const int64_t *k)
 {
-    const tc_conv_opts *o = &l->o.conv;
-    conv_attrs a = {.nsp = l->nsp};
-    for (int i = 0; i < l->nsp; i++) {
+    const tc_conv_opts *o = &l->c.conv;
+    conv_attrs a = {.nsp = l->c.spatial_rank};
+    for (int i = 0; i < l->c.spatial_rank; i++) {
         a.k[i] = k[i];
         a.s[i] = pick(o->stride, o->strides, i, 1);
         a.d[i] = pick(o->dilation, o->dilations, i, 1);
     }
-    window_pads(l->nsp, in->s.d, a.k, a.s, a.d, o->padding, a.pads);
+    window_pads(l->c.spatial_rank, in->s.d, a.k, a.s, a.d, o->padding, a.pads);
     return a;
 }
 
@@ -120,19 +120,19 @@ static const char *conv_weight(xport *e, const tc_tensor *kt, int nsp)
 
 static const char *bias_of(xport *e, const tc_tensor *b) { return xinit_f(e, "bias", 1, b->shape, xfloats(e, b)); }
 
-static tc_status conv(xport *e, tc_layer *l, xval *in, xval *out)
+static tc_status conv(xport *e, const xlayer_t *l, xval *in, xval *out)
 {
-    const tc_tensor *k = l->w[0];
+    const tc_tensor *k = xw(l, 0);
     conv_attrs a = conv_geometry(l, in, k->shape);
-    const char *y = conv_node(e, as_cf(e, in), conv_weight(e, k, l->nsp), l->o.conv.no_bias ? NULL : bias_of(e, l->w[1]), &a, 1);
+    const char *y = conv_node(e, as_cf(e, in), conv_weight(e, k, l->c.spatial_rank), l->c.conv.no_bias ? NULL : bias_of(e, xw(l, 1)), &a, 1);
     return finish_cf(e, l, y, out);
 }
 
 /* depthwise kernel [kh, kw, C, M] -> [C*M, 1, kh, kw] with group C: output
  * channel c*M+m reads channel c, as tensorcook's grouped convolution */
-static const char *depthwise_node(xport *e, tc_layer *l, xval *in, const char *bias)
+static const char *depthwise_node(xport *e, const xlayer_t *l, xval *in, const char *bias)
 {
-    const tc_tensor *k = l->w[0];
+    const tc_tensor *k = xw(l, 0);
     const float *src = xfloats(e, k);
     int64_t kh = k->shape[0], kw = k->shape[1], C = k->shape[2], M = k->shape[3];
     float *w = xa(e, sizeof(float) * (size_t)(kh * kw * C * M));
@@ -143,48 +143,48 @@ static const char *depthwise_node(xport *e, tc_layer *l, xval *in, const char *b
     return conv_node(e, as_cf(e, in), xinit_f(e, "depthwise_kernel", 4, (int64_t[]){C * M, 1, kh, kw}, w), bias, &a, C);
 }
 
-static tc_status depthwise(xport *e, tc_layer *l, xval *in, xval *out)
+static tc_status depthwise(xport *e, const xlayer_t *l, xval *in, xval *out)
 {
-    return finish_cf(e, l, depthwise_node(e, l, in, l->o.conv.no_bias ? NULL : bias_of(e, l->w[1])), out);
+    return finish_cf(e, l, depthwise_node(e, l, in, l->c.conv.no_bias ? NULL : bias_of(e, xw(l, 1))), out);
 }
 
-static tc_status separable(xport *e, tc_layer *l, xval *in, xval *out)
+static tc_status separable(xport *e, const xlayer_t *l, xval *in, xval *out)
 {
     const char *d = depthwise_node(e, l, in, NULL);
     conv_attrs a = {.nsp = 2, .k = {1, 1}, .s = {1, 1}, .d = {1, 1}};
-    const char *y = conv_node(e, d, conv_weight(e, l->w[1], 2), l->o.conv.no_bias ? NULL : bias_of(e, l->w[2]), &a, 1);
+    const char *y = conv_node(e, d, conv_weight(e, xw(l, 1), 2), l->c.conv.no_bias ? NULL : bias_of(e, xw(l, 2)), &a, 1);
     return finish_cf(e, l, y, out);
 }
 
 /* ---- pooling ------------------------------------------------------------------------------ */
-static tc_status pool(xport *e, tc_layer *l, xval *in, xval *out)
+static tc_status pool(xport *e, const xlayer_t *l, xval *in, xval *out)
 {
-    const tc_pool_opts *o = &l->o.pool;
+    const tc_pool_opts *o = &l->c.pool;
     int64_t k[3], s[3], d[3] = {1, 1, 1}, pads[6];
-    for (int i = 0; i < l->nsp; i++) {
+    for (int i = 0; i < l->c.spatial_rank; i++) {
         k[i] = pick(o->pool, o->pool_dims, i, 2);
         s[i] = pick(o->stride, o->strides, i, (int)k[i]);
     }
-    window_pads(l->nsp, in->s.d, k, s, d, o->padding, pads);
-    const char *op = l->is_max ? "MaxPool" : "AveragePool", *x = as_cf(e, in), *y = xname(e, op);
+    window_pads(l->c.spatial_rank, in->s.d, k, s, d, o->padding, pads);
+    const char *op = l->c.is_max ? "MaxPool" : "AveragePool", *x = as_cf(e, in), *y = xname(e, op);
     Onnx__NodeProto *n = xnode(e, op, 1, &x, 1, &y);
-    xattr_is(e, n, "kernel_shape", l->nsp, k);
-    xattr_is(e, n, "strides", l->nsp, s);
-    xattr_is(e, n, "pads", 2 * l->nsp, pads); /* AveragePool: padded cells are not counted, as TensorFlow's SAME */
+    xattr_is(e, n, "kernel_shape", l->c.spatial_rank, k);
+    xattr_is(e, n, "strides", l->c.spatial_rank, s);
+    xattr_is(e, n, "pads", 2 * l->c.spatial_rank, pads); /* AveragePool: padded cells are not counted, as TensorFlow's SAME */
     set_cf(out, l, 0, y);
     return TC_OK;
 }
 
-static tc_status global_pool(xport *e, tc_layer *l, xval *in, xval *out)
+static tc_status global_pool(xport *e, const xlayer_t *l, xval *in, xval *out)
 {
-    const char *g = xop1(e, l->is_max ? "GlobalMaxPool" : "GlobalAveragePool", as_cf(e, in)), *y = xname(e, "Flatten");
+    const char *g = xop1(e, l->c.is_max ? "GlobalMaxPool" : "GlobalAveragePool", as_cf(e, in)), *y = xname(e, "Flatten");
     xattr_i(e, xnode(e, "Flatten", 1, &g, 1, &y), "axis", 1);
     set_nat(out, l, 0, y);
     return TC_OK;
 }
 
 /* ---- shapes ---------------------------------------------------------------------------------- */
-static tc_status flatten(xport *e, tc_layer *l, xval *in, xval *out)
+static tc_status flatten(xport *e, const xlayer_t *l, xval *in, xval *out)
 {
     const char *x = as_nat(e, in), *y = xname(e, "Flatten");
     xattr_i(e, xnode(e, "Flatten", 1, &x, 1, &y), "axis", 1);
@@ -192,7 +192,7 @@ static tc_status flatten(xport *e, tc_layer *l, xval *in, xval *out)
     return TC_OK;
 }
 
-static tc_status reshape(xport *e, tc_layer *l, xval *in, xval *out)
+static tc_status reshape(xport *e, const xlayer_t *l, xval *in, xval *out)
 {
     int64_t shape[TC_MAX_DIMS + 1] = {-1}; /* the batch */
     for (int i = 0; i < l->out[0].ndim; i++) shape[1 + i] = l->out[0].d[i];
@@ -200,20 +200,20 @@ static tc_status reshape(xport *e, tc_layer *l, xval *in, xval *out)
     return TC_OK;
 }
 
-static tc_status repeat(xport *e, tc_layer *l, xval *in, xval *out)
+static tc_status repeat(xport *e, const xlayer_t *l, xval *in, xval *out)
 {
     const char *u = xunsqueeze(e, as_nat(e, in), 1);
-    set_nat(out, l, 0, xop2(e, "Tile", u, xinit_i64(e, "repeats", 3, (int64_t[]){1, l->o.axis, 1})));
+    set_nat(out, l, 0, xop2(e, "Tile", u, xinit_i64(e, "repeats", 3, (int64_t[]){1, l->c.axis, 1})));
     return TC_OK;
 }
 
-static tc_status zero_pad(xport *e, tc_layer *l, xval *in, xval *out)
+static tc_status zero_pad(xport *e, const xlayer_t *l, xval *in, xval *out)
 {
     int nsp = in->s.ndim - 1;
     int64_t pads[10] = {0};
     for (int a = 0; a < nsp; a++) {
-        pads[2 + a] = l->o.pad[2 * a];              /* before, after the batch and channel axes */
-        pads[nsp + 2 + 2 + a] = l->o.pad[2 * a + 1];
+        pads[2 + a] = l->c.pad[2 * a];              /* before, after the batch and channel axes */
+        pads[nsp + 2 + 2 + a] = l->c.pad[2 * a + 1];
     }
     const char *y = xop2(e, "Pad", as_cf(e, in), xinit_i64(e, "pads", 2 * (nsp + 2), pads));
     set_cf(out, l, 0, y);
@@ -224,34 +224,34 @@ static tc_status zero_pad(xport *e, tc_layer *l, xval *in, xval *out)
 /* the layout the value has already (channels-first preferred) */
 static bool has_cf(const xval *v) { return v->cf[0] != 0 && v->s.ndim + 1 > 2; }
 
-static tc_status activation(xport *e, tc_layer *l, xval *in, xval *out)
+static tc_status activation(xport *e, const xlayer_t *l, xval *in, xval *out)
 {
     bool cf = has_cf(in);
     const char *y;
-    if (xact(e, cf ? in->cf : as_nat(e, in), l->act, cf ? 1 : -1, &y) != TC_OK) return tc_last_status();
+    if (xact(e, cf ? in->cf : as_nat(e, in), l->c.act, cf ? 1 : -1, &y) != TC_OK) return tc_last_status();
     if (cf) set_cf(out, l, 0, y);
     else set_nat(out, l, 0, y);
     return TC_OK;
 }
 
-static tc_status batchnorm(xport *e, tc_layer *l, xval *in, xval *out)
+static tc_status batchnorm(xport *e, const xlayer_t *l, xval *in, xval *out)
 {
     int64_t C = in->s.ndim ? in->s.d[in->s.ndim - 1] : 1;
     int k = 0;
     float *ones = xa(e, sizeof(float) * (size_t)C), *zeros = xa(e, sizeof(float) * (size_t)C);
     for (int64_t c = 0; c < C; c++) ones[c] = 1;
-    const char *scale = l->o.bn.no_scale ? xinit_f(e, "gamma", 1, &C, ones) : bias_of(e, l->w[k++]);
-    const char *beta = l->o.bn.no_center ? xinit_f(e, "beta", 1, &C, zeros) : bias_of(e, l->w[k++]);
-    const char *mean = bias_of(e, l->w[k]), *var = bias_of(e, l->w[k + 1]);
+    const char *scale = l->c.bn.no_scale ? xinit_f(e, "gamma", 1, &C, ones) : bias_of(e, xw(l, k++));
+    const char *beta = l->c.bn.no_center ? xinit_f(e, "beta", 1, &C, zeros) : bias_of(e, xw(l, k++));
+    const char *mean = bias_of(e, xw(l, k)), *var = bias_of(e, xw(l, k + 1));
     const char *y = xname(e, "BatchNormalization");
     Onnx__NodeProto *n = xnode(e, "BatchNormalization", 5, (const char *[]){as_cf(e, in), scale, beta, mean, var}, 1, &y);
-    xattr_f(e, n, "epsilon", (float)l->o.bn.eps);
-    xattr_f(e, n, "momentum", (float)l->o.bn.momentum); /* training only; kept for the record */
+    xattr_f(e, n, "epsilon", (float)l->c.bn.eps);
+    xattr_f(e, n, "momentum", (float)l->c.bn.momentum); /* training only; kept for the record */
     set_cf(out, l, 0, y);
     return TC_OK;
 }
 
-static tc_status add(xport *e, tc_layer *l, int n_in, xval *in, xval *out)
+static tc_status add(xport *e, const xlayer_t *l, int n_in, xval *in, xval *out)
 {
     bool cf = true;
     for (int i = 0; i < n_in; i++) cf &= has_cf(&in[i]);
@@ -262,9 +262,9 @@ static tc_status add(xport *e, tc_layer *l, int n_in, xval *in, xval *out)
     return TC_OK;
 }
 
-static tc_status concat(xport *e, tc_layer *l, int n_in, xval *in, xval *out)
+static tc_status concat(xport *e, const xlayer_t *l, int n_in, xval *in, xval *out)
 {
-    int r = in[0].s.ndim + 1, axis = l->o.axis; /* of the full tensor, set at build */
+    int r = in[0].s.ndim + 1, axis = l->c.axis; /* of the full tensor, set at build */
     bool cf = true;
     for (int i = 0; i < n_in; i++) cf &= has_cf(&in[i]);
     const char *xs[TC_LAYER_MAX_INPUTS], *y = xname(e, "Concat");
@@ -275,9 +275,9 @@ static tc_status concat(xport *e, tc_layer *l, int n_in, xval *in, xval *out)
     return TC_OK;
 }
 
-static tc_status embedding(xport *e, tc_layer *l, xval *in, xval *out)
+static tc_status embedding(xport *e, const xlayer_t *l, xval *in, xval *out)
 {
-    const tc_tensor *t = l->w[0];
+    const tc_tensor *t = xw(l, 0);
     const char *y = xname(e, "Gather");
     xattr_i(e, xnode(e, "Gather", 2, (const char *[]){xinit_f(e, "embeddings", 2, t->shape, xfloats(e, t)), as_ids(e, in)}, 1, &y),
             "axis", 0);
@@ -288,10 +288,10 @@ static tc_status embedding(xport *e, tc_layer *l, xval *in, xval *out)
 /* Masking's values: the steps whose features all equal mask_value zeroed,
  * x * sign(max |x - v| over the features). The mask itself is not exported:
  * the layers that read masks refuse a masked input (onnx_export.c). */
-static tc_status masking(xport *e, tc_layer *l, xval *in, xval *out)
+static tc_status masking(xport *e, const xlayer_t *l, xval *in, xval *out)
 {
     const char *x = as_nat(e, in), *r = xname(e, "ReduceMax");
-    float v = (float)l->o.mask_value;
+    float v = (float)l->c.mask_value;
     const char *d = xop1(e, "Abs", xop2(e, "Sub", x, xinit_f(e, "mask_value", 0, NULL, &v)));
     Onnx__NodeProto *n = xnode(e, "ReduceMax", 1, &d, 1, &r);
     xattr_is(e, n, "axes", 1, (int64_t[]){-1}); /* an attribute up to opset 17 */
@@ -300,30 +300,37 @@ static tc_status masking(xport *e, tc_layer *l, xval *in, xval *out)
     return TC_OK;
 }
 
-/* TimeDistributed: the steps folded into the batch, the inner layer, unfolded */
-static tc_status time_distributed(xport *e, tc_layer *l, xval *in, xval *out)
+/* TimeDistributed: the steps folded into the batch, the inner layer (its
+ * weights are the wrapper's), unfolded */
+static tc_status time_distributed(xport *e, const xlayer_t *l, xval *in, xval *out)
 {
-    tc_layer *r = l->inner[0];
+    xlayer_t r;
+    if (xlayer_of(tc_layer_wrapped(l->l), &r) != TC_OK) return tc_last_status();
+    r.wl = l->wl;
+    r.w0 = l->w0;
+    r.n_out = 1;
+    r.out[0] = (xshape){l->out[0].ndim - 1}; /* the wrapper's output without the time axis */
+    for (int i = 1; i < l->out[0].ndim; i++) r.out[0].d[i - 1] = l->out[0].d[i];
     int64_t folded[TC_MAX_DIMS + 1] = {-1}, T = in->s.d[0];
     xval step = {.s = {in->s.ndim - 1}};
     for (int i = 1; i < in->s.ndim; i++) step.s.d[i - 1] = folded[i] = in->s.d[i];
     snprintf(step.nat, sizeof step.nat, "%s", xreshape(e, as_nat(e, in), in->s.ndim, folded));
     if (step.s.ndim + 1 <= 2) snprintf(step.cf, sizeof step.cf, "%s", step.nat);
     xval y[TC_LAYER_MAX_OUTPUTS];
-    if (xlayer(e, r, 1, &step, y) != TC_OK) {
+    if (xlayer(e, &r, 1, &step, y) != TC_OK) {
         char inner[600];
         snprintf(inner, sizeof inner, "%s", tc_last_error());
         return tc_error(tc_last_status(), "%s (TimeDistributed): %s", l->name, inner);
     }
     int64_t unfolded[TC_MAX_DIMS + 1] = {-1, T};
-    for (int i = 0; i < r->out[0].ndim; i++) unfolded[2 + i] = r->out[0].d[i];
-    set_nat(out, l, 0, xreshape(e, as_nat(e, &y[0]), r->out[0].ndim + 2, unfolded));
+    for (int i = 0; i < r.out[0].ndim; i++) unfolded[2 + i] = r.out[0].d[i];
+    set_nat(out, l, 0, xreshape(e, as_nat(e, &y[0]), r.out[0].ndim + 2, unfolded));
     return TC_OK;
 }
 
-tc_status xlayer(xport *e, tc_layer *l, int n_in, xval *in, xval *out)
+tc_status xlayer(xport *e, const xlayer_t *l, int n_in, xval *in, xval *out)
 {
-    const char *t = l->ops->type;
+    const char *t = l->type;
     bool single = n_in == 1;
     if (!strcmp(t, "Dense") && single) return dense(e, l, in, out);
     if (!strncmp(t, "Conv", 4) && single) return conv(e, l, in, out);

@@ -11,7 +11,7 @@
 
 enum { K_LSTM, K_GRU, K_RNN };
 
-static void set_nat(xval *out, const tc_shp *s, const char *name)
+static void set_nat(xval *out, const xshape *s, const char *name)
 {
     memset(out, 0, sizeof *out);
     out->s = *s;
@@ -20,10 +20,10 @@ static void set_nat(xval *out, const tc_shp *s, const char *name)
 }
 
 /* the ONNX name of an activation for RNN's activations list */
-static tc_status rnn_activation(const tc_layer *l, const char **name, float *alpha, float *beta)
+static tc_status rnn_activation(const xlayer_t *l, const char **name, float *alpha, float *beta)
 {
     *alpha = 0, *beta = 0;
-    switch (l->act) {
+    switch (l->c.act) {
     case TC_TANH: *name = "Tanh"; return TC_OK;
     case TC_RELU: *name = "Relu"; return TC_OK;
     case TC_SIGMOID: *name = "Sigmoid"; return TC_OK;
@@ -33,17 +33,17 @@ static tc_status rnn_activation(const tc_layer *l, const char **name, float *alp
     case TC_LEAKY_RELU: *name = "LeakyRelu", *alpha = 0.3f; return TC_OK;
     default: break;
     }
-    return tc_error(TC_ERR_UNSUPPORTED, "%s (%s): activation %s has no ONNX RNN equivalent", l->name, l->ops->type,
-                    tc_activation_name(l->act));
+    return tc_error(TC_ERR_UNSUPPORTED, "%s (%s): activation %s has no ONNX RNN equivalent", l->name, l->type,
+                    tc_activation_name(l->c.act));
 }
 
-tc_status xrnn(xport *e, tc_layer *l, int n_in, xval *in, xval *out)
+tc_status xrnn(xport *e, const xlayer_t *l, int n_in, xval *in, xval *out)
 {
-    const tc_rnn_opts *o = &l->o.rnn;
-    int kind = !strcmp(l->ops->type, "LSTM") ? K_LSTM : !strcmp(l->ops->type, "GRU") ? K_GRU : K_RNN;
+    const tc_rnn_opts *o = l->rnn;
+    int kind = !strcmp(l->type, "LSTM") ? K_LSTM : !strcmp(l->type, "GRU") ? K_GRU : K_RNN;
     int G = kind == K_LSTM ? 4 : kind == K_GRU ? 3 : 1, ns = kind == K_LSTM ? 2 : 1;
-    if (n_in != 1 && n_in != 1 + ns) return tc_error(TC_ERR_ARG, "%s (%s): %d inputs", l->name, l->ops->type, n_in);
-    const tc_tensor *kt = l->w[0], *rt = l->w[1], *bt = l->w[2];
+    if (n_in != 1 && n_in != 1 + ns) return tc_error(TC_ERR_ARG, "%s (%s): %d inputs", l->name, l->type, n_in);
+    const tc_tensor *kt = xw(l, 0), *rt = xw(l, 1), *bt = xw(l, 2);
     int64_t I = kt->shape[0], H = o->units, T = in[0].s.d[0];
     const float *K = xfloats(e, kt), *R = xfloats(e, rt), *Bk = xfloats(e, bt);
     /* the sequence [B, T, I] (ids read as one-hot rows of an identity matrix) */
@@ -51,7 +51,7 @@ tc_status xrnn(xport *e, tc_layer *l, int n_in, xval *in, xval *out)
     if (o->input_vocab > 0) {
         if (I > 4096)
             return tc_error(TC_ERR_UNSUPPORTED, "%s (%s): input_vocab %lld is too large to export as one-hot rows (4096 at most)",
-                            l->name, l->ops->type, (long long)I);
+                            l->name, l->type, (long long)I);
         float *eye = xa(e, sizeof(float) * (size_t)(I * I));
         for (int64_t i = 0; i < I; i++) eye[i * I + i] = 1;
         const char *g = xname(e, "Gather");
@@ -87,7 +87,7 @@ tc_status xrnn(xport *e, tc_layer *l, int n_in, xval *in, xval *out)
         nin = 6 + s;
     }
     if (kind == K_LSTM && o->peephole) { /* ours: input, forget, output; ONNX's P: input, output, forget */
-        const float *P = xfloats(e, l->w[3]);
+        const float *P = xfloats(e, xw(l, 3));
         float *p = xa(e, sizeof(float) * (size_t)(3 * H));
         for (int64_t j = 0; j < H; j++) p[j] = P[j], p[H + j] = P[2 * H + j], p[2 * H + j] = P[H + j];
         ins[7] = xinit_f(e, "P", 2, (int64_t[]){1, 3 * H}, p);
@@ -97,7 +97,7 @@ tc_status xrnn(xport *e, tc_layer *l, int n_in, xval *in, xval *out)
     const char *outs[3] = {xname(e, "Y"), xname(e, "Y_h"), kind == K_LSTM ? xname(e, "Y_c") : ""};
     Onnx__NodeProto *n = xnode(e, op, nin, ins, kind == K_LSTM ? 3 : 2, outs);
     xattr_i(e, n, "hidden_size", H);
-    xattr_s(e, n, "direction", o->go_backwards ? "reverse" : "forward");
+    xattr_s(e, n, "direction", l->go_backwards ? "reverse" : "forward");
     if (kind == K_GRU && o->reset_after) xattr_i(e, n, "linear_before_reset", 1);
     if (kind == K_RNN) {
         const char *a;
@@ -114,11 +114,11 @@ tc_status xrnn(xport *e, tc_layer *l, int n_in, xval *in, xval *out)
         xattr_fs(e, n, "activation_alpha", 1, (float[]){0.2f});
         xattr_fs(e, n, "activation_beta", 1, (float[]){0.5f});
     }
-    tc_shp hs = {1, {H}};
+    xshape hs = {1, {H}};
     const char *h = xsqueeze(e, outs[1], 0);
     if (o->return_sequences) {
         const char *seq = xtranspose(e, xsqueeze(e, outs[0], 1), 3, (int[]){1, 0, 2}); /* [T, 1, B, H] -> [B, T, H] */
-        set_nat(&out[0], &(tc_shp){2, {T, H}}, seq);
+        set_nat(&out[0], &(xshape){2, {T, H}}, seq);
     } else {
         set_nat(&out[0], &hs, h);
     }
@@ -129,20 +129,23 @@ tc_status xrnn(xport *e, tc_layer *l, int n_in, xval *in, xval *out)
     return TC_OK; /* dropout on the output: the identity at inference */
 }
 
-tc_status xbidirectional(xport *e, tc_layer *l, int n_in, xval *in, xval *out)
+tc_status xbidirectional(xport *e, const xlayer_t *l, int n_in, xval *in, xval *out)
 {
-    tc_layer *f = l->inner[0];
-    int ns = !strcmp(f->ops->type, "LSTM") ? 2 : 1;
+    const tc_layer *inner[2] = {tc_layer_wrapped(l->l), tc_layer_wrapped_backward(l->l)};
+    int ns = !strcmp(tc_layer_type(inner[0]), "LSTM") ? 2 : 1, half = tc_layer_weight_count(l->wl) / 2;
     xval y[2][TC_LAYER_MAX_OUTPUTS];
     for (int k = 0; k < 2; k++) {
+        xlayer_t r; /* the weights: the wrapper's, forward half first */
+        if (xlayer_of(inner[k], &r) != TC_OK) return tc_last_status();
+        r.wl = l->wl;
+        r.w0 = l->w0 + k * half;
         xval rin[3] = {in[0]};
         int rn = 1;
         for (int i = 0; n_in > 1 && i < ns; i++) rin[rn++] = in[1 + k * ns + i];
-        /* the inner layer's output shapes: its own, not the wrapper's */
-        if (xrnn(e, l->inner[k], rn, rin, y[k]) != TC_OK) {
-            char inner[600];
-            snprintf(inner, sizeof inner, "%s", tc_last_error());
-            return tc_error(tc_last_status(), "%s (Bidirectional): %s", l->name, inner);
+        if (xrnn(e, &r, rn, rin, y[k]) != TC_OK) {
+            char msg[600];
+            snprintf(msg, sizeof msg, "%s", tc_last_error());
+            return tc_error(tc_last_status(), "%s (Bidirectional): %s", l->name, msg);
         }
     }
     const char *c = xname(e, "Concat");
@@ -156,22 +159,22 @@ tc_status xbidirectional(xport *e, tc_layer *l, int n_in, xval *in, xval *out)
     return TC_OK;
 }
 
-tc_status xattention(xport *e, tc_layer *l, bool additive, int n_in, xval *in, xval *out)
+tc_status xattention(xport *e, const xlayer_t *l, bool additive, int n_in, xval *in, xval *out)
 {
-    if (n_in != 2 && n_in != 3) return tc_error(TC_ERR_ARG, "%s (%s): %d inputs", l->name, l->ops->type, n_in);
+    if (n_in != 2 && n_in != 3) return tc_error(TC_ERR_ARG, "%s (%s): %d inputs", l->name, l->type, n_in);
     const char *q = as_nat(e, &in[0]), *v = as_nat(e, &in[1]), *k = n_in == 3 ? as_nat(e, &in[2]) : v;
     int64_t Tq = in[0].s.d[0], Tk = in[1].s.d[0], D = in[0].s.d[1];
     const char *s;
     if (additive) { /* sum_d w_d tanh(q_d + k_d): [B, Tq, 1, D] + [B, 1, Tk, D] */
         const char *t = xop1(e, "Tanh", xop2(e, "Add", xunsqueeze(e, q, 2), xunsqueeze(e, k, 1)));
-        if (l->o.attention.use_scale) t = xop2(e, "Mul", t, xinit_f(e, "scale", 1, &D, xfloats(e, l->w[0])));
+        if (l->c.use_scale) t = xop2(e, "Mul", t, xinit_f(e, "scale", 1, &D, xfloats(e, xw(l, 0))));
         s = xname(e, "ReduceSum");
         xattr_i(e, xnode(e, "ReduceSum", 2, (const char *[]){t, xinit_i64(e, "axes", 1, (int64_t[]){3})}, 1, &s), "keepdims", 0);
     } else {
         s = xop2(e, "MatMul", q, xtranspose(e, k, 3, (int[]){0, 2, 1}));
-        if (l->o.attention.use_scale) s = xop2(e, "Mul", s, xinit_f(e, "scale", 1, (int64_t[]){1}, xfloats(e, l->w[0])));
+        if (l->c.use_scale) s = xop2(e, "Mul", s, xinit_f(e, "scale", 1, (int64_t[]){1}, xfloats(e, xw(l, 0))));
     }
-    if (l->o.attention.causal) { /* keys after the query's own step get -1e9, as tc_attention */
+    if (l->c.causal) { /* keys after the query's own step get -1e9, as tc_attention */
         float *future = xa(e, sizeof(float) * (size_t)(Tq * Tk));
         for (int64_t i = 0; i < Tq; i++)
             for (int64_t j = i + 1; j < Tk; j++) future[i * Tk + j] = -1e9f;

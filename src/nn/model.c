@@ -5,7 +5,6 @@
  * Building checks every shape, creates the weights and works out which
  * values carry a mask (see layer.h). */
 #include "layer.h"
-#include "model_graph.h"
 
 #include <stdlib.h>
 
@@ -809,25 +808,7 @@ tc_status tc_model_summary(const tc_model *m, FILE *f)
     return ferror(f) ? tc_error(TC_ERR_IO, "model_summary: write error") : TC_OK;
 }
 
-/* ---- graph access for translators (model_graph.h) ---- */
-
-int tc_model_call_count(const tc_model *m) { return m ? m->g.n_calls : 0; }
-bool tc_model_call_at(const tc_model *m, int c, tc_model_call *out)
-{
-    if (!m || c < 0 || c >= m->g.n_calls) return false;
-    const call *k = &m->g.calls[c];
-    *out = (tc_model_call){k->layer, k->n_in, k->in, k->first_out, k->n_out};
-    return true;
-}
-int tc_model_value_count(const tc_model *m) { return m ? m->g.n_values : 0; }
-const tc_shp *tc_model_value_shape(const tc_model *m, int v)
-{
-    return m && v >= 0 && v < m->g.n_values ? &m->g.values[v].shape : NULL;
-}
-int tc_model_value_mask_from(const tc_model *m, int v)
-{
-    return m && v >= 0 && v < m->g.n_values ? m->g.values[v].mask_from : -1;
-}
+/* ---- the graph, read back (nn.h) ------------------------------------------------------------ */
 int tc_model_input_count(const tc_model *m) { return m ? m->n_inputs : 0; }
 int tc_model_output_count(const tc_model *m) { return m ? m->n_outputs : 0; }
 int tc_model_input_value(const tc_model *m, int i) { return m && i >= 0 && i < m->n_inputs ? m->inputs[i] : -1; }
@@ -835,4 +816,24 @@ int tc_model_output_value(const tc_model *m, int i) { return m && i >= 0 && i < 
 const char *tc_model_input_name(const tc_model *m, int i)
 {
     return m && i >= 0 && i < m->n_inputs ? m->g.input_names[m->inputs[i]] : NULL;
+}
+int tc_model_call_count(const tc_model *m) { return m ? m->g.n_calls : 0; }
+const tc_layer *tc_model_call(const tc_model *m, int c, int *inputs, int *n_inputs, int *first_out, int *n_out)
+{
+    if (!m || c < 0 || c >= m->g.n_calls) return NULL;
+    const call *k = &m->g.calls[c];
+    for (int i = 0; inputs && i < k->n_in; i++) inputs[i] = k->in[i];
+    if (n_inputs) *n_inputs = k->n_in;
+    if (first_out) *first_out = k->first_out;
+    if (n_out) *n_out = k->n_out;
+    return k->layer;
+}
+int tc_model_value_count(const tc_model *m) { return m ? m->g.n_values : 0; }
+int tc_model_value_shape(const tc_model *m, int v, int64_t *shape)
+{
+    return m && v >= 0 && v < m->g.n_values ? shape_of(&m->g.values[v].shape, shape) : -1;
+}
+int tc_model_value_mask_from(const tc_model *m, int v)
+{
+    return m && v >= 0 && v < m->g.n_values ? m->g.values[v].mask_from : -1;
 }
