@@ -448,18 +448,18 @@ static void onnx_checker(void **state)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/tc_onnx_export_XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    if (tc_test_mkdtemp(dir, sizeof dir, "onnx_export") != 0) return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(dense_and_activations), cmocka_unit_test(conv2d_layers),  cmocka_unit_test(conv1d_layers),
-        cmocka_unit_test(conv3d_layers),         cmocka_unit_test(embedding_reshape), cmocka_unit_test(masking_values), cmocka_unit_test(recurrent_layers),
-        cmocka_unit_test(time_distributed_layers), cmocka_unit_test(attention_layers), cmocka_unit_test(recipe_models),
-        cmocka_unit_test(zoo_models),
-        cmocka_unit_test(refusals),              cmocka_unit_test(onnx_checker),
+        cmocka_unit_test(dense_and_activations),   cmocka_unit_test(conv2d_layers),    cmocka_unit_test(conv1d_layers),
+        cmocka_unit_test(conv3d_layers),           cmocka_unit_test(embedding_reshape), cmocka_unit_test(masking_values),
+        cmocka_unit_test(recurrent_layers),        cmocka_unit_test(time_distributed_layers),
+        cmocka_unit_test(attention_layers),        cmocka_unit_test(recipe_models),    cmocka_unit_test(zoo_models),
+        cmocka_unit_test(refusals),                cmocka_unit_test(onnx_checker),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "%s rm -rf %s", getenv("TC_KEEP") ? "echo" : "", dir);
-    if (system(cmd) != 0) rc = 1;
-    return rc;
+    if (getenv("TC_KEEP")) { /* keep the files to look at */
+        int rc = cmocka_run_group_tests(tests, NULL, NULL);
+        printf("files kept in %s\n", dir);
+        return rc;
+    }
+    return tc_test_finish(dir, cmocka_run_group_tests(tests, NULL, NULL));
 }
