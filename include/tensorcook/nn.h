@@ -140,9 +140,9 @@ tc_rng *tc_layer_rng(tc_layer *l);
 int tc_layer_weight_count(const tc_layer *l);
 tc_tensor *tc_layer_weight(const tc_layer *l, int i);    /* e.g. kernel, bias */
 const char *tc_layer_weight_name(const tc_layer *l, int i); /* "kernel", "moving_mean", ... */
-/* The recurrent layer a Bidirectional wrapper runs forward (its weights are
- * the wrapper's), NULL for every other layer: importers and exporters read
- * its type and options. */
+/* The layer a wrapper runs: Bidirectional's forward recurrent layer,
+ * TimeDistributed's layer (their weights are the wrapper's); NULL for every
+ * other layer: importers and exporters read its type and options. */
 const tc_layer *tc_layer_wrapped(const tc_layer *l);
 /* A layer's options read back (translators such as the ONNX exporter),
  * valid once the model is built; only the fields of its type are set. The
