@@ -7,7 +7,6 @@
 ox=$tmp/onnx_export; mkdir -p "$ox"
 check onnx-export-help 0 "--opset" "$bin" onnx export --help
 check onnx-export-mnist 0 "re-imported gives" "$bin" onnx export "$tmp/run/checkpoint.tcck" --out "$ox/mnist.onnx" --check
-check onnx-export-mnist-13 0 "mnist model" "$bin" onnx export "$tmp/run/checkpoint.tcck" --out "$ox/mnist13.onnx" --opset 13 --check
 check onnx-export-cifar10 0 "re-imported gives" "$bin" onnx export "$tmp/o6/checkpoint.tcck" --out "$ox/cifar10.onnx" --check
 check onnx-export-charrnn 0 "re-imported gives" "$bin" onnx export "$tmp/c4/checkpoint.tcck" --out "$ox/charrnn.onnx" --check
 check onnx-export-forecast 0 "re-imported gives" "$bin" onnx export "$tmp/f2/checkpoint.tcck" --out "$ox/forecast.onnx" --check
