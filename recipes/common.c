@@ -102,3 +102,41 @@ void set_threads(const char *cmd, long long threads)
     if (threads > 0 && tc_set_num_threads((int)threads) != TC_OK)
         fprintf(stderr, "tensorcook %s: %s (keeping %d)\n", cmd, tc_last_error(), tc_num_threads());
 }
+
+static int edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    int *row = malloc(sizeof *row * (lb + 1));
+    if (!row) return 1 << 20;
+    for (size_t j = 0; j <= lb; j++) row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            diag = up, row[j] = best;
+        }
+    }
+    int d = row[lb];
+    free(row);
+    return d;
+}
+
+void nearest_names(const char *name, int n, const char *const *names, char *out, size_t size)
+{
+    const char *near[3] = {0};
+    int dist[3] = {1 << 30, 1 << 30, 1 << 30};
+    for (int i = 0; i < n; i++) {
+        if (!names[i]) continue;
+        int d = edit_distance(name, names[i]);
+        for (int k = 0; k < 3; k++)
+            if (d < dist[k]) {
+                for (int j = 2; j > k; j--) dist[j] = dist[j - 1], near[j] = near[j - 1];
+                dist[k] = d, near[k] = names[i];
+                break;
+            }
+    }
+    snprintf(out, size, "%s, %s, %s", near[0] ? near[0] : "-", near[1] ? near[1] : "-", near[2] ? near[2] : "-");
+}

@@ -20,5 +20,8 @@ bool prepare_out_dir(const char *cmd, const char *dir);
 /* {"key": value, ...} written atomically. */
 bool write_summary_json(const char *cmd, const char *path, int n, const char *const *keys, const double *values);
 void set_threads(const char *cmd, long long threads);
+/* The three names nearest to `name` by edit distance, as "a, b, c" ("-" for
+ * missing ones), for "no layer 'x'; nearest: ..." messages. */
+void nearest_names(const char *name, int n, const char *const *names, char *out, size_t size);
 
 #endif

@@ -1,5 +1,6 @@
 /* tensorcook onnx: inspect, run and test ONNX models.
  *   tensorcook onnx info MODEL
+ *   tensorcook onnx ops
  *   tensorcook onnx run MODEL [--input FILE.pb ...] [--output-dir DIR]
  *   tensorcook onnx test [--list FILE] [--root DIR] [--quiet] DIR...
  *   tensorcook onnx export CHECKPOINT --out MODEL.onnx [--opset N] [--check] (recipes/onnx_export.c)
@@ -34,11 +35,14 @@ static bool pathf(char *buf, size_t size, const char *fmt, ...)
 static int usage(FILE *f, int rc)
 {
     fprintf(f, "usage: tensorcook onnx info MODEL\n"
+               "       tensorcook onnx ops\n"
                "       tensorcook onnx run MODEL [--input FILE.pb]... [--output-dir DIR]\n"
                "       tensorcook onnx test [--list FILE [--root DIR]] [--rtol R] [--atol A] [--quiet] [DIR...]\n"
                "       tensorcook onnx export CHECKPOINT --out MODEL.onnx [--opset N] [--seq-len N] [--check]\n"
                "\n"
-               "info   inputs, outputs, operator counts and parameter count\n"
+               "info   inputs, outputs, operator counts and parameter count; lists the nodes\n"
+               "       (also inside If/Loop/Scan bodies) that will not run, before running\n"
+               "ops    the operators of the default domain the importer translates, one a line\n"
                "run    run MODEL on TensorProto inputs (zeros of the declared shape if none are\n"
                "       given) and write output_N.pb files (default: current folder)\n"
                "test   run ONNX backend-test folders (model.onnx + test_data_set_*), compare with\n"
@@ -91,14 +95,23 @@ static int cmd_info(const char *path)
         while (k < nops && strcmp(ops[k], op)) k++;
         if (k == nops) {
             ops[nops++] = op;
-            ok[k] = tc_onnx_node_supported(m, i);
-            if (!ok[k]) unsupported++;
+            ok[k] = true;
         }
+        if (!tc_onnx_node_supported(m, i)) ok[k] = false;
         counts[k]++;
     }
     printf("operators (%d nodes):\n", nn);
     for (int k = 0; k < nops; k++) printf("  %-24s %d%s\n", ops[k], counts[k], ok[k] ? "" : "  (not supported)");
-    if (unsupported) printf("%d operator%s not supported: the model will not run (see docs/onnx.md)\n", unsupported, unsupported > 1 ? "s are" : " is");
+    /* every node that will not run, with its name, subgraphs included */
+    unsupported = tc_onnx_unsupported(m, 0, NULL, 0);
+    if (unsupported) {
+        printf("not supported: %d node%s (the model will not run; see docs/onnx.md):\n", unsupported, unsupported > 1 ? "s" : "");
+        for (int k = 0; k < unsupported; k++) {
+            char line[2048];
+            tc_onnx_unsupported(m, k, line, sizeof line);
+            printf("  %s\n", line);
+        }
+    }
     printf("parameters: %lld in %d initializers\n", (long long)tc_onnx_param_count(m), tc_onnx_initializer_count(m));
     free(ops);
     free(counts);
@@ -349,6 +362,11 @@ int tc_cmd_onnx(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) return usage(argc < 2 ? stderr : stdout, argc < 2 ? 2 : 0);
     if (!strcmp(argv[1], "info")) return argc == 3 ? cmd_info(argv[2]) : usage(stderr, 2);
+    if (!strcmp(argv[1], "ops")) {
+        if (argc != 2) return usage(stderr, 2);
+        for (int i = 0; tc_onnx_supported_op(i); i++) printf("%s\n", tc_onnx_supported_op(i));
+        return 0;
+    }
     if (!strcmp(argv[1], "run")) return cmd_run(argc - 2, argv + 2);
     if (!strcmp(argv[1], "test")) return cmd_test(argc - 2, argv + 2);
     if (!strcmp(argv[1], "export")) return tc_onnx_export_command(argc - 2, argv + 2);

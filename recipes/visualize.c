@@ -28,44 +28,16 @@ static int usage(FILE *f, int rc)
     return rc;
 }
 
-static int edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    int *row = malloc(sizeof *row * (lb + 1));
-    if (!row) return 1 << 20;
-    for (size_t j = 0; j <= lb; j++) row[j] = (int)j;
-    for (size_t i = 1; i <= la; i++) {
-        int diag = row[0];
-        row[0] = (int)i;
-        for (size_t j = 1; j <= lb; j++) {
-            int up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best) best = up + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-            diag = up, row[j] = best;
-        }
-    }
-    int d = row[lb];
-    free(row);
-    return d;
-}
-
 /* "did you mean" with the three nearest layer names */
 static void no_such_layer(const tc_model *m, const char *name)
 {
-    const char *near[3] = {0};
-    int dist[3] = {1 << 30, 1 << 30, 1 << 30};
-    for (int i = 0; i < tc_model_layer_count(m); i++) {
-        const char *n = tc_layer_name(tc_model_layer_at(m, i));
-        int d = edit_distance(name, n);
-        for (int k = 0; k < 3; k++)
-            if (d < dist[k]) {
-                for (int j = 2; j > k; j--) dist[j] = dist[j - 1], near[j] = near[j - 1];
-                dist[k] = d, near[k] = n;
-                break;
-            }
-    }
-    fprintf(stderr, "tensorcook visualize: %s has no layer '%s'; nearest: %s, %s, %s\n", tc_model_name(m), name,
-            near[0] ? near[0] : "-", near[1] ? near[1] : "-", near[2] ? near[2] : "-");
+    int n = tc_model_layer_count(m);
+    const char **names = malloc(sizeof *names * (size_t)(n + 1));
+    for (int i = 0; names && i < n; i++) names[i] = tc_layer_name(tc_model_layer_at(m, i));
+    char near[512];
+    nearest_names(name, names ? n : 0, names, near, sizeof near);
+    free(names);
+    fprintf(stderr, "tensorcook visualize: %s has no layer '%s'; nearest: %s\n", tc_model_name(m), name, near);
 }
 
 static const char *class_name(const tc_labels *l, int k) { return l && k >= 0 && k < l->n ? l->names[k] : "?"; }

@@ -1,6 +1,9 @@
 /* Core: tensors, arena, randomness, threads, tape mechanics, errors. */
 #include "testutil.h"
 
+#include "../src/core/gemm_pack.h" /* the packed kernels (core-internal) */
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <math.h>
 #include <string.h>
@@ -19,7 +22,7 @@ static void tensor_basics(void **state)
     tc_tensor_free(t);
 
     tc_assert_error(tc_tensor_new(TC_SHAPE(2, -1)), "negative dimension", "[2, -1]");
-    tc_assert_error(tc_tensor_new(7, (int64_t[]){1, 1, 1, 1, 1, 1, 1}), "7 dimensions");
+    tc_assert_error(tc_tensor_new(9, (int64_t[]){1, 1, 1, 1, 1, 1, 1, 1, 1}), "9 dimensions");
     tc_assert_error(tc_reshape(NULL, TC_SHAPE(2)), "reshape", "NULL");
     tc_tensor *x = tc_zeros(TC_SHAPE(2, 3));
     tc_assert_error(tc_reshape(x, TC_SHAPE(4, 2)), "reshape", "[2, 3]", "[4, 2]");
@@ -170,60 +173,107 @@ static void gemm_is_deterministic_across_threads(void **state)
  * 256-deep K block), both transposes, padded strides, beta 0 (C full of NaN,
  * which must not leak), 1 and -0.7, against a double product; and the same
  * bits for 1, 2 and 3 threads on each path. */
+/* One product to check: operands with padded leading dimensions, C
+ * prefilled (NaN where beta == 0 must ignore it), and the reference in
+ * double. */
+typedef struct {
+    int64_t m, n, k, lda, ldb, ldc;
+    bool ta, tb;
+    tc_scalar alpha, beta;
+    tc_tensor *a, *b, *c0;
+    double *want;
+} gemm_case;
+
+static void gemm_case_make(gemm_case *g, int64_t m, int64_t n, int64_t k, bool ta, bool tb, tc_scalar beta,
+                           uint64_t seed)
+{
+    *g = (gemm_case){m, n, k, (ta ? m : k) + 3, (tb ? k : n) + 2, n + 5, ta, tb, 1.25f, beta, NULL, NULL, NULL, NULL};
+    tc_rng r = tc_rng_new(seed);
+    g->a = tc_test_uniform(&r, TC_SHAPE((ta ? k : m) * g->lda), -1, 1);
+    g->b = tc_test_uniform(&r, TC_SHAPE((tb ? n : k) * g->ldb), -1, 1);
+    g->c0 = tc_test_uniform(&r, TC_SHAPE(m * g->ldc), -1, 1);
+    g->want = malloc(sizeof(double) * (size_t)(m * g->ldc));
+    assert_non_null(g->want);
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < g->ldc; j++) {
+            double want = g->c0->data[i * g->ldc + j]; /* the padding stays */
+            if (j < n) {
+                double s = 0;
+                for (int64_t q = 0; q < k; q++)
+                    s += (double)g->a->data[ta ? q * g->lda + i : i * g->lda + q] *
+                         g->b->data[tb ? j * g->ldb + q : q * g->ldb + j];
+                want = g->alpha * s + (beta == 0 ? 0 : beta * want);
+            }
+            g->want[i * g->ldc + j] = want;
+        }
+}
+
+/* Runs the case on 1, 2 and 3 threads through tc_gemm (kern NULL) or
+ * straight through the packed driver with kern: the bits must not depend
+ * on the thread count and the values must match the reference. */
+static void gemm_case_run(const gemm_case *g, const tc_sgemm_kernel_info *kern, const char *what)
+{
+    const int64_t m = g->m, n = g->n, k = g->k, ldc = g->ldc;
+    tc_tensor *c[3];
+    for (int t = 0; t < 3; t++) {
+        c[t] = tc_empty(TC_SHAPE(m * ldc));
+        memcpy(c[t]->data, g->c0->data, sizeof(tc_scalar) * (size_t)(m * ldc));
+        if (g->beta == 0)
+            for (int64_t i = 0; i < m; i++)
+                for (int64_t j = 0; j < n; j++) c[t]->data[i * ldc + j] = NAN;
+        tc_set_num_threads(t + 1);
+        if (kern) {
+            tc_sgemm_packed(kern, t + 1, g->ta, g->tb, m, n, k, g->alpha, g->a->data, g->lda, g->b->data, g->ldb,
+                            g->beta, c[t]->data, ldc);
+            continue;
+        }
+        tc_gemm(g->ta, g->tb, m, n, k, g->alpha, g->a->data, g->lda, g->b->data, g->ldb, g->beta, c[t]->data, ldc);
+    }
+    for (int t = 1; t < 3; t++)
+        if (memcmp(c[0]->data, c[t]->data, sizeof(tc_scalar) * (size_t)(m * ldc)))
+            fail_msg("%s, %lld x %lld x %lld ta %d tb %d beta %g: %d threads differ from 1", what, (long long)m,
+                     (long long)n, (long long)k, g->ta, g->tb, (double)g->beta, t + 1);
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < ldc; j++) {
+            double got = c[0]->data[i * ldc + j], want = g->want[i * ldc + j];
+            if (!(fabs(got - want) <= 1e-5 * (double)(k + 4)))
+                fail_msg("%s, %lld x %lld x %lld ta %d tb %d beta %g: C[%lld][%lld] = %g, want %g", what,
+                         (long long)m, (long long)n, (long long)k, g->ta, g->tb, (double)g->beta, (long long)i,
+                         (long long)j, got, want);
+        }
+}
+
 static void gemm_matches_naive_on_every_isa(void **state)
 {
     (void)state;
-    const int64_t shapes[][3] = {{2, 1, 1}, {7, 33, 5}, {13, 65, 300}, {100, 37, 513}, {6, 32, 256},
-                                 {700, 150, 70}, {31, 17, 1}, {64, 2100, 40}};
+    /* odd sizes around the register tiles (6x32, 6x16, 4x16), several K
+     * blocks (KC 256), MC blocks (24 strips), NC blocks (2048) and, with M
+     * of a few rows, threads that split columns instead of rows */
+    const int64_t shapes[][3] = {{2, 1, 1},     {7, 33, 5},    {13, 65, 300},  {100, 37, 513}, {6, 32, 256},
+                                 {700, 150, 70}, {31, 17, 1},  {64, 2100, 40}, {3, 2100, 530}, {301, 97, 260},
+                                 {145, 4, 1030}, {1, 300, 40}, {2, 4200, 9}};
     const tc_isa_level isa0 = tc_isa();
     const int threads0 = tc_num_threads();
-    for (int isa = TC_ISA_GENERIC; isa <= (int)tc_isa_best(); isa++) {
-        assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
-        for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
-            for (int tr = 0; tr < 4; tr++)
-                for (int bi = 0; bi < 3; bi++) {
-                    const int64_t m = shapes[si][0], n = shapes[si][1], k = shapes[si][2];
-                    const bool ta = tr & 1, tb = tr & 2;
-                    const tc_scalar alpha = 1.25f, beta = bi == 0 ? 0 : bi == 1 ? 1 : -0.7f;
-                    const int64_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 2, ldc = n + 5;
-                    tc_rng r = tc_rng_new(40 + si * 12 + tr * 3 + bi);
-                    tc_tensor *a = tc_test_uniform(&r, TC_SHAPE((ta ? k : m) * lda), -1, 1);
-                    tc_tensor *b = tc_test_uniform(&r, TC_SHAPE((tb ? n : k) * ldb), -1, 1);
-                    tc_tensor *c0 = tc_test_uniform(&r, TC_SHAPE(m * ldc), -1, 1);
-                    tc_tensor *c[3];
-                    for (int t = 0; t < 3; t++) {
-                        c[t] = tc_empty(TC_SHAPE(m * ldc));
-                        memcpy(c[t]->data, c0->data, sizeof(tc_scalar) * (size_t)(m * ldc));
-                        if (beta == 0)
-                            for (int64_t i = 0; i < m; i++)
-                                for (int64_t j = 0; j < n; j++) c[t]->data[i * ldc + j] = NAN;
-                        tc_set_num_threads(t + 1);
-                        tc_gemm(ta, tb, m, n, k, alpha, a->data, lda, b->data, ldb, beta, c[t]->data, ldc);
-                    }
-                    for (int t = 1; t < 3; t++)
-                        if (memcmp(c[0]->data, c[t]->data, sizeof(tc_scalar) * (size_t)(m * ldc)))
-                            fail_msg("%s, %lld x %lld x %lld ta %d tb %d beta %g: %d threads differ from 1",
-                                     tc_isa_name((tc_isa_level)isa), (long long)m, (long long)n, (long long)k, ta,
-                                     tb, (double)beta, t + 1);
-                    for (int64_t i = 0; i < m; i++)
-                        for (int64_t j = 0; j < ldc; j++) {
-                            double want = c0->data[i * ldc + j]; /* the padding stays */
-                            if (j < n) {
-                                double s = 0;
-                                for (int64_t q = 0; q < k; q++)
-                                    s += (double)a->data[ta ? q * lda + i : i * lda + q] *
-                                         b->data[tb ? j * ldb + q : q * ldb + j];
-                                want = alpha * s + (beta == 0 ? 0 : beta * want);
-                            }
-                            double got = c[0]->data[i * ldc + j];
-                            if (!(fabs(got - want) <= 1e-5 * (double)(k + 4)))
-                                fail_msg("%s, %lld x %lld x %lld ta %d tb %d beta %g: C[%lld][%lld] = %g, want %g",
-                                         tc_isa_name((tc_isa_level)isa), (long long)m, (long long)n, (long long)k, ta,
-                                         tb, (double)beta, (long long)i, (long long)j, got, want);
-                        }
-                    tc_step_reset();
-                }
-    }
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
+        for (int tr = 0; tr < 4; tr++) {
+            /* the four transposes per shape, beta 0 / 1 / -0.7 in turn: every
+             * (transpose, beta) pair comes up on several shapes */
+            const int bi = (int)((si + (size_t)tr) % 3);
+            gemm_case g;
+            gemm_case_make(&g, shapes[si][0], shapes[si][1], shapes[si][2], tr & 1, tr & 2,
+                           bi == 0 ? 0 : bi == 1 ? 1 : -0.7f, 40 + si * 12 + tr * 3 + bi);
+            for (int isa = TC_ISA_GENERIC; isa <= (int)tc_isa_best(); isa++) {
+                assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
+                char what[64];
+                snprintf(what, sizeof what, "tc_gemm, %s", tc_isa_name((tc_isa_level)isa));
+                gemm_case_run(&g, NULL, what);
+                /* each ISA's packed kernel, whether tc_gemm routes to it or not */
+                snprintf(what, sizeof what, "packed %s kernel", tc_isa_name((tc_isa_level)isa));
+                gemm_case_run(&g, tc_sgemm_kernel_for(isa), what);
+            }
+            free(g.want);
+            tc_step_reset();
+        }
     assert_int_equal(tc_set_isa(isa0), TC_OK);
     tc_set_num_threads(threads0);
 }

@@ -37,7 +37,7 @@ typedef double tc_scalar;
 typedef float tc_scalar;
 #endif
 
-#define TC_MAX_DIMS 6
+#define TC_MAX_DIMS 8
 
 /* ---- errors ------------------------------------------------------------ */
 typedef enum {

@@ -44,6 +44,16 @@ const char *tc_onnx_node_op(const tc_onnx_model *m, int i);
 /* Whether node i's operator (with its domain) has a translation: a model with
  * an unsupported node loads (to be inspected) but fails when it runs. */
 bool tc_onnx_node_supported(const tc_onnx_model *m, int i);
+/* The nodes that will not run, found before running: in the graph and in
+ * its subgraphs (If/Loop/Scan bodies), an operator without a translation or
+ * attributes its translation refuses. Returns how many; for 0 <= k < that,
+ * writes a one-line description of the k-th into buf ("Foo node 'x':
+ * operator 'Foo' is not supported", prefixed by the enclosing node and body
+ * for a subgraph's node). */
+int tc_onnx_unsupported(const tc_onnx_model *m, int k, char *buf, size_t size);
+/* The operators of the default domain the importer translates, in its
+ * table's order: the i-th name, or NULL past the end. */
+const char *tc_onnx_supported_op(int i);
 /* Total number of values in float initializers (the parameters). */
 int64_t tc_onnx_param_count(const tc_onnx_model *m);
 /* The initializers as long-lived tensors (ONNX layout), e.g. to fine-tune:

@@ -1,7 +1,9 @@
-/* The BLAS binding. OpenBLAS always runs on the calling thread; tc_gemm
- * splits a large product into slices of rows (or columns) of C fixed by the
- * shape, shared out over the pool threads. Each element of C is computed by
- * one BLAS call over the whole K, the same call whatever the thread count. */
+/* The BLAS binding. Float products with m > 1 on the AVX-512 path run our
+ * packed GEMM (gemm_pack.c), which threads inside its own driver. Everything
+ * else runs OpenBLAS, always on the calling thread: tc_gemm splits a large
+ * product into slices of rows (or columns) of C fixed by the shape, shared
+ * out over the pool threads, each element of C computed by one BLAS call
+ * over the whole K, the same call whatever the thread count. */
 #include "internal.h"
 
 #include <cblas.h>
@@ -17,8 +19,7 @@
  * kernel (92) and the generic C kernel (20) on the same shape. */
 static const tc_sgemm_kernel_info *own_sgemm_kernel(void)
 {
-    static const tc_sgemm_kernel_info avx512 = {TC_SGEMM_AVX512_MR, TC_SGEMM_AVX512_NR, tc_sgemm_kernel_avx512};
-    return tc_isa() == TC_ISA_AVX512 ? &avx512 : NULL;
+    return tc_isa() == TC_ISA_AVX512 ? tc_sgemm_kernel_for(TC_ISA_AVX512) : NULL;
 }
 #endif
 
@@ -50,7 +51,7 @@ void tc_gemm_serial(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
 #ifndef TC_DOUBLE
     const tc_sgemm_kernel_info *own = own_sgemm_kernel();
     if (own) {
-        tc_sgemm_packed(own, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        tc_sgemm_packed(own, 1, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
 #endif
@@ -136,21 +137,22 @@ void tc_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
              const tc_scalar *b, int64_t ldb, tc_scalar beta,
              tc_scalar *c, int64_t ldc)
 {
+#ifndef TC_DOUBLE
+    /* Our own kernel threads inside its driver (one shared packed B, each
+     * element computed by the same operations for any thread count). */
+    const tc_sgemm_kernel_info *own = m > 1 ? own_sgemm_kernel() : NULL;
+    if (own) {
+        tc_sgemm_packed(own, tc_num_threads(), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+#endif
+    /* OpenBLAS: fixed slices, a decision of the shape only, never of the
+     * thread count. */
     double flops = 2.0 * (double)m * (double)n * (double)k;
     bool split_rows = m >= n;
     int64_t dim = split_rows ? m : n;
     int64_t slice = gemm_slice_len(dim);
-    /* For OpenBLAS the decision depends on the shape only, never on the
-     * thread count. Our own kernel computes every element of C by the same
-     * operations wherever the element falls in a call (edge tiles run the
-     * full kernel on a copy, K is blocked from 0 in fixed steps), so any
-     * slicing gives the same bits and one thread skips the slices' repacking
-     * (test_core gemm_matches_naive_on_every_isa checks 1/2/3 threads). */
-    bool own_kernel = false;
-#ifndef TC_DOUBLE
-    own_kernel = m > 1 && own_sgemm_kernel() != NULL;
-#endif
-    if (flops < GEMM_SPLIT_FLOPS || slice >= dim || (own_kernel && tc_num_threads() == 1)) {
+    if (flops < GEMM_SPLIT_FLOPS || slice >= dim) {
         tc_gemm_serial(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }

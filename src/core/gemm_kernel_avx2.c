@@ -1,29 +1,56 @@
 /* AVX2+FMA 6 x 16 SGEMM micro-kernel: 12 ymm accumulators, per k step two
- * loads of B and six broadcasts of A (gemm_pack.c packs the panels). */
+ * loads of B and six broadcasts of A (gemm_pack.c packs the panels). The k
+ * loop is unrolled by four with the panels prefetched a few steps ahead
+ * and C's tile prefetched before the loop, so the two FMA pipes are the
+ * only limit while the panels sit in L1/L2. Each accumulator lane still
+ * sums its products in k order, one FMA per step. */
 #include "gemm_pack.h"
 
 #include <immintrin.h>
 
+#define STEP(q)                                                                                                  \
+    do {                                                                                                         \
+        const __m256 b0 = _mm256_load_ps(b + (q) * 16), b1 = _mm256_load_ps(b + (q) * 16 + 8);                  \
+        const float *ap = a + (q) * 6;                                                                           \
+        __m256 x;                                                                                                \
+        x = _mm256_broadcast_ss(ap + 0); c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);   \
+        x = _mm256_broadcast_ss(ap + 1); c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);   \
+        x = _mm256_broadcast_ss(ap + 2); c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21);   \
+        x = _mm256_broadcast_ss(ap + 3); c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31);   \
+        x = _mm256_broadcast_ss(ap + 4); c40 = _mm256_fmadd_ps(x, b0, c40); c41 = _mm256_fmadd_ps(x, b1, c41);   \
+        x = _mm256_broadcast_ss(ap + 5); c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51);   \
+    } while (0)
+
 void tc_sgemm_kernel_avx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                           float alpha, float beta, bool first)
 {
-    __m256 acc[12];
-    for (int r = 0; r < 12; r++) acc[r] = _mm256_setzero_ps();
-    __m256 c00 = acc[0], c01 = acc[1], c10 = acc[2], c11 = acc[3], c20 = acc[4], c21 = acc[5], c30 = acc[6],
-           c31 = acc[7], c40 = acc[8], c41 = acc[9], c50 = acc[10], c51 = acc[11];
-    for (int64_t p = 0; p < kc; p++) {
-        __m256 b0 = _mm256_load_ps(b + p * 16), b1 = _mm256_load_ps(b + p * 16 + 8);
-        const float *ap = a + p * 6;
-        __m256 x;
-        x = _mm256_broadcast_ss(ap + 0); c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
-        x = _mm256_broadcast_ss(ap + 1); c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);
-        x = _mm256_broadcast_ss(ap + 2); c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21);
-        x = _mm256_broadcast_ss(ap + 3); c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31);
-        x = _mm256_broadcast_ss(ap + 4); c40 = _mm256_fmadd_ps(x, b0, c40); c41 = _mm256_fmadd_ps(x, b1, c41);
-        x = _mm256_broadcast_ss(ap + 5); c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51);
+    for (int i = 0; i < 6; i++) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+    for (int i = 0; i < 6; i++) _mm_prefetch((const char *)(c + i * ldc + 15), _MM_HINT_T0);
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(),
+           c11 = _mm256_setzero_ps(), c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(),
+           c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps(), c40 = _mm256_setzero_ps(),
+           c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    int64_t p = 0;
+    for (; p + 4 <= kc; p += 4) {
+        _mm_prefetch((const char *)(b + 8 * 16), _MM_HINT_T0);
+        _mm_prefetch((const char *)(b + 9 * 16), _MM_HINT_T0);
+        _mm_prefetch((const char *)(b + 10 * 16), _MM_HINT_T0);
+        _mm_prefetch((const char *)(b + 11 * 16), _MM_HINT_T0);
+        _mm_prefetch((const char *)(a + 8 * 6), _MM_HINT_T0);
+        _mm_prefetch((const char *)(a + 8 * 6 + 16), _MM_HINT_T0);
+        STEP(0);
+        STEP(1);
+        STEP(2);
+        STEP(3);
+        a += 4 * 6;
+        b += 4 * 16;
     }
-    acc[0] = c00; acc[1] = c01; acc[2] = c10; acc[3] = c11; acc[4] = c20; acc[5] = c21;
-    acc[6] = c30; acc[7] = c31; acc[8] = c40; acc[9] = c41; acc[10] = c50; acc[11] = c51;
+    for (; p < kc; p++) {
+        STEP(0);
+        a += 6;
+        b += 16;
+    }
+    __m256 acc[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
     __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
     for (int i = 0; i < 6; i++)
         for (int h = 0; h < 2; h++) {
@@ -32,4 +59,90 @@ void tc_sgemm_kernel_avx2(int64_t kc, const float *a, const float *b, float *c, 
             if (first) old = beta == 0 ? _mm256_setzero_ps() : _mm256_mul_ps(vb, old);
             _mm256_storeu_ps(cp, _mm256_fmadd_ps(va, acc[i * 2 + h], old));
         }
+}
+
+/* Packs six rows of A (row-major, k contiguous) into the kernels' k-major
+ * 6-wide strip: 8 x 8 transposes in registers (rows 6 and 7 zero), each
+ * output step stored as 8 floats of which the next store overwrites the
+ * last two (so the strip's buffer needs 2 floats of slack after it). The
+ * scalar k-outer copy took ~0.5 ns per float, a third of a conv tile's
+ * GEMM time at N = 64. */
+void tc_sgemm_pack_a6_avx2(const float *a, int64_t lda, int64_t kc, float *d)
+{
+    const float *r0 = a, *r1 = a + lda, *r2 = r1 + lda, *r3 = r2 + lda, *r4 = r3 + lda, *r5 = r4 + lda;
+    int64_t p = 0;
+    const __m256 z = _mm256_setzero_ps();
+    for (; p + 8 <= kc; p += 8) {
+        __m256 x0 = _mm256_loadu_ps(r0 + p), x1 = _mm256_loadu_ps(r1 + p), x2 = _mm256_loadu_ps(r2 + p),
+               x3 = _mm256_loadu_ps(r3 + p), x4 = _mm256_loadu_ps(r4 + p), x5 = _mm256_loadu_ps(r5 + p);
+        __m256 t0 = _mm256_unpacklo_ps(x0, x1), t1 = _mm256_unpackhi_ps(x0, x1), t2 = _mm256_unpacklo_ps(x2, x3),
+               t3 = _mm256_unpackhi_ps(x2, x3), t4 = _mm256_unpacklo_ps(x4, x5), t5 = _mm256_unpackhi_ps(x4, x5),
+               t6 = _mm256_unpacklo_ps(z, z), t7 = t6;
+        __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+               u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+               u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+               u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+        /* column q (k = p + q) of the 8 x 8 block: rows 0-3 from u, rows 4-7 from u+4 */
+        __m256 c0 = _mm256_permute2f128_ps(u0, u4, 0x20), c1 = _mm256_permute2f128_ps(u1, u5, 0x20),
+               c2 = _mm256_permute2f128_ps(u2, u6, 0x20), c3 = _mm256_permute2f128_ps(u3, u7, 0x20),
+               c4 = _mm256_permute2f128_ps(u0, u4, 0x31), c5 = _mm256_permute2f128_ps(u1, u5, 0x31),
+               c6 = _mm256_permute2f128_ps(u2, u6, 0x31), c7 = _mm256_permute2f128_ps(u3, u7, 0x31);
+        float *o = d + p * 6;
+        _mm256_storeu_ps(o + 0, c0);
+        _mm256_storeu_ps(o + 6, c1);
+        _mm256_storeu_ps(o + 12, c2);
+        _mm256_storeu_ps(o + 18, c3);
+        _mm256_storeu_ps(o + 24, c4);
+        _mm256_storeu_ps(o + 30, c5);
+        _mm256_storeu_ps(o + 36, c6);
+        _mm256_storeu_ps(o + 42, c7);
+    }
+    for (; p < kc; p++) {
+        float *o = d + p * 6;
+        o[0] = r0[p];
+        o[1] = r1[p];
+        o[2] = r2[p];
+        o[3] = r3[p];
+        o[4] = r4[p];
+        o[5] = r5[p];
+    }
+}
+
+/* 8 x 8 transpose of rows r[0..7] at column p into out[q * stride], q = 0..7 */
+static inline void transpose8(const float *const r[8], int64_t p, float *out, int64_t stride)
+{
+    __m256 x0 = _mm256_loadu_ps(r[0] + p), x1 = _mm256_loadu_ps(r[1] + p), x2 = _mm256_loadu_ps(r[2] + p),
+           x3 = _mm256_loadu_ps(r[3] + p), x4 = _mm256_loadu_ps(r[4] + p), x5 = _mm256_loadu_ps(r[5] + p),
+           x6 = _mm256_loadu_ps(r[6] + p), x7 = _mm256_loadu_ps(r[7] + p);
+    __m256 t0 = _mm256_unpacklo_ps(x0, x1), t1 = _mm256_unpackhi_ps(x0, x1), t2 = _mm256_unpacklo_ps(x2, x3),
+           t3 = _mm256_unpackhi_ps(x2, x3), t4 = _mm256_unpacklo_ps(x4, x5), t5 = _mm256_unpackhi_ps(x4, x5),
+           t6 = _mm256_unpacklo_ps(x6, x7), t7 = _mm256_unpackhi_ps(x6, x7);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+           u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+           u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+           u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    _mm256_storeu_ps(out + 0 * stride, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_storeu_ps(out + 1 * stride, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_storeu_ps(out + 2 * stride, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_storeu_ps(out + 3 * stride, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_storeu_ps(out + 4 * stride, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_storeu_ps(out + 5 * stride, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_storeu_ps(out + 6 * stride, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_storeu_ps(out + 7 * stride, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+/* Packs one full strip of op(B) = B^T (nr rows of b, k contiguous, nr a
+ * multiple of 8) into d[p * nr + j] by 8 x 8 transposes (the scalar
+ * column-by-column copy made a transposed B cost more than the product
+ * when M is a few rows). */
+void tc_sgemm_pack_bt_avx2(const float *b, int64_t ldb, int64_t kc, int nr, float *d)
+{
+    for (int jb = 0; jb < nr; jb += 8) {
+        const float *r[8];
+        for (int j = 0; j < 8; j++) r[j] = b + (int64_t)(jb + j) * ldb;
+        int64_t p = 0;
+        for (; p + 8 <= kc; p += 8) transpose8(r, p, d + p * nr + jb, nr);
+        for (; p < kc; p++)
+            for (int j = 0; j < 8; j++) d[p * nr + jb + j] = r[j][p];
+    }
 }

@@ -1,26 +1,52 @@
 /* AVX-512 6 x 32 SGEMM micro-kernel: 12 zmm accumulators, per k step two
- * loads of B and six broadcasts of A (gemm_pack.c packs the panels). */
+ * loads of B and six broadcasts of A (gemm_pack.c packs the panels). The k
+ * loop is unrolled by four with the panels prefetched a few steps ahead
+ * and C's tile prefetched before the loop. Each accumulator lane still sums
+ * its products in k order, one FMA per step. */
 #include "gemm_pack.h"
 
 #include <immintrin.h>
 
+#define STEP(q)                                                                                                  \
+    do {                                                                                                         \
+        const __m512 b0 = _mm512_load_ps(b + (q) * 32), b1 = _mm512_load_ps(b + (q) * 32 + 16);                 \
+        const float *ap = a + (q) * 6;                                                                           \
+        __m512 x;                                                                                                \
+        x = _mm512_set1_ps(ap[0]); c00 = _mm512_fmadd_ps(x, b0, c00); c01 = _mm512_fmadd_ps(x, b1, c01);        \
+        x = _mm512_set1_ps(ap[1]); c10 = _mm512_fmadd_ps(x, b0, c10); c11 = _mm512_fmadd_ps(x, b1, c11);        \
+        x = _mm512_set1_ps(ap[2]); c20 = _mm512_fmadd_ps(x, b0, c20); c21 = _mm512_fmadd_ps(x, b1, c21);        \
+        x = _mm512_set1_ps(ap[3]); c30 = _mm512_fmadd_ps(x, b0, c30); c31 = _mm512_fmadd_ps(x, b1, c31);        \
+        x = _mm512_set1_ps(ap[4]); c40 = _mm512_fmadd_ps(x, b0, c40); c41 = _mm512_fmadd_ps(x, b1, c41);        \
+        x = _mm512_set1_ps(ap[5]); c50 = _mm512_fmadd_ps(x, b0, c50); c51 = _mm512_fmadd_ps(x, b1, c51);        \
+    } while (0)
+
 void tc_sgemm_kernel_avx512(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                             float alpha, float beta, bool first)
 {
+    for (int i = 0; i < 6; i++) {
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + i * ldc + 31), _MM_HINT_T0);
+    }
     __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps(), c10 = _mm512_setzero_ps(),
            c11 = _mm512_setzero_ps(), c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps(),
            c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps(), c40 = _mm512_setzero_ps(),
            c41 = _mm512_setzero_ps(), c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
-    for (int64_t p = 0; p < kc; p++) {
-        __m512 b0 = _mm512_load_ps(b + p * 32), b1 = _mm512_load_ps(b + p * 32 + 16);
-        const float *ap = a + p * 6;
-        __m512 x;
-        x = _mm512_set1_ps(ap[0]); c00 = _mm512_fmadd_ps(x, b0, c00); c01 = _mm512_fmadd_ps(x, b1, c01);
-        x = _mm512_set1_ps(ap[1]); c10 = _mm512_fmadd_ps(x, b0, c10); c11 = _mm512_fmadd_ps(x, b1, c11);
-        x = _mm512_set1_ps(ap[2]); c20 = _mm512_fmadd_ps(x, b0, c20); c21 = _mm512_fmadd_ps(x, b1, c21);
-        x = _mm512_set1_ps(ap[3]); c30 = _mm512_fmadd_ps(x, b0, c30); c31 = _mm512_fmadd_ps(x, b1, c31);
-        x = _mm512_set1_ps(ap[4]); c40 = _mm512_fmadd_ps(x, b0, c40); c41 = _mm512_fmadd_ps(x, b1, c41);
-        x = _mm512_set1_ps(ap[5]); c50 = _mm512_fmadd_ps(x, b0, c50); c51 = _mm512_fmadd_ps(x, b1, c51);
+    int64_t p = 0;
+    for (; p + 4 <= kc; p += 4) {
+        for (int q = 0; q < 8; q++) _mm_prefetch((const char *)(b + 8 * 32 + q * 16), _MM_HINT_T0);
+        _mm_prefetch((const char *)(a + 8 * 6), _MM_HINT_T0);
+        _mm_prefetch((const char *)(a + 8 * 6 + 16), _MM_HINT_T0);
+        STEP(0);
+        STEP(1);
+        STEP(2);
+        STEP(3);
+        a += 4 * 6;
+        b += 4 * 32;
+    }
+    for (; p < kc; p++) {
+        STEP(0);
+        a += 6;
+        b += 32;
     }
     __m512 acc[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);

@@ -1,50 +1,288 @@
 /* Packed SGEMM driver: B is packed in KC x NC blocks of NR-wide strips, A in
  * MC x KC blocks of MR-high strips (zero padded), and a register-blocked
- * micro-kernel computes each MR x NR tile. Block sizes come from constants
- * and the kernel only, so every element of C is computed by the same
- * sequence of operations however the blocks are later shared out. */
+ * micro-kernel computes each MR x NR tile.
+ *
+ * Why the bits never depend on the thread count: an element of C gets, for
+ * each K block p0 = 0, KC, 2 KC, ... (fixed steps from 0), one kernel call
+ * that sums its kc products in order in its own accumulator lane and then
+ * adds alpha * sum to C (beta applied in the first block). A kernel lane
+ * never mixes with its neighbours, and edge tiles run the same full kernel
+ * on a copy, so where an element falls in a tile, a strip or a thread's
+ * share changes nothing. The partition of the work below depends on the
+ * thread count; the operations on each element do not.
+ *
+ * Threading (for one product on the pool): the output is cut into a grid of
+ * tm x tn parts (rows in MR strips, columns in NR strips), one per thread,
+ * tm x tn <= threads, chosen from the shape so that the largest part costs
+ * least (tiles plus the packing it does). Each part packs the B blocks of
+ * its own columns and the A blocks of its own rows and never waits for
+ * another: one dispatch per product. A shared B block (packed once, split
+ * over the threads) was tried first; it needs two dispatches per KC block,
+ * and on this shared 2-core machine every sync point waits for a thread the
+ * OS has descheduled (CPU time per 1024^3 product at 2 threads 29.4 ms
+ * against 23.1 at 1), while a second copy of B costs one part about 1% of
+ * its time (B is packed at ~0.3 ns per float). With few rows (M of one or
+ * two MC blocks) the grid splits columns, so no B strip is packed twice.
+ * Pack buffers belong to the calling thread (thread-local, grown to the
+ * largest product seen and kept: no malloc in steady state), one B block
+ * and one A block per part, so pool workers never allocate. */
 #include "gemm_pack.h"
+#include "internal.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define GEMM_KC 256
-#define GEMM_MC_TILES 24  /* MC = 24 * MR rows of A per block */
+#define GEMM_MC_TILES 24 /* MC = 24 * MR rows of A per block */
 #define GEMM_NC 2048
+/* below this many flops a product stays on the calling thread (a dispatch
+ * costs a few microseconds) */
+#define GEMM_PARALLEL_FLOPS 4e6
 
-/* aligned_alloc wants a multiple of the alignment */
-static size_t round64(size_t bytes) { return (bytes + 127) / 64 * 64; }
+/* ---- per-thread pack buffers ------------------------------------------ */
+typedef struct {
+    float *mem;
+    size_t cap; /* floats */
+} pack_bufs;
 
-static void pack_b(bool tb, const float *b, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr,
-                   float *dst)
+static pthread_key_t bufs_key;
+static pthread_once_t bufs_once = PTHREAD_ONCE_INIT;
+static int bufs_key_ok;
+static _Thread_local pack_bufs *mine;
+
+static void bufs_free(void *p)
 {
-    for (int64_t js = 0; js < nc; js += nr) {
-        int64_t w = nc - js < nr ? nc - js : nr;
-        for (int64_t p = 0; p < kc; p++) {
-            float *d = dst + (js / nr) * kc * nr + p * nr;
-            for (int64_t j = 0; j < w; j++)
-                d[j] = tb ? b[(j0 + js + j) * ldb + p0 + p] : b[(p0 + p) * ldb + j0 + js + j];
-            for (int64_t j = w; j < nr; j++) d[j] = 0;
+    pack_bufs *pb = p;
+    if (!pb) return;
+    free(pb->mem);
+    free(pb);
+}
+
+/* pool workers that ran a product (nested calls) free theirs at exit */
+static void bufs_key_make(void) { bufs_key_ok = pthread_key_create(&bufs_key, bufs_free) == 0; }
+
+void tc_sgemm_packed_release(void)
+{
+    if (!mine) return;
+    if (bufs_key_ok) pthread_setspecific(bufs_key, NULL);
+    bufs_free(mine);
+    mine = NULL;
+}
+
+/* The calling thread's buffer of at least floats floats (64-byte aligned),
+ * or NULL when memory is short. */
+static float *thread_buffer(size_t floats)
+{
+    pthread_once(&bufs_once, bufs_key_make);
+    if (!bufs_key_ok) return NULL;
+    if (!mine) {
+        mine = calloc(1, sizeof *mine);
+        if (!mine) return NULL;
+        if (pthread_setspecific(bufs_key, mine) != 0) {
+            free(mine);
+            mine = NULL;
+            return NULL;
         }
+    }
+    if (mine->cap < floats) {
+        size_t cap = floats + floats / 4; /* some head room for the next shape */
+        float *mem = aligned_alloc(64, (cap * sizeof(float) + 63) / 64 * 64);
+        if (!mem) return NULL;
+        free(mine->mem);
+        mine->mem = mem;
+        mine->cap = cap;
+    }
+    return mine->mem;
+}
+
+/* ---- packing ------------------------------------------------------------ */
+/* one row of a full strip: constant sizes, so the copy is a few vector moves */
+static inline void copy_row(float *d, const float *src, int nr)
+{
+    if (nr == 32) memcpy(d, src, 32 * sizeof(float));
+    else if (nr == 16) memcpy(d, src, 16 * sizeof(float));
+    else if (nr == 6) memcpy(d, src, 6 * sizeof(float));
+    else if (nr == 4) memcpy(d, src, 4 * sizeof(float));
+    else memcpy(d, src, (size_t)nr * sizeof(float));
+}
+
+/* strips s0..s1-1 of the KC x NC block (p0, j0) of op(B) */
+static void pack_b(const tc_sgemm_kernel_info *kern, bool tb, const float *b, int64_t ldb, int64_t p0, int64_t kc,
+                   int64_t j0, int64_t nc, int64_t s0, int64_t s1, float *dst)
+{
+    const int nr = kern->nr;
+    if (!tb) {
+        /* row by row of B: the reads stream through memory (strip by strip,
+         * each row of a strip was a new page and a cache miss: 7% of a
+         * 1024^3 product) */
+        const int64_t full = nc / nr < s1 ? nc / nr : s1; /* strips s0..full-1 are whole */
+        for (int64_t p = 0; p < kc; p++) {
+            const float *src = b + (p0 + p) * ldb + j0;
+            for (int64_t s = s0; s < full; s++) copy_row(dst + s * kc * nr + p * nr, src + s * nr, nr);
+        }
+        if (full < s1) { /* the last, narrower strip: zero padded */
+            const int64_t js = full * nr, w = nc - js;
+            float *d = dst + full * kc * nr;
+            for (int64_t p = 0; p < kc; p++) {
+                memcpy(d + p * nr, b + (p0 + p) * ldb + j0 + js, (size_t)w * sizeof(float));
+                for (int64_t j = w; j < nr; j++) d[p * nr + j] = 0;
+            }
+        }
+        return;
+    }
+    for (int64_t s = s0; s < s1; s++) {
+        const int64_t js = s * nr, w = nc - js < nr ? nc - js : nr;
+        float *d = dst + s * kc * nr;
+        if (w == nr && kern->pack_bt) {
+            kern->pack_bt(b + (j0 + js) * ldb + p0, ldb, kc, nr, d);
+            continue;
+        }
+        for (int64_t j = 0; j < w; j++) {
+            const float *src = b + (j0 + js + j) * ldb + p0;
+            for (int64_t p = 0; p < kc; p++) d[p * nr + j] = src[p];
+        }
+        if (w < nr)
+            for (int64_t p = 0; p < kc; p++)
+                for (int64_t j = w; j < nr; j++) d[p * nr + j] = 0;
     }
 }
 
-static void pack_a(bool ta, const float *a, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int mr,
-                   float *dst)
+/* rows i0..i0+mc-1, columns p0..p0+kc-1 of op(A), in MR-high strips */
+static void pack_a(const tc_sgemm_kernel_info *kern, bool ta, const float *a, int64_t lda, int64_t i0, int64_t mc,
+                   int64_t p0, int64_t kc, float *dst)
 {
+    const int mr = kern->mr;
     for (int64_t is = 0; is < mc; is += mr) {
-        int64_t h = mc - is < mr ? mc - is : mr;
-        for (int64_t p = 0; p < kc; p++) {
-            float *d = dst + (is / mr) * kc * mr + p * mr;
-            for (int64_t i = 0; i < h; i++)
-                d[i] = ta ? a[(p0 + p) * lda + i0 + is + i] : a[(i0 + is + i) * lda + p0 + p];
-            for (int64_t i = h; i < mr; i++) d[i] = 0;
+        const int64_t h = mc - is < mr ? mc - is : mr;
+        float *d = dst + (is / mr) * kc * mr;
+        if (ta && h == mr) {
+            /* op(A) = A^T: column p of op(A) is row p of A. Strip by strip: a
+             * row's 64-byte line serves 2-3 strips and stays in L1 between
+             * them (row by row over all strips missed L1 on the scattered
+             * stores, groups of four strips were no better: 800x64x1600) */
+            for (int64_t p = 0; p < kc; p++) copy_row(d + p * mr, a + (p0 + p) * lda + i0 + is, mr);
+        } else if (ta) {
+            for (int64_t p = 0; p < kc; p++) memcpy(d + p * mr, a + (p0 + p) * lda + i0 + is, (size_t)h * sizeof(float));
+        } else if (h == 6 && kern->pack_a6) {
+            /* in-register transposes (row by row at stride MR stalled on the
+             * stores: 8% of a 1024^3 product, a third of a conv tile's) */
+            kern->pack_a6(a + (i0 + is) * lda + p0, lda, kc, d);
+        } else {
+            for (int64_t p = 0; p < kc; p++)
+                for (int64_t i = 0; i < h; i++) d[p * mr + i] = a[(i0 + is + i) * lda + p0 + p];
+        }
+        if (h < mr)
+            for (int64_t p = 0; p < kc; p++)
+                for (int64_t i = h; i < mr; i++) d[p * mr + i] = 0;
+    }
+}
+
+/* ---- the product, shared out over tm x tn parts ---------------------- */
+typedef struct {
+    const tc_sgemm_kernel_info *kern;
+    bool ta, tb;
+    int64_t m, n, k, lda, ldb, ldc;
+    float alpha, beta;
+    const float *a, *b;
+    float *c;
+    int tm, tn;               /* grid of parts */
+    int64_t mstrips, nstrips; /* MR strips of C's rows, NR strips of its columns */
+    float *buf;               /* per part: packed B block, then packed A block */
+    int64_t b_floats, a_floats;
+} gemm_drv;
+
+/* Part t of the grid: C rows in MR strips r0..r1-1, columns in NR strips
+ * c0..c1-1, in NC x KC blocks of its own columns (B packed by the part),
+ * MC x KC blocks of its own rows (A packed by the part). */
+static void run_parts(void *ctx, int64_t t0, int64_t t1)
+{
+    const gemm_drv *d = ctx;
+    const int mr = d->kern->mr, nr = d->kern->nr;
+    const int64_t nc_strips = GEMM_NC / nr;
+    float tile[64 * 64];
+    for (int64_t t = t0; t < t1; t++) {
+        const int64_t tr = t / d->tn, tcol = t % d->tn;
+        const int64_t r0 = d->mstrips * tr / d->tm, r1 = d->mstrips * (tr + 1) / d->tm;
+        const int64_t c0 = d->nstrips * tcol / d->tn, c1 = d->nstrips * (tcol + 1) / d->tn;
+        if (r0 >= r1 || c0 >= c1) continue;
+        float *bp = d->buf + t * (d->b_floats + d->a_floats), *ap = bp + d->b_floats;
+        for (int64_t cs = c0; cs < c1; cs += nc_strips) {
+            const int64_t cs1 = cs + nc_strips < c1 ? cs + nc_strips : c1;
+            const int64_t j0 = cs * nr, nc = (cs1 * nr < d->n ? cs1 * nr : d->n) - j0;
+            for (int64_t p0 = 0; p0 < d->k; p0 += GEMM_KC) {
+                const int64_t kc = d->k - p0 < GEMM_KC ? d->k - p0 : GEMM_KC;
+                const bool first = p0 == 0;
+                pack_b(d->kern, d->tb, d->b, d->ldb, p0, kc, j0, nc, 0, cs1 - cs, bp);
+                for (int64_t rb = r0; rb < r1; rb += GEMM_MC_TILES) {
+                    const int64_t rb1 = rb + GEMM_MC_TILES < r1 ? rb + GEMM_MC_TILES : r1;
+                    const int64_t i0 = rb * mr, i1 = rb1 * mr < d->m ? rb1 * mr : d->m;
+                    pack_a(d->kern, d->ta, d->a, d->lda, i0, i1 - i0, p0, kc, ap);
+                    for (int64_t js = 0; js < nc; js += nr) {
+                        const int64_t w = nc - js < nr ? nc - js : nr;
+                        const float *bt = bp + (js / nr) * kc * nr;
+                        for (int64_t is = i0; is < i1; is += mr) {
+                            const int64_t h = i1 - is < mr ? i1 - is : mr;
+                            const float *at = ap + (is - i0) * kc;
+                            float *ct = d->c + is * d->ldc + j0 + js;
+                            if (h == mr && w == nr) {
+                                d->kern->kernel(kc, at, bt, ct, d->ldc, d->alpha, d->beta, first);
+                            } else {
+                                /* edge tile: the same kernel on a full tile copy, so
+                                 * edge elements get the same operations as inner ones */
+                                for (int64_t i = 0; i < h; i++)
+                                    for (int64_t j = 0; j < w; j++) tile[i * nr + j] = ct[i * d->ldc + j];
+                                d->kern->kernel(kc, at, bt, tile, nr, d->alpha, d->beta, first);
+                                for (int64_t i = 0; i < h; i++)
+                                    for (int64_t j = 0; j < w; j++) ct[i * d->ldc + j] = tile[i * nr + j];
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }
 
-void tc_sgemm_packed(const tc_sgemm_kernel_info *kern, bool trans_a, bool trans_b, int64_t m, int64_t n,
-                     int64_t k, float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
+/* The grid tm x tn <= threads whose largest part costs least, counted per
+ * K block in micro-kernel tiles: rows x cols tiles, plus the packing it does
+ * itself, measured on Zen 4 at about 1.2 tiles per A strip (once per NC
+ * block of its columns) and 2 tiles per B strip. Rows split first when the
+ * costs tie (each part then packs only its own A rows); fewer parts than
+ * threads when the product has too few strips. */
+static void choose_grid(int threads, int64_t mstrips, int64_t nstrips, int nr, int *tm, int *tn)
+{
+    const int64_t nc_strips = GEMM_NC / nr;
+    double best = -1;
+    *tm = 1;
+    *tn = 1;
+    for (int r = threads; r >= 1; r--)
+        for (int q = 1; r * q <= threads; q++) {
+            if (r > mstrips || q > nstrips) continue;
+            const int64_t rows = (mstrips + r - 1) / r, cols = (nstrips + q - 1) / q;
+            const double cost = (double)rows * (double)cols +
+                                1.2 * (double)rows * (double)((cols + nc_strips - 1) / nc_strips) + 2.0 * (double)cols;
+            if (best < 0 || cost < best) {
+                best = cost;
+                *tm = r;
+                *tn = q;
+            }
+        }
+}
+
+static void gemm_unpacked(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                          int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
+{
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            float s = 0;
+            for (int64_t p = 0; p < k; p++) s += (ta ? a[p * lda + i] : a[i * lda + p]) * (tb ? b[j * ldb + p] : b[p * ldb + j]);
+            c[i * ldc + j] = (beta == 0 ? 0 : beta * c[i * ldc + j]) + alpha * s;
+        }
+}
+
+void tc_sgemm_packed(const tc_sgemm_kernel_info *kern, int threads, bool trans_a, bool trans_b, int64_t m,
+                     int64_t n, int64_t k, float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
                      float beta, float *c, int64_t ldc)
 {
     if (m <= 0 || n <= 0) return;
@@ -54,60 +292,38 @@ void tc_sgemm_packed(const tc_sgemm_kernel_info *kern, bool trans_a, bool trans_
         return;
     }
     const int mr = kern->mr, nr = kern->nr;
-    const int64_t mc_max = (int64_t)GEMM_MC_TILES * mr;
-    const int64_t nc_max = (GEMM_NC / nr) * nr;
+    const int64_t mstrips = (m + mr - 1) / mr, nstrips = (n + nr - 1) / nr;
+    if (threads < 1 || 2.0 * (double)m * (double)n * (double)k < GEMM_PARALLEL_FLOPS) threads = 1;
+    int tm, tn;
+    choose_grid(threads, mstrips, nstrips, nr, &tm, &tn);
+    const int parts = tm * tn;
     /* buffers sized by the call (the blocking itself does not change) */
     const int64_t kc_use = k < GEMM_KC ? k : GEMM_KC;
-    const int64_t nc_use = ((n < nc_max ? n : nc_max) + nr - 1) / nr * nr;
-    const int64_t mc_use = ((m < mc_max ? m : mc_max) + mr - 1) / mr * mr;
-    float *bp = aligned_alloc(64, round64((size_t)(kc_use * nc_use) * sizeof(float)));
-    float *ap = aligned_alloc(64, round64((size_t)(kc_use * mc_use) * sizeof(float)));
-    if (!bp || !ap) { /* cannot fail silently: compute unpacked */
-        free(bp);
-        free(ap);
-        for (int64_t i = 0; i < m; i++)
-            for (int64_t j = 0; j < n; j++) {
-                float s = 0;
-                for (int64_t p = 0; p < k; p++)
-                    s += (trans_a ? a[p * lda + i] : a[i * lda + p]) * (trans_b ? b[j * ldb + p] : b[p * ldb + j]);
-                c[i * ldc + j] = (beta == 0 ? 0 : beta * c[i * ldc + j]) + alpha * s;
-            }
+    const int64_t rows_part = (mstrips + tm - 1) / tm, cols_part = (nstrips + tn - 1) / tn;
+    const int64_t mc_use = (rows_part < GEMM_MC_TILES ? rows_part : GEMM_MC_TILES) * mr;
+    const int64_t nc_use = (cols_part < GEMM_NC / nr ? cols_part : GEMM_NC / nr) * nr;
+    const int64_t b_floats = (kc_use * nc_use + 15) / 16 * 16, a_floats = (kc_use * mc_use + 15) / 16 * 16 + 16; /* + slack for pack_a6 */
+    float *buf = thread_buffer((size_t)(parts * (b_floats + a_floats)));
+    if (!buf) { /* no memory for the panels: unpacked, still one thread per element */
+        gemm_unpacked(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
-    float tile[64 * 64];
-    for (int64_t j0 = 0; j0 < n; j0 += nc_max) {
-        int64_t nc = n - j0 < nc_max ? n - j0 : nc_max;
-        for (int64_t p0 = 0; p0 < k; p0 += GEMM_KC) {
-            int64_t kc = k - p0 < GEMM_KC ? k - p0 : GEMM_KC;
-            bool first = p0 == 0;
-            pack_b(trans_b, b, ldb, p0, kc, j0, nc, nr, bp);
-            for (int64_t i0 = 0; i0 < m; i0 += mc_max) {
-                int64_t mc = m - i0 < mc_max ? m - i0 : mc_max;
-                pack_a(trans_a, a, lda, i0, mc, p0, kc, mr, ap);
-                for (int64_t js = 0; js < nc; js += nr) {
-                    int64_t w = nc - js < nr ? nc - js : nr;
-                    for (int64_t is = 0; is < mc; is += mr) {
-                        int64_t h = mc - is < mr ? mc - is : mr;
-                        const float *at = ap + (is / mr) * kc * mr, *bt = bp + (js / nr) * kc * nr;
-                        float *ct = c + (i0 + is) * ldc + j0 + js;
-                        if (h == mr && w == nr) {
-                            kern->kernel(kc, at, bt, ct, ldc, alpha, beta, first);
-                        } else {
-                            /* edge tile: the same kernel on a full tile copy, so edge
-                             * elements get the same operations as inner ones */
-                            for (int64_t i = 0; i < h; i++)
-                                for (int64_t j = 0; j < w; j++) tile[i * nr + j] = ct[i * ldc + j];
-                            kern->kernel(kc, at, bt, tile, nr, alpha, beta, first);
-                            for (int64_t i = 0; i < h; i++)
-                                for (int64_t j = 0; j < w; j++) ct[i * ldc + j] = tile[i * nr + j];
-                        }
-                    }
-                }
-            }
-        }
-    }
-    free(bp);
-    free(ap);
+    gemm_drv d = {kern, trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c,
+                  tm, tn, mstrips, nstrips, buf, b_floats, a_floats};
+    if (parts == 1) run_parts(&d, 0, 1);
+    else tc_parallel_for(parts, 1, run_parts, &d);
+}
+
+const tc_sgemm_kernel_info *tc_sgemm_kernel_for(int isa_level)
+{
+    static const tc_sgemm_kernel_info kernels[] = {
+        {TC_SGEMM_GENERIC_MR, TC_SGEMM_GENERIC_NR, tc_sgemm_kernel_generic, NULL, NULL},
+        {TC_SGEMM_AVX2_MR, TC_SGEMM_AVX2_NR, tc_sgemm_kernel_avx2, tc_sgemm_pack_a6_avx2, tc_sgemm_pack_bt_avx2},
+        {TC_SGEMM_AVX512_MR, TC_SGEMM_AVX512_NR, tc_sgemm_kernel_avx512, tc_sgemm_pack_a6_avx2,
+         tc_sgemm_pack_bt_avx2},
+    };
+    if (isa_level < TC_ISA_GENERIC || isa_level > TC_ISA_AVX512) return &kernels[0];
+    return &kernels[isa_level];
 }
 
 void tc_sgemm_kernel_generic(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,

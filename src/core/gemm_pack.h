@@ -1,5 +1,6 @@
-/* Packed single-precision GEMM (own blocking, see gemm_pack.c). Private to
- * src/core. Not yet wired into tc_gemm: see docs/perf.md status note. */
+/* Packed single-precision GEMM (own blocking and threading, see
+ * gemm_pack.c). Private to src/core: tc_gemm / tc_gemm_serial (blas.c) call
+ * it for float products with m > 1 when the ISA in use has a kernel here. */
 #ifndef TC_GEMM_PACK_H
 #define TC_GEMM_PACK_H
 #include <stdbool.h>
@@ -11,9 +12,19 @@
 typedef void (*tc_sgemm_ukernel)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                                  float alpha, float beta, bool first);
 
+/* Packs six rows of a row-major A (k contiguous, leading dimension lda)
+ * into a k-major strip d[p * 6 + i]; may write 2 floats past the strip. */
+typedef void (*tc_sgemm_pack_a6)(const float *a, int64_t lda, int64_t kc, float *d);
+
+/* Packs one full NR-wide strip of op(B) = B^T (nr rows of b, k
+ * contiguous) into d[p * nr + j]. */
+typedef void (*tc_sgemm_pack_bt)(const float *b, int64_t ldb, int64_t kc, int nr, float *d);
+
 typedef struct {
     int mr, nr;
     tc_sgemm_ukernel kernel;
+    tc_sgemm_pack_a6 pack_a6; /* NULL: plain C (mr != 6 or no AVX2) */
+    tc_sgemm_pack_bt pack_bt; /* NULL: plain C */
 } tc_sgemm_kernel_info;
 
 void tc_sgemm_kernel_generic(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
@@ -22,6 +33,8 @@ void tc_sgemm_kernel_avx512(int64_t kc, const float *a, const float *b, float *c
                             float alpha, float beta, bool first);
 void tc_sgemm_kernel_avx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                           float alpha, float beta, bool first);
+void tc_sgemm_pack_a6_avx2(const float *a, int64_t lda, int64_t kc, float *d);
+void tc_sgemm_pack_bt_avx2(const float *b, int64_t ldb, int64_t kc, int nr, float *d);
 #define TC_SGEMM_AVX2_MR 6
 #define TC_SGEMM_AVX2_NR 16
 #define TC_SGEMM_GENERIC_MR 4
@@ -29,9 +42,18 @@ void tc_sgemm_kernel_avx2(int64_t kc, const float *a, const float *b, float *c, 
 #define TC_SGEMM_AVX512_MR 6
 #define TC_SGEMM_AVX512_NR 32
 
-/* C = alpha op(A) op(B) + beta C, row-major, serial. Blocking depends on
- * the shape and the kernel only. */
-void tc_sgemm_packed(const tc_sgemm_kernel_info *kern, bool trans_a, bool trans_b, int64_t m, int64_t n,
-                     int64_t k, float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
+/* The packed kernel of an instruction-set level (every level has one). */
+const tc_sgemm_kernel_info *tc_sgemm_kernel_for(int isa_level);
+
+/* C = alpha op(A) op(B) + beta C, row-major, on up to `threads` pool
+ * threads (1: on the calling thread only, no dispatch; inside a parallel
+ * region the pool runs everything on the caller anyway). The operations on
+ * each element depend on the kernel and K only: the same bits for any
+ * `threads`. Pack buffers are the calling thread's, kept between calls. */
+void tc_sgemm_packed(const tc_sgemm_kernel_info *kern, int threads, bool trans_a, bool trans_b, int64_t m,
+                     int64_t n, int64_t k, float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
                      float beta, float *c, int64_t ldc);
+/* Frees the calling thread's pack buffers (tc_shutdown; pool workers free
+ * theirs when they exit). */
+void tc_sgemm_packed_release(void);
 #endif

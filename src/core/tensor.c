@@ -1,5 +1,6 @@
 /* Tensors: creation, shapes, element access. */
 #include "internal.h"
+#include "gemm_pack.h"
 
 #include <stdlib.h>
 
@@ -312,5 +313,6 @@ void tc_accumulate(tc_scalar *dst, const tc_scalar *src, int64_t n)
 void tc_core_shutdown(void)
 {
     tc_arena_shutdown();
+    tc_sgemm_packed_release();
     tc_threads_shutdown();
 }

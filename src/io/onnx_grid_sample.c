@@ -232,3 +232,53 @@ tc_status tc_onnx_op_roi_align(onnx_ctx *c, const onnx_node *n, int n_in, tc_ten
     ONNX_TRY(c, out[0] = tc_reshape(p, 4, (int64_t[]){R, C, a->oh, a->ow}));
     return TC_OK;
 }
+
+/* ---- MaxRoiPool (opset 1) ------------------------------------------------------
+ * Caffe's RoI max pooling, as onnxruntime and torchvision's roi_pool compute
+ * it: roi corners scaled and rounded (halves away from zero), the roi split
+ * into pooled_shape bins of floor/ceil bounds, each bin's maximum (an empty
+ * bin gives 0). The maxima are found from the values, then picked, so the
+ * gradient goes to each bin's maximum. */
+tc_status tc_onnx_op_max_roi_pool(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out)
+{
+    (void)n_out;
+    NEED(2);
+    int64_t ps[2];
+    if (tc_onnx_attr_ints(n, "pooled_shape", ps, 2) != 2 || ps[0] < 1 || ps[1] < 1 || ps[0] > 4096 || ps[1] > 4096)
+        return tc_onnx_fail(c, TC_ERR_ARG, "pooled_shape must be two positive values");
+    double scale = tc_onnx_attr_float(n, "spatial_scale", 1.0f);
+    tc_tensor *x = in[0], *rois = in[1];
+    if (x->ndim != 4 || rois->ndim != 2 || rois->shape[1] != 5)
+        return tc_onnx_fail(c, TC_ERR_SHAPE, "X %s, rois %s (need [N, C, H, W] and [R, 5])", TC_SHP(x), TC_SHP(rois));
+    int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3], R = rois->shape[0];
+    int64_t OH = ps[0], OW = ps[1], bins = R * C * OH * OW, zero_at = tc_numel(x);
+    const tc_scalar *rv = tc_packed(rois), *xv = tc_packed(x);
+    int64_t *idx = tc_arena_alloc(sizeof *idx * (size_t)(bins + 1));
+    tc_tensor *zero = tc_scalar_tensor(0);
+    if ((!rv && R) || (!xv && zero_at) || !idx || !zero) return tc_onnx_check(c, NULL);
+    for (int64_t r = 0; r < R; r++) {
+        const tc_scalar *q = rv + 5 * r;
+        int64_t b = (int64_t)q[0];
+        if (b < 0 || b >= N) return tc_onnx_fail(c, TC_ERR_ARG, "batch index %lld of roi %lld", (long long)b, (long long)r);
+        int64_t x1 = (int64_t)round(q[1] * scale), y1 = (int64_t)round(q[2] * scale);
+        int64_t x2 = (int64_t)round(q[3] * scale), y2 = (int64_t)round(q[4] * scale);
+        double rh = (double)(y2 - y1 + 1 > 1 ? y2 - y1 + 1 : 1), rw = (double)(x2 - x1 + 1 > 1 ? x2 - x1 + 1 : 1);
+        double bh = rh / (double)OH, bw = rw / (double)OW;
+        for (int64_t ch = 0; ch < C; ch++)
+            for (int64_t ph = 0; ph < OH; ph++)
+                for (int64_t pw = 0; pw < OW; pw++) {
+                    int64_t hs = (int64_t)floor((double)ph * bh) + y1, he = (int64_t)ceil((double)(ph + 1) * bh) + y1;
+                    int64_t ws = (int64_t)floor((double)pw * bw) + x1, we = (int64_t)ceil((double)(pw + 1) * bw) + x1;
+                    hs = hs < 0 ? 0 : hs > H ? H : hs, he = he < 0 ? 0 : he > H ? H : he;
+                    ws = ws < 0 ? 0 : ws > W ? W : ws, we = we < 0 ? 0 : we > W ? W : we;
+                    int64_t at = zero_at; /* empty bin: 0 */
+                    const tc_scalar *plane = xv + (b * C + ch) * H * W;
+                    for (int64_t h = hs; h < he; h++)
+                        for (int64_t w = ws; w < we; w++)
+                            if (at == zero_at || plane[h * W + w] > xv[at]) at = (b * C + ch) * H * W + h * W + w;
+                    idx[((r * C + ch) * OH + ph) * OW + pw] = at;
+                }
+    }
+    ONNX_TRY(c, out[0] = tc_onnx_pick(c, 2, (tc_tensor *[]){x, zero}, idx, 4, (int64_t[]){R, C, OH, OW}));
+    return TC_OK;
+}

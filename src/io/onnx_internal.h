@@ -17,6 +17,7 @@ typedef struct {
     tc_onnx_dtype dtype;   /* FLOAT or INT64 (other integer types load as INT64) */
     const Onnx__ValueInfoProto *info; /* declared type/shape, if any */
     int elem_type;         /* ONNX element type where the file declares it, else 0 */
+    int outer;             /* in a subgraph: the enclosing graph's value this one captures, else -1 */
 } onnx_value;
 
 /* One attribute of a node, decoded at load: strings get a NUL-terminated
@@ -43,6 +44,7 @@ typedef struct onnx_node {
     void *attrs;
     void (*free_attrs)(void *);
     char *prep_error;      /* a prepare failure, reported when the node runs */
+    struct tc_onnx_model *sub[2]; /* If's branches, Loop's and Scan's body (owned by attrs), for inspection */
     tc_status prep_status;
 } onnx_node;
 
@@ -61,12 +63,29 @@ struct tc_onnx_model {
     int n_inits;
     int *inits;
     tc_tensor **cl_kernels; /* per value: an initializer's Conv kernel in tensorcook's layout, made at load */
+    struct tc_onnx_model *parent; /* a subgraph's enclosing graph (If/Loop/Scan bodies); NULL for the model */
+    int depth;                    /* nesting depth of a subgraph */
 };
 
 /* Decode a TensorProto (raw/typed data, external data relative to dir) into a
  * long-lived tensor; dtype receives FLOAT or INT64. who names it in errors. */
 tc_tensor *tc_onnx_decode_tensor(const Onnx__TensorProto *tp, const char *dir, tc_onnx_dtype *dtype,
                                  const char *who);
+
+/* Loads graph g, an attribute of a node of parent, as a model of its own
+ * whose values may capture parent's by name (onnx_load.c). who names it
+ * in messages ("Loop node 'x' body"); its path is "PARENT_PATH: who". */
+tc_onnx_model *tc_onnx_load_subgraph(tc_onnx_model *parent, const Onnx__GraphProto *g, const char *who);
+
+/* Runs a model or a subgraph (onnx_run.c). in_dt: the inputs' element
+ * types (NULL: as declared; a subgraph's inputs are not checked against
+ * their declared shapes, as Loop's carried values may change shape).
+ * outer_val/outer_dt: the enclosing graph's values, which captured values
+ * read (NULL for the model). out_dt (may be NULL) receives the outputs'
+ * element types. */
+tc_status tc_onnx_run_graph(tc_onnx_model *m, int n_inputs, tc_tensor *const *inputs, const tc_onnx_dtype *in_dt,
+                            tc_tensor *const *outer_val, const tc_onnx_dtype *outer_dt, int n_outputs,
+                            tc_tensor **outputs, tc_onnx_dtype *out_dt);
 
 /* Declared shape of a value (dims -1 where symbolic); rank, or -1 if unknown. */
 int tc_onnx_declared_shape(const onnx_value *v, int64_t *dims);

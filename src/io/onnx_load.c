@@ -83,7 +83,57 @@ static int add_value(tc_onnx_model *m, const char *name, int producer)
     v->name = name;
     v->producer = producer;
     v->dtype = TC_ONNX_FLOAT;
+    v->outer = -1;
     return m->n_values++;
+}
+
+/* A name as a node of m sees it: m's own value, or (in a subgraph) a value
+ * of an enclosing graph, captured as a value of m that the run fills from
+ * the enclosing graph's values. -1 if no scope defines it (yet). */
+static int resolve(tc_onnx_model *m, const char *name)
+{
+    int v = find_value(m, name);
+    if (v >= 0 || !m->parent) return v;
+    int p = resolve(m->parent, name);
+    if (p < 0) return -1;
+    v = add_value(m, name, -1);
+    if (v < 0) return -2; /* out of memory */
+    m->values[v].outer = p;
+    m->values[v].dtype = m->parent->values[p].dtype;
+    m->values[v].elem_type = m->parent->values[p].elem_type;
+    m->values[v].info = m->parent->values[p].info;
+    return v;
+}
+
+/* Whether name is an output of a node of g. */
+static bool produced_in(const Onnx__GraphProto *g, const char *name)
+{
+    for (size_t j = 0; j < g->n_node; j++)
+        for (size_t q = 0; q < g->node[j]->n_output; q++)
+            if (g->node[j]->output[q] && !strcmp(g->node[j]->output[q], name)) return true;
+    return false;
+}
+
+/* Whether the subgraph sub (an attribute of a node of g), and the graphs
+ * nested in it, use no name that a node of g produces and m has not
+ * defined yet: a control-flow node runs after every value its bodies read
+ * from the enclosing scope. */
+static bool subgraph_ready(const tc_onnx_model *m, const Onnx__GraphProto *g, const Onnx__GraphProto *sub, int depth)
+{
+    if (depth > 64) return true; /* absurd nesting fails later, when loaded */
+    for (size_t i = 0; i < sub->n_node; i++) {
+        const Onnx__NodeProto *np = sub->node[i];
+        for (size_t k = 0; k < np->n_input; k++)
+            if (np->input[k] && np->input[k][0] && find_value(m, np->input[k]) < 0 && produced_in(g, np->input[k]))
+                return false;
+        for (size_t a = 0; a < np->n_attribute; a++) {
+            const Onnx__AttributeProto *at = np->attribute[a];
+            if (at->g && !subgraph_ready(m, g, at->g, depth + 1)) return false;
+            for (size_t q = 0; q < at->n_graphs; q++)
+                if (at->graphs[q] && !subgraph_ready(m, g, at->graphs[q], depth + 1)) return false;
+        }
+    }
+    return true;
 }
 
 void tc_onnx_free(tc_onnx_model *m)
@@ -140,7 +190,21 @@ static bool order_nodes(tc_onnx_model *m, const Onnx__GraphProto *g)
             const Onnx__NodeProto *np = g->node[i];
             bool ready = true;
             for (size_t k = 0; k < np->n_input && ready; k++)
-                if (np->input[k] && np->input[k][0] && find_value(m, np->input[k]) < 0) ready = false;
+                if (np->input[k] && np->input[k][0]) {
+                    int r = resolve(m, np->input[k]);
+                    if (r == -2) {
+                        free(state);
+                        tc_error(TC_ERR_MEMORY, "%s: out of memory", m->path);
+                        return false;
+                    }
+                    if (r < 0) ready = false;
+                }
+            for (size_t a = 0; a < np->n_attribute && ready; a++) {
+                const Onnx__AttributeProto *at = np->attribute[a];
+                if (at->g && !subgraph_ready(m, g, at->g, 0)) ready = false;
+                for (size_t q = 0; q < at->n_graphs && ready; q++)
+                    if (at->graphs[q] && !subgraph_ready(m, g, at->graphs[q], 0)) ready = false;
+            }
             if (!ready) continue;
             onnx_node *nd = &m->nodes[m->n_nodes];
             nd->proto = np;
@@ -156,7 +220,7 @@ static bool order_nodes(tc_onnx_model *m, const Onnx__GraphProto *g)
                 return false;
             }
             for (size_t k = 0; k < np->n_input; k++)
-                nd->in[k] = (np->input[k] && np->input[k][0]) ? find_value(m, np->input[k]) : -1;
+                nd->in[k] = (np->input[k] && np->input[k][0]) ? resolve(m, np->input[k]) : -1;
             for (size_t k = 0; k < np->n_output; k++) {
                 nd->out[k] = -1;
                 if (np->output[k] && np->output[k][0]) {
@@ -179,11 +243,8 @@ static bool order_nodes(tc_onnx_model *m, const Onnx__GraphProto *g)
                 if (state[i]) continue;
                 const Onnx__NodeProto *np = g->node[i];
                 for (size_t k = 0; k < np->n_input; k++) {
-                    if (!np->input[k] || !np->input[k][0] || find_value(m, np->input[k]) >= 0) continue;
-                    bool produced = false;
-                    for (size_t j = 0; j < n && !produced; j++)
-                        for (size_t q = 0; q < g->node[j]->n_output; q++)
-                            if (g->node[j]->output[q] && !strcmp(g->node[j]->output[q], np->input[k])) produced = true;
+                    if (!np->input[k] || !np->input[k][0] || resolve(m, np->input[k]) >= 0) continue;
+                    bool produced = produced_in(g, np->input[k]);
                     char lb[256];
                     tc_error(TC_ERR_FORMAT, "%s: %s: input '%s' %s", m->path, tc_onnx_node_label(np, lb, sizeof lb),
                              np->input[k], produced ? "depends on a cycle" : "is not defined by any input, initializer or node");
@@ -192,11 +253,94 @@ static bool order_nodes(tc_onnx_model *m, const Onnx__GraphProto *g)
                 }
             }
             free(state);
-            tc_error(TC_ERR_FORMAT, "%s: the graph cannot be ordered", m->path);
+            tc_error(TC_ERR_FORMAT, "%s: the graph cannot be ordered (a subgraph reads a value that depends on its own node)", m->path);
             return false;
         }
     }
     free(state);
+    return true;
+}
+
+/* The values and nodes of graph g into m (the main graph, or a subgraph
+ * whose m->parent is the enclosing graph's model). */
+static bool load_graph(tc_onnx_model *m, const Onnx__GraphProto *g)
+{
+    if (g->n_sparse_initializer) {
+        tc_error(TC_ERR_UNSUPPORTED, "%s: sparse initializers are not supported", m->path);
+        return false;
+    }
+    m->inits = calloc(g->n_initializer + 1, sizeof(int));
+    m->inputs = calloc(g->n_input + 1, sizeof(int));
+    m->outputs = calloc(g->n_output + 1, sizeof(int));
+    if (!m->inits || !m->inputs || !m->outputs) {
+        tc_error(TC_ERR_MEMORY, "%s: out of memory", m->path);
+        return false;
+    }
+    for (size_t i = 0; i < g->n_initializer; i++) {
+        const Onnx__TensorProto *tp = g->initializer[i];
+        if (!tp->name || !tp->name[0]) {
+            tc_error(TC_ERR_FORMAT, "%s: initializer %zu has no name", m->path, i);
+            return false;
+        }
+        int v = add_value(m, tp->name, -1);
+        if (v < 0) {
+            tc_error(TC_ERR_MEMORY, "%s: out of memory", m->path);
+            return false;
+        }
+        char who[512];
+        snprintf(who, sizeof who, "%s: initializer '%s'", m->path, tp->name);
+        m->values[v].init = tc_onnx_decode_tensor(tp, m->dir, &m->values[v].dtype, who);
+        if (!m->values[v].init) return false;
+        m->values[v].init->name = m->values[v].name;
+        m->values[v].elem_type = tp->has_data_type ? tp->data_type : 0;
+        m->inits[m->n_inits++] = v;
+    }
+    for (size_t i = 0; i < g->n_input; i++) {
+        const Onnx__ValueInfoProto *vi = g->input[i];
+        if (!vi->name || !vi->name[0]) {
+            tc_error(TC_ERR_FORMAT, "%s: graph input %zu has no name", m->path, i);
+            return false;
+        }
+        int v = find_value(m, vi->name);
+        if (v >= 0) { /* an initializer listed as input (old exporters): a default value */
+            m->values[v].info = vi;
+            continue;
+        }
+        v = add_value(m, vi->name, -1);
+        if (v < 0) {
+            tc_error(TC_ERR_MEMORY, "%s: out of memory", m->path);
+            return false;
+        }
+        m->values[v].info = vi;
+        m->values[v].dtype = elem_dtype(vi);
+        if (vi->type && vi->type->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE && vi->type->tensor_type &&
+            vi->type->tensor_type->has_elem_type)
+            m->values[v].elem_type = vi->type->tensor_type->elem_type;
+        if (vi->type && vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE) {
+            tc_error(TC_ERR_UNSUPPORTED, "%s: input '%s' is not a tensor", m->path, vi->name);
+            return false;
+        }
+        m->inputs[m->n_inputs++] = v;
+    }
+    if (!order_nodes(m, g)) return false;
+    for (size_t i = 0; i < g->n_output; i++) {
+        const Onnx__ValueInfoProto *vi = g->output[i];
+        int v = vi->name ? resolve(m, vi->name) : -1; /* a subgraph may return an outer value */
+        if (v == -2) {
+            tc_error(TC_ERR_MEMORY, "%s: out of memory", m->path);
+            return false;
+        }
+        if (v < 0) {
+            tc_error(TC_ERR_FORMAT, "%s: graph output '%s' is not produced by any node", m->path,
+                     vi->name ? vi->name : "(unnamed)");
+            return false;
+        }
+        if (!m->values[v].info) m->values[v].info = vi;
+        m->outputs[m->n_outputs++] = v;
+    }
+    /* every node's translation and attributes, once */
+    for (int i = 0; i < m->n_nodes; i++)
+        if (tc_onnx_prepare_node(m, &m->nodes[i]) != TC_OK) return false;
     return true;
 }
 
@@ -225,11 +369,9 @@ static tc_onnx_model *load(const char *path, const uint8_t *data, size_t len)
     m->opset = -1;
     for (size_t i = 0; i < m->proto->n_opset_import; i++) {
         const Onnx__OperatorSetIdProto *o = m->proto->opset_import[i];
+        /* other domains load: their nodes have no translation, so `onnx info`
+         * lists them as not supported and running fails on the first one */
         if (!o->domain || !o->domain[0] || !strcmp(o->domain, "ai.onnx")) m->opset = o->has_version ? o->version : 1;
-        else {
-            tc_error(TC_ERR_UNSUPPORTED, "%s: operator domain '%s' is not supported", path, o->domain);
-            return fail(m);
-        }
     }
     if (m->opset < 0) m->opset = 1;
     /* opsets 7 to 17 are the target; older models (the ONNX test suite has
@@ -239,78 +381,33 @@ static tc_onnx_model *load(const char *path, const uint8_t *data, size_t len)
         tc_error(TC_ERR_UNSUPPORTED, "%s: opset %lld is not supported (1 to 17)", path, (long long)m->opset);
         return fail(m);
     }
-    if (g->n_sparse_initializer) {
-        tc_error(TC_ERR_UNSUPPORTED, "%s: sparse initializers are not supported", path);
+    if (!load_graph(m, g)) return fail(m);
+    return m;
+}
+
+tc_onnx_model *tc_onnx_load_subgraph(tc_onnx_model *parent, const Onnx__GraphProto *g, const char *who)
+{
+    tc_onnx_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        tc_error(TC_ERR_MEMORY, "onnx_load: out of memory");
+        return NULL;
+    }
+    m->depth = parent->depth + 1;
+    if (m->depth > 64) {
+        tc_error(TC_ERR_FORMAT, "%s: %s: subgraphs nest more than 64 deep", parent->path, who);
         return fail(m);
     }
-    m->inits = calloc(g->n_initializer + 1, sizeof(int));
-    m->inputs = calloc(g->n_input + 1, sizeof(int));
-    m->outputs = calloc(g->n_output + 1, sizeof(int));
-    if (!m->inits || !m->inputs || !m->outputs) {
-        tc_error(TC_ERR_MEMORY, "%s: out of memory", path);
+    size_t len = strlen(parent->path) + strlen(who) + 3;
+    m->path = malloc(len);
+    m->dir = strdup(parent->dir);
+    if (!m->path || !m->dir) {
+        tc_error(TC_ERR_MEMORY, "onnx_load: out of memory");
         return fail(m);
     }
-    for (size_t i = 0; i < g->n_initializer; i++) {
-        const Onnx__TensorProto *tp = g->initializer[i];
-        if (!tp->name || !tp->name[0]) {
-            tc_error(TC_ERR_FORMAT, "%s: initializer %zu has no name", path, i);
-            return fail(m);
-        }
-        int v = add_value(m, tp->name, -1);
-        if (v < 0) {
-            tc_error(TC_ERR_MEMORY, "%s: out of memory", path);
-            return fail(m);
-        }
-        char who[512];
-        snprintf(who, sizeof who, "%s: initializer '%s'", path, tp->name);
-        m->values[v].init = tc_onnx_decode_tensor(tp, m->dir, &m->values[v].dtype, who);
-        if (!m->values[v].init) return fail(m);
-        m->values[v].init->name = m->values[v].name;
-        m->values[v].elem_type = tp->has_data_type ? tp->data_type : 0;
-        m->inits[m->n_inits++] = v;
-    }
-    for (size_t i = 0; i < g->n_input; i++) {
-        const Onnx__ValueInfoProto *vi = g->input[i];
-        if (!vi->name || !vi->name[0]) {
-            tc_error(TC_ERR_FORMAT, "%s: graph input %zu has no name", path, i);
-            return fail(m);
-        }
-        int v = find_value(m, vi->name);
-        if (v >= 0) { /* an initializer listed as input (old exporters): a default value */
-            m->values[v].info = vi;
-            continue;
-        }
-        v = add_value(m, vi->name, -1);
-        if (v < 0) {
-            tc_error(TC_ERR_MEMORY, "%s: out of memory", path);
-            return fail(m);
-        }
-        m->values[v].info = vi;
-        m->values[v].dtype = elem_dtype(vi);
-        if (vi->type && vi->type->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE && vi->type->tensor_type &&
-            vi->type->tensor_type->has_elem_type)
-            m->values[v].elem_type = vi->type->tensor_type->elem_type;
-        if (vi->type && vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE) {
-            tc_error(TC_ERR_UNSUPPORTED, "%s: input '%s' is not a tensor", path, vi->name);
-            return fail(m);
-        }
-        m->inputs[m->n_inputs++] = v;
-    }
-    if (!order_nodes(m, g)) return fail(m);
-    for (size_t i = 0; i < g->n_output; i++) {
-        const Onnx__ValueInfoProto *vi = g->output[i];
-        int v = vi->name ? find_value(m, vi->name) : -1;
-        if (v < 0) {
-            tc_error(TC_ERR_FORMAT, "%s: graph output '%s' is not produced by any node", path,
-                     vi->name ? vi->name : "(unnamed)");
-            return fail(m);
-        }
-        if (!m->values[v].info) m->values[v].info = vi;
-        m->outputs[m->n_outputs++] = v;
-    }
-    /* every node's translation and attributes, once */
-    for (int i = 0; i < m->n_nodes; i++)
-        if (tc_onnx_prepare_node(m, &m->nodes[i]) != TC_OK) return fail(m);
+    snprintf(m->path, len, "%s: %s", parent->path, who);
+    m->opset = parent->opset;
+    m->parent = parent;
+    if (!load_graph(m, g)) return fail(m);
     return m;
 }
 

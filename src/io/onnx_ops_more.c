@@ -443,6 +443,7 @@ const onnx_op_entry tc_onnx_ops_more[] = {
     {"ConvTranspose", tc_onnx_op_conv_transpose, tc_onnx_prep_conv_transpose},
     {"Einsum", tc_onnx_op_einsum, tc_onnx_prep_einsum}, {"GridSample", tc_onnx_op_grid_sample, tc_onnx_prep_grid_sample},
     {"RoiAlign", tc_onnx_op_roi_align, tc_onnx_prep_roi_align},
+    {"MaxRoiPool", tc_onnx_op_max_roi_pool, NULL},
     {"DFT", tc_onnx_op_dft, tc_onnx_prep_dft}, {"STFT", tc_onnx_op_stft, tc_onnx_prep_dft},
     {"MelWeightMatrix", tc_onnx_op_mel_weight_matrix, NULL},
     {"PRelu", op_prelu, NULL}, {"Selu", op_selu, prep_selu}, {"Celu", op_celu, prep_celu},

@@ -316,6 +316,58 @@ static tc_status global_pool(onnx_ctx *c, int n_in, tc_tensor **in, tc_tensor **
 OP(op_global_avg_pool) { return global_pool(c, n_in, in, out, tc_global_avg_pool); }
 OP(op_global_max_pool) { return global_pool(c, n_in, in, out, tc_global_max_pool); }
 
+/* LpPool's and GlobalLpPool's p: an integer from opset 2, a float in opset 1 */
+static float lp_p(const onnx_node *n)
+{
+    const Onnx__AttributeProto *a = tc_onnx_attr(n, "p");
+    return a && a->has_i ? (float)a->i : a && a->has_f ? a->f : 2.0f;
+}
+
+/* (sum over the window of |x|^p)^(1/p): an average pool of |x|^p over
+ * windows that count their padding, times the window size; composed of ops
+ * with backwards */
+OP(op_lp_pool)
+{
+    NEED(1);
+    tc_pool_params p;
+    tc_status s = pool_params(c, n, in[0], &p);
+    if (s) return s;
+    p.count_include_pad = true;
+    float e = lp_p(n);
+    if (!(e > 0)) return tc_onnx_fail(c, TC_ERR_ARG, "p = %g (must be positive)", e);
+    int64_t k = 1;
+    for (int i = 0; i < in[0]->ndim - 2; i++) k *= p.kernel[i];
+    tc_tensor *y;
+    ONNX_TRY(c, y = tc_avg_pool(tc_onnx_to_cl(tc_pow_scalar(tc_abs(in[0]), e)), &p));
+    ONNX_TRY(c, out[0] = tc_onnx_from_cl(tc_pow_scalar(tc_mul_scalar(y, (tc_scalar)k), 1.0f / e)));
+    return TC_OK;
+}
+
+OP(op_global_lp_pool)
+{
+    NEED(1);
+    int r = in[0]->ndim, axes[TC_MAX_DIMS];
+    if (r < 3) return tc_onnx_fail(c, TC_ERR_SHAPE, "input of rank %d (need [N, C, spatial...])", r);
+    for (int i = 2; i < r; i++) axes[i - 2] = i;
+    float e = lp_p(n);
+    if (!(e > 0)) return tc_onnx_fail(c, TC_ERR_ARG, "p = %g (must be positive)", e);
+    ONNX_TRY(c, out[0] = tc_pow_scalar(tc_sum(tc_pow_scalar(tc_abs(in[0]), e), r - 2, axes, true), 1.0f / e));
+    return TC_OK;
+}
+
+/* x / ||x||_p along axis (p 1 or 2) */
+OP(op_lp_normalization)
+{
+    NEED(1);
+    int64_t e = tc_onnx_attr_int(n, "p", 2);
+    if (e != 1 && e != 2) return tc_onnx_fail(c, TC_ERR_ARG, "p = %lld (1 or 2)", (long long)e);
+    int ax = tc_onnx_axis(c, tc_onnx_attr_int(n, "axis", -1), in[0]->ndim);
+    if (ax < 0) return tc_last_status();
+    tc_tensor *norm = e == 1 ? tc_sum(tc_abs(in[0]), 1, &ax, true) : tc_sqrt(tc_sum(tc_mul(in[0], in[0]), 1, &ax, true));
+    ONNX_TRY(c, out[0] = tc_div(in[0], norm));
+    return TC_OK;
+}
+
 typedef struct {
     bool trans_a, trans_b;
     float alpha, beta;
@@ -436,5 +488,7 @@ const onnx_op_entry tc_onnx_ops_nn[] = {
     {"Gemm", op_gemm, prep_gemm}, {"MatMul", op_matmul, NULL}, {"BatchNormalization", op_batch_norm, prep_batch_norm},
     {"LRN", op_lrn, NULL}, {"ConvInteger", op_conv_integer, prep_conv}, {"QLinearConv", op_qlinear_conv, prep_conv},
     {"Resize", tc_onnx_op_resize, tc_onnx_prep_resize}, {"Upsample", tc_onnx_op_upsample, tc_onnx_prep_upsample},
+    {"LpPool", op_lp_pool, prep_pool}, {"GlobalLpPool", op_global_lp_pool, NULL},
+    {"LpNormalization", op_lp_normalization, NULL},
     {NULL, NULL, NULL},
 };

@@ -214,10 +214,20 @@ void tc_onnx_strides(int ndim, const int64_t *shape, int64_t *strides)
     }
 }
 
+static const onnx_op_entry *const tables[] = {tc_onnx_ops_math,  tc_onnx_ops_shape, tc_onnx_ops_nn,
+                                              tc_onnx_ops_rnn,   tc_onnx_ops_logic, tc_onnx_ops_index,
+                                              tc_onnx_ops_more,  tc_onnx_ops_quant, tc_onnx_ops_control};
+
+const char *tc_onnx_supported_op(int i)
+{
+    for (size_t t = 0; i >= 0 && t < sizeof tables / sizeof tables[0]; t++)
+        for (const onnx_op_entry *e = tables[t]; e->op_type; e++)
+            if (i-- == 0) return e->op_type;
+    return NULL;
+}
+
 static const onnx_op_entry *lookup(const char *op)
 {
-    const onnx_op_entry *tables[] = {tc_onnx_ops_math, tc_onnx_ops_shape, tc_onnx_ops_nn,  tc_onnx_ops_rnn,
-                                     tc_onnx_ops_logic, tc_onnx_ops_index, tc_onnx_ops_more, tc_onnx_ops_quant};
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
         for (const onnx_op_entry *e = tables[t]; e->op_type; e++)
             if (!strcmp(e->op_type, op)) return e;
@@ -286,6 +296,13 @@ static tc_status with_path(const tc_onnx_model *m, tc_status s)
 
 tc_status tc_onnx_run(tc_onnx_model *m, int n_inputs, tc_tensor *const *inputs, int n_outputs, tc_tensor **outputs)
 {
+    return tc_onnx_run_graph(m, n_inputs, inputs, NULL, NULL, NULL, n_outputs, outputs, NULL);
+}
+
+tc_status tc_onnx_run_graph(tc_onnx_model *m, int n_inputs, tc_tensor *const *inputs, const tc_onnx_dtype *in_dt_given,
+                            tc_tensor *const *outer_val, const tc_onnx_dtype *outer_dt, int n_outputs,
+                            tc_tensor **outputs, tc_onnx_dtype *out_dt_got)
+{
     if (!m) return tc_error(TC_ERR_ARG, "onnx_run: model is NULL");
     if (n_inputs != m->n_inputs)
         return tc_error(TC_ERR_ARG, "onnx_run: %s takes %d inputs, %d given", m->path, m->n_inputs, n_inputs);
@@ -301,12 +318,16 @@ tc_status tc_onnx_run(tc_onnx_model *m, int n_inputs, tc_tensor *const *inputs, 
     for (int i = 0; i < m->n_values; i++) {
         val[i] = m->values[i].init;
         dt[i] = m->values[i].dtype;
+        if (m->values[i].outer >= 0 && outer_val) {
+            val[i] = outer_val[m->values[i].outer];
+            dt[i] = outer_dt[m->values[i].outer];
+        }
     }
     for (int i = 0; i < n_inputs; i++) {
         const onnx_value *v = &m->values[m->inputs[i]];
         if (!inputs[i]) return tc_error(TC_ERR_ARG, "onnx_run: input '%s' is NULL", v->name);
         int64_t dims[TC_MAX_DIMS];
-        int r = tc_onnx_declared_shape(v, dims);
+        int r = in_dt_given ? -1 : tc_onnx_declared_shape(v, dims);
         if (r >= 0) {
             bool ok = r == inputs[i]->ndim;
             for (int d = 0; ok && d < r; d++) ok = dims[d] < 0 || dims[d] == inputs[i]->shape[d];
@@ -317,15 +338,19 @@ tc_status tc_onnx_run(tc_onnx_model *m, int n_inputs, tc_tensor *const *inputs, 
             }
         }
         val[m->inputs[i]] = inputs[i];
+        if (in_dt_given) dt[m->inputs[i]] = in_dt_given[i];
     }
-    onnx_ctx c = {.m = m, .in_dtype = in_dt, .out_dtype = out_dt};
+    onnx_ctx c = {.m = m, .in_dtype = in_dt, .out_dtype = out_dt, .val = val, .dt = dt};
     for (int k = 0; k < m->n_nodes; k++) {
         const onnx_node *nd = &m->nodes[k];
         c.node = nd;
         c.label = nd->label;
-        if (!nd->op)
-            return tc_error(TC_ERR_UNSUPPORTED, "%s: %s: operator '%s' is not supported (see docs/onnx.md)", m->path,
-                            nd->label, nd->proto->op_type ? nd->proto->op_type : "?");
+        if (!nd->op) {
+            const char *dom = nd->proto->domain && nd->proto->domain[0] && strcmp(nd->proto->domain, "ai.onnx") ? nd->proto->domain : NULL;
+            return tc_error(TC_ERR_UNSUPPORTED, "%s: %s: operator '%s'%s%s%s is not supported (see docs/onnx.md)", m->path,
+                            nd->label, nd->proto->op_type ? nd->proto->op_type : "?", dom ? " of domain '" : "",
+                            dom ? dom : "", dom ? "'" : "");
+        }
         if (nd->prep_error) return with_path(m, tc_error(nd->prep_status, "%s", nd->prep_error));
         for (int i = 0; i < nd->n_in; i++) {
             in[i] = nd->in[i] >= 0 ? val[nd->in[i]] : NULL;
@@ -346,6 +371,7 @@ tc_status tc_onnx_run(tc_onnx_model *m, int n_inputs, tc_tensor *const *inputs, 
     }
     for (int i = 0; i < n_outputs; i++) {
         outputs[i] = val[m->outputs[i]];
+        if (out_dt_got) out_dt_got[i] = dt[m->outputs[i]];
         if (!outputs[i]) return tc_error(TC_ERR_STATE, "onnx_run: output '%s' was not computed", m->values[m->outputs[i]].name);
     }
     return TC_OK;
@@ -353,5 +379,39 @@ tc_status tc_onnx_run(tc_onnx_model *m, int n_inputs, tc_tensor *const *inputs, 
 
 bool tc_onnx_node_supported(const tc_onnx_model *m, int i)
 {
-    return m && i >= 0 && i < m->n_nodes && m->nodes[i].op;
+    return m && i >= 0 && i < m->n_nodes && m->nodes[i].op && !m->nodes[i].prep_error;
+}
+
+/* Counts the nodes of m (and its subgraphs) that will not run, writing the
+ * description of the one numbered *k when *k reaches 0. top: the model's
+ * path, cut from a subgraph's ("model.onnx: Loop node 'x' body"). */
+static int unsupported(const tc_onnx_model *m, const char *top, int *k, char *buf, size_t size)
+{
+    int count = 0;
+    const char *where = strlen(m->path) > strlen(top) + 2 ? m->path + strlen(top) + 2 : NULL;
+    for (int i = 0; i < m->n_nodes; i++) {
+        const onnx_node *nd = &m->nodes[i];
+        if (!nd->op || nd->prep_error) {
+            if ((*k)-- == 0) {
+                const Onnx__NodeProto *np = nd->proto;
+                char what[1024];
+                bool std_domain = !np->domain || !np->domain[0] || !strcmp(np->domain, "ai.onnx");
+                if (nd->op) snprintf(what, sizeof what, "%s", nd->prep_error);
+                else if (std_domain) snprintf(what, sizeof what, "%s: operator '%s' is not supported", nd->label, np->op_type ? np->op_type : "?");
+                else snprintf(what, sizeof what, "%s: operator '%s' of domain '%s' is not supported", nd->label, np->op_type ? np->op_type : "?", np->domain);
+                if (buf && size) snprintf(buf, size, "%s%s%s", where ? where : "", where ? ": " : "", what);
+            }
+            count++;
+        }
+        for (int b = 0; b < 2; b++)
+            if (nd->sub[b]) count += unsupported(nd->sub[b], top, k, buf, size);
+    }
+    return count;
+}
+
+int tc_onnx_unsupported(const tc_onnx_model *m, int k, char *buf, size_t size)
+{
+    if (!m) return 0;
+    if (buf && size) buf[0] = '\0';
+    return unsupported(m, m->path, &k, buf, size);
 }

@@ -13,6 +13,8 @@ typedef struct {
     const char *label;                 /* "Conv node 'x'" for messages */
     tc_onnx_dtype *in_dtype;           /* n_in entries */
     tc_onnx_dtype *out_dtype;          /* n_out entries */
+    tc_tensor **val;                   /* every value of the running graph (what subgraphs capture) */
+    tc_onnx_dtype *dt;
 } onnx_ctx;
 
 /* Computes out[0 .. n_out) from in[0 .. n_in) (NULL: omitted optional input).
@@ -49,6 +51,7 @@ extern const onnx_op_entry tc_onnx_ops_logic[];
 extern const onnx_op_entry tc_onnx_ops_index[];
 extern const onnx_op_entry tc_onnx_ops_more[];
 extern const onnx_op_entry tc_onnx_ops_quant[];
+extern const onnx_op_entry tc_onnx_ops_control[];
 
 /* Quantised values (onnx_ops_quant.c): the range of input i's element type
  * (a zero point; uint8 unless declared int8/int32), and rounding half to
@@ -119,6 +122,7 @@ tc_status tc_onnx_op_grid_sample(onnx_ctx *c, const onnx_node *n, int n_in, tc_t
 tc_status tc_onnx_prep_grid_sample(tc_onnx_model *m, onnx_node *n);
 tc_status tc_onnx_op_roi_align(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out);
 tc_status tc_onnx_prep_roi_align(tc_onnx_model *m, onnx_node *n);
+tc_status tc_onnx_op_max_roi_pool(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out);
 /* DFT, STFT, MelWeightMatrix (onnx_spectral.c) */
 tc_status tc_onnx_op_dft(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out);
 tc_status tc_onnx_op_stft(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out);

@@ -47,6 +47,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             tc_onnx_output_shape(m, i, dims);
         }
         for (int i = 0; i < tc_onnx_node_count(m); i++) tc_onnx_node_supported(m, i);
+        char line[256]; /* what `onnx info` lists, subgraphs included */
+        for (int k = 0, n = tc_onnx_unsupported(m, 0, line, sizeof line); k < n && k < 16; k++)
+            tc_onnx_unsupported(m, k, line, sizeof line);
         tc_onnx_param_count(m);
         try_run(m);
         tc_onnx_free(m);
