@@ -7,7 +7,9 @@
  *   weights; RMSprop (TF) lr 0.007, decay 0.92, momentum 0.5.
  * Data: a CSV of date,value[,value…] (a header line is allowed), the price
  * API's JSON {"bpi": {"YYYY-MM-DD": value, …}}, or by default a generator of
- * noisy sums of sines. Writes PNG plots of 5 test predictions. */
+ * noisy sums of sines. Writes PNG plots of 5 test predictions and the
+ * checkpoint (the model's shape under extra/forecast/, so that
+ * `tensorcook onnx export` can rebuild it). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,8 @@
 
 #define PAST 40
 #define FUTURE 40
+#define UNITS 12 /* GRU units */
+#define LAYERS 2 /* stacked GRUs in the encoder and in the decoder */
 
 static int usage(FILE *f, int rc)
 {
@@ -24,7 +28,7 @@ static int usage(FILE *f, int rc)
                "  --json FILE      the price API's {\"bpi\": {\"YYYY-MM-DD\": value, ...}}\n"
                "                   (default: a generator of noisy sums of sines, 2 series)\n"
                "  --iters N [1000] --batch N [32] --lr X [0.007] --seed N --threads N\n"
-               "  --out DIR        plots prediction_1..5.png and metrics [out/forecast]\n"
+               "  --out DIR        plots prediction_1..5.png and checkpoint.tcck [out/forecast]\n"
                "  --summary-json FILE\n");
     return rc;
 }
@@ -143,7 +147,7 @@ int tc_cmd_forecast(int argc, char **argv)
     int rc = 1;
     tc_tensor *X = NULL, *Y = NULL; /* windows, each normalised by its own past */
     tc_nn_seed((uint64_t)seed);
-    tc_model *m = tc_seq2seq_gru(&(tc_seq2seq_gru_opts){.series = s->series, .past = PAST, .future = FUTURE, .units = 12, .layers = 2});
+    tc_model *m = tc_seq2seq_gru(&(tc_seq2seq_gru_opts){.series = s->series, .past = PAST, .future = FUTURE, .units = UNITS, .layers = LAYERS});
     tc_optimizer *opt = tc_rmsprop(lr, 0.92, 0.5, 1e-10);
     if (!m || !opt || tc_series_windows(s, PAST, FUTURE, 2.5, &X, &Y) != TC_OK) {
         fprintf(stderr, "tensorcook forecast: %s\n", tc_last_error());
@@ -167,6 +171,19 @@ int tc_cmd_forecast(int argc, char **argv)
             fflush(stdout);
         }
     }
+    char ckpt[4200];
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.tcck", out);
+    tc_checkpoint *extra = tc_checkpoint_new();
+    const char *shape_keys[] = {"forecast/series", "forecast/past", "forecast/future", "forecast/units", "forecast/layers"};
+    const double shape[] = {s->series, PAST, FUTURE, UNITS, LAYERS};
+    bool saved = extra != NULL;
+    for (int k = 0; saved && k < 5; k++) saved = tc_checkpoint_put_scalar(extra, shape_keys[k], shape[k]) == TC_OK;
+    saved = saved && tc_checkpoint_save_model(m, opt, ckpt, extra) == TC_OK;
+    tc_checkpoint_free(extra);
+    if (!saved) {
+        fprintf(stderr, "tensorcook forecast: %s\n", tc_last_error());
+        goto done;
+    }
     for (int k = 0; k < 5; k++) { /* five test predictions against the truth (first series) */
         char path[4200];
         snprintf(path, sizeof path, "%s/prediction_%d.png", out, k + 1);
@@ -175,7 +192,7 @@ int tc_cmd_forecast(int argc, char **argv)
             goto done;
         }
     }
-    printf("final train MSE %.5f, test MSE %.5f; plots: %s/prediction_1..5.png\n", bl.mse, test_loss, out);
+    printf("final train MSE %.5f, test MSE %.5f; plots: %s/prediction_1..5.png; checkpoint: %s\n", bl.mse, test_loss, out, ckpt);
     if (summary) {
         const char *keys[] = {"train_loss", "test_loss"};
         double vals[] = {bl.mse, test_loss};

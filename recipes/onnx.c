@@ -3,6 +3,7 @@
  *   tensorcook onnx ops
  *   tensorcook onnx run MODEL [--input FILE.pb ...] [--output-dir DIR] [--no-fold]
  *   tensorcook onnx test [--list FILE] [--root DIR] [--quiet] DIR...
+ *   tensorcook onnx export CHECKPOINT --out MODEL.onnx [--opset N] [--check] (recipes/onnx_export.c)
  * The test layout is the ONNX backend tests': DIR/model.onnx and
  * DIR/test_data_set_N/input_K.pb and output_K.pb. */
 #include <dirent.h>
@@ -17,6 +18,8 @@
 
 #include "tensorcook/tensorcook.h"
 #include "tensorcook/onnx.h"
+
+int tc_onnx_export_command(int argc, char **argv); /* recipes/onnx_export.c */
 
 /* snprintf into a path buffer; false when the path does not fit */
 static bool pathf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -35,6 +38,7 @@ static int usage(FILE *f, int rc)
                "       tensorcook onnx ops\n"
                "       tensorcook onnx run MODEL [--input FILE.pb]... [--output-dir DIR] [--no-fold]\n"
                "       tensorcook onnx test [--list FILE [--root DIR]] [--rtol R] [--atol A] [--quiet] [DIR...]\n"
+               "       tensorcook onnx export CHECKPOINT --out MODEL.onnx [--opset N] [--seq-len N] [--check]\n"
                "\n"
                "info   inputs, outputs, operator counts and parameter count; lists the nodes\n"
                "       (also inside If/Loop/Scan bodies) that will not run, before running\n"
@@ -45,7 +49,9 @@ static int usage(FILE *f, int rc)
                "       Conv's epilogue unless --no-fold\n"
                "test   run ONNX backend-test folders (model.onnx + test_data_set_*), compare with\n"
                "       rtol 1e-3, atol 1e-7; one line per failure; ends with 'N passed, M failed'.\n"
-               "       --list FILE reads folder names (relative to --root) from FILE\n");
+               "       --list FILE reads folder names (relative to --root) from FILE\n"
+               "export write a recipe's checkpoint (mnist, cifar10, charrnn, forecast, textcnn, video)\n"
+               "       as an ONNX model, opset 13 to 17 [17]\n");
     return rc;
 }
 
@@ -371,6 +377,7 @@ int tc_cmd_onnx(int argc, char **argv)
     }
     if (!strcmp(argv[1], "run")) return cmd_run(argc - 2, argv + 2);
     if (!strcmp(argv[1], "test")) return cmd_test(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "export")) return tc_onnx_export_command(argc - 2, argv + 2);
     fprintf(stderr, "tensorcook onnx: unknown subcommand '%s'\n", argv[1]);
     return usage(stderr, 2);
 }

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "common.h"
+#include "recipe_models.h"
 #include "tensorcook/text.h"
 
 #define DEFAULT_SECTIONS "utils,net"
@@ -50,7 +51,7 @@ static double now(void)
 }
 
 /* The network through the functional layer API. */
-static tc_model *textcnn(int64_t vocab, int64_t maxlen, bool merge_channels)
+tc_model *textcnn_model(int64_t vocab, int64_t maxlen, bool merge_channels)
 {
     tc_graph *g = tc_graph_new();
     tc_value in = tc_graph_input(g, TC_SHAPE(maxlen), "input");
@@ -271,7 +272,7 @@ int tc_cmd_textcnn(int argc, char **argv)
            (long long)tc_vocab_size(v));
     tc_nn_seed((uint64_t)seed);
     tc_manual_seed((uint64_t)seed);
-    m = textcnn(tc_vocab_size(v) < vocab_size ? vocab_size : tc_vocab_size(v), maxlen, channels);
+    m = textcnn_model(tc_vocab_size(v) < vocab_size ? vocab_size : tc_vocab_size(v), maxlen, channels);
     opt = tc_adam(lr);
     if (!m || !opt) {
         fprintf(stderr, "tensorcook textcnn: %s\n", tc_last_error());

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "recipe_models.h"
 
 static const char *classes_default[] = {"square_left", "square_right", "disk_up", "disk_down"};
 
@@ -30,7 +31,7 @@ static int usage(FILE *f, int rc)
             "  --lr X              Adam learning rate [0.0003]\n"
             "  --threads N         threads [TENSORCOOK_THREADS or all cores]\n"
             "  --seed N            seed of data, weights, shuffling and dropout [42]\n"
-            "  --out DIR           generated data, confusion matrix, metrics [out/video]\n"
+            "  --out DIR           generated data, confusion matrix, metrics, checkpoint.tcck [out/video]\n"
             "  --divisor N         C3D widths divided by N [16]; 1: Tran et al.'s\n"
             "  --classes N         classes of the --summary table [4]; C3D's Sports-1M head: 487\n"
             "  --summary           print the model's table and exit (--size 112 --divisor 1 --classes 487: the full C3D)\n"
@@ -218,12 +219,38 @@ static tc_model *cnn_rnn(int size, int classes)
 
 static int c3d_divisor = 16;
 
+static const char *const methods[3] = {"frames", "cnn-rnn", "c3d"};
+
+tc_model *video_model(int method, int size, int classes, int divisor)
+{
+    if (method == 0) return frame_cnn(size, classes);
+    if (method == 1) return cnn_rnn(size, classes);
+    return tc_c3d(&(tc_c3d_opts){.frames = TC_VIDEO_CLIP_FRAMES, .height = size, .width = size, .classes = classes,
+                                 .width_divisor = divisor});
+}
+
+static int method_index(const char *method) { return !strcmp(method, methods[0]) ? 0 : !strcmp(method, methods[1]) ? 1 : 2; }
+
 static tc_model *build(const char *method, int size, int classes)
 {
-    if (!strcmp(method, "frames")) return frame_cnn(size, classes);
-    if (!strcmp(method, "cnn-rnn")) return cnn_rnn(size, classes);
-    return tc_c3d(&(tc_c3d_opts){.frames = TC_VIDEO_CLIP_FRAMES, .height = size, .width = size, .classes = classes,
-                                 .width_divisor = c3d_divisor});
+    return video_model(method_index(method), size, classes, c3d_divisor);
+}
+
+/* out/checkpoint.tcck: the weights and, under extra/video/, what rebuilds
+ * the model (tensorcook onnx export) */
+static bool save_checkpoint(const tc_model *m, tc_optimizer *opt, const char *out, const char *method, int size, int classes)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/checkpoint.tcck", out);
+    tc_checkpoint *extra = tc_checkpoint_new();
+    const char *keys[4] = {"video/method", "video/size", "video/classes", "video/divisor"};
+    const double vals[4] = {method_index(method), size, classes, c3d_divisor};
+    bool ok = extra != NULL;
+    for (int k = 0; ok && k < 4; k++) ok = tc_checkpoint_put_scalar(extra, keys[k], vals[k]) == TC_OK;
+    ok = ok && tc_checkpoint_save_model(m, opt, path, extra) == TC_OK;
+    tc_checkpoint_free(extra);
+    if (!ok) fprintf(stderr, "tensorcook video: %s\n", tc_last_error());
+    return ok;
 }
 
 static int argmax(const tc_scalar *v, int n)
@@ -315,6 +342,7 @@ int tc_cmd_video(int argc, char **argv)
         fprintf(stderr, "tensorcook video: %s\n", tc_last_error());
         goto done;
     }
+    if (!save_checkpoint(m, opt, out, method, (int)size, C)) goto done;
     pred = tc_predict(m, per_frame ? ftest->x : test->x, 64);
     if (!pred) {
         fprintf(stderr, "tensorcook video: %s\n", tc_last_error());

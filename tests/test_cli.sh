@@ -139,6 +139,7 @@ source "$(dirname "$0")/cli_text.sh"
 source "$(dirname "$0")/cli_visualize.sh"
 source "$(dirname "$0")/cli_video.sh"
 source "$(dirname "$0")/cli_vqa.sh"
+source "$(dirname "$0")/cli_onnx_export.sh"
 
 # vision: images, the model zoo, classify / features / transfer / inception-transfer (issue 12)
 vz=$tmp/vision; mkdir -p "$vz"

@@ -140,10 +140,32 @@ tc_rng *tc_layer_rng(tc_layer *l);
 int tc_layer_weight_count(const tc_layer *l);
 tc_tensor *tc_layer_weight(const tc_layer *l, int i);    /* e.g. kernel, bias */
 const char *tc_layer_weight_name(const tc_layer *l, int i); /* "kernel", "moving_mean", ... */
-/* The recurrent layer a Bidirectional wrapper runs forward (its weights are
- * the wrapper's), NULL for every other layer: importers and exporters read
- * its type and options. */
+/* The layer a wrapper runs: Bidirectional's forward recurrent layer,
+ * TimeDistributed's layer (their weights are the wrapper's); NULL for every
+ * other layer: importers and exporters read its type and options. */
 const tc_layer *tc_layer_wrapped(const tc_layer *l);
+/* A layer's options read back (translators such as the ONNX exporter),
+ * valid once the model is built; only the fields of its type are set. The
+ * recurrent layers' options: tc_rnn_layer_opts (rnn.h). */
+typedef struct {
+    tc_activation act;           /* Dense, convolutions, Activation, SimpleRNN */
+    int spatial_rank;            /* convolutions and pooling: 1 to 3 */
+    bool is_max;                 /* pooling and global pooling */
+    tc_dense_opts dense;
+    tc_conv_opts conv;           /* Conv1D/2D/3D, DepthwiseConv2D, SeparableConv2D */
+    tc_pool_opts pool;
+    tc_embedding_opts emb;
+    tc_batchnorm_opts bn;        /* with the defaults applied */
+    int axis;                    /* Concatenate: of the full tensor (resolved when built); RepeatVector: n */
+    int64_t pad[6];              /* ZeroPadding2D: top, bottom, left, right; 3D: before, after of each axis */
+    double rate;                 /* Dropout */
+    double mask_value;           /* Masking */
+    bool use_scale, causal;      /* Attention, AdditiveAttention */
+} tc_layer_config;
+tc_status tc_layer_get_config(const tc_layer *l, tc_layer_config *c);
+/* The backward layer of a Bidirectional wrapper (its options; the weights
+ * are the wrapper's second half), NULL for every other layer. */
+const tc_layer *tc_layer_wrapped_backward(const tc_layer *l);
 /* Free a layer that was never put in a model (one in a model is left alone,
  * with an error: the model frees it). */
 void tc_layer_free(tc_layer *l);
@@ -225,6 +247,27 @@ tc_layer *tc_model_layer(const tc_model *m, const char *name);
 void tc_model_refresh_trainable(tc_model *m);
 int tc_model_input_shape(const tc_model *m, int i, int64_t *shape);
 int tc_model_output_shape(const tc_model *m, int i, int64_t *shape);
+
+/* ---- a model's graph, read back (translators such as the ONNX exporter) --------------------
+ * Values are numbered: the model's graph inputs first, then the outputs of
+ * each layer call in order; calls are in topological order. */
+#define TC_LAYER_MAX_INPUTS 8
+#define TC_LAYER_MAX_OUTPUTS 8 /* Bidirectional(LSTM, return_state): output and 4 states */
+int tc_model_input_count(const tc_model *m);
+int tc_model_output_count(const tc_model *m);
+int tc_model_input_value(const tc_model *m, int i);   /* value id of input i, -1 if none */
+int tc_model_output_value(const tc_model *m, int i);  /* value id of output i */
+const char *tc_model_input_name(const tc_model *m, int i);
+int tc_model_call_count(const tc_model *m);
+/* Call c's layer (NULL if none); fills its input value ids (room for
+ * TC_LAYER_MAX_INPUTS), their count, and its outputs: values *first_out ..
+ * *first_out + *n_out - 1. */
+const tc_layer *tc_model_call(const tc_model *m, int c, int *inputs, int *n_inputs, int *first_out, int *n_out);
+int tc_model_value_count(const tc_model *m);
+/* The value's shape without the batch axis; its rank, -1 for no such value. */
+int tc_model_value_shape(const tc_model *m, int v, int64_t *shape);
+/* The call whose layer made the mask value v carries (nn.h's masks), -1: none. */
+int tc_model_value_mask_from(const tc_model *m, int v);
 
 /* A Keras-like table: layer (type), output shape, parameters (and inputs for
  * functional models), then total / trainable / non-trainable counts. */

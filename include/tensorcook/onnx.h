@@ -81,6 +81,18 @@ tc_tensor *tc_onnx_read_tensor_file(const char *path, tc_onnx_dtype *dtype, char
 tc_status tc_onnx_write_tensor_file(const char *path, const tc_tensor *t, tc_onnx_dtype dtype,
                                     const char *name);
 
+/* ---- export -------------------------------------------------------------
+ * Writes a model built with the layer API (nn.h) as an ONNX ModelProto of
+ * the given opset (13 to 17), atomically: every layer of nn/ translates
+ * (docs/onnx.md lists them); a layer that does not (a recurrent layer,
+ * attention or GlobalAveragePooling1D reading a mask, a SimpleRNN with a
+ * softmax) is a one-line error naming it, and no file is written. Inputs and outputs of
+ * rank 4 and 5 are channels-first (NCHW / NCDHW), others in tensorcook's
+ * layout; the batch axis is symbolic; inputs read by Embedding (or an RNN
+ * with input_vocab) are int64. */
+typedef struct tc_model tc_model;
+tc_status tc_onnx_export(const tc_model *m, const char *path, int opset);
+
 #ifdef __cplusplus
 }
 #endif

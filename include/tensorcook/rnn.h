@@ -142,6 +142,9 @@ typedef struct {
                                    rows are gathered instead of multiplied */
 } tc_rnn_opts;
 
+/* The options of an LSTM, GRU or SimpleRNN layer (NULL for other layers;
+ * read by translators such as the ONNX exporter). */
+const tc_rnn_opts *tc_rnn_layer_opts(const tc_layer *l);
 tc_layer *tc_lstm_layer(const tc_rnn_opts *o);
 tc_layer *tc_gru_layer(const tc_rnn_opts *o);
 tc_layer *tc_simple_rnn_layer(const tc_rnn_opts *o);

@@ -11,8 +11,6 @@
 #include "tensorcook/nn.h"
 #include "tensorcook/rnn.h"
 
-#define TC_LAYER_MAX_INPUTS 8
-#define TC_LAYER_MAX_OUTPUTS 8 /* Bidirectional(LSTM, return_state): output and 4 states */
 
 typedef struct {
     int ndim;

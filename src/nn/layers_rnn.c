@@ -181,6 +181,10 @@ static tc_layer *rnn_layer(const tc_layer_ops *ops, const tc_rnn_opts *o)
     }
     return l;
 }
+const tc_rnn_opts *tc_rnn_layer_opts(const tc_layer *l)
+{
+    return l && (l->ops == &lstm_ops || l->ops == &gru_ops || l->ops == &simple_ops) ? &l->o.rnn : NULL;
+}
 tc_layer *tc_lstm_layer(const tc_rnn_opts *o) { return rnn_layer(&lstm_ops, o); }
 tc_layer *tc_gru_layer(const tc_rnn_opts *o) { return rnn_layer(&gru_ops, o); }
 tc_layer *tc_simple_rnn_layer(const tc_rnn_opts *o) { return rnn_layer(&simple_ops, o); }

@@ -822,3 +822,33 @@ tc_status tc_model_summary(const tc_model *m, FILE *f)
     fprintf(f, "%s\nTotal params: %s\nTrainable params: %s\nNon-trainable params: %s\n%s\n", dline, a, b, d, line);
     return ferror(f) ? tc_error(TC_ERR_IO, "model_summary: write error") : TC_OK;
 }
+
+/* ---- the graph, read back (nn.h) ------------------------------------------------------------ */
+int tc_model_input_count(const tc_model *m) { return m ? m->n_inputs : 0; }
+int tc_model_output_count(const tc_model *m) { return m ? m->n_outputs : 0; }
+int tc_model_input_value(const tc_model *m, int i) { return m && i >= 0 && i < m->n_inputs ? m->inputs[i] : -1; }
+int tc_model_output_value(const tc_model *m, int i) { return m && i >= 0 && i < m->n_outputs ? m->outputs[i] : -1; }
+const char *tc_model_input_name(const tc_model *m, int i)
+{
+    return m && i >= 0 && i < m->n_inputs ? m->g.input_names[m->inputs[i]] : NULL;
+}
+int tc_model_call_count(const tc_model *m) { return m ? m->g.n_calls : 0; }
+const tc_layer *tc_model_call(const tc_model *m, int c, int *inputs, int *n_inputs, int *first_out, int *n_out)
+{
+    if (!m || c < 0 || c >= m->g.n_calls) return NULL;
+    const call *k = &m->g.calls[c];
+    for (int i = 0; inputs && i < k->n_in; i++) inputs[i] = k->in[i];
+    if (n_inputs) *n_inputs = k->n_in;
+    if (first_out) *first_out = k->first_out;
+    if (n_out) *n_out = k->n_out;
+    return k->layer;
+}
+int tc_model_value_count(const tc_model *m) { return m ? m->g.n_values : 0; }
+int tc_model_value_shape(const tc_model *m, int v, int64_t *shape)
+{
+    return m && v >= 0 && v < m->g.n_values ? shape_of(&m->g.values[v].shape, shape) : -1;
+}
+int tc_model_value_mask_from(const tc_model *m, int v)
+{
+    return m && v >= 0 && v < m->g.n_values ? m->g.values[v].mask_from : -1;
+}
