@@ -29,7 +29,7 @@ static int usage(FILE *f, int rc)
             "  --size N            frames resized to N x N [32]\n"
             "  --per-class N       generated videos per class [24]\n"
             "  --frames N          frames of a generated video, 16 fps [32]\n"
-            "  --clips K           16-frame clips per video for c3d-rnn (and frames' vote) [3]\n"
+            "  --clips K           c3d-rnn: 16-frame clips spread over each video [3]\n"
             "  --epochs N          epochs [12; features-*, c3d-rnn: 30]\n"
             "  --iters N           train N steps instead of whole epochs\n"
             "  --batch N           batch size [8]\n"
