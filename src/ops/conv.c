@@ -94,7 +94,10 @@ tc_tensor *tc_conv(tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, const tc_co
      * GEMM call repacks the kernel, and for few rows that repacking, not
      * the patches' cache misses, is what costs. */
     p.tile = (int64_t)128 * 1024 / p.K;
-    if (p.tile < 16) p.tile = 16;
+    /* at least 256 rows: each tile GEMM packs all of W (K x F), so deep layers
+     * (C3D conv5: K = 27 * 512) with few rows per tile spent as long packing as
+     * multiplying; 256 rows of K = 13,824 are 14 MB of scratch a thread */
+    if (p.tile < 256) p.tile = 256;
     if (p.N * p.rows_img * p.K <= (int64_t)4 * 1024 * 1024) p.tile = p.N * p.rows_img;
     /* fixed image blocks for the kernel gradient: up to 8 partial sums, at most 64 MB of them */
     p.wblocks = p.N < 8 ? p.N : 8;
