@@ -1,12 +1,15 @@
 /* C3D: the full model's parameter count (79,991,015 with the 487-class head,
  * as c3d-keras' summary), layer names of the c3d-keras layout, and a small C3D
  * (widths / 16, 16x32x32 clips) against an independent PyTorch implementation
- * (tests/fixtures/gen_c3d.py): logits, loss and every parameter's gradient. */
+ * (tests/fixtures/gen_c3d.py): logits, loss and every parameter's gradient;
+ * the same weights from a c3d-keras .h5 (h5py-written) loaded by layer name
+ * give PyTorch's logits, and fc7's clip features without the 487-way head. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tensorcook/keras.h"
 #include "testutil.h"
 
 static int setup_all(void **state)
@@ -77,11 +80,63 @@ static void test_small_matches_pytorch(void **state)
     tc_fixture_free(fx);
 }
 
+static tc_model *small(int classes, bool no_top, const char *top_name)
+{
+    return tc_c3d(&(tc_c3d_opts){.frames = 16, .height = 32, .width = 32, .classes = classes, .width_divisor = 16,
+                                 .no_top = no_top, .top_name = top_name});
+}
+
+static void test_keras_h5_weights_match_pytorch(void **state)
+{
+    (void)state;
+    tc_fixture *fx = tc_fixture_load(tc_test_at("c3d_small.tcfx"));
+    tc_assert_ok(fx);
+    tc_model *m = small(5, false, NULL);
+    tc_assert_ok(m);
+    /* strict: every layer with weights by name, nothing left over */
+    assert_int_equal(tc_load_keras_weights(m, tc_test_at("c3d_small.h5"), NULL), TC_OK);
+    tc_tensor *logits = tc_model_forward(m, tc_fixture_get(fx, "x"), false);
+    tc_assert_ok(logits);
+    tc_assert_close(logits, tc_fixture_get(fx, "logits"), 1e-4, 1e-5);
+    tc_step_reset();
+    tc_model_free(m);
+
+    /* the c3d-rnn features: up to fc7, the file's fc8 ignored only when asked */
+    m = small(5, true, NULL);
+    tc_assert_ok(m);
+    assert_int_not_equal(tc_load_keras_weights(m, tc_test_at("c3d_small.h5"), NULL), TC_OK);
+    assert_non_null(strstr(tc_last_error(), "unexpected layer fc8"));
+    assert_int_equal(tc_load_keras_weights(m, tc_test_at("c3d_small.h5"), &(tc_keras_load_opts){.skip_extra = true}), TC_OK);
+    tc_tensor *fc7 = tc_model_forward_to(m, tc_fixture_get(fx, "x"), "fc7", false);
+    tc_assert_ok(fc7);
+    tc_assert_close(fc7, tc_fixture_get(fx, "fc7"), 1e-4, 1e-5);
+    tc_step_reset();
+    tc_model_free(m);
+
+    /* other classes: fc8's shape does not fit; a new head under another name does */
+    m = small(3, false, NULL);
+    tc_assert_ok(m);
+    assert_int_not_equal(tc_load_keras_weights(m, tc_test_at("c3d_small.h5"), NULL), TC_OK);
+    assert_non_null(strstr(tc_last_error(), "fc8"));
+    tc_model_free(m);
+    m = small(3, false, "fc8_video");
+    tc_assert_ok(m);
+    assert_int_equal(tc_load_keras_weights(m, tc_test_at("c3d_small.h5"),
+                                           &(tc_keras_load_opts){.skip_missing = true, .skip_extra = true}), TC_OK);
+    fc7 = tc_model_forward_to(m, tc_fixture_get(fx, "x"), "fc7", false);
+    tc_assert_ok(fc7);
+    tc_assert_close(fc7, tc_fixture_get(fx, "fc7"), 1e-4, 1e-5);
+    tc_step_reset();
+    tc_model_free(m);
+    tc_fixture_free(fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_size_parameter_count),
         cmocka_unit_test(test_small_matches_pytorch),
+        cmocka_unit_test(test_keras_h5_weights_match_pytorch),
     };
     return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }

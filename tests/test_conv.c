@@ -171,6 +171,9 @@ static void big_shapes_and_threads(void **state)
         {3, 3, {4, 7, 6}, 3, {3, 3, 3}, 16, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1},
         /* thin and grouped (K = 2*3*2), strided */
         {2, 11, {9, 10}, 4, {2, 3}, 6, {2, 1}, {1, 1}, {0, 1}, {1, 1}, 2},
+        /* 3-D, K = 864 (fewer than 256 rows in 128K values: the 256-row tile floor), 5,184 rows
+         * in 21 tiles crossing the two images: the parallel tiled forward and 2 gradient blocks */
+        {3, 2, {8, 18, 18}, 32, {3, 3, 3}, 16, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1},
         /* depthwise, multiplier 2, 3-D */
         {3, 10, {5, 6, 7}, 4, {3, 2, 3}, 8, {1, 2, 1}, {1, 1, 2}, {1, 0, 2}, {1, 1, 2}, 4},
     };

@@ -213,6 +213,12 @@ static void test_fuzz_regressions(void **state)
         char path[1024];
         snprintf(path, sizeof path, "%s/../fuzz/regressions/video/%s", TC_FIXTURES, name);
         tc_tensor *x = tc_video_load(path, &(tc_video_opts){.height = 16, .width = 16, .max_frames = 32});
+        /* oom-*: a damaged MP4 whose sample table asks libav for 2 GB: refused
+         * (TC_VIDEO_MAX_ALLOC), so the file is reported, not decoded */
+        if (!strncmp(name, "oom-", 4)) {
+            assert_null(x);
+            assert_non_null(strstr(tc_last_error(), name));
+        }
         tc_tensor_free(x);
     }
     if (l) fclose(l);

@@ -25,6 +25,9 @@ typedef struct {
     bool by_order;      /* Keras' fallback: match layers with weights by position, not by name */
     bool skip_missing;  /* layers of the model absent from the file are left as they are
                            (e.g. a notop file into a model with a new top) */
+    bool skip_extra;    /* layers of the file absent from the model are ignored, as Keras'
+                           load_weights(by_name=True) does (e.g. c3d-keras' fc8 when only
+                           the clip features up to fc7 are built) */
 } tc_keras_load_opts;
 
 /* Loads a Keras weight file (save_weights / application files) or the

@@ -183,6 +183,8 @@ typedef struct {
     int width_divisor;           /* 1: Tran et al.'s widths; 8: 8x narrower */
     double dropout;              /* 0.5; < 0: none */
     bool no_top;                 /* stop at fc7 (clip features of 4096/divisor) */
+    const char *top_name;        /* the classifier's name; NULL: "fc8" (another name makes it a new
+                                    head that c3d-keras' weights skip, for other class counts) */
 } tc_c3d_opts;
 tc_model *tc_c3d(const tc_c3d_opts *o);
 

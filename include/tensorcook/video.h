@@ -15,6 +15,11 @@ extern "C" {
 
 #define TC_VIDEO_CLIP_FRAMES 16     /* C3D's clip length */
 #define TC_VIDEO_MAX_BYTES ((size_t)1 << 30)
+/* The largest single block libav may allocate while tensorcook decodes
+ * (av_max_alloc, which is libav-wide: set on every decode). Libav's own
+ * default is INT_MAX, which a 3 KB damaged MP4 claiming a huge sample table
+ * asks for; an 8K frame's planes need far less. */
+#define TC_VIDEO_MAX_ALLOC ((size_t)256 << 20)
 
 typedef struct {
     int height, width;     /* output size; 0: the video's own */

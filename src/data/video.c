@@ -8,6 +8,7 @@
 #include <libavformat/avformat.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/log.h>
+#include <libavutil/mem.h>
 #include <libswscale/swscale.h>
 #include <math.h>
 #include <stdlib.h>
@@ -262,6 +263,7 @@ tc_tensor *tc_video_decode(const void *data, size_t size, const char *name, cons
         return NULL;
     }
     av_log_set_level(AV_LOG_QUIET);
+    av_max_alloc(TC_VIDEO_MAX_ALLOC);
     membuf m = {data, size, 0};
     enum { IOBUF = 1 << 15 };
     unsigned char *iobuf = av_malloc(IOBUF);

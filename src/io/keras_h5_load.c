@@ -374,7 +374,7 @@ tc_status kh5_load_into(const tc_keras_file *f, tc_model *m, const tc_keras_load
         convert(&p[np - 1].fw, l, f);
         pair_weights(l, f->layers[fi].name, &p[np - 1].fw, p[np - 1].src, &mm);
     }
-    for (int j = 0; s == TC_OK && !opts.by_order && j < nf; j++)
+    for (int j = 0; s == TC_OK && !opts.by_order && !opts.skip_extra && j < nf; j++)
         if (!used[fidx[j]])
             mismatch(&mm, "unexpected layer %s in the file (%d weights)", f->layers[fidx[j]].name, f->layers[fidx[j]].n_weights);
     if (s == TC_OK && mm.n) {

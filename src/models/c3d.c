@@ -46,7 +46,7 @@ tc_model *tc_c3d(const tc_c3d_opts *opts)
     layers[n++] = tc_dense(&(tc_dense_opts){.units = 4096 / d, .act = TC_RELU, .name = "fc7"});
     if (!o.no_top) {
         if (drop > 0) layers[n++] = tc_dropout_layer(drop, "dropout_2");
-        layers[n++] = tc_dense(&(tc_dense_opts){.units = or_default(o.classes, 487), .name = "fc8"});
+        layers[n++] = tc_dense(&(tc_dense_opts){.units = or_default(o.classes, 487), .name = o.top_name ? o.top_name : "fc8"});
     }
     layers[n] = NULL;
     return tc_sequential("c3d", layers);

@@ -116,12 +116,17 @@ tc_tensor *tc_conv(tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, const tc_co
      * GEMM call repacks the kernel, and for few rows that repacking, not
      * the patches' cache misses, is what costs. */
     p.tile = (int64_t)128 * 1024 / p.K;
-    if (p.tile < 16) p.tile = 16;
-    /* every tile's GEMM repacks the whole kernel (K x F; transposed for dX):
-     * with a kernel of over 64K values (VGG's 3x3x256x256 and up) tiles of
-     * 28-56 rows spent more time repacking than multiplying; 1024 rows (at
-     * most 4M patch values) keep the repacking under a tenth. */
-    if (p.K * p.F > (int64_t)64 * 1024 && p.tile < 1024) p.tile = 1024 < 4 * 1024 * 1024 / p.K ? 1024 : 4 * 1024 * 1024 / p.K;
+    /* at least 256 rows: each tile GEMM packs all of W (K x F), so deep layers
+     * (C3D conv5: K = 27 * 512) with few rows per tile spent as long packing as
+     * multiplying; 256 rows of K = 13,824 are 14 MB of scratch a thread */
+    if (p.tile < 256) p.tile = 256;
+    /* with a kernel of over 64K values (VGG's 3x3x256x256 and up) 1024 rows
+     * (at most 4M patch values, never under 256) keep the repacking under a
+     * tenth of the multiplying */
+    if (p.K * p.F > (int64_t)64 * 1024 && p.tile < 1024) {
+        int64_t cap = (int64_t)4 * 1024 * 1024 / p.K;
+        p.tile = cap > 1024 ? 1024 : cap < 256 ? 256 : cap;
+    }
     if (p.N * p.rows_img * p.K <= (int64_t)4 * 1024 * 1024) p.tile = p.N * p.rows_img;
     /* fixed image blocks for the kernel gradient: up to 8 partial sums, at most 64 MB of them */
     p.wblocks = p.N < 8 ? p.N : 8;

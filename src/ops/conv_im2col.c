@@ -4,8 +4,9 @@
  * kernel in the kernel's own order (kd, kh, kw, c), so a tile of patch rows
  * P [T, K] times the kernel viewed as [K, F] is T rows of the output.
  * Channels-last makes each (kd, kh, kw) run of Cg channels one memcpy.
- * Tiles hold at most 128K values (512 KB, so they stay in L2 between
- * im2col and the GEMM that packs them); the patch matrix of the whole batch
+ * Tiles hold 128K values (512 KB, so they stay in L2 between im2col and
+ * the GEMM that packs them) but at least 256 rows (each GEMM repacks the
+ * kernel, which for large K costs more than L2 misses); the patch matrix of the whole batch
  * is never materialised. Tiles may cross images (thin first layers get
  * thousands of rows per GEMM); in the backward pass they stay inside one
  * block of images.
