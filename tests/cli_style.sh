@@ -7,20 +7,7 @@
 set -u
 bin=$1
 fx=$(dirname "$0")/fixtures
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-fail() { echo "FAIL $*"; failed=$((failed + 1)); }
-check() { # name, expected exit ("0" or "nonzero"), pattern in stderr/stdout, command...
-  local name=$1 want=$2 pattern=$3; shift 3
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if { [ "$want" = 0 ] && [ $rc -ne 0 ]; } || { [ "$want" != 0 ] && [ $rc -eq 0 ]; } || ! grep -q -- "$pattern" <<<"$out"; then
-    fail "$name (exit $rc): $(tail -n 3 <<<"$out")"
-  else
-    passed=$((passed + 1))
-  fi
-}
+source "$(dirname "$0")/cli_lib.sh"
 # bad input: exit 1, one line on stderr naming the file, nothing written
 bad() { # name, pattern, style options...
   local name=$1 pattern=$2; shift 2

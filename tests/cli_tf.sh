@@ -6,21 +6,8 @@
 set -u
 bin=$1
 fx=$(dirname "$0")/fixtures
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-check() { # name, expected exit ("0" or "nonzero"), pattern in stderr/stdout, command...
-  local name=$1 want=$2 pattern=$3; shift 3
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if { [ "$want" = 0 ] && [ $rc -ne 0 ]; } || { [ "$want" != 0 ] && [ $rc -eq 0 ]; } || ! grep -q -- "$pattern" <<<"$out"; then
-    echo "FAIL $name (exit $rc): $(tail -n 3 <<<"$out")"; failed=$((failed + 1))
-  elif [ "$want" != 0 ] && [ "$(wc -l <<<"$out")" -ne 1 ]; then
-    echo "FAIL $name: the error is not one line: $out"; failed=$((failed + 1))
-  else
-    passed=$((passed + 1))
-  fi
-}
+CLI_ONE_LINE=1
+source "$(dirname "$0")/cli_lib.sh"
 if ! /usr/bin/python3 "$fx/gen_tf_graph.py" "$tmp/g" >/dev/null; then
   echo "FAIL: gen_tf_graph.py (needs /usr/bin/python3 with protobuf, numpy, torch) did not run"; exit 1
 fi
