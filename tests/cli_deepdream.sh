@@ -26,6 +26,11 @@ for f in octave_1 octave_2 octave_3 octave_4 dream; do [ -s "$tmp/o1/$f.png" ] |
 check dd-layer 0 "objective" "$bin" deepdream "$tmp/g/img.png" --graph "$g" --octaves 2 --tile 16 --out "$tmp/o2" --dump "$tmp/d2" --quiet
 check dd-vs-pytorch 0 "deepdream matches PyTorch" /usr/bin/python3 "$fx/gen_deepdream.py" check "$tmp/g" \
   "$tmp/d1" $L 2 16 10 4 "$tmp/d2" $L -1 16 10 2
+# the unroll is the exact inverse of the roll: a shift-invariant objective (mean of x * x, one tile of a 43x37
+# image) gives the same gradient whatever the roll (seed 5 rolls by 20 columns, 10 rows)
+check dd-roll-inverse 0 "sq objective" "$bin" deepdream "$tmp/g/img.png" --graph "$tmp/g/square.pb" --layer sq --octaves 1 \
+  --iters 1 --tile 64 --seed 5 --out "$tmp/o7" --dump "$tmp/d7" --quiet
+check dd-roll-vs-numpy 0 "the unroll inverts the roll" /usr/bin/python3 "$fx/gen_deepdream.py" check-roll "$tmp/d7"
 # the same bits with 1 and 2 threads
 "$bin" deepdream "$tmp/g/img.png" --graph "$g" --octaves 2 --tile 16 --out "$tmp/o3" --threads 1 --quiet >/dev/null 2>&1
 cmp -s "$tmp/o2/dream.png" "$tmp/o3/dream.png" || fail "dd: 1 and 2 threads differ"
