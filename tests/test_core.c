@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include "../src/core/gemm_pack.h" /* the packed kernels (core-internal) */
+#include "../src/core/internal.h" /* tc_gemm_prepare_b and the calls on a prepared B */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,6 +279,76 @@ static void gemm_matches_naive_on_every_isa(void **state)
     tc_set_num_threads(threads0);
 }
 
+/* B packed once (tc_sgemm_pack_b) and then read by tc_sgemm_packed_pb must
+ * give exactly the bits of tc_sgemm_packed packing it itself, for every
+ * ISA's kernel, both transposes, 1, 2 and 3 threads (grids that split
+ * columns read strips in the middle of the packed K blocks), odd shapes
+ * with several K and NC blocks; and tc_gemm_serial_b / tc_gemm_b (what
+ * the convolutions call) the bits of tc_gemm_serial / tc_gemm. */
+static void prepacked_b_matches_unpacked_bit_for_bit(void **state)
+{
+    (void)state;
+    const int64_t shapes[][3] = {{2, 1, 1},     {7, 33, 5},    {13, 65, 300}, {100, 37, 513}, {301, 97, 260},
+                                 {3, 2100, 530}, {64, 2100, 40}, {1, 50, 20},  {145, 4, 1030}, {250, 70, 27}};
+    const tc_isa_level isa0 = tc_isa();
+    const int threads0 = tc_num_threads();
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
+        for (int tr = 0; tr < 4; tr++) {
+            const bool ta = tr & 1, tb = tr & 2;
+            const int64_t m = shapes[si][0], n = shapes[si][1], k = shapes[si][2];
+            const int64_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 2, ldc = n + 5;
+            const tc_scalar beta = tr == 1 ? 0.5f : tr == 2 ? 1 : 0;
+            tc_rng r = tc_rng_new(900 + si * 4 + (size_t)tr);
+            tc_tensor *a = tc_test_uniform(&r, TC_SHAPE((ta ? k : m) * lda), -1, 1);
+            tc_tensor *b = tc_test_uniform(&r, TC_SHAPE((tb ? n : k) * ldb), -1, 1);
+            tc_tensor *c0 = tc_test_uniform(&r, TC_SHAPE(m * ldc), -1, 1);
+            tc_tensor *want = tc_empty(TC_SHAPE(m * ldc)), *got = tc_empty(TC_SHAPE(m * ldc));
+            const size_t bytes = sizeof(tc_scalar) * (size_t)(m * ldc);
+            for (int isa = TC_ISA_GENERIC; isa <= (int)tc_isa_best(); isa++) {
+                const tc_sgemm_kernel_info *kern = tc_sgemm_kernel_for(isa);
+                float *bpk = aligned_alloc(64, ((size_t)tc_sgemm_packed_b_floats(kern, k, n) * sizeof(float) + 63) / 64 * 64);
+                assert_non_null(bpk);
+                tc_sgemm_pack_b(kern, tb, k, n, b->data, ldb, bpk);
+                for (int t = 1; t <= 3; t++) {
+                    tc_set_num_threads(t);
+                    memcpy(want->data, c0->data, bytes);
+                    memcpy(got->data, c0->data, bytes);
+                    tc_sgemm_packed(kern, t, ta, tb, m, n, k, 1.25f, a->data, lda, b->data, ldb, beta, want->data, ldc);
+                    tc_sgemm_packed_pb(kern, t, ta, m, n, k, 1.25f, a->data, lda, bpk, beta, got->data, ldc);
+                    if (memcmp(want->data, got->data, bytes))
+                        fail_msg("prepacked %s kernel, %lld x %lld x %lld ta %d tb %d, %d threads: bits differ",
+                                 tc_isa_name((tc_isa_level)isa), (long long)m, (long long)n, (long long)k, ta, tb, t);
+                }
+                free(bpk);
+                /* the conv-facing calls, on whatever path this ISA routes to */
+                assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
+                tc_gemm_b_panel pb;
+                assert_true(tc_gemm_prepare_b(&pb, tb, k, n, b->data, ldb));
+                assert_true(tc_isa() == TC_ISA_AVX512 ? pb.packed != NULL : pb.packed == NULL);
+                for (int t = 1; t <= 2; t++) {
+                    tc_set_num_threads(t);
+                    memcpy(want->data, c0->data, bytes);
+                    memcpy(got->data, c0->data, bytes);
+                    tc_gemm_serial(ta, tb, m, n, k, 1.25f, a->data, lda, b->data, ldb, beta, want->data, ldc);
+                    tc_gemm_serial_b(ta, m, 1.25f, a->data, lda, &pb, beta, got->data, ldc);
+                    if (memcmp(want->data, got->data, bytes))
+                        fail_msg("tc_gemm_serial_b, %s, %lld x %lld x %lld ta %d tb %d: bits differ",
+                                 tc_isa_name((tc_isa_level)isa), (long long)m, (long long)n, (long long)k, ta, tb);
+                    memcpy(want->data, c0->data, bytes);
+                    memcpy(got->data, c0->data, bytes);
+                    tc_gemm(ta, tb, m, n, k, 1.25f, a->data, lda, b->data, ldb, beta, want->data, ldc);
+                    tc_gemm_b(ta, m, 1.25f, a->data, lda, &pb, beta, got->data, ldc);
+                    if (memcmp(want->data, got->data, bytes))
+                        fail_msg("tc_gemm_b, %s, %lld x %lld x %lld ta %d tb %d, %d threads: bits differ",
+                                 tc_isa_name((tc_isa_level)isa), (long long)m, (long long)n, (long long)k, ta, tb, t);
+                }
+            }
+            tc_step_reset();
+        }
+    assert_int_equal(tc_set_isa(isa0), TC_OK);
+    tc_set_num_threads(threads0);
+}
+
 static void isa_selection_is_checked(void **state)
 {
     (void)state;
@@ -370,6 +441,7 @@ int main(void)
         cmocka_unit_test(rng_is_deterministic_across_threads),
         cmocka_unit_test(gemm_is_deterministic_across_threads),
         cmocka_unit_test(gemm_matches_naive_on_every_isa),
+        cmocka_unit_test(prepacked_b_matches_unpacked_bit_for_bit),
         cmocka_unit_test(isa_selection_is_checked),
         cmocka_unit_test(parallel_for_covers_range_once),
         cmocka_unit_test(tape_semantics),

@@ -159,3 +159,54 @@ void tc_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
     gemm_job g = {trans_a, trans_b, split_rows, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c, slice};
     tc_parallel_for((dim + slice - 1) / slice, 1, gemm_range, &g);
 }
+
+bool tc_gemm_prepare_b(tc_gemm_b_panel *pb, bool trans_b, int64_t k, int64_t n, const tc_scalar *b, int64_t ldb)
+{
+    *pb = (tc_gemm_b_panel){trans_b, k, n, ldb, b, NULL, NULL};
+#ifndef TC_DOUBLE
+    const tc_sgemm_kernel_info *own = own_sgemm_kernel();
+    if (!own || k <= 0 || n <= 0) return true;
+    float *dst = tc_arena_alloc(sizeof(float) * (size_t)tc_sgemm_packed_b_floats(own, k, n));
+    if (!dst) return false;
+    tc_sgemm_pack_b(own, trans_b, k, n, b, ldb, dst);
+    pb->kern = own;
+    pb->packed = dst;
+#endif
+    return true;
+}
+
+#ifndef TC_DOUBLE
+/* The packed kernel, when pb was packed for it and the product would run
+ * it (m > 1: m == 1 runs GEMV in tc_gemm_serial; k <= 0 only scales C). */
+static const tc_sgemm_kernel_info *prepacked_for(const tc_gemm_b_panel *pb, int64_t m)
+{
+    const tc_sgemm_kernel_info *own = own_sgemm_kernel();
+    return pb->packed && m > 1 && pb->k > 0 && pb->n > 0 && pb->kern == (const void *)own ? own : NULL;
+}
+#endif
+
+void tc_gemm_serial_b(bool trans_a, int64_t m, tc_scalar alpha, const tc_scalar *a, int64_t lda,
+                      const tc_gemm_b_panel *pb, tc_scalar beta, tc_scalar *c, int64_t ldc)
+{
+#ifndef TC_DOUBLE
+    const tc_sgemm_kernel_info *own = prepacked_for(pb, m);
+    if (own) {
+        tc_sgemm_packed_pb(own, 1, trans_a, m, pb->n, pb->k, alpha, a, lda, pb->packed, beta, c, ldc);
+        return;
+    }
+#endif
+    tc_gemm_serial(trans_a, pb->tb, m, pb->n, pb->k, alpha, a, lda, pb->b, pb->ldb, beta, c, ldc);
+}
+
+void tc_gemm_b(bool trans_a, int64_t m, tc_scalar alpha, const tc_scalar *a, int64_t lda, const tc_gemm_b_panel *pb,
+               tc_scalar beta, tc_scalar *c, int64_t ldc)
+{
+#ifndef TC_DOUBLE
+    const tc_sgemm_kernel_info *own = prepacked_for(pb, m);
+    if (own) {
+        tc_sgemm_packed_pb(own, tc_num_threads(), trans_a, m, pb->n, pb->k, alpha, a, lda, pb->packed, beta, c, ldc);
+        return;
+    }
+#endif
+    tc_gemm(trans_a, pb->tb, m, pb->n, pb->k, alpha, a, lda, pb->b, pb->ldb, beta, c, ldc);
+}

@@ -190,6 +190,7 @@ typedef struct {
     int64_t mstrips, nstrips; /* MR strips of C's rows, NR strips of its columns */
     float *buf;               /* per part: packed B block, then packed A block */
     int64_t b_floats, a_floats;
+    const float *bpk;         /* all of op(B) packed (tc_sgemm_pack_b), or NULL: each part packs */
 } gemm_drv;
 
 /* Part t of the grid: C rows in MR strips r0..r1-1, columns in NR strips
@@ -213,7 +214,8 @@ static void run_parts(void *ctx, int64_t t0, int64_t t1)
             for (int64_t p0 = 0; p0 < d->k; p0 += GEMM_KC) {
                 const int64_t kc = d->k - p0 < GEMM_KC ? d->k - p0 : GEMM_KC;
                 const bool first = p0 == 0;
-                pack_b(d->kern, d->tb, d->b, d->ldb, p0, kc, j0, nc, 0, cs1 - cs, bp);
+                if (d->bpk) bp = (float *)d->bpk + p0 * d->nstrips * nr + cs * kc * nr; /* the same strips, packed before */
+                else pack_b(d->kern, d->tb, d->b, d->ldb, p0, kc, j0, nc, 0, cs1 - cs, bp);
                 for (int64_t rb = r0; rb < r1; rb += GEMM_MC_TILES) {
                     const int64_t rb1 = rb + GEMM_MC_TILES < r1 ? rb + GEMM_MC_TILES : r1;
                     const int64_t i0 = rb * mr, i1 = rb1 * mr < d->m ? rb1 * mr : d->m;
@@ -281,9 +283,30 @@ static void gemm_unpacked(bool ta, bool tb, int64_t m, int64_t n, int64_t k, flo
         }
 }
 
-void tc_sgemm_packed(const tc_sgemm_kernel_info *kern, int threads, bool trans_a, bool trans_b, int64_t m,
-                     int64_t n, int64_t k, float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
-                     float beta, float *c, int64_t ldc)
+/* gemm_unpacked with op(B)[p][j] read from its packed strips */
+static void sgemm_prepacked_unpacked(const tc_sgemm_kernel_info *kern, bool ta, int64_t m, int64_t n, int64_t k,
+                                     float alpha, const float *a, int64_t lda, const float *bpk, float beta, float *c,
+                                     int64_t ldc)
+{
+    const int nr = kern->nr;
+    const int64_t nstrips = (n + nr - 1) / nr;
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            float s = 0;
+            for (int64_t p = 0; p < k; p++) {
+                const int64_t p0 = p / GEMM_KC * GEMM_KC, kc = k - p0 < GEMM_KC ? k - p0 : GEMM_KC;
+                const float bv = bpk[p0 * nstrips * nr + (j / nr) * kc * nr + (p - p0) * nr + j % nr];
+                s += (ta ? a[p * lda + i] : a[i * lda + p]) * bv;
+            }
+            c[i * ldc + j] = (beta == 0 ? 0 : beta * c[i * ldc + j]) + alpha * s;
+        }
+}
+
+/* tc_sgemm_packed, with op(B) read from bpk (packed by tc_sgemm_pack_b)
+ * when bpk is not NULL: the parts then pack only A. */
+static void sgemm_drive(const tc_sgemm_kernel_info *kern, int threads, bool trans_a, bool trans_b, int64_t m,
+                        int64_t n, int64_t k, float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
+                        const float *bpk, float beta, float *c, int64_t ldc)
 {
     if (m <= 0 || n <= 0) return;
     if (k <= 0) {
@@ -302,16 +325,56 @@ void tc_sgemm_packed(const tc_sgemm_kernel_info *kern, int threads, bool trans_a
     const int64_t rows_part = (mstrips + tm - 1) / tm, cols_part = (nstrips + tn - 1) / tn;
     const int64_t mc_use = (rows_part < GEMM_MC_TILES ? rows_part : GEMM_MC_TILES) * mr;
     const int64_t nc_use = (cols_part < GEMM_NC / nr ? cols_part : GEMM_NC / nr) * nr;
-    const int64_t b_floats = (kc_use * nc_use + 15) / 16 * 16, a_floats = (kc_use * mc_use + 15) / 16 * 16 + 16; /* + slack for pack_a6 */
+    const int64_t b_floats = bpk ? 0 : (kc_use * nc_use + 15) / 16 * 16, a_floats = (kc_use * mc_use + 15) / 16 * 16 + 16; /* + slack for pack_a6 */
     float *buf = thread_buffer((size_t)(parts * (b_floats + a_floats)));
     if (!buf) { /* no memory for the panels: unpacked, still one thread per element */
+        if (bpk) { /* op(B) from its packed strips (b may be gone) */
+            sgemm_prepacked_unpacked(kern, trans_a, m, n, k, alpha, a, lda, bpk, beta, c, ldc);
+            return;
+        }
         gemm_unpacked(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
     gemm_drv d = {kern, trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c,
-                  tm, tn, mstrips, nstrips, buf, b_floats, a_floats};
+                  tm, tn, mstrips, nstrips, buf, b_floats, a_floats, bpk};
     if (parts == 1) run_parts(&d, 0, 1);
     else tc_parallel_for(parts, 1, run_parts, &d);
+}
+
+void tc_sgemm_packed(const tc_sgemm_kernel_info *kern, int threads, bool trans_a, bool trans_b, int64_t m,
+                     int64_t n, int64_t k, float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
+                     float beta, float *c, int64_t ldc)
+{
+    sgemm_drive(kern, threads, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, NULL, beta, c, ldc);
+}
+
+/* Layout: K block p0 (steps of GEMM_KC from 0, kc deep) holds all NR strips
+ * of the n columns, strip s at p0 * nstrips * nr + s * kc * nr, each strip
+ * exactly what pack_b writes for it inside a driver block (zero padded
+ * last strip). Any part's NC block of strips cs.. is then the contiguous
+ * run at cs * kc * nr of its K block, so run_parts reads the same values
+ * whatever the grid. */
+int64_t tc_sgemm_packed_b_floats(const tc_sgemm_kernel_info *kern, int64_t k, int64_t n)
+{
+    const int64_t nstrips = (n + kern->nr - 1) / kern->nr;
+    return k > 0 && n > 0 ? k * nstrips * kern->nr : 0;
+}
+
+void tc_sgemm_pack_b(const tc_sgemm_kernel_info *kern, bool trans_b, int64_t k, int64_t n, const float *b, int64_t ldb,
+                     float *dst)
+{
+    if (k <= 0 || n <= 0) return;
+    const int64_t nstrips = (n + kern->nr - 1) / kern->nr;
+    for (int64_t p0 = 0; p0 < k; p0 += GEMM_KC) {
+        const int64_t kc = k - p0 < GEMM_KC ? k - p0 : GEMM_KC;
+        pack_b(kern, trans_b, b, ldb, p0, kc, 0, n, 0, nstrips, dst + p0 * nstrips * kern->nr);
+    }
+}
+
+void tc_sgemm_packed_pb(const tc_sgemm_kernel_info *kern, int threads, bool trans_a, int64_t m, int64_t n, int64_t k,
+                        float alpha, const float *a, int64_t lda, const float *bpk, float beta, float *c, int64_t ldc)
+{
+    sgemm_drive(kern, threads, trans_a, false, m, n, k, alpha, a, lda, NULL, 0, bpk, beta, c, ldc);
 }
 
 const tc_sgemm_kernel_info *tc_sgemm_kernel_for(int isa_level)

@@ -55,6 +55,27 @@ void tc_accumulate(tc_scalar *dst, const tc_scalar *src, int64_t n);
  * src/autograd truncate the tape, then rewind the arena with these. */
 size_t tc_arena_position(void);
 void tc_arena_rewind(size_t position);
+/* op(B) of many products prepared once (src/core/blas.c): a convolution's
+ * kernel W, multiplied by every im2col tile. When the float products would
+ * run our packed kernel (AVX-512), tc_gemm_prepare_b packs op(B) into the
+ * arena once, in the driver's own blocks, and tc_gemm_b / tc_gemm_serial_b
+ * skip the repacking each product did; the kernel calls, and so the bits,
+ * are exactly those of tc_gemm / tc_gemm_serial on (trans_b, b, ldb). On
+ * the other paths (OpenBLAS, double builds) nothing is packed and the
+ * calls are tc_gemm / tc_gemm_serial. b must stay valid (m == 1 products
+ * read it). False (error set): no arena memory. */
+typedef struct {
+    bool tb;
+    int64_t k, n, ldb;
+    const tc_scalar *b;
+    const void *kern;   /* the packed kernel it was packed for, or NULL */
+    const float *packed;
+} tc_gemm_b_panel;
+bool tc_gemm_prepare_b(tc_gemm_b_panel *pb, bool trans_b, int64_t k, int64_t n, const tc_scalar *b, int64_t ldb);
+void tc_gemm_serial_b(bool trans_a, int64_t m, tc_scalar alpha, const tc_scalar *a, int64_t lda,
+                      const tc_gemm_b_panel *pb, tc_scalar beta, tc_scalar *c, int64_t ldc);
+void tc_gemm_b(bool trans_a, int64_t m, tc_scalar alpha, const tc_scalar *a, int64_t lda, const tc_gemm_b_panel *pb,
+               tc_scalar beta, tc_scalar *c, int64_t ldc);
 /* Pins OpenBLAS to the calling thread (src/core/blas.c; the pool calls it). */
 void tc_blas_single_thread(void);
 /* Frees the arena and stops the pool (the last part of tc_shutdown). */

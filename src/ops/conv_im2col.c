@@ -5,8 +5,9 @@
  * P [T, K] times the kernel viewed as [K, F] is T rows of the output.
  * Channels-last makes each (kd, kh, kw) run of Cg channels one memcpy.
  * Tiles hold 128K values (512 KB, so they stay in L2 between im2col and
- * the GEMM that packs them) but at least 256 rows (each GEMM repacks the
- * kernel, which for large K costs more than L2 misses); the patch matrix of the whole batch
+ * the GEMM that packs them) but at least 256 rows (the tile sizes were set
+ * while each GEMM repacked the kernel; on the packed-kernel path W is now
+ * packed once per call, see prepare_kernel); the patch matrix of the whole batch
  * is never materialised. Tiles may cross images (thin first layers get
  * thousands of rows per GEMM); in the backward pass they stay inside one
  * block of images.
@@ -116,7 +117,23 @@ typedef struct {
     tc_scalar *y, *dx, *dw_parts, *dw, *db_parts, *db;
     tc_scalar *scratch; /* per thread: P tile, then dP tile (backward) */
     int64_t scratch_len;
+    tc_gemm_b_panel *wp; /* per group: W [K, Fg] (forward) or W^T [Fg, K] (dX), packed once per call */
 } conv_job;
+
+/* The kernel of each group as the B of the tile products, packed once for
+ * all the tiles (each tile's GEMM used to repack all of W). */
+static bool prepare_kernel(conv_job *j, bool transposed)
+{
+    const conv_plan *p = j->p;
+    j->wp = tc_arena_alloc(sizeof *j->wp * (size_t)p->groups);
+    if (!j->wp) return false;
+    for (int64_t g = 0; g < p->groups; g++) {
+        bool ok = transposed ? tc_gemm_prepare_b(&j->wp[g], true, p->Fg, p->K, p->w + g * p->Fg, p->F)
+                             : tc_gemm_prepare_b(&j->wp[g], false, p->K, p->Fg, p->w + g * p->Fg, p->F);
+        if (!ok) return false;
+    }
+    return true;
+}
 
 /* below this many tiles the forward pass parallelises inside each GEMM instead */
 #define FEW_TILES 8
@@ -136,8 +153,7 @@ static void forward_units(void *ctx, int64_t lo, int64_t hi)
         for (int64_t g = 0; g < p->groups; g++) {
             if (p->patches) P = p->patches + (g * rows + r0) * p->K;
             im2col_tile(p, g, r0, r1, P);
-            tc_gemm_serial(false, false, r1 - r0, p->Fg, p->K, 1, P, p->K, p->w + g * p->Fg, p->F, j->bias ? 1 : 0,
-                           y + g * p->Fg, p->F);
+            tc_gemm_serial_b(false, r1 - r0, 1, P, p->K, &j->wp[g], j->bias ? 1 : 0, y + g * p->Fg, p->F);
         }
         if (tc_conv_has_epilogue(p)) tc_conv_epilogue(p, y, r0, r1); /* the tile is still in cache */
     }
@@ -155,7 +171,7 @@ bool tc_conv_forward_kernel(const conv_plan *p, const tc_scalar *bias, tc_scalar
     }
     conv_job j = {.p = p, .bias = bias, .y = y, .scratch_len = p->tile * p->K};
     j.scratch = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(tc_num_threads() * j.scratch_len));
-    if (!j.scratch) return false;
+    if (!j.scratch || !prepare_kernel(&j, false)) return false;
     const int64_t rows_t = tile_rows(p, 0, rows), ntiles = (rows + rows_t - 1) / rows_t;
     if (ntiles > FEW_TILES) {
         tc_parallel_for(ntiles, 1, forward_units, &j);
@@ -173,7 +189,7 @@ bool tc_conv_forward_kernel(const conv_plan *p, const tc_scalar *bias, tc_scalar
         for (int64_t g = 0; g < p->groups; g++) {
             if (p->patches) P = p->patches + (g * rows + r0) * p->K;
             im2col_tile(p, g, r0, r1, P);
-            tc_gemm(false, false, r1 - r0, p->Fg, p->K, 1, P, p->K, p->w + g * p->Fg, p->F, bias ? 1 : 0, yt + g * p->Fg, p->F);
+            tc_gemm_b(false, r1 - r0, 1, P, p->K, &j.wp[g], bias ? 1 : 0, yt + g * p->Fg, p->F);
         }
         if (tc_conv_has_epilogue(p)) tc_conv_epilogue(p, yt, r0, r1);
     }
@@ -206,8 +222,7 @@ static void backward_blocks(void *ctx, int64_t lo, int64_t hi)
                                    r0 == b0 ? 0 : 1, part + g * p->Fg, p->F);
                 }
                 if (j->dx) {
-                    tc_gemm_serial(false, true, r1 - r0, p->K, p->Fg, 1, dy + g * p->Fg, p->F, p->w + g * p->Fg, p->F,
-                                   0, dP, p->K);
+                    tc_gemm_serial_b(false, r1 - r0, 1, dy + g * p->Fg, p->F, &j->wp[g], 0, dP, p->K);
                     col2im_tile(p, g, r0, r1, dP, j->dx);
                 }
             }
@@ -247,7 +262,7 @@ bool tc_conv_backward_kernel(const conv_plan *p, const tc_scalar *dy, tc_scalar 
     if (!dx && !dw) return true;
     conv_job j = {.p = p, .dy = dy, .dx = dx, .dw = dw, .db = db, .scratch_len = p->tile * p->K};
     j.scratch = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(tc_num_threads() * 2 * j.scratch_len));
-    if (!j.scratch) return false;
+    if (!j.scratch || (dx && !prepare_kernel(&j, true))) return false;
     if (dw) {
         j.dw_parts = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(p->wblocks * p->K * p->F));
         if (!j.dw_parts) return false;
