@@ -53,9 +53,10 @@ static void folded_matches_unfolded(void **state)
         tc_assert_close_(b, a, 1e-5, 1e-6, what, __FILE__, __LINE__);
         snprintf(what, sizeof what, "folded vs PyTorch (%s)", tc_isa_name(tc_isa()));
         tc_assert_close_(b, want, 1e-4, 1e-5, what, __FILE__, __LINE__);
-        /* the folding changed the numbers at all (the kernel is rounded once): else it did not happen */
-        bool differs = memcmp(a->data, b->data, sizeof(tc_scalar) * (size_t)tc_numel(a)) != 0;
-        assert_true(differs);
+        /* No check that the bits changed: that the folding happened is the
+         * counts above. The output of this small net (a mean over the image,
+         * then Gemm) is bit-identical to the unfolded one under some BLAS
+         * kernels (OPENBLAS_CORETYPE=Haswell, generic path). */
         /* with a gradient to record: the epilogue nodes run as themselves, same bits, gradients flow */
         tc_tensor *xg = tc_contiguous(x);
         tc_set_requires_grad(xg, true);
