@@ -44,7 +44,7 @@ struct tc_model {
     tc_layer **layers;           /* distinct layers, in call order */
     int n_params;
     tc_tensor **params;
-    char (*param_names)[100];
+    char (*param_names)[sizeof ((tc_layer *)0)->name + sizeof ((tc_layer *)0)->wname[0]]; /* "LAYER/WEIGHT", never cut */
     int n_trainable;
     tc_tensor **trainable;
     tc_block *weights, *grads;   /* every parameter, and every parameter's gradient, in one flat block each */
