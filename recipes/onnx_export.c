@@ -53,20 +53,6 @@ static int64_t image_side(const tc_checkpoint *ck, const char *last_conv)
     return s * s * f == rows ? 4 * s : -1;
 }
 
-/* rank 4 and 5 values: tensorcook's channels-last <-> the file's channels-first */
-static tc_tensor *to_cf(tc_tensor *x)
-{
-    if (x->ndim == 4) return tc_contiguous(tc_transpose(x, (int[]){0, 3, 1, 2}));
-    if (x->ndim == 5) return tc_contiguous(tc_transpose(x, (int[]){0, 4, 1, 2, 3}));
-    return x;
-}
-static tc_tensor *from_cf(tc_tensor *x)
-{
-    if (x->ndim == 4) return tc_contiguous(tc_transpose(x, (int[]){0, 2, 3, 1}));
-    if (x->ndim == 5) return tc_contiguous(tc_transpose(x, (int[]){0, 2, 3, 4, 1}));
-    return x;
-}
-
 /* --check: the written file, re-imported, on random inputs of batch 2 (ids
  * below id_range for int64 inputs) gives the model's outputs to 1e-5
  * relative (+ 1e-6 absolute). */
@@ -88,13 +74,13 @@ static tc_status check_export(tc_model *m, const char *path, int64_t id_range)
             for (int64_t k = 0; k < n; k++) xs[i]->data[k] = (tc_scalar)tc_rng_below(&r, (uint64_t)(id_range > 0 ? id_range : 1));
         else
             tc_rng_uniform(&r, xs[i]->data, n, -1, 1);
-        cf[i] = to_cf(xs[i]);
+        cf[i] = tc_onnx_export_layout(xs[i], true);
     }
     if (s == TC_OK) s = tc_model_forward_multi(m, ni, xs, false, no, want);
     if (s == TC_OK) s = tc_onnx_run(om, ni, cf, no, got);
     double worst = 0;
     for (int j = 0; s == TC_OK && j < no; j++) {
-        tc_tensor *g = from_cf(got[j]), *w = tc_contiguous(want[j]);
+        tc_tensor *g = tc_onnx_export_layout(got[j], false), *w = tc_contiguous(want[j]);
         g = g ? tc_contiguous(g) : NULL;
         if (!g || !w || tc_numel(g) != tc_numel(w)) {
             s = tc_error(TC_ERR_SHAPE, "%s: output %d has %lld values, the model's %lld", path, j,

@@ -45,20 +45,6 @@ static void randomise(tc_model *m, uint64_t seed)
     }
 }
 
-/* channels-first <-> tensorcook's layout for rank 4 and 5 */
-static tc_tensor *to_cf(tc_tensor *x)
-{
-    if (x->ndim == 4) return tc_contiguous(tc_transpose(x, (int[]){0, 3, 1, 2}));
-    if (x->ndim == 5) return tc_contiguous(tc_transpose(x, (int[]){0, 4, 1, 2, 3}));
-    return x;
-}
-static tc_tensor *from_cf(tc_tensor *x)
-{
-    if (x->ndim == 4) return tc_contiguous(tc_transpose(x, (int[]){0, 2, 3, 1}));
-    if (x->ndim == 5) return tc_contiguous(tc_transpose(x, (int[]){0, 2, 3, 4, 1}));
-    return x;
-}
-
 static int opsets[5] = {13, 17}, n_opsets = 2; /* the opsets roundtrip exports at */
 
 /* Exports m at each opset, re-imports, and compares all outputs. */
@@ -79,7 +65,7 @@ static void roundtrip(tc_model *m, const char *name, int n_in, tc_tensor **input
         assert_int_equal(tc_onnx_input_count(om), n_in);
         assert_int_equal(tc_onnx_output_count(om), n_out);
         tc_tensor *xs[8], *ys[8];
-        for (int i = 0; i < n_in; i++) xs[i] = to_cf(inputs[i]);
+        for (int i = 0; i < n_in; i++) xs[i] = tc_onnx_export_layout(inputs[i], true);
         /* inputs and the model's outputs for the independent evaluator
          * (check_onnx_export.py); once: the two opsets' graphs are the same */
         char data[200], pb[240];
@@ -91,11 +77,11 @@ static void roundtrip(tc_model *m, const char *name, int n_in, tc_tensor **input
         }
         for (int j = 0; opset == 13 && j < n_out; j++) {
             snprintf(pb, sizeof pb, "%s/output_%d.pb", data, j);
-            assert_int_equal(tc_onnx_write_tensor_file(pb, to_cf(want[j]), TC_ONNX_FLOAT, tc_onnx_output_name(om, j)), TC_OK);
+            assert_int_equal(tc_onnx_write_tensor_file(pb, tc_onnx_export_layout(want[j], true), TC_ONNX_FLOAT, tc_onnx_output_name(om, j)), TC_OK);
         }
         if (tc_onnx_run(om, n_in, xs, n_out, ys) != TC_OK) fail_msg("%s (opset %d): %s", name, opset, tc_last_error());
         for (int j = 0; j < n_out; j++) {
-            tc_tensor *got = from_cf(ys[j]);
+            tc_tensor *got = tc_onnx_export_layout(ys[j], false);
             tc_assert_close(got, want[j], 1e-5, 1e-6);
         }
         tc_onnx_free(om);

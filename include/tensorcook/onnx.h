@@ -92,6 +92,10 @@ tc_status tc_onnx_write_tensor_file(const char *path, const tc_tensor *t, tc_onn
  * with input_vocab) are int64. */
 typedef struct tc_model tc_model;
 tc_status tc_onnx_export(const tc_model *m, const char *path, int opset);
+/* A value in an exported file's layout (to_file) or back in tensorcook's:
+ * rank 4 and 5 transposed between channels-last and channels-first (a
+ * contiguous step tensor), any other rank returned as it is. */
+tc_tensor *tc_onnx_export_layout(tc_tensor *x, bool to_file);
 
 #ifdef __cplusplus
 }

@@ -260,3 +260,11 @@ tc_status tc_onnx_export(const tc_model *m, const char *path, int opset)
     free(e);
     return st;
 }
+
+tc_tensor *tc_onnx_export_layout(tc_tensor *x, bool to_file)
+{
+    if (!x || (x->ndim != 4 && x->ndim != 5)) return x;
+    static const int cf4[4] = {0, 3, 1, 2}, cl4[4] = {0, 2, 3, 1}, cf5[5] = {0, 4, 1, 2, 3}, cl5[5] = {0, 2, 3, 4, 1};
+    const int *perm = x->ndim == 4 ? (to_file ? cf4 : cl4) : (to_file ? cf5 : cl5);
+    return tc_contiguous(tc_transpose(x, perm));
+}
