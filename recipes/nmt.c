@@ -373,6 +373,7 @@ static int train(int argc, char **argv, const char *cmd, const char *default_att
     int64_t *order = NULL, *starts = NULL, n_batches = 0;
     int *kb = NULL;
     int64_t *keep = NULL, nk = 0;
+    tc_atomic_file *csv_file = NULL; /* metrics.csv appears whole, at the end */
     FILE *csv = NULL;
     double *curve[3] = {NULL};
     if (!vs || !vt) {
@@ -421,9 +422,9 @@ static int train(int argc, char **argv, const char *cmd, const char *default_att
            (long long)tc_vocab_size(vs), (long long)tc_vocab_size(vt), o.layers, o.units, tc_attention_kind_name(kind),
            o.bidirectional ? ", bidirectional first layer" : "", tc_num_threads());
     tc_rng rng = tc_rng_new((uint64_t)o.seed);
-    snprintf(path, sizeof path, "%s/metrics.csv.tmp", o.out);
-    csv = fopen(path, "w");
-    if (!csv) goto io_error;
+    snprintf(path, sizeof path, "%s/metrics.csv", o.out);
+    if (!(csv_file = tc_atomic_begin(path))) goto io_error;
+    csv = tc_atomic_stream(csv_file);
     fprintf(csv, "step,train_loss,train_ppl,dev_ppl,dev_bleu,seconds\n");
     int64_t n_eval = o.steps / o.eval_every + 2, n_rows = 0;
     for (int k = 0; k < 3; k++) curve[k] = calloc((size_t)n_eval, sizeof(double));
@@ -484,12 +485,10 @@ static int train(int argc, char **argv, const char *cmd, const char *default_att
             }
         }
     }
-    fclose(csv);
     csv = NULL;
-    char final_csv[4400];
-    snprintf(path, sizeof path, "%s/metrics.csv.tmp", o.out);
-    snprintf(final_csv, sizeof final_csv, "%s/metrics.csv", o.out);
-    if (rename(path, final_csv) != 0) goto io_error;
+    tc_status csv_status = tc_atomic_commit(csv_file);
+    csv_file = NULL;
+    if (csv_status != TC_OK) goto io_error;
     snprintf(path, sizeof path, "%s/%s_dev.png", o.out, cmd);
     tc_plot_line lines[2] = {{"dev perplexity", (int)n_rows, curve[0], curve[1], 0.8, 0.2, 0.2, false},
                              {"dev BLEU", (int)n_rows, curve[0], curve[2], 0.2, 0.3, 0.8, false}};
@@ -555,7 +554,7 @@ io_error:
 lib_error:
     fprintf(stderr, "tensorcook %s: %s\n", cmd, tc_last_error());
 done:
-    if (csv) fclose(csv);
+    if (csv_file) tc_atomic_abort(csv_file);
     for (int k = 0; k < 3; k++) free(curve[k]);
     free(order);
     free(starts);

@@ -7,7 +7,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 enum { WIN = 512, HOP = 128, BINS = WIN / 2 + 1 };
 
@@ -101,17 +100,16 @@ tc_status tc_plot_spectrogram(const char *path, const char *title, int64_t n, co
     cairo_set_font_size(cr, 15);
     cairo_move_to(cr, L, 25), cairo_show_text(cr, title ? title : "");
     cairo_destroy(cr);
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    FILE *fp = fopen(tmp, "wb");
-    bool ok = fp && cairo_surface_write_to_png_stream(s, to_file, fp) == CAIRO_STATUS_SUCCESS;
+    /* one guarantee for every writer (core/file.c): temporary file, fsync, rename */
+    tc_atomic_file *af = tc_atomic_begin(path);
+    bool ok = af && cairo_surface_write_to_png_stream(s, to_file, tc_atomic_stream(af)) == CAIRO_STATUS_SUCCESS;
     cairo_surface_destroy(s);
     cairo_surface_destroy(img);
     free(pix);
-    if (fp) ok = (fclose(fp) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        remove(tmp);
+    if (!af) return tc_last_status(); /* tc_atomic_begin said why */
+    if (!ok) {
+        tc_atomic_abort(af);
         return tc_error(TC_ERR_IO, "%s: cannot write the spectrogram", path);
     }
-    return TC_OK;
+    return tc_atomic_commit(af);
 }

@@ -6,7 +6,6 @@
 #include <cairo.h>
 #include <math.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 static cairo_status_t to_file(void *closure, const unsigned char *data, unsigned int len)
 {
@@ -57,15 +56,14 @@ tc_status tc_plot_heatmap(const char *path, const char *title, int rows, int col
     cairo_move_to(cr, 10, 20);
     cairo_show_text(cr, title ? title : "");
     cairo_destroy(cr);
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "wb");
-    bool ok = f && cairo_surface_write_to_png_stream(s, to_file, f) == CAIRO_STATUS_SUCCESS;
+    /* one guarantee for every writer (core/file.c): temporary file, fsync, rename */
+    tc_atomic_file *af = tc_atomic_begin(path);
+    bool ok = af && cairo_surface_write_to_png_stream(s, to_file, tc_atomic_stream(af)) == CAIRO_STATUS_SUCCESS;
     cairo_surface_destroy(s);
-    if (f) ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        remove(tmp);
+    if (!af) return tc_last_status(); /* tc_atomic_begin said why */
+    if (!ok) {
+        tc_atomic_abort(af);
         return tc_error(TC_ERR_IO, "%s: cannot write the heatmap", path);
     }
-    return TC_OK;
+    return tc_atomic_commit(af);
 }
