@@ -56,9 +56,17 @@ check dd-zoo-random 0 "RANDOM" "$bin" deepdream "$tmp/g/photo.png" --model incep
   --out "$tmp/o5" --quiet
 if /usr/bin/python3 "$fx/gen_zoo.py" --base inception_v3 --out "$tmp/iv3.h5" --image "$tmp/g/photo.png" --div 8 --size 120 >/dev/null; then
   check dd-zoo-weights 0 "$tmp/o6/dream.png: mixed3 objective" "$bin" deepdream "$tmp/g/photo.png" --model inception_v3 --width-div 8 \
-    --weights "$tmp/iv3.h5" --layer mixed3 --iters 3 --octaves 2 --out "$tmp/o6" --summary-json "$tmp/o6.json" --quiet
+    --weights "$tmp/iv3.h5" --layer mixed3 --iters 3 --octaves 2 --out "$tmp/o6" --dump "$tmp/d6" --summary-json "$tmp/o6.json" --quiet
   /usr/bin/python3 -c "import json, sys; s = json.load(open(sys.argv[1])); sys.exit(0 if s['last_loss'] > s['first_loss'] and not s['random_weights'] else 1)" \
     "$tmp/o6.json" || fail "dd-zoo-weights: the objective did not rise"
+  # the zoo path against PyTorch's InceptionV3 (gen_zoo.py) with the same file: the whole layer in one tile, then one
+  # channel in an 80x80 tile (a second model built for the tile's size, the image's border left out as the seed does)
+  check dd-zoo-vs-pytorch 0 "deepdream (zoo) matches PyTorch" /usr/bin/python3 "$fx/gen_deepdream.py" check-zoo "$tmp/iv3.h5" 8 \
+    "$tmp/d6" mixed3 -1 512 3 2
+  check dd-zoo-tile 0 "mixed3 channel 5 objective" "$bin" deepdream "$tmp/g/photo.png" --model inception_v3 --width-div 8 \
+    --weights "$tmp/iv3.h5" --layer mixed3 --channel 5 --tile 80 --iters 3 --octaves 1 --out "$tmp/o8" --dump "$tmp/d8" --quiet
+  check dd-zoo-tile-vs-pytorch 0 "deepdream (zoo) matches PyTorch" /usr/bin/python3 "$fx/gen_deepdream.py" check-zoo "$tmp/iv3.h5" 8 \
+    "$tmp/d8" mixed3 5 80 3 1
 else
   fail "dd-zoo-weights: gen_zoo.py did not run"
 fi
