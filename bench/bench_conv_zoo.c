@@ -1,0 +1,101 @@
+/* Convolution speed on the layers of VGG16, ResNet-50 and InceptionV3
+ * (bench/conv_zoo_shapes.h), forward alone (inference: nothing needs a
+ * gradient) and forward + backward (training: kernel and bias gradients,
+ * and the input gradient except for a first layer of <= 4 channels, which
+ * no network needs), as a fraction of this machine's 1-core FMA peak
+ * measured at start-up (bench/peak.h), per CPU-second used: the share of
+ * the cycles the run took that did useful FMAs (time threads spend waiting
+ * counts against it).
+ * Usage: TENSORCOOK_THREADS=N bench_conv_zoo [REPEATS] [BATCH]   (5, 1)
+ * One line per layer and pass (best of REPEATS after a warm-up):
+ *   name pass threads N batch B  wall ms  GFLOP/s  cpu ms  GFLOP/cpu-s  % of peak
+ * On a shared machine the CPU-time figure is the steadier one at 1 thread.
+ * BENCH_ONLY=NAME times only the layers whose name starts with NAME. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "conv_zoo_shapes.h"
+#include "peak.h"
+#include "tensorcook/tensorcook.h"
+
+static double clock_s(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+typedef struct {
+    double wall, cpu;
+} best_time;
+
+/* One pass of layer s at batch n; false on an error (printed). */
+static bool run_once(const zoo_conv_shape *s, int n, bool train, tc_tensor *w, tc_tensor *b, tc_rng *rng, best_time *t)
+{
+    tc_tensor *x = tc_empty(TC_SHAPE(n, s->h, s->w, s->c));
+    if (!x) return false;
+    tc_rng_normal(rng, x->data, tc_numel(x), 0, 1);
+    if (train && s->c > 4) tc_set_requires_grad(x, true);
+    tc_conv_params p = {.stride = {s->stride, s->stride}, .padding = TC_EXPLICIT,
+                        .pad_before = {s->ph, s->pw}, .pad_after = {s->ph, s->pw}};
+    double w0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+    tc_tensor *y = tc_conv(x, w, b, &p);
+    bool ok = y != NULL;
+    if (ok && train) ok = tc_backward_with(y, tc_full(y->ndim, y->shape, 1)) == TC_OK;
+    t->wall = clock_s(CLOCK_MONOTONIC) - w0;
+    t->cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+    if (!ok) fprintf(stderr, "bench_conv_zoo: %s: %s\n", s->name, tc_last_error());
+    tc_step_reset();
+    return ok;
+}
+
+int main(int argc, char **argv)
+{
+    int repeats = argc > 1 ? atoi(argv[1]) : 5, batch = argc > 2 ? atoi(argv[2]) : 1;
+    if (repeats < 1 || batch < 1) {
+        fprintf(stderr, "usage: bench_conv_zoo [REPEATS >= 1] [BATCH >= 1]\n");
+        return 2;
+    }
+    int threads = tc_num_threads();
+    double peak = measure_peak(1);
+    printf("measured FMA peak (%s loop): %.1f GFLOP/s on 1 core; running on %d thread(s)\n", peak_isa(), peak, threads);
+    tc_rng rng = tc_rng_new(1);
+    for (size_t i = 0; i < sizeof ZOO_CONV_SHAPES / sizeof ZOO_CONV_SHAPES[0]; i++) {
+        const zoo_conv_shape *s = &ZOO_CONV_SHAPES[i];
+        const char *only = getenv("BENCH_ONLY");
+        if (only && strncmp(s->name, only, strlen(only)) != 0) continue;
+        int64_t ho = (s->h + 2 * s->ph - s->kh) / s->stride + 1, wo = (s->w + 2 * s->pw - s->kw) / s->stride + 1;
+        double fwd_flops = 2.0 * batch * ho * wo * s->kh * s->kw * (double)s->c * s->f;
+        for (int train = 0; train <= 1; train++) {
+            tc_tensor *w = tc_tensor_new(TC_SHAPE(s->kh, s->kw, s->c, s->f)), *b = tc_tensor_new(TC_SHAPE(s->f));
+            if (!w || !b) {
+                fprintf(stderr, "bench_conv_zoo: %s\n", tc_last_error());
+                return 1;
+            }
+            tc_rng_normal(&rng, w->data, tc_numel(w), 0, 0.05f);
+            tc_set_requires_grad(w, train);
+            tc_set_requires_grad(b, train);
+            best_time best = {1e30, 1e30};
+            for (int r = 0; r <= repeats; r++) {
+                best_time t;
+                if (!run_once(s, batch, train, w, b, &rng, &t)) return 1;
+                if (r == 0) continue; /* warm-up: first-touch of the arena and the pack buffers */
+                if (t.wall < best.wall) best.wall = t.wall;
+                if (t.cpu < best.cpu) best.cpu = t.cpu;
+            }
+            /* training: forward, kernel gradient, and the input gradient where it is needed */
+            double flops = fwd_flops * (train ? (s->c > 4 ? 3 : 2) : 1);
+            double g = flops / best.wall * 1e-9;
+            printf("%-13s %-5s threads %d batch %d  %9.2f ms  %7.1f GFLOP/s  %9.2f cpu-ms  %7.1f GFLOP/cpu-s  %4.0f%% of peak\n",
+                   s->name, train ? "train" : "fwd", threads, batch, best.wall * 1e3, g, best.cpu * 1e3,
+                   flops / best.cpu * 1e-9, 100 * flops / best.cpu * 1e-9 / peak);
+            fflush(stdout);
+            tc_tensor_free(w);
+            tc_tensor_free(b);
+        }
+    }
+    tc_shutdown();
+    return 0;
+}
