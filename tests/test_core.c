@@ -1,4 +1,5 @@
 /* Core: tensors, arena, randomness, threads, tape mechanics, errors. */
+#define _GNU_SOURCE /* RUSAGE_THREAD */
 #include "testutil.h"
 
 #include "../src/core/gemm_pack.h" /* the packed kernels (core-internal) */
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <math.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static void tensor_basics(void **state)
 {
@@ -79,6 +81,72 @@ static void arena_steady_state_does_not_malloc(void **state)
     }
     assert_int_equal(tc_arena_malloc_count(), before);
     tc_tensor_free(w);
+}
+
+/* One step of `bytes` made of odd-sized pieces, each written with a pattern
+ * of (seed, piece) and all read back at the end: pieces must not overlap and
+ * offsets must grow by at least each piece's size. */
+static void patterned_step(size_t bytes, unsigned seed)
+{
+    enum { PIECE = (3 << 20) + 40, MAXP = 4096 };
+    static unsigned *pieces[MAXP];
+    size_t n = 0;
+    for (size_t done = 0; done < bytes; done += PIECE, n++) {
+        assert_true(n < MAXP);
+        size_t before = tc_arena_position();
+        pieces[n] = tc_arena_alloc(PIECE);
+        assert_non_null(pieces[n]);
+        assert_true(tc_arena_position() >= before + PIECE);
+        for (size_t i = 0; i < PIECE / sizeof(unsigned); i++) pieces[n][i] = seed * 2654435761u + (unsigned)(n * 40503u + i);
+    }
+    for (size_t k = 0; k < n; k++)
+        for (size_t i = 0; i < PIECE / sizeof(unsigned); i += 97)
+            assert_true(pieces[k][i] == seed * 2654435761u + (unsigned)(k * 40503u + i));
+    tc_step_reset();
+}
+
+static long minor_faults(void)
+{
+    struct rusage u;
+    assert_int_equal(getrusage(RUSAGE_THREAD, &u), 0);
+    return u.ru_minflt;
+}
+
+/* Steps of varying size (bucketed batches, octaves): after a step of size S,
+ * steps up to S allocate nothing and touch no fresh pages; a bigger step
+ * grows the arena once and the sizes up to it allocate nothing again. */
+static void check_varying_steps(bool check_faults)
+{
+    tc_step_reset();
+    size_t S = tc_arena_high_water() + ((size_t)40 << 20);
+    patterned_step(S, 1); /* warm-up: may grow, chain and consolidate */
+    size_t mallocs = tc_arena_malloc_count();
+    long faults = minor_faults();
+    patterned_step(S, 2);
+    patterned_step(S / 3, 3);
+    patterned_step(S / 2, 4);
+    patterned_step(S, 5);
+    assert_int_equal(tc_arena_malloc_count(), mallocs);
+    /* a step of S touches S / 4096 pages; re-faulting them would show here */
+    if (check_faults) assert_true(minor_faults() - faults < (long)(S / 4096 / 20));
+    patterned_step(2 * S, 6); /* bigger: grows */
+    mallocs = tc_arena_malloc_count();
+    patterned_step(S, 7);
+    patterned_step(2 * S, 8);
+    patterned_step(S / 2, 9);
+    assert_int_equal(tc_arena_malloc_count(), mallocs);
+}
+
+static void arena_reuses_memory_across_step_sizes(void **state)
+{
+    check_varying_steps(true);
+    /* the malloc'd fallback (no reservation): the same, except that its
+     * consolidation into one block faults that block in once */
+    setenv("TENSORCOOK_ARENA", "malloc", 1);
+    tc_arena_shutdown();
+    check_varying_steps(false);
+    unsetenv("TENSORCOOK_ARENA");
+    tc_arena_shutdown();
 }
 
 static void arena_marks_release_nested_work(void **state)
@@ -437,6 +505,7 @@ int main(void)
         cmocka_unit_test(tensor_basics),
         cmocka_unit_test(views_share_memory),
         cmocka_unit_test(arena_steady_state_does_not_malloc),
+        cmocka_unit_test(arena_reuses_memory_across_step_sizes),
         cmocka_unit_test(arena_marks_release_nested_work),
         cmocka_unit_test(rng_is_deterministic_across_threads),
         cmocka_unit_test(gemm_is_deterministic_across_threads),
