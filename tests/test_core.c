@@ -149,6 +149,90 @@ static void arena_reuses_memory_across_step_sizes(void **state)
     tc_arena_shutdown();
 }
 
+/* ---- gradients written instead of zero-filled and added to ---------------- */
+static tc_tensor *grad_leaf(tc_rng *r, int nd, const int64_t *shape, float lo, float hi)
+{
+    tc_tensor *t = tc_tensor_new(nd, shape);
+    tc_rng_uniform(r, t->data, tc_numel(t), lo, hi);
+    tc_set_requires_grad(t, true);
+    return t;
+}
+
+/* through a reshape the operand is an intermediate: its gradient is a fresh
+ * step buffer that the op writes (tc_grad_for_overwrite); directly, the op
+ * adds into the leaf's zeroed gradient */
+static tc_tensor *operand(tc_tensor *t, bool via_view) { return via_view ? tc_reshape(t, t->ndim, t->shape) : t; }
+
+enum { N_GRAD_LEAVES = 9 };
+
+static void overwrite_terms(tc_tensor *const *v, tc_tensor *const *c, bool via_view)
+{
+    tc_tensor *terms[] = {
+        /* linear dX and dW */
+        tc_mse(tc_linear(operand(v[0], via_view), operand(v[1], via_view), c[0]), c[1], TC_REDUCE_MEAN),
+        /* matmul with a broadcast A: [2,1,4,5] @ [3,5,6] revisits each A batch */
+        tc_mse(tc_matmul(operand(v[2], via_view), operand(v[3], via_view)), c[2], TC_REDUCE_SUM),
+        /* sparse CE with zero weights: those rows have no gradient terms */
+        tc_sparse_softmax_cross_entropy(operand(v[4], via_view), c[3], c[4], TC_REDUCE_SUM),
+        tc_softmax_cross_entropy(operand(v[5], via_view), c[5], NULL, TC_REDUCE_MEAN),
+        tc_sigmoid_cross_entropy(operand(v[6], via_view), c[6], c[4], TC_REDUCE_SUM),
+        tc_mse(operand(v[7], via_view), c[6], TC_REDUCE_MEAN),
+        /* x @ x keeps the add */
+        tc_mse(tc_matmul(operand(v[8], via_view), operand(v[8], via_view)), c[7], TC_REDUCE_MEAN),
+    };
+    for (size_t i = 0; i < sizeof terms / sizeof *terms; i++) {
+        assert_non_null(terms[i]);
+        assert_int_equal(tc_backward(terms[i]), TC_OK);
+    }
+}
+
+static void overwritten_gradients_equal_accumulated(void **state)
+{
+    tc_rng r = tc_rng_new(11);
+    tc_tensor *v[N_GRAD_LEAVES] = {
+        grad_leaf(&r, TC_SHAPE(6, 5), -1, 1),       grad_leaf(&r, TC_SHAPE(5, 7), -1, 1),
+        grad_leaf(&r, TC_SHAPE(2, 1, 4, 5), -1, 1), grad_leaf(&r, TC_SHAPE(3, 5, 6), -1, 1),
+        grad_leaf(&r, TC_SHAPE(6, 9), -3, 3),       grad_leaf(&r, TC_SHAPE(6, 9), -3, 3),
+        grad_leaf(&r, TC_SHAPE(6), -3, 3),          grad_leaf(&r, TC_SHAPE(6), -3, 3),
+        grad_leaf(&r, TC_SHAPE(4, 4), -1, 1),
+    };
+    tc_tensor *c[8] = {
+        tc_tensor_new(TC_SHAPE(7)),    tc_tensor_new(TC_SHAPE(6, 7)), tc_tensor_new(TC_SHAPE(2, 3, 4, 6)),
+        tc_tensor_new(TC_SHAPE(6)),    tc_tensor_new(TC_SHAPE(6)),    tc_tensor_new(TC_SHAPE(6, 9)),
+        tc_tensor_new(TC_SHAPE(6)),    tc_tensor_new(TC_SHAPE(4, 4)),
+    };
+    for (int i = 0; i < 8; i++) tc_rng_uniform(&r, c[i]->data, tc_numel(c[i]), 0, 1);
+    for (int i = 0; i < 6; i++) c[3]->data[i] = (tc_scalar)((i * 5) % 9);        /* class ids */
+    for (int i = 0; i < 6; i++) c[4]->data[i] = i % 3 == 1 ? 0 : (tc_scalar)(i + 1); /* weights, some 0 */
+    tc_scalar *direct[N_GRAD_LEAVES];
+    for (int pass = 0; pass < 2; pass++) {
+        /* leave NaN wherever the next step's buffers will be: an element a
+         * fresh gradient's writer skips shows as NaN */
+        tc_step_reset();
+        size_t bytes = (size_t)8 << 20;
+        float *junk = tc_arena_alloc(bytes);
+        for (size_t i = 0; i < bytes / sizeof *junk; i++) junk[i] = NAN;
+        tc_step_reset();
+        for (int i = 0; i < N_GRAD_LEAVES; i++) tc_zero_grad(v[i]);
+        overwrite_terms(v, c, pass == 1);
+        for (int i = 0; i < N_GRAD_LEAVES; i++) {
+            size_t n = (size_t)tc_numel(v[i]);
+            assert_non_null(v[i]->grad);
+            if (pass == 0) {
+                direct[i] = malloc(sizeof(tc_scalar) * n);
+                memcpy(direct[i], v[i]->grad->data, sizeof(tc_scalar) * n);
+            } else {
+                for (size_t e = 0; e < n; e++) assert_false(isnan(v[i]->grad->data[e]));
+                assert_memory_equal(v[i]->grad->data, direct[i], sizeof(tc_scalar) * n); /* 0 + x == x */
+                free(direct[i]);
+            }
+        }
+    }
+    tc_step_reset();
+    for (int i = 0; i < N_GRAD_LEAVES; i++) tc_tensor_free(v[i]);
+    for (int i = 0; i < 8; i++) tc_tensor_free(c[i]);
+}
+
 static void arena_marks_release_nested_work(void **state)
 {
     tc_tensor *a = tc_zeros(TC_SHAPE(4));
@@ -507,6 +591,7 @@ int main(void)
         cmocka_unit_test(arena_steady_state_does_not_malloc),
         cmocka_unit_test(arena_reuses_memory_across_step_sizes),
         cmocka_unit_test(arena_marks_release_nested_work),
+        cmocka_unit_test(overwritten_gradients_equal_accumulated),
         cmocka_unit_test(rng_is_deterministic_across_threads),
         cmocka_unit_test(gemm_is_deterministic_across_threads),
         cmocka_unit_test(gemm_matches_naive_on_every_isa),
