@@ -1,4 +1,5 @@
 /* Core: tensors, arena, randomness, threads, tape mechanics, errors. */
+#define _GNU_SOURCE /* RUSAGE_THREAD */
 #include "testutil.h"
 
 #include "../src/core/gemm_pack.h" /* the packed kernels (core-internal) */
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <math.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static void tensor_basics(void **state)
 {
@@ -79,6 +81,156 @@ static void arena_steady_state_does_not_malloc(void **state)
     }
     assert_int_equal(tc_arena_malloc_count(), before);
     tc_tensor_free(w);
+}
+
+/* One step of `bytes` made of odd-sized pieces, each written with a pattern
+ * of (seed, piece) and all read back at the end: pieces must not overlap and
+ * offsets must grow by at least each piece's size. */
+static void patterned_step(size_t bytes, unsigned seed)
+{
+    enum { PIECE = (3 << 20) + 40, MAXP = 4096 };
+    static unsigned *pieces[MAXP];
+    size_t n = 0;
+    for (size_t done = 0; done < bytes; done += PIECE, n++) {
+        assert_true(n < MAXP);
+        size_t before = tc_arena_position();
+        pieces[n] = tc_arena_alloc(PIECE);
+        assert_non_null(pieces[n]);
+        assert_true(tc_arena_position() >= before + PIECE);
+        for (size_t i = 0; i < PIECE / sizeof(unsigned); i++) pieces[n][i] = seed * 2654435761u + (unsigned)(n * 40503u + i);
+    }
+    for (size_t k = 0; k < n; k++)
+        for (size_t i = 0; i < PIECE / sizeof(unsigned); i += 97)
+            assert_true(pieces[k][i] == seed * 2654435761u + (unsigned)(k * 40503u + i));
+    tc_step_reset();
+}
+
+static long minor_faults(void)
+{
+    struct rusage u;
+    assert_int_equal(getrusage(RUSAGE_THREAD, &u), 0);
+    return u.ru_minflt;
+}
+
+/* Steps of varying size (bucketed batches, octaves): after a step of size S,
+ * steps up to S allocate nothing and touch no fresh pages; a bigger step
+ * grows the arena once and the sizes up to it allocate nothing again. */
+static void check_varying_steps(bool check_faults)
+{
+    tc_step_reset();
+    size_t S = tc_arena_high_water() + ((size_t)40 << 20);
+    patterned_step(S, 1); /* warm-up: may grow, chain and consolidate */
+    size_t mallocs = tc_arena_malloc_count();
+    long faults = minor_faults();
+    patterned_step(S, 2);
+    patterned_step(S / 3, 3);
+    patterned_step(S / 2, 4);
+    patterned_step(S, 5);
+    assert_int_equal(tc_arena_malloc_count(), mallocs);
+    /* a step of S touches S / 4096 pages; re-faulting them would show here */
+    if (check_faults) assert_true(minor_faults() - faults < (long)(S / 4096 / 20));
+    patterned_step(2 * S, 6); /* bigger: grows */
+    mallocs = tc_arena_malloc_count();
+    patterned_step(S, 7);
+    patterned_step(2 * S, 8);
+    patterned_step(S / 2, 9);
+    assert_int_equal(tc_arena_malloc_count(), mallocs);
+}
+
+static void arena_reuses_memory_across_step_sizes(void **state)
+{
+    check_varying_steps(true);
+    /* the malloc'd fallback (no reservation): the same, except that its
+     * consolidation into one block faults that block in once */
+    setenv("TENSORCOOK_ARENA", "malloc", 1);
+    tc_arena_shutdown();
+    check_varying_steps(false);
+    unsetenv("TENSORCOOK_ARENA");
+    tc_arena_shutdown();
+}
+
+/* ---- gradients written instead of zero-filled and added to ---------------- */
+static tc_tensor *grad_leaf(tc_rng *r, int nd, const int64_t *shape, float lo, float hi)
+{
+    tc_tensor *t = tc_tensor_new(nd, shape);
+    tc_rng_uniform(r, t->data, tc_numel(t), lo, hi);
+    tc_set_requires_grad(t, true);
+    return t;
+}
+
+/* through a reshape the operand is an intermediate: its gradient is a fresh
+ * step buffer that the op writes (tc_grad_for_overwrite); directly, the op
+ * adds into the leaf's zeroed gradient */
+static tc_tensor *operand(tc_tensor *t, bool via_view) { return via_view ? tc_reshape(t, t->ndim, t->shape) : t; }
+
+enum { N_GRAD_LEAVES = 9 };
+
+static void overwrite_terms(tc_tensor *const *v, tc_tensor *const *c, bool via_view)
+{
+    tc_tensor *terms[] = {
+        /* linear dX and dW */
+        tc_mse(tc_linear(operand(v[0], via_view), operand(v[1], via_view), c[0]), c[1], TC_REDUCE_MEAN),
+        /* matmul with a broadcast A: [2,1,4,5] @ [3,5,6] revisits each A batch */
+        tc_mse(tc_matmul(operand(v[2], via_view), operand(v[3], via_view)), c[2], TC_REDUCE_SUM),
+        /* sparse CE with zero weights: those rows have no gradient terms */
+        tc_sparse_softmax_cross_entropy(operand(v[4], via_view), c[3], c[4], TC_REDUCE_SUM),
+        tc_softmax_cross_entropy(operand(v[5], via_view), c[5], NULL, TC_REDUCE_MEAN),
+        tc_sigmoid_cross_entropy(operand(v[6], via_view), c[6], c[4], TC_REDUCE_SUM),
+        tc_mse(operand(v[7], via_view), c[6], TC_REDUCE_MEAN),
+        /* x @ x keeps the add */
+        tc_mse(tc_matmul(operand(v[8], via_view), operand(v[8], via_view)), c[7], TC_REDUCE_MEAN),
+    };
+    for (size_t i = 0; i < sizeof terms / sizeof *terms; i++) {
+        assert_non_null(terms[i]);
+        assert_int_equal(tc_backward(terms[i]), TC_OK);
+    }
+}
+
+static void overwritten_gradients_equal_accumulated(void **state)
+{
+    tc_rng r = tc_rng_new(11);
+    tc_tensor *v[N_GRAD_LEAVES] = {
+        grad_leaf(&r, TC_SHAPE(6, 5), -1, 1),       grad_leaf(&r, TC_SHAPE(5, 7), -1, 1),
+        grad_leaf(&r, TC_SHAPE(2, 1, 4, 5), -1, 1), grad_leaf(&r, TC_SHAPE(3, 5, 6), -1, 1),
+        grad_leaf(&r, TC_SHAPE(6, 9), -3, 3),       grad_leaf(&r, TC_SHAPE(6, 9), -3, 3),
+        grad_leaf(&r, TC_SHAPE(6), -3, 3),          grad_leaf(&r, TC_SHAPE(6), -3, 3),
+        grad_leaf(&r, TC_SHAPE(4, 4), -1, 1),
+    };
+    tc_tensor *c[8] = {
+        tc_tensor_new(TC_SHAPE(7)),    tc_tensor_new(TC_SHAPE(6, 7)), tc_tensor_new(TC_SHAPE(2, 3, 4, 6)),
+        tc_tensor_new(TC_SHAPE(6)),    tc_tensor_new(TC_SHAPE(6)),    tc_tensor_new(TC_SHAPE(6, 9)),
+        tc_tensor_new(TC_SHAPE(6)),    tc_tensor_new(TC_SHAPE(4, 4)),
+    };
+    for (int i = 0; i < 8; i++) tc_rng_uniform(&r, c[i]->data, tc_numel(c[i]), 0, 1);
+    for (int i = 0; i < 6; i++) c[3]->data[i] = (tc_scalar)((i * 5) % 9);        /* class ids */
+    for (int i = 0; i < 6; i++) c[4]->data[i] = i % 3 == 1 ? 0 : (tc_scalar)(i + 1); /* weights, some 0 */
+    tc_scalar *direct[N_GRAD_LEAVES];
+    for (int pass = 0; pass < 2; pass++) {
+        /* leave NaN wherever the next step's buffers will be: an element a
+         * fresh gradient's writer skips shows as NaN */
+        tc_step_reset();
+        size_t bytes = (size_t)8 << 20;
+        float *junk = tc_arena_alloc(bytes);
+        for (size_t i = 0; i < bytes / sizeof *junk; i++) junk[i] = NAN;
+        tc_step_reset();
+        for (int i = 0; i < N_GRAD_LEAVES; i++) tc_zero_grad(v[i]);
+        overwrite_terms(v, c, pass == 1);
+        for (int i = 0; i < N_GRAD_LEAVES; i++) {
+            size_t n = (size_t)tc_numel(v[i]);
+            assert_non_null(v[i]->grad);
+            if (pass == 0) {
+                direct[i] = malloc(sizeof(tc_scalar) * n);
+                memcpy(direct[i], v[i]->grad->data, sizeof(tc_scalar) * n);
+            } else {
+                for (size_t e = 0; e < n; e++) assert_false(isnan(v[i]->grad->data[e]));
+                assert_memory_equal(v[i]->grad->data, direct[i], sizeof(tc_scalar) * n); /* 0 + x == x */
+                free(direct[i]);
+            }
+        }
+    }
+    tc_step_reset();
+    for (int i = 0; i < N_GRAD_LEAVES; i++) tc_tensor_free(v[i]);
+    for (int i = 0; i < 8; i++) tc_tensor_free(c[i]);
 }
 
 static void arena_marks_release_nested_work(void **state)
@@ -437,7 +589,9 @@ int main(void)
         cmocka_unit_test(tensor_basics),
         cmocka_unit_test(views_share_memory),
         cmocka_unit_test(arena_steady_state_does_not_malloc),
+        cmocka_unit_test(arena_reuses_memory_across_step_sizes),
         cmocka_unit_test(arena_marks_release_nested_work),
+        cmocka_unit_test(overwritten_gradients_equal_accumulated),
         cmocka_unit_test(rng_is_deterministic_across_threads),
         cmocka_unit_test(gemm_is_deterministic_across_threads),
         cmocka_unit_test(gemm_matches_naive_on_every_isa),

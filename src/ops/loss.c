@@ -13,6 +13,7 @@
 #include "ops_internal.h"
 
 #include <math.h>
+#include <string.h>
 
 #ifdef TC_DOUBLE
 #define EXP exp
@@ -109,6 +110,7 @@ typedef struct {
     const loss_saved *s;
     const tc_tensor *gy;
     tc_scalar *ga, *gb; /* gradient buffers of input a and b, or NULL */
+    bool ga_fresh;      /* ga is uninitialised: every row is written, not added to */
 } back_job;
 
 /* upstream gradient of example i divided by the reduction's divisor */
@@ -124,25 +126,38 @@ static void backward_rows(void *ctx, int64_t lo, int64_t hi)
     const loss_saved *s = j->s;
     for (int64_t i = lo; i < hi; i++) {
         tc_scalar k = (tc_scalar)(upstream(s, j->gy, i) * (s->w ? s->w[i] : 1));
-        if (k == 0) continue;
+        /* a fresh ga (the logits' first gradient, [B, T, V] for a language
+         * model) is written here instead of being zero-filled and added to;
+         * 0 + x == x, so the values are the same either way */
+        bool set = j->ga_fresh;
+        int64_t width = s->kind == SIGMOID_CE || s->kind == SQUARED_ERROR ? 1 : s->C;
+        if (k == 0) {
+            if (set) memset(j->ga + i * width, 0, sizeof(tc_scalar) * (size_t)width);
+            continue;
+        }
         if (s->kind == SIGMOID_CE || s->kind == SQUARED_ERROR) {
             tc_scalar x = s->a[i], z = s->b[i];
+            tc_scalar d;
             if (s->kind == SIGMOID_CE) {
                 tc_scalar e = EXP(-(x >= 0 ? x : -x)); /* stable sigmoid */
                 tc_scalar sig = x >= 0 ? 1 / (1 + e) : e / (1 + e);
-                if (j->ga) j->ga[i] += k * (sig - z);
+                d = k * (sig - z);
                 if (j->gb) j->gb[i] -= k * x;
             } else {
-                if (j->ga) j->ga[i] += k * 2 * (x - z);
+                d = k * 2 * (x - z);
                 if (j->gb) j->gb[i] -= k * 2 * (x - z);
             }
+            if (j->ga) j->ga[i] = set ? d : j->ga[i] + d;
             continue;
         }
         const tc_scalar *z = s->a + i * s->C, m = s->rmax[i], ls = s->lsum[i];
         if (s->kind == SPARSE_CE) {
             if (!j->ga) continue;
             tc_scalar *g = j->ga + i * s->C;
-            for (int64_t c = 0; c < s->C; c++) g[c] += k * EXP((z[c] - m) - ls);
+            if (set)
+                for (int64_t c = 0; c < s->C; c++) g[c] = k * EXP((z[c] - m) - ls);
+            else
+                for (int64_t c = 0; c < s->C; c++) g[c] += k * EXP((z[c] - m) - ls);
             g[(int64_t)s->b[i]] -= k;
             continue;
         }
@@ -150,7 +165,10 @@ static void backward_rows(void *ctx, int64_t lo, int64_t hi)
         if (j->ga) {
             tc_scalar total = 0, *g = j->ga + i * s->C;
             for (int64_t c = 0; c < s->C; c++) total += y[c];
-            for (int64_t c = 0; c < s->C; c++) g[c] += k * (EXP((z[c] - m) - ls) * total - y[c]);
+            if (set)
+                for (int64_t c = 0; c < s->C; c++) g[c] = k * (EXP((z[c] - m) - ls) * total - y[c]);
+            else
+                for (int64_t c = 0; c < s->C; c++) g[c] += k * (EXP((z[c] - m) - ls) * total - y[c]);
         }
         if (j->gb) {
             tc_scalar *g = j->gb + i * s->C;
@@ -162,10 +180,13 @@ static void backward_rows(void *ctx, int64_t lo, int64_t hi)
 static tc_status loss_backward(tc_node *n, const tc_tensor *gy)
 {
     const loss_saved *s = n->saved;
-    tc_tensor *ga = tc_grad_for(n->inputs[0]), *gb = s->kind == SPARSE_CE ? NULL : tc_grad_for(n->inputs[1]);
+    /* logits that are also the labels or weights: keep the plain add */
+    bool fresh = false, shared = n->inputs[0] == n->inputs[1] || n->inputs[0] == n->inputs[2];
+    tc_tensor *ga = shared ? tc_grad_for(n->inputs[0]) : tc_grad_for_overwrite(n->inputs[0], &fresh);
+    tc_tensor *gb = s->kind == SPARSE_CE ? NULL : tc_grad_for(n->inputs[1]);
     tc_tensor *gw = tc_grad_for(n->inputs[2]);
     if (ga || gb) {
-        back_job j = {s, gy, ga ? ga->data : NULL, gb ? gb->data : NULL};
+        back_job j = {s, gy, ga ? ga->data : NULL, gb ? gb->data : NULL, fresh};
         int64_t grain = s->C >= 2048 ? 1 : 2048 / s->C;
         tc_parallel_for(s->n, grain, backward_rows, &j);
     }

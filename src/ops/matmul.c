@@ -77,18 +77,29 @@ tc_tensor *tc_matmul(tc_tensor *a, tc_tensor *b)
 tc_status tc_backward_matmul(tc_node *nd, const tc_tensor *gy)
 {
     const mm_plan *p = nd->saved;
-    tc_tensor *ga = tc_grad_for(nd->inputs[0]);
-    tc_tensor *gb = tc_grad_for(nd->inputs[1]);
     int64_t nbatch = batch_count(p);
-    /* batches run in order, so broadcast operands accumulate deterministically */
+    /* A fresh gradient (the operand's first) is written by the first
+     * product into each of its batches (beta 0) instead of being zero-filled
+     * and added to (0 + x == x: the same values). Where a broadcast operand
+     * revisits a batch, the ones after the first add. x @ x keeps the add. */
+    bool distinct = nd->inputs[0] != nd->inputs[1], fa = false, fb = false;
+    tc_tensor *ga = distinct ? tc_grad_for_overwrite(nd->inputs[0], &fa) : tc_grad_for(nd->inputs[0]);
+    tc_tensor *gb = distinct ? tc_grad_for_overwrite(nd->inputs[1], &fb) : tc_grad_for(nd->inputs[1]);
+    /* batches run in order, so broadcast operands accumulate deterministically;
+     * the first visit of each batch of an operand comes at a larger offset
+     * than every visit before it (row-major order over the batch dims) */
+    int64_t a_seen = -1, b_seen = -1;
     for (int64_t i = 0; i < nbatch; i++) {
         const tc_scalar *g = gy->data + i * p->m * p->n;
+        int64_t ao = batch_offset(p, p->a_bstride, i), bo = batch_offset(p, p->b_bstride, i);
         if (ga)
-            tc_gemm(false, true, p->m, p->k, p->n, 1, g, p->n, p->b + batch_offset(p, p->b_bstride, i), p->n, 1,
-                    ga->data + batch_offset(p, p->a_bstride, i), p->k);
+            tc_gemm(false, true, p->m, p->k, p->n, 1, g, p->n, p->b + bo, p->n, fa && ao > a_seen ? 0 : 1,
+                    ga->data + ao, p->k);
         if (gb)
-            tc_gemm(true, false, p->k, p->n, p->m, 1, p->a + batch_offset(p, p->a_bstride, i), p->k, g, p->n, 1,
-                    gb->data + batch_offset(p, p->b_bstride, i), p->n);
+            tc_gemm(true, false, p->k, p->n, p->m, 1, p->a + ao, p->k, g, p->n, fb && bo > b_seen ? 0 : 1,
+                    gb->data + bo, p->n);
+        if (ao > a_seen) a_seen = ao;
+        if (bo > b_seen) b_seen = bo;
     }
     return TC_OK;
 }
@@ -126,14 +137,18 @@ tc_tensor *tc_linear(tc_tensor *x, tc_tensor *w, tc_tensor *bias)
 tc_status tc_backward_linear(tc_node *nd, const tc_tensor *gy)
 {
     const linear_saved *s = nd->saved;
-    tc_tensor *gx = tc_grad_for(nd->inputs[0]);
-    tc_tensor *gw = tc_grad_for(nd->inputs[1]);
+    /* a fresh dX or dW (the first gradient of an intermediate) is written by
+     * its one product (beta 0) instead of zero-filled and added to */
+    bool distinct = nd->inputs[0] != nd->inputs[1], fx = false, fw = false;
+    tc_tensor *gx = distinct ? tc_grad_for_overwrite(nd->inputs[0], &fx) : tc_grad_for(nd->inputs[0]);
+    tc_tensor *gw = distinct ? tc_grad_for_overwrite(nd->inputs[1], &fw) : tc_grad_for(nd->inputs[1]);
     tc_tensor *gb = tc_grad_for(nd->inputs[2]);
     if (gx) {
         const tc_scalar *wd = tc_packed(nd->inputs[1]);
-        tc_gemm(false, true, s->rows, s->in, s->out, 1, gy->data, s->out, wd, s->out, 1, gx->data, s->in);
+        tc_gemm(false, true, s->rows, s->in, s->out, 1, gy->data, s->out, wd, s->out, fx ? 0 : 1, gx->data, s->in);
     }
-    if (gw) tc_gemm(true, false, s->in, s->out, s->rows, 1, s->x, s->in, gy->data, s->out, 1, gw->data, s->out);
+    if (gw)
+        tc_gemm(true, false, s->in, s->out, s->rows, 1, s->x, s->in, gy->data, s->out, fw ? 0 : 1, gw->data, s->out);
     if (gb) {
         for (int64_t r = 0; r < s->rows; r++) tc_accumulate(gb->data, gy->data + r * s->out, s->out);
     }
