@@ -39,7 +39,7 @@ while [ "$r" -le "$runs" ]; do
     r=$((r + 1))
 done
 for p in fp32 bf16; do
-    "$tc" charrnn --eval --checkpoint "$ckpt" --threads 2 --precision "$p" | sed -n "s/^validation loss \([0-9.]*\).*/eval $p \1/p" >> "$work/gen"
+    "$tc" charrnn --eval --checkpoint "$ckpt" --threads 1 --precision "$p" | sed -n "s/^validation loss \([0-9.]*\).*/eval $p \1/p" >> "$work/gen"
 done
 "$build/bench/bench_gemv" 5 > "$work/gemv"
 python3 - "$work/gen" "$work/gemv" <<'PY'
