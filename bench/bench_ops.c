@@ -38,9 +38,11 @@ int main(int argc, char **argv)
 {
     int repeats = argc > 1 ? atoi(argv[1]) : 5;
     int threads = tc_num_threads();
-    peak_1 = measure_peak(1);
-    peak_n = threads > 1 ? measure_peak(threads) : peak_1;
-    printf("measured FMA peak (%s loop): %.1f GFLOP/s on 1 core, %.1f on %d\n", peak_isa(), peak_1, peak_n, threads);
+    double wall_1, wall_n;
+    peak_1 = measure_peak_wall(1, &wall_1);
+    peak_n = threads > 1 ? measure_peak_wall(threads, &wall_n) : (wall_n = wall_1, peak_1);
+    printf("measured FMA peak (%s loop, CPU time): %.1f GFLOP/s on 1 core, %.1f on %d"
+           " (wall clock, the share this run got: %.1f, %.1f)\n", peak_isa(), peak_1, peak_n, threads, wall_1, wall_n);
     tc_rng rng = tc_rng_new(1);
     for (size_t s = 0; s < sizeof CONV_SHAPES / sizeof CONV_SHAPES[0]; s++) {
         const conv_shape *c = &CONV_SHAPES[s];

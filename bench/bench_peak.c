@@ -1,6 +1,8 @@
 /* The machine's measured FMA peak (bench/peak.h), for scripts that divide
  * by it (bench/compare_onnx.sh). Usage: bench_peak THREADS...
- * Prints one line per thread count: "peak THREADS GFLOP/s ISA". */
+ * Prints one line per thread count: "peak THREADS GFLOP/s ISA wall GFLOP/s",
+ * the peak from each loop's CPU time, then the wall-clock rate the process
+ * got (lower when other programs share the cores). */
 #include <stdlib.h>
 
 #include "peak.h"
@@ -10,7 +12,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         int t = atoi(argv[i]);
         if (t < 1) t = 1;
-        printf("peak %d %.1f %s\n", t, measure_peak(t), peak_isa());
+        double wall, p = measure_peak_wall(t, &wall);
+        printf("peak %d %.1f %s wall %.1f\n", t, p, peak_isa(), wall);
     }
     return 0;
 }

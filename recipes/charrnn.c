@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "charrnn_eval.h"
 #include "common.h"
 
 #define FORTUNES "/usr/share/games/fortunes"
@@ -26,6 +27,15 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* CPU seconds of the whole process (all threads): on a shared machine the
+ * wall-clock rate is the share of the cores the run got */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 static void put_char(FILE *f, uint32_t c)
 {
     char b[4];
@@ -33,14 +43,15 @@ static void put_char(FILE *f, uint32_t c)
 }
 
 /* Feeds the seed ids, then writes `length` sampled characters to f.
- * Returns characters/s, or -1 (tc_last_error says why). */
+ * Returns characters/s, or -1 (tc_last_error says why); *cpu_seconds (may
+ * be NULL) gets the process CPU time of the loop. */
 static double generate(tc_model *m, const tc_char_vocab *v, const int64_t *seed, int seed_len, int length, double temperature,
-                       uint64_t rseed, tc_precision prec, FILE *f)
+                       uint64_t rseed, tc_precision prec, FILE *f, double *cpu_seconds)
 {
     tc_sampler *s = tc_sampler_new(m, &(tc_sampler_opts){.precision = prec});
     if (!s) return -1;
     tc_rng r = tc_rng_new(rseed);
-    double t0 = now();
+    double t0 = now(), c0 = cpu_now();
     const tc_tensor *p = NULL;
     for (int i = 0; i < seed_len; i++) p = tc_sampler_step(s, &seed[i]);
     for (int i = 0; p && i < length; i++) {
@@ -50,6 +61,7 @@ static double generate(tc_model *m, const tc_char_vocab *v, const int64_t *seed,
         if (p && i < length - 1) p = tc_sampler_step(s, &next);
     }
     double rate = p ? length / fmax(now() - t0, 1e-9) : -1;
+    if (cpu_seconds) *cpu_seconds = cpu_now() - c0;
     tc_sampler_free(s);
     return rate;
 }
@@ -60,6 +72,8 @@ static int usage(FILE *f, int rc)
             "usage: tensorcook charrnn [--text FILE] [options]          train\n"
             "       tensorcook charrnn --sample --checkpoint FILE [--temperature T] [--length N] [--seed-text S]\n"
             "                      [--precision fp32|bf16]  weights of generation [fp32]; bf16 streams half the bytes\n"
+            "       tensorcook charrnn --eval --checkpoint FILE [--text FILE] [--max-chars N] [--val-split X] [--precision P]\n"
+            "                      validation loss (nats/char) through the generation path, states kept\n"
             "  --text FILE         UTF-8 text [the English texts of Debian's fortunes]\n"
             "  --max-chars N       use the first N characters [all of --text; 150000 of the default corpus]\n"
             "  --layers N --units N  LSTM stack [3 x 512]\n"
@@ -92,13 +106,14 @@ static int sample_command(const char *checkpoint, const char *seed_text, long lo
     tc_rng r = tc_rng_new(seed);
     if (k == 0) ids[k++] = tc_rng_u32(&r) % (uint32_t)V;
     fputs(st, stdout);
-    double rate = generate(m, v, ids, k, (int)length, temperature, seed, prec, stdout);
+    double cpu = 0, rate = generate(m, v, ids, k, (int)length, temperature, seed, prec, stdout, &cpu);
     printf("\n");
     if (rate < 0) {
         fprintf(stderr, "tensorcook charrnn: %s\n", tc_last_error());
         goto done;
     }
-    fprintf(stderr, "%lld characters at %.0f characters/s\n", length, rate);
+    fprintf(stderr, "%lld characters at %.0f characters/s (%.3f CPU seconds, all threads: %.0f characters per CPU second)\n",
+            length, rate, cpu, length / fmax(cpu, 1e-9));
     rc = 0;
 done:
     free(ids), free(cp), free(chars);
@@ -125,11 +140,11 @@ int tc_cmd_charrnn(int argc, char **argv)
     long long layers = 3, units = 512, epochs = 1, iters = 0, batch = 128, threads = 0, seed = 42, max_chars = -1,
               length = 600;
     double lr = 1e-3, val_split = 0.05, temperature = 1.0;
-    bool bad = false, do_sample = false;
+    bool bad = false, do_sample = false, do_eval = false;
     for (int i = 1; i < argc && !bad; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout, 0);
-        if (!strcmp(argv[i], "--sample")) {
-            do_sample = true;
+        if (!strcmp(argv[i], "--sample") || !strcmp(argv[i], "--eval")) {
+            *(argv[i][2] == 's' ? &do_sample : &do_eval) = true;
             continue;
         }
         if (opt_str(argc, argv, &i, "--text", &text) || opt_str(argc, argv, &i, "--out", &out) ||
@@ -153,8 +168,8 @@ int tc_cmd_charrnn(int argc, char **argv)
         return 2;
     }
     set_threads("charrnn", threads);
-    if (do_sample && !checkpoint) {
-        fprintf(stderr, "tensorcook charrnn: --sample needs --checkpoint FILE\n");
+    if ((do_sample || do_eval) && !checkpoint) {
+        fprintf(stderr, "tensorcook charrnn: --%s needs --checkpoint FILE\n", do_eval ? "eval" : "sample");
         return 2;
     }
     tc_precision prec = TC_PRECISION_FP32;
@@ -163,10 +178,11 @@ int tc_cmd_charrnn(int argc, char **argv)
         fprintf(stderr, "tensorcook charrnn: --precision %s: expected fp32 or bf16 (int8 is not implemented)\n", precision);
         return 2;
     }
-    if (precision && !do_sample) {
-        fprintf(stderr, "tensorcook charrnn: --precision applies to --sample (training is float32)\n");
+    if (precision && !do_sample && !do_eval) {
+        fprintf(stderr, "tensorcook charrnn: --precision applies to --sample and --eval (training is float32)\n");
         return 2;
     }
+    if (do_eval) return charrnn_eval_command(checkpoint, text, max_chars, val_split, SEQ_LEN, STEP, prec);
     if (do_sample) return sample_command(checkpoint, seed_text, length, temperature, (uint64_t)seed, prec);
 
     /* ---- the text, its vocabulary and sequences ---- */
@@ -263,7 +279,7 @@ int tc_cmd_charrnn(int argc, char **argv)
             printf("----- temperature %.1f, seed: \"", temp);
             for (int t = 0; t < SEQ_LEN; t++) put_char(stdout, vocab->chars[seed_ids[t]]);
             printf("\"\n");
-            if (generate(m, vocab, seed_ids, SEQ_LEN, 600, temp, (uint64_t)seed + (uint64_t)epoch * 2 + (uint64_t)k, TC_PRECISION_FP32, stdout) < 0)
+            if (generate(m, vocab, seed_ids, SEQ_LEN, 600, temp, (uint64_t)seed + (uint64_t)epoch * 2 + (uint64_t)k, TC_PRECISION_FP32, stdout, NULL) < 0)
                 fprintf(stderr, "tensorcook charrnn: sampling: %s\n", tc_last_error());
             printf("\n");
         }
