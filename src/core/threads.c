@@ -12,11 +12,15 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-/* Pause iterations a waiting thread spins before it sleeps (~0.3 ms here).
+/* Pause iterations a waiting thread spins before it sleeps: 2000 pauses of
+ * ~20 ns on Zen 5, ~40 us, about one condition-variable wake-up.
  * TENSORCOOK_SPIN=N sets it (0: sleep at once, as OMP_WAIT_POLICY=PASSIVE
- * does): on a machine loaded past its cores a spinning thread burns the time
- * slice of the thread it waits for. Read when the pool starts. */
-#define SPIN_ITERS_DEFAULT 20000
+ * does). It was 20000 (~0.4 ms): on this machine, loaded past its 2 cores,
+ * a spinning thread burnt the time slice of the thread it waited for, and
+ * 2-thread VQA / WaveNet training steps took 1.5-3x the CPU time and up to
+ * 2x the wall time they take with 2000 (docs/perf.md). Read when the pool
+ * starts. */
+#define SPIN_ITERS_DEFAULT 2000
 static int spin_iters = SPIN_ITERS_DEFAULT;
 
 typedef struct {
