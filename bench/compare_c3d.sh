@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # C3D training steps on 16x112x112 clips: tensorcook vs PyTorch in the same
-# run, at 1 and 2 threads, alternating the two ROUNDS times. Compare the CPU
+# run, at 1 and 2 threads, alternating the two ROUNDS times (both after two
+# warm-up steps). Compare the CPU
 # seconds per step (process CPU time of all threads): wall time means little
 # on a shared machine. The load is printed with each round.
 # Usage: bench/compare_c3d.sh [BUILD_DIR] [STEPS] [BATCH] [ROUNDS]

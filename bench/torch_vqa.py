@@ -2,8 +2,8 @@
 last one's final output, concat with the 4096 image features, 3 x
 (Linear 1024, tanh, Dropout 0.5), Linear 1000) in float32, the same batch
 shapes (questions of 8 words right-padded to 30), cross-entropy, RMSprop.
-Prints wall and process CPU time per step (best, median; the first step is
-not timed). Usage: /usr/bin/python3 bench/torch_vqa.py [--threads N] [--steps N] [--batch N]"""
+Prints wall and process CPU time per step (best, median; the first two steps
+are not timed). Usage: /usr/bin/python3 bench/torch_vqa.py [--threads N] [--steps N] [--batch N]"""
 import argparse
 import time
 
@@ -44,13 +44,13 @@ q = torch.zeros(B, 30, 300)
 q[:, :8] = torch.randn(B, 8, 300) * 0.4
 y = torch.randint(0, 1000, (B,))
 wall, cpu = [], []
-for s in range(a.steps + 1):
+for s in range(a.steps + 2):  # two warm-up steps, as bench_vqa
     w0, c0 = time.perf_counter(), time.process_time()
     opt.zero_grad()
     loss = F.cross_entropy(m(img, q), y)
     loss.backward()
     opt.step()
-    if s > 0:
+    if s > 1:
         wall.append(time.perf_counter() - w0)
         cpu.append(time.process_time() - c0)
 wall.sort()

@@ -238,6 +238,61 @@ static void same_bits_for_any_thread_count(void **state)
     tc_set_num_threads(2);
 }
 
+/* The vector kernels of Adam and RMSprop (update_avx2.c, update_avx512.c)
+ * against the scalar loops (TENSORCOOK_ISA=generic): the same bits on every
+ * ISA the CPU runs, on lengths that leave vector tails (37 and 1013: not
+ * multiples of 8 or 16), with each gradient transform (clip by value with
+ * some gradients past it and one NaN, global-norm clipping, weight decay)
+ * and centered RMSprop. */
+static void vector_kernels_match_scalar_on_every_isa(void **state)
+{
+    static const int64_t lens[2] = {37, 1013};
+    static const tc_optimizer_kind kinds[5] = {TC_OPT_ADAM, TC_OPT_ADAM, TC_OPT_RMSPROP, TC_OPT_RMSPROP, TC_OPT_RMSPROP};
+    const tc_optim_opts cases[5] = {
+        {.lr = 0.01},
+        {.lr = 0.02, .beta1 = 0.8, .beta2 = 0.99, .eps = 1e-6, .weight_decay = 0.1, .clip_value = 0.5, .clip_norm = 3},
+        {.lr = 0.007, .decay = 0.92, .momentum = 0.5, .eps = 1e-10},
+        {.lr = 0.01, .decay = 0.9, .momentum = 0.3, .eps = 1e-6, .centered = true, .weight_decay = 0.05, .clip_value = 0.7},
+        {.lr = 0.01, .decay = 0.9, .eps = 1e-6, .centered = true, .clip_norm = 2},
+    };
+    tc_isa_level saved = tc_isa();
+    for (int c = 0; c < 5; c++) {
+        const tc_optim_opts *o = &cases[c];
+        tc_scalar *ref[2] = {NULL, NULL};
+        for (int isa = TC_ISA_GENERIC; isa <= TC_ISA_AVX512; isa++) {
+            if (isa > (int)tc_isa_best()) break;
+            assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
+            tc_rng r = tc_rng_new(5);
+            tc_tensor *ps[2];
+            for (int k = 0; k < 2; k++) {
+                ps[k] = tc_tensor_new(TC_SHAPE(lens[k]));
+                tc_set_requires_grad(ps[k], true);
+                ps[k]->grad = tc_tensor_new(TC_SHAPE(lens[k]));
+                tc_rng_uniform(&r, ps[k]->data, lens[k], -1, 1);
+            }
+            tc_optimizer *opt = tc_optimizer_new(kinds[c], o);
+            assert_non_null(opt);
+            for (int s = 0; s < 4; s++) {
+                for (int k = 0; k < 2; k++) tc_rng_uniform(&r, ps[k]->grad->data, lens[k], -1.5f, 1.5f);
+                if (s == 2 && o->clip_value > 0 && o->clip_norm == 0) ps[1]->grad->data[500] = NAN;
+                assert_int_equal(tc_optimizer_step(opt, 2, ps), TC_OK);
+            }
+            for (int k = 0; k < 2; k++) {
+                if (!ref[k]) {
+                    ref[k] = malloc(sizeof(tc_scalar) * (size_t)lens[k]);
+                    memcpy(ref[k], ps[k]->data, sizeof(tc_scalar) * (size_t)lens[k]);
+                } else {
+                    assert_memory_equal(ref[k], ps[k]->data, sizeof(tc_scalar) * (size_t)lens[k]);
+                }
+                tc_tensor_free(ps[k]);
+            }
+            tc_optimizer_free(opt);
+        }
+        free(ref[0]), free(ref[1]);
+    }
+    tc_set_isa(saved);
+}
+
 /* End to end: each optimizer fits a small softmax regression (loss,
  * autodiff and update together); the loss falls well below its start. */
 static void each_optimizer_trains(void **state)
@@ -414,6 +469,7 @@ int main(void)
         cmocka_unit_test(accumulation_and_frozen),
         cmocka_unit_test(slots_and_restore),
         cmocka_unit_test(same_bits_for_any_thread_count),
+        cmocka_unit_test(vector_kernels_match_scalar_on_every_isa),
         cmocka_unit_test(each_optimizer_trains),
         cmocka_unit_test(bad_input),
         cmocka_unit_test(model_parameters_are_one_block),

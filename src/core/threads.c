@@ -12,7 +12,16 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define SPIN_ITERS 20000
+/* Pause iterations a waiting thread spins before it sleeps: 2000 pauses of
+ * ~20 ns on Zen 5, ~40 us, about one condition-variable wake-up.
+ * TENSORCOOK_SPIN=N sets it (0: sleep at once, as OMP_WAIT_POLICY=PASSIVE
+ * does). It was 20000 (~0.4 ms): on this machine, loaded past its 2 cores,
+ * a spinning thread burnt the time slice of the thread it waited for, and
+ * 2-thread VQA / WaveNet training steps took 1.5-3x the CPU time and up to
+ * 2x the wall time they take with 2000 (docs/perf.md). Read when the pool
+ * starts. */
+#define SPIN_ITERS_DEFAULT 2000
+static int spin_iters = SPIN_ITERS_DEFAULT;
 
 typedef struct {
     pthread_t *workers;
@@ -51,7 +60,7 @@ static void *worker_main(void *arg)
     unsigned seen = 0;
     for (;;) {
         int spins = 0;
-        while (__atomic_load_n(&P.generation, __ATOMIC_ACQUIRE) == seen && spins < SPIN_ITERS) {
+        while (__atomic_load_n(&P.generation, __ATOMIC_ACQUIRE) == seen && spins < spin_iters) {
             __builtin_ia32_pause();
             spins++;
         }
@@ -89,9 +98,20 @@ static int threads_from_env(void)
     return c >= 1 ? (int)c : 1;
 }
 
+static int spin_from_env(void)
+{
+    const char *s = getenv("TENSORCOOK_SPIN");
+    if (s && *s) {
+        long n = atol(s);
+        if (n >= 0 && n <= 100000000) return (int)n;
+    }
+    return SPIN_ITERS_DEFAULT;
+}
+
 static void pool_start(int n)
 {
     tc_blas_single_thread();
+    spin_iters = spin_from_env();
     P.nthreads = n;
     P.stop = 0;
     P.generation = 0;
@@ -185,7 +205,7 @@ void tc_parallel_for(int64_t n, int64_t grain, tc_range_fn fn, void *ctx)
      * for jobs: a caller asleep on the condition variable is woken tens of
      * microseconds after the last chunk ends (measured in this VM), which
      * dominates short jobs such as one RNN step's products. */
-    for (int spins = 0; __atomic_load_n(&P.remaining, __ATOMIC_ACQUIRE) > 0 && spins < SPIN_ITERS; spins++)
+    for (int spins = 0; __atomic_load_n(&P.remaining, __ATOMIC_ACQUIRE) > 0 && spins < spin_iters; spins++)
         __builtin_ia32_pause();
     pthread_mutex_lock(&P.lock);
     while (P.remaining > 0) pthread_cond_wait(&P.done, &P.lock);
