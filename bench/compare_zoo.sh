@@ -9,7 +9,7 @@
 # image of each (process CPU time, all threads: what a loaded machine
 # inflates least) and the wall-clock images/s, with tensorcook's speed-up
 # on each (PyTorch's time / tensorcook's). Best of REPEATS runs after a warm-up.
-# Usage: bench/compare_zoo.sh [BUILD_DIR] [REPEATS] [CASE...]
+# Usage: [ZOO_THREADS='1 2'] bench/compare_zoo.sh [BUILD_DIR] [REPEATS] [CASE...]
 set -euo pipefail
 build=${1:-build}
 repeats=${2:-3}
@@ -24,7 +24,7 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "load before: $(cat /proc/loadavg)"
-for t in 1 2; do
+for t in ${ZOO_THREADS:-1 2}; do
   echo "== $t thread(s)"
   printf '%-15s %5s | %9s %9s %6s | %8s %8s %6s\n' case batch "tc ms/img" "pt ms/img" "cpu x" "tc img/s" "pt img/s" "wall x"
   for c in "${cases[@]}"; do
