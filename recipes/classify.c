@@ -154,6 +154,11 @@ int tc_cmd_classify(int argc, char **argv)
         goto done;
     }
     if (!vision_load_weights("classify", m, arch, true, a.weights, a.by_order, false)) goto done;
+    /* inference only: BatchNormalization folded into the convolutions, ReLU and residual adds fused */
+    if (tc_model_prepare_inference(m, NULL, NULL) != TC_OK) {
+        fprintf(stderr, "tensorcook classify: %s\n", tc_last_error());
+        goto done;
+    }
     int64_t size = tc_zoo_default_size(arch);
     int k = top > 1000 ? 1000 : (int)top;
     tops = calloc((size_t)a.n_images, sizeof *tops);

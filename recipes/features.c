@@ -77,6 +77,11 @@ int tc_cmd_features(int argc, char **argv)
     }
     if (!vision_zoo_default_images("features", &a)) goto done;
     if (!vision_load_weights("features", m, arch, !a.no_top, a.weights, a.by_order, false)) goto done;
+    /* inference only (a chain whose inner value --layer names runs as it is) */
+    if (tc_model_prepare_inference(m, NULL, NULL) != TC_OK) {
+        fprintf(stderr, "tensorcook features: %s\n", tc_last_error());
+        goto done;
+    }
     int64_t shape[TC_MAX_DIMS];
     int nd = tc_layer_output_shape(l, shape + 1);
     shape[0] = a.n_images;

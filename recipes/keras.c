@@ -156,6 +156,10 @@ static int cmd_run(int argc, char **argv)
     }
     if (!output && !prepare_out_dir("keras", outdir)) goto done;
     tc_set_grad_enabled(false);
+    if (tc_model_prepare_inference(m, NULL, NULL) != TC_OK) { /* inference only: folds and fuses (nn.h) */
+        fprintf(stderr, "tensorcook keras run: %s\n", tc_last_error());
+        goto done;
+    }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (tc_model_forward_multi(m, nin, in, false, nout, out) != TC_OK) {

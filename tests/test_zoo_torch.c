@@ -119,6 +119,19 @@ static void check_case(const zcase *c)
     if (ri > 1e-4 || rp > prob_tol)
         fail_msg("%s: relative error %g (inner %s), %g (probabilities; tolerance %g)", c->name, ri, c->inner, rp, prob_tol);
     assert_int_equal(best, ebest);
+    /* the classify / features recipes' path: the model rewritten for
+     * inference (BatchNormalization folded, epilogues fused), same bars */
+    assert_int_equal(tc_model_prepare_inference(m, NULL, NULL), TC_OK);
+    was = tc_set_grad_enabled(false);
+    tc_tensor *inner2 = tc_model_forward_to(m, x, c->inner, false), *probs2 = tc_model_forward(m, x, false);
+    tc_set_grad_enabled(was);
+    tc_assert_ok(inner2);
+    tc_assert_ok(probs2);
+    double ri2 = rel_err(inner2, e_inner), rp2 = rel_err(probs2, e_probs);
+    print_message("%-17s prepared for inference: %.2e, probabilities %.2e\n", c->name, ri2, rp2);
+    if (ri2 > 1e-4 || rp2 > prob_tol)
+        fail_msg("%s prepared: relative error %g (inner %s), %g (probabilities; tolerance %g)", c->name, ri2, c->inner, rp2,
+                 prob_tol);
     tc_model_free(m);
     tc_fixture_free(fx);
     tc_step_reset();

@@ -226,6 +226,27 @@ tc_tensor *tc_model_forward_to(tc_model *m, tc_tensor *x, const char *layer_name
 tc_status tc_model_forward_layers(tc_model *m, tc_tensor *x, int n, const char *const *layer_names, bool training,
                                   tc_tensor **outs);
 
+/* Inference only: rewrites how the model runs forward without training
+ * (the layer-API counterpart of tc_onnx_prepare_inference): a BatchNormalization
+ * after a Conv1D/2D/3D or SeparableConv2D is folded into a copy of the
+ * convolution's kernel and bias, and a ReLU Activation and a residual Add
+ * (ResNet's blocks) after it become the convolution's fused epilogue
+ * (tc_conv_params.act / .residual), where the values in between are read by
+ * nothing else. The layers, their weights, summary counts, checkpoints and
+ * weight files are unchanged; results differ from the plain run by float
+ * rounding (about 1e-6 relative). Call it once the weights are final (after
+ * loading them): the folded copies are taken now, so weights changed later
+ * (loading, an optimizer) need tc_model_prepare_inference again. A forward
+ * with training true discards the rewrite (use it for models that will not
+ * train); a chain whose weights would record gradients, or whose inner
+ * value tc_model_forward_to / forward_layers asks for, runs as it is.
+ * folded / fused (may be NULL): BatchNormalizations folded, epilogues fused. */
+tc_status tc_model_prepare_inference(tc_model *m, int *folded, int *fused);
+/* Undoes tc_model_prepare_inference (frees the folded copies). */
+void tc_model_drop_inference(tc_model *m);
+/* How many fused convolutions the forward passes ran since the rewrite (0 without one). */
+int64_t tc_model_inference_fused_runs(const tc_model *m);
+
 /* Parameters, in a stable order. Trainable ones require gradients; frozen
  * layers' parameters and non-trainable state (batch-norm moving stats)
  * do not. */

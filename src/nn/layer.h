@@ -119,6 +119,15 @@ void tc_glorot_uniform(tc_tensor *w, tc_rng *rng);
 char *tc_shp_str(const tc_shp *s, char *buf, size_t size); /* "(None, 28, 28, 32)" */
 /* A model made by tc_sequential: its layers, in order, form a chain (model.c). */
 bool tc_model_is_sequential(const tc_model *m);
+/* ---- convolution layers for the inference rewrite (layers_conv.c, model_infer.c) ---- */
+/* The weight a following BatchNormalization folds into (its last axis is
+ * the output channels): 0 for Conv1D/2D/3D, 1 (pointwise) for
+ * SeparableConv2D; -1 for any other layer, or one with an activation. */
+int tc_conv_layer_kernel_index(const tc_layer *l);
+/* The layer's forward on x with that kernel and bias (NULL: none) in place
+ * of its own, and the fused epilogue act(y + residual) (tc_conv_params). */
+tc_tensor *tc_conv_layer_run(tc_layer *l, tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, tc_conv_act act,
+                             tc_tensor *residual);
 /* ---- masks (layers_mask.c) ---- */
 /* 1 where x differs from v: per element, or per feature vector (any of the
  * last axis) with over_features. */

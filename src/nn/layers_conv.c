@@ -63,6 +63,10 @@ static tc_status conv_build(tc_layer *l, int n_in, const tc_shp *in, tc_shp *out
 static tc_tensor *conv_call(tc_layer *l, int n, tc_tensor *const *x, bool training)
 {
     tc_conv_params p = conv_params(l);
+    if (l->act == TC_RELU) { /* the conv's epilogue: the same bits as tc_relu after it, one pass less */
+        p.act = TC_CONV_RELU;
+        return tc_conv(x[0], l->w[0], l->o.conv.no_bias ? NULL : l->w[1], &p);
+    }
     return tc_activate(tc_conv(x[0], l->w[0], l->o.conv.no_bias ? NULL : l->w[1], &p), l->act);
 }
 
@@ -114,6 +118,28 @@ static tc_tensor *separable_call(tc_layer *l, int n, tc_tensor *const *x, bool t
 {
     tc_tensor *d = depthwise(l, x[0], l->w[0], NULL);
     return tc_activate(tc_conv(d, l->w[1], l->o.conv.no_bias ? NULL : l->w[2], NULL), l->act);
+}
+
+/* ---- the inference rewrite's entry (layer.h) ---- */
+int tc_conv_layer_kernel_index(const tc_layer *l)
+{
+    if (!l || !l->built || l->act != TC_LINEAR) return -1;
+    if (l->ops->build == conv_build) return 0;
+    if (l->ops->build == separable_build) return 1; /* the pointwise kernel: its last axis is the output */
+    return -1;
+}
+
+tc_tensor *tc_conv_layer_run(tc_layer *l, tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, tc_conv_act act,
+                             tc_tensor *residual)
+{
+    tc_conv_params p = conv_params(l);
+    p.act = act;
+    p.residual = residual;
+    if (l->ops->build == separable_build) {
+        tc_conv_params pw = {.act = act, .residual = residual};
+        return tc_conv(depthwise(l, x, l->w[0], NULL), kernel, bias, &pw);
+    }
+    return tc_conv(x, kernel, bias, &p);
 }
 
 static const tc_layer_ops conv1d_ops = {"Conv1D", "conv1d", conv_build, conv_call};

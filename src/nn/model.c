@@ -4,51 +4,9 @@
  * its layers; a functional model is any graph built with tc_graph_*.
  * Building checks every shape, creates the weights and works out which
  * values carry a mask (see layer.h). */
-#include "layer.h"
+#include "model_internal.h"
 
 #include <stdlib.h>
-
-#define MAX_IO 8
-
-typedef struct {
-    tc_layer *layer;
-    int n_in;
-    int in[TC_LAYER_MAX_INPUTS]; /* value ids */
-    int first_out, n_out;        /* its outputs are the values first_out .. first_out + n_out - 1 */
-} call;
-
-typedef struct {
-    tc_shp shape;
-    int call;                    /* the call that makes it; -1: a model input */
-    int slot;                    /* which output of that call */
-    int mask_from;               /* the call whose layer made the mask it carries; -1: no mask */
-} value;
-
-struct tc_graph {
-    int n_values;
-    value *values;
-    char (*input_names)[64];
-    int n_calls;
-    call *calls;
-    int n_inputs;                /* values 0 .. n_inputs-1 are inputs, in order */
-    bool failed;
-};
-
-struct tc_model {
-    char name[64];
-    bool sequential;
-    tc_graph g;
-    int n_inputs, n_outputs;
-    int inputs[MAX_IO], outputs[MAX_IO];
-    int n_layers;
-    tc_layer **layers;           /* distinct layers, in call order */
-    int n_params;
-    tc_tensor **params;
-    char (*param_names)[sizeof ((tc_layer *)0)->name + sizeof ((tc_layer *)0)->wname[0]]; /* "LAYER/WEIGHT", never cut */
-    int n_trainable;
-    tc_tensor **trainable;
-    tc_block *weights, *grads;   /* every parameter, and every parameter's gradient, in one flat block each */
-};
 
 bool tc_model_is_sequential(const tc_model *m) { return m && m->sequential; }
 
@@ -531,6 +489,7 @@ void tc_model_free(tc_model *m)
     free(m->layers);
     tc_block_free(m->weights); /* after the layers: their tensors viewed these */
     tc_block_free(m->grads);
+    tc_infer_free(m->infer);
     graph_free(&m->g, false);
     free(m->params);
     free(m->param_names);
@@ -539,8 +498,11 @@ void tc_model_free(tc_model *m)
 }
 
 /* ---- running ------------------------------------------------------------------------------- */
-/* Runs calls up to and including call `last` (-1: all) and returns the values. */
-static tc_tensor **run(tc_model *m, int n_inputs, tc_tensor *const *inputs, bool training, int last)
+/* Runs calls up to and including call `last` (-1: all) and returns the
+ * values; the n_want values want (besides the model's outputs) are the ones
+ * asked for: a prepared rewrite never skips them. */
+static tc_tensor **run(tc_model *m, int n_inputs, tc_tensor *const *inputs, bool training, int last, int n_want,
+                       const int *want)
 {
     if (n_inputs != m->n_inputs) {
         tc_error(TC_ERR_ARG, "model '%s': takes %d inputs, given %d", m->name, m->n_inputs, n_inputs);
@@ -565,9 +527,11 @@ static tc_tensor **run(tc_model *m, int n_inputs, tc_tensor *const *inputs, bool
         val[m->inputs[i]] = x;
     }
     int end = last >= 0 ? last + 1 : m->g.n_calls;
+    const int *run_as = tc_infer_schedule(m, training, end, n_want, want);
     for (int c = 0; c < end; c++) {
         const call *k = &m->g.calls[c];
         const tc_layer_ops *ops = k->layer->ops;
+        if (run_as && run_as[c] == -2) continue; /* done by a later fused convolution */
         tc_tensor *xs[TC_LAYER_MAX_INPUTS], *ms[TC_LAYER_MAX_INPUTS];
         tc_tensor *ys[TC_LAYER_MAX_OUTPUTS] = {0}, *yms[TC_LAYER_MAX_OUTPUTS] = {0};
         for (int i = 0; i < k->n_in; i++) {
@@ -575,7 +539,9 @@ static tc_tensor **run(tc_model *m, int n_inputs, tc_tensor *const *inputs, bool
             ms[i] = mask[k->in[i]];
         }
         tc_status s = TC_OK;
-        if (ops->run) {
+        if (run_as && run_as[c] == c) {
+            ys[0] = tc_infer_run(m, c, val);
+        } else if (ops->run) {
             s = ops->run(k->layer, k->n_in, xs, ms, training, ys, yms);
         } else {
             ys[0] = ops->call(k->layer, k->n_in, xs, training);
@@ -603,7 +569,7 @@ tc_status tc_model_forward_multi(tc_model *m, int n_inputs, tc_tensor *const *in
     if (!m || !outputs || (n_inputs && !inputs)) return tc_error(TC_ERR_ARG, "model_forward: NULL argument");
     if (n_outputs < 1 || n_outputs > m->n_outputs)
         return tc_error(TC_ERR_ARG, "model '%s': has %d outputs, %d asked", m->name, m->n_outputs, n_outputs);
-    tc_tensor **val = run(m, n_inputs, inputs, training, -1);
+    tc_tensor **val = run(m, n_inputs, inputs, training, -1, 0, NULL);
     if (!val) return tc_last_status();
     for (int i = 0; i < n_outputs; i++) outputs[i] = val[m->outputs[i]];
     return TC_OK;
@@ -636,7 +602,10 @@ tc_status tc_model_forward_layers(tc_model *m, tc_tensor *x, int n, const char *
                             layer_names[i] ? layer_names[i] : "(null)");
         if (at[i] > deepest) deepest = at[i];
     }
-    tc_tensor **val = run(m, 1, &x, training, deepest);
+    int *want = tc_arena_alloc(sizeof *want * (size_t)n);
+    if (!want) return tc_last_status() ? tc_last_status() : TC_ERR_MEMORY;
+    for (int i = 0; i < n; i++) want[i] = m->g.calls[at[i]].first_out;
+    tc_tensor **val = run(m, 1, &x, training, deepest, n, want);
     if (!val) return tc_last_status();
     for (int i = 0; i < n; i++) outs[i] = val[m->g.calls[at[i]].first_out];
     return TC_OK;
