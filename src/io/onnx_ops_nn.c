@@ -101,6 +101,27 @@ PREP(prep_conv)
     return TC_OK;
 }
 
+/* The constant kernel cl_kernels[wv] packed for the GEMM once, at its first
+ * run (after tc_onnx_prepare_inference has folded BatchNormalization into
+ * it), kept in m->conv_packs[wv]; NULL (the unpacked path) when memory is
+ * short. Only kernels that do not require a gradient come here, and
+ * tc_conv checks again that the pack is this kernel's. */
+static const tc_conv_weights *conv_pack(tc_onnx_model *m, int wv, int groups)
+{
+    if (!m->conv_packs) {
+        int slots = m->cap_values > m->n_values ? m->cap_values + 1 : m->n_values + 1;
+        m->conv_packs = calloc((size_t)slots, sizeof *m->conv_packs); /* as many slots as add_init keeps */
+        if (!m->conv_packs) return NULL;
+    }
+    tc_conv_weights *w = m->conv_packs[wv];
+    if (!w) {
+        tc_status before = tc_last_status();
+        w = m->conv_packs[wv] = tc_conv_weights_prepare(m->cl_kernels[wv], groups);
+        if (!w && before == TC_OK) tc_clear_error();
+    }
+    return w;
+}
+
 /* The nodes after this Conv that tc_onnx_prepare_inference planned as its
  * epilogue (onnx_fuse.c), when nothing is being recorded for a gradient and
  * the residual has the output's shape; sets c->fused. */
@@ -146,9 +167,10 @@ OP(op_conv)
     int wv = n->in[1];
     tc_tensor *kernel = NULL, *y;
     if (wv >= 0 && c->m->cl_kernels && c->m->cl_kernels[wv] && c->m->values[wv].init == w &&
-        !(w->flags & TC_REQUIRES_GRAD))
+        !(w->flags & TC_REQUIRES_GRAD)) {
         kernel = c->m->cl_kernels[wv];
-    else
+        p.weights = conv_pack(c->m, wv, a->groups);
+    } else
         ONNX_TRY(c, kernel = conv_kernel_view(w));
     fuse_epilogue(c, x, w, b, &wa, &p);
     ONNX_TRY(c, y = tc_conv(tc_onnx_to_cl(x), kernel, b, &p));
