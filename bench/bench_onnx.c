@@ -1,4 +1,6 @@
-/* Inference speed of an imported ONNX model: images per second (best of N).
+/* Inference speed of an imported ONNX model: images per second (best of N
+ * wall-clock runs) and the median process CPU time of a run (all threads
+ * together: on a loaded machine the figure that still compares).
  * Usage: bench_onnx MODEL.onnx BATCH [REPEATS]  (TENSORCOOK_THREADS sets threads)
  * The model is rewritten for inference (tc_onnx_prepare_inference:
  * BatchNormalization folded, activations and residual adds fused into the
@@ -10,11 +12,18 @@
 #include "tensorcook/tensorcook.h"
 #include "tensorcook/onnx.h"
 
-static double now(void)
+static double clock_s(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+static double now(void) { return clock_s(CLOCK_MONOTONIC); }
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv)
@@ -44,26 +53,31 @@ int main(int argc, char **argv)
     for (int d = 1; d < r; d++)
         if (dims[d] < 0) dims[d] = 1;
     tc_set_grad_enabled(false);
-    double best = 1e30;
+    double best = 1e30, *cpu = calloc((size_t)repeats + 1, sizeof *cpu);
+    if (!cpu) return 1;
     for (int i = 0; i <= repeats; i++) {
         tc_tensor *x = tc_zeros(r, dims);
         tc_rng g = tc_rng_new(1);
         tc_rng_normal(&g, x->data, tc_numel(x), 0, 1);
         tc_tensor *y;
-        double t = now();
+        double t = now(), c = clock_s(CLOCK_PROCESS_CPUTIME_ID);
         if (tc_onnx_run(m, 1, &x, 1, &y) != TC_OK) {
             fprintf(stderr, "bench_onnx: %s\n", tc_last_error());
             return 1;
         }
         t = now() - t;
+        if (i > 0) cpu[i - 1] = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c;
         if (i > 0 && t < best) best = t; /* the first run warms up */
         if (getenv("TC_BENCH_VERBOSE"))
             fprintf(stderr, "run %d: %.3f s, arena high water %zu MB, arena mallocs %zu\n", i, t,
                     tc_arena_high_water() >> 20, tc_arena_malloc_count());
         tc_step_reset();
     }
-    printf("tensorcook %s batch %d threads %d: %.2f images/s (%d BatchNormalization folded, %d epilogues fused)\n",
-           argv[1], batch, tc_num_threads(), batch / best, folded, fused);
+    qsort(cpu, (size_t)repeats, sizeof *cpu, by_value);
+    printf("tensorcook %s batch %d threads %d: %.2f images/s (%d BatchNormalization folded, %d epilogues fused; "
+           "median CPU %.1f ms a run)\n",
+           argv[1], batch, tc_num_threads(), batch / best, folded, fused, repeats > 0 ? cpu[repeats / 2] * 1e3 : 0.0);
+    free(cpu);
     tc_onnx_free(m);
     tc_shutdown();
     return 0;

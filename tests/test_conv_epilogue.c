@@ -7,6 +7,7 @@
  * residual gets its gradient. Bad parameters are errors. */
 #include "testutil.h"
 
+#include <math.h>
 #include <string.h>
 
 typedef struct {
@@ -91,6 +92,41 @@ static void fused_equals_separate(void **state)
     tc_set_num_threads(2);
 }
 
+/* The depthwise line kernels apply ReLU / clip in registers (max / min
+ * instructions): NaN outputs and negative zeros must come out as tc_relu
+ * and tc_clip make them. x is zero but for NaNs, the kernel negative and
+ * the bias -0, so most outputs are -0 and some NaN. */
+static void depthwise_special_values(void **state)
+{
+    (void)state;
+    tc_isa_level keep = tc_isa();
+    bool was = tc_set_grad_enabled(false);
+    const int64_t C = 21; /* a channel tail on both vector widths */
+    tc_tensor *x = tc_zeros(TC_SHAPE(1, 6, 9, C)), *w = tc_full(TC_SHAPE(3, 3, 1, C), -0.5f);
+    tc_tensor *b = tc_full(TC_SHAPE(C), -0.0f);
+    for (int64_t i = 0; i < tc_numel(x); i += 37) x->data[i] = (tc_scalar)NAN;
+    for (int isa = TC_ISA_GENERIC; isa <= TC_ISA_AVX512; isa++) {
+        if (!tc_isa_supported((tc_isa_level)isa)) continue;
+        assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
+        for (int k = 0; k < 3; k++) {
+            tc_conv_params q = {.padding = TC_SAME, .groups = (int)C};
+            q.act = k == 0 ? TC_CONV_RELU : TC_CONV_CLIP;
+            q.act_lo = k == 2 ? -1 : 0, q.act_hi = 6;
+            tc_tensor *fused = tc_conv(x, w, b, &q), *sep = separate(x, w, b, &q);
+            tc_assert_ok(fused);
+            tc_assert_ok(sep);
+            same_bits(fused, sep, "depthwise, NaN and -0", k == 0 ? "relu" : k == 1 ? "clip 0..6" : "clip -1..6");
+            int64_t nans = 0, negzeros = 0;
+            for (int64_t i = 0; i < tc_numel(fused); i++) nans += isnan(fused->data[i]), negzeros += signbit(fused->data[i]) != 0;
+            assert_true(k == 0 ? nans == 0 : nans > 0); /* ReLU maps NaN to 0; clip keeps it */
+            assert_true(k == 0 ? negzeros == 0 : negzeros > 0);
+        }
+    }
+    tc_step_reset();
+    tc_set_grad_enabled(was);
+    tc_set_isa(keep);
+}
+
 /* with a gradient the epilogue runs as the separate ops: same outputs and gradients, the residual's included */
 static void training_runs_unfused(void **state)
 {
@@ -137,6 +173,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fused_equals_separate),
+        cmocka_unit_test(depthwise_special_values),
         cmocka_unit_test(training_runs_unfused),
         cmocka_unit_test(bad_parameters),
     };

@@ -436,7 +436,17 @@ static void gemm_matches_naive_on_every_isa(void **state)
  * ISA's kernel, both transposes, 1, 2 and 3 threads (grids that split
  * columns read strips in the middle of the packed K blocks), odd shapes
  * with several K and NC blocks; and tc_gemm_serial_b / tc_gemm_b (what
- * the convolutions call) the bits of tc_gemm_serial / tc_gemm. */
+ * the convolutions call) the bits of tc_gemm_serial / tc_gemm. With a bias
+ * row the result must be the bits of copying the bias into every row of C
+ * and multiplying with beta = 1 (what the convolutions did before the bias
+ * moved into the packed kernel's first K block), whatever C held; and a
+ * panel kept outside the arena (tc_gemm_prepare_b_kept) the bits of the
+ * arena one. */
+static void fill_rows(tc_scalar *c, int64_t m, int64_t n, int64_t ldc, const tc_scalar *row)
+{
+    for (int64_t i = 0; i < m; i++) memcpy(c + i * ldc, row, sizeof(tc_scalar) * (size_t)n);
+}
+
 static void prepacked_b_matches_unpacked_bit_for_bit(void **state)
 {
     (void)state;
@@ -455,6 +465,7 @@ static void prepacked_b_matches_unpacked_bit_for_bit(void **state)
             tc_tensor *b = tc_test_uniform(&r, TC_SHAPE((tb ? n : k) * ldb), -1, 1);
             tc_tensor *c0 = tc_test_uniform(&r, TC_SHAPE(m * ldc), -1, 1);
             tc_tensor *want = tc_empty(TC_SHAPE(m * ldc)), *got = tc_empty(TC_SHAPE(m * ldc));
+            tc_tensor *bias = tc_test_uniform(&r, TC_SHAPE(n), -1, 1);
             const size_t bytes = sizeof(tc_scalar) * (size_t)(m * ldc);
             for (int isa = TC_ISA_GENERIC; isa <= (int)tc_isa_best(); isa++) {
                 const tc_sgemm_kernel_info *kern = tc_sgemm_kernel_for(isa);
@@ -466,34 +477,65 @@ static void prepacked_b_matches_unpacked_bit_for_bit(void **state)
                     memcpy(want->data, c0->data, bytes);
                     memcpy(got->data, c0->data, bytes);
                     tc_sgemm_packed(kern, t, ta, tb, m, n, k, 1.25f, a->data, lda, b->data, ldb, beta, want->data, ldc);
-                    tc_sgemm_packed_pb(kern, t, ta, m, n, k, 1.25f, a->data, lda, bpk, beta, got->data, ldc);
+                    tc_sgemm_packed_pb(kern, t, ta, m, n, k, 1.25f, a->data, lda, bpk, NULL, beta, got->data, ldc);
                     if (memcmp(want->data, got->data, bytes))
                         fail_msg("prepacked %s kernel, %lld x %lld x %lld ta %d tb %d, %d threads: bits differ",
+                                 tc_isa_name((tc_isa_level)isa), (long long)m, (long long)n, (long long)k, ta, tb, t);
+                    memcpy(want->data, c0->data, bytes);
+                    memcpy(got->data, c0->data, bytes);
+                    fill_rows(want->data, m, n, ldc, bias->data);
+                    tc_sgemm_packed(kern, t, ta, tb, m, n, k, 1.25f, a->data, lda, b->data, ldb, 1, want->data, ldc);
+                    tc_sgemm_packed_pb(kern, t, ta, m, n, k, 1.25f, a->data, lda, bpk, bias->data, beta, got->data, ldc);
+                    if (memcmp(want->data, got->data, bytes))
+                        fail_msg("prepacked %s kernel with bias, %lld x %lld x %lld ta %d tb %d, %d threads: bits differ",
                                  tc_isa_name((tc_isa_level)isa), (long long)m, (long long)n, (long long)k, ta, tb, t);
                 }
                 free(bpk);
                 /* the conv-facing calls, on whatever path this ISA routes to */
                 assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
-                tc_gemm_b_panel pb;
+                tc_gemm_b_panel pb, kept;
                 assert_true(tc_gemm_prepare_b(&pb, tb, k, n, b->data, ldb));
                 assert_true(tc_isa() == TC_ISA_AVX512 ? pb.packed != NULL : pb.packed == NULL);
+                assert_true(tc_gemm_prepare_b_kept(&kept, tb, k, n, b->data, ldb));
+                assert_true(kept.mem == (void *)kept.packed);
+                if (pb.packed)
+                    assert_memory_equal(kept.packed, pb.packed,
+                                        sizeof(float) * (size_t)tc_sgemm_packed_b_floats(tc_sgemm_kernel_for(isa), k, n));
                 for (int t = 1; t <= 2; t++) {
                     tc_set_num_threads(t);
                     memcpy(want->data, c0->data, bytes);
                     memcpy(got->data, c0->data, bytes);
                     tc_gemm_serial(ta, tb, m, n, k, 1.25f, a->data, lda, b->data, ldb, beta, want->data, ldc);
-                    tc_gemm_serial_b(ta, m, 1.25f, a->data, lda, &pb, beta, got->data, ldc);
+                    tc_gemm_serial_b(ta, m, 1.25f, a->data, lda, &pb, NULL, beta, got->data, ldc);
                     if (memcmp(want->data, got->data, bytes))
                         fail_msg("tc_gemm_serial_b, %s, %lld x %lld x %lld ta %d tb %d: bits differ",
                                  tc_isa_name((tc_isa_level)isa), (long long)m, (long long)n, (long long)k, ta, tb);
                     memcpy(want->data, c0->data, bytes);
                     memcpy(got->data, c0->data, bytes);
                     tc_gemm(ta, tb, m, n, k, 1.25f, a->data, lda, b->data, ldb, beta, want->data, ldc);
-                    tc_gemm_b(ta, m, 1.25f, a->data, lda, &pb, beta, got->data, ldc);
+                    tc_gemm_b(ta, m, 1.25f, a->data, lda, &pb, NULL, beta, got->data, ldc);
                     if (memcmp(want->data, got->data, bytes))
                         fail_msg("tc_gemm_b, %s, %lld x %lld x %lld ta %d tb %d, %d threads: bits differ",
                                  tc_isa_name((tc_isa_level)isa), (long long)m, (long long)n, (long long)k, ta, tb, t);
+                    /* with a bias row, on the kept panel: against bias copied into C, beta 1 */
+                    memcpy(want->data, c0->data, bytes);
+                    memcpy(got->data, c0->data, bytes);
+                    fill_rows(want->data, m, n, ldc, bias->data);
+                    tc_gemm(ta, tb, m, n, k, 1.25f, a->data, lda, b->data, ldb, 1, want->data, ldc);
+                    tc_gemm_b(ta, m, 1.25f, a->data, lda, &kept, bias->data, beta, got->data, ldc);
+                    if (memcmp(want->data, got->data, bytes))
+                        fail_msg("tc_gemm_b with bias, %s, %lld x %lld x %lld ta %d tb %d, %d threads: bits differ",
+                                 tc_isa_name((tc_isa_level)isa), (long long)m, (long long)n, (long long)k, ta, tb, t);
+                    memcpy(got->data, c0->data, bytes);
+                    memcpy(want->data, c0->data, bytes);
+                    fill_rows(want->data, m, n, ldc, bias->data);
+                    tc_gemm_serial(ta, tb, m, n, k, 1.25f, a->data, lda, b->data, ldb, 1, want->data, ldc);
+                    tc_gemm_serial_b(ta, m, 1.25f, a->data, lda, &kept, bias->data, beta, got->data, ldc);
+                    if (memcmp(want->data, got->data, bytes))
+                        fail_msg("tc_gemm_serial_b with bias, %s, %lld x %lld x %lld ta %d tb %d: bits differ",
+                                 tc_isa_name((tc_isa_level)isa), (long long)m, (long long)n, (long long)k, ta, tb);
                 }
+                tc_gemm_b_panel_release(&kept);
             }
             tc_step_reset();
         }

@@ -77,6 +77,66 @@ static void folded_matches_unfolded(void **state)
     tc_onnx_free(fast);
 }
 
+/* Conv kernels converted and packed at their first run (cl_kernels,
+ * tc_conv_weights) must not outlive a fine-tune: once an initializer has
+ * been marked for training and changed, inference gives what a model
+ * loaded with the new values gives, bit for bit, not the old outputs. */
+static bool is_kernel(const tc_tensor *w, const char *name)
+{
+    return w->ndim == 4 && strstr(name, ".weight"); /* the Conv kernels (not the [1, C, 1, 1] constant 'pb') */
+}
+
+static void trained_kernels_are_not_stale(void **state)
+{
+    const char *name;
+    (void)state;
+    tc_fixture *fx = tc_fixture_load(TC_FIXTURES "/onnx/fold_cnn.tcfx");
+    if (!fx) fail_msg("%s", tc_last_error());
+    tc_tensor *x = tc_tensor_keep(tc_fixture_get(fx, "in:x"));
+    tc_onnx_model *m = load(false, NULL, NULL), *fresh = load(false, NULL, NULL);
+    bool was = tc_set_grad_enabled(false);
+    tc_tensor *before = tc_tensor_keep(tc_contiguous(run(m, x))); /* packs made here */
+    tc_set_grad_enabled(was);
+    int changed = 0;
+    for (int i = 0; i < tc_onnx_initializer_count(m); i++) {
+        tc_tensor *w = tc_onnx_initializer(m, i, &name), *w2 = tc_onnx_initializer(fresh, i, NULL);
+        if (!is_kernel(w, name)) continue;
+        tc_set_requires_grad(w, true); /* as a fine-tune would, then an optimizer step */
+        for (int64_t k = 0; k < tc_numel(w); k++) w->data[k] = w2->data[k] = w->data[k] * (tc_scalar)0.75;
+        tc_set_requires_grad(w, false);
+        changed++;
+    }
+    assert_true(changed > 0);
+    tc_step_reset();
+    /* each model is run once with the flags set (what marks its copies stale:
+     * the reference too, whose kernels were converted at load from the old
+     * values; it never ran, so it never made a pack) */
+    tc_onnx_model *both[2] = {m, fresh};
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < tc_onnx_initializer_count(both[k]); i++) {
+            tc_tensor *w = tc_onnx_initializer(both[k], i, &name);
+            if (is_kernel(w, name)) tc_set_requires_grad(w, true);
+        }
+        assert_non_null(run(both[k], x));
+        tc_step_reset();
+        for (int i = 0; i < tc_onnx_initializer_count(both[k]); i++) {
+            tc_tensor *w = tc_onnx_initializer(both[k], i, &name);
+            if (is_kernel(w, name)) tc_set_requires_grad(w, false);
+        }
+    }
+    was = tc_set_grad_enabled(false);
+    tc_tensor *after = tc_contiguous(run(m, x)), *want = tc_contiguous(run(fresh, x));
+    tc_set_grad_enabled(was);
+    tc_assert_close(after, want, 0, 0);
+    assert_true(memcmp(after->data, before->data, sizeof(tc_scalar) * (size_t)tc_numel(after)) != 0);
+    tc_step_reset();
+    tc_tensor_free(x);
+    tc_tensor_free(before);
+    tc_fixture_free(fx);
+    tc_onnx_free(m);
+    tc_onnx_free(fresh);
+}
+
 static void bad_input(void **state)
 {
     (void)state;
@@ -86,7 +146,8 @@ static void bad_input(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(folded_matches_unfolded), cmocka_unit_test(bad_input)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(folded_matches_unfolded),
+                                       cmocka_unit_test(trained_kernels_are_not_stale), cmocka_unit_test(bad_input)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tc_shutdown();
     return rc;

@@ -7,6 +7,8 @@
 #include "internal.h"
 
 #include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "gemm_pack.h"
 
@@ -160,19 +162,51 @@ void tc_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
     tc_parallel_for((dim + slice - 1) / slice, 1, gemm_range, &g);
 }
 
-bool tc_gemm_prepare_b(tc_gemm_b_panel *pb, bool trans_b, int64_t k, int64_t n, const tc_scalar *b, int64_t ldb)
+/* kept: the packed floats in their own aligned block (pb->mem), else in the arena */
+static bool prepare_b(tc_gemm_b_panel *pb, bool kept, bool trans_b, int64_t k, int64_t n, const tc_scalar *b,
+                      int64_t ldb)
 {
-    *pb = (tc_gemm_b_panel){trans_b, k, n, ldb, b, NULL, NULL};
+    *pb = (tc_gemm_b_panel){trans_b, k, n, ldb, b, NULL, NULL, NULL};
 #ifndef TC_DOUBLE
     const tc_sgemm_kernel_info *own = own_sgemm_kernel();
     if (!own || k <= 0 || n <= 0) return true;
-    float *dst = tc_arena_alloc(sizeof(float) * (size_t)tc_sgemm_packed_b_floats(own, k, n));
-    if (!dst) return false;
+    const size_t bytes = sizeof(float) * (size_t)tc_sgemm_packed_b_floats(own, k, n);
+    float *dst = kept ? aligned_alloc(64, (bytes + 63) / 64 * 64) : tc_arena_alloc(bytes);
+    if (!dst) {
+        if (kept) tc_error(TC_ERR_MEMORY, "gemm: out of memory packing a %lld x %lld operand", (long long)k, (long long)n);
+        return false;
+    }
     tc_sgemm_pack_b(own, trans_b, k, n, b, ldb, dst);
     pb->kern = own;
     pb->packed = dst;
+    if (kept) pb->mem = dst;
+#else
+    (void)kept;
 #endif
     return true;
+}
+
+bool tc_gemm_prepare_b(tc_gemm_b_panel *pb, bool trans_b, int64_t k, int64_t n, const tc_scalar *b, int64_t ldb)
+{
+    return prepare_b(pb, false, trans_b, k, n, b, ldb);
+}
+
+bool tc_gemm_prepare_b_kept(tc_gemm_b_panel *pb, bool trans_b, int64_t k, int64_t n, const tc_scalar *b, int64_t ldb)
+{
+    return prepare_b(pb, true, trans_b, k, n, b, ldb);
+}
+
+void tc_gemm_b_panel_release(tc_gemm_b_panel *pb)
+{
+    if (!pb) return;
+    free(pb->mem);
+    *pb = (tc_gemm_b_panel){0};
+}
+
+/* The bias row copied into every row of C (then the product runs with beta 1) */
+static void fill_bias(int64_t m, int64_t n, const tc_scalar *bias, tc_scalar *c, int64_t ldc)
+{
+    for (int64_t i = 0; i < m; i++) memcpy(c + i * ldc, bias, sizeof(tc_scalar) * (size_t)n);
 }
 
 #ifndef TC_DOUBLE
@@ -186,27 +220,30 @@ static const tc_sgemm_kernel_info *prepacked_for(const tc_gemm_b_panel *pb, int6
 #endif
 
 void tc_gemm_serial_b(bool trans_a, int64_t m, tc_scalar alpha, const tc_scalar *a, int64_t lda,
-                      const tc_gemm_b_panel *pb, tc_scalar beta, tc_scalar *c, int64_t ldc)
+                      const tc_gemm_b_panel *pb, const tc_scalar *bias, tc_scalar beta, tc_scalar *c, int64_t ldc)
 {
 #ifndef TC_DOUBLE
     const tc_sgemm_kernel_info *own = prepacked_for(pb, m);
     if (own) {
-        tc_sgemm_packed_pb(own, 1, trans_a, m, pb->n, pb->k, alpha, a, lda, pb->packed, beta, c, ldc);
+        tc_sgemm_packed_pb(own, 1, trans_a, m, pb->n, pb->k, alpha, a, lda, pb->packed, bias, beta, c, ldc);
         return;
     }
 #endif
+    if (bias) fill_bias(m, pb->n, bias, c, ldc), beta = 1;
     tc_gemm_serial(trans_a, pb->tb, m, pb->n, pb->k, alpha, a, lda, pb->b, pb->ldb, beta, c, ldc);
 }
 
 void tc_gemm_b(bool trans_a, int64_t m, tc_scalar alpha, const tc_scalar *a, int64_t lda, const tc_gemm_b_panel *pb,
-               tc_scalar beta, tc_scalar *c, int64_t ldc)
+               const tc_scalar *bias, tc_scalar beta, tc_scalar *c, int64_t ldc)
 {
 #ifndef TC_DOUBLE
     const tc_sgemm_kernel_info *own = prepacked_for(pb, m);
     if (own) {
-        tc_sgemm_packed_pb(own, tc_num_threads(), trans_a, m, pb->n, pb->k, alpha, a, lda, pb->packed, beta, c, ldc);
+        tc_sgemm_packed_pb(own, tc_num_threads(), trans_a, m, pb->n, pb->k, alpha, a, lda, pb->packed, bias, beta, c,
+                           ldc);
         return;
     }
 #endif
+    if (bias) fill_bias(m, pb->n, bias, c, ldc), beta = 1;
     tc_gemm(trans_a, pb->tb, m, pb->n, pb->k, alpha, a, lda, pb->b, pb->ldb, beta, c, ldc);
 }

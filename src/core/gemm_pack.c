@@ -191,7 +191,17 @@ typedef struct {
     float *buf;               /* per part: packed B block, then packed A block */
     int64_t b_floats, a_floats;
     const float *bpk;         /* all of op(B) packed (tc_sgemm_pack_b), or NULL: each part packs */
+    const float *bias;        /* n values: C starts as this row in every row, beta 1 (or NULL) */
 } gemm_drv;
+
+/* The first K block of a tile with a bias row: the tile is filled with the
+ * bias just before the kernel reads it (beta = 1), so the kernel does what
+ * it did when the caller had copied the bias into every row of C first,
+ * without that separate pass over C (it cost 14% of MobileNet-v2). */
+static inline void bias_fill(float *ct, int64_t ldc, const float *bias, int64_t h, int64_t w)
+{
+    for (int64_t i = 0; i < h; i++) memcpy(ct + i * ldc, bias, (size_t)w * sizeof(float));
+}
 
 /* Part t of the grid: C rows in MR strips r0..r1-1, columns in NR strips
  * c0..c1-1, in NC x KC blocks of its own columns (B packed by the part),
@@ -227,13 +237,18 @@ static void run_parts(void *ctx, int64_t t0, int64_t t1)
                             const int64_t h = i1 - is < mr ? i1 - is : mr;
                             const float *at = ap + (is - i0) * kc;
                             float *ct = d->c + is * d->ldc + j0 + js;
+                            const bool fill = first && d->bias;
                             if (h == mr && w == nr) {
+                                if (fill)
+                                    for (int64_t i = 0; i < mr; i++) copy_row(ct + i * d->ldc, d->bias + j0 + js, nr);
                                 d->kern->kernel(kc, at, bt, ct, d->ldc, d->alpha, d->beta, first);
                             } else {
                                 /* edge tile: the same kernel on a full tile copy, so
                                  * edge elements get the same operations as inner ones */
-                                for (int64_t i = 0; i < h; i++)
-                                    for (int64_t j = 0; j < w; j++) tile[i * nr + j] = ct[i * d->ldc + j];
+                                if (fill) bias_fill(tile, nr, d->bias + j0 + js, h, w);
+                                else
+                                    for (int64_t i = 0; i < h; i++)
+                                        for (int64_t j = 0; j < w; j++) tile[i * nr + j] = ct[i * d->ldc + j];
                                 d->kern->kernel(kc, at, bt, tile, nr, d->alpha, d->beta, first);
                                 for (int64_t i = 0; i < h; i++)
                                     for (int64_t j = 0; j < w; j++) ct[i * d->ldc + j] = tile[i * nr + j];
@@ -306,9 +321,16 @@ static void sgemm_prepacked_unpacked(const tc_sgemm_kernel_info *kern, bool ta, 
  * when bpk is not NULL: the parts then pack only A. */
 static void sgemm_drive(const tc_sgemm_kernel_info *kern, int threads, bool trans_a, bool trans_b, int64_t m,
                         int64_t n, int64_t k, float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
-                        const float *bpk, float beta, float *c, int64_t ldc)
+                        const float *bpk, const float *bias, float beta, float *c, int64_t ldc)
 {
     if (m <= 0 || n <= 0) return;
+    if (bias) { /* C = bias row + ..., the bits of beta = 1 on a C that holds the bias */
+        beta = 1;
+        if (k <= 0) {
+            bias_fill(c, ldc, bias, m, n);
+            return;
+        }
+    }
     if (k <= 0) {
         for (int64_t i = 0; i < m; i++)
             for (int64_t j = 0; j < n; j++) c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
@@ -328,6 +350,7 @@ static void sgemm_drive(const tc_sgemm_kernel_info *kern, int threads, bool tran
     const int64_t b_floats = bpk ? 0 : (kc_use * nc_use + 15) / 16 * 16, a_floats = (kc_use * mc_use + 15) / 16 * 16 + 16; /* + slack for pack_a6 */
     float *buf = thread_buffer((size_t)(parts * (b_floats + a_floats)));
     if (!buf) { /* no memory for the panels: unpacked, still one thread per element */
+        if (bias) bias_fill(c, ldc, bias, m, n);
         if (bpk) { /* op(B) from its packed strips (b may be gone) */
             sgemm_prepacked_unpacked(kern, trans_a, m, n, k, alpha, a, lda, bpk, beta, c, ldc);
             return;
@@ -336,7 +359,7 @@ static void sgemm_drive(const tc_sgemm_kernel_info *kern, int threads, bool tran
         return;
     }
     gemm_drv d = {kern, trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c,
-                  tm, tn, mstrips, nstrips, buf, b_floats, a_floats, bpk};
+                  tm, tn, mstrips, nstrips, buf, b_floats, a_floats, bpk, bias};
     if (parts == 1) run_parts(&d, 0, 1);
     else tc_parallel_for(parts, 1, run_parts, &d);
 }
@@ -345,7 +368,7 @@ void tc_sgemm_packed(const tc_sgemm_kernel_info *kern, int threads, bool trans_a
                      int64_t n, int64_t k, float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
                      float beta, float *c, int64_t ldc)
 {
-    sgemm_drive(kern, threads, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, NULL, beta, c, ldc);
+    sgemm_drive(kern, threads, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, NULL, NULL, beta, c, ldc);
 }
 
 /* Layout: K block p0 (steps of GEMM_KC from 0, kc deep) holds all NR strips
@@ -372,9 +395,10 @@ void tc_sgemm_pack_b(const tc_sgemm_kernel_info *kern, bool trans_b, int64_t k, 
 }
 
 void tc_sgemm_packed_pb(const tc_sgemm_kernel_info *kern, int threads, bool trans_a, int64_t m, int64_t n, int64_t k,
-                        float alpha, const float *a, int64_t lda, const float *bpk, float beta, float *c, int64_t ldc)
+                        float alpha, const float *a, int64_t lda, const float *bpk, const float *bias, float beta,
+                        float *c, int64_t ldc)
 {
-    sgemm_drive(kern, threads, trans_a, false, m, n, k, alpha, a, lda, NULL, 0, bpk, beta, c, ldc);
+    sgemm_drive(kern, threads, trans_a, false, m, n, k, alpha, a, lda, NULL, 0, bpk, bias, beta, c, ldc);
 }
 
 const tc_sgemm_kernel_info *tc_sgemm_kernel_for(int isa_level)

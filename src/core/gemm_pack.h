@@ -57,12 +57,15 @@ void tc_sgemm_packed(const tc_sgemm_kernel_info *kern, int threads, bool trans_a
  * kern: tc_sgemm_packed_b_floats floats at dst (64-byte aligned), in the
  * driver's own KC blocks of NR strips. tc_sgemm_packed_pb then computes
  * C = alpha op(A) B + beta C from them with exactly the kernel calls of
- * tc_sgemm_packed on the unpacked B: the same bits, for any threads. */
+ * tc_sgemm_packed on the unpacked B: the same bits, for any threads.
+ * With bias (n values, else NULL) C = bias + alpha op(A) B in every row,
+ * beta ignored: the bits of beta = 1 on a C that held the bias before. */
 int64_t tc_sgemm_packed_b_floats(const tc_sgemm_kernel_info *kern, int64_t k, int64_t n);
 void tc_sgemm_pack_b(const tc_sgemm_kernel_info *kern, bool trans_b, int64_t k, int64_t n, const float *b, int64_t ldb,
                      float *dst);
 void tc_sgemm_packed_pb(const tc_sgemm_kernel_info *kern, int threads, bool trans_a, int64_t m, int64_t n, int64_t k,
-                        float alpha, const float *a, int64_t lda, const float *bpk, float beta, float *c, int64_t ldc);
+                        float alpha, const float *a, int64_t lda, const float *bpk, const float *bias, float beta,
+                        float *c, int64_t ldc);
 /* Frees the calling thread's pack buffers (tc_shutdown; pool workers free
  * theirs when they exit). */
 void tc_sgemm_packed_release(void);

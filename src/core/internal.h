@@ -63,19 +63,31 @@ void tc_arena_rewind(size_t position);
  * are exactly those of tc_gemm / tc_gemm_serial on (trans_b, b, ldb). On
  * the other paths (OpenBLAS, double builds) nothing is packed and the
  * calls are tc_gemm / tc_gemm_serial. b must stay valid (m == 1 products
- * read it). False (error set): no arena memory. */
+ * and a panel packed for another ISA than the one now in use read it).
+ * False (error set): no memory.
+ * tc_gemm_prepare_b_kept packs into memory of its own instead of the arena,
+ * for a B that outlives the step (an inference model's constant kernels,
+ * packed once at load); tc_gemm_b_panel_release frees it. The panel records
+ * the kernel it was packed for, so after a change of ISA it is not used.
+ * bias (n values, or NULL): C = bias + alpha op(A) op(B) in every row, beta
+ * ignored; the bits of copying the bias into every row of C and calling
+ * with beta = 1, which is what the fallback paths do, while the packed
+ * kernel fills each tile with it just before its first K block. */
 typedef struct {
     bool tb;
     int64_t k, n, ldb;
     const tc_scalar *b;
     const void *kern;   /* the packed kernel it was packed for, or NULL */
     const float *packed;
+    void *mem;          /* tc_gemm_prepare_b_kept's block, or NULL */
 } tc_gemm_b_panel;
 bool tc_gemm_prepare_b(tc_gemm_b_panel *pb, bool trans_b, int64_t k, int64_t n, const tc_scalar *b, int64_t ldb);
+bool tc_gemm_prepare_b_kept(tc_gemm_b_panel *pb, bool trans_b, int64_t k, int64_t n, const tc_scalar *b, int64_t ldb);
+void tc_gemm_b_panel_release(tc_gemm_b_panel *pb);
 void tc_gemm_serial_b(bool trans_a, int64_t m, tc_scalar alpha, const tc_scalar *a, int64_t lda,
-                      const tc_gemm_b_panel *pb, tc_scalar beta, tc_scalar *c, int64_t ldc);
+                      const tc_gemm_b_panel *pb, const tc_scalar *bias, tc_scalar beta, tc_scalar *c, int64_t ldc);
 void tc_gemm_b(bool trans_a, int64_t m, tc_scalar alpha, const tc_scalar *a, int64_t lda, const tc_gemm_b_panel *pb,
-               tc_scalar beta, tc_scalar *c, int64_t ldc);
+               const tc_scalar *bias, tc_scalar beta, tc_scalar *c, int64_t ldc);
 /* Pins OpenBLAS to the calling thread (src/core/blas.c; the pool calls it). */
 void tc_blas_single_thread(void);
 /* Frees the arena and stops the pool (the last part of tc_shutdown). */

@@ -76,6 +76,12 @@ static int add_init(tc_onnx_model *m, tc_tensor *t)
         m->cl_kernels = k;
         for (int i = m->n_values; i <= m->cap_values; i++) k[i] = NULL;
     }
+    if (m->conv_packs) { /* the same slots */
+        struct onnx_conv_pack *k = realloc(m->conv_packs, sizeof *k * (size_t)(m->cap_values + 1));
+        if (!k) return -1;
+        m->conv_packs = k;
+        for (int i = m->n_values; i <= m->cap_values; i++) k[i] = (struct onnx_conv_pack){0};
+    }
     onnx_value *v = &m->values[m->n_values];
     memset(v, 0, sizeof *v);
     v->name = "(folded BatchNormalization)";

@@ -78,6 +78,15 @@ struct tc_onnx_model {
     int n_inits;
     int *inits;
     tc_tensor **cl_kernels; /* per value: an initializer's Conv kernel in tensorcook's layout, made at load */
+    /* per value (as many slots as cl_kernels): that kernel packed for the GEMM
+     * (tc_conv_weights), made by its Conv's first run without a gradient;
+     * trained: the initializer was once seen requiring a gradient, so its
+     * values may have changed since cl_kernels / pack were made and neither
+     * is used again (the Conv reads the initializer itself from then on) */
+    struct onnx_conv_pack {
+        tc_conv_weights *pack;
+        bool trained;
+    } *conv_packs;
     struct tc_onnx_model *parent; /* a subgraph's enclosing graph (If/Loop/Scan bodies); NULL for the model */
     int depth;                    /* nesting depth of a subgraph */
 };

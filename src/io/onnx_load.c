@@ -142,8 +142,10 @@ void tc_onnx_free(tc_onnx_model *m)
     for (int i = 0; i < m->n_values; i++) {
         tc_tensor_free(m->values[i].init);
         if (m->cl_kernels) tc_tensor_free(m->cl_kernels[i]);
+        if (m->conv_packs) tc_conv_weights_free(m->conv_packs[i].pack);
     }
     free(m->cl_kernels);
+    free(m->conv_packs);
     for (int i = 0; i < m->n_nodes; i++) tc_onnx_free_node(&m->nodes[i]);
     free(m->nodes);
     free(m->values);

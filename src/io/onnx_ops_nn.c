@@ -101,6 +101,47 @@ PREP(prep_conv)
     return TC_OK;
 }
 
+/* The per-value slots of m->conv_packs (as many as add_init keeps for cl_kernels), or NULL */
+static struct onnx_conv_pack *conv_slot(tc_onnx_model *m, int wv)
+{
+    if (!m->conv_packs) {
+        int slots = m->cap_values > m->n_values ? m->cap_values + 1 : m->n_values + 1;
+        m->conv_packs = calloc((size_t)slots, sizeof *m->conv_packs);
+        if (!m->conv_packs) return NULL;
+    }
+    return &m->conv_packs[wv];
+}
+
+/* The constant kernel cl_kernels[wv] packed for the GEMM once, at its first
+ * run (after tc_onnx_prepare_inference has folded BatchNormalization into
+ * it); NULL (the unpacked path) when memory is short. Only kernels that do
+ * not require a gradient come here, and tc_conv checks again that the pack
+ * is this kernel's. */
+static const tc_conv_weights *conv_pack(tc_onnx_model *m, int wv, int groups)
+{
+    struct onnx_conv_pack *s = conv_slot(m, wv);
+    if (!s) return NULL;
+    if (!s->pack) {
+        tc_status before = tc_last_status();
+        s->pack = tc_conv_weights_prepare(m->cl_kernels[wv], groups);
+        if (!s->pack && before == TC_OK) tc_clear_error();
+    }
+    return s->pack;
+}
+
+/* Whether the converted kernel cl_kernels[wv] may stand for initializer w:
+ * not when w requires a gradient (being trained), nor ever again once it
+ * has (an optimizer may have changed its values since the copy was made). */
+static bool converted_kernel_ok(onnx_ctx *c, int wv, const tc_tensor *w)
+{
+    tc_onnx_model *m = c->m;
+    if (wv < 0 || !m->cl_kernels || !m->cl_kernels[wv] || m->values[wv].init != w) return false;
+    struct onnx_conv_pack *s = conv_slot(m, wv);
+    if (!s) return false;
+    if (w->flags & TC_REQUIRES_GRAD) s->trained = true; /* the copies are kept (a tape may read them), never used */
+    return !s->trained;
+}
+
 /* The nodes after this Conv that tc_onnx_prepare_inference planned as its
  * epilogue (onnx_fuse.c), when nothing is being recorded for a gradient and
  * the residual has the output's shape; sets c->fused. */
@@ -145,10 +186,10 @@ OP(op_conv)
      * differentiable view of the initializer) */
     int wv = n->in[1];
     tc_tensor *kernel = NULL, *y;
-    if (wv >= 0 && c->m->cl_kernels && c->m->cl_kernels[wv] && c->m->values[wv].init == w &&
-        !(w->flags & TC_REQUIRES_GRAD))
+    if (converted_kernel_ok(c, wv, w)) {
         kernel = c->m->cl_kernels[wv];
-    else
+        p.weights = conv_pack(c->m, wv, a->groups);
+    } else
         ONNX_TRY(c, kernel = conv_kernel_view(w));
     fuse_epilogue(c, x, w, b, &wa, &p);
     ONNX_TRY(c, y = tc_conv(tc_onnx_to_cl(x), kernel, b, &p));

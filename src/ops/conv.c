@@ -156,6 +156,7 @@ tc_tensor *tc_conv(tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, const tc_co
                p.OD == p.D && p.OH == p.H && p.OW == p.W;
     p.depthwise = p.groups > 1 && p.Cg == 1;
     p.thin = tc_conv_is_thin(&p);
+    if (!p.depthwise && !p.thin) p.wpk = tc_conv_weights_panels(cp->weights, kernel, p.groups);
     if (!p.direct && !p.depthwise && !p.thin && p.K <= 64 && p.groups * p.N * p.rows_img * p.K <= (int64_t)8 * 1024 * 1024 &&
         tc_needs_grad(1, &kernel)) {
         p.patches = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(p.groups * p.N * p.rows_img * p.K));

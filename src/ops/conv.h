@@ -26,6 +26,7 @@ typedef struct {
     bool thin;                   /* one group, C <= 4: direct small-GEMM kernels (conv_thin.c) */
     bool depthwise;              /* groups = C > 1: direct loops (conv_depthwise.c) */
     const tc_scalar *x, *w;      /* packed input and kernel (arena / parameter memory) */
+    const tc_gemm_b_panel *wpk;  /* forward: per group, W [K, Fg] packed at load (tc_conv_weights), or NULL */
     conv_epilogue ep;            /* forward only: applied by the kernels to each finished tile */
     tc_scalar *patches;          /* thin kernels (K <= 64) with a kernel gradient to come: the whole
                                     patch matrix, groups blocks of [N*rows_img, K], kept for backward
@@ -38,6 +39,11 @@ static inline bool tc_conv_has_epilogue(const conv_plan *p) { return p->ep.act !
 void tc_conv_epilogue(const conv_plan *p, tc_scalar *y, int64_t r0, int64_t r1);
 /* The same over all rows, split over the threads (for kernels that write the whole output in one call). */
 void tc_conv_epilogue_all(const conv_plan *p, tc_scalar *y);
+
+/* The panels of a tc_conv_weights when they may be used for kernel (its
+ * own, unchanged shape and groups, no gradient required), else NULL
+ * (conv_prepack.c). */
+const tc_gemm_b_panel *tc_conv_weights_panels(const tc_conv_weights *w, const tc_tensor *kernel, int64_t groups);
 
 /* y = conv(x, w) (+ bias), then p->ep: y must hold N*rows_img*F values. */
 bool tc_conv_forward_kernel(const conv_plan *p, const tc_scalar *bias, tc_scalar *y);

@@ -59,7 +59,8 @@ static void forward_rows(void *ctx, int64_t lo, int64_t hi)
         const tc_scalar *xn = p->x + n * p->D * p->H * p->W * C;
         if (j->fwd) {
             j->fwd(p, xn, j->bias, od, oh, j->y + u * p->OW * F);
-            if (tc_conv_has_epilogue(p)) tc_conv_epilogue(p, j->y + u * p->OW * F, u * p->OW, (u + 1) * p->OW);
+            /* the line kernel applied the activation itself unless a residual comes first */
+            if (p->ep.res) tc_conv_epilogue(p, j->y + u * p->OW * F, u * p->OW, (u + 1) * p->OW);
             continue;
         }
         for (int64_t ow = 0; ow < p->OW; ow++) {

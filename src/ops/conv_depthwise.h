@@ -6,7 +6,9 @@
  * per step sharing each tap's weight vector.
  *
  * Forward:  y[ow*C + c] = bias[c] (or 0) + x * w over the taps in kernel
- *           order (fused multiply-adds), padded taps skipped.
+ *           order (fused multiply-adds), padded taps skipped; then, when
+ *           p->ep has no residual, its activation before the store (the
+ *           caller runs tc_conv_epilogue only when there is a residual).
  * Backward: g is the line's dy; per position in order and tap in kernel
  *           order, dxn[pos*C + c] += g * w, dw[tap*C + c] += g * x,
  *           db[c] += g (each may be NULL). The sums run in the same order

@@ -16,6 +16,9 @@
 #define FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define ADD(a, b) _mm256_add_ps(a, b)
 #define SET0() _mm256_setzero_ps()
+#define SET1(v) _mm256_set1_ps(v)
+#define MAX(a, b) _mm256_max_ps(a, b)
+#define MIN(a, b) _mm256_min_ps(a, b)
 #define SUFFIX(name) name##_avx2
 #include "conv_depthwise_line.inc"
 #endif

@@ -16,6 +16,9 @@
 #define FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define ADD(a, b) _mm512_add_ps(a, b)
 #define SET0() _mm512_setzero_ps()
+#define SET1(v) _mm512_set1_ps(v)
+#define MAX(a, b) _mm512_max_ps(a, b)
+#define MIN(a, b) _mm512_min_ps(a, b)
 #define SUFFIX(name) name##_avx512
 #include "conv_depthwise_line.inc"
 #endif

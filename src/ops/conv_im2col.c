@@ -117,7 +117,8 @@ typedef struct {
     tc_scalar *y, *dx, *dw_parts, *dw, *db_parts, *db;
     tc_scalar *scratch; /* per thread: P tile, then dP tile (backward) */
     int64_t scratch_len;
-    tc_gemm_b_panel *wp; /* per group: W [K, Fg] (forward) or W^T [Fg, K] (dX), packed once per call */
+    tc_gemm_b_panel *wp; /* per group: W [K, Fg] (forward) or W^T [Fg, K] (dX), packed once per call
+                            (or, forward, p->wpk: once at load) */
 } conv_job;
 
 /* The kernel of each group as the B of the tile products, packed once for
@@ -125,6 +126,10 @@ typedef struct {
 static bool prepare_kernel(conv_job *j, bool transposed)
 {
     const conv_plan *p = j->p;
+    if (!transposed && p->wpk) { /* packed once at load (tc_conv_weights) */
+        j->wp = (tc_gemm_b_panel *)p->wpk;
+        return true;
+    }
     j->wp = tc_arena_alloc(sizeof *j->wp * (size_t)p->groups);
     if (!j->wp) return false;
     for (int64_t g = 0; g < p->groups; g++) {
@@ -148,12 +153,11 @@ static void forward_units(void *ctx, int64_t lo, int64_t hi)
     for (int64_t u = lo; u < hi; u++) {
         int64_t r0 = u * t, r1 = r0 + t < rows ? r0 + t : rows;
         tc_scalar *y = j->y + r0 * p->F;
-        if (j->bias)
-            for (int64_t r = r0; r < r1; r++) memcpy(y + (r - r0) * p->F, j->bias, sizeof(tc_scalar) * (size_t)p->F);
         for (int64_t g = 0; g < p->groups; g++) {
             if (p->patches) P = p->patches + (g * rows + r0) * p->K;
             im2col_tile(p, g, r0, r1, P);
-            tc_gemm_serial_b(false, r1 - r0, 1, P, p->K, &j->wp[g], j->bias ? 1 : 0, y + g * p->Fg, p->F);
+            tc_gemm_serial_b(false, r1 - r0, 1, P, p->K, &j->wp[g], j->bias ? j->bias + g * p->Fg : NULL, 0,
+                             y + g * p->Fg, p->F);
         }
         if (tc_conv_has_epilogue(p)) tc_conv_epilogue(p, y, r0, r1); /* the tile is still in cache */
     }
@@ -163,9 +167,13 @@ bool tc_conv_forward_kernel(const conv_plan *p, const tc_scalar *bias, tc_scalar
 {
     const int64_t rows = p->N * p->rows_img;
     if (p->direct) { /* the input is its own patch matrix */
-        if (bias)
-            for (int64_t r = 0; r < rows; r++) memcpy(y + r * p->F, bias, sizeof(tc_scalar) * (size_t)p->F);
-        tc_gemm(false, false, rows, p->F, p->K, 1, p->x, p->K, p->w, p->F, bias ? 1 : 0, y, p->F);
+        tc_gemm_b_panel own;
+        const tc_gemm_b_panel *wp = p->wpk;
+        if (!wp) { /* packed here once, as each part of the GEMM would pack its columns: the same bits */
+            if (!tc_gemm_prepare_b(&own, false, p->K, p->F, p->w, p->F)) return false;
+            wp = &own;
+        }
+        tc_gemm_b(false, rows, 1, p->x, p->K, wp, bias, 0, y, p->F);
         tc_conv_epilogue_all(p, y);
         return true;
     }
@@ -184,12 +192,10 @@ bool tc_conv_forward_kernel(const conv_plan *p, const tc_scalar *bias, tc_scalar
     for (int64_t u = 0; u < ntiles; u++) {
         int64_t r0 = u * rows_t, r1 = r0 + rows_t < rows ? r0 + rows_t : rows;
         tc_scalar *yt = y + r0 * p->F, *P = j.scratch;
-        if (bias)
-            for (int64_t r = r0; r < r1; r++) memcpy(yt + (r - r0) * p->F, bias, sizeof(tc_scalar) * (size_t)p->F);
         for (int64_t g = 0; g < p->groups; g++) {
             if (p->patches) P = p->patches + (g * rows + r0) * p->K;
             im2col_tile(p, g, r0, r1, P);
-            tc_gemm_b(false, r1 - r0, 1, P, p->K, &j.wp[g], bias ? 1 : 0, yt + g * p->Fg, p->F);
+            tc_gemm_b(false, r1 - r0, 1, P, p->K, &j.wp[g], bias ? bias + g * p->Fg : NULL, 0, yt + g * p->Fg, p->F);
         }
         if (tc_conv_has_epilogue(p)) tc_conv_epilogue(p, yt, r0, r1);
     }
@@ -222,7 +228,7 @@ static void backward_blocks(void *ctx, int64_t lo, int64_t hi)
                                    r0 == b0 ? 0 : 1, part + g * p->Fg, p->F);
                 }
                 if (j->dx) {
-                    tc_gemm_serial_b(false, r1 - r0, 1, dy + g * p->Fg, p->F, &j->wp[g], 0, dP, p->K);
+                    tc_gemm_serial_b(false, r1 - r0, 1, dy + g * p->Fg, p->F, &j->wp[g], NULL, 0, dP, p->K);
                     col2im_tile(p, g, r0, r1, dP, j->dx);
                 }
             }
