@@ -50,6 +50,7 @@ typedef struct {
     int64_t rows_blk, nblocks; /* dW: output rows per block, blocks */
     float *dw_parts, *db_parts, *scratch;
     const float **ptrs;        /* dX: per thread 2 * KD * KH row pointers */
+    const float *zeros;        /* dX: F zeros, the dY of an output column that does not exist */
 } direct_job;
 
 static void pad_images(void *ctx, int64_t lo, int64_t hi)
@@ -199,7 +200,8 @@ static void dx_rows(void *ctx, int64_t lo, int64_t hi)
             }
         }
         if (nr)
-            j->kern->dx_row(dyr, wr, nr, p->W, p->OW, p->k[2], p->dl[2], p->pb[2], C, F, j->dx + i * p->W * C);
+            j->kern->dx_row(dyr, wr, nr, p->W, p->OW, p->k[2], p->dl[2], p->pb[2], C, F, j->zeros,
+                             j->dx + i * p->W * C);
     }
 }
 
@@ -212,7 +214,10 @@ bool tc_conv_thin_direct_backward(const conv_plan *p, const thin_direct_kernels 
     direct_job j = {.p = p, .kern = kern, .dy = dy, .dx = dx};
     if (dx) {
         j.ptrs = tc_arena_alloc(sizeof(float *) * (size_t)(tc_num_threads() * 2 * p->k[0] * p->k[1]));
-        if (!j.ptrs) return false;
+        float *zeros = tc_arena_alloc(sizeof(float) * (size_t)F);
+        if (!j.ptrs || !zeros) return false;
+        memset(zeros, 0, sizeof(float) * (size_t)F);
+        j.zeros = zeros;
         tc_parallel_for(p->N * p->D * p->H, 64 * 1024 / (p->W * p->C * p->K * F) + 1, dx_rows, &j);
     }
     if (!dw && !db) return true;

@@ -18,7 +18,7 @@
  *           caller); R*G <= dw_taps.
  * dx_row:   stride 1: dx[iw][c] += sum over r < nr, kw, f of
  *           dyr[r][ow*F + f] * wr[r][(kw*C + c)*F + f], ow = iw + pw - kw*dlw
- *           inside [0, OW); nr (kd, kh) rows whose output row exists.
+ *           inside [0, OW); nr (kd, kh) rows whose output row exists; zeros: F zeros.
  * Every output sums its terms in an order fixed by the shapes only. */
 #ifndef TC_OPS_CONV_THIN_DIRECT_H
 #define TC_OPS_CONV_THIN_DIRECT_H
@@ -31,7 +31,7 @@ typedef struct thin_direct_kernels {
     void (*dw_group)(const float *const *xr, const float *dy, int64_t nrows, int64_t OW, int64_t ps, int64_t F,
                      int64_t goff, int64_t rowstep, int R, int G, float *out);
     void (*dx_row)(const float *const *dyr, const float *const *wr, int nr, int64_t W, int64_t OW, int64_t KW,
-                   int64_t dlw, int64_t pw, int64_t C, int64_t F, float *dx);
+                   int64_t dlw, int64_t pw, int64_t C, int64_t F, const float *zeros, float *dx);
     int dw_taps; /* most accumulated taps (R*G) of one dw_group call */
 } thin_direct_kernels;
 

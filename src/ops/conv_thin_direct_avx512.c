@@ -1,6 +1,6 @@
 /* conv_thin_direct.h's kernels for AVX-512: forward tiles of 14 pixels x 32
  * output channels (28 accumulators of 32 zmm), kernel-gradient tiles of 14
- * taps x 32 channels, input-gradient tiles of 16 pixel-channels. */
+ * taps x 32 channels, input-gradient tiles of 12 pixel-channels. */
 #include "conv_thin_direct.h"
 
 #ifndef TC_DOUBLE
@@ -22,6 +22,6 @@
 #define SUFFIX(name) name##_avx512
 #define FWD_PIX 14
 #define DW_TAPS 14
-#define DX_PIX 16
+#define DX_PIX 12
 #include "conv_thin_direct.inc"
 #endif
