@@ -169,6 +169,19 @@ static void big_shapes_and_threads(void **state)
         {1, 4, {300}, 1, {2}, 5, {1}, {3}, {3}, {0}, 1},
         /* thin 3-D (C3D's first layer shape, small), F = 16 */
         {3, 3, {4, 7, 6}, 3, {3, 3, 3}, 16, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1},
+        /* the direct thin kernels (conv_thin_direct.c) on AVX2/AVX-512: batch 1, 5x5x1 -> 32 with
+         * SAME pads on a row of 31 (not a multiple of any pixel tile: 14, 12, 6, 8) */
+        {2, 1, {9, 31}, 1, {5, 5}, 32, {1, 1}, {1, 1}, {2, 2}, {2, 2}, 1},
+        /* 3x3x3 -> 64 (dX tiles at a compile-time F of 64), VALID, width 29 */
+        {2, 2, {10, 29}, 3, {3, 3}, 64, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        /* 2 channels -> 16, stride 2, asymmetric pads (dX through the patch path) */
+        {2, 3, {11, 15}, 2, {3, 3}, 16, {2, 2}, {1, 1}, {1, 0}, {1, 1}, 1},
+        /* 4 channels -> 33 (a 32-block and a 1-lane tail), dilation 2 on the width */
+        {2, 2, {8, 20}, 4, {3, 3}, 33, {1, 1}, {1, 2}, {1, 2}, {1, 2}, 1},
+        /* 1 channel -> 48 (a full and a half block), a 1x7 kernel on a row of 40 */
+        {2, 2, {6, 40}, 1, {1, 7}, 48, {1, 1}, {1, 1}, {0, 3}, {0, 3}, 1},
+        /* a row narrower than the kernel: every pixel next to the border */
+        {2, 2, {4, 3}, 1, {5, 5}, 20, {1, 1}, {1, 1}, {2, 2}, {2, 2}, 1},
         /* thin and grouped (K = 2*3*2), strided */
         {2, 11, {9, 10}, 4, {2, 3}, 6, {2, 1}, {1, 1}, {0, 1}, {1, 1}, 2},
         /* 3-D, K = 864 (fewer than 256 rows in 128K values: the 256-row tile floor), 5,184 rows

@@ -151,11 +151,7 @@ static void dw_blocks(void *ctx, int64_t lo, int64_t hi)
     for (int64_t b = lo; b < hi; b++) {
         const int64_t i0 = b * j->rows_blk, i1 = i0 + j->rows_blk < rows ? i0 + j->rows_blk : rows;
         const float *dy = j->dy + i0 * OW * F;
-        if (j->db_parts) {
-            float *db = j->db_parts + b * F;
-            memset(db, 0, sizeof(float) * (size_t)F);
-            for (int64_t r = 0; r < (i1 - i0) * OW; r++) tc_accumulate(db, dy + r * F, F);
-        }
+        if (j->db_parts) j->kern->col_sum(dy, (i1 - i0) * OW, F, j->db_parts + b * F);
         if (!j->dw_parts) continue;
         float *dw = j->dw_parts + b * p->K * F;
         for (int64_t kd = 0; kd < p->k[0]; kd++)

@@ -32,6 +32,7 @@ typedef struct thin_direct_kernels {
                      int64_t goff, int64_t rowstep, int R, int G, float *out);
     void (*dx_row)(const float *const *dyr, const float *const *wr, int nr, int64_t W, int64_t OW, int64_t KW,
                    int64_t dlw, int64_t pw, int64_t C, int64_t F, const float *zeros, float *dx);
+    void (*col_sum)(const float *dy, int64_t n, int64_t F, float *out); /* out[f] = sum_r dy[r*F + f] */
     int dw_taps; /* most accumulated taps (R*G) of one dw_group call */
 } thin_direct_kernels;
 

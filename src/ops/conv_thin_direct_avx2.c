@@ -26,6 +26,7 @@ static inline __attribute__((always_inline)) float hsum256(__m256 v)
 #define STOREM(ptr, m, v) _mm256_maskstore_ps(ptr, m, v)
 #define BCAST(ptr) _mm256_broadcast_ss(ptr)
 #define FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define ADD(a, b) _mm256_add_ps(a, b)
 #define SET0() _mm256_setzero_ps()
 #define HSUM(v) hsum256(v)
 #define SUFFIX(name) name##_avx2

@@ -17,6 +17,7 @@
 #define STOREM(ptr, m, v) _mm512_mask_storeu_ps(ptr, m, v)
 #define BCAST(ptr) _mm512_set1_ps(*(ptr))
 #define FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define ADD(a, b) _mm512_add_ps(a, b)
 #define SET0() _mm512_setzero_ps()
 #define HSUM(v) _mm512_reduce_add_ps(v)
 #define SUFFIX(name) name##_avx512
