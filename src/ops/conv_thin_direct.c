@@ -151,8 +151,11 @@ static void dw_blocks(void *ctx, int64_t lo, int64_t hi)
     for (int64_t b = lo; b < hi; b++) {
         const int64_t i0 = b * j->rows_blk, i1 = i0 + j->rows_blk < rows ? i0 + j->rows_blk : rows;
         const float *dy = j->dy + i0 * OW * F;
-        if (j->db_parts) j->kern->col_sum(dy, (i1 - i0) * OW, F, j->db_parts + b * F);
-        if (!j->dw_parts) continue;
+        float *db = j->db_parts ? j->db_parts + b * F : NULL;
+        if (!j->dw_parts) {
+            j->kern->col_sum(dy, (i1 - i0) * OW, F, db);
+            continue;
+        }
         float *dw = j->dw_parts + b * p->K * F;
         for (int64_t kd = 0; kd < p->k[0]; kd++)
             for (int64_t kh0 = 0; kh0 < KH; kh0 += R) {
@@ -161,7 +164,9 @@ static void dw_blocks(void *ctx, int64_t lo, int64_t hi)
                 for (int64_t ch = 0; ch < nch; ch++) {
                     const int g = (int)((jx - o0 + nch - ch - 1) / (nch - ch));
                     const int64_t goff = kd * p->dl[0] * plane + kh0 * p->dl[1] * j->pad.Wp * C + o0;
-                    j->kern->dw_group(j->xr + i0, dy, i1 - i0, OW, ps, F, goff, rowstep, rr, g, out);
+                    /* the first group sums db as well, while dy comes in from memory */
+                    j->kern->dw_group(j->xr + i0, dy, i1 - i0, OW, ps, F, goff, rowstep, rr, g, out, db);
+                    db = NULL;
                     for (int r = 0; r < rr; r++)
                         for (int gi = 0; gi < g; gi++) {
                             const int64_t o = o0 + gi, kw = o / step, c = o % step;

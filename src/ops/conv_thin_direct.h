@@ -15,7 +15,8 @@
  *           xr[i][goff + r*rowstep + ow*ps + g] * dy[(i*OW + ow)*F + f]
  *           for r < R, g < G: R kernel rows of G consecutive padded-row
  *           offsets (some of which are no tap when dilated: dropped by the
- *           caller); R*G <= dw_taps.
+ *           caller); R*G <= dw_taps; db, unless NULL: db[f] = sum of the dy
+ *           rows' column f, pixel by pixel in order (the bias gradient).
  * dx_row:   stride 1: dx[iw][c] += sum over r < nr, kw, f of
  *           dyr[r][ow*F + f] * wr[r][(kw*C + c)*F + f], ow = iw + pw - kw*dlw
  *           inside [0, OW); nr (kd, kh) rows whose output row exists; zeros: F zeros.
@@ -29,7 +30,7 @@ typedef struct thin_direct_kernels {
     void (*fwd_row)(const float *x, const int64_t *toff, int64_t K, int64_t ps, const float *w, int64_t F,
                     const float *bias, int64_t OW, float *y);
     void (*dw_group)(const float *const *xr, const float *dy, int64_t nrows, int64_t OW, int64_t ps, int64_t F,
-                     int64_t goff, int64_t rowstep, int R, int G, float *out);
+                     int64_t goff, int64_t rowstep, int R, int G, float *out, float *db);
     void (*dx_row)(const float *const *dyr, const float *const *wr, int nr, int64_t W, int64_t OW, int64_t KW,
                    int64_t dlw, int64_t pw, int64_t C, int64_t F, const float *zeros, float *dx);
     void (*col_sum)(const float *dy, int64_t n, int64_t F, float *out); /* out[f] = sum_r dy[r*F + f] */
