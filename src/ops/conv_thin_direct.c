@@ -51,6 +51,7 @@ typedef struct {
     float *dw_parts, *db_parts, *scratch;
     const float **ptrs;        /* dX: per thread 2 * KD * KH row pointers */
     const float *zeros;        /* dX: F zeros, the dY of an output column that does not exist */
+    bool fuse_dx;              /* dX computed per dW block (blocks of whole images) */
 } direct_job;
 
 static void pad_images(void *ctx, int64_t lo, int64_t hi)
@@ -135,7 +136,9 @@ bool tc_conv_thin_direct_forward(const conv_plan *p, const thin_direct_kernels *
     return true;
 }
 
-/* kernel-gradient blocks [lo, hi) */
+static void dx_rows(void *ctx, int64_t lo, int64_t hi);
+
+/* kernel-gradient blocks [lo, hi) (and, fused, the input gradient of their images) */
 static void dw_blocks(void *ctx, int64_t lo, int64_t hi)
 {
     const direct_job *j = ctx;
@@ -151,6 +154,9 @@ static void dw_blocks(void *ctx, int64_t lo, int64_t hi)
     for (int64_t b = lo; b < hi; b++) {
         const int64_t i0 = b * j->rows_blk, i1 = i0 + j->rows_blk < rows ? i0 + j->rows_blk : rows;
         const float *dy = j->dy + i0 * OW * F;
+        /* the block's whole images: their input gradient first, reading dy from memory
+         * once; the tap groups below find it in L2 */
+        if (j->fuse_dx) dx_rows(ctx, i0 / (p->OD * p->OH) * p->D * p->H, i1 / (p->OD * p->OH) * p->D * p->H);
         float *db = j->db_parts ? j->db_parts + b * F : NULL;
         if (!j->dw_parts) {
             j->kern->col_sum(dy, (i1 - i0) * OW, F, db);
@@ -213,18 +219,23 @@ bool tc_conv_thin_direct_backward(const conv_plan *p, const thin_direct_kernels 
 {
     const int64_t F = p->F, K = p->K, rows = p->N * p->OD * p->OH;
     direct_job j = {.p = p, .kern = kern, .dy = dy, .dx = dx};
+    /* dW blocks of ~64K dY values (L2-resident while the tap groups re-read them):
+     * whole images where an image's dY is at most 128K values (then dX can run per
+     * block on the same cached dY), else rows. Shapes alone decide. */
+    const int64_t per_img = p->rows_img * F, img_rows = p->OD * p->OH;
+    const bool by_image = per_img <= 128 * 1024 && p->N >= 2;
+    j.rows_blk = by_image ? (per_img >= 64 * 1024 ? 1 : 64 * 1024 / per_img) * img_rows : 64 * 1024 / (p->OW * F) + 1;
+    j.nblocks = (rows + j.rows_blk - 1) / j.rows_blk;
+    j.fuse_dx = dx && by_image && (dw || db);
     if (dx) {
         j.ptrs = tc_arena_alloc(sizeof(float *) * (size_t)(tc_num_threads() * 2 * p->k[0] * p->k[1]));
         float *zeros = tc_arena_alloc(sizeof(float) * (size_t)F);
         if (!j.ptrs || !zeros) return false;
         memset(zeros, 0, sizeof(float) * (size_t)F);
         j.zeros = zeros;
-        tc_parallel_for(p->N * p->D * p->H, 64 * 1024 / (p->W * p->C * p->K * F) + 1, dx_rows, &j);
+        if (!j.fuse_dx) tc_parallel_for(p->N * p->D * p->H, 64 * 1024 / (p->W * p->C * p->K * F) + 1, dx_rows, &j);
     }
     if (!dw && !db) return true;
-    /* blocks of ~64K dY values (L2-resident while the tap groups re-read them) */
-    j.rows_blk = 64 * 1024 / (p->OW * F) + 1;
-    j.nblocks = (rows + j.rows_blk - 1) / j.rows_blk;
     if (db && !(j.db_parts = tc_arena_alloc(sizeof(float) * (size_t)(j.nblocks * F)))) return false;
     if (dw) {
         if (!make_padded(&j)) return false;
