@@ -1,4 +1,9 @@
-/* Direct kernels for thin convolutions (groups = 1, C <= 4 input channels:
+/* Thin convolutions (groups = 1, C <= 4 input channels). On AVX2 and AVX-512
+ * float builds the direct kernels of conv_thin_direct.c run (no patch matrix;
+ * strided convolutions still take the input gradient from here); this file's
+ * patch path serves the double build (gradient checks).
+ *
+ * Patch kernels for thin convolutions (groups = 1, C <= 4 input channels:
  * the first layers of the cookbook's CNNs, C3D's and WaveNet's), instead of
  * im2col + sgemm with K = k*k*C = 3 to 108, where sgemm's packing and its
  * K-blocking cost more than the arithmetic.
