@@ -226,6 +226,35 @@ static void big_shapes_and_threads(void **state)
     }
 }
 
+/* a thin layer whose kernel needs no gradient but whose bias does: the bias
+ * gradient alone (conv_thin_direct.c's column sums), the same for 1 and 2 threads */
+static void thin_bias_gradient_only(void **state)
+{
+    (void)state;
+    tc_rng rng = tc_rng_new(5);
+    tc_tensor *x = tc_test_uniform(&rng, 4, (int64_t[]){3, 7, 9, 2}, -1, 1);
+    tc_tensor *w = tc_test_uniform(&rng, 4, (int64_t[]){3, 3, 2, 37}, -1, 1);
+    tc_tensor *bias = tc_test_uniform(&rng, 1, (int64_t[]){37}, -1, 1);
+    tc_tensor *gy = tc_test_uniform(&rng, 4, (int64_t[]){3, 7, 9, 37}, -1, 1);
+    tc_set_requires_grad(bias, true);
+    double ref[37] = {0};
+    for (int64_t i = 0; i < tc_numel(gy); i++) ref[i % 37] += gy->data[i];
+    tc_tensor *db[2];
+    for (int t = 0; t < 2; t++) {
+        int saved = tc_num_threads();
+        tc_set_num_threads(t + 1);
+        bias->grad = NULL;
+        tc_tensor *y = tc_conv(x, w, bias, &(tc_conv_params){.padding = TC_SAME});
+        tc_assert_ok(y);
+        if (tc_backward_with(y, gy) != TC_OK) fail_msg("%s", tc_last_error());
+        tc_set_num_threads(saved);
+        db[t] = bias->grad;
+        assert_near(db[t], ref, "db");
+    }
+    if (memcmp(db[0]->data, db[1]->data, sizeof(tc_scalar) * 37) != 0) fail_msg("db differs between 1 and 2 threads");
+    tc_step_reset();
+}
+
 static void bad_inputs(void **state)
 {
     (void)state;
@@ -274,6 +303,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(against_pytorch),
         cmocka_unit_test(big_shapes_and_threads),
+        cmocka_unit_test(thin_bias_gradient_only),
         cmocka_unit_test(bad_inputs),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
