@@ -169,6 +169,19 @@ static void big_shapes_and_threads(void **state)
         {1, 4, {300}, 1, {2}, 5, {1}, {3}, {3}, {0}, 1},
         /* thin 3-D (C3D's first layer shape, small), F = 16 */
         {3, 3, {4, 7, 6}, 3, {3, 3, 3}, 16, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1},
+        /* the direct thin kernels (conv_thin_direct.c) on AVX2/AVX-512: batch 1, 5x5x1 -> 32 with
+         * SAME pads on a row of 31 (not a multiple of any pixel tile: 14, 12, 6, 8) */
+        {2, 1, {9, 31}, 1, {5, 5}, 32, {1, 1}, {1, 1}, {2, 2}, {2, 2}, 1},
+        /* 3x3x3 -> 64 (dX tiles at a compile-time F of 64), VALID, width 29 */
+        {2, 2, {10, 29}, 3, {3, 3}, 64, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        /* 2 channels -> 16, stride 2, asymmetric pads (dX through the patch path) */
+        {2, 3, {11, 15}, 2, {3, 3}, 16, {2, 2}, {1, 1}, {1, 0}, {1, 1}, 1},
+        /* 4 channels -> 33 (a 32-block and a 1-lane tail), dilation 2 on the width */
+        {2, 2, {8, 20}, 4, {3, 3}, 33, {1, 1}, {1, 2}, {1, 2}, {1, 2}, 1},
+        /* 1 channel -> 48 (a full and a half block), a 1x7 kernel on a row of 40 */
+        {2, 2, {6, 40}, 1, {1, 7}, 48, {1, 1}, {1, 1}, {0, 3}, {0, 3}, 1},
+        /* a row narrower than the kernel: every pixel next to the border */
+        {2, 2, {4, 3}, 1, {5, 5}, 20, {1, 1}, {1, 1}, {2, 2}, {2, 2}, 1},
         /* thin and grouped (K = 2*3*2), strided */
         {2, 11, {9, 10}, 4, {2, 3}, 6, {2, 1}, {1, 1}, {0, 1}, {1, 1}, 2},
         /* 3-D, K = 864 (fewer than 256 rows in 128K values: the 256-row tile floor), 5,184 rows
@@ -211,6 +224,35 @@ static void big_shapes_and_threads(void **state)
         for (int i = 0; i < 4; i++) free(ref[i]);
         tc_step_reset();
     }
+}
+
+/* a thin layer whose kernel needs no gradient but whose bias does: the bias
+ * gradient alone (conv_thin_direct.c's column sums), the same for 1 and 2 threads */
+static void thin_bias_gradient_only(void **state)
+{
+    (void)state;
+    tc_rng rng = tc_rng_new(5);
+    tc_tensor *x = tc_test_uniform(&rng, 4, (int64_t[]){3, 7, 9, 2}, -1, 1);
+    tc_tensor *w = tc_test_uniform(&rng, 4, (int64_t[]){3, 3, 2, 37}, -1, 1);
+    tc_tensor *bias = tc_test_uniform(&rng, 1, (int64_t[]){37}, -1, 1);
+    tc_tensor *gy = tc_test_uniform(&rng, 4, (int64_t[]){3, 7, 9, 37}, -1, 1);
+    tc_set_requires_grad(bias, true);
+    double ref[37] = {0};
+    for (int64_t i = 0; i < tc_numel(gy); i++) ref[i % 37] += gy->data[i];
+    tc_tensor *db[2];
+    for (int t = 0; t < 2; t++) {
+        int saved = tc_num_threads();
+        tc_set_num_threads(t + 1);
+        bias->grad = NULL;
+        tc_tensor *y = tc_conv(x, w, bias, &(tc_conv_params){.padding = TC_SAME});
+        tc_assert_ok(y);
+        if (tc_backward_with(y, gy) != TC_OK) fail_msg("%s", tc_last_error());
+        tc_set_num_threads(saved);
+        db[t] = bias->grad;
+        assert_near(db[t], ref, "db");
+    }
+    if (memcmp(db[0]->data, db[1]->data, sizeof(tc_scalar) * 37) != 0) fail_msg("db differs between 1 and 2 threads");
+    tc_step_reset();
 }
 
 static void bad_inputs(void **state)
@@ -261,6 +303,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(against_pytorch),
         cmocka_unit_test(big_shapes_and_threads),
+        cmocka_unit_test(thin_bias_gradient_only),
         cmocka_unit_test(bad_inputs),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -179,9 +179,13 @@ tc_status tc_backward_with(tc_tensor *out, const tc_tensor *grad_out)
     if (!grad_out) return tc_error(TC_ERR_ARG, "backward_with: grad_out is NULL");
     if (!tc_same_shape(out, grad_out))
         return tc_error(TC_ERR_SHAPE, "backward_with: output %s but gradient %s", TC_SHP(out), TC_SHP(grad_out));
-    tc_tensor *g = tc_grad_for(out);
+    /* every value is written next: no zeroing first (a conv output's gradient is
+     * megabytes, and zeroing it cost as much as the thin kernels' backward) */
+    bool fresh;
+    tc_tensor *g = tc_grad_for_overwrite(out, &fresh);
     if (!g) return tc_last_status();
-    tc_read_values(grad_out, g->data);
+    s = tc_read_values(grad_out, g->data);
+    if (s) return s;
     return run_backward(out);
 }
 

@@ -1,4 +1,9 @@
-/* Direct kernels for thin convolutions (groups = 1, C <= 4 input channels:
+/* Thin convolutions (groups = 1, C <= 4 input channels). On AVX2 and AVX-512
+ * float builds the direct kernels of conv_thin_direct.c run (no patch matrix;
+ * strided convolutions still take the input gradient from here); this file's
+ * patch path serves the double build (gradient checks).
+ *
+ * Patch kernels for thin convolutions (groups = 1, C <= 4 input channels:
  * the first layers of the cookbook's CNNs, C3D's and WaveNet's), instead of
  * im2col + sgemm with K = k*k*C = 3 to 108, where sgemm's packing and its
  * K-blocking cost more than the arithmetic.
@@ -165,6 +170,10 @@ static void forward_tiles(void *ctx, int64_t lo, int64_t hi)
 
 bool tc_conv_thin_forward(const conv_plan *p, const tc_scalar *bias, tc_scalar *y)
 {
+#ifndef TC_DOUBLE
+    const thin_direct_kernels *dk = tc_thin_direct_pick();
+    if (dk) return tc_conv_thin_direct_forward(p, dk, bias, y);
+#endif
     tc_scalar *zeros = NULL;
     if (!bias) { /* the kernel starts from the bias row: give it zeros */
         zeros = tc_arena_alloc(sizeof(tc_scalar) * (size_t)p->F);
@@ -210,6 +219,15 @@ bool tc_conv_thin_backward(const conv_plan *p, const tc_scalar *dy, tc_scalar *d
 {
     const int64_t K = p->K, F = p->F, nb = p->wblocks;
     if (!dx && !dw && !db) return true;
+#ifndef TC_DOUBLE
+    const thin_direct_kernels *dk = tc_thin_direct_pick();
+    if (dk) {
+        const bool direct_dx = tc_conv_thin_direct_dx_ok(p);
+        if (!tc_conv_thin_direct_backward(p, dk, dy, direct_dx ? dx : NULL, dw, db)) return false;
+        if (direct_dx || !dx) return true;
+        dw = db = NULL; /* strided: the patch path below for the input gradient only */
+    }
+#endif
     thin_job j = {.p = p, .gemm = pick_gemm(), .dy = dy, .dx = dx};
     j.scratch = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(tc_num_threads() * 2 * TILE * K));
     if (!j.scratch) return false;

@@ -1,0 +1,255 @@
+/* Direct thin convolutions (float, AVX-512 / AVX2): the driver of the
+ * kernels of conv_thin_direct.h, which build no patch matrix.
+ *
+ * The input is copied once per call into a zero-padded buffer (as small as
+ * the input: the padding is the only growth), so the kernels never test a
+ * border:
+ *   forward: each output row (n, od, oh): tiles of pixels x 32 channels, the
+ *            K taps' inputs broadcast against the weight vectors, then bias
+ *            and the fused epilogue while the row is in cache; rows in
+ *            parallel.
+ *   dW, db:  fixed blocks of output rows (shapes only: ~256 KB of dY each);
+ *            per block, groups of taps x 32 channels accumulated over every
+ *            pixel of the block, the blocks' partial sums added in block
+ *            order: bit-identical for any thread count.
+ *   dX:      stride 1: each input row gathers sum_f dY * W over the taps
+ *            whose output exists (vectors over the output channels, added
+ *            across at the end); other strides keep the patch path of
+ *            conv_thin.c. */
+#include "conv.h"
+#include "conv_thin.h"
+#include "conv_thin_direct.h"
+
+#ifndef TC_DOUBLE
+
+const thin_direct_kernels *tc_thin_direct_pick(void)
+{
+    switch (tc_isa()) {
+    case TC_ISA_AVX512: return &tc_thin_direct_avx512;
+    case TC_ISA_AVX2: return &tc_thin_direct_avx2;
+    default: return NULL;
+    }
+}
+
+/* the padded input: extents that hold every tap of every output */
+typedef struct {
+    int64_t Dp, Hp, Wp, img; /* img = Dp*Hp*Wp*C floats per image */
+    float *x;
+} padded;
+
+static int64_t extent(int64_t out, int64_t s, int64_t k, int64_t dl) { return (out - 1) * s + (k - 1) * dl + 1; }
+
+typedef struct {
+    const conv_plan *p;
+    const thin_direct_kernels *kern;
+    padded pad;
+    const int64_t *toff;       /* forward: tap offsets in the padded image */
+    const float *bias, *dy;
+    float *y, *dx;
+    const float **xr;          /* dW: each output row's padded input row */
+    int64_t rows_blk, nblocks; /* dW: output rows per block, blocks */
+    float *dw_parts, *db_parts, *scratch;
+    const float **ptrs;        /* dX: per thread 2 * KD * KH row pointers */
+    const float *zeros;        /* dX: F zeros, the dY of an output column that does not exist */
+    bool fuse_dx;              /* dX computed per dW block (blocks of whole images) */
+} direct_job;
+
+static void pad_images(void *ctx, int64_t lo, int64_t hi)
+{
+    const direct_job *j = ctx;
+    const conv_plan *p = j->p;
+    const padded *q = &j->pad;
+    const int64_t C = p->C;
+    /* columns [w0, w1) of a padded row hold input columns [w0 - pb2, w1 - pb2) */
+    const int64_t w0 = p->pb[2], w1 = p->W + p->pb[2] < q->Wp ? p->W + p->pb[2] : q->Wp;
+    for (int64_t n = lo; n < hi; n++) {
+        float *dst = q->x + n * q->img;
+        memset(dst, 0, sizeof(float) * (size_t)q->img);
+        const float *src = p->x + n * p->D * p->H * p->W * C;
+        for (int64_t pd = 0; pd < q->Dp; pd++) {
+            int64_t id = pd - p->pb[0];
+            if (id < 0 || id >= p->D) continue;
+            for (int64_t ph = 0; ph < q->Hp; ph++) {
+                int64_t ih = ph - p->pb[1];
+                if (ih < 0 || ih >= p->H || w1 <= w0) continue;
+                memcpy(dst + ((pd * q->Hp + ph) * q->Wp + w0) * C, src + ((id * p->H + ih) * p->W) * C,
+                       sizeof(float) * (size_t)((w1 - w0) * C));
+            }
+        }
+    }
+}
+
+static bool make_padded(direct_job *j)
+{
+    const conv_plan *p = j->p;
+    padded *q = &j->pad;
+    q->Dp = extent(p->OD, p->s[0], p->k[0], p->dl[0]);
+    q->Hp = extent(p->OH, p->s[1], p->k[1], p->dl[1]);
+    q->Wp = extent(p->OW, p->s[2], p->k[2], p->dl[2]);
+    q->img = q->Dp * q->Hp * q->Wp * p->C;
+    q->x = tc_arena_alloc(sizeof(float) * (size_t)(p->N * q->img));
+    if (!q->x) return false;
+    tc_parallel_for(p->N, 1, pad_images, j);
+    return true;
+}
+
+/* output row i = (n, od, oh) -> its first padded input row */
+static const float *row_input(const direct_job *j, int64_t i)
+{
+    const conv_plan *p = j->p;
+    const int64_t oh = i % p->OH, od = i / p->OH % p->OD, n = i / p->OH / p->OD;
+    return j->pad.x + n * j->pad.img + ((od * p->s[0]) * j->pad.Hp + oh * p->s[1]) * j->pad.Wp * p->C;
+}
+
+static void forward_rows(void *ctx, int64_t lo, int64_t hi)
+{
+    const direct_job *j = ctx;
+    const conv_plan *p = j->p;
+    const int64_t OW = p->OW, F = p->F;
+    for (int64_t i = lo; i < hi; i++) {
+        float *y = j->y + i * OW * F;
+        j->kern->fwd_row(row_input(j, i), j->toff, p->K, p->s[2] * p->C, p->w, F, j->bias, OW, y);
+        if (tc_conv_has_epilogue(p)) tc_conv_epilogue(p, y, i * OW, (i + 1) * OW);
+    }
+}
+
+bool tc_conv_thin_direct_forward(const conv_plan *p, const thin_direct_kernels *kern, const float *bias, float *y)
+{
+    direct_job j = {.p = p, .kern = kern, .y = y};
+    if (!make_padded(&j)) return false;
+    int64_t *toff = tc_arena_alloc(sizeof(int64_t) * (size_t)p->K);
+    float *zeros = bias ? NULL : tc_arena_alloc(sizeof(float) * (size_t)p->F);
+    if (!toff || (!bias && !zeros)) return false;
+    if (zeros) memset(zeros, 0, sizeof(float) * (size_t)p->F);
+    const int64_t C = p->C, plane = j.pad.Hp * j.pad.Wp * C;
+    int64_t t = 0;
+    for (int64_t kd = 0; kd < p->k[0]; kd++)
+        for (int64_t kh = 0; kh < p->k[1]; kh++)
+            for (int64_t kw = 0; kw < p->k[2]; kw++)
+                for (int64_t c = 0; c < C; c++)
+                    toff[t++] = kd * p->dl[0] * plane + kh * p->dl[1] * j.pad.Wp * C + kw * p->dl[2] * C + c;
+    j.toff = toff;
+    j.bias = bias ? bias : zeros;
+    /* ~64K multiply-adds per chunk at least: a 1-image batch still splits its rows */
+    int64_t grain = 65536 / (p->OW * p->F * p->K) + 1;
+    tc_parallel_for(p->N * p->OD * p->OH, grain, forward_rows, &j);
+    return true;
+}
+
+static void dx_rows(void *ctx, int64_t lo, int64_t hi);
+
+/* kernel-gradient blocks [lo, hi) (and, fused, the input gradient of their images) */
+static void dw_blocks(void *ctx, int64_t lo, int64_t hi)
+{
+    const direct_job *j = ctx;
+    const conv_plan *p = j->p;
+    const int64_t C = p->C, F = p->F, OW = p->OW, KH = p->k[1], KW = p->k[2];
+    const int64_t rows = p->N * p->OD * p->OH, ps = p->s[2] * C, plane = j->pad.Hp * j->pad.Wp * C;
+    const int64_t rowstep = p->dl[1] * j->pad.Wp * C, step = p->dl[2] * C; /* step: padded columns between kw */
+    const int64_t jx = ((KW - 1) * p->dl[2] + 1) * C;                       /* padded columns one kernel row spans */
+    const int T = j->kern->dw_taps;
+    /* a kernel row's jx columns in nch balanced chunks of at most T, or R rows of them together */
+    const int64_t R = jx * 2 <= T ? 2 : 1, nch = (jx + T - 1) / T;
+    float *out = j->scratch + tc_thread_id() * T * F;
+    for (int64_t b = lo; b < hi; b++) {
+        const int64_t i0 = b * j->rows_blk, i1 = i0 + j->rows_blk < rows ? i0 + j->rows_blk : rows;
+        const float *dy = j->dy + i0 * OW * F;
+        /* the block's whole images: their input gradient first, reading dy from memory
+         * once; the tap groups below find it in L2 */
+        if (j->fuse_dx) dx_rows(ctx, i0 / (p->OD * p->OH) * p->D * p->H, i1 / (p->OD * p->OH) * p->D * p->H);
+        float *db = j->db_parts ? j->db_parts + b * F : NULL;
+        if (!j->dw_parts) {
+            j->kern->col_sum(dy, (i1 - i0) * OW, F, db);
+            continue;
+        }
+        float *dw = j->dw_parts + b * p->K * F;
+        for (int64_t kd = 0; kd < p->k[0]; kd++)
+            for (int64_t kh0 = 0; kh0 < KH; kh0 += R) {
+                const int rr = (int)(kh0 + R <= KH ? R : KH - kh0);
+                int64_t o0 = 0;
+                for (int64_t ch = 0; ch < nch; ch++) {
+                    const int g = (int)((jx - o0 + nch - ch - 1) / (nch - ch));
+                    const int64_t goff = kd * p->dl[0] * plane + kh0 * p->dl[1] * j->pad.Wp * C + o0;
+                    /* the first group sums db as well, while dy comes in from memory */
+                    j->kern->dw_group(j->xr + i0, dy, i1 - i0, OW, ps, F, goff, rowstep, rr, g, out, db);
+                    db = NULL;
+                    for (int r = 0; r < rr; r++)
+                        for (int gi = 0; gi < g; gi++) {
+                            const int64_t o = o0 + gi, kw = o / step, c = o % step;
+                            if (c >= C) continue; /* a column between dilated taps */
+                            const int64_t tap = ((kd * KH + kh0 + r) * KW + kw) * C + c;
+                            memcpy(dw + tap * F, out + (r * g + gi) * F, sizeof(float) * (size_t)F);
+                        }
+                    o0 += g;
+                }
+            }
+    }
+}
+
+/* input-gradient rows (n, id, ih) [lo, hi), stride 1 */
+static void dx_rows(void *ctx, int64_t lo, int64_t hi)
+{
+    const direct_job *j = ctx;
+    const conv_plan *p = j->p;
+    const int64_t C = p->C, F = p->F, KD = p->k[0], KH = p->k[1];
+    const float **dyr = j->ptrs + tc_thread_id() * 2 * KD * KH, **wr = dyr + KD * KH;
+    for (int64_t i = lo; i < hi; i++) {
+        const int64_t ih = i % p->H, id = i / p->H % p->D, n = i / p->H / p->D;
+        int nr = 0;
+        for (int64_t kd = 0; kd < KD; kd++) {
+            const int64_t od = id + p->pb[0] - kd * p->dl[0];
+            if (od < 0 || od >= p->OD) continue;
+            for (int64_t kh = 0; kh < KH; kh++) {
+                const int64_t oh = ih + p->pb[1] - kh * p->dl[1];
+                if (oh < 0 || oh >= p->OH) continue;
+                dyr[nr] = j->dy + ((n * p->OD + od) * p->OH + oh) * p->OW * F;
+                wr[nr++] = p->w + (kd * KH + kh) * p->k[2] * C * F;
+            }
+        }
+        if (nr)
+            j->kern->dx_row(dyr, wr, nr, p->W, p->OW, p->k[2], p->dl[2], p->pb[2], C, F, j->zeros,
+                             j->dx + i * p->W * C);
+    }
+}
+
+bool tc_conv_thin_direct_dx_ok(const conv_plan *p) { return p->s[0] == 1 && p->s[1] == 1 && p->s[2] == 1; }
+
+bool tc_conv_thin_direct_backward(const conv_plan *p, const thin_direct_kernels *kern, const float *dy, float *dx,
+                                  float *dw, float *db)
+{
+    const int64_t F = p->F, K = p->K, rows = p->N * p->OD * p->OH;
+    direct_job j = {.p = p, .kern = kern, .dy = dy, .dx = dx};
+    /* dW blocks of ~64K dY values (L2-resident while the tap groups re-read them):
+     * whole images where an image's dY is at most 128K values (then dX can run per
+     * block on the same cached dY), else rows. Shapes alone decide. */
+    const int64_t per_img = p->rows_img * F, img_rows = p->OD * p->OH;
+    const bool by_image = per_img <= 128 * 1024 && p->N >= 2;
+    j.rows_blk = by_image ? (per_img >= 64 * 1024 ? 1 : 64 * 1024 / per_img) * img_rows : 64 * 1024 / (p->OW * F) + 1;
+    j.nblocks = (rows + j.rows_blk - 1) / j.rows_blk;
+    j.fuse_dx = dx && by_image && (dw || db);
+    if (dx) {
+        j.ptrs = tc_arena_alloc(sizeof(float *) * (size_t)(tc_num_threads() * 2 * p->k[0] * p->k[1]));
+        float *zeros = tc_arena_alloc(sizeof(float) * (size_t)F);
+        if (!j.ptrs || !zeros) return false;
+        memset(zeros, 0, sizeof(float) * (size_t)F);
+        j.zeros = zeros;
+        if (!j.fuse_dx) tc_parallel_for(p->N * p->D * p->H, 64 * 1024 / (p->W * p->C * p->K * F) + 1, dx_rows, &j);
+    }
+    if (!dw && !db) return true;
+    if (db && !(j.db_parts = tc_arena_alloc(sizeof(float) * (size_t)(j.nblocks * F)))) return false;
+    if (dw) {
+        if (!make_padded(&j)) return false;
+        j.xr = tc_arena_alloc(sizeof(float *) * (size_t)rows);
+        j.dw_parts = tc_arena_alloc(sizeof(float) * (size_t)(j.nblocks * K * F));
+        j.scratch = tc_arena_alloc(sizeof(float) * (size_t)(tc_num_threads() * kern->dw_taps * F));
+        if (!j.xr || !j.dw_parts || !j.scratch) return false;
+        for (int64_t i = 0; i < rows; i++) j.xr[i] = row_input(&j, i);
+    }
+    tc_parallel_for(j.nblocks, 1, dw_blocks, &j);
+    for (int64_t b = 0; b < j.nblocks; b++) { /* block order: the same sums for any thread count */
+        if (dw) tc_accumulate(dw, j.dw_parts + b * K * F, K * F);
+        if (db) tc_accumulate(db, j.db_parts + b * F, F);
+    }
+    return true;
+}
+#endif
