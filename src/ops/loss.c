@@ -109,6 +109,7 @@ typedef struct {
     const loss_saved *s;
     const tc_tensor *gy;
     tc_scalar *ga, *gb; /* gradient buffers of input a and b, or NULL */
+    bool ga_fresh;      /* ga is uninitialised (sparse CE only): rows are written, not added to */
 } back_job;
 
 /* upstream gradient of example i divided by the reduction's divisor */
@@ -124,7 +125,10 @@ static void backward_rows(void *ctx, int64_t lo, int64_t hi)
     const loss_saved *s = j->s;
     for (int64_t i = lo; i < hi; i++) {
         tc_scalar k = (tc_scalar)(upstream(s, j->gy, i) * (s->w ? s->w[i] : 1));
-        if (k == 0) continue;
+        if (k == 0) {
+            if (j->ga_fresh) memset(j->ga + i * s->C, 0, sizeof(tc_scalar) * (size_t)s->C); /* a masked row */
+            continue;
+        }
         if (s->kind == SIGMOID_CE || s->kind == SQUARED_ERROR) {
             tc_scalar x = s->a[i], z = s->b[i];
             if (s->kind == SIGMOID_CE) {
@@ -142,7 +146,10 @@ static void backward_rows(void *ctx, int64_t lo, int64_t hi)
         if (s->kind == SPARSE_CE) {
             if (!j->ga) continue;
             tc_scalar *g = j->ga + i * s->C;
-            for (int64_t c = 0; c < s->C; c++) g[c] += k * EXP((z[c] - m) - ls);
+            if (j->ga_fresh)
+                for (int64_t c = 0; c < s->C; c++) g[c] = k * EXP((z[c] - m) - ls);
+            else
+                for (int64_t c = 0; c < s->C; c++) g[c] += k * EXP((z[c] - m) - ls);
             g[(int64_t)s->b[i]] -= k;
             continue;
         }
@@ -162,10 +169,14 @@ static void backward_rows(void *ctx, int64_t lo, int64_t hi)
 static tc_status loss_backward(tc_node *n, const tc_tensor *gy)
 {
     const loss_saved *s = n->saved;
-    tc_tensor *ga = tc_grad_for(n->inputs[0]), *gb = s->kind == SPARSE_CE ? NULL : tc_grad_for(n->inputs[1]);
+    /* sparse CE writes every row of a fresh logits gradient (masked rows as zeros): no zero-fill of [n, C] first,
+     * which for a decoder's [B*T, vocabulary] logits is most of the backward's memory traffic */
+    bool fresh = false;
+    tc_tensor *ga = s->kind == SPARSE_CE ? tc_grad_for_overwrite(n->inputs[0], &fresh) : tc_grad_for(n->inputs[0]);
+    tc_tensor *gb = s->kind == SPARSE_CE ? NULL : tc_grad_for(n->inputs[1]);
     tc_tensor *gw = tc_grad_for(n->inputs[2]);
     if (ga || gb) {
-        back_job j = {s, gy, ga ? ga->data : NULL, gb ? gb->data : NULL};
+        back_job j = {s, gy, ga ? ga->data : NULL, gb ? gb->data : NULL, fresh};
         int64_t grain = s->C >= 2048 ? 1 : 2048 / s->C;
         tc_parallel_for(s->n, grain, backward_rows, &j);
     }

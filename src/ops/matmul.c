@@ -14,6 +14,14 @@ typedef struct {
 
 static int64_t batch_count(const mm_plan *p) { return tc_shape_numel(p->nb, p->batch); }
 
+/* whether an operand has its own block for every batch (no broadcast batch axis) */
+static bool full_batches(const mm_plan *p, const int64_t *bstride)
+{
+    for (int d = 0; d < p->nb; d++)
+        if (p->batch[d] > 1 && bstride[d] == 0) return false;
+    return true;
+}
+
 /* Offset of batch item i in an operand with the given batch strides. */
 static int64_t batch_offset(const mm_plan *p, const int64_t *bstride, int64_t i)
 {
@@ -77,17 +85,27 @@ tc_tensor *tc_matmul(tc_tensor *a, tc_tensor *b)
 tc_status tc_backward_matmul(tc_node *nd, const tc_tensor *gy)
 {
     const mm_plan *p = nd->saved;
-    tc_tensor *ga = tc_grad_for(nd->inputs[0]);
-    tc_tensor *gb = tc_grad_for(nd->inputs[1]);
+    /* a first gradient of an operand that is not broadcast is written by its GEMMs (beta 0: each batch
+     * covers its own block) instead of zero-filled and added to; a broadcast one is zeroed first */
+    bool fa = false, fb = false;
+    tc_tensor *ga = tc_grad_for_overwrite(nd->inputs[0], &fa);
+    tc_tensor *gb = nd->inputs[1] == nd->inputs[0] ? tc_grad_for(nd->inputs[1]) : tc_grad_for_overwrite(nd->inputs[1], &fb);
+    if (fa && !full_batches(p, p->a_bstride)) memset(ga->data, 0, sizeof(tc_scalar) * (size_t)tc_numel(ga)), fa = false;
+    if (fb && !full_batches(p, p->b_bstride)) memset(gb->data, 0, sizeof(tc_scalar) * (size_t)tc_numel(gb)), fb = false;
     int64_t nbatch = batch_count(p);
+    if (nbatch == 0 || p->k == 0 || p->m == 0 || p->n == 0) { /* nothing written below: a first gradient is zero */
+        if (fa) memset(ga->data, 0, sizeof(tc_scalar) * (size_t)tc_numel(ga));
+        if (fb) memset(gb->data, 0, sizeof(tc_scalar) * (size_t)tc_numel(gb));
+        if (p->k == 0) return TC_OK;
+    }
     /* batches run in order, so broadcast operands accumulate deterministically */
     for (int64_t i = 0; i < nbatch; i++) {
         const tc_scalar *g = gy->data + i * p->m * p->n;
         if (ga)
-            tc_gemm(false, true, p->m, p->k, p->n, 1, g, p->n, p->b + batch_offset(p, p->b_bstride, i), p->n, 1,
+            tc_gemm(false, true, p->m, p->k, p->n, 1, g, p->n, p->b + batch_offset(p, p->b_bstride, i), p->n, fa ? 0 : 1,
                     ga->data + batch_offset(p, p->a_bstride, i), p->k);
         if (gb)
-            tc_gemm(true, false, p->k, p->n, p->m, 1, p->a + batch_offset(p, p->a_bstride, i), p->k, g, p->n, 1,
+            tc_gemm(true, false, p->k, p->n, p->m, 1, p->a + batch_offset(p, p->a_bstride, i), p->k, g, p->n, fb ? 0 : 1,
                     gb->data + batch_offset(p, p->b_bstride, i), p->n);
     }
     return TC_OK;
@@ -126,12 +144,13 @@ tc_tensor *tc_linear(tc_tensor *x, tc_tensor *w, tc_tensor *bias)
 tc_status tc_backward_linear(tc_node *nd, const tc_tensor *gy)
 {
     const linear_saved *s = nd->saved;
-    tc_tensor *gx = tc_grad_for(nd->inputs[0]);
+    bool fresh; /* a first gradient of x is written by the GEMM (beta 0), not zero-filled and added to */
+    tc_tensor *gx = tc_grad_for_overwrite(nd->inputs[0], &fresh);
     tc_tensor *gw = tc_grad_for(nd->inputs[1]);
     tc_tensor *gb = tc_grad_for(nd->inputs[2]);
     if (gx) {
         const tc_scalar *wd = tc_packed(nd->inputs[1]);
-        tc_gemm(false, true, s->rows, s->in, s->out, 1, gy->data, s->out, wd, s->out, 1, gx->data, s->in);
+        tc_gemm(false, true, s->rows, s->in, s->out, 1, gy->data, s->out, wd, s->out, fresh ? 0 : 1, gx->data, s->in);
     }
     if (gw) tc_gemm(true, false, s->in, s->out, s->rows, 1, s->x, s->in, gy->data, s->out, 1, gw->data, s->out);
     if (gb) {
