@@ -28,6 +28,14 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* Process CPU time (all threads): the speed measure that survives a loaded machine. */
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 /* ---- data ------------------------------------------------------------------------ */
 typedef struct {
     tc_id_seqs src, tgt;
@@ -282,7 +290,8 @@ static int usage(FILE *f, const char *cmd, const nmt_opts *d, int rc)
             "  --length-penalty A   [%g]\n"
             "  --threads N, --seed N\n"
             "  --out DIR            best.tcck, vocab.src/.tgt, metrics.csv, curves, test translations [out/%s]\n"
-            "  --summary-json FILE  dev_bleu, test_bleu, test_bleu_beam, test_perplexity, train_seconds, target_tokens_per_second\n",
+            "  --summary-json FILE  dev_bleu, test_bleu, test_bleu_beam, test_perplexity, train_seconds, cpu_seconds,\n"
+            "                       target_tokens_per_second, target_tokens, beam_seconds, beam_cpu_seconds, beam_sentences\n",
             cmd, d->attention, d->steps, d->batch, d->units, d->layers, d->dropout, d->lr, d->init, d->max_len, d->buckets,
             d->eval_every, d->eval_max, d->beam, d->length_penalty, cmd);
     return rc;
@@ -428,7 +437,7 @@ static int train(int argc, char **argv, const char *cmd, const char *default_att
     fprintf(csv, "step,train_loss,train_ppl,dev_ppl,dev_bleu,seconds\n");
     int64_t n_eval = o.steps / o.eval_every + 2, n_rows = 0;
     for (int k = 0; k < 3; k++) curve[k] = calloc((size_t)n_eval, sizeof(double));
-    double best_bleu = -1, train_time = 0, t0 = now(), loss_sum = 0, dev_bleu = NAN;
+    double best_bleu = -1, train_time = 0, train_cpu = 0, t0 = now(), loss_sum = 0, dev_bleu = NAN;
     int64_t tokens = 0, window_tokens = 0, bpos = 0, step = 0;
     char best_path[4400];
     snprintf(best_path, sizeof best_path, "%s/best.tcck", o.out);
@@ -446,7 +455,7 @@ static int train(int argc, char **argv, const char *cmd, const char *default_att
             for (int64_t i = 0; i < starts[n_batches]; i++) order[i] = keep[order[i]];
             bpos = 0;
         }
-        double ts0 = now();
+        double ts0 = now(), tc0 = cpu_now();
         tc_seq_batch b;
         int64_t n = starts[bpos + 1] - starts[bpos];
         if (tc_seq_batch_make(ts, tt, order + starts[bpos], n, o.max_len, o.max_len, 1, 2, &b) != TC_OK) goto lib_error;
@@ -461,6 +470,7 @@ static int train(int argc, char **argv, const char *cmd, const char *default_att
             goto done;
         }
         train_time += now() - ts0;
+        train_cpu += cpu_now() - tc0;
         step++;
         loss_sum += l * (double)n;
         tokens += b.tgt_tokens;
@@ -507,13 +517,14 @@ static int train(int argc, char **argv, const char *cmd, const char *default_att
     }
     double test_ppl = perplexity(m, &sp[2], o.batch);
     snprintf(path, sizeof path, "%s/test.greedy.%s", o.out, o.tgt);
-    double test_bleu = split_bleu(m, &sp[2], vt, NULL, o.batch, path), beam_bleu = NAN, beam_time = 0;
+    double test_bleu = split_bleu(m, &sp[2], vt, NULL, o.batch, path), beam_bleu = NAN, beam_time = 0, beam_cpu = 0;
     if (o.beam > 1) {
-        double tb = now();
+        double tb = now(), tcb = cpu_now();
         snprintf(path, sizeof path, "%s/test.beam%lld.%s", o.out, o.beam, o.tgt);
         beam_bleu = split_bleu(m, &sp[2], vt, &(tc_decode_opts){.beam_width = (int)o.beam, .length_penalty = o.length_penalty},
                                o.batch, path);
         beam_time = now() - tb;
+        beam_cpu = cpu_now() - tcb;
     }
     if (kind != TC_ATTN_NONE) { /* the attention weights of the first test sentence */
         int64_t idx0 = 0;
@@ -540,13 +551,15 @@ static int train(int argc, char **argv, const char *cmd, const char *default_att
     double tps = (double)tokens / (train_time > 0 ? train_time : 1e-9);
     printf("test: perplexity %.2f, BLEU %.2f (greedy)", test_ppl, test_bleu);
     if (o.beam > 1) printf(", %.2f (beam %lld, %.1f s)", beam_bleu, o.beam, beam_time);
-    printf("; best dev BLEU %.2f; %lld steps in %.1f s of training (%.0f target tokens/s)\n", best_bleu, (long long)step,
-           train_time, tps);
+    printf("; best dev BLEU %.2f; %lld steps in %.1f s of training, %.1f s CPU (%.0f target tokens/s)\n", best_bleu,
+           (long long)step, train_time, train_cpu, tps);
     if (o.summary) {
         const char *keys[] = {"dev_bleu", "test_bleu", "test_bleu_beam", "test_perplexity", "train_seconds",
-                              "target_tokens_per_second", "steps"};
-        double vals[] = {best_bleu, test_bleu, beam_bleu, test_ppl, train_time, tps, (double)step};
-        if (!write_summary_json(cmd, o.summary, 7, keys, vals)) goto done;
+                              "target_tokens_per_second", "steps", "cpu_seconds", "target_tokens", "beam_seconds",
+                              "beam_cpu_seconds", "beam_sentences"};
+        double vals[] = {best_bleu, test_bleu, beam_bleu, test_ppl, train_time, tps, (double)step, train_cpu, (double)tokens,
+                         beam_time, beam_cpu, o.beam > 1 ? (double)sp[2].src.n : 0};
+        if (!write_summary_json(cmd, o.summary, 12, keys, vals)) goto done;
     }
     rc = 0;
     goto done;
@@ -585,7 +598,7 @@ static int infer_usage(FILE *f, int rc)
                "  --output FILE        the translations [standard output]\n"
                "  --attention-png F    heatmap of the first sentence's attention (greedy, attention models)\n"
                "  --threads N, --seed N (sampling)\n"
-               "  --summary-json FILE  sentences, seconds, sentences_per_second\n");
+               "  --summary-json FILE  sentences, seconds, cpu_seconds, sentences_per_second\n");
     return rc;
 }
 
@@ -634,14 +647,14 @@ int tc_cmd_nmt_infer(int argc, char **argv)
     if (!(m = load_model("nmt-infer", ckpt, vs, vsp, vt, vtp))) goto done;
     if (!read_ids("nmt-infer", input, vs, &src, NULL)) goto done;
     hyps = calloc((size_t)src.n, sizeof *hyps);
-    double t0 = now();
+    double t0 = now(), c0 = cpu_now();
     tc_decode_opts o = {.beam_width = (int)beam, .length_penalty = lp, .temperature = temperature, .max_len = max_len,
                         .seed = (uint64_t)seed};
     if (!hyps || translate(m, &src, vt, &o, batch, hyps) != TC_OK) {
         fprintf(stderr, "tensorcook nmt-infer: %s\n", tc_last_error());
         goto done;
     }
-    double secs = now() - t0;
+    double secs = now() - t0, cpu = cpu_now() - c0;
     size_t n = 0;
     for (int64_t i = 0; i < src.n; i++)
         for (int64_t t = 0; t < hyps[i].n; t++) n += strlen(hyps[i].tok[t]) + 1;
@@ -686,9 +699,9 @@ int tc_cmd_nmt_infer(int argc, char **argv)
     fprintf(stderr, "tensorcook nmt-infer: %lld sentences in %.2f s (%s)\n", (long long)src.n, secs,
             beam > 1 ? "beam search" : temperature > 0 ? "sampling" : "greedy");
     if (summary) {
-        const char *keys[] = {"sentences", "seconds", "sentences_per_second"};
-        double vals[] = {(double)src.n, secs, (double)src.n / (secs > 0 ? secs : 1e-9)};
-        if (!write_summary_json("nmt-infer", summary, 3, keys, vals)) goto done;
+        const char *keys[] = {"sentences", "seconds", "sentences_per_second", "cpu_seconds"};
+        double vals[] = {(double)src.n, secs, (double)src.n / (secs > 0 ? secs : 1e-9), cpu};
+        if (!write_summary_json("nmt-infer", summary, 4, keys, vals)) goto done;
     }
     rc = 0;
 done:

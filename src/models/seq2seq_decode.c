@@ -85,6 +85,7 @@ tc_status tc_seq2seq_decode(tc_seq2seq *m, const tc_seq_batch *b, const tc_decod
     int32_t *tokens = malloc(sizeof *tokens * (size_t)(max_len * R));
     int64_t *parents = malloc(sizeof *parents * (size_t)(max_len * R)), *rows = malloc(sizeof *rows * (size_t)R);
     double *lp = malloc(sizeof *lp * (size_t)R), *row = malloc(sizeof *row * (size_t)V);
+    double *row_max = malloc(sizeof *row_max * (size_t)R), *row_logsum = malloc(sizeof *row_logsum * (size_t)R);
     int64_t *len = calloc((size_t)R, sizeof *len);
     bool *finished = calloc((size_t)R, sizeof *finished);
     cand *best = malloc(sizeof *best * (size_t)K);
@@ -95,7 +96,7 @@ tc_status tc_seq2seq_decode(tc_seq2seq *m, const tc_seq_batch *b, const tc_decod
     float **att_rows = attention ? calloc((size_t)B, sizeof *att_rows) : NULL;
     tc_rng rng = tc_rng_new(o->seed);
     int64_t steps = 0;
-    if (!tokens || !parents || !rows || !lp || !row || !len || !finished || !best || !new_tok || !new_lp || !new_len ||
+    if (!tokens || !parents || !rows || !lp || !row || !row_max || !row_logsum || !len || !finished || !best || !new_tok || !new_lp || !new_len ||
         !new_fin || (attention && !att_rows)) {
         st = tc_error(TC_ERR_MEMORY, "seq2seq_decode: out of memory");
         goto done;
@@ -187,21 +188,25 @@ tc_status tc_seq2seq_decode(tc_seq2seq *m, const tc_seq_batch *b, const tc_decod
                 for (int k = 0; k < K; k++) {
                     int64_t r = bi * K + k;
                     const tc_scalar *z = logits->data + r * V;
+                    /* the GNMT penalty of a candidate depends only on whether it ends the beam: two values a row */
+                    int64_t nl_eos = len[r], nl_word = len[r] + !finished[r];
+                    double pen_eos = o->length_penalty != 0 ? pow((5.0 + (double)nl_eos) / 6.0, o->length_penalty) : 1.0;
+                    double pen_word = o->length_penalty != 0 ? pow((5.0 + (double)nl_word) / 6.0, o->length_penalty) : 1.0;
                     if (finished[r]) { /* a finished beam only continues with </s>, at no cost */
-                        for (int64_t v = 0; v < V; v++) row[v] = v == eos ? 0.0 : -INFINITY;
-                    } else {
-                        double mx = -INFINITY, sum = 0;
-                        for (int64_t v = 0; v < V; v++) mx = z[v] > mx ? z[v] : mx;
-                        for (int64_t v = 0; v < V; v++) sum += exp(z[v] - mx);
-                        double lse = mx + log(sum);
-                        for (int64_t v = 0; v < V; v++) row[v] = z[v] - lse;
+                        for (int64_t v = 0; v < V; v++)
+                            push_cand(best, K, &n, (v == eos ? lp[r] : -INFINITY) / (v == eos ? pen_eos : pen_word),
+                                      (int64_t)k * V + v);
+                        continue;
                     }
-                    for (int64_t v = 0; v < V; v++) {
-                        double total = lp[r] + row[v];
-                        int64_t nl = len[r] + (!finished[r] && v != eos);
-                        double pen = o->length_penalty != 0 ? pow((5.0 + (double)nl) / 6.0, o->length_penalty) : 1.0;
-                        push_cand(best, K, &n, total / pen, (int64_t)k * V + v);
-                    }
+                    double mx = -INFINITY, sum = 0;
+                    for (int64_t v = 0; v < V; v++) mx = z[v] > mx ? z[v] : mx;
+                    for (int64_t v = 0; v < V; v++) sum += exp(z[v] - mx);
+                    /* kept for the chosen words' log-probabilities below (no second pass of exp over the row) */
+                    row_max[r] = mx;
+                    row_logsum[r] = log(sum);
+                    double lse = mx + row_logsum[r];
+                    for (int64_t v = 0; v < V; v++)
+                        push_cand(best, K, &n, (lp[r] + (z[v] - lse)) / (v == eos ? pen_eos : pen_word), (int64_t)k * V + v);
                 }
                 for (int k = 0; k < K; k++) {
                     int64_t r = bi * K + k, parent = bi * K + best[k].index / V, v = best[k].index % V;
@@ -212,16 +217,11 @@ tc_status tc_seq2seq_decode(tc_seq2seq *m, const tc_seq_batch *b, const tc_decod
                     new_fin[r] = finished[parent] || v == eos;
                 }
             }
-            /* the chosen words' log-probabilities: recompute from the logits of their parents */
+            /* the chosen words' log-probabilities, from their parents' log-sum-exp */
             for (int64_t r = 0; r < R; r++) {
                 int64_t parent = rows[r];
-                if (!finished[parent]) {
-                    const tc_scalar *z = logits->data + parent * V;
-                    double mx = -INFINITY, sum = 0;
-                    for (int64_t v = 0; v < V; v++) mx = z[v] > mx ? z[v] : mx;
-                    for (int64_t v = 0; v < V; v++) sum += exp(z[v] - mx);
-                    new_lp[r] = lp[parent] + (z[new_tok[r]] - mx - log(sum));
-                }
+                if (!finished[parent])
+                    new_lp[r] = lp[parent] + (logits->data[parent * V + new_tok[r]] - row_max[parent] - row_logsum[parent]);
             }
             for (int64_t r = 0; r < R; r++) {
                 tokens[steps * R + r] = new_tok[r];
@@ -283,6 +283,8 @@ done:
     free(rows);
     free(lp);
     free(row);
+    free(row_max);
+    free(row_logsum);
     free(len);
     free(finished);
     free(best);

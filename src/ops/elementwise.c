@@ -296,21 +296,36 @@ static tc_status binary_backward(tc_node *nd, const tc_tensor *gy)
 {
     const binary_saved *s = nd->saved;
     const bcast *p = &s->p;
-    tc_tensor *ga = tc_grad_for(nd->inputs[0]), *gb = tc_grad_for(nd->inputs[1]);
     int64_t total = tc_numel(gy);
-    if ((!ga && !gb) || total == 0) return TC_OK;
     if (s->kind == B_ADD || s->kind == B_SUB) { /* the gradient is gy itself (or -gy) */
+        /* a first gradient of an operand of the output's size is a copy of gy (no zero-fill and add);
+         * inputs[0] == inputs[1] (x + x) takes the accumulating path for the second */
+        bool fa = false, fb = false;
+        tc_tensor *ga = p->bcast_a ? tc_grad_for(nd->inputs[0]) : tc_grad_for_overwrite(nd->inputs[0], &fa);
+        tc_tensor *gb = p->bcast_b ? tc_grad_for(nd->inputs[1]) : tc_grad_for_overwrite(nd->inputs[1], &fb);
+        if ((!ga && !gb) || total == 0) {
+            if (fa) memset(ga->data, 0, sizeof(tc_scalar) * (size_t)total);
+            if (fb) memset(gb->data, 0, sizeof(tc_scalar) * (size_t)total);
+            return TC_OK;
+        }
         tc_scalar sign_b = s->kind == B_SUB ? -1 : 1;
         if (ga) {
             if (p->bcast_a) reduce_into(p, p->red_a, gy->data, 1, ga->data);
+            else if (fa) memcpy(ga->data, gy->data, sizeof(tc_scalar) * (size_t)total);
             else add_into(ga->data, gy->data, 1, total);
         }
         if (gb) {
             if (p->bcast_b) reduce_into(p, p->red_b, gy->data, sign_b, gb->data);
-            else add_into(gb->data, gy->data, sign_b, total);
+            else if (fb && sign_b == 1) memcpy(gb->data, gy->data, sizeof(tc_scalar) * (size_t)total);
+            else {
+                if (fb) memset(gb->data, 0, sizeof(tc_scalar) * (size_t)total);
+                add_into(gb->data, gy->data, sign_b, total);
+            }
         }
         return TC_OK;
     }
+    tc_tensor *ga = tc_grad_for(nd->inputs[0]), *gb = tc_grad_for(nd->inputs[1]);
+    if ((!ga && !gb) || total == 0) return TC_OK;
     /* per-element gradients straight into an operand of the output's size,
      * into zeroed scratch for a broadcast one */
     tc_scalar *ta = NULL, *tb = NULL;

@@ -21,6 +21,7 @@ typedef struct {
     tc_scalar *y;
     const tc_scalar *gy;
     tc_scalar *gg, *gc;
+    bool gg_fresh, gc_fresh; /* uninitialised gradients: written, not added to */
 } cell_job;
 
 static void forward_rows(void *ctx, int64_t lo, int64_t hi)
@@ -77,12 +78,17 @@ static void backward_rows(void *ctx, int64_t lo, int64_t hi)
             tc_scalar i = a[k], f = a[H + k], cc = a[2 * H + k], o = a[3 * H + k];
             tc_scalar dct = dcn[k] + dh[k] * o * (1 - t[k] * t[k]); /* total gradient of c' */
             if (dg) {
-                dg[s->order[0] * H + k] += dct * cc * i * (1 - i);
-                dg[s->order[1] * H + k] += dct * c[k] * f * (1 - f);
-                dg[s->order[2] * H + k] += dct * i * (1 - cc * cc);
-                dg[s->order[3] * H + k] += dh[k] * t[k] * o * (1 - o);
+                tc_scalar *d0 = dg + s->order[0] * H + k, *d1 = dg + s->order[1] * H + k;
+                tc_scalar *d2 = dg + s->order[2] * H + k, *d3 = dg + s->order[3] * H + k;
+                tc_scalar v0 = dct * cc * i * (1 - i), v1 = dct * c[k] * f * (1 - f), v2 = dct * i * (1 - cc * cc);
+                tc_scalar v3 = dh[k] * t[k] * o * (1 - o);
+                if (j->gg_fresh) *d0 = v0, *d1 = v1, *d2 = v2, *d3 = v3;
+                else *d0 += v0, *d1 += v1, *d2 += v2, *d3 += v3;
             }
-            if (dc) dc[k] += dct * f;
+            if (dc) {
+                if (j->gc_fresh) dc[k] = dct * f;
+                else dc[k] += dct * f;
+            }
         }
     }
 }
@@ -90,9 +96,12 @@ static void backward_rows(void *ctx, int64_t lo, int64_t hi)
 tc_status tc_backward_lstm_cell(tc_node *n, const tc_tensor *gy)
 {
     cell_saved *s = n->saved;
-    tc_tensor *gg = tc_grad_for(n->inputs[0]), *gc = tc_grad_for(n->inputs[1]);
+    bool fg, fc; /* every element of a first gradient is written by backward_rows */
+    tc_tensor *gg = tc_grad_for_overwrite(n->inputs[0], &fg);
+    tc_tensor *gc = n->inputs[1] == n->inputs[0] ? tc_grad_for(n->inputs[1]) : tc_grad_for_overwrite(n->inputs[1], &fc);
+    if (n->inputs[1] == n->inputs[0]) fc = false;
     if (!gg && !gc) return TC_OK;
-    cell_job j = {s, NULL, NULL, gy->data, gg ? gg->data : NULL, gc ? gc->data : NULL};
+    cell_job j = {s, NULL, NULL, gy->data, gg ? gg->data : NULL, gc ? gc->data : NULL, fg, fc};
     tc_parallel_for(s->B, 1 + 4096 / (s->H + 1), backward_rows, &j);
     return TC_OK;
 }

@@ -46,8 +46,10 @@ tc_tensor *tc_reshape(tc_tensor *x, int ndim, const int64_t *shape)
 
 tc_status tc_backward_reshape(tc_node *n, const tc_tensor *gy)
 {
-    tc_tensor *gx = tc_grad_for(n->inputs[0]);
-    if (gx) tc_accumulate(gx->data, gy->data, tc_numel(gy));
+    bool fresh; /* a first gradient is gy itself, copied (no zero-fill and add) */
+    tc_tensor *gx = tc_grad_for_overwrite(n->inputs[0], &fresh);
+    if (gx && fresh) memcpy(gx->data, gy->data, sizeof(tc_scalar) * (size_t)tc_numel(gy));
+    else if (gx) tc_accumulate(gx->data, gy->data, tc_numel(gy));
     return TC_OK;
 }
 
