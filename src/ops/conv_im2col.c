@@ -314,7 +314,10 @@ bool tc_conv_backward_kernel(const conv_plan *p, const tc_scalar *dy, tc_scalar 
     }
     if (p->wblocks >= 2) tc_parallel_for(p->wblocks, 1, backward_blocks, &j);
     else backward_one_block(&j);
-    if (dw) tc_parallel_for(p->K * p->F, 4096, reduce_dw, &j);
+    /* 16K values a chunk: a WaveNet layer's kernel (2 x 64 x 128) is one
+     * chunk on the calling thread (a wake-up of the pool costs more than
+     * 16K adds); each value's sum is the same however it is cut */
+    if (dw) tc_parallel_for(p->K * p->F, 16384, reduce_dw, &j);
     if (db) reduce_fixed_order(db, j.db_parts, p->wblocks, p->F, 0, p->F);
     return true;
 }
