@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-/* Pause iterations a waiting thread spins before it sleeps: 2000 pauses of
+/* Pause iterations a waiting thread spins at most before it sleeps (each
+ * thread's actual spin adapts below it, see spin_budget): 2000 pauses of
  * ~20 ns on Zen 5, ~40 us, about one condition-variable wake-up.
  * TENSORCOOK_SPIN=N sets it (0: sleep at once, as OMP_WAIT_POLICY=PASSIVE
  * does). It was 20000 (~0.4 ms): on this machine, loaded past its 2 cores,
