@@ -187,6 +187,12 @@ static void big_shapes_and_threads(void **state)
         /* 3-D, K = 864 (fewer than 256 rows in 128K values: the 256-row tile floor), 5,184 rows
          * in 21 tiles crossing the two images: the parallel tiled forward and 2 gradient blocks */
         {3, 2, {8, 18, 18}, 32, {3, 3, 3}, 16, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1},
+        /* batch 1, one image block (conv_im2col.c's backward_one_block): a WaveNet layer, 1-D causal,
+         * dilation 8, 64 -> 128 channels on 1,030 steps, one tile, each gradient product split over the pool */
+        {1, 1, {1030}, 64, {2}, 128, {1}, {8}, {8}, {0}, 1},
+        /* batch 1 over 32 tiles (K = 288: 455-row tiles, the last shorter), 2 groups: dW summed across
+         * tiles, dX col2im where tiles meet */
+        {2, 1, {121, 119}, 64, {3, 3}, 22, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 2},
         /* depthwise, multiplier 2, 3-D */
         {3, 10, {5, 6, 7}, 4, {3, 2, 3}, 8, {1, 2, 1}, {1, 1, 2}, {1, 0, 2}, {1, 1, 2}, 4},
     };

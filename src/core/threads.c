@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-/* Pause iterations a waiting thread spins before it sleeps: 2000 pauses of
+/* Pause iterations a waiting thread spins at most before it sleeps (each
+ * thread's actual spin adapts below it, see spin_budget): 2000 pauses of
  * ~20 ns on Zen 5, ~40 us, about one condition-variable wake-up.
  * TENSORCOOK_SPIN=N sets it (0: sleep at once, as OMP_WAIT_POLICY=PASSIVE
  * does). It was 20000 (~0.4 ms): on this machine, loaded past its 2 cores,
@@ -46,6 +47,30 @@ static _Thread_local int thread_id;
 static _Thread_local int in_parallel;
 
 
+/* Adaptive spinning. Each waiting thread spins at most its own budget,
+ * which halves after a wait the spin did not cover (it slept anyway: the
+ * spin was wasted) and doubles after one it did, between spin_iters / 16
+ * and spin_iters. A WaveNet training step dispatches ~440 jobs with gaps
+ * mostly longer than the spin; on the loaded 2-core machine the full spins
+ * were ~20 ms of its ~0.15 s CPU per step at 2 threads (perf), as much as
+ * TENSORCOOK_SPIN=0 saved. Short gaps (RNN steps) keep their spin: a spin
+ * that succeeds grows back to the full count. Timing only, never which
+ * thread computes what. */
+static _Thread_local int spin_budget = -1;
+
+static int spin_limit(void)
+{
+    if (spin_budget < 0 || spin_budget > spin_iters) spin_budget = spin_iters;
+    return spin_budget;
+}
+
+static void spin_outcome(bool covered)
+{
+    int floor = spin_iters / 16;
+    if (covered) spin_budget = spin_budget * 2 > spin_iters ? spin_iters : spin_budget * 2 < floor ? floor : spin_budget * 2;
+    else spin_budget = spin_budget / 2 < floor ? floor : spin_budget / 2;
+}
+
 static void chunk_bounds(int64_t n, int nchunks, int c, int64_t *b, int64_t *e)
 {
     *b = n * c / nchunks;
@@ -59,11 +84,12 @@ static void *worker_main(void *arg)
     in_parallel = 1;
     unsigned seen = 0;
     for (;;) {
-        int spins = 0;
-        while (__atomic_load_n(&P.generation, __ATOMIC_ACQUIRE) == seen && spins < spin_iters) {
+        int spins = 0, limit = spin_limit();
+        while (__atomic_load_n(&P.generation, __ATOMIC_ACQUIRE) == seen && spins < limit) {
             __builtin_ia32_pause();
             spins++;
         }
+        if (limit > 0) spin_outcome(__atomic_load_n(&P.generation, __ATOMIC_ACQUIRE) != seen);
         pthread_mutex_lock(&P.lock);
         while (P.generation == seen && !P.stop) pthread_cond_wait(&P.wake, &P.lock);
         if (P.stop) {
@@ -205,8 +231,10 @@ void tc_parallel_for(int64_t n, int64_t grain, tc_range_fn fn, void *ctx)
      * for jobs: a caller asleep on the condition variable is woken tens of
      * microseconds after the last chunk ends (measured in this VM), which
      * dominates short jobs such as one RNN step's products. */
-    for (int spins = 0; __atomic_load_n(&P.remaining, __ATOMIC_ACQUIRE) > 0 && spins < spin_iters; spins++)
+    int limit = spin_limit();
+    for (int spins = 0; __atomic_load_n(&P.remaining, __ATOMIC_ACQUIRE) > 0 && spins < limit; spins++)
         __builtin_ia32_pause();
+    if (limit > 0) spin_outcome(__atomic_load_n(&P.remaining, __ATOMIC_ACQUIRE) == 0);
     pthread_mutex_lock(&P.lock);
     while (P.remaining > 0) pthread_cond_wait(&P.done, &P.lock);
     pthread_mutex_unlock(&P.lock);

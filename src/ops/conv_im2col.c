@@ -236,6 +236,41 @@ static void backward_blocks(void *ctx, int64_t lo, int64_t hi)
     }
 }
 
+/* One image block (batch 1: WaveNet's training window, a single image):
+ * backward_blocks' loop on the calling thread, each tile's two products
+ * split over the pool instead (the blocks gave the pool nothing to share,
+ * and the second thread sat idle through every conv backward). The tiles,
+ * the order of the sums and each product's operands are those of
+ * backward_blocks; tc_gemm / tc_gemm_b compute each element by the same
+ * operations whatever their split (AVX-512), or split by the shape only
+ * (OpenBLAS), so the bits never depend on the thread count. */
+static void backward_one_block(const conv_job *j)
+{
+    const conv_plan *p = j->p;
+    const int64_t rows = p->N * p->rows_img, t = tile_rows(p, 0, rows);
+    tc_scalar *P = j->scratch, *dP = P + j->scratch_len;
+    tc_scalar *part = j->dw_parts, *bpart = j->db_parts;
+    if (bpart) memset(bpart, 0, sizeof(tc_scalar) * (size_t)p->F);
+    for (int64_t r0 = 0; r0 < rows; r0 += t) {
+        int64_t r1 = r0 + t < rows ? r0 + t : rows;
+        const tc_scalar *dy = j->dy + r0 * p->F;
+        if (bpart)
+            for (int64_t r = r0; r < r1; r++) tc_accumulate(bpart, dy + (r - r0) * p->F, p->F);
+        for (int64_t g = 0; g < p->groups; g++) {
+            if (part) {
+                if (p->patches) P = p->patches + (g * rows + r0) * p->K; /* kept by forward */
+                else im2col_tile(p, g, r0, r1, P);
+                tc_gemm(true, false, p->K, p->Fg, r1 - r0, 1, P, p->K, dy + g * p->Fg, p->F, r0 == 0 ? 0 : 1,
+                        part + g * p->Fg, p->F);
+            }
+            if (j->dx) {
+                tc_gemm_b(false, r1 - r0, 1, dy + g * p->Fg, p->F, &j->wp[g], NULL, 0, dP, p->K);
+                col2im_tile(p, g, r0, r1, dP, j->dx);
+            }
+        }
+    }
+}
+
 /* dst[i] += parts[0][i] + parts[1][i] + ... (nparts blocks of len values) */
 static void reduce_fixed_order(tc_scalar *dst, const tc_scalar *parts, int64_t nparts, int64_t len, int64_t lo,
                                int64_t hi)
@@ -277,8 +312,12 @@ bool tc_conv_backward_kernel(const conv_plan *p, const tc_scalar *dy, tc_scalar 
         j.db_parts = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(p->wblocks * p->F));
         if (!j.db_parts) return false;
     }
-    tc_parallel_for(p->wblocks, 1, backward_blocks, &j);
-    if (dw) tc_parallel_for(p->K * p->F, 4096, reduce_dw, &j);
+    if (p->wblocks >= 2) tc_parallel_for(p->wblocks, 1, backward_blocks, &j);
+    else backward_one_block(&j);
+    /* 16K values a chunk: a WaveNet layer's kernel (2 x 64 x 128) is one
+     * chunk on the calling thread (a wake-up of the pool costs more than
+     * 16K adds); each value's sum is the same however it is cut */
+    if (dw) tc_parallel_for(p->K * p->F, 16384, reduce_dw, &j);
     if (db) reduce_fixed_order(db, j.db_parts, p->wblocks, p->F, 0, p->F);
     return true;
 }
