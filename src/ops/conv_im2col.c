@@ -222,7 +222,7 @@ bool tc_conv_forward_kernel(const conv_plan *p, const tc_scalar *bias, tc_scalar
             im2col_parallel(p, g, r0, r1, P);
             tc_gemm_b(false, r1 - r0, 1, P, p->K, &j.wp[g], bias ? bias + g * p->Fg : NULL, 0, yt + g * p->Fg, p->F);
         }
-        if (tc_conv_has_epilogue(p)) tc_conv_epilogue(p, yt, r0, r1);
+        tc_conv_epilogue_parallel(p, yt, r0, r1); /* split like the GEMM before it */
     }
     return true;
 }
