@@ -5,7 +5,9 @@
  * Flatten -> Dense 256 ReLU -> Dropout 0.5 -> Dense 1, sigmoid binary
  * cross-entropy, SGD 1e-4 momentum 0.9, batch 16).
  * Inference runs as the classify and features recipes run it: no gradient,
- * after tc_model_prepare_inference (BENCH_NO_FOLD=1 leaves that out).
+ * after tc_model_prepare_inference (BENCH_NO_FOLD=1 leaves that out;
+ * BENCH_NO_PACK=1 keeps it but packs the folded kernels per call, as
+ * before tc_model_inference_use_packed).
  * Each case runs twice to warm up (the first run grows the step arena, the
  * second faults in the one block that replaces its pieces), then REPEATS times; it prints, per case,
  * the process CPU time per image (all threads; the number that survives a
@@ -47,7 +49,9 @@ static void inference(tc_zoo_arch arch, int repeats)
     if (!m) die("build");
     int folded = 0, fused = 0;
     if (!getenv("BENCH_NO_FOLD") && tc_model_prepare_inference(m, &folded, &fused) != TC_OK) die("prepare_inference");
-    fprintf(stderr, "%s: %d BatchNormalization folded, %d epilogues fused\n", tc_zoo_arch_name(arch), folded, fused);
+    int packed = tc_model_inference_use_packed(m, !getenv("BENCH_NO_PACK"));
+    fprintf(stderr, "%s: %d BatchNormalization folded, %d epilogues fused, %d kernels packed\n", tc_zoo_arch_name(arch),
+            folded, fused, packed);
     int64_t side = tc_zoo_default_size(arch);
     bool was = tc_set_grad_enabled(false);
     int batches[2] = {1, 8}, n_batches = 2;

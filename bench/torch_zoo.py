@@ -169,7 +169,8 @@ def report(name, batch, cpu, wall):
 
 def inference(name, repeats):
     model, side = inference_model(name)
-    for batch in (1, 8):
+    # BENCH_BATCH=B: that batch only, as bench_zoo
+    for batch in ((int(os.environ['BENCH_BATCH']),) if os.environ.get('BENCH_BATCH') else (1, 8)):
         x = torch.rand(batch, 3, side, side) * 2 - 1
         best = [1e30, 1e30]
         with torch.no_grad():

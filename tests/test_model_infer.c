@@ -4,7 +4,8 @@
  * equals the plain run to 1e-5 relative, on the output and on inner values
  * (one of them inside a fused chain, which then runs as it is); the counts
  * say how many BatchNormalizations were folded and the run counter shows
- * the fused path ran; 1 and 2 threads give the same bits; weights, summary
+ * the fused path ran; the folded kernels' packed panels give the same bits
+ * as packing per call; 1 and 2 threads give the same bits; weights, summary
  * counts, training runs and runs recording weight gradients are left alone. */
 #include <math.h>
 #include <stdio.h>
@@ -105,6 +106,15 @@ static void check_case(const icase *c)
     tc_tensor *fast2 = keep(tc_model_forward(m, x, false));
     int64_t runs = tc_model_inference_fused_runs(m);
     assert_int_equal(runs, folded); /* each chain starts at a folded convolution and ran once */
+    tc_step_reset();
+
+    /* each folded kernel was packed once: without the packs, the same bits */
+    assert_int_equal(tc_model_inference_use_packed(m, false), 0);
+    tc_tensor *unpacked = keep(tc_model_forward(m, x, false));
+    assert_int_equal(tc_model_inference_fused_runs(m), 2 * runs);
+    assert_memory_equal(unpacked->data, fast2->data, sizeof(tc_scalar) * (size_t)tc_numel(fast2));
+    assert_int_equal(tc_model_inference_use_packed(m, true), folded);
+    tc_step_reset();
     double d = rel_diff(fast2, plain);
     printf("%s: %d folded, %d fused, output rel diff %.2e\n", tc_zoo_arch_name(c->arch), folded, fused, d);
     assert_true(d <= 1e-5);
@@ -121,6 +131,34 @@ static void check_case(const icase *c)
     assert_memory_equal(fast1->data, fast2->data, sizeof(tc_scalar) * (size_t)tc_numel(fast1));
     tc_set_num_threads(2);
     tc_step_reset();
+
+    /* a gradient for the input: the chains run fused on the folded kernels, without the packs */
+    for (int i = 0; i < tc_model_layer_count(m); i++) tc_layer_set_trainable(tc_model_layer_at(m, i), false);
+    tc_model_refresh_trainable(m);
+    tc_set_grad_enabled(true);
+    tc_tensor *xg = tc_tensor_new(x->ndim, x->shape);
+    memcpy(xg->data, x->data, sizeof(tc_scalar) * (size_t)tc_numel(x));
+    tc_set_requires_grad(xg, true);
+    before = tc_model_inference_fused_runs(m);
+    tc_tensor *yg = tc_model_forward(m, xg, false);
+    assert_non_null(yg);
+    assert_int_equal(tc_model_inference_fused_runs(m), before + runs);
+    tc_tensor *ygv = keep(yg);
+    assert_memory_equal(ygv->data, fast2->data, sizeof(tc_scalar) * (size_t)tc_numel(fast2));
+    tc_tensor_free(ygv);
+    tc_tensor *ones = tc_tensor_new(yg->ndim, yg->shape);
+    for (int64_t i = 0; i < tc_numel(ones); i++) ones->data[i] = 1;
+    assert_int_equal(tc_backward_with(yg, ones), TC_OK);
+    assert_non_null(xg->grad);
+    double gs = 0;
+    for (int64_t i = 0; i < tc_numel(xg); i++) gs += fabs((double)xg->grad->data[i]);
+    assert_true(gs > 0 && isfinite(gs));
+    tc_step_reset();
+    tc_tensor_free(ones);
+    tc_tensor_free(xg);
+    for (int i = 0; i < tc_model_layer_count(m); i++) tc_layer_set_trainable(tc_model_layer_at(m, i), true);
+    tc_model_refresh_trainable(m);
+    tc_set_grad_enabled(false);
 
     /* gradients for the weights: the chains run as they are */
     tc_set_grad_enabled(true);
@@ -148,6 +186,7 @@ static void check_case(const icase *c)
     tc_tensor_free(plain_bn);
     tc_tensor_free(fast1);
     tc_tensor_free(fast2);
+    tc_tensor_free(unpacked);
     tc_model_free(m);
     tc_step_reset();
 }

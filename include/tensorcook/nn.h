@@ -246,6 +246,12 @@ tc_status tc_model_prepare_inference(tc_model *m, int *folded, int *fused);
 void tc_model_drop_inference(tc_model *m);
 /* How many fused convolutions the forward passes ran since the rewrite (0 without one). */
 int64_t tc_model_inference_fused_runs(const tc_model *m);
+/* The rewrite packs each folded kernel once into the GEMM's panels
+ * (tc_conv_weights_prepare; freed with the rewrite), used while no gradient
+ * is recorded through the convolution. Same bits as packing per call; on
+ * false the runs pack per call again (to compare). Returns how many packed
+ * kernels are now in use (0 without a rewrite or when off). */
+int tc_model_inference_use_packed(tc_model *m, bool on);
 
 /* Parameters, in a stable order. Trainable ones require gradients; frozen
  * layers' parameters and non-trainable state (batch-norm moving stats)

@@ -125,9 +125,10 @@ bool tc_model_is_sequential(const tc_model *m);
  * SeparableConv2D; -1 for any other layer, or one with an activation. */
 int tc_conv_layer_kernel_index(const tc_layer *l);
 /* The layer's forward on x with that kernel and bias (NULL: none) in place
- * of its own, and the fused epilogue act(y + residual) (tc_conv_params). */
+ * of its own, and the fused epilogue act(y + residual) (tc_conv_params);
+ * packed (NULL: none) is that kernel's tc_conv_weights_prepare. */
 tc_tensor *tc_conv_layer_run(tc_layer *l, tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, tc_conv_act act,
-                             tc_tensor *residual);
+                             tc_tensor *residual, const tc_conv_weights *packed);
 /* ---- masks (layers_mask.c) ---- */
 /* 1 where x differs from v: per element, or per feature vector (any of the
  * last axis) with over_features. */

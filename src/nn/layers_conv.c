@@ -130,13 +130,14 @@ int tc_conv_layer_kernel_index(const tc_layer *l)
 }
 
 tc_tensor *tc_conv_layer_run(tc_layer *l, tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, tc_conv_act act,
-                             tc_tensor *residual)
+                             tc_tensor *residual, const tc_conv_weights *packed)
 {
     tc_conv_params p = conv_params(l);
     p.act = act;
     p.residual = residual;
+    p.weights = packed;
     if (l->ops->build == separable_build) {
-        tc_conv_params pw = {.act = act, .residual = residual};
+        tc_conv_params pw = {.act = act, .residual = residual, .weights = packed};
         return tc_conv(depthwise(l, x, l->w[0], NULL), kernel, bias, &pw);
     }
     return tc_conv(x, kernel, bias, &p);

@@ -39,6 +39,8 @@ static inline bool tc_conv_has_epilogue(const conv_plan *p) { return p->ep.act !
 void tc_conv_epilogue(const conv_plan *p, tc_scalar *y, int64_t r0, int64_t r1);
 /* The same over all rows, split over the threads (for kernels that write the whole output in one call). */
 void tc_conv_epilogue_all(const conv_plan *p, tc_scalar *y);
+/* tc_conv_epilogue over the pool (y points at row r0): for a tile whose GEMM was split too */
+void tc_conv_epilogue_parallel(const conv_plan *p, tc_scalar *y, int64_t r0, int64_t r1);
 
 /* The panels of a tc_conv_weights when they may be used for kernel (its
  * own, unchanged shape and groups, no gradient required), else NULL

@@ -23,19 +23,23 @@ void tc_conv_epilogue(const conv_plan *p, tc_scalar *y, int64_t r0, int64_t r1)
 
 typedef struct {
     const conv_plan *p;
-    tc_scalar *y;
+    tc_scalar *y; /* row r0 */
+    int64_t r0;
 } ep_job;
 
 static void ep_rows(void *ctx, int64_t lo, int64_t hi)
 {
     const ep_job *j = ctx;
-    tc_conv_epilogue(j->p, j->y + lo * j->p->F, lo, hi);
+    tc_conv_epilogue(j->p, j->y + lo * j->p->F, j->r0 + lo, j->r0 + hi);
 }
 
-void tc_conv_epilogue_all(const conv_plan *p, tc_scalar *y)
+/* element by element: how the rows are split changes no bit */
+void tc_conv_epilogue_parallel(const conv_plan *p, tc_scalar *y, int64_t r0, int64_t r1)
 {
     if (!tc_conv_has_epilogue(p)) return;
-    ep_job j = {p, y};
+    ep_job j = {p, y, r0};
     int64_t grain = 4096 / p->F + 1;
-    tc_parallel_for(p->N * p->rows_img, grain, ep_rows, &j);
+    tc_parallel_for(r1 - r0, grain, ep_rows, &j);
 }
+
+void tc_conv_epilogue_all(const conv_plan *p, tc_scalar *y) { tc_conv_epilogue_parallel(p, y, 0, p->N * p->rows_img); }
