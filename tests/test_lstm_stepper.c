@@ -251,18 +251,21 @@ typedef struct {
     tc_scalar *h, *c, *logits; /* [LAYERS * H], [LAYERS * H], [out width] */
 } fast_net;
 
-static void fast_init(fast_net *f, const stack_net *n)
+static void fast_init_prec(fast_net *f, const stack_net *n, tc_precision prec)
 {
     for (int l = 0; l < LAYERS; l++) {
-        f->s[l] = tc_lstm_stepper_new(n->k[l], n->u[l], n->b[l], NULL, l == 0);
+        f->s[l] = tc_lstm_stepper_new_prec(n->k[l], n->u[l], n->b[l], NULL, l == 0, prec);
         tc_assert_ok(f->s[l]);
     }
-    f->out = tc_gemv_plan_new(n->H, n->V, n->w_out->data, n->V, NULL, 0);
+    f->out = tc_gemv_plan_new_prec(n->H, n->V, n->w_out->data, n->V, NULL, 0,
+                                   prec == TC_PRECISION_BF16 ? TC_GEMV_BF16 : TC_GEMV_FP32);
     tc_assert_ok(f->out);
     f->h = calloc((size_t)(LAYERS * n->H), sizeof(tc_scalar));
     f->c = calloc((size_t)(LAYERS * n->H), sizeof(tc_scalar));
     f->logits = calloc((size_t)(tc_gemv_panels(f->out) * TC_GEMV_PANEL), sizeof(tc_scalar));
 }
+
+static void fast_init(fast_net *f, const stack_net *n) { fast_init_prec(f, n, TC_PRECISION_FP32); }
 
 static void fast_free(fast_net *f)
 {
@@ -322,7 +325,7 @@ static void char_rnn_step_matches_reference_loop(void **state)
 /* 1 and 2 threads: the same bits (each output computed by one thread over
  * the whole sum). H = 300: 19 blocks of 16 units, each 77 KB of weights or
  * more, so 2 threads do split them. */
-static void same_bits_for_any_thread_count(void **state)
+static void same_bits_for_threads(tc_precision prec)
 {
     stack_net n;
     stack_init(&n, 61, 300, 9);
@@ -335,7 +338,7 @@ static void same_bits_for_any_thread_count(void **state)
         assert_int_equal(tc_set_num_threads(threads), TC_OK);
         assert_int_equal(tc_num_threads(), threads);
         fast_net f;
-        fast_init(&f, &n);
+        fast_init_prec(&f, &n, prec);
         width = tc_gemv_panels(f.out) * TC_GEMV_PANEL;
         tc_scalar *all = runs[threads - 1] = malloc(sizeof(tc_scalar) * (size_t)(12 * per_step));
         for (int t = 0; t < 12; t++) {
@@ -351,6 +354,29 @@ static void same_bits_for_any_thread_count(void **state)
     free(runs[0]), free(runs[1]);
     stack_free(&n);
     assert_int_equal(tc_set_num_threads(2), TC_OK);
+}
+
+static void same_bits_for_any_thread_count(void **state)
+{
+    (void)state;
+    same_bits_for_threads(TC_PRECISION_FP32);
+}
+
+/* the same with bf16 weights, on every bf16 kernel the CPU can run */
+static void same_bits_for_any_thread_count_bf16(void **state)
+{
+    (void)state;
+    tc_isa_level keep = tc_isa();
+    for (int isa = TC_ISA_GENERIC; isa <= TC_ISA_AVX512; isa++) {
+        if (!tc_isa_supported((tc_isa_level)isa)) continue;
+        assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
+        for (int dot = 0; dot < 2; dot++) {
+            tc_gemv_set_bf16_dot(dot);
+            same_bits_for_threads(TC_PRECISION_BF16);
+        }
+    }
+    tc_gemv_set_bf16_dot(true);
+    tc_set_isa(keep);
 }
 
 /* A step allocates nothing: no arena memory, no malloc. */
@@ -410,6 +436,7 @@ int main(void)
         cmocka_unit_test(one_layer_matches_lstm_step),
         cmocka_unit_test(char_rnn_step_matches_reference_loop),
         cmocka_unit_test(same_bits_for_any_thread_count),
+        cmocka_unit_test(same_bits_for_any_thread_count_bf16),
         cmocka_unit_test(steps_allocate_nothing),
         cmocka_unit_test(stepper_errors),
     };

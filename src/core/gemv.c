@@ -222,6 +222,10 @@ void tc_gemv_run_panels(const tc_gemv_plan *p, const tc_scalar *x, tc_scalar *y,
                 tc_gemv_bf16_panel_avx512(w, x, p->k, yq);
                 continue;
             }
+            if (isa == TC_ISA_AVX2) {
+                tc_gemv_bf16_panel_avx2(w, x, p->k, yq);
+                continue;
+            }
 #endif
             panel_bf16_plain(w, x, p->k, yq);
         }

@@ -12,6 +12,8 @@
  * registers, sums in row order with FMA (same bits as the generic C path
  * when that is compiled with FMA contraction). */
 void tc_gemv_bf16_panel_avx512(const uint16_t *w, const float *x, int64_t k, float *y);
+/* The same sums as the AVX-512F kernel on AVX2 + FMA registers. */
+void tc_gemv_bf16_panel_avx2(const uint16_t *w, const float *x, int64_t k, float *y);
 /* The same product with vdpbf16ps: x rounded to bfloat16, products of
  * each row pair summed before they are added. */
 void tc_gemv_bf16_panel_avx512bf16(const uint16_t *w, const float *x, int64_t k, float *y);
