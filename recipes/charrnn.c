@@ -11,7 +11,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "charrnn_eval.h"
 #include "common.h"
@@ -19,22 +18,6 @@
 #define FORTUNES "/usr/share/games/fortunes"
 #define SEQ_LEN 25
 #define STEP 3
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* CPU seconds of the whole process (all threads): on a shared machine the
- * wall-clock rate is the share of the cores the run got */
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void put_char(FILE *f, uint32_t c)
 {
@@ -51,7 +34,7 @@ static double generate(tc_model *m, const tc_char_vocab *v, const int64_t *seed,
     tc_sampler *s = tc_sampler_new(m, &(tc_sampler_opts){.precision = prec});
     if (!s) return -1;
     tc_rng r = tc_rng_new(rseed);
-    double t0 = now(), c0 = cpu_now();
+    double t0 = wall_seconds(), c0 = process_cpu_seconds();
     const tc_tensor *p = NULL;
     for (int i = 0; i < seed_len; i++) p = tc_sampler_step(s, &seed[i]);
     for (int i = 0; p && i < length; i++) {
@@ -60,8 +43,8 @@ static double generate(tc_model *m, const tc_char_vocab *v, const int64_t *seed,
         else put_char(f, v->chars[next]);
         if (p && i < length - 1) p = tc_sampler_step(s, &next);
     }
-    double rate = p ? length / fmax(now() - t0, 1e-9) : -1;
-    if (cpu_seconds) *cpu_seconds = cpu_now() - c0;
+    double rate = p ? length / fmax(wall_seconds() - t0, 1e-9) : -1;
+    if (cpu_seconds) *cpu_seconds = process_cpu_seconds() - c0;
     tc_sampler_free(s);
     return rate;
 }
@@ -237,12 +220,12 @@ int tc_cmd_charrnn(int argc, char **argv)
     tc_rng pick = tc_rng_new((uint64_t)seed ^ 0x5151); /* seed sequences of the samples */
     b = tc_batcher_new(train, batch, true, false, (uint64_t)seed + (uint64_t)start_epoch, NULL);
     int64_t step = 0, samples = 0, per_epoch = tc_batcher_batches_per_epoch(b);
-    double t0 = now(), train_time = 0, train_loss = NAN, val_loss = NAN;
+    double t0 = wall_seconds(), train_time = 0, train_loss = NAN, val_loss = NAN;
     char ckpt[4200];
     snprintf(ckpt, sizeof ckpt, "%s/checkpoint.tcck", out);
     for (int epoch = (int)start_epoch + 1; epoch <= (int)start_epoch + epochs; epoch++) {
         batch_loss bl = {m};
-        double loss_sum = 0, ts = now(), loss;
+        double loss_sum = 0, ts = wall_seconds(), loss;
         int64_t loss_n = 0;
         while ((!iters || step < iters) && tc_batcher_next(b, &bl.x, &bl.y)) {
             if (tc_model_train_step(m, opt, sequence_loss, &bl, &loss) != TC_OK) {
@@ -254,7 +237,7 @@ int tc_cmd_charrnn(int argc, char **argv)
             samples += bl.y->shape[0];
             step++;
             if (step % 20 == 0) { /* progress, with what is left of this epoch (or of --iters) */
-                double el = train_time + now() - ts, rate = samples / el;
+                double el = train_time + wall_seconds() - ts, rate = samples / el;
                 int64_t in_epoch = step - (int64_t)(epoch - start_epoch - 1) * per_epoch;
                 int64_t total = iters && iters - step + in_epoch < per_epoch ? iters - step + in_epoch : per_epoch;
                 double left = (double)(total - in_epoch) * (double)batch / fmax(rate, 1e-9);
@@ -263,7 +246,7 @@ int tc_cmd_charrnn(int argc, char **argv)
                         rate, (int)(left / 60), (int)fmod(left, 60));
             }
         }
-        train_time += now() - ts; /* training steps only: not validation or sampling */
+        train_time += wall_seconds() - ts; /* training steps only: not validation or sampling */
         train_loss = loss_n ? loss_sum / (double)loss_n : NAN;
         if (val && tc_evaluate(m, val, TC_LOSS_SPARSE_CE, batch, 0, &val_loss, NULL) != TC_OK) { /* nats per character */
             fprintf(stderr, "tensorcook charrnn: %s\n", tc_last_error());
@@ -293,7 +276,7 @@ int tc_cmd_charrnn(int argc, char **argv)
     printf("checkpoint: %s (sample with: tensorcook charrnn --sample --checkpoint %s)\n", ckpt, ckpt);
     if (summary) {
         const char *keys[] = {"train_loss", "val_loss", "train_seconds", "samples_per_second", "steps"};
-        double vals[] = {train_loss, val_loss, now() - t0, samples / fmax(train_time, 1e-9), (double)step};
+        double vals[] = {train_loss, val_loss, wall_seconds() - t0, samples / fmax(train_time, 1e-9), (double)step};
         if (!write_summary_json("charrnn", summary, 5, keys, vals)) goto done;
     }
     rc = 0;

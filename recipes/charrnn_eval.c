@@ -8,28 +8,14 @@
  * (those reset the state per window), so compare fp32 with bf16 here, not
  * with the training log. */
 #include "charrnn_eval.h"
+#include "common.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define FORTUNES "/usr/share/games/fortunes"
-
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 int charrnn_eval_command(const char *checkpoint, const char *text, long long max_chars, double val_split, int seq_len,
                          int step, tc_precision prec)
@@ -59,7 +45,7 @@ int charrnn_eval_command(const char *checkpoint, const char *text, long long max
     }
     if (!(s = tc_sampler_new(m, &(tc_sampler_opts){.precision = prec}))) goto fail;
     int64_t id = tc_char_vocab_id(v, cp[first]);
-    double nats = 0, t0 = now(), c0 = cpu_now();
+    double nats = 0, t0 = wall_seconds(), c0 = process_cpu_seconds();
     const tc_tensor *p = NULL;
     for (size_t i = (size_t)first; i + 1 < ncp; i++) {
         int64_t next = tc_char_vocab_id(v, cp[i + 1]);
@@ -72,7 +58,7 @@ int charrnn_eval_command(const char *checkpoint, const char *text, long long max
         nats -= log(fmax((double)p->data[next], 1e-30));
         id = next;
     }
-    double secs = now() - t0, cpu = cpu_now() - c0;
+    double secs = wall_seconds() - t0, cpu = process_cpu_seconds() - c0;
     long long n = (long long)(ncp - 1 - (size_t)first);
     printf("validation loss %.5f nats/char (%s weights, %lld characters read in order through the generation stepper, "
            "%.0f characters/s, %.0f per CPU second)\n",

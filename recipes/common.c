@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 bool opt_str(int argc, char **argv, int *i, const char *name, const char **value)
@@ -139,4 +140,18 @@ void nearest_names(const char *name, int n, const char *const *names, char *out,
             }
     }
     snprintf(out, size, "%s, %s, %s", near[0] ? near[0] : "-", near[1] ? near[1] : "-", near[2] ? near[2] : "-");
+}
+
+double wall_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+double process_cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }

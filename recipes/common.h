@@ -24,4 +24,10 @@ void set_threads(const char *cmd, long long threads);
  * missing ones), for "no layer 'x'; nearest: ..." messages. */
 void nearest_names(const char *name, int n, const char *const *names, char *out, size_t size);
 
+/* Seconds on the monotonic clock, and CPU seconds of the whole process (all
+ * threads): on a shared machine the wall-clock rate is only the share of the
+ * cores a run got, so the recipes report both. */
+double wall_seconds(void);
+double process_cpu_seconds(void);
+
 #endif

@@ -8,16 +8,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "deepdream.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#include "common.h"
 
 static int64_t wrap(int64_t i, int64_t n) { return ((i % n) + n) % n; }
 
@@ -196,7 +189,7 @@ bool dream_render(const dream_objective *o, tc_tensor **img, const dream_opts *o
         cur = lo;
     }
     tc_rng rng = tc_rng_new(opt->seed);
-    double t0 = now();
+    double t0 = wall_seconds();
     for (int oct = 0; ok && oct < n; oct++) {
         if (oct > 0) {
             const tc_tensor *hi = detail[n - 1 - oct];
@@ -239,7 +232,7 @@ bool dream_render(const dream_objective *o, tc_tensor **img, const dream_opts *o
             ok = save_png(opt->out_dir, name, cur);
         }
     }
-    double t1 = now();
+    double t1 = wall_seconds();
     if (ok) ok = objective_of(o, cur, opt->tile, &r->last_loss);
     if (ok && opt->out_dir) ok = save_png(opt->out_dir, "dream.png", cur);
     r->seconds_per_iteration = r->iterations ? (t1 - t0) / r->iterations : 0;

@@ -14,27 +14,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common.h"
 #include "nmt_common.h"
 #include "tensorcook/seq2seq.h"
 #include "tensorcook/text.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-/* Process CPU time (all threads): the speed measure that survives a loaded machine. */
-static double cpu_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* ---- data ------------------------------------------------------------------------ */
 typedef struct {
@@ -437,7 +421,7 @@ static int train(int argc, char **argv, const char *cmd, const char *default_att
     fprintf(csv, "step,train_loss,train_ppl,dev_ppl,dev_bleu,seconds\n");
     int64_t n_eval = o.steps / o.eval_every + 2, n_rows = 0;
     for (int k = 0; k < 3; k++) curve[k] = calloc((size_t)n_eval, sizeof(double));
-    double best_bleu = -1, train_time = 0, train_cpu = 0, t0 = now(), loss_sum = 0, dev_bleu = NAN;
+    double best_bleu = -1, train_time = 0, train_cpu = 0, t0 = wall_seconds(), loss_sum = 0, dev_bleu = NAN;
     int64_t tokens = 0, window_tokens = 0, bpos = 0, step = 0;
     char best_path[4400];
     snprintf(best_path, sizeof best_path, "%s/best.tcck", o.out);
@@ -455,7 +439,7 @@ static int train(int argc, char **argv, const char *cmd, const char *default_att
             for (int64_t i = 0; i < starts[n_batches]; i++) order[i] = keep[order[i]];
             bpos = 0;
         }
-        double ts0 = now(), tc0 = cpu_now();
+        double ts0 = wall_seconds(), tc0 = process_cpu_seconds();
         tc_seq_batch b;
         int64_t n = starts[bpos + 1] - starts[bpos];
         if (tc_seq_batch_make(ts, tt, order + starts[bpos], n, o.max_len, o.max_len, 1, 2, &b) != TC_OK) goto lib_error;
@@ -469,8 +453,8 @@ static int train(int argc, char **argv, const char *cmd, const char *default_att
             fprintf(stderr, "tensorcook %s: the loss became %g at step %lld\n", cmd, l, (long long)step);
             goto done;
         }
-        train_time += now() - ts0;
-        train_cpu += cpu_now() - tc0;
+        train_time += wall_seconds() - ts0;
+        train_cpu += process_cpu_seconds() - tc0;
         step++;
         loss_sum += l * (double)n;
         tokens += b.tgt_tokens;
@@ -483,10 +467,10 @@ static int train(int argc, char **argv, const char *cmd, const char *default_att
             dev_bleu = split_bleu(m, &dev_eval, vt, NULL, o.batch, NULL);
             fprintf(stderr, "\n");
             printf("  step %lld: train ppl %.2f, dev ppl %.2f, dev bleu %.2f (%.0f target tokens/s, %.0f s)\n", (long long)step,
-                   train_ppl, dppl, dev_bleu, (double)tokens / train_time, now() - t0);
+                   train_ppl, dppl, dev_bleu, (double)tokens / train_time, wall_seconds() - t0);
             fflush(stdout);
             fprintf(csv, "%lld,%.6f,%.4f,%.4f,%.4f,%.2f\n", (long long)step, loss_sum / (double)window_tokens, train_ppl, dppl,
-                    dev_bleu, now() - t0);
+                    dev_bleu, wall_seconds() - t0);
             if (n_rows < n_eval) curve[0][n_rows] = (double)step, curve[1][n_rows] = dppl, curve[2][n_rows++] = dev_bleu;
             loss_sum = 0, window_tokens = 0;
             if (dev_bleu > best_bleu) {
@@ -519,12 +503,12 @@ static int train(int argc, char **argv, const char *cmd, const char *default_att
     snprintf(path, sizeof path, "%s/test.greedy.%s", o.out, o.tgt);
     double test_bleu = split_bleu(m, &sp[2], vt, NULL, o.batch, path), beam_bleu = NAN, beam_time = 0, beam_cpu = 0;
     if (o.beam > 1) {
-        double tb = now(), tcb = cpu_now();
+        double tb = wall_seconds(), tcb = process_cpu_seconds();
         snprintf(path, sizeof path, "%s/test.beam%lld.%s", o.out, o.beam, o.tgt);
         beam_bleu = split_bleu(m, &sp[2], vt, &(tc_decode_opts){.beam_width = (int)o.beam, .length_penalty = o.length_penalty},
                                o.batch, path);
-        beam_time = now() - tb;
-        beam_cpu = cpu_now() - tcb;
+        beam_time = wall_seconds() - tb;
+        beam_cpu = process_cpu_seconds() - tcb;
     }
     if (kind != TC_ATTN_NONE) { /* the attention weights of the first test sentence */
         int64_t idx0 = 0;
@@ -647,14 +631,14 @@ int tc_cmd_nmt_infer(int argc, char **argv)
     if (!(m = load_model("nmt-infer", ckpt, vs, vsp, vt, vtp))) goto done;
     if (!read_ids("nmt-infer", input, vs, &src, NULL)) goto done;
     hyps = calloc((size_t)src.n, sizeof *hyps);
-    double t0 = now(), c0 = cpu_now();
+    double t0 = wall_seconds(), c0 = process_cpu_seconds();
     tc_decode_opts o = {.beam_width = (int)beam, .length_penalty = lp, .temperature = temperature, .max_len = max_len,
                         .seed = (uint64_t)seed};
     if (!hyps || translate(m, &src, vt, &o, batch, hyps) != TC_OK) {
         fprintf(stderr, "tensorcook nmt-infer: %s\n", tc_last_error());
         goto done;
     }
-    double secs = now() - t0, cpu = cpu_now() - c0;
+    double secs = wall_seconds() - t0, cpu = process_cpu_seconds() - c0;
     size_t n = 0;
     for (int64_t i = 0; i < src.n; i++)
         for (int64_t t = 0; t < hyps[i].n; t++) n += strlen(hyps[i].tok[t]) + 1;

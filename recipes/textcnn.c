@@ -14,7 +14,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common.h"
 #include "recipe_models.h"
@@ -41,21 +40,6 @@ static int usage(FILE *f, int rc)
             "  --out DIR           metrics.csv, curves, TensorBoard events, checkpoint, vocab, ids [out/textcnn]\n"
             "  --summary-json FILE val_accuracy, val_loss, train_seconds, cpu_seconds, samples, samples_per_second\n");
     return rc;
-}
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-/* Process CPU time (all threads): the speed measure that survives a loaded machine. */
-static double cpu_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 /* The network through the functional layer API. */
@@ -305,11 +289,11 @@ int tc_cmd_textcnn(int argc, char **argv)
         fprintf(stderr, "tensorcook textcnn: %s\n", tc_last_error());
         goto done;
     }
-    double t0 = now(), train_time = 0, train_cpu = 0, vloss = NAN, vacc = NAN;
+    double t0 = wall_seconds(), train_time = 0, train_cpu = 0, vloss = NAN, vacc = NAN;
     int64_t step = 0, seen = 0, per_epoch = tc_batcher_batches_per_epoch(b);
     tc_status st = TC_OK;
     for (int epoch = 1; epoch <= epochs && st == TC_OK; epoch++) {
-        double te = now(), tce = cpu_now(), loss = NAN;
+        double te = wall_seconds(), tce = process_cpu_seconds(), loss = NAN;
         while (tc_batcher_next(b, &c.x, &c.y)) {
             st = tc_train_step(opt, np, params, batch_loss, &c, &loss);
             tc_step_reset(); /* the batch itself */
@@ -324,15 +308,15 @@ int tc_cmd_textcnn(int argc, char **argv)
                 fprintf(stderr, "\rTraining Step: %lld | loss: %.5f - acc: %.4f | epoch: %03d | %lld/%lld", (long long)step,
                         loss, c.accuracy, epoch, (long long)((step - 1) % per_epoch + 1), (long long)per_epoch);
         }
-        train_time += now() - te;
-        train_cpu += cpu_now() - tce;
+        train_time += wall_seconds() - te;
+        train_cpu += process_cpu_seconds() - tce;
         if (st != TC_OK) break;
         if ((st = tc_evaluate(m, val, TC_LOSS_SPARSE_CE, 256, 0, &vloss, &vacc)) != TC_OK) break;
         fprintf(stderr, "\n");
         printf("Training Step: %lld | Adam | epoch: %03d | loss: %.5f - acc: %.4f | val_loss: %.5f - val_acc: %.4f -- iter: %lld\n",
                (long long)step, epoch, loss, c.accuracy, vloss, vacc, (long long)tc_dataset_size(train));
         fflush(stdout);
-        rows[epoch - 1] = (tc_metrics){step, epoch, loss, c.accuracy, vloss, vacc, now() - t0};
+        rows[epoch - 1] = (tc_metrics){step, epoch, loss, c.accuracy, vloss, vacc, wall_seconds() - t0};
     }
     tc_batcher_free(b);
     if (st != TC_OK) {

@@ -5,9 +5,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "visualize.h"
+#include "common.h"
 
 tc_tensor *vis_target_output(const vis_target *t, tc_tensor *x)
 {
@@ -83,13 +83,6 @@ tc_tensor *vis_deprocess(const tc_tensor *x)
     return img;
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static bool dump(const char *dir, const char *name, const tc_tensor *t)
 {
     char path[4096];
@@ -117,7 +110,7 @@ bool vis_maximise(const vis_target *t, int64_t size, const vis_weights *w, const
         tc_set_requires_grad(x, true);
         int64_t jit = (int64_t)(o->jitter * (double)size); /* Jitter(0.05): int(0.05 * dim) pixels */
         r->best_loss = INFINITY;
-        double t0 = now();
+        double t0 = wall_seconds();
         for (int it = 0; it < o->iters && ok; it++) {
             int64_t dy = jit ? (int64_t)tc_rng_below(&rng, (uint64_t)(2 * jit + 1)) - jit : 0;
             int64_t dx = jit ? (int64_t)tc_rng_below(&rng, (uint64_t)(2 * jit + 1)) - jit : 0;
@@ -148,7 +141,7 @@ bool vis_maximise(const vis_target *t, int64_t size, const vis_weights *w, const
             if (!o->quiet && (it % 50 == 0 || it == o->iters - 1))
                 fprintf(stderr, "  iter %4d  total %.6g  activation %.6g\n", it, total, -act);
         }
-        r->seconds = (now() - t0) / (o->iters > 0 ? o->iters : 1);
+        r->seconds = (wall_seconds() - t0) / (o->iters > 0 ? o->iters : 1);
         if (ok) r->image = vis_deprocess(best);
         ok = ok && r->image;
     }

@@ -14,19 +14,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common.h"
 
 #define ALSA_SOUNDS "/usr/share/sounds/alsa"
 #define MAX_FILES 256
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* ---- the model: decoder, optional encoder, their options in the checkpoint -------- */
 typedef struct {
@@ -334,14 +326,14 @@ static double generate_to(net *n, double seconds, double temperature, const tc_t
         return -1;
     }
     tc_rng r = tc_rng_new(seed);
-    double t0 = now();
+    double t0 = wall_seconds();
     /* unconditioned: a receptive field of real audio first (prime_ids), or of silence (class 128) */
     int *prime = P ? malloc(sizeof(int) * (size_t)P) : NULL;
     for (int64_t i = 0; i < P; i++) prime[i] = prime_ids ? prime_ids[i] : 128;
     tc_status st = tc_wavenet_generate(g, &(tc_wavenet_gen_opts){.n_prime = P, .prime = prime, .n = N,
                                                                  .temperature = temperature, .lc = lc},
                                        &r, out);
-    double rate = (double)(N + P) / fmax(now() - t0, 1e-9);
+    double rate = (double)(N + P) / fmax(wall_seconds() - t0, 1e-9);
     free(prime);
     tc_wavenet_generator_free(g);
     if (st != TC_OK) {
@@ -616,7 +608,7 @@ int tc_cmd_wavenet(int argc, char **argv)
     tc_rng r = tc_rng_new((uint64_t)seed * 7919 + (uint64_t)start_step);
     char ck_path[4200], wav_path[4200];
     snprintf(ck_path, sizeof ck_path, "%s/wavenet.tcck", dir);
-    double t0 = now(), avg = NAN, last = NAN, tail_sum = 0;
+    double t0 = wall_seconds(), avg = NAN, last = NAN, tail_sum = 0;
     int64_t every = steps / 20 > 0 ? steps / 20 : 1, tail = steps / 10 > 0 ? steps / 10 : 1, tail_n = 0;
     for (int64_t k = 0; k < steps; k++) {
         fill_batch(ids, &s, &r);
@@ -631,7 +623,7 @@ int tc_cmd_wavenet(int argc, char **argv)
         avg = isnan(avg) ? loss : 0.95 * avg + 0.05 * loss;
         if (k >= steps - tail) tail_sum += loss, tail_n++; /* train_loss: the mean of the last tenth of the steps */
         if ((k + 1) % every == 0 || k + 1 == steps) {
-            double el = now() - t0;
+            double el = wall_seconds() - t0;
             fprintf(stderr, "step %lld/%lld  loss %.4f nats/sample (running %.4f; marginal entropy %.4f)  %.2f s/step  %.0f s left\n",
                     (long long)(start_step + k + 1), (long long)(start_step + steps), loss, avg, entropy, el / (k + 1),
                     el / (k + 1) * (steps - k - 1));
@@ -643,7 +635,7 @@ int tc_cmd_wavenet(int argc, char **argv)
             goto done;
         }
     }
-    double train_seconds = now() - t0;
+    double train_seconds = wall_seconds() - t0;
     tc_tensor_free(ids);
     double eval = eval_loss(&n, &s, T, target, 16, 12345);
     if (steps == 0 && !net_save(&n, opt, ck_path, start_step)) {
