@@ -5,7 +5,7 @@
 # sentences (batch 128) by each; 1 and 2 threads, the two run alternately
 # ROUNDS times. Prints target tokens/s (wall) and CPU seconds: on a loaded
 # machine compare the CPU columns (tokens per CPU second).
-# Usage: bench/compare_nmt.sh [BUILD_DIR] [STEPS] [SENTENCES] [ROUNDS]
+# Usage: bench/compare_nmt.sh [BUILD_DIR] [STEPS] [SENTENCES] [ROUNDS]   (NMT_THREADS="2" runs one thread count)
 set -euo pipefail
 build=${1:-build}
 steps=${2:-30}
@@ -20,7 +20,7 @@ data=$work/data
 py_field() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(' '.join('%.6g' % d[k] for k in sys.argv[2:]))" "$@"; }
 printf '%-4s %-10s %9s %9s %10s %9s %9s %10s\n' thr who tok/s cpu_s tok/cpu_s beam_s beam_cpu sent/cpu_s
 for r in $(seq "$rounds"); do
-  for t in 1 2; do
+  for t in ${NMT_THREADS:-1 2}; do
     "$build/tensorcook" attention --data "$data" --steps "$steps" --eval-every 1000000 --eval-max 16 --test-max "$sentences" \
       --beam 10 --threads "$t" --out "$work/tc" --summary-json "$work/tc.json" > /dev/null 2>&1
     read -r tps cpu tok bs bc bn < <(py_field "$work/tc.json" target_tokens_per_second cpu_seconds target_tokens beam_seconds beam_cpu_seconds beam_sentences)
