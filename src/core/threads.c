@@ -66,9 +66,9 @@ static int spin_limit(void)
 
 static void spin_outcome(bool covered)
 {
-    int floor = spin_iters / 16;
-    if (covered) spin_budget = spin_budget * 2 > spin_iters ? spin_iters : spin_budget * 2 < floor ? floor : spin_budget * 2;
-    else spin_budget = spin_budget / 2 < floor ? floor : spin_budget / 2;
+    int floor = spin_iters / 16 > 0 ? spin_iters / 16 : 1; /* >= 1, so a budget can always grow back */
+    int next = covered ? spin_budget * 2 : spin_budget / 2;
+    spin_budget = next < floor ? floor : next > spin_iters ? spin_iters : next;
 }
 
 static void chunk_bounds(int64_t n, int nchunks, int c, int64_t *b, int64_t *e)
