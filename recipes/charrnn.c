@@ -54,7 +54,9 @@ static int usage(FILE *f, int rc)
     fprintf(f,
             "usage: tensorcook charrnn [--text FILE] [options]          train\n"
             "       tensorcook charrnn --sample --checkpoint FILE [--temperature T] [--length N] [--seed-text S]\n"
-            "                      [--precision fp32|bf16]  weights of generation [fp32]; bf16 streams half the bytes\n"
+            "                      [--precision fp32|bf16|int8]  weights of generation [fp32]; bf16 streams half the\n"
+            "                      bytes, int8 a quarter (a scale per output; each step's input vector is quantised\n"
+            "                      to 8 bits too, TENSORCOOK_INT8_DOT=0 keeps it float)\n"
             "       tensorcook charrnn --eval --checkpoint FILE [--text FILE] [--max-chars N] [--val-split X] [--precision P]\n"
             "                      validation loss (nats/char) through the generation path, states kept\n"
             "  --text FILE         UTF-8 text [the English texts of Debian's fortunes]\n"
@@ -157,8 +159,9 @@ int tc_cmd_charrnn(int argc, char **argv)
     }
     tc_precision prec = TC_PRECISION_FP32;
     if (precision && !strcmp(precision, "bf16")) prec = TC_PRECISION_BF16;
+    else if (precision && !strcmp(precision, "int8")) prec = TC_PRECISION_INT8;
     else if (precision && strcmp(precision, "fp32")) {
-        fprintf(stderr, "tensorcook charrnn: --precision %s: expected fp32 or bf16 (int8 is not implemented)\n", precision);
+        fprintf(stderr, "tensorcook charrnn: --precision %s: expected fp32, bf16 or int8\n", precision);
         return 2;
     }
     if (precision && !do_sample && !do_eval) {

@@ -1,6 +1,6 @@
 /* tensorcook charrnn --eval: the validation loss of a checkpoint computed
  * through the batch-1 generation path (tc_sampler, the prepared LSTM stepper
- * and Dense plan), so fp32 and bf16 weights are compared on the very steps
+ * and Dense plan), so fp32, bf16 and int8 weights are compared on the very steps
  * --sample runs. The validation characters are read in order with the
  * states kept (one step per character, like generation), and each step's
  * probability of the next character is scored: mean -log p in nats/char.
@@ -62,7 +62,7 @@ int charrnn_eval_command(const char *checkpoint, const char *text, long long max
     long long n = (long long)(ncp - 1 - (size_t)first);
     printf("validation loss %.5f nats/char (%s weights, %lld characters read in order through the generation stepper, "
            "%.0f characters/s, %.0f per CPU second)\n",
-           nats / (double)n, prec == TC_PRECISION_BF16 ? "bf16" : "fp32", n, (double)n / fmax(secs, 1e-9),
+           nats / (double)n, prec == TC_PRECISION_INT8 ? "int8" : prec == TC_PRECISION_BF16 ? "bf16" : "fp32", n, (double)n / fmax(secs, 1e-9),
            (double)n / fmax(cpu, 1e-9));
     rc = 0;
     goto done;

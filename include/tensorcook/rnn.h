@@ -179,7 +179,7 @@ tc_layer *tc_additive_attention_layer(bool use_scale, bool causal, const char *n
 typedef struct tc_sampler tc_sampler;
 typedef struct {
     bool outputs_probabilities;  /* the model ends in a softmax (default: logits; the sampler applies it) */
-    tc_precision precision;      /* weights of the batch-1 path (LSTM, Dense): fp32 (default) or bf16 */
+    tc_precision precision;      /* weights of the batch-1 path (LSTM, Dense): fp32 (default), bf16 or int8 */
 } tc_sampler_opts;
 tc_sampler *tc_sampler_new(tc_model *m, const tc_sampler_opts *o); /* o may be NULL */
 /* batch rows, every state zero. */

@@ -16,6 +16,7 @@
  * sums in the same order. */
 #include "internal.h"
 #include "gemv_bf16.h"
+#include "gemv_int8.h"
 
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -33,6 +34,7 @@ struct tc_gemv_plan {
     tc_gemv_precision prec;
     tc_scalar *w;  /* fp32: panels x [k, PANEL], 64-byte aligned */
     uint16_t *wb;  /* bf16: panels x [ceil(k/2), PANEL, 2] (gemv_bf16.h) */
+    tc_gemv_int8 *q; /* int8: weights, scales, the loaded input (gemv_int8.c) */
 };
 
 /* float -> bfloat16, round to nearest even (NaN kept a NaN) */
@@ -62,7 +64,7 @@ tc_gemv_plan *tc_gemv_plan_new(int64_t k, int64_t n, const tc_scalar *w, int64_t
 tc_gemv_plan *tc_gemv_plan_new_prec(int64_t k, int64_t n, const tc_scalar *w, int64_t ldw, const int64_t *cols,
                                     int64_t n_packed, tc_gemv_precision prec)
 {
-    if (prec != TC_GEMV_FP32 && prec != TC_GEMV_BF16)
+    if (prec != TC_GEMV_FP32 && prec != TC_GEMV_BF16 && prec != TC_GEMV_INT8)
         return tc_error(TC_ERR_ARG, "gemv_plan: unknown precision %d", (int)prec), NULL;
     if (!w || k < 1 || n < 1 || ldw < n)
         return tc_error(TC_ERR_ARG, "gemv_plan: W [%lld, %lld] with row stride %lld is empty or malformed", (long long)k,
@@ -86,6 +88,18 @@ tc_gemv_plan *tc_gemv_plan_new_prec(int64_t k, int64_t n, const tc_scalar *w, in
     pl->avx512 = __builtin_cpu_supports("avx512f") && !(plain && plain[0] == '1');
 #endif
     pl->panels = (n_packed + PANEL - 1) / PANEL;
+    if (prec == TC_GEMV_INT8) {
+        int64_t *src = malloc(sizeof(int64_t) * (size_t)(pl->panels * PANEL));
+        for (int64_t pc = 0; src && pc < pl->panels * PANEL; pc++) src[pc] = pc >= n_packed ? -1 : cols ? cols[pc] : pc;
+        if (!src) tc_error(TC_ERR_MEMORY, "gemv_plan: out of memory");
+        pl->q = src ? tc_gemv_int8_new(k, w, ldw, src, pl->panels) : NULL;
+        free(src);
+        if (!pl->q) {
+            free(pl);
+            return NULL;
+        }
+        return pl;
+    }
     int64_t krows = prec == TC_GEMV_BF16 ? (k + 1) / 2 * 2 : k;
     size_t bytes = (prec == TC_GEMV_BF16 ? 2 : sizeof(tc_scalar)) * (size_t)pl->panels * (size_t)krows * PANEL;
     /* Several MB of weights streamed every step: on 2 MB pages (where the
@@ -129,6 +143,7 @@ void tc_gemv_plan_free(tc_gemv_plan *p)
     if (!p) return;
     free(p->w);
     free(p->wb);
+    tc_gemv_int8_free(p->q);
     free(p);
 }
 
@@ -202,8 +217,17 @@ void tc_gemv_set_bf16_dot(bool use)
 #endif
 }
 
+void tc_gemv_load_input(const tc_gemv_plan *p, const tc_scalar *x)
+{
+    if (p->prec == TC_GEMV_INT8 && tc_gemv_int8_dot()) tc_gemv_int8_load(p->q, x);
+}
+
 void tc_gemv_run_panels(const tc_gemv_plan *p, const tc_scalar *x, tc_scalar *y, int64_t p0, int64_t p1)
 {
+    if (p->prec == TC_GEMV_INT8) {
+        for (int64_t q = p0; q < p1; q++) tc_gemv_int8_panel(p->q, x, q, y + (q - p0) * PANEL);
+        return;
+    }
     if (p->prec == TC_GEMV_BF16) {
         int64_t stride = (p->k + 1) / 2 * 2 * PANEL;
 #ifdef TC_GEMV_AVX512
@@ -261,12 +285,14 @@ static void gemv_range(void *ctx, int64_t begin, int64_t end)
 
 int64_t tc_gemv_grain(const tc_gemv_plan *p)
 {
-    int64_t panel_bytes = p->k * PANEL * (p->prec == TC_GEMV_BF16 ? 2 : (int64_t)sizeof(tc_scalar));
+    int64_t panel_bytes = p->prec == TC_GEMV_INT8 ? tc_gemv_int8_panel_bytes(p->q)
+                          : p->k * PANEL * (p->prec == TC_GEMV_BF16 ? 2 : (int64_t)sizeof(tc_scalar));
     return (MIN_CHUNK_BYTES + panel_bytes - 1) / panel_bytes;
 }
 
 void tc_gemv_run(const tc_gemv_plan *p, const tc_scalar *x, tc_scalar *y)
 {
     gemv_job j = {p, x, y};
+    tc_gemv_load_input(p, x);
     tc_parallel_for(p->panels, tc_gemv_grain(p), gemv_range, &j);
 }

@@ -119,12 +119,29 @@ tc_gemv_plan *tc_gemv_plan_new(int64_t k, int64_t n, const tc_scalar *w, int64_t
 typedef tc_precision tc_gemv_precision;
 #define TC_GEMV_FP32 TC_PRECISION_FP32
 #define TC_GEMV_BF16 TC_PRECISION_BF16
+/* int8: weights quantised per packed column (symmetric, scale max|w| / 127,
+ * a quarter of float's bytes; layout and arithmetic in gemv_int8.h). By
+ * default x is quantised too, once per product (per vector, symmetric), and
+ * the sums are exact int32 (AVX512-VNNI / AVX-VNNI vpdpbusd, AVX2 vpmaddwd
+ * or C: the same bits on every path); TENSORCOOK_INT8_DOT=0 or
+ * tc_gemv_set_int8_dot(false) keeps x float (weights widened in registers,
+ * float FMAs). An int8 plan runs one product at a time: it holds the
+ * quantised input, so call tc_gemv_load_input before tc_gemv_run_panels
+ * (tc_gemv_run does it). */
+#define TC_GEMV_INT8 TC_PRECISION_INT8
 tc_gemv_plan *tc_gemv_plan_new_prec(int64_t k, int64_t n, const tc_scalar *w, int64_t ldw, const int64_t *cols,
                                     int64_t n_packed, tc_gemv_precision prec);
 tc_gemv_precision tc_gemv_plan_precision(const tc_gemv_plan *p);
 /* Whether bf16 plans may use vdpbf16ps (where the CPU has it; tests and
  * the quality comparison run both ways). */
 void tc_gemv_set_bf16_dot(bool use);
+/* The int8 way: dot (x quantised, the default) or weight-only (x float);
+ * and whether the dot way may use the VNNI instructions (tests run both). */
+void tc_gemv_set_int8_dot(bool use);
+void tc_gemv_set_int8_vnni(bool use);
+bool tc_gemv_int8_dot(void);
+/* the int8 kernel tc_isa() and the settings pick, e.g. "dot avx512-vnni" */
+const char *tc_gemv_int8_kernel(void);
 /* f rounded to the nearest bfloat16 (as the bf16 plans store weights) */
 float tc_bf16_round(float f);
 void tc_gemv_plan_free(tc_gemv_plan *p);
@@ -134,6 +151,10 @@ int64_t tc_gemv_rows(const tc_gemv_plan *p);
  * is packed column q * TC_GEMV_PANEL + j. On the calling thread (for use
  * inside the pool). */
 void tc_gemv_run_panels(const tc_gemv_plan *p, const tc_scalar *x, tc_scalar *y, int64_t p0, int64_t p1);
+/* The input of the next tc_gemv_run_panels calls: an int8 plan quantises x
+ * into the plan here, once for all its panels (every other plan: nothing).
+ * Call it on one thread, before the parallel loop. */
+void tc_gemv_load_input(const tc_gemv_plan *p, const tc_scalar *x);
 /* The whole product, panels split over the pool; y [panels * TC_GEMV_PANEL],
  * indexed by packed column. */
 void tc_gemv_run(const tc_gemv_plan *p, const tc_scalar *x, tc_scalar *y);

@@ -166,6 +166,7 @@ static tc_status run_step(tc_lstm_stepper *s, const tc_scalar *base, tc_scalar *
 {
     memcpy(s->in + (s->one_hot ? 0 : s->I), h, sizeof(tc_scalar) * (size_t)s->H);
     step_job j = {s, base, h, c};
+    tc_gemv_load_input(s->w, s->in); /* int8: x quantised once, before the blocks split it */
     tc_parallel_for(s->blocks, tc_gemv_grain(s->w), step_blocks, &j);
     return TC_OK;
 }
