@@ -7,7 +7,9 @@
  *   3. the char-RNN generation working set (3 x LSTM 512, vocabulary 100):
  *      W1 [512, 2048] (the one-hot layer reads only its recurrent weights),
  *      W2, W3 [1024, 2048] (kernel and recurrent stacked), dense [512, 128]:
- *      20.2 MB per step, run back to back as a step does.
+ *      20.2 MB per step, run back to back as a step does; and the same with
+ *      bf16 weights (10.1 MB) and int8 weights (5.1 MB, x quantised per
+ *      product unless TENSORCOOK_INT8_DOT=0).
  * Buffers of 2 MB or more are on transparent huge pages, as tc_gemv plans are.
  * Usage: bench_gemv [repeats]     (prints the median and best of the repeats)
  * Threads: each line runs at 1 and at 2 threads (tc_set_num_threads). */
@@ -163,12 +165,14 @@ static float *random_floats(tc_rng *r, int64_t n)
     return p;
 }
 
-static gemv_job make_job(tc_rng *r, int64_t k, int64_t n)
+static gemv_job make_job_prec(tc_rng *r, int64_t k, int64_t n, tc_precision prec)
 {
     gemv_job j = {k, n, random_floats(r, k * n), random_floats(r, k), random_floats(r, n + 64), NULL};
-    j.plan = tc_gemv_plan_new(k, n, j.w, n, NULL, 0);
+    j.plan = tc_gemv_plan_new_prec(k, n, j.w, n, NULL, 0, prec);
     return j;
 }
+
+static gemv_job make_job(tc_rng *r, int64_t k, int64_t n) { return make_job_prec(r, k, n, TC_PRECISION_FP32); }
 
 static void free_job(gemv_job *j)
 {
@@ -185,7 +189,7 @@ int main(int argc, char **argv)
     return 1;
 #endif
     tc_rng r = tc_rng_new(1);
-    int64_t sizes_kb[] = {512, 4096, 8192, 12288, 16384, 20480, 24576, 32768, 262144};
+    int64_t sizes_kb[] = {512, 4096, 6144, 8192, 12288, 16384, 20480, 24576, 32768, 262144};
     int n_sizes = (int)(sizeof sizes_kb / sizeof sizes_kb[0]);
     float *big = random_floats(&r, sizes_kb[n_sizes - 1] * 256);
     if (!big) return 1;
@@ -217,6 +221,13 @@ int main(int argc, char **argv)
     printf("1x1024 @ 1024x2048: packed vs sgemv max |difference| %.3g\n", worst);
     free(ref);
     step_job step = {{make_job(&r, 512, 2048), make_job(&r, 1024, 2048), make_job(&r, 1024, 2048), make_job(&r, 512, 128)}};
+    /* the same products with bf16 and int8 weights (int8: the way TENSORCOOK_INT8_DOT picks) */
+    step_job step_lp[2];
+    const tc_precision lp[2] = {TC_PRECISION_BF16, TC_PRECISION_INT8};
+    const char *lp_name[2] = {"char-RNN step products, bf16", "char-RNN step products, int8"};
+    for (int p = 0; p < 2; p++)
+        step_lp[p] = (step_job){{make_job_prec(&r, 512, 2048, lp[p]), make_job_prec(&r, 1024, 2048, lp[p]),
+                                 make_job_prec(&r, 1024, 2048, lp[p]), make_job_prec(&r, 512, 128, lp[p])}};
     double step_bytes = 0;
     for (int i = 0; i < STEP_MATS; i++) step_bytes += 4.0 * (double)step.m[i].k * (double)step.m[i].n;
     for (int threads = 1; threads <= 2; threads++) {
@@ -232,9 +243,14 @@ int main(int argc, char **argv)
         time_it(step_packed, &step, 10, repeats, &med, &best);
         report("char-RNN step products, packed", threads, step_bytes, med, best);
         printf("%-34s           -> at most %.0f steps/s\n", "", 1 / med);
+        for (int p = 0; p < 2; p++) { /* GB/s of the bytes streamed: 2 per weight (bf16), 1 (int8) */
+            time_it(step_packed, &step_lp[p], 10, repeats, &med, &best);
+            report(lp_name[p], threads, step_bytes / (p ? 4 : 2), med, best);
+            printf("%-34s           -> at most %.0f steps/s\n", "", 1 / med);
+        }
     }
     free_job(&one);
-    for (int i = 0; i < STEP_MATS; i++) free_job(&step.m[i]);
+    for (int i = 0; i < STEP_MATS; i++) free_job(&step.m[i]), free_job(&step_lp[0].m[i]), free_job(&step_lp[1].m[i]);
     tc_shutdown();
     return 0;
 }

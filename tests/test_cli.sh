@@ -67,10 +67,19 @@ check charrnn-train 0 "validation loss" "$bin" charrnn --text "$tmp/fox.txt" --l
 grep -q '"val_loss"' "$tmp/c4/s.json" || { echo "FAIL charrnn summary json"; failed=$((failed + 1)); }
 check charrnn-sample 0 "characters/s" "$bin" charrnn --sample --checkpoint "$tmp/c4/checkpoint.tcck" --length 50 --seed-text "the "
 check charrnn-sample-bf16 0 "characters/s" "$bin" charrnn --sample --checkpoint "$tmp/c4/checkpoint.tcck" --length 50 --seed-text "the " --precision bf16
-check charrnn-sample-int8 nonzero "int8 is not implemented" "$bin" charrnn --sample --checkpoint "$tmp/c4/checkpoint.tcck" --precision int8
+check charrnn-sample-int8 0 "characters/s" "$bin" charrnn --sample --checkpoint "$tmp/c4/checkpoint.tcck" --length 50 --seed-text "the " --precision int8
+# int8 writes the seed and 50 sampled characters (both int8 ways)
+for dot in 1 0; do
+    gen=$(TENSORCOOK_INT8_DOT=$dot "$bin" charrnn --sample --checkpoint "$tmp/c4/checkpoint.tcck" --length 50 --seed-text "the " --precision int8 2>/dev/null)
+    case "$gen" in "the "?*) [ "$(printf '%s' "$gen" | wc -m)" -ge 54 ] && passed=$((passed + 1)) || fail "charrnn-sample-int8 dot $dot: ${#gen} characters: $gen" ;;
+    *) fail "charrnn-sample-int8 dot $dot: no text after the seed: $gen" ;; esac
+done
+CLI_ONE_LINE=1 check charrnn-bad-precision nonzero "^tensorcook charrnn: --precision int4: expected fp32, bf16 or int8$" "$bin" charrnn --sample --checkpoint "$tmp/c4/checkpoint.tcck" --precision int4
+CLI_ONE_LINE=1 check charrnn-empty-precision nonzero "expected fp32, bf16 or int8" "$bin" charrnn --eval --checkpoint "$tmp/c4/checkpoint.tcck" --precision ""
 # --eval: the validation text through the generation path, fp32 and bf16 weights; bf16 must stay close
 check charrnn-eval 0 "validation loss .* nats/char (fp32" "$bin" charrnn --eval --checkpoint "$tmp/c4/checkpoint.tcck" --text "$tmp/fox.txt" --val-split 0.2
 check charrnn-eval-bf16 0 "validation loss .* nats/char (bf16" "$bin" charrnn --eval --checkpoint "$tmp/c4/checkpoint.tcck" --text "$tmp/fox.txt" --val-split 0.2 --precision bf16
+check charrnn-eval-int8 0 "validation loss .* nats/char (int8" "$bin" charrnn --eval --checkpoint "$tmp/c4/checkpoint.tcck" --text "$tmp/fox.txt" --val-split 0.2 --precision int8
 check charrnn-eval-no-checkpoint nonzero "eval needs --checkpoint" "$bin" charrnn --eval
 printf 'other words entirely: zebras, yaks and xylophones!' > "$tmp/zoo_eval.txt"
 check charrnn-eval-other-text nonzero "not in .* vocabulary" "$bin" charrnn --eval --checkpoint "$tmp/c4/checkpoint.tcck" --text "$tmp/zoo_eval.txt" --val-split 0.5
@@ -78,6 +87,9 @@ e32=$("$bin" charrnn --eval --checkpoint "$tmp/c4/checkpoint.tcck" --text "$tmp/
 e16=$("$bin" charrnn --eval --checkpoint "$tmp/c4/checkpoint.tcck" --text "$tmp/fox.txt" --val-split 0.2 --precision bf16 | sed -n 's/^validation loss \([0-9.]*\).*/\1/p')
 awk -v a="$e32" -v b="$e16" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && a < 10 && d < 0.05) }' ||
     { echo "FAIL charrnn-eval fp32 $e32 vs bf16 $e16 nats/char"; failed=$((failed + 1)); }
+e8=$("$bin" charrnn --eval --checkpoint "$tmp/c4/checkpoint.tcck" --text "$tmp/fox.txt" --val-split 0.2 --precision int8 | sed -n 's/^validation loss \([0-9.]*\).*/\1/p')
+awk -v a="$e32" -v b="$e8" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && a < 10 && d < 0.05) }' ||
+    { echo "FAIL charrnn-eval fp32 $e32 vs int8 $e8 nats/char"; failed=$((failed + 1)); }
 check charrnn-resume 0 "validation loss" "$bin" charrnn --text "$tmp/fox.txt" --batch 8 --out "$tmp/c5" --resume "$tmp/c4/checkpoint.tcck"
 printf 'other words entirely: zebras, yaks and xylophones!' > "$tmp/zoo.txt"
 check charrnn-other-model nonzero "another vocabulary" "$bin" charrnn --text "$tmp/zoo.txt" --out "$tmp/c6" --resume "$tmp/c4/checkpoint.tcck"

@@ -257,8 +257,7 @@ static void fast_init_prec(fast_net *f, const stack_net *n, tc_precision prec)
         f->s[l] = tc_lstm_stepper_new_prec(n->k[l], n->u[l], n->b[l], NULL, l == 0, prec);
         tc_assert_ok(f->s[l]);
     }
-    f->out = tc_gemv_plan_new_prec(n->H, n->V, n->w_out->data, n->V, NULL, 0,
-                                   prec == TC_PRECISION_BF16 ? TC_GEMV_BF16 : TC_GEMV_FP32);
+    f->out = tc_gemv_plan_new_prec(n->H, n->V, n->w_out->data, n->V, NULL, 0, prec);
     tc_assert_ok(f->out);
     f->h = calloc((size_t)(LAYERS * n->H), sizeof(tc_scalar));
     f->c = calloc((size_t)(LAYERS * n->H), sizeof(tc_scalar));
@@ -379,6 +378,27 @@ static void same_bits_for_any_thread_count_bf16(void **state)
     tc_set_isa(keep);
 }
 
+/* the same with int8 weights: every ISA, the dot way with and without
+ * VNNI, the weight-only way (the stepper quantises its input once per step,
+ * before the blocks are split over the threads) */
+static void same_bits_for_any_thread_count_int8(void **state)
+{
+    (void)state;
+    tc_isa_level keep = tc_isa();
+    for (int isa = TC_ISA_GENERIC; isa <= TC_ISA_AVX512; isa++) {
+        if (!tc_isa_supported((tc_isa_level)isa)) continue;
+        assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
+        for (int way = 0; way < 3; way++) {
+            tc_gemv_set_int8_dot(way < 2);
+            tc_gemv_set_int8_vnni(way == 0);
+            same_bits_for_threads(TC_PRECISION_INT8);
+        }
+    }
+    tc_gemv_set_int8_dot(true);
+    tc_gemv_set_int8_vnni(true);
+    tc_set_isa(keep);
+}
+
 /* A step allocates nothing: no arena memory, no malloc. */
 static void steps_allocate_nothing(void **state)
 {
@@ -437,6 +457,7 @@ int main(void)
         cmocka_unit_test(char_rnn_step_matches_reference_loop),
         cmocka_unit_test(same_bits_for_any_thread_count),
         cmocka_unit_test(same_bits_for_any_thread_count_bf16),
+        cmocka_unit_test(same_bits_for_any_thread_count_int8),
         cmocka_unit_test(steps_allocate_nothing),
         cmocka_unit_test(stepper_errors),
     };
