@@ -11,6 +11,7 @@
 #include "internal.h"
 #include "gemv_int8.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,28 +177,36 @@ int64_t tc_gemv_int8_panel_bytes(const tc_gemv_int8 *q) { return q->k4 * PANEL; 
  * uses -ffast-math (CMakeLists.txt) */
 #ifdef TC_DOUBLE
 #define ROUND_MAGIC 0x1.8p52
+#define TC_SCALAR_MAX DBL_MAX
 #else
 #define ROUND_MAGIC 0x1.8p23f
+#define TC_SCALAR_MAX FLT_MAX
 #endif
 
-void tc_gemv_int8_load(tc_gemv_int8 *q, const tc_scalar *x)
+/* fp-contract off: x * inv + MAGIC must be two roundings (the product, then
+ * the rounding to an integer), not one FMA, whatever -march the build has */
+__attribute__((optimize("fp-contract=off"))) void tc_gemv_int8_load(tc_gemv_int8 *q, const tc_scalar *x)
 {
-    tc_scalar amax = 0, z = 0;
-    for (int64_t r = 0; r < q->k; r++) {
+    const int64_t k = q->k;
+    uint8_t *restrict xu = q->xu;
+    tc_scalar amax = 0;
+    int bad = 0;
+    for (int64_t r = 0; r < k; r++) {
         tc_scalar a = x[r] < 0 ? -x[r] : x[r];
         amax = a > amax ? a : amax;
-        z += x[r] * 0; /* NaN iff some x is NaN or infinite */
+        bad |= !(a <= (tc_scalar)TC_SCALAR_MAX); /* NaN or infinite */
     }
-    if (z != 0 || amax == 0) { /* non-finite: NaN outputs; all zero: zero outputs */
-        memset(q->xu, 128, (size_t)q->k4);
-        q->xscale = z != 0 ? (tc_scalar)NAN : 0;
+    if (bad || amax == 0) { /* non-finite: NaN outputs; all zero: zero outputs */
+        memset(xu, 128, (size_t)q->k4);
+        q->xscale = bad ? (tc_scalar)NAN : 0;
         return;
     }
     tc_scalar inv = (tc_scalar)127 / amax;
-    for (int64_t r = 0; r < q->k; r++) {
-        tc_scalar v = (x[r] * inv + ROUND_MAGIC) - ROUND_MAGIC; /* |x * inv| <= 127 (+ an ulp) */
-        int32_t i = (int32_t)v;
-        q->xu[r] = (uint8_t)((i > 127 ? 127 : i < -127 ? -127 : i) + 128);
+    for (int64_t r = 0; r < k; r++) {
+        tc_scalar v = x[r] * inv; /* |v| <= 127 (+ an ulp) */
+        v = (v + ROUND_MAGIC) - ROUND_MAGIC;
+        v = v > 127 ? 127 : v < -127 ? -127 : v;
+        xu[r] = (uint8_t)((int32_t)v + 128);
     }
     q->xscale = amax / (tc_scalar)127;
 }
