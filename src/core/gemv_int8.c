@@ -238,7 +238,9 @@ void tc_gemv_int8_panel(const tc_gemv_int8 *q, const tc_scalar *x, int64_t panel
 {
     const int8_t *w = q->w + panel * q->k4 * PANEL;
     const tc_scalar *s = q->scale + panel * PANEL;
+#ifdef TC_INT8_SIMD
     tc_isa_level isa = tc_isa();
+#endif
     if (!env_on(&use_dot, "TENSORCOOK_INT8_DOT")) {
         _Alignas(64) tc_scalar acc[PANEL];
 #ifdef TC_INT8_SIMD
