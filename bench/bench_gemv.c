@@ -246,7 +246,8 @@ int main(int argc, char **argv)
         for (int p = 0; p < 2; p++) { /* GB/s of the bytes streamed: 2 per weight (bf16), 1 (int8) */
             time_it(step_packed, &step_lp[p], 10, repeats, &med, &best);
             report(lp_name[p], threads, step_bytes / (p ? 4 : 2), med, best);
-            printf("%-34s           -> at most %.0f steps/s\n", "", 1 / med);
+            printf("%-34s           -> at most %.0f steps/s%s%s\n", "", 1 / med, p ? ", kernel " : "",
+                   p ? tc_gemv_int8_kernel() : "");
         }
     }
     free_job(&one);
