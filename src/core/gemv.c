@@ -13,7 +13,8 @@
  * The AVX-512 kernel is compiled with a target attribute and chosen at run
  * time, so a build without -march=native still uses it on a CPU that has it;
  * elsewhere (and in the double-precision build) a plain C loop does the same
- * sums in the same order. */
+ * sums in the same order. bf16 panels: gemv_bf16*.c; int8 plans (their own
+ * layout, scales and input quantisation): gemv_int8*.c. */
 #include "internal.h"
 #include "gemv_bf16.h"
 #include "gemv_int8.h"
