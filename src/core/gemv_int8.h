@@ -38,9 +38,10 @@ void tc_gemv_i8dot_panel_avxvnni(const int8_t *w, const uint8_t *xu, int64_t k4,
  * int16 pair sums could saturate: 2 x 255 x 127 > 32767) */
 void tc_gemv_i8dot_panel_avx2(const int8_t *w, const uint8_t *xu, int64_t k4, int32_t *acc);
 
-/* weight-only: acc[0..63] = sum_k x[k] * q[k][j], x float, k rows: two
- * partial sums per column, rows 8i..8i+3 and rows 8i+4..8i+7 (a chain of
- * FMAs per sum, two chains so the FMA latency is hidden), added at the end */
+/* weight-only: acc[0..63] = sum_k x[k] * q[k][j], x float, k rows. AVX-512
+ * and C: two partial sums per column, rows 8i..8i+3 and rows 8i+4..8i+7 (two
+ * FMA chains so their latency is hidden), added at the end; AVX2: one sum in
+ * row order. Each path is the same bits for any thread count. */
 void tc_gemv_i8w_panel_avx512(const int8_t *w, const float *x, int64_t k, float *acc);
 void tc_gemv_i8w_panel_avx2(const int8_t *w, const float *x, int64_t k, float *acc);
 

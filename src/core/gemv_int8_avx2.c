@@ -10,7 +10,8 @@
  *     panel is done in two halves of 32 columns (8 accumulators each, which
  *     with x fit the 16 ymm registers) and each column's two lanes are added
  *     at the end: integer sums, the bits of the other kernels.
- *   - weight-only: as the AVX-512 kernel, 8 columns a register. */
+ *   - weight-only: as the AVX-512 kernel, 8 columns a register, one sum per
+ *     column (see below). */
 #include "gemv_int8.h"
 
 #include <immintrin.h>
@@ -86,27 +87,19 @@ void tc_gemv_i8dot_panel_avx2(const int8_t *w0, const uint8_t *xu, int64_t k4, i
         COL(s, 4, v0), COL(s, 5, v1), COL(s, 6, v2), COL(s, 7, v3);                                                       \
     } while (0)
 
-/* one half of the rows' sums (even or odd quads) per call; 8 accumulators
- * of 8 columns fill the registers, so the two partial sums are two passes */
-static void i8w_half(const int8_t *w, const float *x, int64_t k, int parity, float *out)
+/* One pass, one sum per column in row order: 8 accumulators of 8 columns,
+ * 32 independent FMAs a row quad, enough to cover the FMA latency on 256-bit
+ * registers (the AVX-512 kernel needs its second set of sums for that). */
+void tc_gemv_i8w_panel_avx2(const int8_t *w, const float *x, int64_t k, float *acc)
 {
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-    int64_t r = 4 * parity;
-    w += r * PANEL;
-    for (; r + 4 <= k; r += 8, w += 8 * PANEL) QUAD(a, x + r);
-    if (r < k) {
+    int64_t r = 0;
+    for (; r + 4 <= k; r += 4, w += 4 * PANEL) QUAD(a, x + r);
+    if (r < k) { /* the last rows: x padded with zeros (their weights are zero too) */
         float xt[4] = {0};
         memcpy(xt, x + r, sizeof(float) * (size_t)(k - r));
         QUAD(a, xt);
     }
-    _mm256_storeu_ps(out, a0), _mm256_storeu_ps(out + 8, a1), _mm256_storeu_ps(out + 16, a2), _mm256_storeu_ps(out + 24, a3);
-    _mm256_storeu_ps(out + 32, a4), _mm256_storeu_ps(out + 40, a5), _mm256_storeu_ps(out + 48, a6), _mm256_storeu_ps(out + 56, a7);
-}
-
-void tc_gemv_i8w_panel_avx2(const int8_t *w, const float *x, int64_t k, float *acc)
-{
-    float odd[PANEL];
-    i8w_half(w, x, k, 0, acc);
-    i8w_half(w, x, k, 1, odd);
-    for (int j = 0; j < PANEL; j++) acc[j] += odd[j];
+    _mm256_storeu_ps(acc, a0), _mm256_storeu_ps(acc + 8, a1), _mm256_storeu_ps(acc + 16, a2), _mm256_storeu_ps(acc + 24, a3);
+    _mm256_storeu_ps(acc + 32, a4), _mm256_storeu_ps(acc + 40, a5), _mm256_storeu_ps(acc + 48, a6), _mm256_storeu_ps(acc + 56, a7);
 }
