@@ -37,6 +37,11 @@ uint16_t tc_lowp_bf16_bits(float f)
  * bits as a vector version would give, without a libm call per value. */
 static inline int32_t round_half_away(float r) { return (int32_t)(r + (r < 0 ? -0.5f : 0.5f)); }
 
+/* no FMA contraction of x * inv + 0.5 (a -march=native build could fuse
+ * it): the AVX-512 packing rounds the product first, as here */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("fp-contract=off")))
+#endif
 void tc_lowp_quantize_row(const float *x, int64_t k, int64_t step, uint8_t *u, float *sa, int32_t *zp)
 {
     float lo = 0, hi = 0;
@@ -289,6 +294,10 @@ static void pack_a_strip(const lowp_kern *kn, const tc_lowp_panel *p, const floa
             }
             for (int64_t q = k; q < kp; q++) d[q * mr + i] = 0;
         }
+        return;
+    }
+    if (cs == 1 && tc_isa() == TC_ISA_AVX512) { /* the same bytes, in registers */
+        tc_lowp_int8_pack_a_avx512(a, rs, h, k, kp, mr, dst, sa, zp);
         return;
     }
     uint8_t *d = dst; /* [kp/4][mr][4] */

@@ -87,6 +87,8 @@ void tc_lowp_bf16_pack_a_avx512bf16(const float *a, int64_t lda, int64_t h, int6
 void tc_lowp_bf16_wide_avx512(int64_t pairs, const float *a, const uint16_t *b, float *t);       /* 8 x 32 */
 void tc_lowp_bf16_wide_avx2(int64_t pairs, const float *a, const uint16_t *b, float *t);         /* 4 x 16 */
 void tc_lowp_int8_avx512vnni(int64_t quads, const uint32_t *a, const int8_t *b, int32_t *t);      /* 12 x 32 */
+void tc_lowp_int8_pack_a_avx512(const float *a, int64_t lda, int64_t h, int64_t k, int64_t kp, int mr, uint32_t *d,
+                                float *sa, int32_t *zp);
 void tc_lowp_int8_avxvnni(int64_t quads, const uint32_t *a, const int8_t *b, int32_t *t);         /* 6 x 16 */
 #define TC_LOWP_DOT_MR 12
 #define TC_LOWP_WIDE512_MR 8
