@@ -24,7 +24,11 @@
  * kernel (no BatchNormalization) is not packed: it may change under the
  * plan (it is trainable), the copies cannot. A pack is passed only while
  * no gradient is recorded through the convolution, so no tape ever keeps
- * a pointer to panels that tc_infer_free releases. */
+ * a pointer to panels that tc_infer_free releases.
+ * With a reduced precision (tc_model_prepare_inference_prec: bf16, int8)
+ * every chain's kernel is packed in it, the layer's own kernel too (the
+ * caller promises frozen weights, as for an ONNX model's initializers; the
+ * pack is still ignored for a kernel that requires a gradient). */
 #include "model_internal.h"
 
 #include <math.h>
@@ -34,7 +38,7 @@ typedef struct {
     int head, bn, add, relu, tail; /* calls (-1: not in the chain) */
     int res;                       /* the Add's other input value, -1: none */
     tc_tensor *kernel, *bias;      /* folded copies, or the layer's own (not owned) when no BatchNormalization */
-    tc_conv_weights *packed;       /* the folded kernel's panels (owned), or NULL */
+    tc_conv_weights *packed;       /* the kernel's panels (owned), or NULL */
 } chain;
 
 struct tc_infer_plan {
@@ -49,12 +53,13 @@ struct tc_infer_plan {
 void tc_infer_free(struct tc_infer_plan *p)
 {
     if (!p) return;
-    for (int i = 0; i < p->n_chains; i++)
+    for (int i = 0; i < p->n_chains; i++) {
+        tc_conv_weights_free(p->chains[i].packed);
         if (p->chains[i].bn >= 0) {
-            tc_conv_weights_free(p->chains[i].packed);
             tc_tensor_free(p->chains[i].kernel);
             tc_tensor_free(p->chains[i].bias);
         }
+    }
     free(p->chains);
     free(p->chain_of);
     free(p);
@@ -163,6 +168,11 @@ static bool find_chain(const tc_model *m, const int *uses, const int *taken, int
 
 tc_status tc_model_prepare_inference(tc_model *m, int *folded, int *fused)
 {
+    return tc_model_prepare_inference_prec(m, TC_PRECISION_FP32, folded, fused);
+}
+
+tc_status tc_model_prepare_inference_prec(tc_model *m, tc_precision prec, int *folded, int *fused)
+{
     if (folded) *folded = 0;
     if (fused) *fused = 0;
     if (!m) return tc_error(TC_ERR_ARG, "prepare_inference: model is NULL");
@@ -195,7 +205,7 @@ tc_status tc_model_prepare_inference(tc_model *m, int *folded, int *fused)
             }
             /* conv layers have no groups (conv_params); a depthwise or thin
              * kernel gets an object that packs nothing, which is harmless */
-            ch.packed = tc_conv_weights_prepare(ch.kernel, 1);
+            ch.packed = tc_conv_weights_prepare_prec(ch.kernel, 1, prec);
             if (!ch.packed) {
                 tc_tensor_free(ch.kernel);
                 tc_tensor_free(ch.bias);
@@ -208,6 +218,14 @@ tc_status tc_model_prepare_inference(tc_model *m, int *folded, int *fused)
         } else {
             ch.kernel = conv->w[ki];
             ch.bias = conv->o.conv.no_bias ? NULL : conv->w[ki + 1];
+            if (prec != TC_PRECISION_FP32) {
+                if (!(ch.packed = tc_conv_weights_prepare_prec(ch.kernel, 1, prec))) {
+                    free(uses);
+                    tc_infer_free(p);
+                    return tc_last_status();
+                }
+                p->n_packed++;
+            }
         }
         n_fused += ch.add >= 0 || ch.relu >= 0;
         int id = p->n_chains++;
