@@ -9,8 +9,12 @@
  *   bias, beta;
  * - the bits of 1 and 2 threads;
  * - a convolution with bf16 / int8 weights against the float one, within a
- *   tolerance, and really on the reduced path (not the float bits). */
+ *   tolerance, and really on the reduced path (not the float bits);
+ * - the same end to end: an imported ONNX CNN (Conv, BatchNormalization,
+ *   residual Adds, Gemm) with tc_onnx_set_precision, and a zoo ResNet50 (a
+ *   quarter of the width) with tc_model_prepare_inference_prec. */
 #include "testutil.h"
+#include "tensorcook/onnx.h"
 
 #include "../src/core/gemm_lowp.h"
 #include "../src/core/internal.h"
@@ -228,6 +232,102 @@ static void conv_close_to_fp32(void **state)
     tc_set_grad_enabled(was);
 }
 
+/* max |a - b| / max |b| over all values (any layout), and whether any differ */
+static double rel_diff(const tc_tensor *a, const tc_tensor *b, bool *differs)
+{
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(tc_numel(a), tc_numel(b));
+    tc_scalar *x = malloc(sizeof *x * (size_t)tc_numel(a)), *y = malloc(sizeof *y * (size_t)tc_numel(b));
+    assert_int_equal(tc_read_values(a, x), TC_OK);
+    assert_int_equal(tc_read_values(b, y), TC_OK);
+    double d = 0, m = 0;
+    *differs = false;
+    for (int64_t i = 0; i < tc_numel(a); i++) {
+        d = fmax(d, fabs((double)x[i] - (double)y[i]));
+        m = fmax(m, fabs((double)y[i]));
+        *differs |= x[i] != y[i];
+    }
+    free(x);
+    free(y);
+    assert_true(m > 0 && isfinite(m));
+    return d / m;
+}
+
+static tc_tensor *kept_copy(const tc_tensor *t)
+{
+    assert_non_null(t);
+    tc_tensor *k = tc_tensor_new(t->ndim, t->shape);
+    assert_int_equal(tc_read_values(t, k->data), TC_OK);
+    return k;
+}
+
+static void onnx_model_close_to_fp32(void **state)
+{
+    (void)state;
+    tc_onnx_model *m = tc_onnx_load(TC_FIXTURE_PATH("onnx/fold_cnn.onnx"));
+    assert_non_null(m);
+    assert_int_equal(tc_onnx_prepare_inference(m, NULL, NULL), TC_OK);
+    bool was = tc_set_grad_enabled(false);
+    tc_rng rng = tc_rng_new(9);
+    tc_tensor *x = tc_tensor_new(TC_SHAPE(2, 3, 12, 11));
+    tc_rng_uniform(&rng, x->data, tc_numel(x), -1, 1);
+    tc_tensor *y = NULL;
+    assert_int_equal(tc_onnx_run(m, 1, &x, 1, &y), TC_OK);
+    tc_tensor *ref = kept_copy(y);
+    tc_step_reset();
+    for (int pr = 1; pr <= 2; pr++) {
+        assert_int_equal(tc_onnx_set_precision(m, (tc_precision)pr), TC_OK);
+        assert_int_equal(tc_onnx_run(m, 1, &x, 1, &y), TC_OK);
+        bool differs;
+        const double d = rel_diff(y, ref, &differs);
+        print_message("fold_cnn.onnx %s: largest difference %.2e of max |y|\n", tc_precision_name((tc_precision)pr), d);
+        assert_true(differs);
+        assert_true(d < (pr == TC_PRECISION_BF16 ? 2e-2 : 6e-2));
+        tc_step_reset();
+    }
+    /* back to fp32: the packs are made again, the float bits come back */
+    assert_int_equal(tc_onnx_set_precision(m, TC_PRECISION_FP32), TC_OK);
+    assert_int_equal(tc_onnx_run(m, 1, &x, 1, &y), TC_OK);
+    assert_memory_equal(y->data, ref->data, sizeof(tc_scalar) * (size_t)tc_numel(ref));
+    assert_int_not_equal(tc_onnx_set_precision(m, (tc_precision)7), TC_OK);
+    tc_clear_error();
+    tc_step_reset();
+    tc_set_grad_enabled(was);
+    tc_tensor_free(ref);
+    tc_tensor_free(x);
+    tc_onnx_free(m);
+}
+
+static void zoo_model_close_to_fp32(void **state)
+{
+    (void)state;
+    tc_nn_seed(3);
+    tc_model *m = tc_zoo_model(TC_ZOO_RESNET50, &(tc_zoo_opts){.include_top = false, .pooling = TC_ZOO_POOL_AVG,
+                                                               .height = 40, .width = 40, .width_div = 4});
+    assert_non_null(m);
+    tc_tensor *x = tc_tensor_new(TC_SHAPE(1, 40, 40, 3));
+    tc_rng r = tc_rng_new(5);
+    tc_rng_uniform(&r, x->data, tc_numel(x), -1, 1);
+    bool was = tc_set_grad_enabled(false);
+    assert_int_equal(tc_model_prepare_inference(m, NULL, NULL), TC_OK);
+    tc_tensor *ref = kept_copy(tc_model_forward(m, x, false));
+    tc_step_reset();
+    for (int pr = 1; pr <= 2; pr++) {
+        assert_int_equal(tc_model_prepare_inference_prec(m, (tc_precision)pr, NULL, NULL), TC_OK);
+        bool differs;
+        const double d = rel_diff(tc_model_forward(m, x, false), ref, &differs);
+        print_message("zoo resnet50/4 %s: largest difference %.2e of max |y|\n", tc_precision_name((tc_precision)pr), d);
+        assert_true(differs);
+        assert_true(d < (pr == TC_PRECISION_BF16 ? 2e-2 : 8e-2));
+        tc_step_reset();
+    }
+    tc_set_grad_enabled(was);
+    tc_tensor_free(ref);
+    tc_tensor_free(x);
+    tc_model_free(m);
+}
+
 static void precision_names(void **state)
 {
     (void)state;
@@ -250,6 +350,8 @@ int main(void)
         cmocka_unit_test(kernels_match_reference),
         cmocka_unit_test(threads_same_bits),
         cmocka_unit_test(conv_close_to_fp32),
+        cmocka_unit_test(onnx_model_close_to_fp32),
+        cmocka_unit_test(zoo_model_close_to_fp32),
         cmocka_unit_test(precision_names),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
