@@ -377,19 +377,26 @@ typedef struct {
     unsigned char *buf;
     size_t slot_bytes, a_bytes;
     bool serial;
+    bool avx512; /* the epilogue in AVX-512 registers (the ISA in use allows it) */
 } lowp_drv;
 
 static void epilogue(const lowp_drv *d, const void *tile, const float *sa, const int32_t *zp, int64_t r0, int64_t h,
                      int64_t c0, int64_t w)
 {
     const int nr = d->kn->nr;
+    if (d->avx512) {
+        const bool i8 = d->kn->kind == K_INT8;
+        tc_lowp_epilogue_avx512(i8, tile, nr, h, w, sa, zp, i8 ? d->p->scale + c0 : NULL, i8 ? d->p->colsum + c0 : NULL,
+                                d->alpha, d->bias ? d->bias + c0 : NULL, d->beta, d->c + r0 * d->ldc + c0, d->ldc);
+        return;
+    }
     for (int64_t i = 0; i < h; i++) {
         float *cr = d->c + (r0 + i) * d->ldc + c0;
         for (int64_t j = 0; j < w; j++) {
             float v;
             if (d->kn->kind == K_INT8) {
                 const int32_t acc = ((const int32_t *)tile)[i * nr + j] - zp[i] * d->p->colsum[c0 + j];
-                v = d->alpha * (sa[i] * d->p->scale[c0 + j]) * (float)acc;
+                v = (d->alpha * sa[i]) * d->p->scale[c0 + j] * (float)acc;
             } else {
                 v = d->alpha * ((const float *)tile)[i * nr + j];
             }
@@ -472,7 +479,7 @@ void tc_lowp_gemm(const tc_lowp_panel *p, int threads, bool trans_a, int64_t m, 
         return;
     }
     lowp_drv d = {p, kn, m, trans_a ? 1 : lda, trans_a ? lda : 1, ldc, alpha, beta, a, bias, c,
-                  mc, row_blocks, groups, buf, slot, a_bytes, threads == 1};
+                  mc, row_blocks, groups, buf, slot, a_bytes, threads == 1, tc_isa() == TC_ISA_AVX512};
     const int64_t tasks = row_blocks * groups;
     if (threads == 1 || tasks == 1) {
         d.serial = true;

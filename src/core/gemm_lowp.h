@@ -25,7 +25,7 @@
  * int8 tile's int32 sums are exact, and every element of C gets the same
  * operations whatever the tiling or thread count. The epilogue, in C:
  *   bf16: c = base + alpha * acc;
- *   int8: c = base + alpha * (sa[i] * scale[j]) * (float)(acc - zp[i] * colsum[j]),
+ *   int8: c = base + (alpha * sa[i]) * scale[j] * (float)(acc - zp[i] * colsum[j]),
  *         colsum[j] = sum_k q[k][j]  (u8 * s8 sums, the zero point removed
  *         exactly in int32: |acc| <= 255 * 127 * K < 2^31 for K < 66,000);
  *   base = bias[j] with a bias, else beta * c (0 when beta == 0). */
@@ -89,6 +89,11 @@ void tc_lowp_bf16_wide_avx2(int64_t pairs, const float *a, const uint16_t *b, fl
 void tc_lowp_int8_avx512vnni(int64_t quads, const uint32_t *a, const int8_t *b, int32_t *t);      /* 12 x 32 */
 void tc_lowp_int8_pack_a_avx512(const float *a, int64_t lda, int64_t h, int64_t k, int64_t kp, int mr, uint32_t *d,
                                 float *sa, int32_t *zp);
+/* the epilogue above for an h x w tile (t row stride nr), columns from c0
+ * already applied to scale / colsum / bias / c */
+void tc_lowp_epilogue_avx512(bool int8, const void *tile, int nr, int64_t h, int64_t w, const float *sa,
+                             const int32_t *zp, const float *scale, const int32_t *colsum, float alpha,
+                             const float *bias, float beta, float *c, int64_t ldc);
 void tc_lowp_int8_avxvnni(int64_t quads, const uint32_t *a, const int8_t *b, int32_t *t);         /* 6 x 16 */
 #define TC_LOWP_DOT_MR 12
 #define TC_LOWP_WIDE512_MR 8
