@@ -299,12 +299,11 @@ static void onnx_model_close_to_fp32(void **state)
     tc_onnx_free(m);
 }
 
-static void zoo_model_close_to_fp32(void **state)
+static void zoo_case(tc_zoo_arch arch)
 {
-    (void)state;
     tc_nn_seed(3);
-    tc_model *m = tc_zoo_model(TC_ZOO_RESNET50, &(tc_zoo_opts){.include_top = false, .pooling = TC_ZOO_POOL_AVG,
-                                                               .height = 40, .width = 40, .width_div = 4});
+    tc_model *m = tc_zoo_model(arch, &(tc_zoo_opts){.include_top = false, .pooling = TC_ZOO_POOL_AVG,
+                                                    .height = 40, .width = 40, .width_div = 4});
     assert_non_null(m);
     tc_tensor *x = tc_tensor_new(TC_SHAPE(1, 40, 40, 3));
     tc_rng r = tc_rng_new(5);
@@ -317,7 +316,8 @@ static void zoo_model_close_to_fp32(void **state)
         assert_int_equal(tc_model_prepare_inference_prec(m, (tc_precision)pr, NULL, NULL), TC_OK);
         bool differs;
         const double d = rel_diff(tc_model_forward(m, x, false), ref, &differs);
-        print_message("zoo resnet50/4 %s: largest difference %.2e of max |y|\n", tc_precision_name((tc_precision)pr), d);
+        print_message("zoo %s/4 %s: largest difference %.2e of max |y|\n", tc_zoo_arch_name(arch),
+                      tc_precision_name((tc_precision)pr), d);
         assert_true(differs);
         assert_true(d < (pr == TC_PRECISION_BF16 ? 2e-2 : 8e-2));
         tc_step_reset();
@@ -326,6 +326,14 @@ static void zoo_model_close_to_fp32(void **state)
     tc_tensor_free(ref);
     tc_tensor_free(x);
     tc_model_free(m);
+}
+
+/* ResNet50: chains of Conv, BatchNormalization, Add, ReLU; VGG16: convolutions with their own ReLU, alone */
+static void zoo_model_close_to_fp32(void **state)
+{
+    (void)state;
+    zoo_case(TC_ZOO_RESNET50);
+    zoo_case(TC_ZOO_VGG16);
 }
 
 static void precision_names(void **state)
