@@ -7,7 +7,7 @@
  *   products are exact in float and only the float accumulation differs;
  *   odd shapes (1 x 1, sizes off the register blocks), op(A) = A^T, B^T,
  *   bias, beta;
- * - the bits of 1 and 2 threads;
+ * - the bits of 1 and 2 threads (the GEMM, and a convolution);
  * - a convolution with bf16 / int8 weights against the float one, within a
  *   tolerance, and really on the reduced path (not the float bits);
  * - the same end to end: an imported ONNX CNN (Conv, BatchNormalization,
@@ -210,8 +210,14 @@ static void conv_close_to_fp32(void **state)
             tc_conv_params q = p;
             q.weights = pk;
             q.act = TC_CONV_RELU;
+            tc_set_num_threads(1);
+            tc_tensor *y1 = tc_conv(x, w, b, &q);
+            tc_set_num_threads(2);
             tc_tensor *yq = tc_conv(x, w, b, &q);
+            tc_assert_ok(y1);
             tc_assert_ok(yq);
+            if (memcmp(y1->data, yq->data, sizeof(tc_scalar) * (size_t)tc_numel(yq)))
+                fail_msg("%s %s: 1 and 2 threads differ", e->what, tc_precision_name((tc_precision)pr));
             double worst = 0;
             bool differs = false;
             for (int64_t i = 0; i < tc_numel(y); i++) {
