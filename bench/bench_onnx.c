@@ -4,7 +4,8 @@
  * Usage: bench_onnx MODEL.onnx BATCH [REPEATS]  (TENSORCOOK_THREADS sets threads)
  * The model is rewritten for inference (tc_onnx_prepare_inference:
  * BatchNormalization folded, activations and residual adds fused into the
- * convolutions) unless BENCH_NO_FOLD is set. */
+ * convolutions) unless BENCH_NO_FOLD is set. BENCH_PRECISION=bf16|int8 packs
+ * the constant kernels in that precision (tc_onnx_set_precision). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -39,6 +40,13 @@ int main(int argc, char **argv)
         return 1;
     }
     int folded = 0, fused = 0;
+    tc_precision prec = TC_PRECISION_FP32;
+    const char *ps = getenv("BENCH_PRECISION");
+    if (ps && *ps && !tc_precision_parse(ps, &prec)) {
+        fprintf(stderr, "bench_onnx: BENCH_PRECISION=%s: expected fp32, bf16 or int8\n", ps);
+        return 2;
+    }
+    tc_onnx_set_precision(m, prec);
     if (!getenv("BENCH_NO_FOLD") && tc_onnx_prepare_inference(m, &folded, &fused) != TC_OK) {
         fprintf(stderr, "bench_onnx: %s\n", tc_last_error());
         return 1;
@@ -75,8 +83,9 @@ int main(int argc, char **argv)
     }
     qsort(cpu, (size_t)repeats, sizeof *cpu, by_value);
     printf("tensorcook %s batch %d threads %d: %.2f images/s (%d BatchNormalization folded, %d epilogues fused; "
-           "median CPU %.1f ms a run)\n",
-           argv[1], batch, tc_num_threads(), batch / best, folded, fused, repeats > 0 ? cpu[repeats / 2] * 1e3 : 0.0);
+           "median CPU %.1f ms a run; %s)\n",
+           argv[1], batch, tc_num_threads(), batch / best, folded, fused, repeats > 0 ? cpu[repeats / 2] * 1e3 : 0.0,
+           tc_precision_name(prec));
     free(cpu);
     tc_onnx_free(m);
     tc_shutdown();

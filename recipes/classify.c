@@ -27,6 +27,7 @@ static int usage(FILE *f, int rc)
             "  --summary           print the model's layers and parameter counts, then stop\n"
             "  --no-top            with --summary: the model without its classifier\n"
             "  --threads N         threads [TENSORCOOK_THREADS or all cores]\n"
+            VISION_PRECISION_HELP
             "  --seed N            seed of the random weights when no --weights [42]\n"
             "  --out DIR           also write DIR/predictions.json\n"
             "  --summary-json FILE images, seconds, top1_probability (of the first image)\n");
@@ -121,6 +122,11 @@ int tc_cmd_classify(int argc, char **argv)
         vision_zoo_args_free(&a);
         return 2;
     }
+    tc_precision prec;
+    if (!vision_zoo_precision("classify", &a, &prec)) {
+        vision_zoo_args_free(&a);
+        return 2;
+    }
     int arch = vision_arch("classify", a.model);
     if (arch < 0) {
         vision_zoo_args_free(&a);
@@ -155,7 +161,7 @@ int tc_cmd_classify(int argc, char **argv)
     }
     if (!vision_load_weights("classify", m, arch, true, a.weights, a.by_order, false)) goto done;
     /* inference only: BatchNormalization folded into the convolutions, ReLU and residual adds fused */
-    if (tc_model_prepare_inference(m, NULL, NULL) != TC_OK) {
+    if (tc_model_prepare_inference_prec(m, prec, NULL, NULL) != TC_OK) {
         fprintf(stderr, "tensorcook classify: %s\n", tc_last_error());
         goto done;
     }

@@ -20,6 +20,7 @@ static int usage(FILE *f, int rc)
             "  --size N            input height and width without the top [the model's own: 224 or 299]\n"
             "  --out FILE.npy      the features, one row per image (written atomically)\n"
             "  --threads N         threads [TENSORCOOK_THREADS or all cores]\n"
+            VISION_PRECISION_HELP
             "  --seed N            seed of the random weights when no --weights [42]\n"
             "  --summary-json FILE images, features (values per image)\n");
     return rc;
@@ -54,6 +55,11 @@ int tc_cmd_features(int argc, char **argv)
         vision_zoo_args_free(&a);
         return 2;
     }
+    tc_precision prec;
+    if (!vision_zoo_precision("features", &a, &prec)) {
+        vision_zoo_args_free(&a);
+        return 2;
+    }
     int arch = vision_arch("features", a.model);
     if (arch < 0) {
         vision_zoo_args_free(&a);
@@ -78,7 +84,7 @@ int tc_cmd_features(int argc, char **argv)
     if (!vision_zoo_default_images("features", &a)) goto done;
     if (!vision_load_weights("features", m, arch, !a.no_top, a.weights, a.by_order, false)) goto done;
     /* inference only (a chain whose inner value --layer names runs as it is) */
-    if (tc_model_prepare_inference(m, NULL, NULL) != TC_OK) {
+    if (tc_model_prepare_inference_prec(m, prec, NULL, NULL) != TC_OK) {
         fprintf(stderr, "tensorcook features: %s\n", tc_last_error());
         goto done;
     }

@@ -1,7 +1,7 @@
 /* tensorcook onnx: inspect, run and test ONNX models.
  *   tensorcook onnx info MODEL
  *   tensorcook onnx ops
- *   tensorcook onnx run MODEL [--input FILE.pb ...] [--output-dir DIR] [--no-fold]
+ *   tensorcook onnx run MODEL [--input FILE.pb ...] [--output-dir DIR] [--no-fold] [--precision fp32|bf16|int8]
  *   tensorcook onnx test [--list FILE] [--root DIR] [--quiet] DIR...
  *   tensorcook onnx export CHECKPOINT --out MODEL.onnx [--opset N] [--check] (recipes/onnx_export.c)
  * The test layout is the ONNX backend tests': DIR/model.onnx and
@@ -37,6 +37,7 @@ static int usage(FILE *f, int rc)
     fprintf(f, "usage: tensorcook onnx info MODEL\n"
                "       tensorcook onnx ops\n"
                "       tensorcook onnx run MODEL [--input FILE.pb]... [--output-dir DIR] [--no-fold]\n"
+               "                               [--precision fp32|bf16|int8]\n"
                "       tensorcook onnx test [--list FILE [--root DIR]] [--rtol R] [--atol A] [--quiet] [DIR...]\n"
                "       tensorcook onnx export CHECKPOINT --out MODEL.onnx [--opset N] [--seq-len N] [--check]\n"
                "\n"
@@ -46,7 +47,8 @@ static int usage(FILE *f, int rc)
                "run    run MODEL on TensorProto inputs (zeros of the declared shape if none are\n"
                "       given) and write output_N.pb files (default: current folder); BatchNormalization\n"
                "       is folded into the Conv before it and Relu/Clip/residual Add fused into the\n"
-               "       Conv's epilogue unless --no-fold\n"
+               "       Conv's epilogue unless --no-fold; --precision bf16|int8 stores the constant\n"
+               "       kernels of Conv, Gemm and MatMul as bfloat16 or int8 (per-channel scales) [fp32]\n"
                "test   run ONNX backend-test folders (model.onnx + test_data_set_*), compare with\n"
                "       rtol 1e-3, atol 1e-7; one line per failure; ends with 'N passed, M failed'.\n"
                "       --list FILE reads folder names (relative to --root) from FILE\n"
@@ -128,8 +130,14 @@ static int cmd_run(int argc, char **argv)
     const char *inputs[64];
     int n_inputs = 0;
     bool fold = true;
+    tc_precision prec = TC_PRECISION_FP32;
     for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--input") && i + 1 < argc) {
+        if (!strcmp(argv[i], "--precision") && i + 1 < argc) {
+            if (!tc_precision_parse(argv[++i], &prec)) {
+                fprintf(stderr, "tensorcook onnx run: --precision %s: expected fp32, bf16 or int8\n", argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--input") && i + 1 < argc) {
             if (n_inputs == 64) {
                 fprintf(stderr, "tensorcook onnx run: too many inputs\n");
                 return 2;
@@ -149,6 +157,7 @@ static int cmd_run(int argc, char **argv)
     }
     int rc = 1, nin = tc_onnx_input_count(m), nout = tc_onnx_output_count(m);
     tc_tensor **in = calloc((size_t)nin + 1, sizeof *in), **out = calloc((size_t)nout + 1, sizeof *out);
+    tc_onnx_set_precision(m, prec);
     if (fold && tc_onnx_prepare_inference(m, NULL, NULL) != TC_OK) { /* inference only: run has no gradients */
         fprintf(stderr, "tensorcook onnx run: %s\n", tc_last_error());
         goto done;

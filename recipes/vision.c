@@ -364,11 +364,20 @@ bool vision_zoo_opt(int argc, char **argv, int *i, vision_zoo_args *a, bool *bad
         vision_opt_str(argc, argv, i, "--weights", &a->weights, bad) ||
         vision_opt_str(argc, argv, i, "--out", &a->out, bad) ||
         vision_opt_str(argc, argv, i, "--summary-json", &a->summary_json, bad) ||
+        vision_opt_str(argc, argv, i, "--precision", &a->precision, bad) ||
         opt_int(argc, argv, i, "--threads", &a->threads, bad) || opt_int(argc, argv, i, "--seed", &a->seed, bad))
         return true;
     if (argv[*i][0] == '-' && argv[*i][1]) return false; /* an option of the recipe's own, or unknown */
     a->images[a->n_images++] = argv[*i];
     return true;
+}
+
+bool vision_zoo_precision(const char *cmd, const vision_zoo_args *a, tc_precision *p)
+{
+    *p = TC_PRECISION_FP32;
+    if (!a->precision || tc_precision_parse(a->precision, p)) return true;
+    fprintf(stderr, "tensorcook %s: --precision %s: expected fp32, bf16 or int8\n", cmd, a->precision);
+    return false;
 }
 
 bool vision_zoo_default_images(const char *cmd, vision_zoo_args *a)

@@ -55,6 +55,7 @@ typedef struct {
     const char *model, *weights, *out, *summary_json;
     bool no_top, by_order;
     long long threads, seed;
+    const char *precision; /* --precision NAME, or NULL (vision_zoo_precision reads it) */
     int n_images;
     char **images;    /* positional IMAGE arguments (room for argc), or the defaults */
     char **defaults;  /* vision_default_images, when no IMAGE was given */
@@ -65,6 +66,11 @@ void vision_zoo_args_free(vision_zoo_args *a);
 /* Takes argv[*i] when it is --model, --weights, --out, --summary-json,
  * --no-top, --by-order, --threads, --seed, or an IMAGE. */
 bool vision_zoo_opt(int argc, char **argv, int *i, vision_zoo_args *a, bool *bad);
+/* --precision fp32|bf16|int8 (default fp32) into *p; false with a one-line error naming cmd. */
+bool vision_zoo_precision(const char *cmd, const vision_zoo_args *a, tc_precision *p);
+#define VISION_PRECISION_HELP                                                                              \
+    "  --precision P       fp32, bf16 or int8: the fused convolutions' weights (reduced precision is\n"    \
+    "                      opt-in; ~3 significant digits in bf16, per-channel int8) [fp32]\n"
 /* No IMAGE given: the darknet photos; false with a one-line error when there are none. */
 bool vision_zoo_default_images(const char *cmd, vision_zoo_args *a);
 

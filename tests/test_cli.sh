@@ -54,6 +54,14 @@ printf 'garbage!' > "$tmp/g.onnx"
 check onnx-garbage nonzero "not a valid ONNX model" "$bin" onnx info "$tmp/g.onnx"
 strnorm=/usr/share/libonnx-testdata/data/node/test_strnormalizer_nostopwords_nochangecase/model.onnx
 check onnx-info-unsupported 0 "StringNormalizer .*(not supported)" "$bin" onnx info "$strnorm"
+# reduced-precision inference (issue 10 part 4): parsed, one-line error when invalid, and a run in each
+fcnn="$(dirname "$0")/fixtures/onnx/fold_cnn.onnx"
+check onnx-run-bad-precision nonzero "^tensorcook onnx run: --precision fp16: expected fp32, bf16 or int8$" "$bin" onnx run "$fcnn" --precision fp16
+for p in bf16 int8; do
+  mkdir -p "$tmp/prec_$p"
+  check onnx-run-$p 0 "output_0.pb" "$bin" onnx run "$fcnn" --precision $p --output-dir "$tmp/prec_$p"
+done
+check classify-bad-precision nonzero "^tensorcook classify: --precision half: expected fp32, bf16 or int8$" "$bin" classify --model resnet50 --precision half
 
 # charrnn and forecast (issue 4's bad inputs)
 : > "$tmp/empty.txt"

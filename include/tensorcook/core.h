@@ -184,10 +184,14 @@ tc_status tc_set_isa(tc_isa_level isa); /* error if the CPU cannot run it */
 const char *tc_isa_name(tc_isa_level isa);
 bool tc_cpu_has_avx512bf16(void);
 /* How inference stores weights (opt-in; training is always fp32):
- * float32, bfloat16 (half the bytes; ~3 significant digits), or int8 with a
- * scale per output (a quarter of the bytes; the batch-1 products quantise
- * their input vector to 8 bits too unless TENSORCOOK_INT8_DOT=0). */
+ * float32, bfloat16 (half the bytes; ~3 significant digits), or int8 with
+ * one scale per output (a quarter of the bytes; activations are quantised to
+ * 8 bits as they are multiplied: per row in the GEMMs, per vector in the
+ * batch-1 products unless TENSORCOOK_INT8_DOT=0). */
 typedef enum { TC_PRECISION_FP32 = 0, TC_PRECISION_BF16 = 1, TC_PRECISION_INT8 = 2 } tc_precision;
+/* "fp32" | "bf16" | "int8" -> *p; false for any other name */
+bool tc_precision_parse(const char *name, tc_precision *p);
+const char *tc_precision_name(tc_precision p);
 
 /* ---- BLAS -------------------------------------------------------------- */
 /* C = alpha * op(A) @ op(B) + beta * C, row-major, split over the pool. */

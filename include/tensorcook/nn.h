@@ -242,6 +242,15 @@ tc_status tc_model_forward_layers(tc_model *m, tc_tensor *x, int n, const char *
  * value tc_model_forward_to / forward_layers asks for, runs as it is.
  * folded / fused (may be NULL): BatchNormalizations folded, epilogues fused. */
 tc_status tc_model_prepare_inference(tc_model *m, int *folded, int *fused);
+/* The same with the chains' kernels stored as bfloat16 or int8 (per-channel
+ * scales; activations quantised per row) instead of float: reduced-precision
+ * inference, opt-in (tc_conv_weights_prepare_prec). Every Conv1D/2D/3D and
+ * SeparableConv2D (pointwise kernel) called once, with no activation or its
+ * own ReLU, runs through the rewrite then (alone when no chain follows it,
+ * on a copy of its kernel); other activations, Dense layers, depthwise and
+ * thin-input kernels stay float. The weights must not change while the
+ * rewrite is in use (prepare again after loading new ones). */
+tc_status tc_model_prepare_inference_prec(tc_model *m, tc_precision prec, int *folded, int *fused);
 /* Undoes tc_model_prepare_inference (frees the folded copies). */
 void tc_model_drop_inference(tc_model *m);
 /* How many fused convolutions the forward passes ran since the rewrite (0 without one). */

@@ -76,6 +76,13 @@ tc_status tc_onnx_run(tc_onnx_model *m, int n_inputs, tc_tensor *const *inputs, 
  * the unrewritten model to float rounding (the folded kernel is rounded
  * once). n_folded / n_fused (may be NULL) receive the counts. */
 tc_status tc_onnx_prepare_inference(tc_onnx_model *m, int *n_folded, int *n_fused);
+/* Reduced-precision inference, opt-in (default TC_PRECISION_FP32): the
+ * constant kernels of Conv (but depthwise and thin-input ones), Gemm and
+ * MatMul are stored as bfloat16, or as int8 with one scale per output
+ * channel (activations quantised per row), when they are first used without
+ * a gradient. Set it before the first run; an error after one (the packs
+ * are made). */
+tc_status tc_onnx_set_precision(tc_onnx_model *m, tc_precision p);
 /* TensorProto files (the backend-test input_N.pb / output_N.pb). */
 tc_tensor *tc_onnx_read_tensor_file(const char *path, tc_onnx_dtype *dtype, char **name);
 tc_status tc_onnx_write_tensor_file(const char *path, const tc_tensor *t, tc_onnx_dtype dtype,

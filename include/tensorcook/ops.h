@@ -153,6 +153,11 @@ tc_tensor *tc_conv(tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, const tc_co
  * set): not contiguous, or out of memory. */
 typedef struct tc_conv_weights tc_conv_weights;
 tc_conv_weights *tc_conv_weights_prepare(const tc_tensor *kernel, int groups);
+/* The same with the panels stored as bfloat16 or int8 (per-output-channel
+ * scales; activations quantised per row as they are packed): reduced-
+ * precision inference, opt-in. Depthwise and thin-input kernels stay
+ * float. TC_PRECISION_FP32 is tc_conv_weights_prepare. */
+tc_conv_weights *tc_conv_weights_prepare_prec(const tc_tensor *kernel, int groups, tc_precision prec);
 void tc_conv_weights_free(tc_conv_weights *w);
 /* Output spatial size for one axis, or -1 if the window does not fit. */
 int64_t tc_conv_out_size(int64_t in, int64_t k, int stride, int dilation, tc_padding padding,

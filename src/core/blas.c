@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "gemm_pack.h"
+#include "gemm_lowp.h"
 
 #ifndef TC_DOUBLE
 /* Which GEMM runs a float product (a rule of the ISA in use and nothing
@@ -166,7 +167,7 @@ void tc_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
 static bool prepare_b(tc_gemm_b_panel *pb, bool kept, bool trans_b, int64_t k, int64_t n, const tc_scalar *b,
                       int64_t ldb)
 {
-    *pb = (tc_gemm_b_panel){trans_b, k, n, ldb, b, NULL, NULL, NULL};
+    *pb = (tc_gemm_b_panel){trans_b, k, n, ldb, b, NULL, NULL, NULL, NULL};
 #ifndef TC_DOUBLE
     const tc_sgemm_kernel_info *own = own_sgemm_kernel();
     if (!own || k <= 0 || n <= 0) return true;
@@ -196,9 +197,26 @@ bool tc_gemm_prepare_b_kept(tc_gemm_b_panel *pb, bool trans_b, int64_t k, int64_
     return prepare_b(pb, true, trans_b, k, n, b, ldb);
 }
 
+bool tc_gemm_prepare_b_kept_prec(tc_gemm_b_panel *pb, bool trans_b, int64_t k, int64_t n, const tc_scalar *b,
+                                 int64_t ldb, tc_precision prec)
+{
+#ifndef TC_DOUBLE
+    if (prec != TC_PRECISION_FP32 && k > 0 && n > 0) {
+        *pb = (tc_gemm_b_panel){trans_b, k, n, ldb, b, NULL, NULL, NULL, NULL};
+        pb->lowp = tc_lowp_panel_new((int)prec, trans_b, k, n, b, ldb);
+        return pb->lowp != NULL;
+    }
+#endif
+    (void)prec;
+    return prepare_b(pb, true, trans_b, k, n, b, ldb);
+}
+
 void tc_gemm_b_panel_release(tc_gemm_b_panel *pb)
 {
     if (!pb) return;
+#ifndef TC_DOUBLE
+    tc_lowp_panel_free(pb->lowp);
+#endif
     free(pb->mem);
     *pb = (tc_gemm_b_panel){0};
 }
@@ -223,6 +241,10 @@ void tc_gemm_serial_b(bool trans_a, int64_t m, tc_scalar alpha, const tc_scalar 
                       const tc_gemm_b_panel *pb, const tc_scalar *bias, tc_scalar beta, tc_scalar *c, int64_t ldc)
 {
 #ifndef TC_DOUBLE
+    if (pb->lowp) { /* bf16 / int8 weights: their own kernels on every ISA, every m */
+        tc_lowp_gemm(pb->lowp, 1, trans_a, m, alpha, a, lda, bias, beta, c, ldc);
+        return;
+    }
     const tc_sgemm_kernel_info *own = prepacked_for(pb, m);
     if (own) {
         tc_sgemm_packed_pb(own, 1, trans_a, m, pb->n, pb->k, alpha, a, lda, pb->packed, bias, beta, c, ldc);
@@ -237,6 +259,10 @@ void tc_gemm_b(bool trans_a, int64_t m, tc_scalar alpha, const tc_scalar *a, int
                const tc_scalar *bias, tc_scalar beta, tc_scalar *c, int64_t ldc)
 {
 #ifndef TC_DOUBLE
+    if (pb->lowp) {
+        tc_lowp_gemm(pb->lowp, tc_num_threads(), trans_a, m, alpha, a, lda, bias, beta, c, ldc);
+        return;
+    }
     const tc_sgemm_kernel_info *own = prepacked_for(pb, m);
     if (own) {
         tc_sgemm_packed_pb(own, tc_num_threads(), trans_a, m, pb->n, pb->k, alpha, a, lda, pb->packed, bias, beta, c,

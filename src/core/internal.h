@@ -80,10 +80,17 @@ typedef struct {
     const void *kern;   /* the packed kernel it was packed for, or NULL */
     const float *packed;
     void *mem;          /* tc_gemm_prepare_b_kept's block, or NULL */
+    struct tc_lowp_panel *lowp; /* bf16 / int8 weights (gemm_lowp.h), or NULL: float */
 } tc_gemm_b_panel;
 bool tc_gemm_prepare_b(tc_gemm_b_panel *pb, bool trans_b, int64_t k, int64_t n, const tc_scalar *b, int64_t ldb);
 bool tc_gemm_prepare_b_kept(tc_gemm_b_panel *pb, bool trans_b, int64_t k, int64_t n, const tc_scalar *b, int64_t ldb);
 void tc_gemm_b_panel_release(tc_gemm_b_panel *pb);
+/* The same, kept, with op(B) stored in a reduced precision (bf16, int8;
+ * fp32: tc_gemm_prepare_b_kept): tc_gemm_b / tc_gemm_serial_b then run the
+ * reduced-precision kernels of src/core/gemm_lowp.c on every ISA (in
+ * double builds the panel stays in double). */
+bool tc_gemm_prepare_b_kept_prec(tc_gemm_b_panel *pb, bool trans_b, int64_t k, int64_t n, const tc_scalar *b,
+                                 int64_t ldb, tc_precision prec);
 void tc_gemm_serial_b(bool trans_a, int64_t m, tc_scalar alpha, const tc_scalar *a, int64_t lda,
                       const tc_gemm_b_panel *pb, const tc_scalar *bias, tc_scalar beta, tc_scalar *c, int64_t ldc);
 void tc_gemm_b(bool trans_a, int64_t m, tc_scalar alpha, const tc_scalar *a, int64_t lda, const tc_gemm_b_panel *pb,

@@ -1,6 +1,7 @@
 /* Tensors: creation, shapes, element access. */
 #include "internal.h"
 #include "gemm_pack.h"
+#include "gemm_lowp.h"
 
 #include <stdlib.h>
 
@@ -314,5 +315,8 @@ void tc_core_shutdown(void)
 {
     tc_arena_shutdown();
     tc_sgemm_packed_release();
+#ifndef TC_DOUBLE
+    tc_lowp_release();
+#endif
     tc_threads_shutdown();
 }

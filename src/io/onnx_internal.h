@@ -86,10 +86,24 @@ struct tc_onnx_model {
     struct onnx_conv_pack {
         tc_conv_weights *pack;
         bool trained;
+        /* Gemm / MatMul with this initializer as B, with a reduced precision:
+         * B packed once in bf16 / int8 (trans_b: packed from B^T), or NULL */
+        tc_gemm_b_panel *dense;
+        bool dense_tb;
     } *conv_packs;
+    /* weights of Conv, Gemm and MatMul with constant kernels (tc_onnx_set_precision;
+     * a subgraph follows its enclosing model's) */
+    tc_precision precision;
     struct tc_onnx_model *parent; /* a subgraph's enclosing graph (If/Loop/Scan bodies); NULL for the model */
     int depth;                    /* nesting depth of a subgraph */
 };
+
+/* The precision the model's constant kernels are packed in (a subgraph: its enclosing model's) */
+static inline tc_precision tc_onnx_precision(const tc_onnx_model *m)
+{
+    while (m->parent) m = m->parent;
+    return m->precision;
+}
 
 /* Decode a TensorProto (raw/typed data, external data relative to dir) into a
  * long-lived tensor; dtype receives FLOAT or INT64. who names it in errors. */

@@ -136,13 +136,36 @@ static bool subgraph_ready(const tc_onnx_model *m, const Onnx__GraphProto *g, co
     return true;
 }
 
+/* The packs made so far are dropped, so the next run packs every constant
+ * kernel again in the new precision (subgraphs keep theirs: set it before
+ * the first run of a model with subgraphs). */
+tc_status tc_onnx_set_precision(tc_onnx_model *m, tc_precision p)
+{
+    if (!m) return tc_error(TC_ERR_ARG, "onnx: set_precision on a NULL model");
+    if (p < TC_PRECISION_FP32 || p > TC_PRECISION_INT8) return tc_error(TC_ERR_ARG, "onnx: unknown precision %d", (int)p);
+    if (m->conv_packs && p != m->precision)
+        for (int i = 0; i < m->n_values; i++) {
+            tc_conv_weights_free(m->conv_packs[i].pack);
+            m->conv_packs[i].pack = NULL;
+            tc_gemm_b_panel_release(m->conv_packs[i].dense);
+            free(m->conv_packs[i].dense);
+            m->conv_packs[i].dense = NULL;
+        }
+    m->precision = p;
+    return TC_OK;
+}
+
 void tc_onnx_free(tc_onnx_model *m)
 {
     if (!m) return;
     for (int i = 0; i < m->n_values; i++) {
         tc_tensor_free(m->values[i].init);
         if (m->cl_kernels) tc_tensor_free(m->cl_kernels[i]);
-        if (m->conv_packs) tc_conv_weights_free(m->conv_packs[i].pack);
+        if (m->conv_packs) {
+            tc_conv_weights_free(m->conv_packs[i].pack);
+            tc_gemm_b_panel_release(m->conv_packs[i].dense);
+            free(m->conv_packs[i].dense);
+        }
     }
     free(m->cl_kernels);
     free(m->conv_packs);

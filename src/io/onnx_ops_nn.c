@@ -123,7 +123,7 @@ static const tc_conv_weights *conv_pack(tc_onnx_model *m, int wv, int groups)
     if (!s) return NULL;
     if (!s->pack) {
         tc_status before = tc_last_status();
-        s->pack = tc_conv_weights_prepare(m->cl_kernels[wv], groups);
+        s->pack = tc_conv_weights_prepare_prec(m->cl_kernels[wv], groups, tc_onnx_precision(m));
         if (!s->pack && before == TC_OK) tc_clear_error();
     }
     return s->pack;
@@ -438,6 +438,55 @@ typedef struct {
     float alpha, beta;
 } gemm_attrs;
 
+/* Gemm / MatMul with a constant 2-D B (an initializer nothing trains) under
+ * a reduced precision (tc_onnx_set_precision): *y = alpha op(A) op(B)
+ * (+ bias [N]) through B packed once in bf16 / int8 (src/core/gemm_lowp.c).
+ * A is [M, K] (transposed with trans_a), or for MatMul [..., K] with the
+ * leading axes taken as rows. *y stays NULL where this does not apply (fp32,
+ * a B that is not a constant, gradients wanted): the float path runs. */
+static tc_status dense_lowp(onnx_ctx *c, tc_tensor *a, tc_tensor *b, bool ta, bool tb, float alpha, tc_tensor *bias,
+                            tc_tensor **y)
+{
+    tc_onnx_model *m = c->m;
+    const int bv = c->node->in[1];
+    *y = NULL;
+    if (tc_onnx_precision(m) == TC_PRECISION_FP32 || bv < 0 || m->values[bv].init != b) return TC_OK;
+    struct onnx_conv_pack *s = conv_slot(m, bv);
+    if (s && (b->flags & TC_REQUIRES_GRAD)) s->trained = true; /* being trained: never packed again */
+    if (!s || s->trained || b->ndim != 2 || c->in_dtype[0] != TC_ONNX_FLOAT || (ta && a->ndim != 2) || a->ndim < 2 ||
+        tc_onnx_wants_grad(3, (tc_tensor *const[]){a, b, bias}))
+        return TC_OK;
+    const int64_t K = tb ? b->shape[1] : b->shape[0], N = tb ? b->shape[0] : b->shape[1];
+    const int64_t aK = ta ? a->shape[0] : a->shape[a->ndim - 1];
+    if (aK != K || !tc_is_contiguous(b)) return TC_OK; /* the float path reports the mismatch */
+    if (s->dense && s->dense_tb != tb) return TC_OK; /* one pack per initializer: the other use runs in float */
+    if (!s->dense) {
+        tc_gemm_b_panel *pb = calloc(1, sizeof *pb);
+        if (!pb) return TC_OK;
+        if (!tc_gemm_prepare_b_kept_prec(pb, tb, K, N, b->data, b->shape[1], tc_onnx_precision(m))) {
+            free(pb);
+            tc_clear_error();
+            return TC_OK;
+        }
+        s->dense = pb;
+        s->dense_tb = tb;
+    }
+    tc_tensor *x = tc_contiguous(a);
+    if (!x) return tc_onnx_fail(c, tc_last_status(), "%s", tc_last_error());
+    int64_t shape[TC_MAX_DIMS];
+    int nd = ta ? 2 : a->ndim;
+    for (int i = 0; i < nd - 1; i++) shape[i] = ta ? a->shape[1] : a->shape[i];
+    shape[nd - 1] = N;
+    tc_tensor *out = tc_empty(nd, shape);
+    if (!out) return tc_onnx_fail(c, tc_last_status(), "%s", tc_last_error());
+    const int64_t M = tc_numel(out) / (N > 0 ? N : 1);
+    const tc_tensor *bb = bias ? tc_contiguous(bias) : NULL;
+    if (M > 0 && N > 0)
+        tc_gemm_b(ta, M, alpha, tc_packed(x), ta ? M : K, s->dense, bb ? tc_packed(bb) : NULL, 0, out->data, N);
+    *y = out;
+    return TC_OK;
+}
+
 PREP(prep_gemm)
 {
     (void)m;
@@ -459,9 +508,21 @@ OP(op_gemm)
     if (ga->trans_a) ONNX_TRY(c, a = tc_transpose(a, (int[]){1, 0}));
     if (ga->trans_b) ONNX_TRY(c, b = tc_transpose(b, (int[]){1, 0}));
     float alpha = ga->alpha, beta = ga->beta;
-    tc_tensor *y;
-    ONNX_TRY(c, y = tc_matmul(a, b));
-    if (alpha != 1) ONNX_TRY(c, y = tc_mul_scalar(y, alpha));
+    tc_tensor *y = NULL;
+    if (bias && beta == 1 && bias->ndim == 1 && bias->shape[0] == b->shape[1]) { /* C = alpha A B + bias in one pass */
+        tc_status st = dense_lowp(c, in[0], in[1], ga->trans_a, ga->trans_b, alpha, bias, &y);
+        if (st) return st;
+        if (y) {
+            out[0] = y;
+            return TC_OK;
+        }
+    }
+    tc_status st = dense_lowp(c, in[0], in[1], ga->trans_a, ga->trans_b, alpha, NULL, &y);
+    if (st) return st;
+    if (!y) {
+        ONNX_TRY(c, y = tc_matmul(a, b));
+        if (alpha != 1) ONNX_TRY(c, y = tc_mul_scalar(y, alpha));
+    }
     if (bias && beta != 0) {
         if (beta != 1) ONNX_TRY(c, bias = tc_mul_scalar(bias, beta));
         ONNX_TRY(c, y = tc_add(y, bias));
@@ -473,6 +534,13 @@ OP(op_gemm)
 OP(op_matmul)
 {
     NEED(2);
+    tc_tensor *y = NULL;
+    tc_status st = dense_lowp(c, in[0], in[1], false, false, 1, NULL, &y);
+    if (st) return st;
+    if (y) {
+        out[0] = y;
+        return TC_OK;
+    }
     ONNX_TRY(c, out[0] = tc_matmul(in[0], in[1]));
     return TC_OK;
 }

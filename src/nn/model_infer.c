@@ -24,7 +24,13 @@
  * kernel (no BatchNormalization) is not packed: it may change under the
  * plan (it is trainable), the copies cannot. A pack is passed only while
  * no gradient is recorded through the convolution, so no tape ever keeps
- * a pointer to panels that tc_infer_free releases. */
+ * a pointer to panels that tc_infer_free releases.
+ * With a reduced precision (tc_model_prepare_inference_prec: bf16, int8)
+ * every chain's kernel is packed in it, the layer's own kernel too (the
+ * caller promises frozen weights, as for an ONNX model's initializers; the
+ * pack is still ignored for a kernel that requires a gradient), and a
+ * convolution outside any chain runs as a chain of its own, its own ReLU
+ * (VGG's convolutions carry one) as the epilogue. */
 #include "model_internal.h"
 
 #include <math.h>
@@ -34,7 +40,9 @@ typedef struct {
     int head, bn, add, relu, tail; /* calls (-1: not in the chain) */
     int res;                       /* the Add's other input value, -1: none */
     tc_tensor *kernel, *bias;      /* folded copies, or the layer's own (not owned) when no BatchNormalization */
-    tc_conv_weights *packed;       /* the folded kernel's panels (owned), or NULL */
+    tc_conv_weights *packed;       /* the kernel's panels (owned), or NULL */
+    bool own_relu;                 /* reduced precision: a convolution with its own ReLU, alone (VGG's) */
+    bool owns;                     /* kernel and bias are copies (folded, or taken for a reduced precision) */
 } chain;
 
 struct tc_infer_plan {
@@ -49,12 +57,13 @@ struct tc_infer_plan {
 void tc_infer_free(struct tc_infer_plan *p)
 {
     if (!p) return;
-    for (int i = 0; i < p->n_chains; i++)
-        if (p->chains[i].bn >= 0) {
-            tc_conv_weights_free(p->chains[i].packed);
+    for (int i = 0; i < p->n_chains; i++) {
+        tc_conv_weights_free(p->chains[i].packed);
+        if (p->chains[i].owns) {
             tc_tensor_free(p->chains[i].kernel);
             tc_tensor_free(p->chains[i].bias);
         }
+    }
     free(p->chains);
     free(p->chain_of);
     free(p);
@@ -97,6 +106,17 @@ static bool called_once(const tc_model *m, const tc_layer *l)
     return n == 1;
 }
 
+/* a long-lived copy of t's values (NULL: error set) */
+static tc_tensor *copy_of(const tc_tensor *t)
+{
+    tc_tensor *c = tc_tensor_new(t->ndim, t->shape);
+    if (c && tc_read_values(t, c->data) != TC_OK) {
+        tc_tensor_free(c);
+        return NULL;
+    }
+    return c;
+}
+
 /* kernel and bias with BatchNormalization bn folded in (new long-lived tensors) */
 static tc_status fold(const tc_layer *conv, int ki, const tc_layer *bn, tc_tensor **kernel, tc_tensor **bias)
 {
@@ -133,12 +153,28 @@ static tc_status fold(const tc_layer *conv, int ki, const tc_layer *bn, tc_tenso
  * already in a chain (taken[call] >= 0: an Add that a block's shortcut
  * convolution, met first, took with the main path as its residual) are not
  * taken again. */
-static bool find_chain(const tc_model *m, const int *uses, const int *taken, int c, chain *ch)
+/* The kernel index of a convolution the rewrite may run, counting one with
+ * its own ReLU (which the epilogue then applies) when own_relu allows it */
+static int chain_kernel_index(const tc_layer *l, bool own_relu)
+{
+    if (!own_relu || l->act != TC_RELU) return tc_conv_layer_kernel_index(l);
+    tc_layer linear = *l; /* the same layer seen without its activation */
+    linear.act = TC_LINEAR;
+    return tc_conv_layer_kernel_index(&linear);
+}
+
+/* lone (reduced precision, where packing the kernel is the point): a
+ * convolution is a chain of its own too, with its own ReLU as the epilogue */
+static bool find_chain(const tc_model *m, const int *uses, const int *taken, int c, bool lone, chain *ch)
 {
     const call *k = &m->g.calls[c];
-    if (k->n_in != 1 || k->n_out != 1 || tc_conv_layer_kernel_index(k->layer) < 0 || !called_once(m, k->layer))
+    if (k->n_in != 1 || k->n_out != 1 || chain_kernel_index(k->layer, lone) < 0 || !called_once(m, k->layer))
         return false;
     *ch = (chain){.head = c, .bn = -1, .add = -1, .relu = -1, .tail = c, .res = -1};
+    if (k->layer->act == TC_RELU) { /* only with lone (chain_kernel_index) */
+        ch->own_relu = true;
+        return true;
+    }
     int v = k->first_out, r = sole_reader(m, uses, taken, v);
     const call *n = r >= 0 ? &m->g.calls[r] : NULL;
     if (n && is_type(n->layer, "BatchNormalization") && called_once(m, n->layer)) {
@@ -158,10 +194,15 @@ static bool find_chain(const tc_model *m, const int *uses, const int *taken, int
         }
     }
     if (n && is_type(n->layer, "Activation") && n->layer->act == TC_RELU) ch->relu = ch->tail = r;
-    return ch->tail != c;
+    return ch->tail != c || lone;
 }
 
 tc_status tc_model_prepare_inference(tc_model *m, int *folded, int *fused)
+{
+    return tc_model_prepare_inference_prec(m, TC_PRECISION_FP32, folded, fused);
+}
+
+tc_status tc_model_prepare_inference_prec(tc_model *m, tc_precision prec, int *folded, int *fused)
 {
     if (folded) *folded = 0;
     if (fused) *fused = 0;
@@ -184,9 +225,10 @@ tc_status tc_model_prepare_inference(tc_model *m, int *folded, int *fused)
     int n_folded = 0, n_fused = 0;
     for (int c = 0; c < m->g.n_calls; c++) {
         chain ch;
-        if (p->chain_of[c] >= 0 || !find_chain(m, uses, p->chain_of, c, &ch)) continue;
+        const bool lone = prec != TC_PRECISION_FP32;
+        if (p->chain_of[c] >= 0 || !find_chain(m, uses, p->chain_of, c, lone, &ch)) continue;
         tc_layer *conv = m->g.calls[c].layer;
-        int ki = tc_conv_layer_kernel_index(conv);
+        int ki = chain_kernel_index(conv, lone);
         if (ch.bn >= 0) {
             if (fold(conv, ki, m->g.calls[ch.bn].layer, &ch.kernel, &ch.bias) != TC_OK) {
                 free(uses);
@@ -195,7 +237,8 @@ tc_status tc_model_prepare_inference(tc_model *m, int *folded, int *fused)
             }
             /* conv layers have no groups (conv_params); a depthwise or thin
              * kernel gets an object that packs nothing, which is harmless */
-            ch.packed = tc_conv_weights_prepare(ch.kernel, 1);
+            ch.owns = true;
+            ch.packed = tc_conv_weights_prepare_prec(ch.kernel, 1, prec);
             if (!ch.packed) {
                 tc_tensor_free(ch.kernel);
                 tc_tensor_free(ch.bias);
@@ -208,6 +251,20 @@ tc_status tc_model_prepare_inference(tc_model *m, int *folded, int *fused)
         } else {
             ch.kernel = conv->w[ki];
             ch.bias = conv->o.conv.no_bias ? NULL : conv->w[ki + 1];
+            if (prec != TC_PRECISION_FP32) {
+                /* copies that no gradient is required for (tc_conv ignores a pack of a
+                 * kernel that requires one, as the layer's trainable kernel does) */
+                if (!(ch.kernel = copy_of(ch.kernel)) || (ch.bias && !(ch.bias = copy_of(ch.bias))) ||
+                    !(ch.packed = tc_conv_weights_prepare_prec(ch.kernel, 1, prec))) {
+                    if (ch.kernel != conv->w[ki]) tc_tensor_free(ch.kernel);
+                    if (ch.bias && ch.bias != conv->w[ki + 1]) tc_tensor_free(ch.bias);
+                    free(uses);
+                    tc_infer_free(p);
+                    return tc_last_status();
+                }
+                ch.owns = true;
+                p->n_packed++;
+            }
         }
         n_fused += ch.add >= 0 || ch.relu >= 0;
         int id = p->n_chains++;
@@ -274,6 +331,7 @@ tc_tensor *tc_infer_run(tc_model *m, int c, tc_tensor *const *val)
     p->fused_runs++;
     /* the pack only where no gradient is recorded (the tape would keep its pointer) */
     bool taped = tc_grad_enabled() && (tc_requires_grad(x) || tc_requires_grad(res));
-    return tc_conv_layer_run(head->layer, x, ch->kernel, ch->bias, ch->relu >= 0 ? TC_CONV_RELU : TC_CONV_ACT_NONE, res,
+    return tc_conv_layer_run(head->layer, x, ch->kernel, ch->bias,
+                             ch->relu >= 0 || ch->own_relu ? TC_CONV_RELU : TC_CONV_ACT_NONE, res,
                              p->no_pack || taped ? NULL : ch->packed);
 }

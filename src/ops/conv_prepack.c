@@ -3,7 +3,11 @@
  * every call (prepare_kernel in conv_im2col.c, and the packing inside the
  * 1x1 direct path's GEMM). The panels are made by tc_gemm_prepare_b_kept
  * with the same blocking the per-call panels have (fixed by the shape), so
- * the products, and the bits, are those of the unpacked path. */
+ * the products, and the bits, are those of the unpacked path.
+ * tc_conv_weights_prepare_prec stores them in bf16 or int8 instead
+ * (src/core/gemm_lowp.c, which tc_gemm_b runs for such panels): the im2col
+ * tiles and the 1x1 direct path then multiply reduced-precision weights.
+ * Depthwise and thin kernels keep their float loops (no panels). */
 #include "conv.h"
 #include <stdlib.h>
 
@@ -16,6 +20,11 @@ struct tc_conv_weights {
 };
 
 tc_conv_weights *tc_conv_weights_prepare(const tc_tensor *kernel, int groups)
+{
+    return tc_conv_weights_prepare_prec(kernel, groups, TC_PRECISION_FP32);
+}
+
+tc_conv_weights *tc_conv_weights_prepare_prec(const tc_tensor *kernel, int groups, tc_precision prec)
 {
     TC_CHECK(kernel && kernel->ndim >= 3 && kernel->ndim <= 5, TC_ERR_ARG,
              "conv weights: need a kernel [k..., C/groups, F] of rank 3 to 5");
@@ -41,7 +50,7 @@ tc_conv_weights *tc_conv_weights_prepare(const tc_tensor *kernel, int groups)
         return tc_error(TC_ERR_MEMORY, "conv weights: out of memory"), NULL;
     }
     for (int64_t i = 0; i < g; i++)
-        if (!tc_gemm_prepare_b_kept(&w->panels[i], false, K, Fg, kernel->data + i * Fg, F)) {
+        if (!tc_gemm_prepare_b_kept_prec(&w->panels[i], false, K, Fg, kernel->data + i * Fg, F, prec)) {
             tc_conv_weights_free(w);
             return NULL;
         }
