@@ -154,6 +154,20 @@ tc_tensor *tc_conv(tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, const tc_co
 typedef struct tc_conv_weights tc_conv_weights;
 tc_conv_weights *tc_conv_weights_prepare(const tc_tensor *kernel, int groups);
 void tc_conv_weights_free(tc_conv_weights *w);
+/* The algorithm of the 2-D 3x3, stride-1, dilation-1, one-group
+ * convolutions with at least 8 input and output channels (others always
+ * run the direct path). TC_CONV_DIRECT (the default): tiled im2col + GEMM.
+ * TC_CONV_WINOGRAD: Winograd F(4x4, 3x3) for the output and the input
+ * gradient (the kernel gradient stays direct), about 2x fewer FLOPs at a
+ * few times the direct path's rounding error (docs/perf.md, "Winograd").
+ * The environment's TENSORCOOK_CONV=winograd|direct gives the starting
+ * value (read once); tc_conv_set_algorithm overrides it for the process.
+ * Set it outside parallel regions; a change applies to the next tc_conv
+ * (a recorded convolution's backward uses the choice of its forward). */
+typedef enum { TC_CONV_DIRECT = 0, TC_CONV_WINOGRAD = 1 } tc_conv_algorithm;
+void tc_conv_set_algorithm(tc_conv_algorithm a);
+tc_conv_algorithm tc_conv_get_algorithm(void);
+const char *tc_conv_algorithm_name(tc_conv_algorithm a); /* "direct", "winograd" */
 /* Output spatial size for one axis, or -1 if the window does not fit. */
 int64_t tc_conv_out_size(int64_t in, int64_t k, int stride, int dilation, tc_padding padding,
                          int64_t pad_before, int64_t pad_after);
