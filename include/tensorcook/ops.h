@@ -155,8 +155,8 @@ typedef struct tc_conv_weights tc_conv_weights;
 tc_conv_weights *tc_conv_weights_prepare(const tc_tensor *kernel, int groups);
 void tc_conv_weights_free(tc_conv_weights *w);
 /* The algorithm of the 2-D 3x3, stride-1, dilation-1, one-group
- * convolutions with at least 8 input and output channels (others always
- * run the direct path). TC_CONV_DIRECT (the default): tiled im2col + GEMM.
+ * convolutions with at least 8 input and output channels and at least 40
+ * 4x4 output tiles over the batch (others always run the direct path). TC_CONV_DIRECT (the default): tiled im2col + GEMM.
  * TC_CONV_WINOGRAD: Winograd F(4x4, 3x3) for the output and the input
  * gradient (the kernel gradient stays direct), about 2x fewer FLOPs at a
  * few times the direct path's rounding error (docs/perf.md, "Winograd").

@@ -46,11 +46,18 @@ void tc_conv_set_algorithm(tc_conv_algorithm a)
 
 const char *tc_conv_algorithm_name(tc_conv_algorithm a) { return a == TC_CONV_WINOGRAD ? "winograd" : "direct"; }
 
+#define WINO_MIN_TILES 40
+
 bool tc_conv_winograd_use(const conv_plan *p)
 {
     /* under 8 channels the transforms cost more than the products saved
      * (and the thin kernels of conv_thin.c take C <= 4) */
-    return tc_conv_get_algorithm() == TC_CONV_WINOGRAD && p->groups == 1 && p->D == 1 && p->k[0] == 1 &&
+    /* the kernel transform and its packing (36 C x F panels, once per
+     * call) cost about as much as the products of ~40 tiles save: on fewer
+     * (VGG's conv5 at 14x14 has 16, ResNet's res5 at 7x7 4) Winograd was
+     * 1.7-4.7x slower than the direct path (bench_conv_zoo BENCH_CONV=both) */
+    const int64_t tiles = p->N * ((p->OH + 3) / 4) * ((p->OW + 3) / 4);
+    return tc_conv_get_algorithm() == TC_CONV_WINOGRAD && tiles >= WINO_MIN_TILES && p->groups == 1 && p->D == 1 && p->k[0] == 1 &&
            p->k[1] == 3 && p->k[2] == 3 && p->s[1] == 1 && p->s[2] == 1 && p->dl[1] == 1 && p->dl[2] == 1 &&
            p->C >= 8 && p->F >= 8 && !p->direct && !p->thin && !p->depthwise && !p->patches;
 }
@@ -109,7 +116,7 @@ typedef struct {
 static void block_gemm(const wino_job *j, int64_t nt, const tc_scalar *V, tc_scalar *M, int e)
 {
     const int64_t Ci = j->g->Cin, Co = j->g->Cout;
-    tc_gemm_serial_b(false, nt, 1, V + e * nt * Ci, Ci, &j->U[e], NULL, 0, M + e * nt * Co, Co);
+    tc_gemm_serial_b(false, nt, 1, V + e * Ci, 36 * Ci, &j->U[e], NULL, 0, M + e * Co, 36 * Co);
 }
 
 static void block_units(void *ctx, int64_t lo, int64_t hi)
@@ -118,9 +125,9 @@ static void block_units(void *ctx, int64_t lo, int64_t hi)
     tc_scalar *V = j->scratch + tc_thread_id() * j->scratch_len, *M = V + 36 * j->tb * j->g->Cin;
     for (int64_t b = lo; b < hi; b++) {
         const int64_t t0 = b * j->tb, nt = j->tiles - t0 < j->tb ? j->tiles - t0 : j->tb;
-        j->tf->in_tf(j->g, t0, nt, nt, V);
+        j->tf->in_tf(j->g, t0, nt, V);
         for (int e = 0; e < 36; e++) block_gemm(j, nt, V, M, e);
-        j->tf->out_tf(j->g, t0, nt, nt, M);
+        j->tf->out_tf(j->g, t0, nt, M);
     }
 }
 
@@ -132,7 +139,7 @@ static void phase_in(void *ctx, int64_t lo, int64_t hi)
 {
     const wino_job *j = ctx;
     const int64_t a = lo * PHASE_TILES, b = hi * PHASE_TILES < j->nt ? hi * PHASE_TILES : j->nt;
-    j->tf->in_tf(j->g, j->t0 + a, b - a, j->nt, j->scratch + a * j->g->Cin);
+    j->tf->in_tf(j->g, j->t0 + a, b - a, j->scratch + a * 36 * j->g->Cin);
 }
 
 static void phase_gemm(void *ctx, int64_t lo, int64_t hi)
@@ -146,7 +153,7 @@ static void phase_out(void *ctx, int64_t lo, int64_t hi)
 {
     const wino_job *j = ctx;
     const int64_t a = lo * PHASE_TILES, b = hi * PHASE_TILES < j->nt ? hi * PHASE_TILES : j->nt;
-    j->tf->out_tf(j->g, j->t0 + a, b - a, j->nt, j->scratch + 36 * j->tb * j->g->Cin + a * j->g->Cout);
+    j->tf->out_tf(j->g, j->t0 + a, b - a, j->scratch + 36 * j->tb * j->g->Cin + a * 36 * j->g->Cout);
 }
 
 /* below this many blocks the phased path keeps both threads busy */

@@ -22,14 +22,17 @@ typedef struct {
     bool accumulate;            /* out += result (the input gradient) instead of out = result */
 } wino_geom;
 
-/* Input transform of tiles [t0, t0 + nt): V[(e * ld + t - t0) * Cin + ci]
- * = (B^T d B)[e] for the 6x6 patch d of tile t (36 planes of ld tiles).
- * Output transform: out tile t = A^T m A (+ bias), m[e] =
- * M[(e * ld + t - t0) * Cout ...], cut to the output's edges. Plain C over the channels
+/* Input transform of tiles [t0, t0 + nt): V[((t - t0) * 36 + e) * Cin + ci]
+ * = (B^T d B)[e] for the 6x6 patch d of tile t: each tile's 36 rows are
+ * one contiguous block, so the GEMM of element e reads rows of stride
+ * 36 * Cin (a layout of 36 separate planes made each tile touch 36 distant
+ * cache lines: the transforms took twice the GEMMs' time). Output
+ * transform: out tile t = A^T m A (+ bias), m[e] =
+ * M[((t - t0) * 36 + e) * Cout ...], cut to the output's edges. Plain C over the channels
  * (contiguous, channels-last), compiled once per instruction set. */
 typedef struct {
-    void (*in_tf)(const wino_geom *g, int64_t t0, int64_t nt, int64_t ld, tc_scalar *V);
-    void (*out_tf)(const wino_geom *g, int64_t t0, int64_t nt, int64_t ld, const tc_scalar *M);
+    void (*in_tf)(const wino_geom *g, int64_t t0, int64_t nt, tc_scalar *V);
+    void (*out_tf)(const wino_geom *g, int64_t t0, int64_t nt, const tc_scalar *M);
     /* U[e][c][f] = (G w_cf G^T)[e] for c in [c0, c1), w [3][3][C][F];
      * flip reads the taps mirrored (the input gradient's kernel) */
     void (*kernel_tf)(const tc_scalar *w, int64_t C, int64_t F, bool flip, int64_t c0, int64_t c1, tc_scalar *U);
@@ -37,7 +40,8 @@ typedef struct {
 extern const wino_transforms tc_wino_tf_generic, tc_wino_tf_avx2, tc_wino_tf_avx512;
 
 /* Whether the plan may run here (2-D 3x3, stride 1, dilation 1, one
- * group, at least 8 input and output channels) and Winograd is selected. */
+ * group, at least 8 input and output channels, at least 40 output tiles of
+ * 4x4 over the batch) and Winograd is selected. */
 bool tc_conv_winograd_use(const conv_plan *p);
 /* y = conv(x, w) (+ bias), then p->ep; dx += conv^T(dy). False (error
  * set): no scratch memory. */
