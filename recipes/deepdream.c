@@ -36,7 +36,7 @@ static int usage(FILE *f, int rc)
             "  --threads N         threads [TENSORCOOK_THREADS or all cores]\n" CONV_OPT_HELP
             "  --seed N            seed of the rolls, the noise and random weights [42]\n"
             "  --summary-json FILE first_loss, last_loss (the objective of the start and the final image),\n"
-            "                      seconds_per_iteration\n");
+            "                      seconds_per_iteration, conv (direct or winograd)\n");
     return rc;
 }
 

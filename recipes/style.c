@@ -26,7 +26,7 @@ static int usage(FILE *f, int rc)
             "  --threads N         threads [TENSORCOOK_THREADS or all cores]\n" CONV_OPT_HELP
             "  --seed N            seed of the start noise and of random weights [42]\n"
             "  --summary-json FILE first_loss, last_loss (total = 5 content + 100 style), seconds_per_iteration,\n"
-            "                      cpu_seconds_per_iteration (wall and process CPU time, the first step not counted)\n");
+            "                      cpu_seconds_per_iteration (wall and process CPU time, the first step not counted), conv\n");
     return rc;
 }
 

@@ -24,7 +24,7 @@ static int usage(FILE *f, int rc)
             "  --threads N         threads [TENSORCOOK_THREADS or all cores]\n" CONV_OPT_HELP
             "  --seed N            seed of the random weights and the start images [42]\n"
             "  --summary-json FILE first_loss, last_loss (keras-vis' total loss, minimised), first/last_activation,\n"
-            "                      seconds_per_iteration\n");
+            "                      seconds_per_iteration, conv (direct or winograd)\n");
     return rc;
 }
 

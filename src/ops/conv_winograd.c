@@ -86,7 +86,8 @@ static void kernel_units(void *ctx, int64_t lo, int64_t hi)
     j->tf->kernel_tf(j->w, j->C, j->F, j->flip, lo, hi, j->U);
 }
 
-/* 36 panels: forward B = U[e] [C, F]; flipped (dX) B = U[e]^T [F, C] */
+/* 36 panels: forward B = U[e] [C, F]; flipped (dX) B = U[e]^T [F, C];
+ * U stays valid (arena) for paths that read it unpacked (OpenBLAS) */
 static tc_gemm_b_panel *prepare_kernel(const wino_transforms *tf, const tc_scalar *w, int64_t C, int64_t F, bool flip)
 {
     kernel_job j = {tf, w, C, F, flip, tc_arena_alloc(sizeof(tc_scalar) * (size_t)(36 * C * F))};
@@ -94,8 +95,8 @@ static tc_gemm_b_panel *prepare_kernel(const wino_transforms *tf, const tc_scala
     if (!j.U || !U) return NULL;
     tc_parallel_for(C, 1 + 4096 / F, kernel_units, &j); /* each U value is one thread's: any split, same bits */
     for (int e = 0; e < 36; e++) {
-        const tc_scalar *b = j.U + (int64_t)e * C * F;
-        if (!(flip ? tc_gemm_prepare_b(&U[e], true, F, C, b, F) : tc_gemm_prepare_b(&U[e], false, C, F, b, F)))
+        const tc_scalar *b = j.U + (int64_t)e * F; /* U[e] is [C, F] with rows 36 F apart */
+        if (!(flip ? tc_gemm_prepare_b(&U[e], true, F, C, b, 36 * F) : tc_gemm_prepare_b(&U[e], false, C, F, b, 36 * F)))
             return NULL;
     }
     return U;
