@@ -16,7 +16,7 @@
  * runs every pass with the direct path and with Winograd F(4x4,3x3)
  * (tc_conv_set_algorithm), the two alternating repeat by repeat so both see
  * the same load; the rows say "direct" or "wino". Winograd's GFLOP figures
- * count the direct convolution's FLOPs (an effective rate: it does ~2.25x
+ * count the direct convolution's FLOPs (an effective rate: it does 4x
  * fewer multiplications), so its "% of peak" may pass 100. */
 #include <stdio.h>
 #include <stdlib.h>

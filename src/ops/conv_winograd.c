@@ -6,7 +6,7 @@
  *
  * Each 4x4 block of outputs reads a 6x6 block of inputs d and is
  * A^T [(G g G^T) .* (B^T d B)] A: 36 products per channel pair instead of
- * 144 (2.25x fewer multiplications), for an error a few times the direct
+ * 144 (4x fewer multiplications), for an error about 10x the direct
  * convolution's (docs/perf.md, "Winograd F(4x4,3x3)"). Channels-last turns
  * the 36 element-wise products summed over C into 36 GEMMs:
  *   V[e] [tiles, C] = input transforms of a block of tiles,
