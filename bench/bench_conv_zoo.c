@@ -10,7 +10,14 @@
  * One line per layer and pass (best of REPEATS after a warm-up):
  *   name pass threads N batch B  wall ms  GFLOP/s  cpu ms  GFLOP/cpu-s  % of peak
  * On a shared machine the CPU-time figure is the steadier one at 1 thread.
- * BENCH_ONLY=NAME times only the layers whose name starts with NAME. */
+ * BENCH_ONLY=NAME times only the layers whose name starts with NAME.
+ * BENCH_CONV=both adds, on the 3x3 stride-1 layers, a "dx" pass (forward +
+ * input gradient, the kernel needing none: DeepDream, style transfer) and
+ * runs every pass with the direct path and with Winograd F(4x4,3x3)
+ * (tc_conv_set_algorithm), the two alternating repeat by repeat so both see
+ * the same load; the rows say "direct" or "wino". Winograd's GFLOP figures
+ * count the direct convolution's FLOPs (an effective rate: it does 4x
+ * fewer multiplications), so its "% of peak" may pass 100. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,12 +39,14 @@ typedef struct {
 } best_time;
 
 /* One pass of layer s at batch n; false on an error (printed). */
-static bool run_once(const zoo_conv_shape *s, int n, bool train, tc_tensor *w, tc_tensor *b, tc_rng *rng, best_time *t)
+static bool run_once(const zoo_conv_shape *s, int n, bool train, bool dx, tc_tensor *w, tc_tensor *b, tc_rng *rng,
+                     best_time *t)
 {
     tc_tensor *x = tc_empty(TC_SHAPE(n, s->h, s->w, s->c));
     if (!x) return false;
     tc_rng_normal(rng, x->data, tc_numel(x), 0, 1);
-    if (train && s->c > 4) tc_set_requires_grad(x, true);
+    if ((train && s->c > 4) || dx) tc_set_requires_grad(x, true);
+    train = train || dx;
     tc_conv_params p = {.stride = {s->stride, s->stride}, .padding = TC_EXPLICIT,
                         .pad_before = {s->ph, s->pw}, .pad_after = {s->ph, s->pw}};
     double w0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
@@ -68,7 +77,12 @@ int main(int argc, char **argv)
         if (only && strncmp(s->name, only, strlen(only)) != 0) continue;
         int64_t ho = (s->h + 2 * s->ph - s->kh) / s->stride + 1, wo = (s->w + 2 * s->pw - s->kw) / s->stride + 1;
         double fwd_flops = 2.0 * batch * ho * wo * s->kh * s->kw * (double)s->c * s->f;
-        for (int train = 0; train <= 1; train++) {
+        const char *both = getenv("BENCH_CONV");
+        const bool compare = both && !strcmp(both, "both") && s->kh == 3 && s->kw == 3 && s->stride == 1 &&
+                             s->c >= 8 && s->f >= 8;
+        for (int pass = 0; pass <= 2; pass++) { /* fwd, dx (compare only), train */
+            if (pass == 1 && !compare) continue;
+            const bool train = pass == 2, dx = pass == 1;
             tc_tensor *w = tc_tensor_new(TC_SHAPE(s->kh, s->kw, s->c, s->f)), *b = tc_tensor_new(TC_SHAPE(s->f));
             if (!w || !b) {
                 fprintf(stderr, "bench_conv_zoo: %s\n", tc_last_error());
@@ -77,20 +91,28 @@ int main(int argc, char **argv)
             tc_rng_normal(&rng, w->data, tc_numel(w), 0, 0.05f);
             tc_set_requires_grad(w, train);
             tc_set_requires_grad(b, train);
-            best_time best = {1e30, 1e30};
-            for (int r = 0; r <= repeats; r++) {
-                best_time t;
-                if (!run_once(s, batch, train, w, b, &rng, &t)) return 1;
-                if (r == 0) continue; /* warm-up: first-touch of the arena and the pack buffers */
-                if (t.wall < best.wall) best.wall = t.wall;
-                if (t.cpu < best.cpu) best.cpu = t.cpu;
-            }
+            const int nalg = compare ? 2 : 1;
+            best_time best[2] = {{1e30, 1e30}, {1e30, 1e30}};
+            for (int r = 0; r <= repeats; r++)
+                for (int a = 0; a < nalg; a++) {
+                    best_time t;
+                    tc_conv_set_algorithm(a ? TC_CONV_WINOGRAD : TC_CONV_DIRECT);
+                    bool ok = run_once(s, batch, train, dx, w, b, &rng, &t);
+                    tc_conv_set_algorithm(TC_CONV_DIRECT);
+                    if (!ok) return 1;
+                    if (r == 0) continue; /* warm-up: first-touch of the arena and the pack buffers */
+                    if (t.wall < best[a].wall) best[a].wall = t.wall;
+                    if (t.cpu < best[a].cpu) best[a].cpu = t.cpu;
+                }
             /* training: forward, kernel gradient, and the input gradient where it is needed */
-            double flops = fwd_flops * (train ? (s->c > 4 ? 3 : 2) : 1);
-            double g = flops / best.wall * 1e-9;
-            printf("%-13s %-5s threads %d batch %d  %9.2f ms  %7.1f GFLOP/s  %9.2f cpu-ms  %7.1f GFLOP/cpu-s  %4.0f%% of peak\n",
-                   s->name, train ? "train" : "fwd", threads, batch, best.wall * 1e3, g, best.cpu * 1e3,
-                   flops / best.cpu * 1e-9, 100 * flops / best.cpu * 1e-9 / peak);
+            double flops = fwd_flops * (train ? (s->c > 4 ? 3 : 2) : dx ? 2 : 1);
+            for (int a = 0; a < nalg; a++) {
+                double g = flops / best[a].wall * 1e-9;
+                printf("%-13s %-5s%s threads %d batch %d  %9.2f ms  %7.1f GFLOP/s  %9.2f cpu-ms  %7.1f GFLOP/cpu-s  %4.0f%% of peak\n",
+                       s->name, train ? "train" : dx ? "dx" : "fwd", compare ? (a ? " wino  " : " direct") : "", threads,
+                       batch, best[a].wall * 1e3, g, best[a].cpu * 1e3, flops / best[a].cpu * 1e-9,
+                       100 * flops / best[a].cpu * 1e-9 / peak);
+            }
             fflush(stdout);
             tc_tensor_free(w);
             tc_tensor_free(b);

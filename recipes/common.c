@@ -83,18 +83,41 @@ bool prepare_out_dir(const char *cmd, const char *dir)
     return true;
 }
 
-bool write_summary_json(const char *cmd, const char *path, int n, const char *const *keys, const double *values)
+static bool summary_json(const char *cmd, const char *path, int n, const char *const *keys, const double *values,
+                         const char *skey, const char *sval)
 {
     char buf[4096];
     size_t used = (size_t)snprintf(buf, sizeof buf, "{");
     for (int i = 0; i < n && used < sizeof buf; i++)
         used += (size_t)snprintf(buf + used, sizeof buf - used, "%s\"%s\": %.6g", i ? ", " : "", keys[i],
                                  isfinite(values[i]) ? values[i] : 0.0);
+    if (skey && used < sizeof buf)
+        used += (size_t)snprintf(buf + used, sizeof buf - used, "%s\"%s\": \"%s\"", n ? ", " : "", skey, sval);
     if (used < sizeof buf) used += (size_t)snprintf(buf + used, sizeof buf - used, "}\n");
     if (tc_write_file_atomic(path, buf, strlen(buf)) != TC_OK) {
         fprintf(stderr, "tensorcook %s: %s\n", cmd, tc_last_error());
         return false;
     }
+    return true;
+}
+
+bool write_summary_json(const char *cmd, const char *path, int n, const char *const *keys, const double *values)
+{
+    return summary_json(cmd, path, n, keys, values, NULL, NULL);
+}
+
+bool write_summary_json_conv(const char *cmd, const char *path, int n, const char *const *keys, const double *values)
+{
+    return summary_json(cmd, path, n, keys, values, "conv", tc_conv_algorithm_name(tc_conv_get_algorithm()));
+}
+
+bool opt_conv(int argc, char **argv, int *i, bool *bad)
+{
+    const char *v = NULL;
+    if (!opt_str(argc, argv, i, "--conv", &v)) return false;
+    if (v && !strcmp(v, "direct")) tc_conv_set_algorithm(TC_CONV_DIRECT);
+    else if (v && !strcmp(v, "winograd")) tc_conv_set_algorithm(TC_CONV_WINOGRAD);
+    else *bad = true;
     return true;
 }
 

@@ -33,10 +33,10 @@ static int usage(FILE *f, int rc)
             "  --dump DIR          also the first octave's start image, rolls, first gradient and result as .npy\n"
             "  --width-div N       the zoo architecture at 1/N of its widths (tests; weights to match)\n"
             "  --quiet             no line per iteration\n"
-            "  --threads N         threads [TENSORCOOK_THREADS or all cores]\n"
+            "  --threads N         threads [TENSORCOOK_THREADS or all cores]\n" CONV_OPT_HELP
             "  --seed N            seed of the rolls, the noise and random weights [42]\n"
             "  --summary-json FILE first_loss, last_loss (the objective of the start and the final image),\n"
-            "                      seconds_per_iteration\n");
+            "                      seconds_per_iteration, conv (direct or winograd)\n");
     return rc;
 }
 
@@ -159,7 +159,8 @@ int tc_cmd_deepdream(int argc, char **argv)
                    vision_opt_str(argc, argv, &i, "--layer", &layer, &bad) ||
                    vision_opt_str(argc, argv, &i, "--out", &out_dir, &bad) ||
                    vision_opt_str(argc, argv, &i, "--dump", &dump_dir, &bad) ||
-                   vision_opt_str(argc, argv, &i, "--summary-json", &summary_json, &bad))
+                   vision_opt_str(argc, argv, &i, "--summary-json", &summary_json, &bad) ||
+                 opt_conv(argc, argv, &i, &bad))
             continue;
         else if (opt_int(argc, argv, &i, "--threads", &threads, &bad) || opt_int(argc, argv, &i, "--seed", &seed, &bad) ||
                  opt_int(argc, argv, &i, "--channel", &channel, &bad) || opt_int(argc, argv, &i, "--octaves", &octaves, &bad) ||
@@ -252,7 +253,7 @@ int tc_cmd_deepdream(int argc, char **argv)
     if (summary_json) {
         const char *keys[] = {"first_loss", "last_loss", "seconds_per_iteration", "iterations", "random_weights"};
         double vals[] = {r.first_loss, r.last_loss, r.seconds_per_iteration, r.iterations, random_weights};
-        if (!write_summary_json("deepdream", summary_json, 5, keys, vals)) goto done;
+        if (!write_summary_json_conv("deepdream", summary_json, 5, keys, vals)) goto done;
     }
     rc = 0;
     goto done;

@@ -23,10 +23,10 @@ static int usage(FILE *f, int rc)
             "  --iters N           Adam steps (lr 2.0) on the image [5000, log0's ITERATIONS]\n"
             "  --out DIR           output folder: <it>.png every 100 steps, final.png, losses.csv, losses.png [style_out]\n"
             "  --dump DIR          also write the inputs, step-0 losses and gradient and the step-1 image as .npy\n"
-            "  --threads N         threads [TENSORCOOK_THREADS or all cores]\n"
+            "  --threads N         threads [TENSORCOOK_THREADS or all cores]\n" CONV_OPT_HELP
             "  --seed N            seed of the start noise and of random weights [42]\n"
             "  --summary-json FILE first_loss, last_loss (total = 5 content + 100 style), seconds_per_iteration,\n"
-            "                      cpu_seconds_per_iteration (wall and process CPU time, the first step not counted)\n");
+            "                      cpu_seconds_per_iteration (wall and process CPU time, the first step not counted), conv\n");
     return rc;
 }
 
@@ -110,7 +110,7 @@ int tc_cmd_style(int argc, char **argv)
             vision_opt_str(argc, argv, &i, "--weights", &weights, &bad) ||
             vision_opt_str(argc, argv, &i, "--out", &out_dir, &bad) ||
             vision_opt_str(argc, argv, &i, "--dump", &dump_dir, &bad) ||
-            vision_opt_str(argc, argv, &i, "--summary-json", &summary_json, &bad) ||
+            vision_opt_str(argc, argv, &i, "--summary-json", &summary_json, &bad) || opt_conv(argc, argv, &i, &bad) ||
             opt_int(argc, argv, &i, "--threads", &threads, &bad) || opt_int(argc, argv, &i, "--seed", &seed, &bad) ||
             opt_int(argc, argv, &i, "--size", &size, &bad) || opt_int(argc, argv, &i, "--iters", &iters, &bad))
             continue;
@@ -181,7 +181,7 @@ int tc_cmd_style(int argc, char **argv)
     if (summary_json) {
         const char *keys[] = {"first_loss", "last_loss", "seconds_per_iteration", "cpu_seconds_per_iteration"};
         double vals[] = {r.first_loss, r.last_loss, r.seconds, r.cpu_seconds};
-        if (!write_summary_json("style", summary_json, 4, keys, vals)) goto done;
+        if (!write_summary_json_conv("style", summary_json, 4, keys, vals)) goto done;
     }
     rc = 0;
     goto done;

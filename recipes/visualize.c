@@ -21,10 +21,10 @@ static int usage(FILE *f, int rc)
             "  --class N           the class (or filter) of the saliency maps [--filter, else the top prediction]\n"
             "  --out DIR           output folder [visualize_out]\n"
             "  --dump DIR          also write the step-0 input and gradient / the raw saliency gradients as .npy\n"
-            "  --threads N         threads [TENSORCOOK_THREADS or all cores]\n"
+            "  --threads N         threads [TENSORCOOK_THREADS or all cores]\n" CONV_OPT_HELP
             "  --seed N            seed of the random weights and the start images [42]\n"
             "  --summary-json FILE first_loss, last_loss (keras-vis' total loss, minimised), first/last_activation,\n"
-            "                      seconds_per_iteration\n");
+            "                      seconds_per_iteration, conv (direct or winograd)\n");
     return rc;
 }
 
@@ -125,7 +125,8 @@ int tc_cmd_visualize(int argc, char **argv)
                  vision_opt_str(argc, argv, &i, "--out", &out_dir, &bad) ||
                  vision_opt_str(argc, argv, &i, "--dump", &dump_dir, &bad) ||
                  vision_opt_str(argc, argv, &i, "--saliency", &image, &bad) ||
-                 vision_opt_str(argc, argv, &i, "--summary-json", &summary_json, &bad))
+                 vision_opt_str(argc, argv, &i, "--summary-json", &summary_json, &bad) ||
+                 opt_conv(argc, argv, &i, &bad))
             continue;
         else if (opt_int(argc, argv, &i, "--filter", &f, &bad)) {
             if (n_filters == 3 || f < 0) bad = true;
@@ -236,7 +237,7 @@ int tc_cmd_visualize(int argc, char **argv)
     if (ok && summary_json) {
         const char *keys[] = {"first_loss", "last_loss", "first_activation", "last_activation", "seconds_per_iteration"};
         double vals[] = {r[0].first_loss, r[0].last_loss, -r[0].first_act, -r[0].last_act, sec / 3};
-        ok = write_summary_json("visualize", summary_json, 5, keys, vals);
+        ok = write_summary_json_conv("visualize", summary_json, 5, keys, vals);
     }
     for (int k = 0; k < 3; k++) tc_tensor_free(results[k]);
     rc = ok ? 0 : 1;

@@ -36,6 +36,11 @@ check dd-roll-vs-numpy 0 "the unroll inverts the roll" /usr/bin/python3 "$fx/gen
 cmp -s "$tmp/o2/dream.png" "$tmp/o3/dream.png" || fail "dd: 1 and 2 threads differ"
 # grey noise start
 check dd-noise 0 "grey noise" "$bin" deepdream --noise 40 --graph "$g" --iters 3 --out "$tmp/o4"
+# --conv winograd is accepted and reported (at these sizes every layer has too few tiles for it)
+check dd-conv-winograd 0 "grey noise" "$bin" deepdream --noise 40 --graph "$g" --iters 1 --conv winograd --out "$tmp/o8" \
+  --summary-json "$tmp/o8.json"
+grep -q '"conv": "winograd"' "$tmp/o8.json" || fail "deepdream --conv winograd: the summary does not say winograd"
+check dd-conv-bad nonzero "invalid options" "$bin" deepdream --noise 40 --graph "$g" --conv fft --out "$tmp/bad9"
 # bad input: one line, no output folder
 check dd-bad-layer nonzero "has no layer 'mixed4d_3x3_bottleneck_pre_rel'; nearest: mixed4d_3x3_bottleneck_pre_relu, mixed4d_5x5_bottleneck_pre_relu, mixed4d_3x3_bottleneck_pre_relu/conv" \
   "$bin" deepdream "$tmp/g/img.png" --graph "$g" --layer mixed4d_3x3_bottleneck_pre_rel --out "$tmp/bad1"

@@ -26,6 +26,10 @@ if /usr/bin/python3 "$vfx/gen_visualize.py" weights "$vv" >/dev/null; then
     --out "$vv/r" --summary-json "$vv/r.json"
   /usr/bin/python3 -c "import json, sys; s = json.load(open(sys.argv[1])); sys.exit(0 if s['last_loss'] < s['first_loss'] and s['seconds_per_iteration'] > 0 else 1)" \
     "$vv/r.json" || { echo "FAIL visualize: the total loss did not fall"; failed=$((failed + 1)); }
+  # --conv winograd (block1_conv2 at 32x32 has 64 tiles of 4x4) runs and is reported
+  check visualize-winograd 0 "visualize.png" "$bin" visualize --weights "$w" --layer block3_conv1 --filter 5 --size 32 \
+    --iters 3 --conv winograd --out "$vv/w" --summary-json "$vv/w.json"
+  grep -q '"conv": "winograd"' "$vv/w.json" || { echo "FAIL visualize: --conv winograd not in the summary"; failed=$((failed + 1)); }
 else
   echo "FAIL visualize: the generator (needs /usr/bin/python3 with h5py, torch, PIL) did not run"; failed=$((failed + 1))
 fi

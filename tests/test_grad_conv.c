@@ -50,6 +50,20 @@ static void conv2d_cases(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run(&cases[i]);
 }
 
+/* Winograd F(4x4,3x3) (tc_conv_set_algorithm): its input gradient (and
+ * the direct kernel and bias gradients of a Winograd plan) in double; 40
+ * images of one 4x4 output tile each reach its 40-tile floor */
+static void winograd_cases(void **state)
+{
+    conv_case cases[] = {
+        {2, 40, {2, 2}, 8, {3, 3}, 9, {.padding = TC_SAME}, true},
+        {2, 40, {2, 3}, 9, {3, 3}, 8, {.padding = TC_EXPLICIT, .pad_before = {2, 0}, .pad_after = {0, 1}}, false},
+    };
+    tc_conv_set_algorithm(TC_CONV_WINOGRAD);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run(&cases[i]);
+    tc_conv_set_algorithm(TC_CONV_DIRECT);
+}
+
 static void conv1d_3d_cases(void **state)
 {
     conv_case cases[] = {
@@ -134,6 +148,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(conv2d_cases),
         cmocka_unit_test(conv1d_3d_cases),
+        cmocka_unit_test(winograd_cases),
         cmocka_unit_test(odd_cases),
         cmocka_unit_test(random_cases),
         cmocka_unit_test(sizes_and_errors),

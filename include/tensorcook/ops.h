@@ -159,6 +159,23 @@ tc_conv_weights *tc_conv_weights_prepare(const tc_tensor *kernel, int groups);
  * float. TC_PRECISION_FP32 is tc_conv_weights_prepare. */
 tc_conv_weights *tc_conv_weights_prepare_prec(const tc_tensor *kernel, int groups, tc_precision prec);
 void tc_conv_weights_free(tc_conv_weights *w);
+/* The algorithm of the 2-D 3x3, stride-1, dilation-1, one-group
+ * convolutions with at least 8 input and output channels and at least 40
+ * 4x4 output tiles over the batch (others always run the direct path).
+ * TC_CONV_DIRECT (the default): tiled im2col + GEMM. TC_CONV_WINOGRAD:
+ * Winograd F(4x4, 3x3) for the output and the input gradient (the kernel
+ * gradient stays direct): 4x fewer multiplications in its products,
+ * 1.2-2.5x faster measured, errors ~1e-5 of the largest value instead of
+ * ~1e-6 (docs/perf.md, "Winograd F(4x4,3x3)"). Bit-identical for any
+ * thread count on each ISA, like the direct path. The environment's
+ * TENSORCOOK_CONV=winograd|direct gives the starting value (read once);
+ * tc_conv_set_algorithm overrides it for the process. Set it outside
+ * parallel regions; a change applies to the next tc_conv (a recorded
+ * convolution's backward uses the choice of its forward). */
+typedef enum { TC_CONV_DIRECT = 0, TC_CONV_WINOGRAD = 1 } tc_conv_algorithm;
+void tc_conv_set_algorithm(tc_conv_algorithm a);
+tc_conv_algorithm tc_conv_get_algorithm(void);
+const char *tc_conv_algorithm_name(tc_conv_algorithm a); /* "direct", "winograd" */
 /* Output spatial size for one axis, or -1 if the window does not fit. */
 int64_t tc_conv_out_size(int64_t in, int64_t k, int stride, int dilation, tc_padding padding,
                          int64_t pad_before, int64_t pad_after);

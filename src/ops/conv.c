@@ -2,6 +2,7 @@
  * padding rules, the plan saved on the tape. The kernels (tiled im2col +
  * GEMM, bit-identical for any thread count) are in conv_im2col.c. */
 #include "conv.h"
+#include "conv_winograd.h"
 
 int64_t tc_conv_out_size(int64_t in, int64_t k, int stride, int dilation, tc_padding padding, int64_t pad_before,
                          int64_t pad_after)
@@ -162,7 +163,10 @@ tc_tensor *tc_conv(tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, const tc_co
         p.patches = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(p.groups * p.N * p.rows_img * p.K));
         if (!p.patches) return NULL;
     }
-    if (p.depthwise) tc_conv_depthwise_forward(&p, b, y->data);
+    p.winograd = tc_conv_winograd_use(&p);
+    if (p.winograd) {
+        if (!tc_conv_winograd_forward(&p, b, y->data)) return NULL;
+    } else if (p.depthwise) tc_conv_depthwise_forward(&p, b, y->data);
     else if (p.thin) {
         if (!tc_conv_thin_forward(&p, b, y->data)) return NULL;
     } else if (!tc_conv_forward_kernel(&p, b, y->data)) return NULL;
@@ -176,6 +180,10 @@ tc_status tc_backward_conv(tc_node *n, const tc_tensor *gy)
     const conv_plan *p = n->saved;
     tc_tensor *gx = tc_grad_for(n->inputs[0]), *gw = tc_grad_for(n->inputs[1]), *gb = tc_grad_for(n->inputs[2]);
     tc_scalar *dx = gx ? gx->data : NULL, *dw = gw ? gw->data : NULL, *db = gb ? gb->data : NULL;
+    if (p->winograd) { /* dX by Winograd, the kernel and bias gradients direct */
+        bool ok = (!dx || tc_conv_winograd_backward_dx(p, gy->data, dx)) && tc_conv_backward_kernel(p, gy->data, NULL, dw, db);
+        return ok ? TC_OK : tc_last_status();
+    }
     bool ok = p->depthwise ? tc_conv_depthwise_backward(p, gy->data, dx, dw, db)
               : p->thin    ? tc_conv_thin_backward(p, gy->data, dx, dw, db)
                            : tc_conv_backward_kernel(p, gy->data, dx, dw, db);

@@ -25,6 +25,7 @@ typedef struct {
     bool direct;                 /* 1x1, stride 1, no padding, one group: the patches are X */
     bool thin;                   /* one group, C <= 4: direct small-GEMM kernels (conv_thin.c) */
     bool depthwise;              /* groups = C > 1: direct loops (conv_depthwise.c) */
+    bool winograd;               /* 3x3 stride 1, selected: forward and dX by conv_winograd.c */
     const tc_scalar *x, *w;      /* packed input and kernel (arena / parameter memory) */
     const tc_gemm_b_panel *wpk;  /* forward: per group, W [K, Fg] packed at load (tc_conv_weights), or NULL */
     conv_epilogue ep;            /* forward only: applied by the kernels to each finished tile */

@@ -1,0 +1,213 @@
+/* Winograd F(4x4, 3x3) convolution: 2-D 3x3 kernels, stride 1, dilation 1,
+ * one group; forward and input gradient (the kernel gradient stays on the
+ * im2col path, conv_im2col.c). Opt-in: tc_conv_set_algorithm or
+ * TENSORCOOK_CONV=winograd (read once); off by default, so the default
+ * path's bits are untouched.
+ *
+ * Each 4x4 block of outputs reads a 6x6 block of inputs d and is
+ * A^T [(G g G^T) .* (B^T d B)] A: 36 products per channel pair instead of
+ * 144 (4x fewer multiplications), for an error about 10x the direct
+ * convolution's (docs/perf.md, "Winograd F(4x4,3x3)"). Channels-last turns
+ * the 36 element-wise products summed over C into 36 GEMMs:
+ *   V[e] [tiles, C] = input transforms of a block of tiles,
+ *   M[e] [tiles, F] = V[e] @ U[e],  U[e] [C, F] = kernel transform,
+ *   outputs = output transforms of M (+ bias, then the fused epilogue).
+ * U is transformed (in double) and packed once per call for our GEMM
+ * (tc_gemm_prepare_b); the GEMMs run on the calling thread
+ * (tc_gemm_serial_b), the blocks of tiles spread over the pool.
+ * The input gradient of a 3x3 stride-1 convolution is itself one: dY
+ * correlated with the kernel flipped in space, C and F swapped, offset
+ * pad_before - 2 (dY is zero outside its extent, which gives every
+ * padding, asymmetric TF SAME included), accumulated into dX.
+ * Blocks of tiles depend on the shape only, never on the thread count, and
+ * each output is written by one block: bit-identical for any thread count. */
+#include "conv_winograd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- selection ---------------------------------------------------------- */
+static int algorithm = -1; /* -1: TENSORCOOK_CONV not read yet */
+
+tc_conv_algorithm tc_conv_get_algorithm(void)
+{
+    int a = __atomic_load_n(&algorithm, __ATOMIC_ACQUIRE);
+    if (a >= 0) return (tc_conv_algorithm)a;
+    const char *s = getenv("TENSORCOOK_CONV");
+    a = s && !strcmp(s, "winograd") ? TC_CONV_WINOGRAD : TC_CONV_DIRECT;
+    __atomic_store_n(&algorithm, a, __ATOMIC_RELEASE);
+    return (tc_conv_algorithm)a;
+}
+
+void tc_conv_set_algorithm(tc_conv_algorithm a)
+{
+    __atomic_store_n(&algorithm, a == TC_CONV_WINOGRAD ? TC_CONV_WINOGRAD : TC_CONV_DIRECT, __ATOMIC_RELEASE);
+}
+
+const char *tc_conv_algorithm_name(tc_conv_algorithm a) { return a == TC_CONV_WINOGRAD ? "winograd" : "direct"; }
+
+#define WINO_MIN_TILES 40
+
+bool tc_conv_winograd_use(const conv_plan *p)
+{
+    /* under 8 channels the transforms cost more than the products saved
+     * (and the thin kernels of conv_thin.c take C <= 4) */
+    /* the kernel transform and its packing (36 C x F panels, once per
+     * call) cost about as much as the products of ~40 tiles save: on fewer
+     * (VGG's conv5 at 14x14 has 16, ResNet's res5 at 7x7 4) Winograd was
+     * 1.7-4.7x slower than the direct path (bench_conv_zoo BENCH_CONV=both) */
+    const int64_t tiles = p->N * ((p->OH + 3) / 4) * ((p->OW + 3) / 4);
+    return tc_conv_get_algorithm() == TC_CONV_WINOGRAD && tiles >= WINO_MIN_TILES && p->groups == 1 && p->D == 1 && p->k[0] == 1 &&
+           p->k[1] == 3 && p->k[2] == 3 && p->s[1] == 1 && p->s[2] == 1 && p->dl[1] == 1 && p->dl[2] == 1 &&
+           p->C >= 8 && p->F >= 8 && !p->direct && !p->thin && !p->depthwise && !p->patches;
+}
+
+static const wino_transforms *pick(void)
+{
+    switch (tc_isa()) {
+    case TC_ISA_AVX512: return &tc_wino_tf_avx512;
+    case TC_ISA_AVX2: return &tc_wino_tf_avx2;
+    default: return &tc_wino_tf_generic;
+    }
+}
+
+/* ---- the kernel, transformed and packed once per call --------------------- */
+typedef struct {
+    const wino_transforms *tf;
+    const tc_scalar *w;
+    int64_t C, F;
+    bool flip;
+    tc_scalar *U;
+} kernel_job;
+
+static void kernel_units(void *ctx, int64_t lo, int64_t hi)
+{
+    const kernel_job *j = ctx;
+    j->tf->kernel_tf(j->w, j->C, j->F, j->flip, lo, hi, j->U);
+}
+
+/* 36 panels: forward B = U[e] [C, F]; flipped (dX) B = U[e]^T [F, C];
+ * U stays valid (arena) for paths that read it unpacked (OpenBLAS) */
+static tc_gemm_b_panel *prepare_kernel(const wino_transforms *tf, const tc_scalar *w, int64_t C, int64_t F, bool flip)
+{
+    kernel_job j = {tf, w, C, F, flip, tc_arena_alloc(sizeof(tc_scalar) * (size_t)(36 * C * F))};
+    tc_gemm_b_panel *U = tc_arena_alloc(sizeof *U * 36);
+    if (!j.U || !U) return NULL;
+    tc_parallel_for(C, 1 + 4096 / F, kernel_units, &j); /* each U value is one thread's: any split, same bits */
+    for (int e = 0; e < 36; e++) {
+        const tc_scalar *b = j.U + (int64_t)e * F; /* U[e] is [C, F] with rows 36 F apart */
+        if (!(flip ? tc_gemm_prepare_b(&U[e], true, F, C, b, 36 * F) : tc_gemm_prepare_b(&U[e], false, C, F, b, 36 * F)))
+            return NULL;
+    }
+    return U;
+}
+
+/* ---- the tiles ------------------------------------------------------------- */
+typedef struct {
+    const wino_geom *g;
+    const wino_transforms *tf;
+    const tc_gemm_b_panel *U;
+    int64_t tiles, tb;        /* all tiles; tiles per block */
+    tc_scalar *scratch;       /* per thread (blocks path) or one block's (phased path): V then M */
+    int64_t scratch_len;
+    int64_t t0, nt;           /* phased path: the block in hand */
+} wino_job;
+
+/* the 36 products of one block: M[e] = V[e] @ U[e] */
+static void block_gemm(const wino_job *j, int64_t nt, const tc_scalar *V, tc_scalar *M, int e)
+{
+    const int64_t Ci = j->g->Cin, Co = j->g->Cout;
+    tc_gemm_serial_b(false, nt, 1, V + e * Ci, 36 * Ci, &j->U[e], NULL, 0, M + e * Co, 36 * Co);
+}
+
+static void block_units(void *ctx, int64_t lo, int64_t hi)
+{
+    const wino_job *j = ctx;
+    tc_scalar *V = j->scratch + tc_thread_id() * j->scratch_len, *M = V + 36 * j->tb * j->g->Cin;
+    for (int64_t b = lo; b < hi; b++) {
+        const int64_t t0 = b * j->tb, nt = j->tiles - t0 < j->tb ? j->tiles - t0 : j->tb;
+        j->tf->in_tf(j->g, t0, nt, V);
+        for (int e = 0; e < 36; e++) block_gemm(j, nt, V, M, e);
+        j->tf->out_tf(j->g, t0, nt, M);
+    }
+}
+
+/* phased path (few blocks: small images, batch 1): one block at a time,
+ * its transforms split over tiles and its 36 products over the pool; each
+ * value is computed by the same operations as on the blocks path */
+#define PHASE_TILES 4
+static void phase_in(void *ctx, int64_t lo, int64_t hi)
+{
+    const wino_job *j = ctx;
+    const int64_t a = lo * PHASE_TILES, b = hi * PHASE_TILES < j->nt ? hi * PHASE_TILES : j->nt;
+    j->tf->in_tf(j->g, j->t0 + a, b - a, j->scratch + a * 36 * j->g->Cin);
+}
+
+static void phase_gemm(void *ctx, int64_t lo, int64_t hi)
+{
+    const wino_job *j = ctx;
+    for (int64_t e = lo; e < hi; e++)
+        block_gemm(j, j->nt, j->scratch, j->scratch + 36 * j->tb * j->g->Cin, (int)e);
+}
+
+static void phase_out(void *ctx, int64_t lo, int64_t hi)
+{
+    const wino_job *j = ctx;
+    const int64_t a = lo * PHASE_TILES, b = hi * PHASE_TILES < j->nt ? hi * PHASE_TILES : j->nt;
+    j->tf->out_tf(j->g, j->t0 + a, b - a, j->scratch + 36 * j->tb * j->g->Cin + a * 36 * j->g->Cout);
+}
+
+/* below this many blocks the phased path keeps both threads busy */
+#define FEW_BLOCKS 4
+
+static bool run(wino_geom *g, const wino_transforms *tf, const tc_gemm_b_panel *U)
+{
+    g->th = (g->Hout + 3) / 4, g->tw = (g->Wout + 3) / 4;
+    wino_job j = {.g = g, .tf = tf, .U = U, .tiles = g->N * g->th * g->tw};
+    /* tiles per block from the shape only: V and M of a block (36 planes of
+     * Cin + Cout values a tile) within 2M values, 12..240 tiles, a multiple
+     * of the AVX-512 kernel's 6 rows */
+    int64_t tb = (int64_t)2 * 1024 * 1024 / (36 * (g->Cin + g->Cout));
+    tb = tb > 240 ? 240 : tb < 12 ? 12 : tb;
+    tb -= tb % 6;
+    j.tb = j.tiles < tb ? j.tiles : tb;
+    j.scratch_len = 36 * j.tb * (g->Cin + g->Cout);
+    const int64_t nblocks = (j.tiles + j.tb - 1) / j.tb;
+    const bool phased = nblocks < FEW_BLOCKS;
+    j.scratch = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(j.scratch_len * (phased ? 1 : tc_num_threads())));
+    if (!j.scratch) return false;
+    if (!phased) {
+        tc_parallel_for(nblocks, 1, block_units, &j);
+        return true;
+    }
+    for (int64_t b = 0; b < nblocks; b++) {
+        j.t0 = b * j.tb, j.nt = j.tiles - j.t0 < j.tb ? j.tiles - j.t0 : j.tb;
+        const int64_t units = (j.nt + PHASE_TILES - 1) / PHASE_TILES;
+        tc_parallel_for(units, 1, phase_in, &j);
+        tc_parallel_for(36, 1, phase_gemm, &j);
+        tc_parallel_for(units, 1, phase_out, &j);
+    }
+    return true;
+}
+
+bool tc_conv_winograd_forward(const conv_plan *p, const tc_scalar *bias, tc_scalar *y)
+{
+    const wino_transforms *tf = pick();
+    const tc_gemm_b_panel *U = prepare_kernel(tf, p->w, p->C, p->F, false);
+    if (!U) return false;
+    wino_geom g = {.N = p->N, .Hin = p->H, .Win = p->W, .Cin = p->C, .Hout = p->OH, .Wout = p->OW, .Cout = p->F,
+                   .off_h = -p->pb[1], .off_w = -p->pb[2], .in = p->x, .out = y, .bias = bias};
+    if (!run(&g, tf, U)) return false;
+    tc_conv_epilogue_all(p, y); /* after the whole output: tiles are not runs of rows */
+    return true;
+}
+
+bool tc_conv_winograd_backward_dx(const conv_plan *p, const tc_scalar *dy, tc_scalar *dx)
+{
+    const wino_transforms *tf = pick();
+    const tc_gemm_b_panel *U = prepare_kernel(tf, p->w, p->C, p->F, true);
+    if (!U) return false;
+    wino_geom g = {.N = p->N, .Hin = p->OH, .Win = p->OW, .Cin = p->F, .Hout = p->H, .Wout = p->W, .Cout = p->C,
+                   .off_h = p->pb[1] - 2, .off_w = p->pb[2] - 2, .in = dy, .out = dx, .accumulate = true};
+    return run(&g, tf, U);
+}
