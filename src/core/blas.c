@@ -196,6 +196,15 @@ bool tc_gemm_prepare_b_kept(tc_gemm_b_panel *pb, bool trans_b, int64_t k, int64_
     return prepare_b(pb, true, trans_b, k, n, b, ldb);
 }
 
+bool tc_gemm_packs_b(void)
+{
+#ifndef TC_DOUBLE
+    return own_sgemm_kernel() != NULL;
+#else
+    return false;
+#endif
+}
+
 void tc_gemm_b_panel_release(tc_gemm_b_panel *pb)
 {
     if (!pb) return;

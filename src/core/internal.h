@@ -84,6 +84,9 @@ typedef struct {
 bool tc_gemm_prepare_b(tc_gemm_b_panel *pb, bool trans_b, int64_t k, int64_t n, const tc_scalar *b, int64_t ldb);
 bool tc_gemm_prepare_b_kept(tc_gemm_b_panel *pb, bool trans_b, int64_t k, int64_t n, const tc_scalar *b, int64_t ldb);
 void tc_gemm_b_panel_release(tc_gemm_b_panel *pb);
+/* Whether tc_gemm_prepare_b packs (our own kernel is in use): then a B
+ * shared by many products costs one packing, whatever their number. */
+bool tc_gemm_packs_b(void);
 void tc_gemm_serial_b(bool trans_a, int64_t m, tc_scalar alpha, const tc_scalar *a, int64_t lda,
                       const tc_gemm_b_panel *pb, const tc_scalar *bias, tc_scalar beta, tc_scalar *c, int64_t ldc);
 void tc_gemm_b(bool trans_a, int64_t m, tc_scalar alpha, const tc_scalar *a, int64_t lda, const tc_gemm_b_panel *pb,
