@@ -228,7 +228,19 @@ typedef struct {
     const float *bpk;         /* all of op(B) packed (tc_sgemm_pack_b), or NULL: each part packs */
     const float *bias;        /* n values: C starts as this row in every row, beta 1 (or NULL) */
     const tc_gemm_a_runs *ar; /* op(A) as runs (tc_sgemm_packed_runs), or NULL: a, lda */
+    bool a_in_place;          /* full A strips read where they lie (kern->kernel_ua), see a_in_place */
 } gemm_drv;
+
+/* Whether the kernel reads the full strips of a row-major A in place: where
+ * it has such a kernel and the product has at most IN_PLACE_STRIPS strips
+ * of columns, so that a packed A strip would serve only a few tiles (res2's
+ * 1x1 layers and the input gradients of 64-filter layers: N = 64, packing A
+ * cost 5-9% of them). Wider products keep the packed, contiguous strips. */
+#define IN_PLACE_STRIPS 4
+static bool a_in_place(const tc_sgemm_kernel_info *kern, bool ta, const tc_gemm_a_runs *ar, int64_t nstrips)
+{
+    return kern->kernel_ua && !ta && !ar && nstrips <= IN_PLACE_STRIPS;
+}
 
 /* The first K block of a tile with a bias row: the tile is filled with the
  * bias just before the kernel reads it (beta = 1), so the kernel does what
@@ -265,20 +277,24 @@ static void run_parts(void *ctx, int64_t t0, int64_t t1)
                 for (int64_t rb = r0; rb < r1; rb += GEMM_MC_TILES) {
                     const int64_t rb1 = rb + GEMM_MC_TILES < r1 ? rb + GEMM_MC_TILES : r1;
                     const int64_t i0 = rb * mr, i1 = rb1 * mr < d->m ? rb1 * mr : d->m;
+                    /* in place: only a last, part strip is packed (zero padded), at ap */
+                    const int64_t i_part = d->a_in_place ? i0 + (i1 - i0) / mr * mr : i0;
                     if (d->ar) pack_a_runs(d->kern, d->ar, i0, i1 - i0, p0, kc, ap);
-                    else pack_a(d->kern, d->ta, d->a, d->lda, i0, i1 - i0, p0, kc, ap);
+                    else if (i_part < i1) pack_a(d->kern, d->ta, d->a, d->lda, i_part, i1 - i_part, p0, kc, ap);
                     for (int64_t js = 0; js < nc; js += nr) {
                         const int64_t w = nc - js < nr ? nc - js : nr;
                         const float *bt = bp + (js / nr) * kc * nr;
                         for (int64_t is = i0; is < i1; is += mr) {
                             const int64_t h = i1 - is < mr ? i1 - is : mr;
-                            const float *at = ap + (is - i0) * kc;
+                            const bool ua = is < i_part; /* a full strip read in place */
+                            const float *at = ap + (is - i_part) * kc, *arow = ua ? d->a + is * d->lda + p0 : NULL;
                             float *ct = d->c + is * d->ldc + j0 + js;
                             const bool fill = first && d->bias;
                             if (h == mr && w == nr) {
                                 if (fill)
                                     for (int64_t i = 0; i < mr; i++) copy_row(ct + i * d->ldc, d->bias + j0 + js, nr);
-                                d->kern->kernel(kc, at, bt, ct, d->ldc, d->alpha, d->beta, first);
+                                if (ua) d->kern->kernel_ua(kc, arow, d->lda, bt, ct, d->ldc, d->alpha, d->beta, first);
+                                else d->kern->kernel(kc, at, bt, ct, d->ldc, d->alpha, d->beta, first);
                             } else {
                                 /* edge tile: the same kernel on a full tile copy, so
                                  * edge elements get the same operations as inner ones */
@@ -286,7 +302,8 @@ static void run_parts(void *ctx, int64_t t0, int64_t t1)
                                 else
                                     for (int64_t i = 0; i < h; i++)
                                         for (int64_t j = 0; j < w; j++) tile[i * nr + j] = ct[i * d->ldc + j];
-                                d->kern->kernel(kc, at, bt, tile, nr, d->alpha, d->beta, first);
+                                if (ua) d->kern->kernel_ua(kc, arow, d->lda, bt, tile, nr, d->alpha, d->beta, first);
+                                else d->kern->kernel(kc, at, bt, tile, nr, d->alpha, d->beta, first);
                                 for (int64_t i = 0; i < h; i++)
                                     for (int64_t j = 0; j < w; j++) ct[i * d->ldc + j] = tile[i * nr + j];
                             }
@@ -400,7 +417,8 @@ static bool sgemm_drive(const tc_sgemm_kernel_info *kern, int threads, bool tran
         return true;
     }
     gemm_drv d = {kern, trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c,
-                  tm, tn, mstrips, nstrips, buf, b_floats, a_floats, bpk, bias, ar};
+                  tm, tn, mstrips, nstrips, buf, b_floats, a_floats, bpk, bias, ar,
+                  a_in_place(kern, trans_a, ar, nstrips)};
     if (parts == 1) run_parts(&d, 0, 1);
     else tc_parallel_for(parts, 1, run_parts, &d);
     return true;
@@ -457,7 +475,7 @@ const tc_sgemm_kernel_info *tc_sgemm_kernel_for(int isa_level)
         {TC_SGEMM_AVX2_MR, TC_SGEMM_AVX2_NR, tc_sgemm_kernel_avx2, tc_sgemm_pack_a6_avx2, tc_sgemm_pack_bt_avx2,
          tc_sgemm_pack_at6_avx2, tc_sgemm_pack_a6r_avx2},
         {TC_SGEMM_AVX512_MR, TC_SGEMM_AVX512_NR, tc_sgemm_kernel_avx512, tc_sgemm_pack_a6_avx2,
-         tc_sgemm_pack_bt_avx2, tc_sgemm_pack_at6_avx2, tc_sgemm_pack_a6r_avx2},
+         tc_sgemm_pack_bt_avx2, tc_sgemm_pack_at6_avx2, tc_sgemm_pack_a6r_avx2, tc_sgemm_kernel_avx512_ua},
     };
     if (isa_level < TC_ISA_GENERIC || isa_level > TC_ISA_AVX512) return &kernels[0];
     return &kernels[isa_level];

@@ -27,6 +27,11 @@ typedef void (*tc_sgemm_pack_at6)(const float *a, int64_t lda, int64_t kc, float
  * contiguous) into d[p * nr + j]. */
 typedef void (*tc_sgemm_pack_bt)(const float *b, int64_t ldb, int64_t kc, int nr, float *d);
 
+/* The micro-kernel with A read in place (six rows of a row-major A at
+ * leading dimension lda) instead of from a packed strip: the same bits. */
+typedef void (*tc_sgemm_ukernel_ua)(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
+                                    float alpha, float beta, bool first);
+
 typedef struct {
     int mr, nr;
     tc_sgemm_ukernel kernel;
@@ -34,6 +39,7 @@ typedef struct {
     tc_sgemm_pack_bt pack_bt; /* NULL: plain C */
     tc_sgemm_pack_at6 pack_at6; /* NULL: plain C (mr != 6 or no AVX2) */
     tc_sgemm_pack_a6r pack_a6r; /* NULL: no gathered A (tc_sgemm_packed_runs) */
+    tc_sgemm_ukernel_ua kernel_ua; /* NULL: A always packed */
 } tc_sgemm_kernel_info;
 
 void tc_sgemm_kernel_generic(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
@@ -42,6 +48,8 @@ void tc_sgemm_kernel_avx512(int64_t kc, const float *a, const float *b, float *c
                             float alpha, float beta, bool first);
 void tc_sgemm_kernel_avx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                           float alpha, float beta, bool first);
+void tc_sgemm_kernel_avx512_ua(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
+                               float alpha, float beta, bool first);
 void tc_sgemm_pack_a6_avx2(const float *a, int64_t lda, int64_t kc, float *d);
 void tc_sgemm_pack_a6r_avx2(const float *const r[6], int64_t kc, float *d);
 void tc_sgemm_pack_at6_avx2(const float *a, int64_t lda, int64_t kc, float *d);
