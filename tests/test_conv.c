@@ -151,7 +151,8 @@ static void big_shapes_and_threads(void **state)
     (void)state;
     big_case cases[] = {
         /* a kernel of over 64K values (K = 1152, F = 64) on 4095 patch rows: the
-         * larger tiles that amortise repacking the kernel (4 tiles of ~1024 rows) */
+         * larger tiles that amortise repacking the kernel on the OpenBLAS paths
+         * (4 tiles of ~1024 rows), 16 L2-sized tiles of 12-row multiples on AVX-512 */
         {2, 1, {63, 65}, 128, {3, 3}, 64, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         /* K = 576: 2 tiles per 16x16 image; 3 images: 3 kernel-gradient blocks */
         {2, 3, {16, 16}, 64, {3, 3}, 32, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},

@@ -120,8 +120,7 @@ tc_tensor *tc_conv(tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, const tc_co
      * packs all of W (K x F), so deep layers (C3D conv5: K = 27 * 512) with few
      * rows per tile spent as long packing as multiplying; 256 rows of K = 13,824
      * are 14 MB of scratch a thread. (Our own AVX-512 GEMM gets W packed once
-     * per call, tc_gemm_prepare_b, so there the sizes below are no longer
-     * forced by repacking; they are kept, untuned, so every path tiles alike.) */
+     * per call, tc_gemm_prepare_b: there the rules below differ, see packs_w.) */
     if (p.tile < 256) p.tile = 256;
     /* with a kernel of over 64K values (VGG's 3x3x256x256 and up) 1024 rows
      * (at most 4M patch values, never under 256) keep the repacking under a

@@ -1,4 +1,6 @@
-/* Convolution kernels: tiled im2col + GEMM, forward and backward.
+/* Convolution kernels: tiled im2col + GEMM, forward and backward (on
+ * AVX-512 the forward GEMM packs its A panels straight from the input,
+ * see patch_runs below, and no P tile is written).
  *
  * A patch row holds, for one output position, the input values under the
  * kernel in the kernel's own order (kd, kh, kw, c), so a tile of patch rows
