@@ -431,9 +431,10 @@ static void gemm_matches_naive_on_every_isa(void **state)
     tc_set_num_threads(threads0);
 }
 
-/* A read in place by the kernel (kernel_ua, products of few column
- * strips) must give the bits of the same kernel on packed A strips: every
- * ISA's kernel info with kernel_ua removed is the reference; odd M (a part
+/* A read in place by the kernel (kernel_ua, and kernel_uat for A^T:
+ * products of few column strips) must give the bits of the same kernel on
+ * packed A strips: every ISA's kernel info with those removed is the
+ * reference; both transposes of A; odd M (a part
  * strip packed at the end of each MC block), several K and MC blocks, a
  * padded column strip, beta 0 / 1 / -0.7, 1 and 2 threads. */
 static void in_place_a_matches_packed_a_bit_for_bit(void **state)
@@ -442,26 +443,30 @@ static void in_place_a_matches_packed_a_bit_for_bit(void **state)
     const int64_t shapes[][3] = {{7, 33, 5}, {301, 64, 600}, {145, 128, 257}, {6, 100, 40}, {1000, 20, 90}, {13, 1, 3}};
     const int threads0 = tc_num_threads();
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
-        const int64_t m = shapes[si][0], n = shapes[si][1], k = shapes[si][2], lda = k + 1, ldb = n + 3, ldc = n + 2;
+        const int64_t m = shapes[si][0], n = shapes[si][1], k = shapes[si][2], ldb = n + 3, ldc = n + 2;
         tc_rng r = tc_rng_new(2100 + si);
-        tc_tensor *a = tc_test_uniform(&r, TC_SHAPE(m * lda), -1, 1), *b = tc_test_uniform(&r, TC_SHAPE(k * ldb), -1, 1);
+        tc_tensor *a = tc_test_uniform(&r, TC_SHAPE((m + 1) * (k + 1)), -1, 1), *b = tc_test_uniform(&r, TC_SHAPE(k * ldb), -1, 1);
         tc_tensor *c0 = tc_test_uniform(&r, TC_SHAPE(m * ldc), -1, 1);
         tc_tensor *want = tc_empty(TC_SHAPE(m * ldc)), *got = tc_empty(TC_SHAPE(m * ldc));
         const size_t bytes = sizeof(tc_scalar) * (size_t)(m * ldc);
         for (int isa = TC_ISA_GENERIC; isa <= (int)tc_isa_best(); isa++) {
             const tc_sgemm_kernel_info *kern = tc_sgemm_kernel_for(isa);
             tc_sgemm_kernel_info packed = *kern;
-            packed.kernel_ua = NULL;
-            for (int t = 1; t <= 2; t++) {
-                tc_set_num_threads(t);
+            packed.kernel_ua = packed.kernel_uat = NULL;
+            for (int t = 1; t <= 4; t++) {
+                const bool ta = t > 2;
+                const int64_t lda = ta ? m + 1 : k + 1; /* A [k, m] or [m, k] */
+                tc_set_num_threads(2 - t % 2);
                 const float beta = si % 3 == 0 ? 0 : si % 3 == 1 ? 1 : -0.7f;
                 memcpy(want->data, c0->data, bytes);
                 memcpy(got->data, c0->data, bytes);
-                tc_sgemm_packed(&packed, t, false, false, m, n, k, 1.5f, a->data, lda, b->data, ldb, beta, want->data, ldc);
-                tc_sgemm_packed(kern, t, false, false, m, n, k, 1.5f, a->data, lda, b->data, ldb, beta, got->data, ldc);
+                tc_sgemm_packed(&packed, 2 - t % 2, ta, false, m, n, k, 1.5f, a->data, lda, b->data, ldb, beta,
+                                want->data, ldc);
+                tc_sgemm_packed(kern, 2 - t % 2, ta, false, m, n, k, 1.5f, a->data, lda, b->data, ldb, beta, got->data,
+                                ldc);
                 if (memcmp(want->data, got->data, bytes))
-                    fail_msg("A in place, %s, %lld x %lld x %lld, %d threads: bits differ", tc_isa_name((tc_isa_level)isa),
-                             (long long)m, (long long)n, (long long)k, t);
+                    fail_msg("A in place, %s, %lld x %lld x %lld, ta %d, %d threads: bits differ",
+                             tc_isa_name((tc_isa_level)isa), (long long)m, (long long)n, (long long)k, ta, 2 - t % 2);
             }
         }
         tc_step_reset();

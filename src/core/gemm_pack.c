@@ -239,7 +239,7 @@ typedef struct {
 #define IN_PLACE_STRIPS 4
 static bool a_in_place(const tc_sgemm_kernel_info *kern, bool ta, const tc_gemm_a_runs *ar, int64_t nstrips)
 {
-    return kern->kernel_ua && !ta && !ar && nstrips <= IN_PLACE_STRIPS;
+    return (ta ? kern->kernel_uat : kern->kernel_ua) && !ar && nstrips <= IN_PLACE_STRIPS;
 }
 
 /* The first K block of a tile with a bias row: the tile is filled with the
@@ -287,13 +287,14 @@ static void run_parts(void *ctx, int64_t t0, int64_t t1)
                         for (int64_t is = i0; is < i1; is += mr) {
                             const int64_t h = i1 - is < mr ? i1 - is : mr;
                             const bool ua = is < i_part; /* a full strip read in place */
-                            const float *at = ap + (is - i_part) * kc, *arow = ua ? d->a + is * d->lda + p0 : NULL;
+                            const float *at = ap + (is - i_part) * kc, *arow = !ua ? NULL : d->ta ? d->a + p0 * d->lda + is : d->a + is * d->lda + p0;
                             float *ct = d->c + is * d->ldc + j0 + js;
                             const bool fill = first && d->bias;
                             if (h == mr && w == nr) {
                                 if (fill)
                                     for (int64_t i = 0; i < mr; i++) copy_row(ct + i * d->ldc, d->bias + j0 + js, nr);
-                                if (ua) d->kern->kernel_ua(kc, arow, d->lda, bt, ct, d->ldc, d->alpha, d->beta, first);
+                                if (ua) (d->ta ? d->kern->kernel_uat : d->kern->kernel_ua)(kc, arow, d->lda, bt, ct, d->ldc,
+                                                                                         d->alpha, d->beta, first);
                                 else d->kern->kernel(kc, at, bt, ct, d->ldc, d->alpha, d->beta, first);
                             } else {
                                 /* edge tile: the same kernel on a full tile copy, so
@@ -302,7 +303,8 @@ static void run_parts(void *ctx, int64_t t0, int64_t t1)
                                 else
                                     for (int64_t i = 0; i < h; i++)
                                         for (int64_t j = 0; j < w; j++) tile[i * nr + j] = ct[i * d->ldc + j];
-                                if (ua) d->kern->kernel_ua(kc, arow, d->lda, bt, tile, nr, d->alpha, d->beta, first);
+                                if (ua) (d->ta ? d->kern->kernel_uat : d->kern->kernel_ua)(kc, arow, d->lda, bt, tile, nr,
+                                                                                         d->alpha, d->beta, first);
                                 else d->kern->kernel(kc, at, bt, tile, nr, d->alpha, d->beta, first);
                                 for (int64_t i = 0; i < h; i++)
                                     for (int64_t j = 0; j < w; j++) ct[i * d->ldc + j] = tile[i * nr + j];
@@ -475,7 +477,8 @@ const tc_sgemm_kernel_info *tc_sgemm_kernel_for(int isa_level)
         {TC_SGEMM_AVX2_MR, TC_SGEMM_AVX2_NR, tc_sgemm_kernel_avx2, tc_sgemm_pack_a6_avx2, tc_sgemm_pack_bt_avx2,
          tc_sgemm_pack_at6_avx2, tc_sgemm_pack_a6r_avx2},
         {TC_SGEMM_AVX512_MR, TC_SGEMM_AVX512_NR, tc_sgemm_kernel_avx512, tc_sgemm_pack_a6_avx2,
-         tc_sgemm_pack_bt_avx2, tc_sgemm_pack_at6_avx2, tc_sgemm_pack_a6r_avx2, tc_sgemm_kernel_avx512_ua},
+         tc_sgemm_pack_bt_avx2, tc_sgemm_pack_at6_avx2, tc_sgemm_pack_a6r_avx2, tc_sgemm_kernel_avx512_ua,
+         tc_sgemm_kernel_avx512_uat},
     };
     if (isa_level < TC_ISA_GENERIC || isa_level > TC_ISA_AVX512) return &kernels[0];
     return &kernels[isa_level];

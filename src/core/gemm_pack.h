@@ -40,6 +40,7 @@ typedef struct {
     tc_sgemm_pack_at6 pack_at6; /* NULL: plain C (mr != 6 or no AVX2) */
     tc_sgemm_pack_a6r pack_a6r; /* NULL: no gathered A (tc_sgemm_packed_runs) */
     tc_sgemm_ukernel_ua kernel_ua; /* NULL: A always packed */
+    tc_sgemm_ukernel_ua kernel_uat; /* op(A) = A^T in place (lda: between k steps), or NULL */
 } tc_sgemm_kernel_info;
 
 void tc_sgemm_kernel_generic(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
@@ -50,6 +51,8 @@ void tc_sgemm_kernel_avx2(int64_t kc, const float *a, const float *b, float *c, 
                           float alpha, float beta, bool first);
 void tc_sgemm_kernel_avx512_ua(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
                                float alpha, float beta, bool first);
+void tc_sgemm_kernel_avx512_uat(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
+                                float alpha, float beta, bool first);
 void tc_sgemm_pack_a6_avx2(const float *a, int64_t lda, int64_t kc, float *d);
 void tc_sgemm_pack_a6r_avx2(const float *const r[6], int64_t kc, float *d);
 void tc_sgemm_pack_at6_avx2(const float *a, int64_t lda, int64_t kc, float *d);
