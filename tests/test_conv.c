@@ -151,7 +151,8 @@ static void big_shapes_and_threads(void **state)
     (void)state;
     big_case cases[] = {
         /* a kernel of over 64K values (K = 1152, F = 64) on 4095 patch rows: the
-         * larger tiles that amortise repacking the kernel (4 tiles of ~1024 rows) */
+         * larger tiles that amortise repacking the kernel on the OpenBLAS paths
+         * (4 tiles of ~1024 rows), 16 L2-sized tiles of 12-row multiples on AVX-512 */
         {2, 1, {63, 65}, 128, {3, 3}, 64, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         /* K = 576: 2 tiles per 16x16 image; 3 images: 3 kernel-gradient blocks */
         {2, 3, {16, 16}, 64, {3, 3}, 32, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
@@ -232,6 +233,117 @@ static void big_shapes_and_threads(void **state)
     }
 }
 
+/* The forward pass on our packed kernel (AVX-512) packs its A panels
+ * straight from the input (conv_im2col.c's patch runs, no im2col copy):
+ * the output must be the bits of the patch matrix, built here by plain
+ * loops, times the kernel viewed as [K, F] (tc_matmul runs the same packed
+ * kernel, whose bits do not depend on how the rows are cut). Padding on
+ * every side, strides, dilation, rows crossing images, 1-D and 3-D, the
+ * few-tiles path (each GEMM split over the pool) and the many-tiles one,
+ * on 1 and 2 threads. */
+static void patch_runs_give_the_im2col_bits(void **state)
+{
+    (void)state;
+    if (tc_isa_best() < TC_ISA_AVX512) {
+        print_message("no AVX-512 here: the patch runs are not used, nothing to compare\n");
+        return;
+    }
+    const tc_isa_level isa0 = tc_isa();
+    assert_int_equal(tc_set_isa(TC_ISA_AVX512), TC_OK);
+    big_case cases[] = {
+        {2, 2, {13, 11}, 32, {3, 3}, 40, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},  /* few tiles, SAME-like pads */
+        {2, 3, {20, 17}, 48, {3, 2}, 70, {2, 1}, {2, 1}, {2, 0}, {1, 1}, 1},  /* strides, dilation, uneven pads */
+        {2, 1, {61, 60}, 64, {3, 3}, 64, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},  /* 3660 rows: many 252-row tiles */
+        {1, 2, {700}, 16, {3}, 24, {1}, {4}, {8}, {0}, 1},                    /* 1-D causal-like, dilation 4 */
+        {3, 2, {5, 6, 7}, 16, {3, 3, 3}, 33, {1, 2, 1}, {1, 1, 1}, {1, 1, 1}, {1, 0, 1}, 1}, /* 3-D */
+    };
+    tc_rng rng = tc_rng_new(23);
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        const big_case *b = &cases[ci];
+        dims3 m = dims_of(b);
+        int64_t xs[5], ks[5];
+        xs[0] = b->n;
+        for (int i = 0; i < b->nd; i++) xs[1 + i] = b->sp[i], ks[i] = b->k[i];
+        xs[b->nd + 1] = b->c, ks[b->nd] = b->c, ks[b->nd + 1] = b->f;
+        tc_tensor *x = tc_test_uniform(&rng, b->nd + 2, xs, -1, 1), *w = tc_test_uniform(&rng, b->nd + 2, ks, -1, 1);
+        const int64_t opos = m.out[0] * m.out[1] * m.out[2], ipos = m.in[0] * m.in[1] * m.in[2];
+        const int64_t K = m.k[0] * m.k[1] * m.k[2] * b->c, rows = b->n * opos;
+        tc_tensor *P = tc_full(2, (int64_t[]){rows, K}, 0);
+        for (int64_t r = 0; r < rows; r++) {
+            const int64_t n = r / opos, o = r % opos;
+            const int64_t od = o / (m.out[1] * m.out[2]), oh = (o / m.out[2]) % m.out[1], ow = o % m.out[2];
+            tc_scalar *dst = P->data + r * K;
+            for (int64_t kd = 0; kd < m.k[0]; kd++)
+                for (int64_t kh = 0; kh < m.k[1]; kh++)
+                    for (int64_t kw = 0; kw < m.k[2]; kw++, dst += b->c) {
+                        const int64_t id = od * m.s[0] - m.pb[0] + kd * m.d[0], ih = oh * m.s[1] - m.pb[1] + kh * m.d[1],
+                                      iw = ow * m.s[2] - m.pb[2] + kw * m.d[2];
+                        if (id < 0 || id >= m.in[0] || ih < 0 || ih >= m.in[1] || iw < 0 || iw >= m.in[2]) continue;
+                        memcpy(dst, x->data + (n * ipos + (id * m.in[1] + ih) * m.in[2] + iw) * b->c,
+                               sizeof(tc_scalar) * (size_t)b->c);
+                    }
+        }
+        tc_tensor *want = tc_matmul(P, tc_reshape(w, 2, (int64_t[]){K, b->f}));
+        tc_assert_ok(want);
+        tc_conv_params p = {.padding = TC_EXPLICIT, .groups = 1};
+        for (int i = 0; i < b->nd; i++) {
+            p.stride[i] = (int)b->s[i], p.dilation[i] = (int)b->d[i];
+            p.pad_before[i] = b->pb[i], p.pad_after[i] = b->pa[i];
+        }
+        const int saved = tc_num_threads();
+        for (int t = 1; t <= 2; t++) {
+            tc_set_num_threads(t);
+            tc_tensor *y = tc_conv(x, w, NULL, &p);
+            tc_assert_ok(y);
+            assert_int_equal(tc_numel(y), tc_numel(want));
+            if (memcmp(y->data, want->data, sizeof(tc_scalar) * (size_t)tc_numel(y)) != 0)
+                fail_msg("case %zu, %d threads: the forward pass differs from im2col + GEMM", ci, t);
+        }
+        tc_set_num_threads(saved);
+        tc_step_reset();
+    }
+    assert_int_equal(tc_set_isa(isa0), TC_OK);
+}
+
+/* A kernel used twice at batch 1 (one image block: its gradient products
+ * add straight into the kernel's gradient, conv_im2col.c): the second use
+ * must add to what the first left there. */
+static void kernel_gradient_accumulates_at_batch_1(void **state)
+{
+    (void)state;
+    const big_case b = {2, 1, {30, 29}, 24, {3, 3}, 20, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1};
+    dims3 m = dims_of(&b);
+    tc_rng rng = tc_rng_new(29);
+    tc_tensor *x1 = tc_test_uniform(&rng, 4, (int64_t[]){1, 30, 29, 24}, -1, 1);
+    tc_tensor *x2 = tc_test_uniform(&rng, 4, (int64_t[]){1, 30, 29, 24}, -1, 1);
+    tc_tensor *w = tc_test_uniform(&rng, 4, (int64_t[]){3, 3, 24, 20}, -1, 1);
+    tc_tensor *gy = tc_test_uniform(&rng, 4, (int64_t[]){1, m.out[1], m.out[2], 20}, -1, 1);
+    tc_tensor *zb = tc_full(1, (int64_t[]){20}, 0);
+    const int64_t ny = tc_numel(gy), nx = tc_numel(x1), nw = tc_numel(w);
+    double *y = calloc((size_t)ny, sizeof(double)), *dx = calloc((size_t)nx, sizeof(double));
+    double *dw = calloc((size_t)nw, sizeof(double)), *db = calloc(20, sizeof(double));
+    naive(&b, x1->data, w->data, zb->data, gy->data, y, dx, dw, db);
+    naive(&b, x2->data, w->data, zb->data, gy->data, y, dx, dw, db); /* dw: both uses summed */
+    tc_tensor *dws[2];
+    for (int t = 1; t <= 2; t++) {
+        const int saved = tc_num_threads();
+        tc_set_num_threads(t);
+        tc_set_requires_grad(w, true);
+        w->grad = NULL;
+        tc_conv_params p = {.padding = TC_EXPLICIT, .pad_before = {1, 1}, .pad_after = {1, 1}};
+        tc_tensor *out = tc_add(tc_conv(x1, w, NULL, &p), tc_conv(x2, w, NULL, &p));
+        tc_assert_ok(out);
+        if (tc_backward_with(out, gy) != TC_OK) fail_msg("%s", tc_last_error());
+        tc_set_num_threads(saved);
+        dws[t - 1] = w->grad;
+        assert_near(w->grad, dw, "dw of a kernel used twice");
+    }
+    if (memcmp(dws[0]->data, dws[1]->data, sizeof(tc_scalar) * (size_t)nw) != 0)
+        fail_msg("dw of a kernel used twice differs between 1 and 2 threads");
+    free(y), free(dx), free(dw), free(db);
+    tc_step_reset();
+}
+
 /* a thin layer whose kernel needs no gradient but whose bias does: the bias
  * gradient alone (conv_thin_direct.c's column sums), the same for 1 and 2 threads */
 static void thin_bias_gradient_only(void **state)
@@ -309,6 +421,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(against_pytorch),
         cmocka_unit_test(big_shapes_and_threads),
+        cmocka_unit_test(patch_runs_give_the_im2col_bits),
+        cmocka_unit_test(kernel_gradient_accumulates_at_batch_1),
         cmocka_unit_test(thin_bias_gradient_only),
         cmocka_unit_test(bad_inputs),
     };

@@ -431,6 +431,128 @@ static void gemm_matches_naive_on_every_isa(void **state)
     tc_set_num_threads(threads0);
 }
 
+/* A read in place by the kernel (kernel_ua, and kernel_uat for A^T:
+ * products of few column strips) must give the bits of the same kernel on
+ * packed A strips: every ISA's kernel info with those removed is the
+ * reference; both transposes of A; odd M (a part
+ * strip packed at the end of each MC block), several K and MC blocks, a
+ * padded column strip, beta 0 / 1 / -0.7, 1 and 2 threads. */
+static void in_place_a_matches_packed_a_bit_for_bit(void **state)
+{
+    (void)state;
+    const int64_t shapes[][3] = {{7, 33, 5}, {301, 64, 600}, {145, 128, 257}, {6, 100, 40}, {1000, 20, 90}, {13, 1, 3}};
+    const int threads0 = tc_num_threads();
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const int64_t m = shapes[si][0], n = shapes[si][1], k = shapes[si][2], ldb = n + 3, ldc = n + 2;
+        tc_rng r = tc_rng_new(2100 + si);
+        tc_tensor *a = tc_test_uniform(&r, TC_SHAPE((m + 1) * (k + 1)), -1, 1), *b = tc_test_uniform(&r, TC_SHAPE(k * ldb), -1, 1);
+        tc_tensor *c0 = tc_test_uniform(&r, TC_SHAPE(m * ldc), -1, 1);
+        tc_tensor *want = tc_empty(TC_SHAPE(m * ldc)), *got = tc_empty(TC_SHAPE(m * ldc));
+        const size_t bytes = sizeof(tc_scalar) * (size_t)(m * ldc);
+        for (int isa = TC_ISA_GENERIC; isa <= (int)tc_isa_best(); isa++) {
+            const tc_sgemm_kernel_info *kern = tc_sgemm_kernel_for(isa);
+            tc_sgemm_kernel_info packed = *kern;
+            packed.kernel_ua = packed.kernel_uat = NULL;
+            for (int t = 1; t <= 4; t++) {
+                const bool ta = t > 2;
+                const int64_t lda = ta ? m + 1 : k + 1; /* A [k, m] or [m, k] */
+                tc_set_num_threads(2 - t % 2);
+                const float beta = si % 3 == 0 ? 0 : si % 3 == 1 ? 1 : -0.7f;
+                memcpy(want->data, c0->data, bytes);
+                memcpy(got->data, c0->data, bytes);
+                tc_sgemm_packed(&packed, 2 - t % 2, ta, false, m, n, k, 1.5f, a->data, lda, b->data, ldb, beta,
+                                want->data, ldc);
+                tc_sgemm_packed(kern, 2 - t % 2, ta, false, m, n, k, 1.5f, a->data, lda, b->data, ldb, beta, got->data,
+                                ldc);
+                if (memcmp(want->data, got->data, bytes))
+                    fail_msg("A in place, %s, %lld x %lld x %lld, ta %d, %d threads: bits differ",
+                             tc_isa_name((tc_isa_level)isa), (long long)m, (long long)n, (long long)k, ta, 2 - t % 2);
+            }
+        }
+        tc_step_reset();
+    }
+    tc_set_num_threads(threads0);
+}
+
+/* op(A) given as runs (tc_gemm_b_runs, the convolutions' patches packed
+ * straight from the input) must give the bits of tc_gemm_serial_b /
+ * tc_gemm_b on the matrix the runs describe: some runs of that matrix are
+ * the shared zero run (the padding), rows past m come as zeros, runs that
+ * cross K blocks (KC 256) and MC blocks, with and without a bias, 1 and 2
+ * threads; on the paths without our packed kernel it must refuse (false)
+ * and leave C alone. */
+typedef struct {
+    const tc_scalar *a, *zeros;
+    int64_t lda, m, len;
+} runs_case;
+
+/* run t of row i is a + i * lda + t * len, except every 7th (i + t), which is the zero run */
+static void case_runs6(const void *ctx, int64_t i0, int64_t t0, int64_t nt, const tc_scalar *(*r)[6])
+{
+    const runs_case *rc = ctx;
+    assert_true(nt >= 1 && nt <= TC_GEMM_RUNS_MAX);
+    for (int64_t u = 0; u < nt; u++)
+        for (int i = 0; i < 6; i++) {
+            const int64_t row = i0 + i, t = t0 + u;
+            r[u][i] = row < rc->m && (row + t) % 7 != 3 ? rc->a + row * rc->lda + t * rc->len : rc->zeros;
+        }
+}
+
+static void gemm_runs_match_the_matrix_bit_for_bit(void **state)
+{
+    (void)state;
+    /* m, n, run length, runs */
+    const int64_t shapes[][4] = {{7, 33, 16, 3},   {100, 64, 64, 9},  {301, 97, 48, 12}, {2, 130, 300, 2},
+                                 {145, 512, 512, 3}, {13, 2100, 24, 5}, {1, 40, 16, 2},  {250, 70, 100, 7}};
+    const tc_isa_level isa0 = tc_isa();
+    const int threads0 = tc_num_threads();
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const int64_t m = shapes[si][0], n = shapes[si][1], len = shapes[si][2], k = len * shapes[si][3];
+        const int64_t lda = k + 3, ldc = n + 5;
+        tc_rng r = tc_rng_new(1700 + si);
+        tc_tensor *a = tc_test_uniform(&r, TC_SHAPE(m * lda), -1, 1), *b = tc_test_uniform(&r, TC_SHAPE(k * n), -1, 1);
+        tc_tensor *bias = tc_test_uniform(&r, TC_SHAPE(n), -1, 1), *c0 = tc_test_uniform(&r, TC_SHAPE(m * ldc), -1, 1);
+        tc_tensor *mat = tc_empty(TC_SHAPE(m * k)), *zeros = tc_full(1, (int64_t[]){len}, 0);
+        tc_tensor *want = tc_empty(TC_SHAPE(m * ldc)), *got = tc_empty(TC_SHAPE(m * ldc));
+        const runs_case rc = {a->data, zeros->data, lda, m, len};
+        for (int64_t i = 0; i < m; i++) /* the matrix the runs describe */
+            for (int64_t t = 0; t < k / len; t++)
+                memcpy(mat->data + i * k + t * len, (i + t) % 7 != 3 ? a->data + i * lda + t * len : zeros->data,
+                       sizeof(tc_scalar) * (size_t)len);
+        const tc_gemm_a_runs ar = {case_runs6, &rc, len};
+        const size_t bytes = sizeof(tc_scalar) * (size_t)(m * ldc);
+        for (int isa = TC_ISA_GENERIC; isa <= (int)tc_isa_best(); isa++) {
+            assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
+            tc_gemm_b_panel pb;
+            assert_true(tc_gemm_prepare_b(&pb, false, k, n, b->data, n));
+            for (int t = 1; t <= 2; t++)
+                for (int wb = 0; wb < 2; wb++) {
+                    tc_set_num_threads(t);
+                    const tc_scalar *bi = wb ? bias->data : NULL;
+                    memcpy(want->data, c0->data, bytes);
+                    memcpy(got->data, c0->data, bytes);
+                    const bool pooled = t == 2;
+                    if (pooled) tc_gemm_b(false, m, 1, mat->data, k, &pb, bi, 0, want->data, ldc);
+                    else tc_gemm_serial_b(false, m, 1, mat->data, k, &pb, bi, 0, want->data, ldc);
+                    const bool took = tc_gemm_b_runs(pooled, m, &ar, &pb, bi, got->data, ldc);
+                    if (tc_isa() != TC_ISA_AVX512 || m == 1) { /* not our packed kernel: refused, C untouched */
+                        assert_false(took);
+                        assert_memory_equal(got->data, c0->data, bytes);
+                        continue;
+                    }
+                    assert_true(took);
+                    if (memcmp(want->data, got->data, bytes))
+                        fail_msg("gemm runs, %s, %lld x %lld x %lld (runs of %lld), bias %d, %d threads: bits differ",
+                                 tc_isa_name((tc_isa_level)isa), (long long)m, (long long)n, (long long)k,
+                                 (long long)len, wb, t);
+                }
+        }
+        tc_step_reset();
+    }
+    assert_int_equal(tc_set_isa(isa0), TC_OK);
+    tc_set_num_threads(threads0);
+}
+
 /* B packed once (tc_sgemm_pack_b) and then read by tc_sgemm_packed_pb must
  * give exactly the bits of tc_sgemm_packed packing it itself, for every
  * ISA's kernel, both transposes, 1, 2 and 3 threads (grids that split
@@ -638,6 +760,8 @@ int main(void)
         cmocka_unit_test(gemm_is_deterministic_across_threads),
         cmocka_unit_test(gemm_matches_naive_on_every_isa),
         cmocka_unit_test(prepacked_b_matches_unpacked_bit_for_bit),
+        cmocka_unit_test(gemm_runs_match_the_matrix_bit_for_bit),
+        cmocka_unit_test(in_place_a_matches_packed_a_bit_for_bit),
         cmocka_unit_test(isa_selection_is_checked),
         cmocka_unit_test(parallel_for_covers_range_once),
         cmocka_unit_test(tape_semantics),

@@ -209,6 +209,14 @@ bool tc_gemm_prepare_b_kept_prec(tc_gemm_b_panel *pb, bool trans_b, int64_t k, i
 #endif
     (void)prec;
     return prepare_b(pb, true, trans_b, k, n, b, ldb);
+
+bool tc_gemm_packs_b(void)
+{
+#ifndef TC_DOUBLE
+    return own_sgemm_kernel() != NULL;
+#else
+    return false;
+#endif
 }
 
 void tc_gemm_b_panel_release(tc_gemm_b_panel *pb)
@@ -272,4 +280,17 @@ void tc_gemm_b(bool trans_a, int64_t m, tc_scalar alpha, const tc_scalar *a, int
 #endif
     if (bias) fill_bias(m, pb->n, bias, c, ldc), beta = 1;
     tc_gemm(trans_a, pb->tb, m, pb->n, pb->k, alpha, a, lda, pb->b, pb->ldb, beta, c, ldc);
+}
+
+bool tc_gemm_b_runs(bool pooled, int64_t m, const tc_gemm_a_runs *a, const tc_gemm_b_panel *pb,
+                    const tc_scalar *bias, tc_scalar *c, int64_t ldc)
+{
+#ifndef TC_DOUBLE
+    const tc_sgemm_kernel_info *own = prepacked_for(pb, m);
+    if (!own || !own->pack_a6r || a->run_len <= 0 || pb->k % a->run_len != 0) return false;
+    return tc_sgemm_packed_runs(own, pooled ? tc_num_threads() : 1, m, pb->n, pb->k, a, pb->packed, bias, c, ldc);
+#else
+    (void)pooled, (void)m, (void)a, (void)pb, (void)bias, (void)c, (void)ldc;
+    return false;
+#endif
 }

@@ -69,7 +69,15 @@ void tc_sgemm_kernel_avx2(int64_t kc, const float *a, const float *b, float *c, 
  * GEMM time at N = 64. */
 void tc_sgemm_pack_a6_avx2(const float *a, int64_t lda, int64_t kc, float *d)
 {
-    const float *r0 = a, *r1 = a + lda, *r2 = r1 + lda, *r3 = r2 + lda, *r4 = r3 + lda, *r5 = r4 + lda;
+    const float *const r[6] = {a, a + lda, a + 2 * lda, a + 3 * lda, a + 4 * lda, a + 5 * lda};
+    tc_sgemm_pack_a6r_avx2(r, kc, d);
+}
+
+/* The same from six row pointers anywhere (convolution patches gathered
+ * straight from the input, tc_gemm_b_runs) */
+void tc_sgemm_pack_a6r_avx2(const float *const r[6], int64_t kc, float *d)
+{
+    const float *r0 = r[0], *r1 = r[1], *r2 = r[2], *r3 = r[3], *r4 = r[4], *r5 = r[5];
     int64_t p = 0;
     const __m256 z = _mm256_setzero_ps();
     for (; p + 8 <= kc; p += 8) {
@@ -145,4 +153,25 @@ void tc_sgemm_pack_bt_avx2(const float *b, int64_t ldb, int64_t kc, int nr, floa
         for (; p < kc; p++)
             for (int j = 0; j < 8; j++) d[p * nr + jb + j] = r[j][p];
     }
+}
+
+/* Packs six columns of op(A) = A^T (row p of a, six contiguous floats at
+ * a + p * lda) into a k-major strip d[p * 6 + i]: one masked 6-float load
+ * and one 8-float store a row, the store's last two floats overwritten by
+ * the next row (two copies of 16 and 8 bytes a row were 8% of a batch-1
+ * res2 3x3 training step). The mask keeps the load inside A; the store may
+ * write 2 floats past the strip, as tc_sgemm_pack_a6_avx2 does. */
+void tc_sgemm_pack_at6_avx2(const float *a, int64_t lda, int64_t kc, float *d)
+{
+    const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+    int64_t p = 0;
+    for (; p + 4 <= kc; p += 4) {
+        const __m256 x0 = _mm256_maskload_ps(a + (p + 0) * lda, six), x1 = _mm256_maskload_ps(a + (p + 1) * lda, six),
+                     x2 = _mm256_maskload_ps(a + (p + 2) * lda, six), x3 = _mm256_maskload_ps(a + (p + 3) * lda, six);
+        _mm256_storeu_ps(d + (p + 0) * 6, x0);
+        _mm256_storeu_ps(d + (p + 1) * 6, x1);
+        _mm256_storeu_ps(d + (p + 2) * 6, x2);
+        _mm256_storeu_ps(d + (p + 3) * 6, x3);
+    }
+    for (; p < kc; p++) _mm256_storeu_ps(d + p * 6, _mm256_maskload_ps(a + p * lda, six));
 }

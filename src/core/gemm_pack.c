@@ -156,7 +156,9 @@ static void pack_a(const tc_sgemm_kernel_info *kern, bool ta, const float *a, in
     for (int64_t is = 0; is < mc; is += mr) {
         const int64_t h = mc - is < mr ? mc - is : mr;
         float *d = dst + (is / mr) * kc * mr;
-        if (ta && h == mr) {
+        if (ta && h == 6 && kern->pack_at6) {
+            kern->pack_at6(a + p0 * lda + i0 + is, lda, kc, d);
+        } else if (ta && h == mr) {
             /* op(A) = A^T: column p of op(A) is row p of A. Strip by strip: a
              * row's 64-byte line serves 2-3 strips and stays in L1 between
              * them (row by row over all strips missed L1 on the scattered
@@ -178,6 +180,39 @@ static void pack_a(const tc_sgemm_kernel_info *kern, bool ta, const float *a, in
     }
 }
 
+/* rows i0..i0+mc-1, columns p0..p0+kc-1 of the op(A) that the runs
+ * describe, in 6-high strips: the strips pack_a writes from that matrix
+ * (rows past m come as zeros from runs6, as pack_a pads them). Each
+ * strip is filled run by run, a run's part inside the K block at a time,
+ * so the 2 floats pack_a6r may write past a segment land where the next
+ * segment (or strip, or the block's slack) is written after it. */
+static void pack_a_runs(const tc_sgemm_kernel_info *kern, const tc_gemm_a_runs *ar, int64_t i0, int64_t mc,
+                        int64_t p0, int64_t kc, float *dst)
+{
+#ifdef TC_DOUBLE /* runs of doubles never reach the float kernels (tc_gemm_b_runs refuses them) */
+    (void)kern, (void)ar, (void)i0, (void)mc, (void)p0, (void)kc, (void)dst;
+#else
+    const int64_t len = ar->run_len, t_end = (p0 + kc - 1) / len + 1;
+    const float *r[TC_GEMM_RUNS_MAX][6];
+    for (int64_t is = 0; is < mc; is += 6) {
+        float *d = dst + is * kc;
+        /* the runs of the K block, a table of pointers at a time (the
+         * caller's coordinate arithmetic once per strip and table, not per run) */
+        for (int64_t t0 = p0 / len; t0 < t_end; t0 += TC_GEMM_RUNS_MAX) {
+            const int64_t nt = t_end - t0 < TC_GEMM_RUNS_MAX ? t_end - t0 : TC_GEMM_RUNS_MAX;
+            ar->runs6(ar->ctx, i0 + is, t0, nt, r);
+            for (int64_t u = 0; u < nt; u++) {
+                const int64_t q0 = (t0 + u) * len, lo = q0 > p0 ? q0 : p0;
+                const int64_t hi = q0 + len < p0 + kc ? q0 + len : p0 + kc;
+                const float *rr[6];
+                for (int i = 0; i < 6; i++) rr[i] = r[u][i] + (lo - q0);
+                kern->pack_a6r(rr, hi - lo, d + (lo - p0) * 6);
+            }
+        }
+    }
+#endif
+}
+
 /* ---- the product, shared out over tm x tn parts ---------------------- */
 typedef struct {
     const tc_sgemm_kernel_info *kern;
@@ -192,7 +227,20 @@ typedef struct {
     int64_t b_floats, a_floats;
     const float *bpk;         /* all of op(B) packed (tc_sgemm_pack_b), or NULL: each part packs */
     const float *bias;        /* n values: C starts as this row in every row, beta 1 (or NULL) */
+    const tc_gemm_a_runs *ar; /* op(A) as runs (tc_sgemm_packed_runs), or NULL: a, lda */
+    bool a_in_place;          /* full A strips read where they lie (kern->kernel_ua), see a_in_place */
 } gemm_drv;
+
+/* Whether the kernel reads the full strips of a row-major A in place: where
+ * it has such a kernel and the product has at most IN_PLACE_STRIPS strips
+ * of columns, so that a packed A strip would serve only a few tiles (res2's
+ * 1x1 layers and the input gradients of 64-filter layers: N = 64, packing A
+ * cost 5-9% of them). Wider products keep the packed, contiguous strips. */
+#define IN_PLACE_STRIPS 4
+static bool a_in_place(const tc_sgemm_kernel_info *kern, bool ta, const tc_gemm_a_runs *ar, int64_t nstrips)
+{
+    return (ta ? kern->kernel_uat : kern->kernel_ua) && !ar && nstrips <= IN_PLACE_STRIPS;
+}
 
 /* The first K block of a tile with a bias row: the tile is filled with the
  * bias just before the kernel reads it (beta = 1), so the kernel does what
@@ -229,19 +277,25 @@ static void run_parts(void *ctx, int64_t t0, int64_t t1)
                 for (int64_t rb = r0; rb < r1; rb += GEMM_MC_TILES) {
                     const int64_t rb1 = rb + GEMM_MC_TILES < r1 ? rb + GEMM_MC_TILES : r1;
                     const int64_t i0 = rb * mr, i1 = rb1 * mr < d->m ? rb1 * mr : d->m;
-                    pack_a(d->kern, d->ta, d->a, d->lda, i0, i1 - i0, p0, kc, ap);
+                    /* in place: only a last, part strip is packed (zero padded), at ap */
+                    const int64_t i_part = d->a_in_place ? i0 + (i1 - i0) / mr * mr : i0;
+                    if (d->ar) pack_a_runs(d->kern, d->ar, i0, i1 - i0, p0, kc, ap);
+                    else if (i_part < i1) pack_a(d->kern, d->ta, d->a, d->lda, i_part, i1 - i_part, p0, kc, ap);
                     for (int64_t js = 0; js < nc; js += nr) {
                         const int64_t w = nc - js < nr ? nc - js : nr;
                         const float *bt = bp + (js / nr) * kc * nr;
                         for (int64_t is = i0; is < i1; is += mr) {
                             const int64_t h = i1 - is < mr ? i1 - is : mr;
-                            const float *at = ap + (is - i0) * kc;
+                            const bool ua = is < i_part; /* a full strip read in place */
+                            const float *at = ap + (is - i_part) * kc, *arow = !ua ? NULL : d->ta ? d->a + p0 * d->lda + is : d->a + is * d->lda + p0;
                             float *ct = d->c + is * d->ldc + j0 + js;
                             const bool fill = first && d->bias;
                             if (h == mr && w == nr) {
                                 if (fill)
                                     for (int64_t i = 0; i < mr; i++) copy_row(ct + i * d->ldc, d->bias + j0 + js, nr);
-                                d->kern->kernel(kc, at, bt, ct, d->ldc, d->alpha, d->beta, first);
+                                if (ua) (d->ta ? d->kern->kernel_uat : d->kern->kernel_ua)(kc, arow, d->lda, bt, ct, d->ldc,
+                                                                                         d->alpha, d->beta, first);
+                                else d->kern->kernel(kc, at, bt, ct, d->ldc, d->alpha, d->beta, first);
                             } else {
                                 /* edge tile: the same kernel on a full tile copy, so
                                  * edge elements get the same operations as inner ones */
@@ -249,7 +303,9 @@ static void run_parts(void *ctx, int64_t t0, int64_t t1)
                                 else
                                     for (int64_t i = 0; i < h; i++)
                                         for (int64_t j = 0; j < w; j++) tile[i * nr + j] = ct[i * d->ldc + j];
-                                d->kern->kernel(kc, at, bt, tile, nr, d->alpha, d->beta, first);
+                                if (ua) (d->ta ? d->kern->kernel_uat : d->kern->kernel_ua)(kc, arow, d->lda, bt, tile, nr,
+                                                                                         d->alpha, d->beta, first);
+                                else d->kern->kernel(kc, at, bt, tile, nr, d->alpha, d->beta, first);
                                 for (int64_t i = 0; i < h; i++)
                                     for (int64_t j = 0; j < w; j++) ct[i * d->ldc + j] = tile[i * nr + j];
                             }
@@ -318,23 +374,26 @@ static void sgemm_prepacked_unpacked(const tc_sgemm_kernel_info *kern, bool ta, 
 }
 
 /* tc_sgemm_packed, with op(B) read from bpk (packed by tc_sgemm_pack_b)
- * when bpk is not NULL: the parts then pack only A. */
-static void sgemm_drive(const tc_sgemm_kernel_info *kern, int threads, bool trans_a, bool trans_b, int64_t m,
+ * when bpk is not NULL: the parts then pack only A; with op(A) from the
+ * runs ar when that is not NULL (then false, with nothing done, when the
+ * pack memory is missing; else always true). */
+static bool sgemm_drive(const tc_sgemm_kernel_info *kern, int threads, bool trans_a, bool trans_b, int64_t m,
                         int64_t n, int64_t k, float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
-                        const float *bpk, const float *bias, float beta, float *c, int64_t ldc)
+                        const float *bpk, const float *bias, const tc_gemm_a_runs *ar, float beta, float *c,
+                        int64_t ldc)
 {
-    if (m <= 0 || n <= 0) return;
+    if (m <= 0 || n <= 0) return true;
     if (bias) { /* C = bias row + ..., the bits of beta = 1 on a C that holds the bias */
         beta = 1;
         if (k <= 0) {
             bias_fill(c, ldc, bias, m, n);
-            return;
+            return true;
         }
     }
     if (k <= 0) {
         for (int64_t i = 0; i < m; i++)
             for (int64_t j = 0; j < n; j++) c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
-        return;
+        return true;
     }
     const int mr = kern->mr, nr = kern->nr;
     const int64_t mstrips = (m + mr - 1) / mr, nstrips = (n + nr - 1) / nr;
@@ -349,26 +408,29 @@ static void sgemm_drive(const tc_sgemm_kernel_info *kern, int threads, bool tran
     const int64_t nc_use = (cols_part < GEMM_NC / nr ? cols_part : GEMM_NC / nr) * nr;
     const int64_t b_floats = bpk ? 0 : (kc_use * nc_use + 15) / 16 * 16, a_floats = (kc_use * mc_use + 15) / 16 * 16 + 16; /* + slack for pack_a6 */
     float *buf = thread_buffer((size_t)(parts * (b_floats + a_floats)));
+    if (!buf && ar) return false; /* the caller has the matrix built and multiplied another way */
     if (!buf) { /* no memory for the panels: unpacked, still one thread per element */
         if (bias) bias_fill(c, ldc, bias, m, n);
         if (bpk) { /* op(B) from its packed strips (b may be gone) */
             sgemm_prepacked_unpacked(kern, trans_a, m, n, k, alpha, a, lda, bpk, beta, c, ldc);
-            return;
+            return true;
         }
         gemm_unpacked(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-        return;
+        return true;
     }
     gemm_drv d = {kern, trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c,
-                  tm, tn, mstrips, nstrips, buf, b_floats, a_floats, bpk, bias};
+                  tm, tn, mstrips, nstrips, buf, b_floats, a_floats, bpk, bias, ar,
+                  a_in_place(kern, trans_a, ar, nstrips)};
     if (parts == 1) run_parts(&d, 0, 1);
     else tc_parallel_for(parts, 1, run_parts, &d);
+    return true;
 }
 
 void tc_sgemm_packed(const tc_sgemm_kernel_info *kern, int threads, bool trans_a, bool trans_b, int64_t m,
                      int64_t n, int64_t k, float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
                      float beta, float *c, int64_t ldc)
 {
-    sgemm_drive(kern, threads, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, NULL, NULL, beta, c, ldc);
+    sgemm_drive(kern, threads, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, NULL, NULL, NULL, beta, c, ldc);
 }
 
 /* Layout: K block p0 (steps of GEMM_KC from 0, kc deep) holds all NR strips
@@ -398,16 +460,25 @@ void tc_sgemm_packed_pb(const tc_sgemm_kernel_info *kern, int threads, bool tran
                         float alpha, const float *a, int64_t lda, const float *bpk, const float *bias, float beta,
                         float *c, int64_t ldc)
 {
-    sgemm_drive(kern, threads, trans_a, false, m, n, k, alpha, a, lda, NULL, 0, bpk, bias, beta, c, ldc);
+    sgemm_drive(kern, threads, trans_a, false, m, n, k, alpha, a, lda, NULL, 0, bpk, bias, NULL, beta, c, ldc);
+}
+
+bool tc_sgemm_packed_runs(const tc_sgemm_kernel_info *kern, int threads, int64_t m, int64_t n, int64_t k,
+                          const tc_gemm_a_runs *ar, const float *bpk, const float *bias, float *c, int64_t ldc)
+{
+    if (!kern->pack_a6r || kern->mr != 6 || !bpk) return false;
+    return sgemm_drive(kern, threads, false, false, m, n, k, 1, NULL, 0, NULL, 0, bpk, bias, ar, 0, c, ldc);
 }
 
 const tc_sgemm_kernel_info *tc_sgemm_kernel_for(int isa_level)
 {
     static const tc_sgemm_kernel_info kernels[] = {
-        {TC_SGEMM_GENERIC_MR, TC_SGEMM_GENERIC_NR, tc_sgemm_kernel_generic, NULL, NULL},
-        {TC_SGEMM_AVX2_MR, TC_SGEMM_AVX2_NR, tc_sgemm_kernel_avx2, tc_sgemm_pack_a6_avx2, tc_sgemm_pack_bt_avx2},
+        {TC_SGEMM_GENERIC_MR, TC_SGEMM_GENERIC_NR, tc_sgemm_kernel_generic, NULL, NULL, NULL, NULL},
+        {TC_SGEMM_AVX2_MR, TC_SGEMM_AVX2_NR, tc_sgemm_kernel_avx2, tc_sgemm_pack_a6_avx2, tc_sgemm_pack_bt_avx2,
+         tc_sgemm_pack_at6_avx2, tc_sgemm_pack_a6r_avx2},
         {TC_SGEMM_AVX512_MR, TC_SGEMM_AVX512_NR, tc_sgemm_kernel_avx512, tc_sgemm_pack_a6_avx2,
-         tc_sgemm_pack_bt_avx2},
+         tc_sgemm_pack_bt_avx2, tc_sgemm_pack_at6_avx2, tc_sgemm_pack_a6r_avx2, tc_sgemm_kernel_avx512_ua,
+         tc_sgemm_kernel_avx512_uat},
     };
     if (isa_level < TC_ISA_GENERIC || isa_level > TC_ISA_AVX512) return &kernels[0];
     return &kernels[isa_level];

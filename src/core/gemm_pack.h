@@ -16,15 +16,31 @@ typedef void (*tc_sgemm_ukernel)(int64_t kc, const float *a, const float *b, flo
  * into a k-major strip d[p * 6 + i]; may write 2 floats past the strip. */
 typedef void (*tc_sgemm_pack_a6)(const float *a, int64_t lda, int64_t kc, float *d);
 
+/* tc_sgemm_pack_a6 from six row pointers r[i] (kc floats each) */
+typedef void (*tc_sgemm_pack_a6r)(const float *const r[6], int64_t kc, float *d);
+
+/* Packs six columns of op(A) = A^T (row p of a: six contiguous floats at
+ * a + p * lda) into d[p * 6 + i]; may write 2 floats past the strip. */
+typedef void (*tc_sgemm_pack_at6)(const float *a, int64_t lda, int64_t kc, float *d);
+
 /* Packs one full NR-wide strip of op(B) = B^T (nr rows of b, k
  * contiguous) into d[p * nr + j]. */
 typedef void (*tc_sgemm_pack_bt)(const float *b, int64_t ldb, int64_t kc, int nr, float *d);
+
+/* The micro-kernel with A read in place (six rows of a row-major A at
+ * leading dimension lda) instead of from a packed strip: the same bits. */
+typedef void (*tc_sgemm_ukernel_ua)(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
+                                    float alpha, float beta, bool first);
 
 typedef struct {
     int mr, nr;
     tc_sgemm_ukernel kernel;
     tc_sgemm_pack_a6 pack_a6; /* NULL: plain C (mr != 6 or no AVX2) */
     tc_sgemm_pack_bt pack_bt; /* NULL: plain C */
+    tc_sgemm_pack_at6 pack_at6; /* NULL: plain C (mr != 6 or no AVX2) */
+    tc_sgemm_pack_a6r pack_a6r; /* NULL: no gathered A (tc_sgemm_packed_runs) */
+    tc_sgemm_ukernel_ua kernel_ua; /* NULL: A always packed */
+    tc_sgemm_ukernel_ua kernel_uat; /* op(A) = A^T in place (lda: between k steps), or NULL */
 } tc_sgemm_kernel_info;
 
 void tc_sgemm_kernel_generic(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
@@ -33,7 +49,13 @@ void tc_sgemm_kernel_avx512(int64_t kc, const float *a, const float *b, float *c
                             float alpha, float beta, bool first);
 void tc_sgemm_kernel_avx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                           float alpha, float beta, bool first);
+void tc_sgemm_kernel_avx512_ua(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
+                               float alpha, float beta, bool first);
+void tc_sgemm_kernel_avx512_uat(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
+                                float alpha, float beta, bool first);
 void tc_sgemm_pack_a6_avx2(const float *a, int64_t lda, int64_t kc, float *d);
+void tc_sgemm_pack_a6r_avx2(const float *const r[6], int64_t kc, float *d);
+void tc_sgemm_pack_at6_avx2(const float *a, int64_t lda, int64_t kc, float *d);
 void tc_sgemm_pack_bt_avx2(const float *b, int64_t ldb, int64_t kc, int nr, float *d);
 #define TC_SGEMM_AVX2_MR 6
 #define TC_SGEMM_AVX2_NR 16
@@ -66,6 +88,14 @@ void tc_sgemm_pack_b(const tc_sgemm_kernel_info *kern, bool trans_b, int64_t k, 
 void tc_sgemm_packed_pb(const tc_sgemm_kernel_info *kern, int threads, bool trans_a, int64_t m, int64_t n, int64_t k,
                         float alpha, const float *a, int64_t lda, const float *bpk, const float *bias, float beta,
                         float *c, int64_t ldc);
+/* tc_sgemm_packed_pb (alpha 1, beta 0) with op(A) gathered in runs (see
+ * tc_gemm_a_runs in internal.h) straight into the kernel's A strips
+ * instead of read from a matrix: the strips, and so the bits, are those of
+ * the matrix the runs describe. Needs kern->pack_a6r (mr 6); false, with
+ * nothing done, when that or the pack memory is missing. */
+struct tc_gemm_a_runs;
+bool tc_sgemm_packed_runs(const tc_sgemm_kernel_info *kern, int threads, int64_t m, int64_t n, int64_t k,
+                          const struct tc_gemm_a_runs *ar, const float *bpk, const float *bias, float *c, int64_t ldc);
 /* Frees the calling thread's pack buffers (tc_shutdown; pool workers free
  * theirs when they exit). */
 void tc_sgemm_packed_release(void);

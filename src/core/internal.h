@@ -91,6 +91,31 @@ void tc_gemm_b_panel_release(tc_gemm_b_panel *pb);
  * double builds the panel stays in double). */
 bool tc_gemm_prepare_b_kept_prec(tc_gemm_b_panel *pb, bool trans_b, int64_t k, int64_t n, const tc_scalar *b,
                                  int64_t ldb, tc_precision prec);
+
+/* op(A) of a product given as runs instead of a matrix: row i of op(A)
+ * is the k / run_len runs of run_len values that runs6 points at (k a
+ * multiple of run_len). runs6(ctx, i0, t0, nt, r) sets r[u][0..5] to run
+ * t0 + u of rows i0..i0+5, u < nt <= TC_GEMM_RUNS_MAX (rows at or past the
+ * product's m included: any run_len zeros). A convolution's patches are such runs (one per kernel tap, read
+ * in place from the input or a run of zeros for the padding), so
+ * tc_gemm_b_runs packs them straight from the input into the kernel's A
+ * panels, with no im2col copy in between. */
+#define TC_GEMM_RUNS_MAX 32
+typedef struct tc_gemm_a_runs {
+    void (*runs6)(const void *ctx, int64_t i0, int64_t t0, int64_t nt, const tc_scalar *(*r)[6]);
+    const void *ctx;
+    int64_t run_len;
+} tc_gemm_a_runs;
+/* C = op(A) B (+ bias) from the runs, as tc_gemm_b (pooled) or
+ * tc_gemm_serial_b (not) on the matrix they describe, with the same bits;
+ * false, with nothing done, where that product would not run our packed
+ * kernel (other ISAs, m == 1, no pack memory): the caller then builds the
+ * matrix and calls those. */
+bool tc_gemm_b_runs(bool pooled, int64_t m, const tc_gemm_a_runs *a, const tc_gemm_b_panel *pb,
+                    const tc_scalar *bias, tc_scalar *c, int64_t ldc);
+/* Whether tc_gemm_prepare_b packs (our own kernel is in use): then a B
+ * shared by many products costs one packing, whatever their number. */
+bool tc_gemm_packs_b(void);
 void tc_gemm_serial_b(bool trans_a, int64_t m, tc_scalar alpha, const tc_scalar *a, int64_t lda,
                       const tc_gemm_b_panel *pb, const tc_scalar *bias, tc_scalar beta, tc_scalar *c, int64_t ldc);
 void tc_gemm_b(bool trans_a, int64_t m, tc_scalar alpha, const tc_scalar *a, int64_t lda, const tc_gemm_b_panel *pb,

@@ -121,17 +121,24 @@ tc_tensor *tc_conv(tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, const tc_co
      * packs all of W (K x F), so deep layers (C3D conv5: K = 27 * 512) with few
      * rows per tile spent as long packing as multiplying; 256 rows of K = 13,824
      * are 14 MB of scratch a thread. (Our own AVX-512 GEMM gets W packed once
-     * per call, tc_gemm_prepare_b, so there the sizes below are no longer
-     * forced by repacking; they are kept, untuned, so every path tiles alike.) */
+     * per call, tc_gemm_prepare_b: there the rules below differ, see packs_w.) */
     if (p.tile < 256) p.tile = 256;
     /* with a kernel of over 64K values (VGG's 3x3x256x256 and up) 1024 rows
      * (at most 4M patch values, never under 256) keep the repacking under a
      * tenth of the multiplying */
-    if (p.K * p.F > (int64_t)64 * 1024 && p.tile < 1024) {
+    /* Where W is packed once per call (tc_gemm_packs_b) a tile costs no
+     * repacking, only the packed W streamed again from L3 once it outgrows
+     * the 1 MB L2: the 1024-row tiles are kept for a W of over 256K values
+     * (VGG's 3x3x256x256 lost 10% forward with 256-row tiles) and smaller
+     * kernels keep L2-sized tiles even for a small problem (whole-batch
+     * tiles of up to 4M patch values were written by im2col to L3 and read
+     * back by the packing: res2's 3x3 at batch 1 trained 25% slower). */
+    const bool packs_w = tc_gemm_packs_b();
+    if (p.K * p.F > (int64_t)(packs_w ? 256 : 64) * 1024 && p.tile < 1024) {
         int64_t cap = (int64_t)4 * 1024 * 1024 / p.K;
         p.tile = cap > 1024 ? 1024 : cap < 256 ? 256 : cap;
     }
-    if (p.N * p.rows_img * p.K <= (int64_t)4 * 1024 * 1024) p.tile = p.N * p.rows_img;
+    if (!packs_w && p.N * p.rows_img * p.K <= (int64_t)4 * 1024 * 1024) p.tile = p.N * p.rows_img;
     /* fixed image blocks for the kernel gradient: up to 8 partial sums, at most 64 MB of them */
     p.wblocks = p.N < 8 ? p.N : 8;
     while (p.wblocks > 1 && p.wblocks * p.K * p.F > (int64_t)16 * 1024 * 1024) p.wblocks /= 2;

@@ -1,4 +1,6 @@
-/* Convolution kernels: tiled im2col + GEMM, forward and backward.
+/* Convolution kernels: tiled im2col + GEMM, forward and backward (on
+ * AVX-512 the forward GEMM packs its A panels straight from the input,
+ * see patch_runs below, and no P tile is written).
  *
  * A patch row holds, for one output position, the input values under the
  * kernel in the kernel's own order (kd, kh, kw, c), so a tile of patch rows
@@ -62,6 +64,82 @@ static void im2col_tile(const conv_plan *p, int64_t g, int64_t r0, int64_t r1, t
     }
 }
 
+/* The patch rows [r0, r0 + m) of group g as runs (tc_gemm_a_runs): run t
+ * of a row is tap t's Cg channels, read where they lie in the input (or a
+ * run of zeros for the padding and for rows past m), so the forward GEMM
+ * packs its A panels straight from the input: the values im2col_tile would
+ * have copied, with no P tile written and read back (that copy was 6-9% of
+ * a forward pass on ResNet's and VGG's 3x3 layers). */
+typedef struct {
+    int64_t dd, dh, dw; /* the tap's offsets from the window's corner, per axis */
+    int64_t off;        /* and in the input, in values */
+} patch_tap;
+
+typedef struct {
+    const conv_plan *p;
+    int64_t g, r0, m;
+    const tc_scalar *zeros; /* Cg zeros */
+    const patch_tap *taps;  /* K / Cg of them, in the patch row's order */
+} patch_runs;
+
+/* The taps of p (K / Cg of them) into t (tap_table's arena block) */
+static void tap_table(const conv_plan *p, patch_tap *t)
+{
+    for (int64_t kd = 0; kd < p->k[0]; kd++)
+        for (int64_t kh = 0; kh < p->k[1]; kh++)
+            for (int64_t kw = 0; kw < p->k[2]; kw++, t++) {
+                t->dd = kd * p->dl[0], t->dh = kh * p->dl[1], t->dw = kw * p->dl[2];
+                t->off = ((t->dd * p->H + t->dh) * p->W + t->dw) * p->C;
+            }
+}
+
+static void patch_runs6(const void *ctx, int64_t i0, int64_t t0, int64_t nt, const tc_scalar *(*r)[6])
+{
+    const patch_runs *pr = ctx;
+    const conv_plan *p = pr->p;
+    const patch_tap *tp = pr->taps + t0;
+    const int64_t image = p->D * p->H * p->W * p->C, row = pr->r0 + i0;
+    const int64_t span[3] = {(p->k[0] - 1) * p->dl[0] + 1, (p->k[1] - 1) * p->dl[1] + 1, (p->k[2] - 1) * p->dl[2] + 1};
+    int64_t n = row / p->rows_img, o = row % p->rows_img;
+    int64_t ow = o % p->OW, oh = (o / p->OW) % p->OH, od = o / p->OW / p->OH;
+    for (int i = 0; i < 6; i++) {
+        /* row i's window corner; every tap inside the input (most rows): no checks */
+        const int64_t d0 = od * p->s[0] - p->pb[0], h0 = oh * p->s[1] - p->pb[1], w0 = ow * p->s[2] - p->pb[2];
+        const bool row_in = i0 + i < pr->m;
+        const tc_scalar *corner = p->x + n * image + pr->g * p->Cg;
+        const int64_t coff = ((d0 * p->H + h0) * p->W + w0) * p->C; /* may be negative: added to each tap's */
+        if (row_in && d0 >= 0 && d0 + span[0] <= p->D && h0 >= 0 && h0 + span[1] <= p->H && w0 >= 0 &&
+            w0 + span[2] <= p->W) {
+            for (int64_t u = 0; u < nt; u++) r[u][i] = corner + (coff + tp[u].off);
+        } else {
+            for (int64_t u = 0; u < nt; u++) {
+                const int64_t id = d0 + tp[u].dd, ih = h0 + tp[u].dh, iw = w0 + tp[u].dw;
+                const bool in = row_in && id >= 0 && id < p->D && ih >= 0 && ih < p->H && iw >= 0 && iw < p->W;
+                r[u][i] = in ? corner + (coff + tp[u].off) : pr->zeros;
+            }
+        }
+        if (++ow == p->OW) {
+            ow = 0;
+            if (++oh == p->OH) {
+                oh = 0;
+                if (++od == p->OD) od = 0, n++;
+            }
+        }
+    }
+}
+
+/* Y rows [r0, r1) of group g (y at row r0, group offset applied) from the
+ * patch runs: false where tc_gemm_b_runs does not take them (then nothing
+ * was done). */
+static bool forward_runs(const conv_plan *p, bool pooled, int64_t g, int64_t r0, int64_t r1, const tc_gemm_b_panel *wp,
+                         const tc_scalar *bias, const tc_scalar *zeros, const patch_tap *taps, tc_scalar *y)
+{
+    if (!zeros || !taps) return false;
+    const patch_runs pr = {p, g, r0, r1 - r0, zeros, taps};
+    const tc_gemm_a_runs ar = {patch_runs6, &pr, p->Cg};
+    return tc_gemm_b_runs(pooled, r1 - r0, &ar, wp, bias, y, p->F);
+}
+
 /* d[0..n) += s[0..n): blocks of 16 so that -O2's cheap vectoriser takes the loop */
 static inline void add_run(tc_scalar *restrict d, const tc_scalar *restrict s, int64_t n)
 {
@@ -104,11 +182,17 @@ static void col2im_tile(const conv_plan *p, int64_t g, int64_t r0, int64_t r1, c
     }
 }
 
-/* [lo, hi) cut into tiles of at most p->tile rows, all of (nearly) equal size */
+/* [lo, hi) cut into tiles of at most p->tile rows, all of (nearly) equal
+ * size, rounded up to whole micro-kernel strips (12 rows: 2 strips of 6, 3
+ * of 4) where p->tile allows, so that only the last tile has a part strip
+ * (289 rows in two tiles of 145 padded 2 x 5 rows, 150 + 139 pad 5) */
 static int64_t tile_rows(const conv_plan *p, int64_t lo, int64_t hi)
 {
     int64_t ntiles = (hi - lo + p->tile - 1) / p->tile;
-    return ntiles > 0 ? (hi - lo + ntiles - 1) / ntiles : 1;
+    if (ntiles <= 1) return ntiles > 0 ? hi - lo : 1;
+    int64_t t = (hi - lo + ntiles - 1) / ntiles;
+    t = (t + 11) / 12 * 12;
+    return t < p->tile ? t : p->tile;
 }
 
 typedef struct {
@@ -117,6 +201,8 @@ typedef struct {
     tc_scalar *y, *dx, *dw_parts, *dw, *db_parts, *db;
     tc_scalar *scratch; /* per thread: P tile, then dP tile (backward) */
     int64_t scratch_len;
+    const tc_scalar *zeros; /* forward: Cg zeros for the patch runs, or NULL: im2col */
+    const patch_tap *taps;  /* forward: the taps of the patch runs, or NULL */
     tc_gemm_b_panel *wp; /* per group: W [K, Fg] (forward) or W^T [Fg, K] (dX), packed once per call
                             (or, forward, p->wpk: once at load) */
 } conv_job;
@@ -179,10 +265,11 @@ static void forward_units(void *ctx, int64_t lo, int64_t hi)
         int64_t r0 = u * t, r1 = r0 + t < rows ? r0 + t : rows;
         tc_scalar *y = j->y + r0 * p->F;
         for (int64_t g = 0; g < p->groups; g++) {
+            const tc_scalar *bg = j->bias ? j->bias + g * p->Fg : NULL;
+            if (forward_runs(p, false, g, r0, r1, &j->wp[g], bg, j->zeros, j->taps, y + g * p->Fg)) continue;
             if (p->patches) P = p->patches + (g * rows + r0) * p->K;
             im2col_tile(p, g, r0, r1, P);
-            tc_gemm_serial_b(false, r1 - r0, 1, P, p->K, &j->wp[g], j->bias ? j->bias + g * p->Fg : NULL, 0,
-                             y + g * p->Fg, p->F);
+            tc_gemm_serial_b(false, r1 - r0, 1, P, p->K, &j->wp[g], bg, 0, y + g * p->Fg, p->F);
         }
         if (tc_conv_has_epilogue(p)) tc_conv_epilogue(p, y, r0, r1); /* the tile is still in cache */
     }
@@ -205,6 +292,18 @@ bool tc_conv_forward_kernel(const conv_plan *p, const tc_scalar *bias, tc_scalar
     conv_job j = {.p = p, .bias = bias, .y = y, .scratch_len = p->tile * p->K};
     j.scratch = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(tc_num_threads() * j.scratch_len));
     if (!j.scratch || !prepare_kernel(&j, false)) return false;
+    /* patch runs (the kernel's A panels packed from the input) where our
+     * packed kernel runs; not for runs under 16 channels (im2col's copy
+     * then costs less than the pointers) nor where the patches are kept */
+    if (tc_gemm_packs_b() && !p->patches && p->Cg >= 16) {
+        tc_scalar *z = tc_arena_alloc(sizeof(tc_scalar) * (size_t)p->Cg);
+        patch_tap *taps = tc_arena_alloc(sizeof(patch_tap) * (size_t)(p->K / p->Cg));
+        if (z && taps) {
+            memset(z, 0, sizeof(tc_scalar) * (size_t)p->Cg);
+            tap_table(p, taps);
+            j.zeros = z, j.taps = taps;
+        }
+    }
     const int64_t rows_t = tile_rows(p, 0, rows), ntiles = (rows + rows_t - 1) / rows_t;
     if (ntiles > FEW_TILES) {
         tc_parallel_for(ntiles, 1, forward_units, &j);
@@ -218,9 +317,11 @@ bool tc_conv_forward_kernel(const conv_plan *p, const tc_scalar *bias, tc_scalar
         int64_t r0 = u * rows_t, r1 = r0 + rows_t < rows ? r0 + rows_t : rows;
         tc_scalar *yt = y + r0 * p->F, *P = j.scratch;
         for (int64_t g = 0; g < p->groups; g++) {
+            const tc_scalar *bg = bias ? bias + g * p->Fg : NULL;
+            if (forward_runs(p, true, g, r0, r1, &j.wp[g], bg, j.zeros, j.taps, yt + g * p->Fg)) continue;
             if (p->patches) P = p->patches + (g * rows + r0) * p->K;
             im2col_parallel(p, g, r0, r1, P);
-            tc_gemm_b(false, r1 - r0, 1, P, p->K, &j.wp[g], bias ? bias + g * p->Fg : NULL, 0, yt + g * p->Fg, p->F);
+            tc_gemm_b(false, r1 - r0, 1, P, p->K, &j.wp[g], bg, 0, yt + g * p->Fg, p->F);
         }
         tc_conv_epilogue_parallel(p, yt, r0, r1); /* split like the GEMM before it */
     }
@@ -274,7 +375,7 @@ static void backward_one_block(const conv_job *j)
     const conv_plan *p = j->p;
     const int64_t rows = p->N * p->rows_img, t = tile_rows(p, 0, rows);
     tc_scalar *P = j->scratch, *dP = P + j->scratch_len;
-    tc_scalar *part = j->dw_parts, *bpart = j->db_parts;
+    tc_scalar *part = j->dw, *bpart = j->db_parts; /* dw itself: see tc_conv_backward_kernel */
     if (bpart) memset(bpart, 0, sizeof(tc_scalar) * (size_t)p->F);
     for (int64_t r0 = 0; r0 < rows; r0 += t) {
         int64_t r1 = r0 + t < rows ? r0 + t : rows;
@@ -285,8 +386,8 @@ static void backward_one_block(const conv_job *j)
             if (part) {
                 if (p->patches) P = p->patches + (g * rows + r0) * p->K; /* kept by forward */
                 else im2col_tile(p, g, r0, r1, P);
-                tc_gemm(true, false, p->K, p->Fg, r1 - r0, 1, P, p->K, dy + g * p->Fg, p->F, r0 == 0 ? 0 : 1,
-                        part + g * p->Fg, p->F);
+                tc_gemm(true, false, p->K, p->Fg, r1 - r0, 1, P, p->K, dy + g * p->Fg, p->F, 1, part + g * p->Fg,
+                        p->F);
             }
             if (j->dx) {
                 tc_gemm_b(false, r1 - r0, 1, dy + g * p->Fg, p->F, &j->wp[g], NULL, 0, dP, p->K);
@@ -329,7 +430,12 @@ bool tc_conv_backward_kernel(const conv_plan *p, const tc_scalar *dy, tc_scalar 
     conv_job j = {.p = p, .dy = dy, .dx = dx, .dw = dw, .db = db, .scratch_len = p->tile * p->K};
     j.scratch = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(tc_num_threads() * 2 * j.scratch_len));
     if (!j.scratch || (dx && !prepare_kernel(&j, true))) return false;
-    if (dw) {
+    /* One image block: its products add straight into dw (beta 1 from the
+     * first tile), with no partial sum to reduce afterwards: that pass read
+     * and wrote K x F values twice more (18% of res5_3x3's batch-1 training
+     * step, K x F = 2.4M). On a gradient that starts at zero the bits are
+     * those of dw += part (0 + t0 = t0, then the same additions in order). */
+    if (dw && p->wblocks >= 2) {
         j.dw_parts = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(p->wblocks * p->K * p->F));
         if (!j.dw_parts) return false;
     }
@@ -342,7 +448,7 @@ bool tc_conv_backward_kernel(const conv_plan *p, const tc_scalar *dy, tc_scalar 
     /* 16K values a chunk: a WaveNet layer's kernel (2 x 64 x 128) is one
      * chunk on the calling thread (a wake-up of the pool costs more than
      * 16K adds); each value's sum is the same however it is cut */
-    if (dw) tc_parallel_for(p->K * p->F, 16384, reduce_dw, &j);
+    if (dw && j.dw_parts) tc_parallel_for(p->K * p->F, 16384, reduce_dw, &j);
     if (db) reduce_fixed_order(db, j.db_parts, p->wblocks, p->F, 0, p->F);
     return true;
 }
