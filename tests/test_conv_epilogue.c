@@ -3,8 +3,10 @@
  * bits as tc_conv, tc_add and tc_relu / tc_clip, on every kernel (1x1
  * direct, im2col with many and with few tiles, thin first layers,
  * depthwise with multiplier 1 and 2, groups), every instruction-set path
- * and 1 and 2 threads; with a gradient it runs as those ops, and the
- * residual gets its gradient. Bad parameters are errors. */
+ * and 1 and 2 threads. With a gradient, conv + ReLU stays fused and gives
+ * the bits of the separate ops, outputs and gradients, in each ReLU
+ * backprop mode; a residual or clip runs as those ops, and the residual gets
+ * its gradient. Bad parameters are errors. */
 #include "testutil.h"
 
 #include <math.h>
@@ -127,6 +129,58 @@ static void depthwise_special_values(void **state)
     tc_set_isa(keep);
 }
 
+/* training with a fused ReLU: output and the gradients of input, kernel and
+ * bias equal the separate tc_conv + tc_relu bit for bit, on every kernel,
+ * path, thread count and ReLU backprop mode (plain, guided, rectified) */
+static void training_fused_relu(void **state)
+{
+    (void)state;
+    tc_isa_level keep = tc_isa();
+    for (int isa = TC_ISA_GENERIC; isa <= TC_ISA_AVX512; isa++) {
+        if (!tc_isa_supported((tc_isa_level)isa)) continue;
+        assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
+        for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+            const ep_case *e = &cases[ci];
+            tc_rng rng = tc_rng_new(21 + ci);
+            tc_tensor *x = tc_test_uniform(&rng, TC_SHAPE(e->n, e->h, e->w, e->c), -1, 1);
+            tc_tensor *w = tc_test_uniform(&rng, TC_SHAPE(e->k, e->k, e->c / e->groups, e->f), -1, 1);
+            tc_tensor *b = tc_test_uniform(&rng, TC_SHAPE(e->f), -1, 1);
+            tc_conv_params p = {.stride = {e->stride, e->stride}, .padding = TC_SAME, .groups = e->groups,
+                                .act = TC_CONV_RELU};
+            tc_tensor *t[3] = {x, w, b};
+            for (int mode = TC_RELU_GRAD_PLAIN; mode <= TC_RELU_GRAD_RECTIFIED; mode++)
+                for (int threads = 1; threads <= 2; threads++) {
+                    tc_set_num_threads(threads);
+                    tc_tensor *y[2], *g[2][3];
+                    for (int pass = 0; pass < 2; pass++) {
+                        for (int i = 0; i < 3; i++) {
+                            tc_set_requires_grad(t[i], true);
+                            t[i]->grad = NULL;
+                        }
+                        y[pass] = pass ? separate(x, w, b, &p) : tc_conv(x, w, b, &p);
+                        tc_assert_ok(y[pass]);
+                        tc_rng gr = tc_rng_new(77);
+                        tc_tensor *gy = tc_test_uniform(&gr, y[pass]->ndim, y[pass]->shape, -1, 1);
+                        tc_relu_grad_mode was = tc_set_relu_grad_mode((tc_relu_grad_mode)mode);
+                        assert_int_equal(tc_backward_with(y[pass], gy), TC_OK);
+                        tc_set_relu_grad_mode(was);
+                        for (int i = 0; i < 3; i++) {
+                            assert_non_null(t[i]->grad);
+                            g[pass][i] = t[i]->grad;
+                        }
+                    }
+                    char how[64];
+                    snprintf(how, sizeof how, "training, relu mode %d", mode);
+                    same_bits(y[0], y[1], e->what, how);
+                    for (int i = 0; i < 3; i++) same_bits(g[0][i], g[1][i], e->what, how);
+                }
+            tc_step_reset(); /* x, w and b are step tensors: released once the case is done */
+        }
+    }
+    tc_set_isa(keep);
+    tc_set_num_threads(2);
+}
+
 /* with a gradient the epilogue runs as the separate ops: same outputs and gradients, the residual's included */
 static void training_runs_unfused(void **state)
 {
@@ -174,6 +228,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fused_equals_separate),
         cmocka_unit_test(depthwise_special_values),
+        cmocka_unit_test(training_fused_relu),
         cmocka_unit_test(training_runs_unfused),
         cmocka_unit_test(bad_parameters),
     };

@@ -205,6 +205,20 @@ static void dropout_behaviour(void **state)
     tc_manual_seed(9);
     tc_tensor *d2 = tc_dropout(x, 0.5, true, NULL);
     tc_assert_close(d1, d2, 0, 0);
+    /* the mask is tc_philox's draws, kept when draw >= rate * 2^32: from a counter
+     * that is not a multiple of 4 and whose block numbers cross 2^32 */
+    tc_rng u = {.seed = 77, .counter = ((uint64_t)1 << 34) - 37};
+    const uint64_t c0 = u.counter;
+    const int64_t m = 1001;
+    tc_tensor *xm = tc_full(TC_SHAPE(m), 1);
+    tc_tensor *dm = tc_dropout(xm, 0.3, true, &u);
+    tc_assert_ok(dm);
+    for (int64_t i = 0; i < m; i++) {
+        uint32_t o[4];
+        tc_philox(77, (c0 + (uint64_t)i) / 4, o);
+        bool keep = (double)o[(c0 + (uint64_t)i) % 4] >= ceil((double)0.3f * 4294967296.0); /* rate is a float */
+        if (keep != (dm->data[i] != 0)) fail_msg("dropout mask[%lld] is not tc_philox's draw", (long long)i);
+    }
     tc_tensor_free(x);
     tc_step_reset();
 }

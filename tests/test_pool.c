@@ -230,6 +230,47 @@ static void max_pool_against_loops(void **state)
     tc_set_num_threads(2);
 }
 
+/* a gradient that already holds values is added to in output order: two
+ * pools of the same input, summed (the second pool's backward writes x's
+ * gradient, the first adds to it), against the loops run twice */
+static void max_pool_accumulates(void **state)
+{
+    const ref_pool q = {3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false};
+    const int64_t N = 2, H = 9, W = 8, C = 37;
+    tc_isa_level keep = tc_isa();
+    for (int isa = TC_ISA_GENERIC; isa <= TC_ISA_AVX512; isa++) {
+        if (!tc_isa_supported((tc_isa_level)isa)) continue;
+        assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
+        for (int threads = 1; threads <= 2; threads++) {
+            tc_set_num_threads(threads);
+            tc_rng r = tc_rng_new(5);
+            tc_tensor *x = tc_test_uniform(&r, TC_SHAPE(N, H, W, C), -2, 2);
+            for (int64_t i = 0; i < tc_numel(x); i += 7) x->data[i] = -0.0f; /* -0 gradients and ties with 0 */
+            tc_set_requires_grad(x, true);
+            tc_pool_params p = {.kernel = {3, 3}, .stride = {2, 2}, .padding = TC_EXPLICIT, .pad_before = {1, 1},
+                                .pad_after = {1, 1}};
+            tc_tensor *y1 = tc_max_pool(x, &p), *y2 = tc_max_pool(x, &p);
+            tc_assert_ok(y1);
+            tc_assert_ok(y2);
+            tc_tensor *g = tc_test_uniform(&r, y1->ndim, y1->shape, -1, 1);
+            for (int64_t i = 0; i < tc_numel(g); i += 5) g->data[i] = -0.0f;
+            assert_int_equal(tc_backward_with(tc_add(y1, y2), g), TC_OK);
+            float *ry = calloc((size_t)tc_numel(y1), sizeof(float)), *rg = calloc((size_t)tc_numel(x), sizeof(float));
+            ref_max_pool(x->data, N, H, W, C, &q, ry, g->data, rg);
+            ref_max_pool(x->data, N, H, W, C, &q, ry, g->data, rg);
+            for (int64_t i = 0; i < tc_numel(x); i++)
+                if (!same_bits(x->grad->data[i], rg[i]))
+                    fail_msg("%s threads %d: dx[%lld] = %g, loops %g", tc_isa_name(tc_isa()), threads, (long long)i,
+                             x->grad->data[i], rg[i]);
+            free(ry);
+            free(rg);
+            tc_step_reset();
+        }
+    }
+    tc_set_isa(keep);
+    tc_set_num_threads(2);
+}
+
 static int64_t out_w(int64_t w, tc_pool_params p)
 {
     tc_tensor *y = tc_max_pool(tc_zeros(TC_SHAPE(1, w, 1)), &p);
@@ -303,6 +344,7 @@ int main(void)
         cmocka_unit_test(against_pytorch),
         cmocka_unit_test(thread_count_invariance),
         cmocka_unit_test(max_pool_against_loops),
+        cmocka_unit_test(max_pool_accumulates),
         cmocka_unit_test(output_sizes),
         cmocka_unit_test(bad_input),
     };

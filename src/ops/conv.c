@@ -65,8 +65,10 @@ tc_tensor *tc_conv(tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, const tc_co
     TC_CHECK((unsigned)cp->act <= TC_CONV_CLIP, TC_ERR_ARG, "conv: unknown activation %d", (int)cp->act);
     TC_CHECK(cp->act != TC_CONV_CLIP || !(cp->act_lo > cp->act_hi), TC_ERR_ARG,
              "conv: clip bounds %g > %g", (double)cp->act_lo, (double)cp->act_hi);
-    if ((cp->act != TC_CONV_ACT_NONE || cp->residual) &&
-        tc_needs_grad(4, (tc_tensor *[]){x, kernel, bias, cp->residual}))
+    /* with a gradient to come, conv + ReLU stays one op (the epilogue forward,
+     * dY masked by y > 0 backward: one pass and one buffer less than tc_relu
+     * after the conv); a residual or a clip runs as the separate ops */
+    if ((cp->act == TC_CONV_CLIP || cp->residual) && tc_needs_grad(4, (tc_tensor *[]){x, kernel, bias, cp->residual}))
         return unfused(x, kernel, bias, cp);
     int nsp = x->ndim - 2;
     TC_CHECK(nsp >= 1 && nsp <= 3, TC_ERR_SHAPE, "conv: input %s must be [N, W, C], [N, H, W, C] or [N, D, H, W, C]",
@@ -187,12 +189,17 @@ tc_status tc_backward_conv(tc_node *n, const tc_tensor *gy)
     const conv_plan *p = n->saved;
     tc_tensor *gx = tc_grad_for(n->inputs[0]), *gw = tc_grad_for(n->inputs[1]), *gb = tc_grad_for(n->inputs[2]);
     tc_scalar *dx = gx ? gx->data : NULL, *dw = gw ? gw->data : NULL, *db = gb ? gb->data : NULL;
+    if (!dx && !dw && !db) return TC_OK;
+    const tc_scalar *dy = gy->data;
+    /* a fused ReLU (only a ReLU is fused in training): the gradient through it, read at backward time */
+    if (p->ep.act == TC_CONV_RELU && !(dy = tc_conv_relu_grad(p, n->out->data, gy->data, (int)tc_get_relu_grad_mode())))
+        return tc_last_status();
     if (p->winograd) { /* dX by Winograd, the kernel and bias gradients direct */
-        bool ok = (!dx || tc_conv_winograd_backward_dx(p, gy->data, dx)) && tc_conv_backward_kernel(p, gy->data, NULL, dw, db);
+        bool ok = (!dx || tc_conv_winograd_backward_dx(p, dy, dx)) && tc_conv_backward_kernel(p, dy, NULL, dw, db);
         return ok ? TC_OK : tc_last_status();
     }
-    bool ok = p->depthwise ? tc_conv_depthwise_backward(p, gy->data, dx, dw, db)
-              : p->thin    ? tc_conv_thin_backward(p, gy->data, dx, dw, db)
-                           : tc_conv_backward_kernel(p, gy->data, dx, dw, db);
+    bool ok = p->depthwise ? tc_conv_depthwise_backward(p, dy, dx, dw, db)
+              : p->thin    ? tc_conv_thin_backward(p, dy, dx, dw, db)
+                           : tc_conv_backward_kernel(p, dy, dx, dw, db);
     return ok ? TC_OK : tc_last_status(); /* false: scratch memory could not be had */
 }

@@ -42,6 +42,10 @@ void tc_conv_epilogue(const conv_plan *p, tc_scalar *y, int64_t r0, int64_t r1);
 void tc_conv_epilogue_all(const conv_plan *p, tc_scalar *y);
 /* tc_conv_epilogue over the pool (y points at row r0): for a tile whose GEMM was split too */
 void tc_conv_epilogue_parallel(const conv_plan *p, tc_scalar *y, int64_t r0, int64_t r1);
+/* backward of a fused ReLU (training keeps conv + ReLU one op): dY where the
+ * output y is positive, in the relu_grad mode given (tc_relu_grad_mode), in a
+ * new step buffer; NULL if it cannot be had */
+tc_scalar *tc_conv_relu_grad(const conv_plan *p, const tc_scalar *y, const tc_scalar *gy, int mode);
 
 /* The panels of a tc_conv_weights when they may be used for kernel (its
  * own, unchanged shape and groups, no gradient required), else NULL

@@ -4,6 +4,7 @@
  * tc_clip, so the fused and the separate ops give the same bits. */
 #include "broadcast.h"
 #include "conv.h"
+#include "tensorcook/autograd.h"
 
 void tc_conv_epilogue(const conv_plan *p, tc_scalar *y, int64_t r0, int64_t r1)
 {
@@ -43,3 +44,38 @@ void tc_conv_epilogue_parallel(const conv_plan *p, tc_scalar *y, int64_t r0, int
 }
 
 void tc_conv_epilogue_all(const conv_plan *p, tc_scalar *y) { tc_conv_epilogue_parallel(p, y, 0, p->N * p->rows_img); }
+
+/* y > 0 exactly where the pre-activation was > 0 (relu(NaN) and relu(-0)
+ * are 0), so these are the values tc_relu's backward gives from its input */
+typedef struct {
+    const tc_scalar *y, *g;
+    tc_scalar *out;
+    int64_t n;
+    int mode;
+} relu_grad_job;
+
+static void relu_grad_pieces(void *ctx, int64_t lo, int64_t hi)
+{
+    const relu_grad_job *j = ctx;
+    for (int64_t u = lo; u < hi; u++) {
+        const int64_t e = u * TC_ELEMENTWISE_GRAIN, n = j->n - e < TC_ELEMENTWISE_GRAIN ? j->n - e : TC_ELEMENTWISE_GRAIN;
+        const tc_scalar *restrict y = j->y + e, *restrict g = j->g + e;
+        tc_scalar *restrict o = j->out + e;
+        /* loads before the selects: a load under a condition is not vectorised */
+        switch (j->mode) {
+        case TC_RELU_GRAD_GUIDED: TC_FOR_VEC(i, n, tc_scalar gv = g[i]; o[i] = (y[i] > 0 && gv > 0) ? gv : 0); break;
+        case TC_RELU_GRAD_RECTIFIED: TC_FOR_VEC(i, n, tc_scalar gv = g[i]; o[i] = gv > 0 ? gv : 0); break;
+        default: TC_FOR_VEC(i, n, tc_scalar gv = g[i]; o[i] = y[i] > 0 ? gv : 0); break;
+        }
+    }
+}
+
+tc_scalar *tc_conv_relu_grad(const conv_plan *p, const tc_scalar *y, const tc_scalar *gy, int mode)
+{
+    const int64_t n = p->N * p->rows_img * p->F;
+    tc_scalar *out = tc_arena_alloc(sizeof(tc_scalar) * (size_t)n);
+    if (!out) return NULL;
+    relu_grad_job j = {y, gy, out, n, mode};
+    tc_parallel_for((n + TC_ELEMENTWISE_GRAIN - 1) / TC_ELEMENTWISE_GRAIN, 1, relu_grad_pieces, &j);
+    return out;
+}

@@ -11,21 +11,24 @@
  * set) over the channels of each output. Only when a gradient will be
  * needed does it keep the winner of every output: its tap in the window,
  * one byte (int32 for windows of more than 255 taps), not a 64-bit input
- * offset; backward turns the tap back into the input cell. */
+ * offset. Backward with one-byte winners gathers: each input cell sums the
+ * windows that hold it and that it won, and is written once; with int32
+ * winners it scatters each output's gradient into its winner. */
 #include "ops_internal.h"
 #include "pool_max.h"
 
 #include <math.h>
 
 typedef void (*max_fwd_fn)(TC_POOL_MAX_FWD_ARGS);
-typedef void (*max_bwd_fn)(TC_POOL_MAX_BWD_ARGS);
+typedef void (*max_gather_fn)(TC_POOL_MAX_GATHER_ARGS);
 
 typedef struct {
     int64_t N, D, H, W, C, OD, OH, OW;
     int64_t k[3], s[3], dl[3], pb[3], pe[3]; /* pe: padded extent end (in + pad after) */
     bool include_pad, is_max;
     int64_t cblock, cblocks;                 /* backward: channels per task, tasks per image */
-    bool fresh;                              /* backward: gx is new and uninitialised: each task zeroes its
+    bool fresh;                              /* backward: gx is new and uninitialised: the gather writes it,
+                                                the scatter (int32 winners, average) has each task zero its
                                                 part first, while it is about to be in cache */
     int64_t taps;                            /* k[0] * k[1] * k[2] */
     const tc_scalar *x;
@@ -34,7 +37,10 @@ typedef struct {
     void *scratch;                           /* per thread: the cells of one window */
     size_t scratch_bytes;
     max_fwd_fn fwd;
-    max_bwd_fn bwd;
+    max_gather_fn gather;
+    const int32_t *wins[3];                  /* gather backward, per axis a and input index i: the windows
+                                                holding i, wins[a][i * (k[a] + 1)] of them, then (o, tap on
+                                                the axis) pairs in increasing o */
     tc_scalar *y;
     const tc_scalar *gy;
     tc_scalar *gx;
@@ -247,26 +253,27 @@ void tc_pool_max_fwd_generic(TC_POOL_MAX_FWD_ARGS)
     }
 }
 
-void tc_pool_max_bwd_generic(TC_POOL_MAX_BWD_ARGS)
+void tc_pool_max_gather_generic(TC_POOL_MAX_GATHER_ARGS)
 {
     int64_t c = 0;
     for (; c + 4 <= C; c += 4) {
-        int32_t bytes;
-        memcpy(&bytes, idx + c, 4);
-        __m128i zero = _mm_setzero_si128();
-        __m128i iv = _mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(bytes), zero), zero);
-        __m128 gv = _mm_loadu_ps(g + c);
+        __m128 a = add ? _mm_loadu_ps(gx + c) : _mm_setzero_ps();
         for (int64_t i = 0; i < n; i++) {
+            int32_t bytes;
+            memcpy(&bytes, idx + roff[i] + c, 4);
+            __m128i zero = _mm_setzero_si128();
+            __m128i iv = _mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(bytes), zero), zero);
             __m128 k = _mm_castsi128_ps(_mm_cmpeq_epi32(iv, _mm_set1_epi32(tap[i])));
-            if (!_mm_movemask_ps(k)) continue;
-            float *d = gx + off[i] + c;
-            __m128 dv = _mm_loadu_ps(d);
-            _mm_storeu_ps(d, sel(k, _mm_add_ps(dv, gv), dv));
+            a = sel(k, _mm_add_ps(a, _mm_loadu_ps(g + roff[i] + c)), a);
         }
+        _mm_storeu_ps(gx + c, a);
     }
-    for (; c < C; c++)
+    for (; c < C; c++) {
+        tc_scalar a = add ? gx[c] : 0;
         for (int64_t i = 0; i < n; i++)
-            if (idx[c] == tap[i]) gx[off[i] + c] += g[c];
+            if (idx[roff[i] + c] == tap[i]) a += g[roff[i] + c];
+        gx[c] = a;
+    }
 }
 #else
 void tc_pool_max_fwd_generic(TC_POOL_MAX_FWD_ARGS)
@@ -284,11 +291,14 @@ void tc_pool_max_fwd_generic(TC_POOL_MAX_FWD_ARGS)
     }
 }
 
-void tc_pool_max_bwd_generic(TC_POOL_MAX_BWD_ARGS)
+void tc_pool_max_gather_generic(TC_POOL_MAX_GATHER_ARGS)
 {
-    for (int64_t c = 0; c < C; c++)
+    for (int64_t c = 0; c < C; c++) {
+        tc_scalar a = add ? gx[c] : 0;
         for (int64_t i = 0; i < n; i++)
-            if (idx[c] == tap[i]) gx[off[i] + c] += g[c];
+            if (idx[roff[i] + c] == tap[i]) a += g[roff[i] + c];
+        gx[c] = a;
+    }
 }
 #endif
 
@@ -312,11 +322,15 @@ static void max_fwd_wide(const tc_scalar *x, const int64_t *off, const int32_t *
 
 static void pick_max_kernels(pool_plan *p)
 {
-    p->fwd = tc_pool_max_fwd_generic, p->bwd = tc_pool_max_bwd_generic;
+    p->fwd = tc_pool_max_fwd_generic, p->gather = tc_pool_max_gather_generic;
 #ifndef TC_DOUBLE
     switch (tc_isa()) {
-    case TC_ISA_AVX512: p->fwd = tc_pool_max_fwd_avx512, p->bwd = tc_pool_max_bwd_avx512; break;
-    case TC_ISA_AVX2: p->fwd = tc_pool_max_fwd_avx2, p->bwd = tc_pool_max_bwd_avx2; break;
+    case TC_ISA_AVX512:
+        p->fwd = tc_pool_max_fwd_avx512, p->gather = tc_pool_max_gather_avx512;
+        break;
+    case TC_ISA_AVX2:
+        p->fwd = tc_pool_max_fwd_avx2, p->gather = tc_pool_max_gather_avx2;
+        break;
     default: break;
     }
 #endif
@@ -400,7 +414,8 @@ static void max_forward_lines(void *ctx, int64_t lo, int64_t hi)
     }
 }
 
-/* tasks [lo, hi): task = (image, block of channels), each writing its own part of gx */
+/* windows of more than 255 taps (int32 winners): tasks [lo, hi), task = (image,
+ * block of channels), each scattering into its own part of gx */
 static void max_backward_images(void *ctx, int64_t lo, int64_t hi)
 {
     pool_plan *p = ctx;
@@ -417,10 +432,6 @@ static void max_backward_images(void *ctx, int64_t lo, int64_t hi)
                     int64_t r = ((n * p->OD + od) * p->OH + oh) * p->OW + ow;
                     int64_t cells = window_cells(p, nb, cs.base, cs.tbase, ow, cs.off, cs.tap);
                     const tc_scalar *g = p->gy + r * C;
-                    if (p->idx8) {
-                        p->bwd(p->gx + c0, cs.off, cs.tap, cells, c1 - c0, g + c0, p->idx8 + r * C + c0);
-                        continue;
-                    }
                     const int32_t *am = p->idx32 + r * C;
                     for (int64_t i = 0; i < cells; i++)
                         for (int64_t ch = c0; ch < c1; ch++)
@@ -428,6 +439,68 @@ static void max_backward_images(void *ctx, int64_t lo, int64_t hi)
                 }
             }
     }
+}
+
+/* Gather backward (one-byte winners): tasks [lo, hi) as above, each input
+ * cell of the task's image and channels summing, in output order, the
+ * gradients of the windows it won (pool_max.h), written once. */
+static void max_gather_images(void *ctx, int64_t lo, int64_t hi)
+{
+    pool_plan *p = ctx;
+    const int64_t C = p->C, k1 = p->k[1], k2 = p->k[2];
+    const int64_t rd = 1 + 2 * p->k[0], rh = 1 + 2 * k1, rw = 1 + 2 * k2;
+    cell_scratch cs = scratch_of(p);
+    for (int64_t task = lo; task < hi; task++) {
+        int64_t n = task / p->cblocks, c0 = task % p->cblocks * p->cblock;
+        int64_t c1 = c0 + p->cblock < C ? c0 + p->cblock : C;
+        for (int64_t id = 0; id < p->D; id++) {
+            const int32_t *wd = p->wins[0] + id * rd;
+            for (int64_t ih = 0; ih < p->H; ih++) {
+                const int32_t *wh = p->wins[1] + ih * rh;
+                int64_t nb = 0; /* the (od, oh) output lines holding row (id, ih), in order */
+                for (int32_t j = 0; j < wd[0]; j++)
+                    for (int32_t l = 0; l < wh[0]; l++) {
+                        cs.base[nb] = ((n * p->OD + wd[1 + 2 * j]) * p->OH + wh[1 + 2 * l]) * p->OW;
+                        cs.tbase[nb++] = (int32_t)((wd[2 + 2 * j] * k1 + wh[2 + 2 * l]) * k2);
+                    }
+                tc_scalar *gx = p->gx + ((n * p->D + id) * p->H + ih) * p->W * C + c0;
+                for (int64_t iw = 0; iw < p->W; iw++) {
+                    const int32_t *ww = p->wins[2] + iw * rw;
+                    int64_t cells = 0;
+                    for (int64_t b = 0; b < nb; b++)
+                        for (int32_t m = 0; m < ww[0]; m++) {
+                            cs.off[cells] = (cs.base[b] + ww[1 + 2 * m]) * C;
+                            cs.tap[cells++] = cs.tbase[b] + ww[2 + 2 * m];
+                        }
+                    p->gather(gx + iw * C, p->gy + c0, p->idx8 + c0, cs.off, cs.tap, cells, c1 - c0, !p->fresh);
+                }
+            }
+        }
+    }
+}
+
+/* per axis: each input index's windows as (output index, tap on the axis)
+ * pairs in increasing output index (taps from last to first) */
+static bool make_wins(pool_plan *p)
+{
+    const int64_t in[3] = {p->D, p->H, p->W}, out[3] = {p->OD, p->OH, p->OW};
+    for (int a = 0; a < 3; a++) {
+        const int64_t row = 1 + 2 * p->k[a];
+        int32_t *w = tc_arena_alloc(sizeof(int32_t) * (size_t)(in[a] * row));
+        if (!w) return false;
+        for (int64_t i = 0; i < in[a]; i++) {
+            int32_t *r = w + i * row, cnt = 0;
+            for (int64_t kk = p->k[a] - 1; kk >= 0; kk--) {
+                int64_t t = i + p->pb[a] - kk * p->dl[a];
+                if (t < 0 || t % p->s[a] || t / p->s[a] >= out[a]) continue;
+                r[1 + 2 * cnt] = (int32_t)(t / p->s[a]);
+                r[2 + 2 * cnt++] = (int32_t)kk;
+            }
+            r[0] = cnt;
+        }
+        p->wins[a] = w;
+    }
+    return true;
 }
 
 /* per-thread scratch: the cells of a window and the (kd, kh) line bases */
@@ -484,7 +557,12 @@ static tc_status pool_backward(tc_node *n, const tc_tensor *gy)
     p.cblocks = p.cblock ? (p.C + p.cblock - 1) / p.cblock : 1;
     if (p.is_max) {
         if (!alloc_scratch(&p)) return tc_last_status(); /* the thread count may have changed since forward */
-        tc_parallel_for(p.N * p.cblocks, 1, max_backward_images, &p);
+        if (p.idx8) {
+            if (!make_wins(&p)) return tc_last_status();
+            tc_parallel_for(p.N * p.cblocks, 1, max_gather_images, &p);
+        } else {
+            tc_parallel_for(p.N * p.cblocks, 1, max_backward_images, &p);
+        }
     } else {
         tc_parallel_for(p.N * p.cblocks, 1, avg_backward_images, &p);
     }

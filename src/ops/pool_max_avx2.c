@@ -64,30 +64,39 @@ void tc_pool_max_fwd_avx2(TC_POOL_MAX_FWD_ARGS)
     }
 }
 
-/* Full vectors are read, blended with the sum under the mask and written
- * whole (lanes that did not win are written back unchanged; they belong to
- * this call's channels): vmaskmovps stores are slow on some CPUs and stall
- * the next output's load of the same cells when windows overlap. */
-void tc_pool_max_bwd_avx2(TC_POOL_MAX_BWD_ARGS)
+void tc_pool_max_gather_avx2(TC_POOL_MAX_GATHER_ARGS)
 {
-    for (int64_t c = 0; c < C; c += 8) {
+    int64_t c = 0;
+    for (; c + 16 <= C; c += 16) { /* two vectors per step: two independent add chains */
+        __m256 a0 = add ? _mm256_loadu_ps(gx + c) : _mm256_setzero_ps();
+        __m256 a1 = add ? _mm256_loadu_ps(gx + c + 8) : _mm256_setzero_ps();
+        for (int64_t i = 0; i < n; i++) {
+            const uint8_t *ix = idx + roff[i] + c;
+            const float *gv = g + roff[i] + c;
+            __m256i t = _mm256_set1_epi32(tap[i]);
+            __m128i b = _mm_loadu_si128((const __m128i *)ix);
+            __m256 k0 = _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_cvtepu8_epi32(b), t));
+            __m256 k1 = _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(b, 8)), t));
+            /* a blend, not a + (k & g): an existing -0 must stay -0 where nothing wins */
+            a0 = _mm256_blendv_ps(a0, _mm256_add_ps(a0, _mm256_loadu_ps(gv)), k0);
+            a1 = _mm256_blendv_ps(a1, _mm256_add_ps(a1, _mm256_loadu_ps(gv + 8)), k1);
+        }
+        _mm256_storeu_ps(gx + c, a0);
+        _mm256_storeu_ps(gx + c + 8, a1);
+    }
+    for (; c < C; c += 8) {
         int64_t left = C - c < 8 ? C - c : 8;
         __m256i m = tail_mask(left);
-        uint64_t w = 0;
-        memcpy(&w, idx + c, (size_t)left);
-        __m256i iv = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)w));
-        __m256 gv = left == 8 ? _mm256_loadu_ps(g + c) : _mm256_maskload_ps(g + c, m);
+        __m256 a = add ? _mm256_maskload_ps(gx + c, m) : _mm256_setzero_ps();
         for (int64_t i = 0; i < n; i++) {
+            uint64_t w = 0;
+            memcpy(&w, idx + roff[i] + c, (size_t)left);
+            __m256i iv = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)w));
             __m256i k = _mm256_and_si256(m, _mm256_cmpeq_epi32(iv, _mm256_set1_epi32(tap[i])));
-            if (_mm256_testz_si256(k, k)) continue;
-            float *d = gx + off[i] + c;
-            if (left == 8) {
-                __m256 dv = _mm256_loadu_ps(d);
-                _mm256_storeu_ps(d, _mm256_blendv_ps(dv, _mm256_add_ps(dv, gv), _mm256_castsi256_ps(k)));
-            } else {
-                _mm256_maskstore_ps(d, k, _mm256_add_ps(_mm256_maskload_ps(d, k), gv));
-            }
+            a = _mm256_blendv_ps(a, _mm256_add_ps(a, _mm256_maskload_ps(g + roff[i] + c, m)), _mm256_castsi256_ps(k));
         }
+        if (left == 8) _mm256_storeu_ps(gx + c, a);
+        else _mm256_maskstore_ps(gx + c, m, a);
     }
 }
 #endif

@@ -49,34 +49,33 @@ void tc_pool_max_fwd_avx512(TC_POOL_MAX_FWD_ARGS)
     }
 }
 
-/* Full vectors are read, added to under the mask and written whole (the
- * lanes that did not win are written back unchanged; they belong to this
- * call's channels): a masked store would stall the next output's load of
- * the same cells (no store forwarding) when windows overlap. */
-void tc_pool_max_bwd_avx512(TC_POOL_MAX_BWD_ARGS)
+void tc_pool_max_gather_avx512(TC_POOL_MAX_GATHER_ARGS)
 {
     int64_t c = 0;
-    for (; c + 16 <= C; c += 16) {
-        __m512 gv = _mm512_loadu_ps(g + c);
-        __m512i iv = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(idx + c)));
+    for (; c + 32 <= C; c += 32) {
+        __m512 a0 = add ? _mm512_loadu_ps(gx + c) : _mm512_setzero_ps();
+        __m512 a1 = add ? _mm512_loadu_ps(gx + c + 16) : _mm512_setzero_ps();
         for (int64_t i = 0; i < n; i++) {
-            __mmask16 k = _mm512_cmpeq_epi32_mask(iv, _mm512_set1_epi32(tap[i]));
-            if (!k) continue;
-            float *d = gx + off[i] + c;
-            __m512 dv = _mm512_loadu_ps(d);
-            _mm512_storeu_ps(d, _mm512_mask_add_ps(dv, k, dv, gv));
+            const uint8_t *ix = idx + roff[i] + c;
+            const float *gv = g + roff[i] + c;
+            __m512i t = _mm512_set1_epi32(tap[i]);
+            __mmask16 k0 = _mm512_cmpeq_epi32_mask(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)ix)), t);
+            __mmask16 k1 = _mm512_cmpeq_epi32_mask(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(ix + 16))), t);
+            a0 = _mm512_mask_add_ps(a0, k0, a0, _mm512_loadu_ps(gv));
+            a1 = _mm512_mask_add_ps(a1, k1, a1, _mm512_loadu_ps(gv + 16));
         }
+        _mm512_storeu_ps(gx + c, a0);
+        _mm512_storeu_ps(gx + c + 16, a1);
     }
-    if (c < C) {
+    for (; c < C; c += 16) {
         __mmask16 m = tail_mask(C - c);
-        __m512 gv = _mm512_maskz_loadu_ps(m, g + c);
-        __m512i iv = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, idx + c));
+        __m512 a = add ? _mm512_maskz_loadu_ps(m, gx + c) : _mm512_setzero_ps();
         for (int64_t i = 0; i < n; i++) {
+            __m512i iv = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, idx + roff[i] + c));
             __mmask16 k = _mm512_mask_cmpeq_epi32_mask(m, iv, _mm512_set1_epi32(tap[i]));
-            if (!k) continue;
-            float *d = gx + off[i] + c;
-            _mm512_mask_storeu_ps(d, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, d), gv));
+            a = _mm512_mask_add_ps(a, k, a, _mm512_maskz_loadu_ps(m, g + roff[i] + c));
         }
+        _mm512_mask_storeu_ps(gx + c, m, a);
     }
 }
 #endif
