@@ -27,6 +27,9 @@ static const dw_case cases[] = {
     {3, 2, {4, 5, 6}, 19, 1, {3, 3, 3}, {1, 2, 1}, {1, 1, 2}, {1, 1, 2}, {1, 0, 2}, true}, /* 3-D */
     {2, 2, {8, 9}, 5, 2, {3, 3}, {1, 2}, {1, 1}, {1, 1}, {1, 1}, true},   /* multiplier 2 */
     {2, 1, {5, 7}, 4, 3, {2, 3}, {2, 1}, {1, 2}, {0, 2}, {1, 2}, false},  /* multiplier 3 */
+    /* wide lines, stride 1 and 2: positions inside and at both borders, a 1-position tail */
+    {2, 2, {5, 29}, 21, 1, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true},
+    {2, 1, {6, 41}, 33, 1, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {0, 1}, true},
 };
 
 typedef struct {

@@ -244,6 +244,68 @@ static void arena_marks_release_nested_work(void **state)
     tc_step_reset();
 }
 
+/* Recycled step memory (tc_arena_recycle, scratch scopes): later allocations
+ * of 16 KB or more reuse it smallest-fit, small ones never do, adjacent
+ * regions merge, a scope recycles all it allocated but the kept spans, and a
+ * rewind forgets what lies past its position. */
+static void arena_recycles_dead_memory(void **state)
+{
+    (void)state;
+    enum { K = 64 << 10 };
+    tc_step_reset();
+    unsigned char *a = tc_arena_alloc(K), *b = tc_arena_alloc(K);
+    assert_ptr_equal(b, a + K);
+    tc_arena_recycle(a, K);
+    unsigned char *small = tc_arena_alloc(100); /* small: bumped */
+    assert_true(small >= b + K);
+    size_t pos = tc_arena_position();
+    unsigned char *c = tc_arena_alloc(K / 2), *d = tc_arena_alloc(K / 2);
+    assert_ptr_equal(c, a);
+    assert_ptr_equal(d, a + K / 2);
+    assert_int_equal(tc_arena_position(), pos); /* nothing bumped */
+    unsigned char *e = tc_arena_alloc(16 << 10); /* nothing left to reuse */
+    assert_true(e >= small + 100);
+    /* a, then b: one region of 2K */
+    tc_arena_recycle(a, K);
+    tc_arena_recycle(b, K);
+    assert_ptr_equal(tc_arena_alloc(2 * K), a);
+    /* smallest fit: a 3K hole and a K hole, a K/2 request takes the K one */
+    tc_step_reset();
+    unsigned char *big = tc_arena_alloc(3 * K), *sep = tc_arena_alloc(K), *little = tc_arena_alloc(K);
+    (void)tc_arena_alloc(K);
+    tc_arena_recycle(big, 3 * K);
+    tc_arena_recycle(little, K);
+    assert_ptr_equal(tc_arena_alloc(K / 2), little);
+    assert_ptr_equal(tc_arena_alloc(2 * K), big);
+    (void)sep;
+    /* a scope: x and z come back, the kept y does not */
+    tc_step_reset();
+    tc_arena_scope sc = tc_arena_scope_begin();
+    unsigned char *x = tc_arena_alloc(K), *y = tc_arena_alloc(K), *z = tc_arena_alloc(K);
+    tc_arena_span keep = {y, y + K};
+    tc_arena_scope_end(sc, 1, &keep);
+    unsigned char *r1 = tc_arena_alloc(K), *r2 = tc_arena_alloc(K), *r3 = tc_arena_alloc(K);
+    assert_true((r1 == x && r2 == z) || (r1 == z && r2 == x));
+    assert_true(r3 >= z + K);
+    /* a nested scope takes recycled memory: the outer scope's end recycles it again */
+    tc_step_reset();
+    unsigned char *hole = tc_arena_alloc(K);
+    tc_arena_recycle(hole, K);
+    sc = tc_arena_scope_begin();
+    assert_ptr_equal(tc_arena_alloc(K), hole);
+    tc_arena_scope_end(sc, 0, NULL);
+    assert_ptr_equal(tc_arena_alloc(K), hole);
+    /* a rewind forgets recycled memory past its position */
+    tc_step_reset();
+    tc_step_mark m = tc_step_get_mark();
+    unsigned char *gone = tc_arena_alloc(K);
+    tc_arena_recycle(gone, K);
+    tc_step_release(m);
+    unsigned char *p1 = tc_arena_alloc(K), *p2 = tc_arena_alloc(K);
+    assert_true(p2 >= p1 + K);
+    tc_step_reset();
+}
+
 static void rng_is_deterministic_across_threads(void **state)
 {
     enum { N = 200003 };
@@ -755,6 +817,7 @@ int main(void)
         cmocka_unit_test(arena_steady_state_does_not_malloc),
         cmocka_unit_test(arena_reuses_memory_across_step_sizes),
         cmocka_unit_test(arena_marks_release_nested_work),
+        cmocka_unit_test(arena_recycles_dead_memory),
         cmocka_unit_test(overwritten_gradients_equal_accumulated),
         cmocka_unit_test(rng_is_deterministic_across_threads),
         cmocka_unit_test(gemm_is_deterministic_across_threads),

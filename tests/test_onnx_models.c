@@ -16,6 +16,7 @@
 
 #include "tensorcook/onnx.h"
 #include "tensorcook/optim.h"
+#include "../src/core/internal.h" /* tc_arena_position */
 
 static int setup(void **state)
 {
@@ -143,6 +144,43 @@ static void unet_fine_tunes(void **state)
     tc_onnx_free(m);
 }
 
+/* Reusing dead intermediates' memory within a run (src/io/onnx_live.c)
+ * changes no bit of the output and bumps the arena far less than keeping
+ * every intermediate (TENSORCOOK_ONNX_REUSE=0): Concat-heavy DenseNet and
+ * Inception-v3 as loaded, MobileNet-v2 with its epilogues fused. (With a
+ * gradient to record nothing is reused: unet_fine_tunes trains through that
+ * path.) */
+static void reuse_matches_keeping_everything(void **state)
+{
+    (void)state;
+    const char *names[] = {"densenet121", "inception_v3", "mobilenet_v2"};
+    for (int k = 0; k < 3; k++) {
+        tc_onnx_model *m = load(names[k]);
+        if (k == 2) assert_int_equal(tc_onnx_prepare_inference(m, NULL, NULL), TC_OK);
+        tc_tensor *x = tc_tensor_keep(read_pb(names[k], "input_0.pb")), *y;
+        tc_step_reset();
+        setenv("TENSORCOOK_ONNX_REUSE", "0", 1);
+        assert_int_equal(tc_onnx_run(m, 1, &x, 1, &y), TC_OK);
+        size_t kept = tc_arena_position();
+        tc_tensor *ref = tc_tensor_keep(y);
+        tc_step_reset();
+        unsetenv("TENSORCOOK_ONNX_REUSE");
+        for (int rep = 0; rep < (k == 2 ? 2 : 1); rep++) { /* MobileNet's second run finds the plan made */
+            assert_int_equal(tc_onnx_run(m, 1, &x, 1, &y), TC_OK);
+            tc_assert_close(y, ref, 0, 0);
+            size_t reused = tc_arena_position();
+            print_message("%-14s arena bumped by one run: %zu KB keeping every intermediate, %zu KB reusing\n",
+                          names[k], kept >> 10, reused >> 10);
+            /* MobileNet-v2's test image is small: its few large buffers are a larger share */
+            assert_true(k == 2 ? reused < kept : reused < kept * 3 / 5);
+            tc_step_reset();
+        }
+        tc_tensor_free(ref);
+        tc_tensor_free(x);
+        tc_onnx_free(m);
+    }
+}
+
 /* 1 and 2 threads give bit-identical outputs */
 static void unet_threads_identical(void **state)
 {
@@ -164,6 +202,7 @@ int main(void)
         cmocka_unit_test(resnet18),     cmocka_unit_test(mobilenet_v2),    cmocka_unit_test(squeezenet1_1),
         cmocka_unit_test(densenet121),  cmocka_unit_test(inception_v3),    cmocka_unit_test(vgg11),
         cmocka_unit_test(unet),         cmocka_unit_test(unet_fine_tunes), cmocka_unit_test(unet_threads_identical),
+        cmocka_unit_test(reuse_matches_keeping_everything),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
     tc_shutdown();

@@ -20,7 +20,15 @@
  * Offsets (tc_arena_position) are monotonic within a step: the rest of a
  * block that cannot hold an allocation is skipped, never reused.
  * Core knows no tape: the step functions of src/autograd (tc_step_release)
- * truncate the tape first, then rewind the arena here. */
+ * truncate the tape first, then rewind the arena here.
+ *
+ * Recycling (tc_arena_recycle): a caller that knows a region of this step
+ * is dead before the step ends (the ONNX interpreter, after a value's last
+ * use) hands it back; later allocations of at least RECYCLE_MIN bytes take
+ * the smallest recycled region that holds them before bumping, so a graph's
+ * activations reuse a few cache-warm buffers instead of growing the arena
+ * by every intermediate. Small allocations (tensor structs) always bump.
+ * A rewind drops the recycled regions at or past its position. */
 #define _GNU_SOURCE
 #include "internal.h"
 
@@ -45,11 +53,26 @@ typedef struct block {
     unsigned char *mem;
 } block;
 
+/* A recycled region: mem and arena offset of its first byte, its size. */
+typedef struct {
+    unsigned char *mem;
+    size_t off, size;
+} free_region;
+
+#define RECYCLE_MIN ((size_t)16 << 10)
+#define RECYCLE_SLOTS 128
+#define TAKE_LOG 256
+
 typedef struct {
     block *top;        /* newest block */
     size_t used;       /* total offset (bytes handed out, incl. padding) */
     size_t high_water;
     int reserve_failed; /* don't retry a refused reservation every step */
+    int n_free;
+    free_region free[RECYCLE_SLOTS]; /* sorted by offset, disjoint */
+    int scopes;        /* open scratch scopes */
+    int n_taken;       /* recycled memory handed out inside them (a full log forgets: safe) */
+    free_region taken[TAKE_LOG];
 } arena;
 
 static _Thread_local arena A;
@@ -165,10 +188,33 @@ static void block_free(block *b)
     free(b);
 }
 
+/* The smallest recycled region that holds need bytes, cut from its front;
+ * NULL if none. */
+static void *take_recycled(size_t need)
+{
+    int best = -1;
+    for (int i = 0; i < A.n_free; i++)
+        if (A.free[i].size >= need && (best < 0 || A.free[i].size < A.free[best].size)) best = i;
+    if (best < 0) return NULL;
+    free_region *r = &A.free[best];
+    void *p = r->mem;
+    if (A.scopes && A.n_taken < TAKE_LOG) A.taken[A.n_taken++] = (free_region){r->mem, r->off, need};
+    r->mem += need, r->off += need, r->size -= need;
+    if (r->size < RECYCLE_MIN) { /* too small to serve anything: forget the rest */
+        memmove(r, r + 1, sizeof *r * (size_t)(A.n_free - best - 1));
+        A.n_free--;
+    }
+    return p;
+}
+
 void *tc_arena_alloc(size_t bytes)
 {
     size_t need = (bytes + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
     if (need == 0) need = ARENA_ALIGN;
+    if (A.n_free && need >= RECYCLE_MIN) {
+        void *p = take_recycled(need);
+        if (p) return p;
+    }
     block *b = A.top;
     if (b && A.used + need > b->start + b->size && !block_grow(b, A.used + need - b->start)) {
         /* the rest of the current block is skipped: offsets stay monotonic */
@@ -199,6 +245,137 @@ out_of_memory:
 
 size_t tc_arena_position(void) { return A.used; }
 
+bool tc_arena_offset_of(const void *p, size_t *offset)
+{
+    const unsigned char *q = p;
+    for (const block *b = A.top; b; b = b->prev) {
+        size_t live = b == A.top ? A.used - b->start : b->size; /* handed out so far */
+        if (q >= b->mem && q < b->mem + live) {
+            *offset = b->start + (size_t)(q - b->mem);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Adds [off, off + bytes) (memory mem) to the recycled regions, merged with
+ * those it overlaps or touches in the same block (a scope's range may hold
+ * regions a nested scope recycled already: all of it is dead). */
+static void add_region(unsigned char *mem, size_t off, size_t bytes)
+{
+    uintptr_t base = (uintptr_t)mem - off; /* equal for all memory of one block */
+    size_t lo = off, hi = off + bytes;
+    int i = 0;
+    while (i < A.n_free && A.free[i].off + A.free[i].size < lo) i++;
+    if (i < A.n_free && A.free[i].off + A.free[i].size == lo && (uintptr_t)A.free[i].mem - A.free[i].off != base)
+        i++; /* ends where this starts, in another block: not contiguous memory */
+    int j = i;
+    while (j < A.n_free && A.free[j].off <= hi && (uintptr_t)A.free[j].mem - A.free[j].off == base) {
+        if (A.free[j].off < lo) lo = A.free[j].off;
+        if (A.free[j].off + A.free[j].size > hi) hi = A.free[j].off + A.free[j].size;
+        j++;
+    }
+    if (j == i) { /* a region of its own */
+        if (A.n_free == RECYCLE_SLOTS) { /* full: give up the smallest region if this one is larger */
+            int s = 0;
+            for (int k = 1; k < A.n_free; k++)
+                if (A.free[k].size < A.free[s].size) s = k;
+            if (A.free[s].size >= bytes) return;
+            memmove(&A.free[s], &A.free[s + 1], sizeof A.free[0] * (size_t)(A.n_free - s - 1));
+            A.n_free--;
+            if (s < i) i--;
+        }
+        memmove(&A.free[i + 1], &A.free[i], sizeof A.free[0] * (size_t)(A.n_free - i));
+        A.n_free++;
+    } else if (j > i + 1) { /* several merged into one */
+        memmove(&A.free[i + 1], &A.free[j], sizeof A.free[0] * (size_t)(A.n_free - j));
+        A.n_free -= j - i - 1;
+    }
+    A.free[i] = (free_region){(unsigned char *)(base + lo), lo, hi - lo};
+}
+
+void tc_arena_recycle(void *p, size_t bytes)
+{
+    size_t off;
+    if (!p || !tc_arena_offset_of(p, &off)) return;
+    /* inward to the allocation alignment, and within this block's handed-out part */
+    size_t lead = (ARENA_ALIGN - off % ARENA_ALIGN) % ARENA_ALIGN;
+    if (bytes <= lead) return;
+    unsigned char *mem = (unsigned char *)p + lead;
+    off += lead;
+    bytes = (bytes - lead) & ~(size_t)(ARENA_ALIGN - 1);
+    const block *b = A.top;
+    while (b && b->start > off) b = b->prev;
+    if (!b) return;
+    size_t end = b == A.top ? A.used : b->start + b->size;
+    if (off + bytes > end) bytes = end - off;
+    if (bytes < RECYCLE_MIN) return;
+    add_region(mem, off, bytes);
+}
+
+tc_arena_scope tc_arena_scope_begin(void)
+{
+    A.scopes++;
+    return (tc_arena_scope){.position = A.used, .n_taken = A.n_taken};
+}
+
+/* Recycles [mem, mem + size) less the kept spans. */
+static void recycle_minus(unsigned char *mem, size_t size, int n_keep, const tc_arena_span *keep)
+{
+    unsigned char *a = mem, *b = mem + size;
+    while (a < b) {
+        const tc_arena_span *first = NULL; /* the kept span overlapping [a, b) that starts first */
+        for (int k = 0; k < n_keep; k++) {
+            const unsigned char *lo = keep[k].lo, *hi = keep[k].hi;
+            if (lo < b && hi > a && (!first || lo < (const unsigned char *)first->lo)) first = &keep[k];
+        }
+        if (!first) {
+            tc_arena_recycle(a, (size_t)(b - a));
+            return;
+        }
+        const unsigned char *lo = first->lo, *hi = first->hi;
+        if (lo > a) tc_arena_recycle(a, (size_t)(lo - a));
+        a = (unsigned char *)hi;
+    }
+}
+
+void tc_arena_scope_end(tc_arena_scope s, int n_keep, const tc_arena_span *keep)
+{
+    if (A.scopes > 0) A.scopes--;
+    if (n_keep < 0 || A.used < s.position) { /* abandoned, or rewound past its start */
+        if (A.n_taken > s.n_taken) A.n_taken = s.n_taken;
+        return;
+    }
+    for (int i = s.n_taken; i < A.n_taken; i++) recycle_minus(A.taken[i].mem, A.taken[i].size, n_keep, keep);
+    if (A.n_taken > s.n_taken) A.n_taken = s.n_taken;
+    /* the bumped part, block by block (a step past its first block has several) */
+    for (const block *b = A.top; b && A.used > s.position; b = b->prev) {
+        size_t end = b == A.top ? A.used : b->start + b->size;
+        if (end <= s.position) break;
+        size_t from = b->start > s.position ? b->start : s.position;
+        if (end > from) recycle_minus(b->mem + (from - b->start), end - from, n_keep, keep);
+    }
+}
+
+/* A rewind to position: recycled memory at or past it is no longer the
+ * arena's to hand out (the bump pointer will hand it out again). */
+static void drop_recycled_from(size_t position)
+{
+    /* and the log of what scopes took, from its first entry past position on
+     * (forgetting is safe; moving entries would shift open scopes' starts) */
+    for (int i = 0; i < A.n_taken; i++)
+        if (A.taken[i].off + A.taken[i].size > position) {
+            A.n_taken = i;
+            break;
+        }
+    while (A.n_free && A.free[A.n_free - 1].off >= position) A.n_free--;
+    if (A.n_free) {
+        free_region *r = &A.free[A.n_free - 1];
+        if (r->off + r->size > position) r->size = position - r->off;
+        if (r->size < RECYCLE_MIN) A.n_free--;
+    }
+}
+
 /* The step is over and it needed several blocks (only in the fallback, or
  * past the reservation): keep one block that holds the high-water mark, so
  * the next step of that size allocates nothing. The largest block is kept
@@ -228,6 +405,7 @@ static void consolidate(void)
 
 void tc_arena_rewind(size_t position)
 {
+    drop_recycled_from(position);
     if (position == 0 && A.top && A.top->prev) consolidate();
     /* drop blocks that start after the position (a nested mark's overflow) */
     while (A.top && A.top->start > position) {
@@ -251,4 +429,6 @@ void tc_arena_shutdown(void)
     A.used = 0;
     A.high_water = 0;
     A.reserve_failed = 0;
+    A.n_free = 0;
+    A.n_taken = 0;
 }

@@ -55,6 +55,29 @@ void tc_accumulate(tc_scalar *dst, const tc_scalar *src, int64_t n);
  * src/autograd truncate the tape, then rewind the arena with these. */
 size_t tc_arena_position(void);
 void tc_arena_rewind(size_t position);
+/* Whether p points into memory the arena has handed out in this step (and
+ * its offset, comparable with tc_arena_position). */
+bool tc_arena_offset_of(const void *p, size_t *offset);
+/* Declares [p, p + bytes) dead before the step ends, for later allocations
+ * of this step (of at least 16 KB) to reuse; it must be arena memory no live
+ * tensor reads or writes. Rounded inward to the allocation alignment; too
+ * small regions, memory outside the arena and overlaps with regions already
+ * recycled are ignored. A rewind forgets the regions past its position. */
+void tc_arena_recycle(void *p, size_t bytes);
+/* A scratch scope: everything allocated between begin and end (bumped, or
+ * taken from recycled memory) is recycled at the end, except the kept
+ * spans (what the caller's results occupy). The caller vouches that nothing
+ * else allocated in the scope is still referenced. n_keep < 0 abandons the
+ * scope without recycling. Scopes nest. */
+typedef struct {
+    size_t position;
+    int n_taken;
+} tc_arena_scope;
+typedef struct {
+    const void *lo, *hi;
+} tc_arena_span;
+tc_arena_scope tc_arena_scope_begin(void);
+void tc_arena_scope_end(tc_arena_scope s, int n_keep, const tc_arena_span *keep);
 /* op(B) of many products prepared once (src/core/blas.c): a convolution's
  * kernel W, multiplied by every im2col tile. When the float products would
  * run our packed kernel (AVX-512), tc_gemm_prepare_b packs op(B) into the

@@ -94,6 +94,11 @@ struct tc_onnx_model {
     /* weights of Conv, Gemm and MatMul with constant kernels (tc_onnx_set_precision;
      * a subgraph follows its enclosing model's) */
     tc_precision precision;
+
+    /* buffer lifetimes (onnx_live.c), planned at the first run after load or
+     * after tc_onnx_prepare_inference (which frees them): the values whose
+     * last reader is node k are release_vals[release_at[k] .. release_at[k + 1]) */
+    int *release_at, *release_vals;
     struct tc_onnx_model *parent; /* a subgraph's enclosing graph (If/Loop/Scan bodies); NULL for the model */
     int depth;                    /* nesting depth of a subgraph */
 };
@@ -124,6 +129,26 @@ tc_onnx_model *tc_onnx_load_subgraph(tc_onnx_model *parent, const Onnx__GraphPro
 tc_status tc_onnx_run_graph(tc_onnx_model *m, int n_inputs, tc_tensor *const *inputs, const tc_onnx_dtype *in_dt,
                             tc_tensor *const *outer_val, const tc_onnx_dtype *outer_dt, int n_outputs,
                             tc_tensor **outputs, tc_onnx_dtype *out_dt);
+
+/* Reuse of dead intermediates' memory within a run (onnx_live.c). */
+typedef struct onnx_live onnx_live;
+/* Plans m's lifetimes if needed and starts tracking a run's buffers; NULL
+ * (nothing is recycled, no error) when reuse is off: a gradient may be
+ * recorded (grad mode on and an input, initializer or captured value
+ * requiring one), TENSORCOOK_ONNX_REUSE=0, or no memory. */
+onnx_live *tc_onnx_live_begin(tc_onnx_model *m, tc_tensor *const *val);
+/* Value v was produced as t. */
+void tc_onnx_live_produced(onnx_live *l, int v, const tc_tensor *t);
+/* Node k has run (or was skipped): the buffers of values it read last and
+ * no other live value shares go back to the arena. */
+void tc_onnx_live_after(onnx_live *l, int k);
+/* Around one node's translation: what it allocated and its outputs do not
+ * occupy (scratch, packed copies, intermediate results) goes back to the
+ * arena at its end (ok false: the node failed, nothing is recycled). */
+void tc_onnx_live_node_begin(onnx_live *l);
+void tc_onnx_live_node_end(onnx_live *l, bool ok, int n_out, tc_tensor *const *out);
+/* Forgets the plan (the graph was rewritten). */
+void tc_onnx_live_forget(tc_onnx_model *m);
 
 /* Declared shape of a value (dims -1 where symbolic); rank, or -1 if unknown. */
 int tc_onnx_declared_shape(const onnx_value *v, int64_t *dims);

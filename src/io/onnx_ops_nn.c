@@ -505,11 +505,10 @@ OP(op_gemm)
     const gemm_attrs *ga = ATTRS(gemm_attrs);
     tc_tensor *a = in[0], *b = in[1], *bias = n_in > 2 ? in[2] : NULL;
     if (a->ndim != 2 || b->ndim != 2) return tc_onnx_fail(c, TC_ERR_SHAPE, "A and B must be matrices");
-    if (ga->trans_a) ONNX_TRY(c, a = tc_transpose(a, (int[]){1, 0}));
-    if (ga->trans_b) ONNX_TRY(c, b = tc_transpose(b, (int[]){1, 0}));
     float alpha = ga->alpha, beta = ga->beta;
     tc_tensor *y = NULL;
-    if (bias && beta == 1 && bias->ndim == 1 && bias->shape[0] == b->shape[1]) { /* C = alpha A B + bias in one pass */
+    int64_t n_cols = b->shape[ga->trans_b ? 0 : 1];
+    if (bias && beta == 1 && bias->ndim == 1 && bias->shape[0] == n_cols) { /* C = alpha A B + bias in one pass */
         tc_status st = dense_lowp(c, in[0], in[1], ga->trans_a, ga->trans_b, alpha, bias, &y);
         if (st) return st;
         if (y) {
@@ -519,7 +518,20 @@ OP(op_gemm)
     }
     tc_status st = dense_lowp(c, in[0], in[1], ga->trans_a, ga->trans_b, alpha, NULL, &y);
     if (st) return st;
-    if (!y) {
+    if (!y && tc_is_contiguous(a) && tc_is_contiguous(b) && (ga->trans_a || ga->trans_b) && tc_numel(a) > 0 &&
+        tc_numel(b) > 0 && !tc_onnx_wants_grad(3, (tc_tensor *const[]){a, b, bias})) {
+        /* the product reads the transposed operand in place (a classifier's
+         * [classes, features] weights: 4-8 MB a run that tc_matmul would copy
+         * into [features, classes] first); the same sums */
+        int64_t M = a->shape[ga->trans_a ? 1 : 0], K = a->shape[ga->trans_a ? 0 : 1];
+        int64_t Kb = b->shape[ga->trans_b ? 1 : 0], N = b->shape[ga->trans_b ? 0 : 1];
+        if (K != Kb) return tc_onnx_fail(c, TC_ERR_SHAPE, "A %s and B %s do not multiply", TC_SHP(a), TC_SHP(b));
+        ONNX_TRY(c, y = tc_result(2, (int64_t[]){M, N}));
+        tc_gemm(ga->trans_a, ga->trans_b, M, N, K, 1, a->data, a->shape[1], b->data, b->shape[1], 0, y->data, N);
+        if (alpha != 1) ONNX_TRY(c, y = tc_mul_scalar(y, alpha));
+    } else if (!y) {
+        if (ga->trans_a) ONNX_TRY(c, a = tc_transpose(a, (int[]){1, 0}));
+        if (ga->trans_b) ONNX_TRY(c, b = tc_transpose(b, (int[]){1, 0}));
         ONNX_TRY(c, y = tc_matmul(a, b));
         if (alpha != 1) ONNX_TRY(c, y = tc_mul_scalar(y, alpha));
     }

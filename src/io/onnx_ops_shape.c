@@ -155,6 +155,9 @@ OP(op_transpose)
     return TC_OK;
 }
 
+/* the most inputs joined channels-last (DenseNet-121's widest Concat has 49) */
+#define TC_ONNX_CONCAT_CL_MAX 256
+
 OP(op_concat)
 {
     if (n_in < 1) return tc_onnx_fail(c, TC_ERR_ARG, "needs inputs");
@@ -162,6 +165,25 @@ OP(op_concat)
         if (!in[i]) return tc_onnx_fail(c, TC_ERR_ARG, "input %d is missing", i);
     int axis = tc_onnx_axis(c, ATTRS(int_attr)->v, in[0]->ndim);
     if (axis < 0) return tc_last_status();
+    /* channels of convolution or pooling outputs (channels-last buffers seen
+     * as NCHW): joined channels-last, runs of whole pixels copied, and the
+     * result stays channels-last for the convolutions and pools that read it
+     * (an NCHW result would be a transposing copy here and another in each
+     * reader). The same values either way. */
+    if (axis == 1 && in[0]->ndim >= 3 && n_in <= TC_ONNX_CONCAT_CL_MAX) {
+        tc_tensor *cl[TC_ONNX_CONCAT_CL_MAX];
+        bool any_cl = false;
+        for (int i = 0; i < n_in; i++) {
+            ONNX_TRY(c, cl[i] = tc_onnx_to_cl(in[i]));
+            any_cl = any_cl || tc_is_contiguous(cl[i]);
+        }
+        if (any_cl) {
+            tc_tensor *y;
+            ONNX_TRY(c, y = tc_concat(n_in, cl, in[0]->ndim - 1));
+            ONNX_TRY(c, out[0] = tc_onnx_from_cl(y));
+            return TC_OK;
+        }
+    }
     ONNX_TRY(c, out[0] = tc_concat(n_in, in, axis));
     return TC_OK;
 }
@@ -344,6 +366,21 @@ OP(op_pad)
     }
     tc_tensor *x = in[0];
     if (crop) ONNX_TRY(c, x = tc_slice(x, starts, ends, NULL));
+    tc_tensor *xcl = r >= 3 && !tc_is_contiguous(x) ? tc_onnx_to_cl(x) : NULL;
+    if (xcl && tc_is_contiguous(xcl)) {
+        /* a channels-last buffer (a convolution's or a pool's output, as
+         * Inception-v3's Pad before each AveragePool reads): padded in its own
+         * layout, and the result stays channels-last for the pool, instead of
+         * a transposing copy here and another in the reader */
+        int64_t bcl[TC_MAX_DIMS], acl[TC_MAX_DIMS];
+        bcl[0] = before[0], acl[0] = after[0];
+        for (int d = 2; d < r; d++) bcl[d - 1] = before[d], acl[d - 1] = after[d];
+        bcl[r - 1] = before[1], acl[r - 1] = after[1];
+        tc_tensor *y;
+        ONNX_TRY(c, y = tc_pad(xcl, bcl, acl, pm, value));
+        ONNX_TRY(c, out[0] = tc_onnx_from_cl(y));
+        return TC_OK;
+    }
     ONNX_TRY(c, out[0] = tc_pad(x, before, after, pm, value));
     return TC_OK;
 }

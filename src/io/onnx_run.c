@@ -343,9 +343,13 @@ tc_status tc_onnx_run_graph(tc_onnx_model *m, int n_inputs, tc_tensor *const *in
     }
     onnx_ctx c = {.m = m, .in_dtype = in_dt, .out_dtype = out_dt, .val = val, .dt = dt};
     bool *fused = NULL; /* per node: its epilogue ran (onnx_fuse.c) */
+    onnx_live *live = tc_onnx_live_begin(m, val); /* NULL: every intermediate stays (a gradient may be recorded) */
     for (int k = 0; k < m->n_nodes; k++) {
         const onnx_node *nd = &m->nodes[k];
-        if (nd->skip || (nd->fused_into && fused && fused[nd->fused_into - 1])) continue;
+        if (nd->skip || (nd->fused_into && fused && fused[nd->fused_into - 1])) {
+            tc_onnx_live_after(live, k);
+            continue;
+        }
         c.node = nd;
         c.label = nd->label;
         c.fusion = NULL, c.residual = NULL, c.fused = false;
@@ -375,13 +379,17 @@ tc_status tc_onnx_run_graph(tc_onnx_model *m, int n_inputs, tc_tensor *const *in
             out[i] = NULL;
             out_dt[i] = nd->n_in ? in_dt[0] : TC_ONNX_FLOAT;
         }
+        tc_onnx_live_node_begin(live);
         tc_status s = nd->op->fn(&c, nd, nd->n_in, in, nd->n_out, out);
+        tc_onnx_live_node_end(live, s == TC_OK, nd->n_out, out);
         if (s != TC_OK) return with_path(m, s);
         if (c.fused) { /* the Conv computed its absorbed nodes: it writes the last one's output */
             fused[k] = true;
             if (!out[0]) return tc_error(TC_ERR_UNSUPPORTED, "%s: %s: output 0 is not produced", m->path, nd->label);
             val[nd->fusion->out_value] = out[0];
             dt[nd->fusion->out_value] = TC_ONNX_FLOAT;
+            tc_onnx_live_produced(live, nd->fusion->out_value, out[0]);
+            tc_onnx_live_after(live, k);
             continue;
         }
         for (int i = 0; i < nd->n_out; i++) {
@@ -389,7 +397,9 @@ tc_status tc_onnx_run_graph(tc_onnx_model *m, int n_inputs, tc_tensor *const *in
             if (!out[i]) return tc_error(TC_ERR_UNSUPPORTED, "%s: %s: output %d is not produced", m->path, nd->label, i);
             val[nd->out[i]] = out[i];
             dt[nd->out[i]] = out_dt[i];
+            tc_onnx_live_produced(live, nd->out[i], out[i]);
         }
+        tc_onnx_live_after(live, k);
     }
     for (int i = 0; i < n_outputs; i++) {
         outputs[i] = val[m->outputs[i]];

@@ -23,7 +23,11 @@ typedef struct {
 } onnx_ctx;
 
 /* Computes out[0 .. n_out) from in[0 .. n_in) (NULL: omitted optional input).
- * Sets ctx->out_dtype for integer results. Returns a status with a message. */
+ * Sets ctx->out_dtype for integer results. Returns a status with a message.
+ * In inference the step memory a translation allocates and its outputs do
+ * not occupy (their structs and elements) is reused once it returns
+ * (onnx_live.c): nothing else may keep pointers into it (a cache that
+ * outlives the node belongs in malloc'd memory, as the Conv packs are). */
 typedef tc_status (*onnx_op_fn)(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor **in, int n_out,
                                 tc_tensor **out);
 /* Run once at load: parses the node's attributes into n->attrs (and

@@ -146,6 +146,26 @@ static void zero_part(const pool_plan *p, int64_t n, int64_t c0, int64_t c1)
 
 /* ---- average pooling ---------------------------------------------------------- */
 
+/* y[ch] += x[ch] for C channels, four at a time: the library's -O2 does not
+ * vectorize loops of unknown length, and this is most of an average pool
+ * (scalar adds were 6% of Inception-v3's run). The same adds, in the same
+ * order per channel. */
+static inline void add_channels(tc_scalar *restrict y, const tc_scalar *restrict x, int64_t C)
+{
+    int64_t ch = 0;
+#ifndef TC_DOUBLE
+    typedef float v4 __attribute__((vector_size(16)));
+    for (; ch + 8 <= C; ch += 8) {
+        v4 a0, a1, b0, b1;
+        memcpy(&a0, y + ch, sizeof a0), memcpy(&a1, y + ch + 4, sizeof a1);
+        memcpy(&b0, x + ch, sizeof b0), memcpy(&b1, x + ch + 4, sizeof b1);
+        a0 += b0, a1 += b1;
+        memcpy(y + ch, &a0, sizeof a0), memcpy(y + ch + 4, &a1, sizeof a1);
+    }
+#endif
+    for (; ch < C; ch++) y[ch] += x[ch];
+}
+
 static void avg_forward_rows(void *ctx, int64_t lo, int64_t hi)
 {
     pool_plan *p = ctx;
@@ -165,8 +185,7 @@ static void avg_forward_rows(void *ctx, int64_t lo, int64_t hi)
                 for (int64_t kw = 0; kw < p->k[2]; kw++) {
                     int64_t iw = ow * p->s[2] - p->pb[2] + kw * p->dl[2];
                     if (iw < 0 || iw >= p->W) continue;
-                    const tc_scalar *x = p->x + (((n * p->D + id) * p->H + ih) * p->W + iw) * C;
-                    for (int64_t ch = 0; ch < C; ch++) y[ch] += x[ch];
+                    add_channels(y, p->x + (((n * p->D + id) * p->H + ih) * p->W + iw) * C, C);
                 }
             }
         }
