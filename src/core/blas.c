@@ -209,6 +209,7 @@ bool tc_gemm_prepare_b_kept_prec(tc_gemm_b_panel *pb, bool trans_b, int64_t k, i
 #endif
     (void)prec;
     return prepare_b(pb, true, trans_b, k, n, b, ldb);
+}
 
 bool tc_gemm_packs_b(void)
 {
