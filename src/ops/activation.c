@@ -26,6 +26,7 @@ typedef struct {
     const tc_scalar *y, *gy;
     tc_scalar *out;
     int64_t n;
+    bool fresh; /* backward: out is a first gradient, written rather than added to */
 } act_job;
 
 static void act_forward_piece(act_kind k, tc_scalar a, tc_scalar b, const tc_scalar *restrict x,
@@ -42,30 +43,38 @@ static void act_forward_piece(act_kind k, tc_scalar a, tc_scalar b, const tc_sca
     }
 }
 
+/* gx = (fresh: the first gradient, an uninitialised buffer) or += the
+ * gradient: writing a first gradient skips its zero-fill and a read (0 + v
+ * is v: the same values) */
+#define ACT_GX(...)                                                       \
+    do {                                                                  \
+        if (fresh) TC_FOR_VEC(i, n, __VA_ARGS__; gx[i] = v);              \
+        else TC_FOR_VEC(i, n, __VA_ARGS__; gx[i] += v);                   \
+    } while (0)
+
 static void act_backward_piece(act_kind k, tc_scalar a, tc_scalar b, const tc_scalar *restrict x,
                                const tc_scalar *restrict y, const tc_scalar *restrict g, tc_scalar *restrict gx,
-                               int64_t n)
+                               int64_t n, bool fresh)
 {
     switch (k) {
     /* loads before the selects: a load under a condition is not vectorised */
-    case A_RELU: TC_FOR_VEC(i, n, tc_scalar gv = g[i]; gx[i] += x[i] > 0 ? gv : 0); break;
-    case A_LEAKY: TC_FOR_VEC(i, n, tc_scalar gv = g[i]; gx[i] += x[i] > 0 ? gv : a * gv); break;
-    case A_HSIG:
-        TC_FOR_VEC(i, n, tc_scalar gv = g[i]; tc_scalar v = a * x[i] + b; gx[i] += (v > 0 && v < 1) ? a * gv : 0);
-        break;
-    case A_SIGMOID: TC_FOR_VEC(i, n, gx[i] += g[i] * y[i] * (1 - y[i])); break;
-    case A_TANH: TC_FOR_VEC(i, n, gx[i] += g[i] * (1 - y[i] * y[i])); break;
-    case A_RELU_GUIDED: TC_FOR_VEC(i, n, tc_scalar gv = g[i]; gx[i] += (x[i] > 0 && gv > 0) ? gv : 0); break;
-    case A_RELU_RECTIFIED: TC_FOR_VEC(i, n, tc_scalar gv = g[i]; gx[i] += gv > 0 ? gv : 0); break;
+    case A_RELU: ACT_GX(tc_scalar gv = g[i]; tc_scalar v = x[i] > 0 ? gv : 0); break;
+    case A_LEAKY: ACT_GX(tc_scalar gv = g[i]; tc_scalar v = x[i] > 0 ? gv : a * gv); break;
+    case A_HSIG: ACT_GX(tc_scalar gv = g[i]; tc_scalar h = a * x[i] + b; tc_scalar v = (h > 0 && h < 1) ? a * gv : 0); break;
+    case A_SIGMOID: ACT_GX(tc_scalar v = g[i] * y[i] * (1 - y[i])); break;
+    case A_TANH: ACT_GX(tc_scalar v = g[i] * (1 - y[i] * y[i])); break;
+    case A_RELU_GUIDED: ACT_GX(tc_scalar gv = g[i]; tc_scalar v = (x[i] > 0 && gv > 0) ? gv : 0); break;
+    case A_RELU_RECTIFIED: ACT_GX(tc_scalar gv = g[i]; tc_scalar v = gv > 0 ? gv : 0); break;
     }
 }
+#undef ACT_GX
 
 static void act_pieces(void *ctx, int64_t lo, int64_t hi)
 {
     act_job *j = ctx;
     for (int64_t u = lo; u < hi; u++) {
         int64_t e = u * TC_ELEMENTWISE_GRAIN, n = j->n - e < TC_ELEMENTWISE_GRAIN ? j->n - e : TC_ELEMENTWISE_GRAIN;
-        if (j->gy) act_backward_piece(j->s.kind, j->s.a, j->s.b, j->s.x + e, j->y + e, j->gy + e, j->out + e, n);
+        if (j->gy) act_backward_piece(j->s.kind, j->s.a, j->s.b, j->s.x + e, j->y + e, j->gy + e, j->out + e, n, j->fresh);
         else act_forward_piece(j->s.kind, j->s.a, j->s.b, j->s.x + e, j->out + e, n);
     }
 }
@@ -90,10 +99,11 @@ static tc_tensor *activation(const char *name, int op, act_kind kind, tc_tensor 
 
 static tc_status activation_backward(tc_node *nd, const tc_tensor *gy)
 {
-    tc_tensor *gx = tc_grad_for(nd->inputs[0]);
+    bool fresh;
+    tc_tensor *gx = tc_grad_for_overwrite(nd->inputs[0], &fresh);
     if (!gx) return TC_OK;
     act_job j = {.s = *(const act_saved *)nd->saved, .y = nd->out->data, .gy = gy->data, .out = gx->data,
-                 .n = tc_numel(gy)};
+                 .n = tc_numel(gy), .fresh = fresh};
     if (nd->op == TC_OP_relu) { /* the calling thread's modifier, read at backward time */
         tc_relu_grad_mode m = tc_get_relu_grad_mode();
         if (m == TC_RELU_GRAD_GUIDED) j.s.kind = A_RELU_GUIDED;
