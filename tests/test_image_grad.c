@@ -1,6 +1,6 @@
 /* The shortcuts of the gradients into an image (style transfer, DeepDream,
  * visualisation), in float, on every instruction set and 1 and 2 threads:
- * - tc_gram against double loops (x^T x, and dx = x (dG + dG^T)), bit-identical
+ * - tc_gram against double loops (x^T x, its lower blocks mirrored; dx = x (dG + dG^T)), bit-identical
  *   for 1 and 2 threads;
  * - a first gradient written in place (average pooling with disjoint windows,
  *   the activations) equals the zero-fill-and-add path it replaces, taken
@@ -34,6 +34,7 @@ static void gram_against_loops(void **state)
     (void)state;
     struct { int nd; int64_t s[4]; } cases[] = {
         {4, {1, 7, 5, 3}}, {4, {1, 37, 29, 19}}, {2, {300, 70}}, {3, {1, 3, 65}}, {2, {1, 1}}, {4, {1, 19, 25, 33}},
+        {2, {40, 130}}, /* three column blocks: two below the diagonal copied */
     };
     tc_isa_level keep = tc_isa();
     for (int isa = TC_ISA_GENERIC; isa <= TC_ISA_AVX512; isa++) {

@@ -116,6 +116,24 @@ typedef struct {
     int64_t m, n;
 } gram_saved;
 
+/* G is symmetric: one product per block of GRAM_BLOCK columns computes
+ * rows 0 .. the block's end (the blocks on and above the diagonal), and the
+ * blocks below are copied from their mirror images: 56% of the full
+ * product's flops at n = 512, 62% at 256 (n <= GRAM_BLOCK: one product).
+ * Every element is still one dot product over all of m, by tc_gemm, whose
+ * results do not depend on the thread count. */
+#define GRAM_BLOCK 64
+
+static void gram_upper(const tc_scalar *x, int64_t m, int64_t n, tc_scalar *g)
+{
+    for (int64_t j0 = 0; j0 < n; j0 += GRAM_BLOCK) {
+        int64_t j1 = j0 + GRAM_BLOCK < n ? j0 + GRAM_BLOCK : n;
+        tc_gemm(true, false, j1, j1 - j0, m, 1, x, n, x + j0, n, 0, g + j0, n);
+    }
+    for (int64_t i = GRAM_BLOCK; i < n; i++) /* row i, columns of the blocks before i's */
+        for (int64_t j = 0; j < i / GRAM_BLOCK * GRAM_BLOCK; j++) g[i * n + j] = g[j * n + i];
+}
+
 tc_tensor *tc_gram(tc_tensor *x)
 {
     TC_CHECK_TENSOR("gram", x);
@@ -124,7 +142,7 @@ tc_tensor *tc_gram(tc_tensor *x)
     gram_saved s = {tc_packed(x), n ? tc_numel(x) / n : 0, n};
     tc_tensor *y = tc_result(2, (int64_t[]){n, n});
     if (!y || !s.x) return NULL;
-    tc_gemm(true, false, n, n, s.m, 1, s.x, n, s.x, n, 0, y->data, n);
+    gram_upper(s.x, s.m, n, y->data);
     tc_node *nd = tc_record(TC_OP_gram, y, 1, &x, sizeof s);
     if (nd) memcpy(nd->saved, &s, sizeof s);
     return y;
