@@ -7,7 +7,7 @@ usage: deepdream_inception5h.py graph OUT.pb
          the frozen graph for `tensorcook deepdream --graph` (written with
          tests/fixtures/gen_tf_graph.py's builder)
        deepdream_inception5h.py time THREADS ITERS [SIZE]
-         PyTorch: seconds per step at SIZE x SIZE [224]: forward to
+         PyTorch: wall and CPU seconds per step at SIZE x SIZE [224]: forward to
          mixed4d_3x3_bottleneck_pre_relu, mean of channel 139, gradient with
          respect to the image, img += g * 1.5 / mean|g| (NCHW, float32)
 """
@@ -142,10 +142,10 @@ def time_steps(threads, iters, size):
         img.add_(g * (1.5 / (g.abs().mean() + 1e-7)))
 
     step()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(iters):
         step()
-    print("%.4f" % ((time.perf_counter() - t0) / iters))
+    print("%.4f %.4f" % ((time.perf_counter() - t0) / iters, (time.process_time() - c0) / iters))
 
 
 if __name__ == "__main__":

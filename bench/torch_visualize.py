@@ -2,7 +2,7 @@
 """PyTorch side of the visualisation-step benchmark: one keras-vis step on
 VGG16 at 224x224 (forward to the logits, -logit[20] + 10 LPNorm(6) + 10 TV,
 gradient with respect to the image only, RMS normalisation, RMSprop update).
-Usage: torch_visualize.py THREADS ITERS; prints seconds per iteration."""
+Usage: torch_visualize.py THREADS ITERS; prints wall and process-CPU seconds per iteration."""
 import sys
 import time
 
@@ -34,7 +34,7 @@ def step():
 
 
 step()  # warm-up
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 for _ in range(iters):
     step()
-print("%.4f" % ((time.perf_counter() - t0) / iters))
+print("%.4f %.4f" % ((time.perf_counter() - t0) / iters, (time.process_time() - c0) / iters))

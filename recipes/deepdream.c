@@ -251,9 +251,11 @@ int tc_cmd_deepdream(int argc, char **argv)
            r.first_loss, r.last_loss, r.iterations, r.seconds_per_iteration,
            random_weights ? " (RANDOM weights: the picture means nothing)" : "");
     if (summary_json) {
-        const char *keys[] = {"first_loss", "last_loss", "seconds_per_iteration", "iterations", "random_weights"};
-        double vals[] = {r.first_loss, r.last_loss, r.seconds_per_iteration, r.iterations, random_weights};
-        if (!write_summary_json_conv("deepdream", summary_json, 5, keys, vals)) goto done;
+        const char *keys[] = {"first_loss", "last_loss", "seconds_per_iteration", "iterations", "random_weights",
+                              "cpu_seconds_per_iteration"};
+        double vals[] = {r.first_loss, r.last_loss, r.seconds_per_iteration, r.iterations, random_weights,
+                         r.cpu_seconds_per_iteration};
+        if (!write_summary_json_conv("deepdream", summary_json, 6, keys, vals)) goto done;
     }
     rc = 0;
     goto done;

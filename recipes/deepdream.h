@@ -32,7 +32,7 @@ typedef struct {
 
 typedef struct {
     double first_loss, last_loss; /* the objective of the start and of the final image (tiled, no roll) */
-    double seconds_per_iteration;
+    double seconds_per_iteration, cpu_seconds_per_iteration; /* wall and process CPU, the first step not counted */
     int iterations;
 } dream_result;
 

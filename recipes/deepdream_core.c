@@ -189,7 +189,7 @@ bool dream_render(const dream_objective *o, tc_tensor **img, const dream_opts *o
         cur = lo;
     }
     tc_rng rng = tc_rng_new(opt->seed);
-    double t0 = wall_seconds();
+    double t0 = wall_seconds(), c0 = process_cpu_seconds();
     for (int oct = 0; ok && oct < n; oct++) {
         if (oct > 0) {
             const tc_tensor *hi = detail[n - 1 - oct];
@@ -216,6 +216,10 @@ bool dream_render(const dream_objective *o, tc_tensor **img, const dream_opts *o
             tc_scalar k = (tc_scalar)(opt->step / (mean_abs + 1e-7));
             for (int64_t i = 0; i < tc_numel(g); i++) cur->data[i] += g->data[i] * k;
             r->iterations++;
+            if (r->iterations == 1 && opt->iters * n > 1) { /* time the steps after the first (warm-up), as PyTorch's bench does */
+                t0 = wall_seconds();
+                c0 = process_cpu_seconds();
+            }
             if (rolls && oct == 0) {
                 rolls->data[2 * it] = (tc_scalar)sx, rolls->data[2 * it + 1] = (tc_scalar)sy;
                 if (it == 0) ok = dump(opt, "dream_grad0.npy", g);
@@ -232,10 +236,12 @@ bool dream_render(const dream_objective *o, tc_tensor **img, const dream_opts *o
             ok = save_png(opt->out_dir, name, cur);
         }
     }
-    double t1 = wall_seconds();
+    double t1 = wall_seconds(), c1 = process_cpu_seconds();
     if (ok) ok = objective_of(o, cur, opt->tile, &r->last_loss);
     if (ok && opt->out_dir) ok = save_png(opt->out_dir, "dream.png", cur);
-    r->seconds_per_iteration = r->iterations ? (t1 - t0) / r->iterations : 0;
+    int timed = r->iterations > 1 ? r->iterations - 1 : r->iterations;
+    r->seconds_per_iteration = timed ? (t1 - t0) / timed : 0;
+    r->cpu_seconds_per_iteration = timed ? (c1 - c0) / timed : 0;
     for (int k = 0; detail && k < n; k++) tc_tensor_free(detail[k]);
     free(detail);
     tc_tensor_free(rolls);

@@ -14,13 +14,9 @@ const char *const STYLE_LAYERS[STYLE_N_LAYERS] = {"block1_conv1", "block2_conv1"
 const double STYLE_LAYER_WEIGHTS[STYLE_N_LAYERS] = {0.5, 1.0, 1.5, 3.0, 4.0};
 const double STYLE_MEAN_RGB[3] = {123.68, 116.779, 103.939};
 
-/* The cookbook's _gram_matrix: F reshaped to [M, N], then F^T F. */
-static tc_tensor *gram(tc_tensor *f)
-{
-    int64_t n = f->shape[3], m = tc_numel(f) / n;
-    tc_tensor *F = tc_reshape(f, 2, (int64_t[]){m, n});
-    return F ? tc_matmul(tc_transpose(F, (int[]){1, 0}), F) : NULL;
-}
+/* The cookbook's _gram_matrix: F reshaped to [M, N], then F^T F (tc_gram
+ * reads F in place: no transposed copy, one GEMM in backward) */
+static tc_tensor *gram(tc_tensor *f) { return tc_gram(f); }
 
 /* the six layers in one pass: conv4_2 first, then conv1_1 .. conv5_1 */
 static bool features(const style_targets *t, tc_tensor *x, tc_tensor **out)

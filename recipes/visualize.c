@@ -208,7 +208,7 @@ int tc_cmd_visualize(int argc, char **argv)
     char label[3][200];
     vis_run_result r[3] = {0};
     bool ok = true;
-    double sec = 0;
+    double sec = 0, cpu = 0;
     for (int k = 0; k < 3 && ok; k++) {
         target.index = (int)filters[k < n_filters ? k : 0];
         uint64_t s = (uint64_t)seed + (uint64_t)(k < n_filters ? 0 : k);
@@ -218,6 +218,7 @@ int tc_cmd_visualize(int argc, char **argv)
                           &r[k]);
         results[k] = r[k].image;
         sec += r[k].seconds;
+        cpu += r[k].cpu_seconds;
         if (target.logits)
             snprintf(label[k], sizeof label[k], "%d %s (seed %llu)", target.index, class_name(labels, target.index),
                      (unsigned long long)s);
@@ -235,9 +236,10 @@ int tc_cmd_visualize(int argc, char **argv)
     }
     if (!ok) fprintf(stderr, "tensorcook visualize: %s\n", tc_last_error());
     if (ok && summary_json) {
-        const char *keys[] = {"first_loss", "last_loss", "first_activation", "last_activation", "seconds_per_iteration"};
-        double vals[] = {r[0].first_loss, r[0].last_loss, -r[0].first_act, -r[0].last_act, sec / 3};
-        ok = write_summary_json_conv("visualize", summary_json, 5, keys, vals);
+        const char *keys[] = {"first_loss", "last_loss", "first_activation", "last_activation", "seconds_per_iteration",
+                              "cpu_seconds_per_iteration"};
+        double vals[] = {r[0].first_loss, r[0].last_loss, -r[0].first_act, -r[0].last_act, sec / 3, cpu / 3};
+        ok = write_summary_json_conv("visualize", summary_json, 6, keys, vals);
     }
     for (int k = 0; k < 3; k++) tc_tensor_free(results[k]);
     rc = ok ? 0 : 1;

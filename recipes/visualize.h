@@ -44,7 +44,8 @@ typedef struct {
     bool quiet;
 } vis_run_opts;
 typedef struct {
-    double first_loss, last_loss, first_act, last_act, best_loss, seconds;
+    double first_loss, last_loss, first_act, last_act, best_loss;
+    double seconds, cpu_seconds; /* per step, wall and process CPU, the first step not counted */
     tc_tensor *image;       /* long-lived [H, W, 3]: the best input deprocessed to 0..255 */
 } vis_run_result;
 bool vis_maximise(const vis_target *t, int64_t size, const vis_weights *w, const vis_run_opts *o, vis_run_result *r);

@@ -10,6 +10,13 @@ static tc_rng rng;
 typedef tc_tensor *(*un_fn)(tc_tensor *);
 static tc_tensor *build_unary(tc_tensor **in, void *ctx) { return (*(un_fn *)ctx)(in[0]); }
 
+/* on an intermediate: the first backward writes its gradient, the second adds */
+static tc_tensor *build_unary_twice(tc_tensor **in, void *ctx)
+{
+    tc_tensor *h = tc_mul_scalar(in[0], 1);
+    return tc_add((*(un_fn *)ctx)(h), tc_mul((*(un_fn *)ctx)(h), h));
+}
+
 static tc_tensor *leaky(tc_tensor *x) { return tc_leaky_relu(x, 0.2); }
 static tc_tensor *elu(tc_tensor *x) { return tc_elu(x, 1.3); }
 static tc_tensor *hsig(tc_tensor *x) { return tc_hard_sigmoid(x, 0.2, 0.5); }
@@ -31,6 +38,14 @@ static void pointwise(void **state)
             }
             tc_tensor *in[1] = {x};
             tc_gradcheck(build_unary, &fns[f], 1, in, NULL, 1e-6, 1e-6);
+            tc_step_reset();
+            tc_tensor *in2[1] = {tc_test_uniform(&rng, 3, shape, -4, 4)};
+            for (int64_t i = 0; i < tc_numel(in2[0]); i++) {
+                double v = in2[0]->data[i];
+                if (fabs(v) < 0.05) in2[0]->data[i] += 0.1;
+                if (fabs(fabs(v) - 2.5) < 0.05) in2[0]->data[i] += 0.1;
+            }
+            tc_gradcheck(build_unary_twice, &fns[f], 1, in2, NULL, 1e-6, 1e-6);
             tc_step_reset();
         }
 }

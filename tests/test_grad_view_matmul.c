@@ -61,6 +61,32 @@ static void contiguous_copies(void **state)
     tc_step_reset();
 }
 
+/* gram: x^T x over the last axis; used twice (the second backward adds to
+ * the first's dx), and on a transposed view (a packed copy) */
+static tc_tensor *build_gram(tc_tensor **in, void *ctx) { return tc_gram(in[0]); }
+static tc_tensor *build_gram_twice(tc_tensor **in, void *ctx)
+{
+    tc_tensor *h = tc_mul_scalar(in[0], 1.5); /* an intermediate: its first gradient is written, the others add */
+    return tc_add(tc_gram(h), tc_mul(tc_gram(h), tc_gram(in[0])));
+}
+static tc_tensor *build_gram_view(tc_tensor **in, void *ctx) { return tc_gram(tc_transpose(in[0], (int[]){1, 0})); }
+
+static void gram_shapes(void **state)
+{
+    struct { int nd; int64_t s[4]; } cases[] = {{2, {5, 3}}, {4, {1, 3, 2, 4}}, {3, {2, 7, 1}}, {1, {6}}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        tc_tensor *in[1] = {tc_test_uniform(&rng, cases[c].nd, cases[c].s, -1, 1)};
+        tc_gradcheck(build_gram, NULL, 1, in, NULL, 1e-6, 1e-6);
+        tc_step_reset();
+    }
+    tc_tensor *in[1] = {tc_test_uniform(&rng, TC_SHAPE(4, 3), -1, 1)};
+    tc_gradcheck(build_gram_twice, NULL, 1, in, NULL, 1e-6, 1e-6);
+    tc_step_reset();
+    tc_tensor *in2[1] = {tc_test_uniform(&rng, TC_SHAPE(3, 5), -1, 1)};
+    tc_gradcheck(build_gram_view, NULL, 1, in2, NULL, 1e-6, 1e-6);
+    tc_step_reset();
+}
+
 int main(void)
 {
     rng = tc_rng_new(42);
@@ -68,6 +94,7 @@ int main(void)
         cmocka_unit_test(matmul_shapes),
         cmocka_unit_test(linear_and_views),
         cmocka_unit_test(contiguous_copies),
+        cmocka_unit_test(gram_shapes),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     if (tc_gradcheck_coverage(__FILE__)) rc = 1;

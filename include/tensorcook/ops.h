@@ -70,6 +70,10 @@ tc_tensor *tc_argmax(tc_tensor *x, int axis, bool keepdims, bool select_last);
 tc_tensor *tc_matmul(tc_tensor *a, tc_tensor *b);
 /* Dense layer: x[..., in] @ w[in, out] (+ bias[out] when not NULL). */
 tc_tensor *tc_linear(tc_tensor *x, tc_tensor *w, tc_tensor *bias);
+/* Gram matrix: x viewed as [m, n] (n = its last dimension, m = the rest),
+ * x^T x [n, n]. The same values as matmul(transpose(X), X) on the reshaped
+ * x, without copying the transpose (neural style's F^T F). */
+tc_tensor *tc_gram(tc_tensor *x);
 
 /* ---- shapes and copies ------------------------------------------------------- */
 /* One dimension may be -1 (inferred). A view when x is contiguous. */

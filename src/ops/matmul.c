@@ -1,5 +1,6 @@
-/* Matrix products: matmul (batched, broadcasting) and linear (dense layer).
- * Both are GEMMs through tc_gemm; backward is two more GEMMs. */
+/* Matrix products: matmul (batched, broadcasting), linear (dense layer) and
+ * gram (x^T x). All are GEMMs through tc_gemm; backward is two more GEMMs
+ * (one for gram). */
 #include "ops_internal.h"
 
 /* A matmul problem after NumPy's rules: batch shape (broadcast), and per
@@ -101,6 +102,64 @@ tc_status tc_backward_matmul(tc_node *nd, const tc_tensor *gy)
         if (ao > a_seen) a_seen = ao;
         if (bo > b_seen) b_seen = bo;
     }
+    return TC_OK;
+}
+
+/* x viewed as [m, n] (n its last axis): G = x^T x [n, n], the Gram matrix of
+ * the columns (neural style's F^T F). One GEMM that reads x as the
+ * transposed operand where it lies, so neither the forward nor the backward
+ * copies a transpose (matmul(transpose(F), F) packs F^T and scatters its
+ * gradient back through the transpose). Backward: dx = x (dG + dG^T), one
+ * GEMM instead of matmul's two. */
+typedef struct {
+    const tc_scalar *x; /* packed input [m, n] */
+    int64_t m, n;
+} gram_saved;
+
+/* G is symmetric: one product per block of GRAM_BLOCK columns computes
+ * rows 0 .. the block's end (the blocks on and above the diagonal), and the
+ * blocks below are copied from their mirror images: 56% of the full
+ * product's flops at n = 512, 62% at 256 (n <= GRAM_BLOCK: one product).
+ * Every element is still one dot product over all of m, by tc_gemm, whose
+ * results do not depend on the thread count. */
+#define GRAM_BLOCK 64
+
+static void gram_upper(const tc_scalar *x, int64_t m, int64_t n, tc_scalar *g)
+{
+    for (int64_t j0 = 0; j0 < n; j0 += GRAM_BLOCK) {
+        int64_t j1 = j0 + GRAM_BLOCK < n ? j0 + GRAM_BLOCK : n;
+        tc_gemm(true, false, j1, j1 - j0, m, 1, x, n, x + j0, n, 0, g + j0, n);
+    }
+    for (int64_t i = GRAM_BLOCK; i < n; i++) /* row i, columns of the blocks before i's */
+        for (int64_t j = 0; j < i / GRAM_BLOCK * GRAM_BLOCK; j++) g[i * n + j] = g[j * n + i];
+}
+
+tc_tensor *tc_gram(tc_tensor *x)
+{
+    TC_CHECK_TENSOR("gram", x);
+    TC_CHECK(x->ndim >= 1, TC_ERR_SHAPE, "gram: input %s needs at least 1 dimension", TC_SHP(x));
+    int64_t n = x->shape[x->ndim - 1];
+    gram_saved s = {tc_packed(x), n ? tc_numel(x) / n : 0, n};
+    tc_tensor *y = tc_result(2, (int64_t[]){n, n});
+    if (!y || !s.x) return NULL;
+    gram_upper(s.x, s.m, n, y->data);
+    tc_node *nd = tc_record(TC_OP_gram, y, 1, &x, sizeof s);
+    if (nd) memcpy(nd->saved, &s, sizeof s);
+    return y;
+}
+
+tc_status tc_backward_gram(tc_node *nd, const tc_tensor *gy)
+{
+    const gram_saved *s = nd->saved;
+    bool fresh;
+    tc_tensor *gx = tc_grad_for_overwrite(nd->inputs[0], &fresh);
+    if (!gx || s->n == 0) return TC_OK;
+    tc_scalar *sym = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(s->n * s->n));
+    if (!sym) return tc_last_status();
+    for (int64_t i = 0; i < s->n; i++)
+        for (int64_t j = 0; j < s->n; j++) sym[i * s->n + j] = gy->data[i * s->n + j] + gy->data[j * s->n + i];
+    /* a fresh dx is written by the product (beta 0), not zero-filled and added to */
+    tc_gemm(false, false, s->m, s->n, s->n, 1, s->x, s->n, sym, s->n, fresh ? 0 : 1, gx->data, s->n);
     return TC_OK;
 }
 

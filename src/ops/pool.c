@@ -230,6 +230,66 @@ static void avg_backward_images(void *ctx, int64_t lo, int64_t hi)
     }
 }
 
+/* A fresh gradient of windows that never overlap (stride >= kernel on every
+ * axis: VGG's 2x2 / 2): every input cell gets at most one term, so it is
+ * written once, g * 1/count or 0, instead of zero-filled and then added to
+ * channel block by channel block (0 + v is v: the same values). Tasks are
+ * input lines (n, d, h): each writes W * C contiguous values. */
+static bool avg_disjoint(const pool_plan *p)
+{
+    for (int a = 0; a < 3; a++)
+        if (p->s[a] < p->k[a]) return false;
+    return true;
+}
+
+/* the window of output o on axis a that covers input cell i: -1 if none */
+static inline int64_t covering(const pool_plan *p, int a, int64_t i, int64_t nout)
+{
+    int64_t t = i + p->pb[a], o = t / p->s[a];
+    return t - o * p->s[a] < p->k[a] && o < nout ? o : -1;
+}
+
+/* cells that output o divides by on axis a (count_include_pad: the window clipped to the padded extent) */
+static inline int64_t axis_count(const pool_plan *p, int a, int64_t o, int64_t in)
+{
+    int64_t f, c, pc;
+    window(p, a, o, in, &f, &c, &pc);
+    return p->include_pad ? pc : c;
+}
+
+static void avg_backward_lines(void *ctx, int64_t lo, int64_t hi)
+{
+    const pool_plan *p = ctx;
+    const int64_t C = p->C, W = p->W;
+    for (int64_t line = lo; line < hi; line++) {
+        int64_t ih = line % p->H, t = line / p->H, id = t % p->D, n = t / p->D;
+        tc_scalar *gx = p->gx + line * W * C;
+        int64_t od = covering(p, 0, id, p->OD), oh = covering(p, 1, ih, p->OH);
+        if (od < 0 || oh < 0) {
+            memset(gx, 0, sizeof(tc_scalar) * (size_t)(W * C));
+            continue;
+        }
+        int64_t cdh = axis_count(p, 0, od, p->D) * axis_count(p, 1, oh, p->H);
+        const tc_scalar *gline = p->gy + ((n * p->OD + od) * p->OH + oh) * p->OW * C;
+        int64_t last_ow = -1;
+        tc_scalar inv = 0;
+        for (int64_t iw = 0; iw < W; iw++) {
+            int64_t ow = covering(p, 2, iw, p->OW);
+            tc_scalar *dst = gx + iw * C;
+            if (ow < 0) {
+                memset(dst, 0, sizeof(tc_scalar) * (size_t)C);
+                continue;
+            }
+            if (ow != last_ow) { /* the cell itself is inside: count >= 1 */
+                inv = (tc_scalar)1 / (tc_scalar)(cdh * axis_count(p, 2, ow, W));
+                last_ow = ow;
+            }
+            const tc_scalar *g = gline + ow * C;
+            for (int64_t ch = 0; ch < C; ch++) dst[ch] = g[ch] * inv;
+        }
+    }
+}
+
 /* ---- max pooling --------------------------------------------------------------- */
 
 /* The portable path: SSE2 (every x86-64 has it) in float builds, plain C
@@ -582,6 +642,9 @@ static tc_status pool_backward(tc_node *n, const tc_tensor *gy)
         } else {
             tc_parallel_for(p.N * p.cblocks, 1, max_backward_images, &p);
         }
+    } else if (fresh && avg_disjoint(&p)) {
+        int64_t line = p.W * p.C, grain = line >= 4096 ? 1 : 4096 / (line ? line : 1);
+        tc_parallel_for(p.N * p.D * p.H, grain, avg_backward_lines, &p);
     } else {
         tc_parallel_for(p.N * p.cblocks, 1, avg_backward_images, &p);
     }
