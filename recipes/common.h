@@ -24,10 +24,11 @@ bool write_summary_json_conv(const char *cmd, const char *path, int n, const cha
 /* --conv direct|winograd: the algorithm of the 3x3 stride-1 convolutions
  * (tc_conv_set_algorithm); another value or none sets *bad. */
 bool opt_conv(int argc, char **argv, int *i, bool *bad);
-#define CONV_OPT_HELP                                                                               \
+#define CONV_OPT_HELP_DEFAULT(def)                                                                  \
     "  --conv ALGO         direct (im2col + GEMM) or winograd (F(4x4,3x3) for the 3x3 stride-1\n" \
     "                      convolutions' output and input gradient: ~2x faster, errors ~1e-5 of\n"  \
-    "                      the largest value instead of ~1e-6) [direct, or TENSORCOOK_CONV]\n"
+    "                      the largest value instead of ~1e-6) [" def ", or TENSORCOOK_CONV]\n"
+#define CONV_OPT_HELP CONV_OPT_HELP_DEFAULT("direct")
 void set_threads(const char *cmd, long long threads);
 /* The three names nearest to `name` by edit distance, as "a, b, c" ("-" for
  * missing ones), for "no layer 'x'; nearest: ..." messages. */

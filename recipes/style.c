@@ -23,7 +23,7 @@ static int usage(FILE *f, int rc)
             "  --iters N           Adam steps (lr 2.0) on the image [5000, log0's ITERATIONS]\n"
             "  --out DIR           output folder: <it>.png every 100 steps, final.png, losses.csv, losses.png [style_out]\n"
             "  --dump DIR          also write the inputs, step-0 losses and gradient and the step-1 image as .npy\n"
-            "  --threads N         threads [TENSORCOOK_THREADS or all cores]\n" CONV_OPT_HELP
+            "  --threads N         threads [TENSORCOOK_THREADS or all cores]\n" CONV_OPT_HELP_DEFAULT("winograd")
             "  --seed N            seed of the start noise and of random weights [42]\n"
             "  --summary-json FILE first_loss, last_loss (total = 5 content + 100 style), seconds_per_iteration,\n"
             "                      cpu_seconds_per_iteration (wall and process CPU time, the first step not counted), conv\n");
@@ -103,6 +103,12 @@ int tc_cmd_style(int argc, char **argv)
                *weights = NULL, *out_dir = "style_out", *dump_dir = NULL, *summary_json = NULL;
     long long threads = 0, seed = 42, size = 0, iters = 5000;
     bool bad = false;
+    /* Winograd by default here: the image's gradient differs from the direct
+     * path's by ~2e-5 of its largest value and the losses by ~1e-7 relative
+     * (docs/perf.md, "Winograd F(4x4,3x3)"), far below what repainting an
+     * image can see, for ~1.6x less time per step; --conv direct or
+     * TENSORCOOK_CONV=direct gives the reference path */
+    if (!getenv("TENSORCOOK_CONV")) tc_conv_set_algorithm(TC_CONV_WINOGRAD);
     for (int i = 1; i < argc && !bad; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout, 0);
         if (vision_opt_str(argc, argv, &i, "--content", &content_path, &bad) ||

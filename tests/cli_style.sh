@@ -29,7 +29,8 @@ if ! /usr/bin/python3 "$fx/gen_style.py" weights "$tmp" >/dev/null; then
   fail "style: the generator (needs /usr/bin/python3 with numpy, scipy, h5py, torch, PIL) did not run"
   echo "$passed passed, $failed failed"; exit 1
 fi
-c=(--content "$tmp/content.png" --style "$tmp/style.png")
+# the direct path unless a check says otherwise (winograd is the recipe's default)
+c=(--content "$tmp/content.png" --style "$tmp/style.png" --conv direct)
 echo "not an image" >"$tmp/bad.jpg"
 head -c 4096 /dev/urandom >"$tmp/random.mat"
 head -c 4096 /dev/urandom >"$tmp/random.h5"
@@ -68,6 +69,10 @@ for f in step0_losses step0_grad step1_input; do
 done
 cmp -s "$tmp/d1/step0_grad.npy" "$tmp/dw1/step0_grad.npy" && fail "style --conv winograd: the direct path's gradient bits (did Winograd run?)"
 grep -q '"conv": "winograd"' "$tmp/w.json" || fail "style --conv winograd: the summary does not say winograd"
+# no --conv: the recipe's default is winograd, and the same bits as --conv winograd
+check style-default-winograd 0 "final.png" "$bin" style --content "$tmp/content.png" --style "$tmp/style.png" --weights "$tmp/vgg19.mat" --iters 1 --threads 1 --out "$tmp/od" --dump "$tmp/dd" --summary-json "$tmp/dflt.json"
+grep -q '"conv": "winograd"' "$tmp/dflt.json" || fail "style: the default is not winograd"
+cmp -s "$tmp/dw1/step0_grad.npy" "$tmp/dd/step0_grad.npy" || fail "style: the default's gradient is not --conv winograd's"
 check style-conv-bad-value nonzero "invalid option values" "$bin" style "${c[@]}" --conv fft
 
 # a short run: the loss falls; every output is there and complete, no temporary file is left
