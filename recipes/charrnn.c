@@ -158,9 +158,7 @@ int tc_cmd_charrnn(int argc, char **argv)
         return 2;
     }
     tc_precision prec = TC_PRECISION_FP32;
-    if (precision && !strcmp(precision, "bf16")) prec = TC_PRECISION_BF16;
-    else if (precision && !strcmp(precision, "int8")) prec = TC_PRECISION_INT8;
-    else if (precision && strcmp(precision, "fp32")) {
+    if (precision && !tc_precision_parse(precision, &prec)) {
         fprintf(stderr, "tensorcook charrnn: --precision %s: expected fp32, bf16 or int8\n", precision);
         return 2;
     }
