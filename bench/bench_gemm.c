@@ -10,9 +10,12 @@
  * threads) per product over the repeats. On a shared machine the CPU time
  * is the steadier figure at 1 thread; wall time at 2 threads is only a
  * speed-up measurement when the second core is idle.
- * Usage: bench_gemm [repeats]   Threads: TENSORCOOK_THREADS (default all). */
+ * Usage: bench_gemm [repeats]   Threads: TENSORCOOK_THREADS (default all).
+ * BENCH_ONLY=name,name runs only those shapes; BENCH_OWN=1 only our AVX-512
+ * (best ISA) kernel, not OpenBLAS or the lower ISA paths. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -44,6 +47,9 @@ static const shape SHAPES[] = {
     {"mnist2_fwd", 160, 64, 800, false, false},      {"mnist2_dW", 800, 64, 160, true, false},
     {"mnist2_dP", 160, 800, 64, false, true},        {"cifar3_fwd", 227, 64, 576, false, false},
     {"rows2_xWt", 2, 1024, 1024, false, true},
+    /* ResNet-50's 3x3 forward products at batch 1 (rows = pixels, K = 9 C_in, N = filters) */
+    {"res2_3x3", 3136, 64, 576, false, false},      {"res3_3x3", 784, 128, 1152, false, false},
+    {"res4_3x3", 196, 256, 2304, false, false},     {"res5_3x3", 49, 512, 4608, false, false},
 };
 
 int main(int argc, char **argv)
@@ -54,6 +60,15 @@ int main(int argc, char **argv)
            getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "(unset)");
     for (size_t s = 0; s < sizeof SHAPES / sizeof SHAPES[0]; s++) {
         const shape *g = &SHAPES[s];
+        const char *only = getenv("BENCH_ONLY");
+        if (only && *only) {
+            bool hit = false;
+            for (const char *p = only; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+                if (strncmp(p, g->name, strlen(g->name)) == 0 && (p[strlen(g->name)] == ',' || !p[strlen(g->name)]))
+                    hit = true;
+            if (!hit) continue;
+        }
+        const bool own_only = getenv("BENCH_OWN") && atoi(getenv("BENCH_OWN"));
         const int lda = g->ta ? g->m : g->k, ldb = g->tb ? g->k : g->n;
         float *a = malloc(sizeof(float) * (size_t)g->m * (size_t)g->k);
         float *b = malloc(sizeof(float) * (size_t)g->k * (size_t)g->n);
@@ -65,7 +80,7 @@ int main(int argc, char **argv)
         /* enough calls per timing that getrusage's resolution does not matter */
         int inner = (int)(2e8 / flop);
         if (inner < 1) inner = 1;
-        for (int e = -1; e <= (int)best; e++) { /* -1: OpenBLAS through tc_gemm */
+        for (int e = own_only ? (int)best : -1; e <= (int)best; e++) { /* -1: OpenBLAS through tc_gemm */
             const tc_sgemm_kernel_info *kern = e >= 0 ? tc_sgemm_kernel_for(e) : NULL;
             if (!kern && tc_set_isa(TC_ISA_AVX2 <= best ? TC_ISA_AVX2 : TC_ISA_GENERIC) != TC_OK) return 1;
             double wall = 1e30, cpu = 1e30;
