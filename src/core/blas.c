@@ -1,4 +1,4 @@
-/* The BLAS binding. Float products with m > 1 on the AVX-512 path run our
+/* The BLAS binding. Float products with m > 1 on the AVX-512 and AVX2 paths run our
  * packed GEMM (gemm_pack.c), which threads inside its own driver. Everything
  * else runs OpenBLAS, always on the calling thread: tc_gemm splits a large
  * product into slices of rows (or columns) of C fixed by the shape, shared
@@ -16,13 +16,16 @@
 #ifndef TC_DOUBLE
 /* Which GEMM runs a float product (a rule of the ISA in use and nothing
  * else, so the bits never depend on the thread count): with AVX-512 our own
- * packed 6x32 kernel (gemm_pack.c; 147 GFLOP/s at 1024^3 on one Zen 5 core,
- * against 103 for OpenBLAS 0.3.21's Haswell kernel that OPENBLAS_CORETYPE=
- * Haswell selects there); otherwise OpenBLAS, which beat our AVX2 6x16
- * kernel (92) and the generic C kernel (20) on the same shape. */
+ * packed 6x32 kernel (gemm_pack.c), with AVX2+FMA our 6x16 kernel on the
+ * same driver (gemm_kernel_avx2.c), so neither path's speed depends on which
+ * kernel OPENBLAS_CORETYPE makes OpenBLAS pick (under TENSORCOOK_ISA=avx2
+ * OpenBLAS ran its AVX-512 kernel when the variable was unset, its Haswell
+ * one at about half that speed when set); the generic path stays on
+ * OpenBLAS, which beats the generic C kernel (20 GFLOP/s) there. */
 static const tc_sgemm_kernel_info *own_sgemm_kernel(void)
 {
-    return tc_isa() == TC_ISA_AVX512 ? tc_sgemm_kernel_for(TC_ISA_AVX512) : NULL;
+    const tc_isa_level isa = tc_isa();
+    return isa == TC_ISA_AVX512 || isa == TC_ISA_AVX2 ? tc_sgemm_kernel_for(isa) : NULL;
 }
 #endif
 

@@ -53,6 +53,10 @@ void tc_sgemm_kernel_avx512_ua(int64_t kc, const float *a, int64_t lda, const fl
                                float alpha, float beta, bool first);
 void tc_sgemm_kernel_avx512_uat(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
                                 float alpha, float beta, bool first);
+void tc_sgemm_kernel_avx2_ua(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
+                             float alpha, float beta, bool first);
+void tc_sgemm_kernel_avx2_uat(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
+                              float alpha, float beta, bool first);
 void tc_sgemm_pack_a6_avx2(const float *a, int64_t lda, int64_t kc, float *d);
 void tc_sgemm_pack_a6r_avx2(const float *const r[6], int64_t kc, float *d);
 void tc_sgemm_pack_at6_avx2(const float *a, int64_t lda, int64_t kc, float *d);
