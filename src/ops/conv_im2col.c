@@ -218,9 +218,14 @@ static bool prepare_kernel(conv_job *j, bool transposed)
     }
     j->wp = tc_arena_alloc(sizeof *j->wp * (size_t)p->groups);
     if (!j->wp) return false;
+    /* few rows in the whole call (a 7x7 or 14x14 map at batch 1): W left
+     * where it is, each product reads it in place or packs it strip by strip
+     * (tc_gemm_prepare_b_rows); not for dX over several image blocks, each
+     * of which would then transpose all of W again */
+    const int64_t rows = transposed && p->wblocks > 1 ? INT64_MAX : p->N * p->rows_img;
     for (int64_t g = 0; g < p->groups; g++) {
-        bool ok = transposed ? tc_gemm_prepare_b(&j->wp[g], true, p->Fg, p->K, p->w + g * p->Fg, p->F)
-                             : tc_gemm_prepare_b(&j->wp[g], false, p->K, p->Fg, p->w + g * p->Fg, p->F);
+        bool ok = transposed ? tc_gemm_prepare_b_rows(&j->wp[g], rows, true, p->Fg, p->K, p->w + g * p->Fg, p->F)
+                             : tc_gemm_prepare_b_rows(&j->wp[g], rows, false, p->K, p->Fg, p->w + g * p->Fg, p->F);
         if (!ok) return false;
     }
     return true;
@@ -282,7 +287,7 @@ bool tc_conv_forward_kernel(const conv_plan *p, const tc_scalar *bias, tc_scalar
         tc_gemm_b_panel own;
         const tc_gemm_b_panel *wp = p->wpk;
         if (!wp) { /* packed here once, as each part of the GEMM would pack its columns: the same bits */
-            if (!tc_gemm_prepare_b(&own, false, p->K, p->F, p->w, p->F)) return false;
+            if (!tc_gemm_prepare_b_rows(&own, rows, false, p->K, p->F, p->w, p->F)) return false;
             wp = &own;
         }
         tc_gemm_b(false, rows, 1, p->x, p->K, wp, bias, 0, y, p->F);
