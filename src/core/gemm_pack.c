@@ -279,6 +279,14 @@ static void run_part_few_rows(const gemm_drv *d, int64_t r0, int64_t r1, int64_t
     const tc_sgemm_kernel_info *kern = d->kern;
     const int mr = kern->mr, nr = kern->nr;
     const int64_t i0 = r0 * mr, i1 = r1 * mr < d->m ? r1 * mr : d->m;
+    /* In place only for one MC block of rows and B rows under 4 KB apart.
+     * With rows 4 or 8 KB apart (F = 1024, 2048) a KC x 32 block falls into
+     * a few cache sets and is evicted before the next M strip (res5's 1x1
+     * with F = 2048: forward 25% slower than packed); with more rows
+     * (14x14: 33 strips) an L1-resident packed strip serves them as fast
+     * (VGG's conv5_3: the same time either way, under load). Both ways give
+     * the same bits. */
+    const bool in_place_b = kern->kernel_ub && d->mstrips <= GEMM_MC_TILES && d->ldb < 1024;
     float tile[64 * 64];
     for (int64_t p0 = 0; p0 < d->k; p0 += GEMM_KC) {
         const int64_t kc = d->k - p0 < GEMM_KC ? d->k - p0 : GEMM_KC;
@@ -287,7 +295,7 @@ static void run_part_few_rows(const gemm_drv *d, int64_t r0, int64_t r1, int64_t
         else pack_a(kern, d->ta, d->a, d->lda, i0, i1 - i0, p0, kc, ap);
         for (int64_t s = c0; s < c1; s++) {
             const int64_t j = s * nr, w = d->n - j < nr ? d->n - j : nr;
-            const bool in_place = !d->tb && w == nr && kern->kernel_ub;
+            const bool in_place = !d->tb && w == nr && in_place_b;
             const float *bt = d->b + p0 * d->ldb + j;
             if (!in_place) {
                 pack_b(kern, d->tb, d->b, d->ldb, p0, kc, j, w, 0, 1, bp);
