@@ -259,8 +259,8 @@ static inline void bias_fill(float *ct, int64_t ldc, const float *bias, int64_t 
 
 bool tc_sgemm_few_rows(const tc_sgemm_kernel_info *kern, int64_t m, int64_t n)
 {
-    const int64_t mstrips = (m + kern->mr - 1) / kern->mr, nstrips = (n + kern->nr - 1) / kern->nr;
-    return m > 1 && mstrips <= FEW_ROWS_STRIPS && nstrips > IN_PLACE_STRIPS;
+    /* m compared before any rounding: callers may pass INT64_MAX for "many" */
+    return m > 1 && m <= (int64_t)FEW_ROWS_STRIPS * kern->mr && n > (int64_t)IN_PLACE_STRIPS * kern->nr;
 }
 
 /* A part of a product with few rows (the grid then splits columns only).
