@@ -194,6 +194,13 @@ static void big_shapes_and_threads(void **state)
         /* batch 1 over 32 tiles (K = 288: 455-row tiles, the last shorter), 2 groups: dW summed across
          * tiles, dX col2im where tiles meet */
         {2, 1, {121, 119}, 64, {3, 3}, 22, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 2},
+        /* few rows (tc_sgemm_few_rows): a 7x7 map at batch 1, F = 200 (a part last strip, 3 bias
+         * blocks of 64 and a tail): W read in place forward, W^T packed strip by strip for dX */
+        {2, 1, {7, 7}, 32, {3, 3}, 200, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        /* few rows, 1x1 direct with F = 1030 (rows 4 KB apart and more: W packed strip by strip) */
+        {2, 1, {5, 6}, 48, {1, 1}, 1030, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        /* few rows over 2 images (2 gradient blocks: dX on W^T packed once), stride 2 */
+        {2, 2, {7, 7}, 16, {3, 3}, 160, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         /* depthwise, multiplier 2, 3-D */
         {3, 10, {5, 6, 7}, 4, {3, 2, 3}, 8, {1, 2, 1}, {1, 1, 2}, {1, 0, 2}, {1, 1, 2}, 4},
     };

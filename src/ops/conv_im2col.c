@@ -218,9 +218,14 @@ static bool prepare_kernel(conv_job *j, bool transposed)
     }
     j->wp = tc_arena_alloc(sizeof *j->wp * (size_t)p->groups);
     if (!j->wp) return false;
+    /* few rows in the whole call (a 7x7 or 14x14 map at batch 1): W left
+     * where it is, each product reads it in place or packs it strip by strip
+     * (tc_gemm_prepare_b_rows); not for dX over several image blocks, each
+     * of which would then transpose all of W again */
+    const int64_t rows = transposed && p->wblocks > 1 ? INT64_MAX : p->N * p->rows_img;
     for (int64_t g = 0; g < p->groups; g++) {
-        bool ok = transposed ? tc_gemm_prepare_b(&j->wp[g], true, p->Fg, p->K, p->w + g * p->Fg, p->F)
-                             : tc_gemm_prepare_b(&j->wp[g], false, p->K, p->Fg, p->w + g * p->Fg, p->F);
+        bool ok = transposed ? tc_gemm_prepare_b_rows(&j->wp[g], rows, true, p->Fg, p->K, p->w + g * p->Fg, p->F)
+                             : tc_gemm_prepare_b_rows(&j->wp[g], rows, false, p->K, p->Fg, p->w + g * p->Fg, p->F);
         if (!ok) return false;
     }
     return true;
@@ -282,7 +287,7 @@ bool tc_conv_forward_kernel(const conv_plan *p, const tc_scalar *bias, tc_scalar
         tc_gemm_b_panel own;
         const tc_gemm_b_panel *wp = p->wpk;
         if (!wp) { /* packed here once, as each part of the GEMM would pack its columns: the same bits */
-            if (!tc_gemm_prepare_b(&own, false, p->K, p->F, p->w, p->F)) return false;
+            if (!tc_gemm_prepare_b_rows(&own, rows, false, p->K, p->F, p->w, p->F)) return false;
             wp = &own;
         }
         tc_gemm_b(false, rows, 1, p->x, p->K, wp, bias, 0, y, p->F);
@@ -328,6 +333,28 @@ bool tc_conv_forward_kernel(const conv_plan *p, const tc_scalar *bias, tc_scalar
     return true;
 }
 
+/* db[f] += dy[r][f] for the rows r in order: the sums, and so the bits,
+ * of tc_accumulate row by row, 64 columns at a time in a local block of
+ * fixed size that -O2 vectorises and keeps in registers. Row by row (a call
+ * a row, adds through memory) the bias gradient was 10% of res2_1x1_out's
+ * training step (3136 rows of 256). */
+static void sum_rows(tc_scalar *restrict db, const tc_scalar *restrict dy, int64_t rows, int64_t F)
+{
+    enum { CB = 64 };
+    int64_t c = 0;
+    for (; c + CB <= F; c += CB) {
+        tc_scalar s[CB];
+        for (int i = 0; i < CB; i++) s[i] = db[c + i];
+        for (int64_t r = 0; r < rows; r++) {
+            const tc_scalar *row = dy + r * F + c;
+            for (int i = 0; i < CB; i++) s[i] += row[i];
+        }
+        for (int i = 0; i < CB; i++) db[c + i] = s[i];
+    }
+    for (int64_t r = 0; c < F && r < rows; r++)
+        for (int64_t i = c; i < F; i++) db[i] += dy[r * F + i];
+}
+
 /* image blocks [lo, hi): block b covers images [b*N/wblocks, (b+1)*N/wblocks); its rows are cut
  * into tiles (which may cross images: the block owns all of its images' dX) */
 static void backward_blocks(void *ctx, int64_t lo, int64_t hi)
@@ -345,7 +372,7 @@ static void backward_blocks(void *ctx, int64_t lo, int64_t hi)
             int64_t r1 = r0 + t < b1 ? r0 + t : b1;
             const tc_scalar *dy = j->dy + r0 * p->F;
             if (bpart)
-                for (int64_t r = r0; r < r1; r++) tc_accumulate(bpart, dy + (r - r0) * p->F, p->F);
+                sum_rows(bpart, dy, r1 - r0, p->F);
             for (int64_t g = 0; g < p->groups; g++) {
                 if (part) {
                     if (p->patches) P = p->patches + (g * p->N * p->rows_img + r0) * p->K; /* kept by forward */
@@ -381,7 +408,7 @@ static void backward_one_block(const conv_job *j)
         int64_t r1 = r0 + t < rows ? r0 + t : rows;
         const tc_scalar *dy = j->dy + r0 * p->F;
         if (bpart)
-            for (int64_t r = r0; r < r1; r++) tc_accumulate(bpart, dy + (r - r0) * p->F, p->F);
+            sum_rows(bpart, dy, r1 - r0, p->F);
         for (int64_t g = 0; g < p->groups; g++) {
             if (part) {
                 if (p->patches) P = p->patches + (g * rows + r0) * p->K; /* kept by forward */
@@ -418,7 +445,7 @@ bool tc_conv_backward_kernel(const conv_plan *p, const tc_scalar *dy, tc_scalar 
 {
     const int64_t rows = p->N * p->rows_img;
     if (db && (p->direct || (!dx && !dw))) { /* row by row in a fixed order */
-        for (int64_t r = 0; r < rows; r++) tc_accumulate(db, dy + r * p->F, p->F);
+        sum_rows(db, dy, rows, p->F);
         db = NULL;
     }
     if (p->direct) {
