@@ -194,6 +194,9 @@ void tc_gemv_set_bf16_dot(bool use);
  * and whether the dot way may use the VNNI instructions (tests run both). */
 void tc_gemv_set_int8_dot(bool use);
 void tc_gemv_set_int8_vnni(bool use);
+/* whether int8 kernels may use vpdpbusd (TENSORCOOK_INT8_VNNI=0 or
+ * tc_gemv_set_int8_vnni(false): no); the reduced-precision GEMM follows it too */
+bool tc_gemv_int8_vnni(void);
 bool tc_gemv_int8_dot(void);
 /* the int8 kernel tc_isa() and the settings pick, e.g. "dot avx512-vnni" */
 const char *tc_gemv_int8_kernel(void);
