@@ -305,6 +305,8 @@ static void pack_a_strip(const lowp_kern *kn, const tc_lowp_panel *p, const floa
     uint8_t *d = dst; /* [kp/4][mr][4] */
     if (cs == 1 && tc_isa() == TC_ISA_AVX512) { /* the same bytes, in registers */
         tc_lowp_int8_pack_a_avx512(a, rs, h, k, kp, mr, dst, sa, zp);
+    } else if (cs == 1 && tc_isa() == TC_ISA_AVX2) {
+        tc_lowp_int8_pack_a_avx2(a, rs, h, k, kp, mr, dst, sa, zp);
     } else {
         for (int64_t i = 0; i < mr; i++) {
             if (i < h) tc_lowp_quantize_row(a + i * rs, k, cs, rowbuf, &sa[i], &zp[i]);
@@ -387,17 +389,23 @@ typedef struct {
     unsigned char *buf;
     size_t slot_bytes, a_bytes;
     bool serial;
-    bool avx512; /* the epilogue in AVX-512 registers (the ISA in use allows it) */
+    tc_isa_level isa; /* the epilogue in AVX-512 or AVX2 registers where the ISA in use allows it */
 } lowp_drv;
 
+/* no FMA contraction (a -march=native build could fuse base + v): the
+ * vector epilogues round the product first, as here, for the same bits */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("fp-contract=off")))
+#endif
 static void epilogue(const lowp_drv *d, const void *tile, const float *sa, const int32_t *zp, int64_t r0, int64_t h,
                      int64_t c0, int64_t w)
 {
     const int nr = d->kn->nr;
-    if (d->avx512) {
+    if (d->isa >= TC_ISA_AVX2) {
         const bool i8 = d->kn->kind == K_INT8;
-        tc_lowp_epilogue_avx512(i8, tile, nr, h, w, sa, zp, i8 ? d->p->scale + c0 : NULL, i8 ? d->p->colsum + c0 : NULL,
-                                d->alpha, d->bias ? d->bias + c0 : NULL, d->beta, d->c + r0 * d->ldc + c0, d->ldc);
+        (d->isa == TC_ISA_AVX512 ? tc_lowp_epilogue_avx512 : tc_lowp_epilogue_avx2)(
+            i8, tile, nr, h, w, sa, zp, i8 ? d->p->scale + c0 : NULL, i8 ? d->p->colsum + c0 : NULL, d->alpha,
+            d->bias ? d->bias + c0 : NULL, d->beta, d->c + r0 * d->ldc + c0, d->ldc);
         return;
     }
     for (int64_t i = 0; i < h; i++) {
@@ -489,7 +497,7 @@ void tc_lowp_gemm(const tc_lowp_panel *p, int threads, bool trans_a, int64_t m, 
         return;
     }
     lowp_drv d = {p, kn, m, trans_a ? 1 : lda, trans_a ? lda : 1, ldc, alpha, beta, a, bias, c,
-                  mc, row_blocks, groups, buf, slot, a_bytes, threads == 1, tc_isa() == TC_ISA_AVX512};
+                  mc, row_blocks, groups, buf, slot, a_bytes, threads == 1, tc_isa()};
     const int64_t tasks = row_blocks * groups;
     if (threads == 1 || tasks == 1) {
         d.serial = true;

@@ -98,6 +98,12 @@ void tc_lowp_int8_pack_a_avx512(const float *a, int64_t lda, int64_t h, int64_t 
 void tc_lowp_epilogue_avx512(bool int8, const void *tile, int nr, int64_t h, int64_t w, const float *sa,
                              const int32_t *zp, const float *scale, const int32_t *colsum, float alpha,
                              const float *bias, float beta, float *c, int64_t ldc);
+/* the same two on AVX2 (gemm_lowp_epi_avx2.c, gemm_int8_pack_avx2.c): the same bits */
+void tc_lowp_epilogue_avx2(bool int8, const void *tile, int nr, int64_t h, int64_t w, const float *sa,
+                           const int32_t *zp, const float *scale, const int32_t *colsum, float alpha,
+                           const float *bias, float beta, float *c, int64_t ldc);
+void tc_lowp_int8_pack_a_avx2(const float *a, int64_t lda, int64_t h, int64_t k, int64_t kp, int mr, uint32_t *d,
+                              float *sa, int32_t *zp);
 void tc_lowp_int8_avxvnni(int64_t quads, const uint32_t *a, const int8_t *b, int32_t *t);         /* 6 x 16 */
 /* AVX2 without VNNI: a holds s = u - 128 (signed bytes, the driver flips
  * the top bit), the sums are sum s q, exact (gemm_int8_avx2.c) */
