@@ -15,7 +15,8 @@
  *     unsigned by signed bytes). The kernels return the exact int32
  *     acc_j = sum_k u_k q_kj; the epilogue removes the zero point,
  *     acc_j - 128 * sum_k q_kj = sum_k xq_k q_kj (exact), and
- *     y_j = (float)that * (t * s_j). Integer sums do not depend on their
+ *     y_j = (float)that * (t * s_j) (the AVX2 kernel without VNNI returns
+ *     sum_k xq_k q_kj itself). Integer sums do not depend on their
  *     order, so every ISA path and thread count gives the same bits.
  *   - weight-only (x float): acc_j = sum_k x_k * (float)q_kj in row order,
  *     y_j = acc_j * s_j. */

@@ -177,7 +177,7 @@ typedef tc_precision tc_gemv_precision;
 /* int8: weights quantised per packed column (symmetric, scale max|w| / 127,
  * a quarter of float's bytes; layout and arithmetic in gemv_int8.h). By
  * default x is quantised too, once per product (per vector, symmetric), and
- * the sums are exact int32 (AVX512-VNNI / AVX-VNNI vpdpbusd, AVX2 vpmaddwd
+ * the sums are exact int32 (AVX512-VNNI / AVX-VNNI vpdpbusd, AVX2 vpsignb + vpmaddubsw
  * or C: the same bits on every path); TENSORCOOK_INT8_DOT=0 or
  * tc_gemv_set_int8_dot(false) keeps x float (weights widened in registers,
  * float FMAs). An int8 plan runs one product at a time: it holds the
