@@ -2,7 +2,8 @@
  * sums of the same quantised values: odd shapes (K and N not multiples of
  * 4, 16 or 64), every ISA path the CPU has, the dot way with and without the
  * VNNI instructions and the weight-only way; every dot path gives the same
- * bits; panel by panel = whole; 1 and 2 threads the same bits; the error
+ * bits (also with every product at +-127 x 127, the AVX2 kernel's int16
+ * pair bound); panel by panel = whole; 1 and 2 threads the same bits; the error
  * against the float product within the quantisation bound; zero, NaN and
  * bad inputs. */
 #include "testutil.h"
@@ -167,6 +168,50 @@ static void int8_same_bits_for_threads(void **state)
     restore(keep);
 }
 
+/* Inputs and weights at the extremes: x of +-1 quantises to xq = +-127 and
+ * each column's q to +-127 with the sign of x (or against it), so every
+ * product is +-16,129 and the AVX2 kernel's vpmaddubsw pairs reach
+ * 2 x 127 x 127 = 32,258 (u x q with u = xq + 128 would saturate them).
+ * Every dot path: the exact sum, the same bits. */
+static void int8_extreme_values_exact(void **state)
+{
+    (void)state;
+    tc_isa_level keep = tc_isa();
+    path ps[9];
+    int np = paths(ps);
+    int64_t K = 259, N = 70;
+    tc_tensor *w = tc_tensor_new(TC_SHAPE(K, N)), *x = tc_tensor_new(TC_SHAPE(K));
+    for (int64_t k = 0; k < K; k++) {
+        x->data[k] = (k * 5 + k / 7) % 3 ? 1 : -1;
+        for (int64_t j = 0; j < N; j++) w->data[k * N + j] = (tc_scalar)((j % 3 == 2 ? -1 : 1) * x->data[k]);
+    }
+    tc_scalar *first = NULL, y[128];
+    for (int pi = 0; pi < np; pi++) {
+        if (!ps[pi].dot) continue;
+        use_path(ps[pi]);
+        tc_gemv_plan *p = tc_gemv_plan_new_prec(K, N, w->data, N, NULL, 0, TC_GEMV_INT8);
+        tc_assert_ok(p);
+        tc_gemv_run(p, x->data, y);
+        /* sum_k xq q = +-127 * 127 * K exactly, times (1/127) (1/127) */
+        for (int64_t j = 0; j < N; j++) {
+            double want = (j % 3 == 2 ? -1.0 : 1.0) * (double)K;
+            if (!(fabs((double)y[j] - want) <= 1e-6 * (double)K))
+                fail_msg("int8 isa %s vnni %d column %lld: %.9g, exact %.9g", tc_isa_name((tc_isa_level)ps[pi].isa),
+                         ps[pi].vnni, (long long)j, (double)y[j], want);
+        }
+        if (!first) {
+            first = malloc(sizeof y);
+            memcpy(first, y, sizeof y);
+        } else {
+            assert_memory_equal(first, y, sizeof(tc_scalar) * (size_t)N);
+        }
+        tc_gemv_plan_free(p);
+    }
+    free(first);
+    tc_tensor_free(w), tc_tensor_free(x);
+    restore(keep);
+}
+
 static void int8_special_inputs_and_errors(void **state)
 {
     (void)state;
@@ -217,6 +262,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(int8_matches_quantised_reference),
         cmocka_unit_test(int8_same_bits_for_threads),
+        cmocka_unit_test(int8_extreme_values_exact),
         cmocka_unit_test(int8_special_inputs_and_errors),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,7 +7,9 @@
  *   products are exact in float and only the float accumulation differs;
  *   odd shapes (1 x 1, sizes off the register blocks), op(A) = A^T, B^T,
  *   bias, beta;
- * - the bits of 1 and 2 threads (the GEMM, and a convolution);
+ * - every int8 path the same bits (exact integer sums), on operands that
+ *   put the AVX2 (no VNNI) kernel's int16 pairs at their bound;
+ * - the bits of 1 and 2 threads (the GEMM on every path, and a convolution);
  * - a convolution with bf16 / int8 weights against the float one, within a
  *   tolerance, and really on the reduced path (not the float bits);
  * - the same end to end: an imported ONNX CNN (Conv, BatchNormalization,
@@ -125,6 +127,14 @@ static void check_case(const mm_case *e, tc_precision prec, uint64_t seed)
     free(c0);
 }
 
+/* the kernel settings a test walks: dot-product instructions off, on, and
+ * (int8) on but VNNI off: the AVX2 kernel a CPU without VNNI runs */
+static void use_dot_mode(int mode)
+{
+    tc_lowp_set_dot(mode >= 1);
+    tc_gemv_set_int8_vnni(mode != 2);
+}
+
 static void kernels_match_reference(void **state)
 {
     (void)state;
@@ -133,8 +143,8 @@ static void kernels_match_reference(void **state)
     for (int isa = TC_ISA_GENERIC; isa <= TC_ISA_AVX512; isa++) {
         if (!tc_isa_supported((tc_isa_level)isa)) continue;
         assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
-        for (int dot = 0; dot <= 1; dot++) {
-            tc_lowp_set_dot(dot);
+        for (int dot = 0; dot <= 2; dot++) {
+            use_dot_mode(dot);
             for (int pr = 1; pr <= 2; pr++) {
                 for (size_t ci = 0; ci < sizeof mm_cases / sizeof mm_cases[0]; ci++)
                     check_case(&mm_cases[ci], (tc_precision)pr, 100 + ci * 7 + (uint64_t)pr);
@@ -143,9 +153,65 @@ static void kernels_match_reference(void **state)
             }
         }
     }
-    tc_lowp_set_dot(true);
+    use_dot_mode(1);
     assert_int_equal(tc_set_isa(keep), TC_OK);
     assert_true(kernels_run >= 4);
+}
+
+/* C of one int8 product on the current path */
+static void int8_product(int64_t m, int64_t k, int64_t n, const float *a, const float *b, const float *bias, float *c)
+{
+    tc_gemm_b_panel pb;
+    assert_true(tc_gemm_prepare_b_kept_prec(&pb, false, k, n, b, n, TC_PRECISION_INT8));
+    tc_gemm_serial_b(false, m, 1, a, k, &pb, bias, 0, c, n);
+    tc_gemm_b_panel_release(&pb);
+}
+
+/* Every int8 kernel (vpdpbusd AVX-512 / AVX-VNNI, the AVX2 vpmaddubsw one,
+ * C) sums the same integers and every epilogue is the same formula, so C is
+ * the same bits on every path. The operands put the AVX2 kernel's int16
+ * pairs at their bound: rows of +-1 quantise to u = 0 and 255 (s = u - 128 =
+ * -128 and 127), columns of sign(a) quantise to q = +-127 with the sign of s,
+ * so a pair reaches 2 x 128 x 127 = 32,512 (u x q pairs would saturate
+ * vpmaddubsw at 64,770); other rows and columns random. */
+static void int8_paths_same_bits(void **state)
+{
+    (void)state;
+    tc_isa_level keep = tc_isa();
+    tc_rng rng = tc_rng_new(77);
+    const int64_t m = 23, k = 301, n = 45;
+    float *a = uniform(&rng, m * k, -1, 1), *b = uniform(&rng, k * n, -1, 1), *bias = uniform(&rng, n, -1, 1);
+    for (int64_t p = 0; p < k; p++) {
+        const float sgn = (p * 7 + p / 3) % 5 < 2 ? -1.0f : 1.0f;
+        for (int64_t i = 0; i < 6; i++) a[i * k + p] = sgn;           /* u in {0, 255}, zp 128 */
+        a[7 * k + p] = -1.0f;                                          /* a constant row: u = 0 */
+        for (int64_t j = 0; j < 5; j++) b[p * n + j] = j % 2 ? -sgn : sgn; /* q = +-127 */
+    }
+    float *ref = malloc(sizeof(float) * (size_t)(m * n)), *c = malloc(sizeof(float) * (size_t)(m * n));
+    assert_int_equal(tc_set_isa(TC_ISA_GENERIC), TC_OK);
+    int8_product(m, k, n, a, b, bias, ref);
+    /* the integers really are at the bound: row 0 x column 0 sums (u - zp) q = 128 x 127 x k */
+    assert_true(fabsf(ref[0] - bias[0]) > 0.9f * (float)k);
+    int paths = 0;
+    for (int isa = TC_ISA_AVX2; isa <= TC_ISA_AVX512; isa++) {
+        if (!tc_isa_supported((tc_isa_level)isa)) continue;
+        assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
+        for (int dot = 0; dot <= 2; dot++) {
+            use_dot_mode(dot);
+            int8_product(m, k, n, a, b, bias, c);
+            if (memcmp(c, ref, sizeof(float) * (size_t)(m * n))) {
+                for (int64_t i = 0; i < m * n; i++)
+                    if (c[i] != ref[i])
+                        fail_msg("%s on %s: C[%lld][%lld] = %.9g, generic C %.9g", tc_lowp_kernel_name(TC_PRECISION_INT8),
+                                 tc_isa_name(tc_isa()), (long long)(i / n), (long long)(i % n), c[i], ref[i]);
+            }
+            paths++;
+        }
+    }
+    use_dot_mode(1);
+    assert_int_equal(tc_set_isa(keep), TC_OK);
+    print_message("%d int8 paths: the bits of the generic kernel\n", paths);
+    free(a), free(b), free(bias), free(c), free(ref);
 }
 
 /* a product big enough to be split over the pool: the same bits as one thread */
@@ -160,7 +226,9 @@ static void threads_same_bits(void **state)
     for (int isa = TC_ISA_GENERIC; isa <= TC_ISA_AVX512; isa++) {
         if (!tc_isa_supported((tc_isa_level)isa)) continue;
         assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
-        for (int pr = 1; pr <= 2; pr++) {
+        for (int pm = 0; pm < 6; pm++) {
+            const int pr = 1 + pm / 3;
+            use_dot_mode(pm % 3);
             tc_gemm_b_panel pb;
             assert_true(tc_gemm_prepare_b_kept_prec(&pb, false, k, n, b, n, (tc_precision)pr));
             tc_set_num_threads(1);
@@ -172,6 +240,7 @@ static void threads_same_bits(void **state)
             tc_gemm_b_panel_release(&pb);
         }
     }
+    use_dot_mode(1);
     assert_int_equal(tc_set_isa(keep), TC_OK);
     free(a), free(b), free(bias), free(c1), free(c2);
 }
@@ -362,6 +431,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(kernels_match_reference),
+        cmocka_unit_test(int8_paths_same_bits),
         cmocka_unit_test(threads_same_bits),
         cmocka_unit_test(conv_close_to_fp32),
         cmocka_unit_test(onnx_model_close_to_fp32),

@@ -193,6 +193,7 @@ typedef struct {
     tc_lowp_bf16_wide_fn wide;
     tc_lowp_int8_fn i8;
     const char *name;
+    bool a_signed; /* int8: A packed as u - 128 (the kernel sums (u - 128) q; zp passed as zp - 128) */
 } lowp_kern;
 
 static const lowp_kern k_dot512 = {K_BF16_DOT, TC_LOWP_DOT_MR, 32, tc_lowp_bf16_dot_avx512bf16, NULL, NULL,
@@ -205,6 +206,8 @@ static const lowp_kern k_widegen = {K_BF16_WIDE, GEN_MR, GEN_NR, NULL, bf16_wide
 static const lowp_kern k_vnni512 = {K_INT8, TC_LOWP_VNNI512_MR, 32, NULL, NULL, tc_lowp_int8_avx512vnni,
                                     "int8-vpdpbusd-avx512"};
 static const lowp_kern k_vnni2 = {K_INT8, TC_LOWP_VNNI2_MR, 16, NULL, NULL, tc_lowp_int8_avxvnni, "int8-vpdpbusd-avxvnni"};
+static const lowp_kern k_int8avx2 = {K_INT8, TC_LOWP_AVX2_I8_MR, 16, NULL, NULL, tc_lowp_int8_avx2,
+                                     "int8-vpmaddubsw-avx2", true};
 static const lowp_kern k_int8gen = {K_INT8, GEN_MR, GEN_NR, NULL, NULL, int8_generic, "int8-generic"};
 
 /* CPUID leaf 7: subleaf 0 ECX bit 11 AVX512-VNNI, subleaf 1 EAX bit 4 AVX-VNNI */
@@ -250,8 +253,11 @@ static const lowp_kern *pick(int prec)
         if (isa == TC_ISA_AVX2) return &k_wide2;
         return &k_widegen;
     }
-    if (isa == TC_ISA_AVX512 && dot && (cpu_vnni_bits() & 1)) return &k_vnni512;
-    if (isa >= TC_ISA_AVX2 && dot && (cpu_vnni_bits() & 2)) return &k_vnni2;
+    const bool vnni = dot && tc_gemv_int8_vnni();
+    if (isa == TC_ISA_AVX512 && vnni && (cpu_vnni_bits() & 1)) return &k_vnni512;
+    if (isa >= TC_ISA_AVX2 && vnni && (cpu_vnni_bits() & 2)) return &k_vnni2;
+    /* no VNNI (Haswell .. Zen 3, Skylake-X, or switched off): the same sums on AVX2 */
+    if (isa >= TC_ISA_AVX2) return &k_int8avx2;
     return &k_int8gen;
 }
 
@@ -296,19 +302,25 @@ static void pack_a_strip(const lowp_kern *kn, const tc_lowp_panel *p, const floa
         }
         return;
     }
+    uint8_t *d = dst; /* [kp/4][mr][4] */
     if (cs == 1 && tc_isa() == TC_ISA_AVX512) { /* the same bytes, in registers */
         tc_lowp_int8_pack_a_avx512(a, rs, h, k, kp, mr, dst, sa, zp);
-        return;
-    }
-    uint8_t *d = dst; /* [kp/4][mr][4] */
-    for (int64_t i = 0; i < mr; i++) {
-        if (i < h) tc_lowp_quantize_row(a + i * rs, k, cs, rowbuf, &sa[i], &zp[i]);
-        else {
-            for (int64_t q = 0; q < k; q++) rowbuf[q] = 0;
-            sa[i] = 0, zp[i] = 0;
+    } else if (cs == 1 && tc_isa() == TC_ISA_AVX2) {
+        tc_lowp_int8_pack_a_avx2(a, rs, h, k, kp, mr, dst, sa, zp);
+    } else {
+        for (int64_t i = 0; i < mr; i++) {
+            if (i < h) tc_lowp_quantize_row(a + i * rs, k, cs, rowbuf, &sa[i], &zp[i]);
+            else {
+                for (int64_t q = 0; q < k; q++) rowbuf[q] = 0;
+                sa[i] = 0, zp[i] = 0;
+            }
+            for (int64_t q = 0; q < k; q++) d[(q / 4) * mr * 4 + i * 4 + q % 4] = rowbuf[q];
+            for (int64_t q = k; q < kp; q++) d[(q / 4) * mr * 4 + i * 4 + q % 4] = 0;
         }
-        for (int64_t q = 0; q < k; q++) d[(q / 4) * mr * 4 + i * 4 + q % 4] = rowbuf[q];
-        for (int64_t q = k; q < kp; q++) d[(q / 4) * mr * 4 + i * 4 + q % 4] = 0;
+    }
+    if (kn->a_signed) { /* u - 128 as a signed byte: the top bit flipped (padding 0 becomes -128, times B's zero rows) */
+        for (int64_t q = 0; q < kp * mr; q++) d[q] ^= 0x80;
+        for (int64_t i = 0; i < mr; i++) zp[i] -= 128;
     }
 }
 
@@ -377,17 +389,23 @@ typedef struct {
     unsigned char *buf;
     size_t slot_bytes, a_bytes;
     bool serial;
-    bool avx512; /* the epilogue in AVX-512 registers (the ISA in use allows it) */
+    tc_isa_level isa; /* the epilogue in AVX-512 or AVX2 registers where the ISA in use allows it */
 } lowp_drv;
 
+/* no FMA contraction (a -march=native build could fuse base + v): the
+ * vector epilogues round the product first, as here, for the same bits */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("fp-contract=off")))
+#endif
 static void epilogue(const lowp_drv *d, const void *tile, const float *sa, const int32_t *zp, int64_t r0, int64_t h,
                      int64_t c0, int64_t w)
 {
     const int nr = d->kn->nr;
-    if (d->avx512) {
+    if (d->isa >= TC_ISA_AVX2) {
         const bool i8 = d->kn->kind == K_INT8;
-        tc_lowp_epilogue_avx512(i8, tile, nr, h, w, sa, zp, i8 ? d->p->scale + c0 : NULL, i8 ? d->p->colsum + c0 : NULL,
-                                d->alpha, d->bias ? d->bias + c0 : NULL, d->beta, d->c + r0 * d->ldc + c0, d->ldc);
+        (d->isa == TC_ISA_AVX512 ? tc_lowp_epilogue_avx512 : tc_lowp_epilogue_avx2)(
+            i8, tile, nr, h, w, sa, zp, i8 ? d->p->scale + c0 : NULL, i8 ? d->p->colsum + c0 : NULL, d->alpha,
+            d->bias ? d->bias + c0 : NULL, d->beta, d->c + r0 * d->ldc + c0, d->ldc);
         return;
     }
     for (int64_t i = 0; i < h; i++) {
@@ -479,7 +497,7 @@ void tc_lowp_gemm(const tc_lowp_panel *p, int threads, bool trans_a, int64_t m, 
         return;
     }
     lowp_drv d = {p, kn, m, trans_a ? 1 : lda, trans_a ? lda : 1, ldc, alpha, beta, a, bias, c,
-                  mc, row_blocks, groups, buf, slot, a_bytes, threads == 1, tc_isa() == TC_ISA_AVX512};
+                  mc, row_blocks, groups, buf, slot, a_bytes, threads == 1, tc_isa()};
     const int64_t tasks = row_blocks * groups;
     if (threads == 1 || tasks == 1) {
         d.serial = true;

@@ -61,7 +61,11 @@ void tc_lowp_release(void);
 
 /* Which kernels run (tests): the kernel family of an ISA level, and
  * whether the dot-product instructions (vdpbf16ps, vpdpbusd) may be used
- * where the CPU has them (TENSORCOOK_LOWP_DOT=0 starts with them off). */
+ * where the CPU has them (TENSORCOOK_LOWP_DOT=0 starts with them off).
+ * int8 also follows the switch the batch-1 products use
+ * (tc_gemv_set_int8_vnni, TENSORCOOK_INT8_VNNI=0: no vpdpbusd), so one
+ * variable gives a VNNI machine the int8 paths of Haswell .. Zen 3; without
+ * VNNI int8 runs the AVX2 vpmaddubsw kernel on any AVX2 CPU. */
 void tc_lowp_set_dot(bool use);
 /* The name of the kernel tc_lowp_gemm would use now for prec ("bf16-dot-avx512", ...) */
 const char *tc_lowp_kernel_name(int prec);
@@ -94,11 +98,21 @@ void tc_lowp_int8_pack_a_avx512(const float *a, int64_t lda, int64_t h, int64_t 
 void tc_lowp_epilogue_avx512(bool int8, const void *tile, int nr, int64_t h, int64_t w, const float *sa,
                              const int32_t *zp, const float *scale, const int32_t *colsum, float alpha,
                              const float *bias, float beta, float *c, int64_t ldc);
+/* the same two on AVX2 (gemm_lowp_epi_avx2.c, gemm_int8_pack_avx2.c): the same bits */
+void tc_lowp_epilogue_avx2(bool int8, const void *tile, int nr, int64_t h, int64_t w, const float *sa,
+                           const int32_t *zp, const float *scale, const int32_t *colsum, float alpha,
+                           const float *bias, float beta, float *c, int64_t ldc);
+void tc_lowp_int8_pack_a_avx2(const float *a, int64_t lda, int64_t h, int64_t k, int64_t kp, int mr, uint32_t *d,
+                              float *sa, int32_t *zp);
 void tc_lowp_int8_avxvnni(int64_t quads, const uint32_t *a, const int8_t *b, int32_t *t);         /* 6 x 16 */
+/* AVX2 without VNNI: a holds s = u - 128 (signed bytes, the driver flips
+ * the top bit), the sums are sum s q, exact (gemm_int8_avx2.c) */
+void tc_lowp_int8_avx2(int64_t quads, const uint32_t *a, const int8_t *b, int32_t *t);            /* 4 x 16 */
 #define TC_LOWP_DOT_MR 12
 #define TC_LOWP_WIDE512_MR 8
 #define TC_LOWP_WIDE2_MR 4
 #define TC_LOWP_VNNI512_MR 12
 #define TC_LOWP_VNNI2_MR 6
+#define TC_LOWP_AVX2_I8_MR 4
 
 #endif

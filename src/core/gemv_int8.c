@@ -89,6 +89,7 @@ static bool env_on(int *flag, const char *name)
 void tc_gemv_set_int8_dot(bool use) { __atomic_store_n(&use_dot, use ? 1 : 0, __ATOMIC_RELAXED); }
 void tc_gemv_set_int8_vnni(bool use) { __atomic_store_n(&use_vnni, use ? 1 : 0, __ATOMIC_RELAXED); }
 bool tc_gemv_int8_dot(void) { return env_on(&use_dot, "TENSORCOOK_INT8_DOT"); }
+bool tc_gemv_int8_vnni(void) { return env_on(&use_vnni, "TENSORCOOK_INT8_VNNI"); }
 
 const char *tc_gemv_int8_kernel(void)
 {
@@ -253,16 +254,22 @@ void tc_gemv_int8_panel(const tc_gemv_int8 *q, const tc_scalar *x, int64_t panel
         return;
     }
     _Alignas(64) int32_t acc[PANEL];
+    bool symmetric = false;
 #ifdef TC_INT8_SIMD
     bool vnni = env_on(&use_vnni, "TENSORCOOK_INT8_VNNI");
     if (isa == TC_ISA_AVX512 && vnni && tc_cpu_has_avx512vnni()) tc_gemv_i8dot_panel_avx512vnni(w, q->xu, q->k4, acc);
     else if (isa >= TC_ISA_AVX2 && vnni && tc_cpu_has_avxvnni()) tc_gemv_i8dot_panel_avxvnni(w, q->xu, q->k4, acc);
-    else if (isa >= TC_ISA_AVX2) tc_gemv_i8dot_panel_avx2(w, q->xu, q->k4, acc);
+    else if (isa >= TC_ISA_AVX2) tc_gemv_i8dot_panel_avx2(w, q->xu, q->k4, acc), symmetric = true;
     else
 #endif
         i8dot_generic(w, q->xu, q->k4, acc);
-    /* exact integer sum_k xq_k q_kj, then one rounding for the conversion and one per product */
+    /* exact integer sum_k xq_k q_kj (the AVX2 kernel sums xq directly, the
+     * others u = xq + 128 and the zero point's share goes), then one rounding
+     * for the conversion and one per product */
     const int32_t *fix = q->zero_fix + panel * PANEL;
     tc_scalar t = q->xscale;
-    for (int j = 0; j < PANEL; j++) y[j] = (tc_scalar)(acc[j] - fix[j]) * (t * s[j]);
+    if (symmetric)
+        for (int j = 0; j < PANEL; j++) y[j] = (tc_scalar)acc[j] * (t * s[j]);
+    else
+        for (int j = 0; j < PANEL; j++) y[j] = (tc_scalar)(acc[j] - fix[j]) * (t * s[j]);
 }

@@ -15,7 +15,8 @@
  *     unsigned by signed bytes). The kernels return the exact int32
  *     acc_j = sum_k u_k q_kj; the epilogue removes the zero point,
  *     acc_j - 128 * sum_k q_kj = sum_k xq_k q_kj (exact), and
- *     y_j = (float)that * (t * s_j). Integer sums do not depend on their
+ *     y_j = (float)that * (t * s_j) (the AVX2 kernel without VNNI returns
+ *     sum_k xq_k q_kj itself). Integer sums do not depend on their
  *     order, so every ISA path and thread count gives the same bits.
  *   - weight-only (x float): acc_j = sum_k x_k * (float)q_kj in row order,
  *     y_j = acc_j * s_j. */
@@ -34,8 +35,9 @@
 /* acc[0..63] = sum_k xu[k] * q[k][j] over k < k4 (a multiple of 4), exact */
 void tc_gemv_i8dot_panel_avx512vnni(const int8_t *w, const uint8_t *xu, int64_t k4, int32_t *acc);
 void tc_gemv_i8dot_panel_avxvnni(const int8_t *w, const uint8_t *xu, int64_t k4, int32_t *acc);
-/* AVX2 without VNNI: bytes widened to int16 and vpmaddwd (vpmaddubsw's
- * int16 pair sums could saturate: 2 x 255 x 127 > 32767) */
+/* AVX2 without VNNI: acc[j] = sum_k (xu[k] - 128) * q[k][j], the symmetric
+ * sum (no zero point to remove), with vpsignb + vpmaddubsw + vpmaddwd:
+ * |xu - 128| <= 127 keeps vpmaddubsw's int16 pairs below saturation */
 void tc_gemv_i8dot_panel_avx2(const int8_t *w, const uint8_t *xu, int64_t k4, int32_t *acc);
 
 /* weight-only: acc[0..63] = sum_k x[k] * q[k][j], x float, k rows. AVX-512

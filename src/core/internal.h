@@ -183,7 +183,7 @@ typedef tc_precision tc_gemv_precision;
 /* int8: weights quantised per packed column (symmetric, scale max|w| / 127,
  * a quarter of float's bytes; layout and arithmetic in gemv_int8.h). By
  * default x is quantised too, once per product (per vector, symmetric), and
- * the sums are exact int32 (AVX512-VNNI / AVX-VNNI vpdpbusd, AVX2 vpmaddwd
+ * the sums are exact int32 (AVX512-VNNI / AVX-VNNI vpdpbusd, AVX2 vpsignb + vpmaddubsw
  * or C: the same bits on every path); TENSORCOOK_INT8_DOT=0 or
  * tc_gemv_set_int8_dot(false) keeps x float (weights widened in registers,
  * float FMAs). An int8 plan runs one product at a time: it holds the
@@ -200,6 +200,9 @@ void tc_gemv_set_bf16_dot(bool use);
  * and whether the dot way may use the VNNI instructions (tests run both). */
 void tc_gemv_set_int8_dot(bool use);
 void tc_gemv_set_int8_vnni(bool use);
+/* whether int8 kernels may use vpdpbusd (TENSORCOOK_INT8_VNNI=0 or
+ * tc_gemv_set_int8_vnni(false): no); the reduced-precision GEMM follows it too */
+bool tc_gemv_int8_vnni(void);
 bool tc_gemv_int8_dot(void);
 /* the int8 kernel tc_isa() and the settings pick, e.g. "dot avx512-vnni" */
 const char *tc_gemv_int8_kernel(void);
