@@ -87,7 +87,12 @@ int64_t tc_conv_winograd_min_tiles(const conv_plan *p, bool kept)
     /* the kernel transform and its packing (36 C x F panels, once per
      * call) cost about as much as the products of ~40 tiles save: on fewer
      * (VGG's conv5 at 14x14 has 16, ResNet's res5 at 7x7 4) Winograd was
-     * 1.7-4.7x slower than the direct path (bench_conv_zoo BENCH_CONV=both) */
+     * 1.7-4.7x slower than the direct path (bench_conv_zoo BENCH_CONV=both).
+     * With the kernel kept (inference weights) only the tile transforms
+     * remain: 4 tiles still lost (res5 at batch 1: 1.84 vs 1.62 ms), 8 broke
+     * even or won (1.02-1.11x), 16 won 1.3-1.7x (bench_wino_kept, docs/perf.md
+     * "winoinf"). The count of tiles alone decides: the kept kernel's 36 C F
+     * values read per call and the products' 36 C F per tile scale alike. */
     (void)p;
     return kept ? WINO_MIN_TILES_KEPT : WINO_MIN_TILES;
 }
