@@ -5,7 +5,9 @@
  * The model is rewritten for inference (tc_onnx_prepare_inference:
  * BatchNormalization folded, activations and residual adds fused into the
  * convolutions) unless BENCH_NO_FOLD is set. BENCH_PRECISION=bf16|int8 packs
- * the constant kernels in that precision (tc_onnx_set_precision). */
+ * the constant kernels in that precision (tc_onnx_set_precision);
+ * TENSORCOOK_CONV=winograd runs the 3x3 stride-1 Convs as Winograd with the
+ * transformed kernels kept with the model (the line ends with "conv ..."). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -86,9 +88,9 @@ int main(int argc, char **argv)
     }
     qsort(cpu, (size_t)repeats, sizeof *cpu, by_value);
     printf("tensorcook %s batch %d threads %d: %.2f images/s (%d BatchNormalization folded, %d epilogues fused; "
-           "median CPU %.1f ms a run; %s)\n",
+           "median CPU %.1f ms a run; %s; conv %s)\n",
            argv[1], batch, tc_num_threads(), batch / best, folded, fused, repeats > 0 ? cpu[repeats / 2] * 1e3 : 0.0,
-           tc_precision_name(prec));
+           tc_precision_name(prec), tc_conv_algorithm_name(tc_conv_get_algorithm()));
     free(cpu);
     tc_tensor_free(x);
     tc_onnx_free(m);

@@ -27,10 +27,10 @@ static int usage(FILE *f, int rc)
             "  --summary           print the model's layers and parameter counts, then stop\n"
             "  --no-top            with --summary: the model without its classifier\n"
             "  --threads N         threads [TENSORCOOK_THREADS or all cores]\n"
-            VISION_PRECISION_HELP
+            VISION_PRECISION_HELP CONV_OPT_HELP
             "  --seed N            seed of the random weights when no --weights [42]\n"
             "  --out DIR           also write DIR/predictions.json\n"
-            "  --summary-json FILE images, seconds, top1_probability (of the first image)\n");
+            "  --summary-json FILE images, seconds, top1_probability (of the first image), conv\n");
     return rc;
 }
 
@@ -109,7 +109,7 @@ int tc_cmd_classify(int argc, char **argv)
         if (!strcmp(argv[i], "--summary")) summary = true;
         else if (vision_opt_str(argc, argv, &i, "--labels", &labels_path, &bad) ||
                  vision_opt_str(argc, argv, &i, "--json", &json, &bad) || opt_int(argc, argv, &i, "--top", &top, &bad) ||
-                 vision_zoo_opt(argc, argv, &i, &a, &bad))
+                 opt_conv(argc, argv, &i, &bad) || vision_zoo_opt(argc, argv, &i, &a, &bad))
             continue;
         else {
             fprintf(stderr, "tensorcook classify: unknown option '%s'\n", argv[i]);
@@ -208,7 +208,7 @@ int tc_cmd_classify(int argc, char **argv)
         const char *keys[] = {"images", "seconds", "top1_probability", "top1_index"};
         double vals[] = {a.n_images, (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec),
                          tops[0].p[0], tops[0].idx[0]};
-        if (!write_summary_json("classify", a.summary_json, 4, keys, vals)) goto done;
+        if (!write_summary_json_conv("classify", a.summary_json, 4, keys, vals)) goto done;
     }
     rc = 0;
 done:

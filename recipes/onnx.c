@@ -2,6 +2,7 @@
  *   tensorcook onnx info MODEL
  *   tensorcook onnx ops
  *   tensorcook onnx run MODEL [--input FILE.pb ...] [--output-dir DIR] [--no-fold] [--precision fp32|bf16|int8]
+ *                         [--conv direct|winograd]
  *   tensorcook onnx test [--list FILE] [--root DIR] [--quiet] DIR...
  *   tensorcook onnx export CHECKPOINT --out MODEL.onnx [--opset N] [--check] (recipes/onnx_export.c)
  * The test layout is the ONNX backend tests': DIR/model.onnx and
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common.h"
 #include "tensorcook/tensorcook.h"
 #include "tensorcook/onnx.h"
 
@@ -37,7 +39,7 @@ static int usage(FILE *f, int rc)
     fprintf(f, "usage: tensorcook onnx info MODEL\n"
                "       tensorcook onnx ops\n"
                "       tensorcook onnx run MODEL [--input FILE.pb]... [--output-dir DIR] [--no-fold]\n"
-               "                               [--precision fp32|bf16|int8]\n"
+               "                               [--precision fp32|bf16|int8] [--conv direct|winograd]\n"
                "       tensorcook onnx test [--list FILE [--root DIR]] [--rtol R] [--atol A] [--quiet] [DIR...]\n"
                "       tensorcook onnx export CHECKPOINT --out MODEL.onnx [--opset N] [--seq-len N] [--check]\n"
                "\n"
@@ -48,7 +50,10 @@ static int usage(FILE *f, int rc)
                "       given) and write output_N.pb files (default: current folder); BatchNormalization\n"
                "       is folded into the Conv before it and Relu/Clip/residual Add fused into the\n"
                "       Conv's epilogue unless --no-fold; --precision bf16|int8 stores the constant\n"
-               "       kernels of Conv, Gemm and MatMul as bfloat16 or int8 (per-channel scales) [fp32]\n"
+               "       kernels of Conv, Gemm and MatMul as bfloat16 or int8 (per-channel scales) [fp32];\n"
+               "       --conv winograd runs the 3x3 stride-1 Convs as Winograd F(4x4,3x3), the transformed\n"
+               "       kernels kept with the model (faster, errors ~1e-5 of the largest value instead of\n"
+               "       ~1e-6) [direct, or TENSORCOOK_CONV]; the last line says which ran ('conv: ...')\n"
                "test   run ONNX backend-test folders (model.onnx + test_data_set_*), compare with\n"
                "       rtol 1e-3, atol 1e-7; one line per failure; ends with 'N passed, M failed'.\n"
                "       --list FILE reads folder names (relative to --root) from FILE\n"
@@ -137,6 +142,13 @@ static int cmd_run(int argc, char **argv)
                 fprintf(stderr, "tensorcook onnx run: --precision %s: expected fp32, bf16 or int8\n", argv[i]);
                 return 2;
             }
+        } else if (!strcmp(argv[i], "--conv") && i + 1 < argc) {
+            bool bad = false;
+            opt_conv(argc, argv, &i, &bad); /* tc_conv_set_algorithm */
+            if (bad) {
+                fprintf(stderr, "tensorcook onnx run: --conv %s: expected direct or winograd\n", argv[i]);
+                return 2;
+            }
         } else if (!strcmp(argv[i], "--input") && i + 1 < argc) {
             if (n_inputs == 64) {
                 fprintf(stderr, "tensorcook onnx run: too many inputs\n");
@@ -208,6 +220,7 @@ static int cmd_run(int argc, char **argv)
         char shp[TC_SHAPE_STR_MAX];
         printf("%s %s -> %s\n", tc_onnx_output_name(m, i), tc_shape_str(out[i], shp, sizeof shp), path);
     }
+    printf("conv: %s\n", tc_conv_algorithm_name(tc_conv_get_algorithm()));
     rc = 0;
 done:
     free(in);

@@ -61,6 +61,11 @@ for p in bf16 int8; do
   mkdir -p "$tmp/prec_$p"
   check onnx-run-$p 0 "output_0.pb" "$bin" onnx run "$fcnn" --precision $p --output-dir "$tmp/prec_$p"
 done
+# Winograd for imported models (issue 10): --conv parsed, one-line error when invalid, the last line says which ran
+check onnx-run-bad-conv nonzero "^tensorcook onnx run: --conv fft: expected direct or winograd$" "$bin" onnx run "$fcnn" --conv fft
+mkdir -p "$tmp/conv_w" "$tmp/conv_d"
+check onnx-run-winograd 0 "^conv: winograd$" "$bin" onnx run "$fcnn" --conv winograd --output-dir "$tmp/conv_w"
+check onnx-run-direct 0 "^conv: direct$" "$bin" onnx run "$fcnn" --output-dir "$tmp/conv_d"
 check classify-bad-precision nonzero "^tensorcook classify: --precision half: expected fp32, bf16 or int8$" "$bin" classify --model resnet50 --precision half
 
 # charrnn and forecast (issue 4's bad inputs)

@@ -243,6 +243,100 @@ static void ineligible_stay_direct(void **state)
     tc_step_reset();
 }
 
+/* Inference weights prepared once (tc_conv_weights) keep the Winograd
+ * kernel, transformed and packed at the first Winograd call: the output
+ * equals the per-call transform's bit for bit, for 1 and 2 threads, on
+ * every ISA, also after a change of ISA (the kept kernel is then not
+ * used); with it, calls of 8 to 39 tiles (direct without it) take Winograd
+ * too, within the tolerance against the double reference, bit-identical
+ * for 1 and 2 threads; under 8 tiles, or without the selection, the
+ * direct bits. */
+static void kept_kernel(void **state)
+{
+    (void)state;
+    tc_isa_level keep = tc_isa();
+    const int threads = tc_num_threads();
+    bool was = tc_set_grad_enabled(false);
+    const wcase kc[] = {
+        {"kept: 7x9 SAME (56 tiles)", 7, 7, 9, 8, 8, TC_SAME, {0}, {0}, true},
+        {"kept: deep channels (45 tiles)", 5, 9, 10, 70, 45, TC_SAME, {0}, {0}, true},
+        {"kept: 14x14 one image (16 tiles)", 1, 14, 14, 40, 24, TC_SAME, {0}, {0}, true},
+        {"kept: 7x7 two images (8 tiles)", 2, 7, 7, 19, 33, TC_SAME, {0}, {0}, false},
+        {"kept: VALID 10x13 (9 tiles)", 1, 10, 13, 16, 17, TC_VALID, {0}, {0}, true},
+        {"kept: 7x7 one image (4 tiles: direct)", 1, 7, 7, 16, 16, TC_SAME, {0}, {0}, true},
+    };
+    for (int isa = TC_ISA_GENERIC; isa <= TC_ISA_AVX512; isa++) {
+        if (!tc_isa_supported((tc_isa_level)isa)) continue;
+        for (size_t ci = 0; ci < sizeof kc / sizeof kc[0]; ci++) {
+            assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
+            const wcase *e = &kc[ci];
+            int64_t pb[2], o[2];
+            geometry(e, pb, o);
+            const int64_t tiles = e->n * ((o[0] + 3) / 4) * ((o[1] + 3) / 4);
+            tc_rng rng = tc_rng_new(300 + ci);
+            tc_tensor *x = tc_test_uniform(&rng, 4, (int64_t[]){e->n, e->h, e->w, e->c}, -1, 1);
+            tc_tensor *w = tc_test_uniform(&rng, 4, (int64_t[]){3, 3, e->c, e->f}, -1, 1);
+            tc_tensor *b = e->bias ? tc_test_uniform(&rng, 1, (int64_t[]){e->f}, -1, 1) : NULL;
+            tc_tensor *gy = tc_zeros(4, (int64_t[]){e->n, o[0], o[1], e->f});
+            double *ry = malloc(sizeof(double) * (size_t)tc_numel(gy)), *rdx = malloc(sizeof(double) * (size_t)tc_numel(x));
+            naive(e, x, w, b, gy, ry, rdx);
+            tc_conv_weights *pk = tc_conv_weights_prepare(w, 1);
+            tc_assert_ok(pk);
+            tc_conv_params p = params_of(e), pp = p;
+            pp.weights = pk;
+            tc_tensor *direct = tc_conv(x, w, b, &p), *direct_pk = tc_conv(x, w, b, &pp);
+            tc_conv_set_algorithm(TC_CONV_WINOGRAD);
+            tc_tensor *call = tc_conv(x, w, b, &p); /* transformed per call (direct under 40 tiles) */
+            tc_set_num_threads(1);
+            tc_tensor *kept1 = tc_conv(x, w, b, &pp); /* the first Winograd call makes the kept kernel */
+            tc_set_num_threads(2);
+            tc_tensor *kept2 = tc_conv(x, w, b, &pp);
+            tc_tensor *kept2b = tc_conv(x, w, b, &pp);
+            tc_conv_set_algorithm(TC_CONV_DIRECT);
+            tc_tensor *off = tc_conv(x, w, b, &pp);
+            tc_assert_ok(direct);
+            tc_assert_ok(direct_pk);
+            tc_assert_ok(call);
+            tc_assert_ok(kept1);
+            tc_assert_ok(kept2);
+            tc_assert_ok(kept2b);
+            tc_assert_ok(off);
+            same_bits(direct_pk, direct, e->what, "direct, prepared");
+            same_bits(off, direct, e->what, "prepared, Winograd deselected: direct");
+            same_bits(kept1, kept2, e->what, "kept, 1 vs 2 threads");
+            same_bits(kept2b, kept2, e->what, "kept, again");
+            if (tiles >= 40) same_bits(kept1, call, e->what, "kept vs per call");
+            else same_bits(call, direct, e->what, "per call under 40 tiles: direct");
+            if (tiles < 8) same_bits(kept1, direct, e->what, "kept under 8 tiles: direct");
+            else {
+                if (memcmp(kept1->data, direct->data, sizeof(tc_scalar) * (size_t)tc_numel(direct)) == 0)
+                    fail_msg("%s (%s): the kept-kernel output has the direct bits (did Winograd run?)", e->what,
+                             tc_isa_name(tc_isa()));
+                const double err = rel_err(kept1, ry);
+                if (!(err <= TOL)) fail_msg("%s (%s): error %.3g > %.1g", e->what, tc_isa_name(tc_isa()), err, TOL);
+            }
+            /* another ISA than the one the kernel was kept for: the per-call transform of that ISA */
+            for (int other = TC_ISA_GENERIC; other <= TC_ISA_AVX512 && tiles >= 40; other++) {
+                if (other == isa || !tc_isa_supported((tc_isa_level)other)) continue;
+                assert_int_equal(tc_set_isa((tc_isa_level)other), TC_OK);
+                tc_conv_set_algorithm(TC_CONV_WINOGRAD);
+                tc_tensor *ref = tc_conv(x, w, b, &p), *got = tc_conv(x, w, b, &pp);
+                tc_conv_set_algorithm(TC_CONV_DIRECT);
+                tc_assert_ok(ref);
+                tc_assert_ok(got);
+                same_bits(got, ref, e->what, "kept for another ISA: per call");
+            }
+            tc_set_num_threads(threads);
+            tc_conv_weights_free(pk);
+            free(ry);
+            free(rdx);
+            tc_step_reset();
+        }
+    }
+    assert_int_equal(tc_set_isa(keep), TC_OK);
+    tc_set_grad_enabled(was);
+}
+
 static void default_is_direct(void **state)
 {
     (void)state;
@@ -261,6 +355,7 @@ int main(void)
         cmocka_unit_test(against_naive_every_isa),
         cmocka_unit_test(fused_epilogue),
         cmocka_unit_test(ineligible_stay_direct),
+        cmocka_unit_test(kept_kernel),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tc_shutdown();

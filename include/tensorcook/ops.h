@@ -152,7 +152,9 @@ tc_tensor *tc_conv(tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, const tc_co
  * kernel's values do not change while the object is in use (a model's
  * frozen weights); tc_conv does not use it for a kernel that requires a
  * gradient (training changes the values), for another tensor, or after a
- * change of instruction set. Depthwise and thin-input kernels, and builds
+ * change of instruction set. With Winograd selected (tc_conv_set_algorithm)
+ * a 3x3 kernel also keeps its Winograd transform, made at its first
+ * Winograd call. Depthwise and thin-input kernels, and builds
  * without the packed GEMM, get an object that packs nothing. NULL (error
  * set): not contiguous, or out of memory. */
 typedef struct tc_conv_weights tc_conv_weights;
@@ -165,7 +167,11 @@ tc_conv_weights *tc_conv_weights_prepare_prec(const tc_tensor *kernel, int group
 void tc_conv_weights_free(tc_conv_weights *w);
 /* The algorithm of the 2-D 3x3, stride-1, dilation-1, one-group
  * convolutions with at least 8 input and output channels and at least 40
- * 4x4 output tiles over the batch (others always run the direct path).
+ * 4x4 output tiles over the batch, or 8 with inference weights
+ * (tc_conv_params.weights), which then keep the transformed, packed
+ * Winograd kernel, made at their first Winograd call and freed with them
+ * (4x the kernel's size, twice: the transform and its panels); others
+ * always run the direct path. Same bits with or without the kept kernel.
  * TC_CONV_DIRECT (the default): tiled im2col + GEMM. TC_CONV_WINOGRAD:
  * Winograd F(4x4, 3x3) for the output and the input gradient (the kernel
  * gradient stays direct): 4x fewer multiplications in its products,

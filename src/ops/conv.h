@@ -28,6 +28,8 @@ typedef struct {
     bool winograd;               /* 3x3 stride 1, selected: forward and dX by conv_winograd.c */
     const tc_scalar *x, *w;      /* packed input and kernel (arena / parameter memory) */
     const tc_gemm_b_panel *wpk;  /* forward: per group, W [K, Fg] packed at load (tc_conv_weights), or NULL */
+    const struct tc_wino_kernel *wino; /* forward, Winograd selected: the transformed kernel kept with
+                                          tc_conv_weights (conv_winograd.h), or NULL: transformed per call */
     conv_epilogue ep;            /* forward only: applied by the kernels to each finished tile */
     tc_scalar *patches;          /* thin kernels (K <= 64) with a kernel gradient to come: the whole
                                     patch matrix, groups blocks of [N*rows_img, K], kept for backward
@@ -51,6 +53,13 @@ tc_scalar *tc_conv_relu_grad(const conv_plan *p, const tc_scalar *y, const tc_sc
  * own, unchanged shape and groups, no gradient required), else NULL
  * (conv_prepack.c). */
 const tc_gemm_b_panel *tc_conv_weights_panels(const tc_conv_weights *w, const tc_tensor *kernel, int64_t groups);
+
+/* With Winograd selected and a plan of its shape (tc_conv_winograd_shape_ok):
+ * w's Winograd kernel, made at the first such call and kept (freed with w);
+ * NULL when wpk is not w's panels (another kernel, a gradient required) or
+ * memory is short (the per-call transform then runs, same bits). */
+typedef struct tc_wino_kernel tc_wino_kernel;
+const tc_wino_kernel *tc_conv_weights_winograd(const tc_conv_weights *w, const conv_plan *p);
 
 /* y = conv(x, w) (+ bias), then p->ep: y must hold N*rows_img*F values. */
 bool tc_conv_forward_kernel(const conv_plan *p, const tc_scalar *bias, tc_scalar *y);

@@ -7,8 +7,13 @@
  * tc_conv_weights_prepare_prec stores them in bf16 or int8 instead
  * (src/core/gemm_lowp.c, which tc_gemm_b runs for such panels): the im2col
  * tiles and the 1x1 direct path then multiply reduced-precision weights.
- * Depthwise and thin kernels keep their float loops (no panels). */
+ * Depthwise and thin kernels keep their float loops (no panels).
+ * With Winograd selected, a 3x3 kernel also keeps its Winograd transform
+ * and panels (tc_conv_weights_winograd), made at its first Winograd call:
+ * per call they cost as much as the products of ~40 tiles save, which kept
+ * inference (batch 1, small maps) on the direct path. */
 #include "conv.h"
+#include "conv_winograd.h"
 #include <stdlib.h>
 
 struct tc_conv_weights {
@@ -17,6 +22,8 @@ struct tc_conv_weights {
     int64_t shape[TC_MAX_DIMS];
     int64_t groups;
     tc_gemm_b_panel *panels;       /* per group: W [K, Fg] (ldb F), or NULL: nothing packed */
+    tc_wino_kernel *wino;          /* the Winograd kernel once made (atomic: set once), or NULL */
+    bool wino_failed;              /* making it ran out of memory once: not tried again */
 };
 
 tc_conv_weights *tc_conv_weights_prepare(const tc_tensor *kernel, int groups)
@@ -60,6 +67,7 @@ tc_conv_weights *tc_conv_weights_prepare_prec(const tc_tensor *kernel, int group
 void tc_conv_weights_free(tc_conv_weights *w)
 {
     if (!w) return;
+    tc_conv_winograd_kernel_free(w->wino);
     if (w->panels)
         for (int64_t i = 0; i < w->groups; i++) tc_gemm_b_panel_release(&w->panels[i]);
     free(w->panels);
@@ -74,4 +82,29 @@ const tc_gemm_b_panel *tc_conv_weights_panels(const tc_conv_weights *w, const tc
     for (int i = 0; i < w->ndim; i++)
         if (kernel->shape[i] != w->shape[i]) return NULL;
     return w->panels;
+}
+
+const tc_wino_kernel *tc_conv_weights_winograd(const tc_conv_weights *cw, const conv_plan *p)
+{
+    /* p->wpk is cw's panels only when cw was made from this very kernel and
+     * no gradient is required (tc_conv_weights_panels) */
+    if (!cw || !p->wpk || p->wpk != cw->panels || !tc_conv_winograd_shape_ok(p) || p->groups != 1) return NULL;
+    /* not for a call that would stay direct even with it (nothing kept for nothing) */
+    if (p->N * ((p->OH + 3) / 4) * ((p->OW + 3) / 4) < tc_conv_winograd_min_tiles(p, true)) return NULL;
+    tc_conv_weights *w = (tc_conv_weights *)cw; /* a cache: the object's meaning does not change */
+    tc_wino_kernel *k = __atomic_load_n(&w->wino, __ATOMIC_ACQUIRE);
+    if (k || __atomic_load_n(&w->wino_failed, __ATOMIC_RELAXED)) return k;
+    tc_status before = tc_last_status();
+    k = tc_conv_winograd_kernel_new(w->data, p->C, p->F);
+    if (!k) { /* the per-call transform still runs (it asks the arena) */
+        __atomic_store_n(&w->wino_failed, true, __ATOMIC_RELAXED);
+        if (before == TC_OK) tc_clear_error();
+        return NULL;
+    }
+    tc_wino_kernel *none = NULL;
+    if (!__atomic_compare_exchange_n(&w->wino, &none, k, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        tc_conv_winograd_kernel_free(k); /* another thread made it first: the same values */
+        return none;
+    }
+    return k;
 }

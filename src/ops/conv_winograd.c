@@ -13,7 +13,8 @@
  *   M[e] [tiles, F] = V[e] @ U[e],  U[e] [C, F] = kernel transform,
  *   outputs = output transforms of M (+ bias, then the fused epilogue).
  * U is transformed (in double) and packed once per call for our GEMM
- * (tc_gemm_prepare_b); the GEMMs run on the calling thread
+ * (tc_gemm_prepare_b), or, for inference weights (tc_conv_weights), once
+ * per model and kept with them (tc_conv_winograd_kernel_new); the GEMMs run on the calling thread
  * (tc_gemm_serial_b), the blocks of tiles spread over the pool.
  * The input gradient of a 3x3 stride-1 convolution is itself one: dY
  * correlated with the kernel flipped in space, C and F swapped, offset
@@ -47,19 +48,60 @@ void tc_conv_set_algorithm(tc_conv_algorithm a)
 const char *tc_conv_algorithm_name(tc_conv_algorithm a) { return a == TC_CONV_WINOGRAD ? "winograd" : "direct"; }
 
 #define WINO_MIN_TILES 40
+#define WINO_MIN_TILES_KEPT 8
 
-bool tc_conv_winograd_use(const conv_plan *p)
+bool tc_conv_winograd_shape_ok(const conv_plan *p)
 {
     /* under 8 channels the transforms cost more than the products saved
      * (and the thin kernels of conv_thin.c take C <= 4) */
+    return p->groups == 1 && p->D == 1 && p->k[0] == 1 && p->k[1] == 3 && p->k[2] == 3 && p->s[1] == 1 &&
+           p->s[2] == 1 && p->dl[1] == 1 && p->dl[2] == 1 && p->C >= 8 && p->F >= 8 && !p->direct && !p->thin &&
+           !p->depthwise && !p->patches;
+}
+
+/* Bench knob (bench/bench_wino_kept.c measures around the thresholds):
+ * TENSORCOOK_WINO_MIN_TILES=N replaces both, read once. */
+static int64_t min_tiles_env(void)
+{
+    static int64_t v = -2; /* -2: not read; -1: unset */
+    int64_t r = __atomic_load_n(&v, __ATOMIC_ACQUIRE);
+    if (r != -2) return r;
+    const char *s = getenv("TENSORCOOK_WINO_MIN_TILES");
+    r = s && *s ? atoll(s) : -1;
+    __atomic_store_n(&v, r, __ATOMIC_RELEASE);
+    return r;
+}
+
+static const wino_transforms *pick(void);
+
+/* the kept kernel, when it was made with the transforms now in use */
+static const tc_gemm_b_panel *kept_panels(const conv_plan *p)
+{
+    return p->wino && p->wino->tf == pick() && p->wino->C == p->C && p->wino->F == p->F ? p->wino->pk : NULL;
+}
+
+int64_t tc_conv_winograd_min_tiles(const conv_plan *p, bool kept)
+{
+    const int64_t env = min_tiles_env();
+    if (env >= 0) return env;
     /* the kernel transform and its packing (36 C x F panels, once per
      * call) cost about as much as the products of ~40 tiles save: on fewer
      * (VGG's conv5 at 14x14 has 16, ResNet's res5 at 7x7 4) Winograd was
-     * 1.7-4.7x slower than the direct path (bench_conv_zoo BENCH_CONV=both) */
+     * 1.7-4.7x slower than the direct path (bench_conv_zoo BENCH_CONV=both).
+     * With the kernel kept (inference weights) only the tile transforms
+     * remain: 4 tiles still lost (res5 at batch 1: 1.84 vs 1.62 ms), 8 broke
+     * even or won (1.02-1.11x), 16 won 1.3-1.7x (bench_wino_kept, docs/perf.md
+     * "winoinf"). The count of tiles alone decides: the kept kernel's 36 C F
+     * values read per call and the products' 36 C F per tile scale alike. */
+    (void)p;
+    return kept ? WINO_MIN_TILES_KEPT : WINO_MIN_TILES;
+}
+
+bool tc_conv_winograd_use(const conv_plan *p)
+{
     const int64_t tiles = p->N * ((p->OH + 3) / 4) * ((p->OW + 3) / 4);
-    return tc_conv_get_algorithm() == TC_CONV_WINOGRAD && tiles >= WINO_MIN_TILES && p->groups == 1 && p->D == 1 && p->k[0] == 1 &&
-           p->k[1] == 3 && p->k[2] == 3 && p->s[1] == 1 && p->s[2] == 1 && p->dl[1] == 1 && p->dl[2] == 1 &&
-           p->C >= 8 && p->F >= 8 && !p->direct && !p->thin && !p->depthwise && !p->patches;
+    return tc_conv_get_algorithm() == TC_CONV_WINOGRAD && tc_conv_winograd_shape_ok(p) &&
+           tiles >= tc_conv_winograd_min_tiles(p, kept_panels(p) != NULL);
 }
 
 static const wino_transforms *pick(void)
@@ -86,20 +128,63 @@ static void kernel_units(void *ctx, int64_t lo, int64_t hi)
     j->tf->kernel_tf(j->w, j->C, j->F, j->flip, lo, hi, j->U);
 }
 
-/* 36 panels: forward B = U[e] [C, F]; flipped (dX) B = U[e]^T [F, C];
- * U stays valid (arena) for paths that read it unpacked (OpenBLAS) */
+/* The transform into U (36 C F values, [C][36][F]) over the pool: each U
+ * value is one thread's, so any split gives the same bits */
+static void transform_kernel(const wino_transforms *tf, const tc_scalar *w, int64_t C, int64_t F, bool flip,
+                             tc_scalar *U)
+{
+    kernel_job j = {tf, w, C, F, flip, U};
+    tc_parallel_for(C, 1 + 4096 / F, kernel_units, &j);
+}
+
+/* the 36 panels of U: forward B = U[e] [C, F]; flipped (dX) B = U[e]^T
+ * [F, C]; kept: in memory of their own (tc_conv_weights), else the arena's.
+ * The panels read U unpacked on some paths (OpenBLAS, m == 1): U must
+ * live as long as they do. */
+static bool pack_kernel(const tc_scalar *Uv, int64_t C, int64_t F, bool flip, bool kept, tc_gemm_b_panel *U)
+{
+    for (int e = 0; e < 36; e++) {
+        const tc_scalar *b = Uv + (int64_t)e * F; /* U[e] is [C, F] with rows 36 F apart */
+        const bool tb = flip;
+        const int64_t k = flip ? F : C, n = flip ? C : F;
+        if (!(kept ? tc_gemm_prepare_b_kept(&U[e], tb, k, n, b, 36 * F) : tc_gemm_prepare_b(&U[e], tb, k, n, b, 36 * F)))
+            return false;
+    }
+    return true;
+}
+
 static tc_gemm_b_panel *prepare_kernel(const wino_transforms *tf, const tc_scalar *w, int64_t C, int64_t F, bool flip)
 {
-    kernel_job j = {tf, w, C, F, flip, tc_arena_alloc(sizeof(tc_scalar) * (size_t)(36 * C * F))};
+    tc_scalar *Uv = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(36 * C * F));
     tc_gemm_b_panel *U = tc_arena_alloc(sizeof *U * 36);
-    if (!j.U || !U) return NULL;
-    tc_parallel_for(C, 1 + 4096 / F, kernel_units, &j); /* each U value is one thread's: any split, same bits */
-    for (int e = 0; e < 36; e++) {
-        const tc_scalar *b = j.U + (int64_t)e * F; /* U[e] is [C, F] with rows 36 F apart */
-        if (!(flip ? tc_gemm_prepare_b(&U[e], true, F, C, b, 36 * F) : tc_gemm_prepare_b(&U[e], false, C, F, b, 36 * F)))
-            return NULL;
+    if (!Uv || !U) return NULL;
+    transform_kernel(tf, w, C, F, flip, Uv);
+    return pack_kernel(Uv, C, F, flip, false, U) ? U : NULL;
+}
+
+tc_wino_kernel *tc_conv_winograd_kernel_new(const tc_scalar *w, int64_t C, int64_t F)
+{
+    tc_wino_kernel *k = calloc(1, sizeof *k);
+    if (k) k->U = malloc(sizeof(tc_scalar) * (size_t)(36 * C * F));
+    if (!k || !k->U) {
+        free(k);
+        return tc_error(TC_ERR_MEMORY, "conv: out of memory for a Winograd kernel"), NULL;
     }
-    return U;
+    k->tf = pick(), k->C = C, k->F = F;
+    transform_kernel(k->tf, w, C, F, false, k->U);
+    if (!pack_kernel(k->U, C, F, false, true, k->pk)) {
+        tc_conv_winograd_kernel_free(k);
+        return NULL;
+    }
+    return k;
+}
+
+void tc_conv_winograd_kernel_free(tc_wino_kernel *k)
+{
+    if (!k) return;
+    for (int e = 0; e < 36; e++) tc_gemm_b_panel_release(&k->pk[e]);
+    free(k->U);
+    free(k);
 }
 
 /* ---- the tiles ------------------------------------------------------------- */
@@ -193,7 +278,9 @@ static bool run(wino_geom *g, const wino_transforms *tf, const tc_gemm_b_panel *
 bool tc_conv_winograd_forward(const conv_plan *p, const tc_scalar *bias, tc_scalar *y)
 {
     const wino_transforms *tf = pick();
-    const tc_gemm_b_panel *U = prepare_kernel(tf, p->w, p->C, p->F, false);
+    /* the kernel kept with the model's weights, when it was made for this
+     * ISA's transforms (else transformed here, as it would have been) */
+    const tc_gemm_b_panel *kept = kept_panels(p), *U = kept ? kept : prepare_kernel(tf, p->w, p->C, p->F, false);
     if (!U) return false;
     wino_geom g = {.N = p->N, .Hin = p->H, .Win = p->W, .Cin = p->C, .Hout = p->OH, .Wout = p->OW, .Cout = p->F,
                    .off_h = -p->pb[1], .off_w = -p->pb[2], .in = p->x, .out = y, .bias = bias};

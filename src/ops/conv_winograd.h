@@ -41,10 +41,33 @@ typedef struct {
 } wino_transforms;
 extern const wino_transforms tc_wino_tf_generic, tc_wino_tf_avx2, tc_wino_tf_avx512;
 
-/* Whether the plan may run here (2-D 3x3, stride 1, dilation 1, one
- * group, at least 8 input and output channels, at least 40 output tiles of
- * 4x4 over the batch) and Winograd is selected. */
+/* The forward kernel transformed and packed once (kept with an inference
+ * model's tc_conv_weights, conv_prepack.c): U [C][36][F] (in memory of its
+ * own: m == 1 products and panels of another ISA read it) and its 36
+ * panels, made with the transforms tf of the ISA in use then; the forward
+ * pass uses it only while that ISA is still the one in use. Same values
+ * and panels as the per-call transform, so the same bits. */
+struct tc_wino_kernel {
+    const wino_transforms *tf;
+    int64_t C, F;
+    tc_scalar *U;
+    tc_gemm_b_panel pk[36];
+};
+/* w [3][3][C][F]; NULL (error set): out of memory */
+tc_wino_kernel *tc_conv_winograd_kernel_new(const tc_scalar *w, int64_t C, int64_t F);
+void tc_conv_winograd_kernel_free(tc_wino_kernel *k);
+
+/* Whether the plan's shape is one Winograd takes (2-D 3x3, stride 1,
+ * dilation 1, one group, at least 8 input and output channels, not a
+ * depthwise/thin/patch-keeping plan), whatever the selection and the
+ * number of tiles. */
+bool tc_conv_winograd_shape_ok(const conv_plan *p);
+/* Whether the plan runs here: Winograd selected, tc_conv_winograd_shape_ok,
+ * and enough 4x4 output tiles over the batch for the kernel transform to
+ * pay (tc_conv_winograd_min_tiles, kept: p->wino holds it made for the
+ * ISA in use). */
 bool tc_conv_winograd_use(const conv_plan *p);
+int64_t tc_conv_winograd_min_tiles(const conv_plan *p, bool kept);
 /* y = conv(x, w) (+ bias), then p->ep; dx += conv^T(dy). False (error
  * set): no scratch memory. */
 bool tc_conv_winograd_forward(const conv_plan *p, const tc_scalar *bias, tc_scalar *y);
