@@ -338,6 +338,53 @@ static void bad_input(void **state)
     tc_step_reset();
 }
 
+/* Average pool forward against float loops in the same order (0, then each
+ * tap inside the input in kernel order, then times 1 / count): bit for bit,
+ * on channels of 64 + 6 and 32 (the 64-channel register blocks and the
+ * tail), with and without count_include_pad, 1 and 2 threads. */
+static void avg_pool_bits(void **state)
+{
+    (void)state;
+    const int64_t N = 2, H = 9, W = 7;
+    for (int cs = 0; cs < 2; cs++)
+        for (int inc = 0; inc < 2; inc++) {
+            const int64_t C = cs ? 32 : 70;
+            tc_rng rng = tc_rng_new(5 + cs);
+            tc_tensor *x = tc_test_uniform(&rng, TC_SHAPE(N, H, W, C), -2, 2);
+            tc_pool_params p = {.kernel = {3, 3}, .stride = {1, 2}, .dilation = {1, 1}, .padding = TC_EXPLICIT,
+                                .pad_before = {1, 1}, .pad_after = {1, 1}, .count_include_pad = inc};
+            const int64_t OH = H, OW = (W + 2 - 3) / 2 + 1;
+            for (int threads = 1; threads <= 2; threads++) {
+                tc_set_num_threads(threads);
+                tc_tensor *y = tc_avg_pool(x, &p);
+                tc_assert_ok(y);
+                assert_int_equal(tc_numel(y), N * OH * OW * C);
+                for (int64_t n = 0; n < N; n++)
+                    for (int64_t oh = 0; oh < OH; oh++)
+                        for (int64_t ow = 0; ow < OW; ow++)
+                            for (int64_t c = 0; c < C; c++) {
+                                float acc = 0;
+                                int cnt = 0;
+                                for (int a = 0; a < 3; a++)
+                                    for (int b = 0; b < 3; b++) {
+                                        int64_t ih = oh - 1 + a, iw = ow * 2 - 1 + b;
+                                        if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                                        acc += x->data[((n * H + ih) * W + iw) * C + c];
+                                        cnt++;
+                                    }
+                                float ref = acc * (1.0f / (float)(inc ? 9 : cnt));
+                                float got = y->data[((n * OH + oh) * OW + ow) * C + c];
+                                if (!same_bits(got, ref))
+                                    fail_msg("C %lld include_pad %d: y[%lld,%lld,%lld,%lld] is %.9g, loops %.9g",
+                                             (long long)C, inc, (long long)n, (long long)oh, (long long)ow,
+                                             (long long)c, (double)got, (double)ref);
+                            }
+            }
+            tc_step_reset();
+        }
+    tc_set_num_threads(2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +392,7 @@ int main(void)
         cmocka_unit_test(thread_count_invariance),
         cmocka_unit_test(max_pool_against_loops),
         cmocka_unit_test(max_pool_accumulates),
+        cmocka_unit_test(avg_pool_bits),
         cmocka_unit_test(output_sizes),
         cmocka_unit_test(bad_input),
     };

@@ -317,6 +317,21 @@ void tc_gemm_b(bool trans_a, int64_t m, tc_scalar alpha, const tc_scalar *a, int
     tc_gemm(trans_a, pb->tb, m, pb->n, pb->k, alpha, a, lda, pb->b, pb->ldb, beta, c, ldc);
 }
 
+bool tc_gemm_b_tiles(int64_t m, const tc_scalar *a, int64_t lda, const tc_gemm_b_panel *pb, const tc_scalar *bias,
+                     tc_scalar *c, int64_t ldc, tc_gemm_tile_fn fn, void *ctx)
+{
+#ifndef TC_DOUBLE
+    const tc_sgemm_kernel_info *own = pb->lowp ? NULL : prepacked_for(pb, m);
+    if (!own) return false;
+    const tc_sgemm_tile_ep ep = {fn, ctx};
+    tc_sgemm_packed_pb_ep(own, tc_num_threads(), m, pb->n, pb->k, a, lda, pb->packed, bias, c, ldc, &ep);
+    return true;
+#else
+    (void)m, (void)a, (void)lda, (void)pb, (void)bias, (void)c, (void)ldc, (void)fn, (void)ctx;
+    return false;
+#endif
+}
+
 bool tc_gemm_b_runs(bool pooled, int64_t m, const tc_gemm_a_runs *a, const tc_gemm_b_panel *pb,
                     const tc_scalar *bias, tc_scalar *c, int64_t ldc)
 {

@@ -111,6 +111,20 @@ void tc_sgemm_pack_b(const tc_sgemm_kernel_info *kern, bool trans_b, int64_t k, 
 void tc_sgemm_packed_pb(const tc_sgemm_kernel_info *kern, int threads, bool trans_a, int64_t m, int64_t n, int64_t k,
                         float alpha, const float *a, int64_t lda, const float *bpk, const float *bias, float beta,
                         float *c, int64_t ldc);
+/* A function run on each finished tile of C: rows row..row+h-1, columns
+ * col..col+w-1 at c (C's element (row, col)), ldc apart, once the tile
+ * holds its final values and while it is still in cache (a convolution's
+ * ReLU / clip / residual add: a separate pass over C re-read it from L3).
+ * It must act on each element alone (the tiles depend on the thread count). */
+typedef struct {
+    void (*fn)(void *ctx, float *c, int64_t ldc, int64_t row, int64_t h, int64_t col, int64_t w);
+    void *ctx;
+} tc_sgemm_tile_ep;
+/* tc_sgemm_packed_pb (not transposed, alpha 1, beta 0), then ep on every
+ * tile of C: the bits of the product followed by ep over all of C. */
+void tc_sgemm_packed_pb_ep(const tc_sgemm_kernel_info *kern, int threads, int64_t m, int64_t n, int64_t k,
+                           const float *a, int64_t lda, const float *bpk, const float *bias, float *c, int64_t ldc,
+                           const tc_sgemm_tile_ep *ep);
 /* tc_sgemm_packed_pb (alpha 1, beta 0) with op(A) gathered in runs (see
  * tc_gemm_a_runs in internal.h) straight into the kernel's A strips
  * instead of read from a matrix: the strips, and so the bits, are those of

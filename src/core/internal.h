@@ -142,6 +142,14 @@ typedef struct tc_gemm_a_runs {
  * matrix and calls those. */
 bool tc_gemm_b_runs(bool pooled, int64_t m, const tc_gemm_a_runs *a, const tc_gemm_b_panel *pb,
                     const tc_scalar *bias, tc_scalar *c, int64_t ldc);
+/* C = A B + bias (A m x k row-major, B the panel, alpha 1, beta 0) as
+ * tc_gemm_b, then fn(ctx, c at (row, col), ldc, row, h, col, w) on each
+ * finished tile of C while it is in cache (fn must act on each element
+ * alone): false, with nothing done, where that product would not run our
+ * packed float kernel (the caller then calls tc_gemm_b and its own pass). */
+typedef void (*tc_gemm_tile_fn)(void *ctx, tc_scalar *c, int64_t ldc, int64_t row, int64_t h, int64_t col, int64_t w);
+bool tc_gemm_b_tiles(int64_t m, const tc_scalar *a, int64_t lda, const tc_gemm_b_panel *pb, const tc_scalar *bias,
+                     tc_scalar *c, int64_t ldc, tc_gemm_tile_fn fn, void *ctx);
 /* Whether tc_gemm_prepare_b packs (our own kernel is in use): then a B
  * shared by many products costs one packing, whatever their number. */
 bool tc_gemm_packs_b(void);

@@ -12,6 +12,24 @@ void tc_strided_apply(int ndim, const int64_t *shape, tc_scalar *dst, const int6
     }
     int64_t idx[TC_MAX_DIMS] = {0};
     int64_t inner = shape[ndim - 1], ds = dst_strides[ndim - 1], ss = src_strides[ndim - 1];
+    if (inner < 16 && ss != 1) {
+        /* a short inner axis read across (a channels-first image viewed
+         * channels-last: C = 3, read H * W apart) while another axis is
+         * contiguous in the source: that axis innermost instead, so the loop
+         * below runs long and reads along memory (each element is still
+         * copied or added once: the order changes no value) */
+        int a = -1;
+        for (int k = 0; k < ndim - 1; k++)
+            if (src_strides[k] == 1 && shape[k] >= 16) a = k;
+        if (a >= 0) {
+            int64_t sh[TC_MAX_DIMS], dst2[TC_MAX_DIMS], src2[TC_MAX_DIMS];
+            for (int k = 0; k < ndim; k++) sh[k] = shape[k], dst2[k] = dst_strides[k], src2[k] = src_strides[k];
+            sh[a] = inner, dst2[a] = ds, src2[a] = ss;
+            sh[ndim - 1] = shape[a], dst2[ndim - 1] = dst_strides[a], src2[ndim - 1] = 1;
+            tc_strided_apply(ndim, sh, dst, dst2, src, src2, accumulate);
+            return;
+        }
+    }
     if (ndim == 2 && ds != ss && shape[0] >= 32 && inner >= 32) {
         /* a transpose-like copy: in 32 x 32 tiles, so that the lines of the
          * side read (or written) across stay in cache (2.5x on 512 x 2048) */

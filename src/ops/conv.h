@@ -42,6 +42,8 @@ static inline bool tc_conv_has_epilogue(const conv_plan *p) { return p->ep.act !
 void tc_conv_epilogue(const conv_plan *p, tc_scalar *y, int64_t r0, int64_t r1);
 /* The same over all rows, split over the threads (for kernels that write the whole output in one call). */
 void tc_conv_epilogue_all(const conv_plan *p, tc_scalar *y);
+/* the epilogue of conv_plan ctx on one tile of the output (a tc_gemm_tile_fn) */
+void tc_conv_epilogue_tile(void *ctx, tc_scalar *y, int64_t ldc, int64_t row, int64_t h, int64_t col, int64_t w);
 /* tc_conv_epilogue over the pool (y points at row r0): for a tile whose GEMM was split too */
 void tc_conv_epilogue_parallel(const conv_plan *p, tc_scalar *y, int64_t r0, int64_t r1);
 /* backward of a fused ReLU (training keeps conv + ReLU one op): dY where the

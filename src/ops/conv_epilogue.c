@@ -22,6 +22,36 @@ void tc_conv_epilogue(const conv_plan *p, tc_scalar *y, int64_t r0, int64_t r1)
     }
 }
 
+/* tc_conv_epilogue on columns col..col+w-1 of rows row..row+h-1 (y at
+ * (row, col), ldc apart): the same operations on each element */
+/* one row of a tile; restrict parameters (block-scope restrict pointers
+ * left the residual add scalar: 6% of ResNet-50) */
+static inline __attribute__((always_inline)) void tile_row(const conv_epilogue *e, tc_scalar *restrict y,
+                                                            const tc_scalar *restrict r, int64_t w)
+{
+    const tc_scalar lo = e->lo, hi = e->hi;
+    if (r) TC_FOR_VEC(j, w, y[j] = y[j] + r[j]);
+    switch (e->act) {
+    case TC_CONV_RELU: TC_FOR_VEC(j, w, y[j] = y[j] > 0 ? y[j] : 0); break;
+    case TC_CONV_CLIP: TC_FOR_VEC(j, w, y[j] = y[j] < lo ? lo : y[j] > hi ? hi : y[j]); break;
+    case TC_CONV_ACT_NONE: break;
+    }
+}
+
+static inline __attribute__((always_inline)) void tile_rows(const conv_plan *p, tc_scalar *y, int64_t ldc,
+                                                             int64_t row, int64_t h, int64_t col, int64_t w)
+{
+    const conv_epilogue *e = &p->ep;
+    for (int64_t i = 0; i < h; i++) tile_row(e, y + i * ldc, e->res ? e->res + (row + i) * p->F + col : NULL, w);
+}
+
+void tc_conv_epilogue_tile(void *ctx, tc_scalar *y, int64_t ldc, int64_t row, int64_t h, int64_t col, int64_t w)
+{
+    /* the AVX-512 kernel's full tile, 32 wide: constant trip counts, no scalar tail */
+    if (w == 32) tile_rows(ctx, y, ldc, row, h, col, 32);
+    else tile_rows(ctx, y, ldc, row, h, col, w);
+}
+
 typedef struct {
     const conv_plan *p;
     tc_scalar *y; /* row r0 */

@@ -166,10 +166,73 @@ static inline void add_channels(tc_scalar *restrict y, const tc_scalar *restrict
     for (; ch < C; ch++) y[ch] += x[ch];
 }
 
+/* y[0..w) = (0 + x_0 + x_1 + ... over the nt taps in order) * inv, with the
+ * sums in registers (w <= AVG_BLOCK): the adds of add_channels into y, in
+ * the same order, without loading and storing y once per tap (that was
+ * half of an average pool's time: 3% of Inception-v3) */
+#define AVG_BLOCK 64
+static inline __attribute__((always_inline)) void avg_block(tc_scalar *restrict y, const tc_scalar *restrict x,
+                                                            const int64_t *off, int nt, tc_scalar inv, int64_t w)
+{
+    tc_scalar acc[AVG_BLOCK];
+    for (int64_t j = 0; j < w; j++) acc[j] = 0;
+    for (int t = 0; t < nt; t++) {
+        const tc_scalar *restrict xt = x + off[t];
+        for (int64_t j = 0; j < w; j++) acc[j] += xt[j];
+    }
+    for (int64_t j = 0; j < w; j++) y[j] = acc[j] * inv;
+}
+
+#define AVG_MAX_TAPS 256
+
 static void avg_forward_rows(void *ctx, int64_t lo, int64_t hi)
 {
     pool_plan *p = ctx;
     int64_t C = p->C;
+    int64_t off[AVG_MAX_TAPS];
+    for (int64_t r = lo; r < hi && p->taps <= AVG_MAX_TAPS; r++) {
+        int64_t ow = r % p->OW, t = r / p->OW, oh = t % p->OH, od = (t / p->OH) % p->OD, n = t / p->OH / p->OD;
+        int64_t o[3] = {od, oh, ow}, in[3] = {p->D, p->H, p->W}, f[3], c[3], pc[3];
+        for (int a = 0; a < 3; a++) window(p, a, o[a], in[a], &f[a], &c[a], &pc[a]);
+        int nt = 0; /* the taps inside the input, in kernel order */
+        for (int64_t kd = 0; kd < p->k[0]; kd++) {
+            int64_t id = od * p->s[0] - p->pb[0] + kd * p->dl[0];
+            if (id < 0 || id >= p->D) continue;
+            for (int64_t kh = 0; kh < p->k[1]; kh++) {
+                int64_t ih = oh * p->s[1] - p->pb[1] + kh * p->dl[1];
+                if (ih < 0 || ih >= p->H) continue;
+                for (int64_t kw = 0; kw < p->k[2]; kw++) {
+                    int64_t iw = ow * p->s[2] - p->pb[2] + kw * p->dl[2];
+                    if (iw < 0 || iw >= p->W) continue;
+                    off[nt++] = (((n * p->D + id) * p->H + ih) * p->W + iw) * C;
+                }
+            }
+        }
+        int64_t cnt = p->include_pad ? pc[0] * pc[1] * pc[2] : c[0] * c[1] * c[2];
+        tc_scalar inv = cnt > 0 ? (tc_scalar)1 / (tc_scalar)cnt : 0;
+        tc_scalar *y = p->y + r * C;
+        int64_t c0 = 0;
+#ifndef TC_DOUBLE
+        /* 64 channels as four 16-float vectors held across the taps */
+        typedef float v16 __attribute__((vector_size(64)));
+        for (; c0 + AVG_BLOCK <= C; c0 += AVG_BLOCK) {
+            v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b;
+            for (int u = 0; u < nt; u++) {
+                const float *xt = p->x + off[u] + c0;
+                memcpy(&b, xt, sizeof b), a0 += b;
+                memcpy(&b, xt + 16, sizeof b), a1 += b;
+                memcpy(&b, xt + 32, sizeof b), a2 += b;
+                memcpy(&b, xt + 48, sizeof b), a3 += b;
+            }
+            a0 *= inv, a1 *= inv, a2 *= inv, a3 *= inv;
+            memcpy(y + c0, &a0, sizeof a0), memcpy(y + c0 + 16, &a1, sizeof a1);
+            memcpy(y + c0 + 32, &a2, sizeof a2), memcpy(y + c0 + 48, &a3, sizeof a3);
+        }
+#endif
+        for (; c0 + AVG_BLOCK <= C; c0 += AVG_BLOCK) avg_block(y + c0, p->x + c0, off, nt, inv, AVG_BLOCK);
+        if (c0 < C) avg_block(y + c0, p->x + c0, off, nt, inv, C - c0);
+    }
+    if (p->taps <= AVG_MAX_TAPS) return;
     for (int64_t r = lo; r < hi; r++) {
         int64_t ow = r % p->OW, t = r / p->OW, oh = t % p->OH, od = (t / p->OH) % p->OD, n = t / p->OH / p->OD;
         int64_t o[3] = {od, oh, ow}, in[3] = {p->D, p->H, p->W}, f[3], c[3], pc[3];
