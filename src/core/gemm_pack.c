@@ -525,7 +525,7 @@ void tc_sgemm_packed_bias(const tc_sgemm_kernel_info *kern, int threads, bool tr
                           int64_t n, int64_t k, float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
                           const float *bias, float beta, float *c, int64_t ldc)
 {
-    sgemm_drive(kern, threads, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, NULL, bias, NULL, beta, c, ldc);
+    sgemm_drive(kern, threads, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, NULL, bias, NULL, beta, c, ldc, NULL);
 }
 
 /* Layout: K block p0 (steps of GEMM_KC from 0, kc deep) holds all NR strips
@@ -577,7 +577,7 @@ bool tc_sgemm_packed_runs_b(const tc_sgemm_kernel_info *kern, int threads, int64
                             int64_t ldc)
 {
     if (!kern->pack_a6r || kern->mr != 6 || !b) return false;
-    return sgemm_drive(kern, threads, false, false, m, n, k, 1, NULL, 0, b, ldb, NULL, bias, ar, 0, c, ldc);
+    return sgemm_drive(kern, threads, false, false, m, n, k, 1, NULL, 0, b, ldb, NULL, bias, ar, 0, c, ldc, NULL);
 }
 
 const tc_sgemm_kernel_info *tc_sgemm_kernel_for(int isa_level)
