@@ -524,9 +524,12 @@ static void tile_pixels(const conv_plan *p, int64_t r0, int64_t r1, int64_t *lo,
 
 /* The input-gradient tiles: bounds[0..nx] (nx a multiple of 4, so each wave
  * splits evenly over two threads), rows rounded to strips of 6, and tiles of
- * the same parity touching disjoint pixels; 0 when no such tiling has at
- * least 4 tiles (few rows, 1-row images: dX then goes tile by tile with
- * each product split). A rule of the shape only. */
+ * the same parity touching disjoint pixels (a tile must span the kernel's
+ * rows: VGG's 224-wide conv1_2 gets 48 tiles of 4-5 image rows, not the 196
+ * of its 256-row im2col tiles); 0 when no such tiling has at least 4 tiles
+ * (few rows: dX then goes tile by tile with each product split). A wave
+ * tile is done in im2col tiles of at most p->tile rows, in order. A rule of
+ * the shape only. */
 static int64_t dx_tiles(const conv_plan *p, int64_t **bounds_out)
 {
     const int64_t rows = p->N * p->rows_img;
@@ -534,7 +537,7 @@ static int64_t dx_tiles(const conv_plan *p, int64_t **bounds_out)
     nx = nx < 4 ? 4 : (nx + 3) / 4 * 4;
     int64_t *b = tc_arena_alloc(sizeof(int64_t) * (size_t)(3 * nx + 1)), *lo = b + nx + 1, *hi = lo + nx;
     if (!b) return 0;
-    for (; nx >= 4; nx = nx > 8 ? 8 : nx - 4) { /* then wider tiles: 8, 4 */
+    for (; nx >= 4; nx = nx == 4 ? 0 : nx / 8 * 4 < 4 ? 4 : nx / 8 * 4) { /* else half as many, wider */
         if (rows / nx < 12) continue;
         for (int64_t u = 0; u < nx; u++) b[u] = (u * rows / nx + 3) / 6 * 6;
         b[nx] = rows;
@@ -564,10 +567,13 @@ static void dx_wave_tiles(void *ctx, int64_t lo, int64_t hi)
     const conv_plan *p = j->p;
     tc_scalar *dP = j->scratch + tc_thread_id() * 2 * j->scratch_len + j->scratch_len;
     for (int64_t i = lo; i < hi; i++) {
-        const int64_t u = 2 * i + w->wave, r0 = w->bounds[u], r1 = w->bounds[u + 1];
-        for (int64_t g = 0; g < p->groups; g++) {
-            tc_gemm_serial_b(false, r1 - r0, 1, j->dy + r0 * p->F + g * p->Fg, p->F, &j->wp[g], NULL, 0, dP, p->K);
-            col2im_tile(p, g, r0, r1, dP, j->dx);
+        const int64_t u = 2 * i + w->wave, b0 = w->bounds[u], b1 = w->bounds[u + 1], t = tile_rows(p, b0, b1);
+        for (int64_t r0 = b0; r0 < b1; r0 += t) {
+            const int64_t r1 = r0 + t < b1 ? r0 + t : b1;
+            for (int64_t g = 0; g < p->groups; g++) {
+                tc_gemm_serial_b(false, r1 - r0, 1, j->dy + r0 * p->F + g * p->Fg, p->F, &j->wp[g], NULL, 0, dP, p->K);
+                col2im_tile(p, g, r0, r1, dP, j->dx);
+            }
         }
     }
 }
@@ -636,8 +642,7 @@ bool tc_conv_backward_kernel(const conv_plan *p, const tc_scalar *dy, tc_scalar 
         return true;
     }
     if (!dx && !dw) return true;
-    /* + 6 rows: the input-gradient tiles of one block are rounded to strips (dx_tiles) */
-    conv_job j = {.p = p, .dy = dy, .dx = dx, .dw = dw, .db = db, .scratch_len = (p->tile + 6) * p->K};
+    conv_job j = {.p = p, .dy = dy, .dx = dx, .dw = dw, .db = db, .scratch_len = p->tile * p->K};
     j.scratch = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(tc_num_threads() * 2 * j.scratch_len));
     if (!j.scratch || (dx && !prepare_kernel(&j, true))) return false;
     /* One image block: its products add straight into dw (beta 1 from the
