@@ -410,7 +410,10 @@ static void im2col_cols(const conv_plan *p, const patch_tap *taps, int64_t g, in
 }
 
 /* out[c] += sum over rows r in order of dy[r][c], for columns in blocks of
- * COLSUM_COLS: per column the additions of tc_accumulate row by row */
+ * COLSUM_COLS: per column the additions of tc_accumulate row by row, the
+ * running sums of a block kept in registers down the rows (a load, add and
+ * store of out per row and column cost res2_1x1_out's 3,136 x 256 gradient
+ * 1 ms) */
 #define COLSUM_COLS 16
 typedef struct {
     const tc_scalar *dy;
@@ -421,11 +424,22 @@ typedef struct {
 static void colsum_units(void *ctx, int64_t lo, int64_t hi)
 {
     const colsum_job *c = ctx;
-    const int64_t c0 = lo * COLSUM_COLS, c1 = hi * COLSUM_COLS < c->F ? hi * COLSUM_COLS : c->F;
-    for (int64_t r = 0; r < c->rows; r++) {
-        const tc_scalar *restrict s = c->dy + r * c->F;
-        tc_scalar *restrict d = c->out;
-        for (int64_t i = c0; i < c1; i++) d[i] += s[i];
+    const int64_t c1 = hi * COLSUM_COLS < c->F ? hi * COLSUM_COLS : c->F;
+    for (int64_t c0 = lo * COLSUM_COLS; c0 < c1; c0 += COLSUM_COLS) {
+        tc_scalar acc[COLSUM_COLS];
+        const tc_scalar *s = c->dy + c0;
+        if (c1 - c0 >= COLSUM_COLS) { /* fixed trip counts: vectorised at -O2 */
+            for (int i = 0; i < COLSUM_COLS; i++) acc[i] = c->out[c0 + i];
+            for (int64_t r = 0; r < c->rows; r++, s += c->F)
+                for (int i = 0; i < COLSUM_COLS; i++) acc[i] += s[i];
+            for (int i = 0; i < COLSUM_COLS; i++) c->out[c0 + i] = acc[i];
+        } else {
+            const int64_t w = c1 - c0;
+            for (int64_t i = 0; i < w; i++) acc[i] = c->out[c0 + i];
+            for (int64_t r = 0; r < c->rows; r++, s += c->F)
+                for (int64_t i = 0; i < w; i++) acc[i] += s[i];
+            for (int64_t i = 0; i < w; i++) c->out[c0 + i] = acc[i];
+        }
     }
 }
 
