@@ -451,7 +451,7 @@ int64_t tc_sgemm_packed_b_floats(const tc_sgemm_kernel_info *kern, int64_t k, in
  * 3x3 x 512 x 512, 2.4M values: 0.75 ms against 0.75 ms of GEMM on each of
  * two threads). Each unit is a run of strips inside one K block; the values
  * are copies, so however the units are shared out the panel is the same. */
-#define PACK_B_UNIT_STRIPS 8
+#define PACK_B_UNIT_STRIPS 2
 #define PACK_B_PARALLEL_FLOATS (64 * 1024)
 
 typedef struct {

@@ -205,6 +205,7 @@ typedef struct {
     const patch_tap *taps;  /* forward: the taps of the patch runs, or NULL */
     tc_gemm_b_panel *wp; /* per group: W [K, Fg] (forward) or W^T [Fg, K] (dX), packed once per call
                             (or, forward, p->wpk: once at load) */
+    int64_t ftile;       /* forward: rows per tile (forward_tiles) */
 } conv_job;
 
 /* The kernel of each group as the B of the tile products, packed once for
@@ -254,12 +255,25 @@ static void im2col_parallel(const conv_plan *p, int64_t g, int64_t r0, int64_t r
     tc_parallel_for((r1 - r0 + IM2COL_ROWS - 1) / IM2COL_ROWS, 1, im2col_units, &j);
 }
 
+/* Rows per forward tile: tile_rows', but an even number of tiles where
+ * they are shared out whole (res2_3x3's 13 tiles split 7:6 over two
+ * threads; 14 split evenly). A rule of the shape (and on our own kernel,
+ * where each output row is its own product over the whole K, the cut
+ * changes no bit at all). */
+static int64_t forward_tiles(const conv_plan *p, int64_t rows, int64_t few)
+{
+    const int64_t t = tile_rows(p, 0, rows), n = (rows + t - 1) / t;
+    if (n <= few || n % 2 == 0) return t;
+    const int64_t t2 = ((rows + n) / (n + 1) + 11) / 12 * 12;
+    return t2 <= p->tile && (rows + t2 - 1) / t2 % 2 == 0 ? t2 : t;
+}
+
 /* forward tiles [lo, hi) of the batch's rows */
 static void forward_units(void *ctx, int64_t lo, int64_t hi)
 {
     const conv_job *j = ctx;
     const conv_plan *p = j->p;
-    const int64_t rows = p->N * p->rows_img, t = tile_rows(p, 0, rows);
+    const int64_t rows = p->N * p->rows_img, t = j->ftile;
     tc_scalar *P = j->scratch + tc_thread_id() * j->scratch_len;
     for (int64_t u = lo; u < hi; u++) {
         int64_t r0 = u * t, r1 = r0 + t < rows ? r0 + t : rows;
@@ -304,7 +318,8 @@ bool tc_conv_forward_kernel(const conv_plan *p, const tc_scalar *bias, tc_scalar
             j.zeros = z, j.taps = taps;
         }
     }
-    const int64_t rows_t = tile_rows(p, 0, rows), ntiles = (rows + rows_t - 1) / rows_t;
+    const int64_t rows_t = forward_tiles(p, rows, FEW_TILES), ntiles = (rows + rows_t - 1) / rows_t;
+    j.ftile = rows_t;
     if (ntiles > FEW_TILES) {
         tc_parallel_for(ntiles, 1, forward_units, &j);
         return true;
