@@ -519,35 +519,29 @@ static void dw_parallel(const conv_job *j, const patch_tap *taps)
 }
 
 /* The pixels (flat, over the batch) the windows of rows [r0, r1) touch lie
- * in [*lo, *hi] (*hi < *lo: none) */
+ * in [*lo, *hi] (*hi < *lo: none). Per run of rows in one output row: the
+ * first window's corner bounds it below, the last one's far corner above
+ * (the width clamped into the image, which can only widen the range), so
+ * the rule costs a few operations per output row, not per position. */
 static void tile_pixels(const conv_plan *p, int64_t r0, int64_t r1, int64_t *lo, int64_t *hi)
 {
     const int64_t span[3] = {(p->k[0] - 1) * p->dl[0], (p->k[1] - 1) * p->dl[1], (p->k[2] - 1) * p->dl[2]};
-    int64_t n = r0 / p->rows_img, o = r0 % p->rows_img;
-    int64_t ow = o % p->OW, oh = (o / p->OW) % p->OH, od = o / p->OW / p->OH;
     *lo = INT64_MAX, *hi = -1;
-    for (int64_t r = r0; r < r1; r++) {
-        const int64_t c[3] = {od * p->s[0] - p->pb[0], oh * p->s[1] - p->pb[1], ow * p->s[2] - p->pb[2]};
-        const int64_t size[3] = {p->D, p->H, p->W};
-        int64_t a[3], b[3];
-        bool any = true;
-        for (int i = 0; i < 3; i++) {
-            a[i] = c[i] > 0 ? c[i] : 0;
-            b[i] = c[i] + span[i] < size[i] - 1 ? c[i] + span[i] : size[i] - 1;
-            any = any && a[i] <= b[i];
-        }
-        if (any) {
-            const int64_t l = ((n * p->D + a[0]) * p->H + a[1]) * p->W + a[2], h = ((n * p->D + b[0]) * p->H + b[1]) * p->W + b[2];
-            if (l < *lo) *lo = l;
-            if (h > *hi) *hi = h;
-        }
-        if (++ow == p->OW) {
-            ow = 0;
-            if (++oh == p->OH) {
-                oh = 0;
-                if (++od == p->OD) od = 0, n++;
-            }
-        }
+    for (int64_t r = r0; r < r1;) {
+        const int64_t n = r / p->rows_img, o = r % p->rows_img;
+        const int64_t ow = o % p->OW, oh = (o / p->OW) % p->OH, od = o / p->OW / p->OH;
+        const int64_t e = r + (p->OW - ow) < r1 ? r + (p->OW - ow) : r1, ow_last = ow + (e - 1 - r);
+        r = e;
+        const int64_t d0 = od * p->s[0] - p->pb[0], h0 = oh * p->s[1] - p->pb[1];
+        const int64_t da = d0 > 0 ? d0 : 0, db = d0 + span[0] < p->D - 1 ? d0 + span[0] : p->D - 1;
+        const int64_t ha = h0 > 0 ? h0 : 0, hb = h0 + span[1] < p->H - 1 ? h0 + span[1] : p->H - 1;
+        if (da > db || ha > hb) continue; /* these windows lie in the padding */
+        int64_t wa = ow * p->s[2] - p->pb[2], wb = ow_last * p->s[2] - p->pb[2] + span[2];
+        wa = wa < 0 ? 0 : wa > p->W - 1 ? p->W - 1 : wa;
+        wb = wb < 0 ? 0 : wb > p->W - 1 ? p->W - 1 : wb;
+        const int64_t l = ((n * p->D + da) * p->H + ha) * p->W + wa, h = ((n * p->D + db) * p->H + hb) * p->W + wb;
+        if (l < *lo) *lo = l;
+        if (h > *hi) *hi = h;
     }
 }
 
