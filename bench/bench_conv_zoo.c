@@ -2,8 +2,9 @@
  * (bench/conv_zoo_shapes.h), forward alone (inference: nothing needs a
  * gradient) and forward + backward (training: kernel and bias gradients,
  * and the input gradient except for a first layer of <= 4 channels, which
- * no network needs), as a fraction of this machine's 1-core FMA peak
- * measured at start-up (bench/peak.h), per CPU-second used: the share of
+ * no network needs), as a fraction of this machine's 1-core FMA peak for
+ * the ISA path in use (TENSORCOOK_ISA) measured at start-up (bench/peak.h),
+ * per CPU-second used: the share of
  * the cycles the run took that did useful FMAs (time threads spend waiting
  * counts against it).
  * Usage: TENSORCOOK_THREADS=N bench_conv_zoo [REPEATS] [BATCH]   (5, 1)
@@ -68,8 +69,12 @@ int main(int argc, char **argv)
         return 2;
     }
     int threads = tc_num_threads();
-    double peak = measure_peak(1);
-    printf("measured FMA peak (%s loop): %.1f GFLOP/s on 1 core; running on %d thread(s)\n", peak_isa(), peak, threads);
+    /* % of the peak of the ISA path in use (TENSORCOOK_ISA=avx2 on an AVX-512
+     * CPU is measured against the 256-bit loop; generic against SSE) */
+    const char *isa = tc_isa_name(tc_isa());
+    double peak = measure_peak_isa(1, isa);
+    printf("measured FMA peak (%s loop, the ISA path in use): %.1f GFLOP/s on 1 core (best loop, %s: %.1f);"
+           " running on %d thread(s)\n", peak_isa_loop(isa), peak, peak_isa(), measure_peak(1), threads);
     tc_rng rng = tc_rng_new(1);
     for (size_t i = 0; i < sizeof ZOO_CONV_SHAPES / sizeof ZOO_CONV_SHAPES[0]; i++) {
         const zoo_conv_shape *s = &ZOO_CONV_SHAPES[i];

@@ -1,7 +1,8 @@
 /* Speed of the hot kernels: conv2d forward+backward on the cookbook's layer
  * shapes and two GEMMs, in GFLOP/s and as a fraction of this machine's
- * FMA peak, measured at start-up (bench/peak.h: an FMA loop chosen from the
- * CPU's features), on 1 core and on the N cores of the run.
+ * FMA peak for the ISA path in use (TENSORCOOK_ISA), measured at start-up
+ * (bench/peak.h: that ISA's FMA loop, capped at the CPU's features), on 1
+ * core and on the N cores of the run.
  * Usage: TENSORCOOK_THREADS=N bench_ops [repeats]
  * Prints one line per shape (best of the repeats after one warm-up):
  *   name threads N ms GFLOP/s, % of the 1-core peak, % of the N-core peak
@@ -49,10 +50,11 @@ int main(int argc, char **argv)
     int repeats = argc > 1 ? atoi(argv[1]) : 5;
     int threads = tc_num_threads();
     double wall_1, wall_n;
-    peak_1 = measure_peak_wall(1, &wall_1);
-    peak_n = threads > 1 ? measure_peak_wall(threads, &wall_n) : (wall_n = wall_1, peak_1);
+    const char *isa = tc_isa_name(tc_isa()); /* the peak of the ISA path in use */
+    peak_1 = measure_peak_isa_wall(1, isa, &wall_1);
+    peak_n = threads > 1 ? measure_peak_isa_wall(threads, isa, &wall_n) : (wall_n = wall_1, peak_1);
     printf("measured FMA peak (%s loop, CPU time): %.1f GFLOP/s on 1 core, %.1f on %d"
-           " (wall clock, the share this run got: %.1f, %.1f)\n", peak_isa(), peak_1, peak_n, threads, wall_1, wall_n);
+           " (wall clock, the share this run got: %.1f, %.1f)\n", peak_isa_loop(isa), peak_1, peak_n, threads, wall_1, wall_n);
     tc_rng rng = tc_rng_new(1);
     for (size_t s = 0; s < sizeof CONV_SHAPES / sizeof CONV_SHAPES[0]; s++) {
         const conv_shape *c = &CONV_SHAPES[s];

@@ -6,8 +6,10 @@
 # one and AVX2) under both OpenBLAS kernel choices (OPENBLAS_CORETYPE unset and
 # Haswell), since which BLAS kernel the environment picks must not decide the
 # speed. Printed per layer and pass: PyTorch's figure, tensorcook's for each
-# path and its ratio, and the best path's GFLOP per CPU-second as a % of the
-# machine's measured 1-core peak (bench_conv_zoo's last column).
+# path and its ratio, and each path's GFLOP per CPU-second as a % of the
+# measured 1-core FMA peak of that path's own ISA (bench_conv_zoo's last
+# column: the AVX2 path against the 256-bit loop, about half the 512-bit
+# peak on Zen 5).
 # At 1 thread the figures are GFLOP per CPU-second (steady on a shared
 # machine); at 2 threads GFLOP/s of wall time (a speed-up needs both cores).
 # Usage: bench/compare_conv_zoo.sh [BUILD_DIR] [REPEATS] [ROUNDS] [BATCH]
@@ -60,16 +62,15 @@ cols = [(p, c) for p in paths for c in ("unset", "Haswell")]
 for t in (1, 2):
     th, order, _, _ = best(f"{d}/torch_{t}.txt", t)
     tc = {pc: best(f"{d}/tc_{pc[0]}_{pc[1]}_{t}.txt", t) for pc in cols}
-    peak = tc[cols[0]][2]
     unit = "GFLOP/cpu-s" if t == 1 else "GFLOP/s"
-    print(f"\n{t} thread(s), {unit}; %peak: best path's GFLOP/cpu-s over the 1-core peak ({peak:.0f} GFLOP/s)")
-    head = "".join(f" | {p + '/' + ('cs-unset' if c == 'unset' else 'cs-Haswell'):>16} ratio" for p, c in cols)
-    print(f"{'layer':<13} {'pass':<5} | {'torch':>6}{head} | %peak")
+    peaks = ", ".join(f"{p} {tc[(p, 'unset')][2]:.0f}" for p in paths)
+    print(f"\n{t} thread(s), {unit}; %pk: the path's GFLOP/cpu-s over its own ISA's 1-core peak ({peaks} GFLOP/s)")
+    head = "".join(f" | {p + '/' + ('cs-unset' if c == 'unset' else 'cs-Haswell'):>16} ratio  %pk" for p, c in cols)
+    print(f"{'layer':<13} {'pass':<5} | {'torch':>6}{head}")
     for key in order:
         row = f"{key[0]:<13} {key[1]:<5} | {th[key]:6.1f}"
         for pc in cols:
             v = tc[pc][0].get(key, float('nan'))
-            row += f" | {v:16.1f} {v / th[key]:4.2f}x"
-        row += f" | {tc[cols[0]][3][key]:4.0f}%"
+            row += f" | {v:16.1f} {v / th[key]:4.2f}x {tc[pc][3].get(key, float('nan')):3.0f}%"
         print(row)
 PY

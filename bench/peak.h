@@ -1,8 +1,9 @@
 /* The machine's measured float32 FMA peak, for the benchmarks' "% of peak"
  * columns: an FMA loop with enough independent accumulators to hide the
  * latency, compiled for AVX-512, AVX2+FMA and plain SSE and chosen from the
- * CPU's features at run time (one binary on any x86-64), run on 1 and on N
- * threads at once. Measured at start-up, never a constant from another
+ * CPU's features at run time (one binary on any x86-64), or asked for by
+ * name (measure_peak_isa: the peak of the ISA path a benchmark runs), run on
+ * 1 and on N threads at once. Measured at start-up, never a constant from another
  * machine: Zen 4 (double-pumped AVX-512) and Zen 5 (full-width) differ 2x.
  *
  * Each loop is timed by its own thread's CPU clock, not the wall clock: on a
@@ -18,6 +19,7 @@
 #include <immintrin.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 static double peak_now(void)
@@ -106,13 +108,33 @@ static const char *peak_isa(void)
     return "sse";
 }
 
-/* GFLOP/s of `threads` FMA loops started at once (best of 3), each at the
- * rate of its own CPU time; *wall_gflops (may be NULL) gets the best
- * wall-clock sum, the part of that peak this process was given. */
-static double measure_peak_wall(int threads, double *wall_gflops)
+/* Vector width in floats of an ISA's loop: "avx512" 16, "avx2" 8, anything
+ * else ("sse", "generic") 4, capped at what this CPU runs (asking for
+ * avx512 on an AVX2-only CPU measures the avx2 loop). */
+static inline int peak_width(const char *isa)
 {
-    const char *isa = peak_isa();
-    int width = isa[3] == '5' ? 16 : isa[1] == 'v' ? 8 : 4;
+    const char *best = peak_isa();
+    const int have = best[3] == '5' ? 16 : best[1] == 'v' ? 8 : 4;
+    const int want = isa && !strcmp(isa, "avx512") ? 16 : isa && !strcmp(isa, "avx2") ? 8 : 4;
+    return want < have ? want : have;
+}
+
+/* The name of the loop peak_width(isa) runs */
+static inline const char *peak_isa_loop(const char *isa)
+{
+    const int w = peak_width(isa);
+    return w == 16 ? "avx512" : w == 8 ? "avx2" : "sse";
+}
+
+/* GFLOP/s of `threads` FMA loops of one ISA ("avx512", "avx2", "sse")
+ * started at once (best of 3), each at the rate of its own CPU time;
+ * *wall_gflops (may be NULL) gets the best wall-clock sum, the part of that
+ * peak this process was given. The peak of the ISA a code path runs is the
+ * honest denominator for its "% of peak": a 256-bit path on a CPU with
+ * full-width AVX-512 (Zen 5) can reach only about half the 512-bit peak. */
+static double measure_peak_isa_wall(int threads, const char *isa, double *wall_gflops)
+{
+    const int width = peak_width(isa);
     if (threads < 1) threads = 1;
     if (threads > 64) threads = 64;
     double best = 0, best_wall = 0;
@@ -135,6 +157,14 @@ static double measure_peak_wall(int threads, double *wall_gflops)
     }
     if (wall_gflops) *wall_gflops = best_wall;
     return best;
+}
+
+static inline double measure_peak_isa(int threads, const char *isa) { return measure_peak_isa_wall(threads, isa, NULL); }
+
+/* The peak of the best ISA this CPU has */
+static inline double measure_peak_wall(int threads, double *wall_gflops)
+{
+    return measure_peak_isa_wall(threads, peak_isa(), wall_gflops);
 }
 
 static inline double measure_peak(int threads) { return measure_peak_wall(threads, NULL); }

@@ -206,6 +206,13 @@ static void big_shapes_and_threads(void **state)
         /* batch 1, rows of 700: 256-row tiles are under one image row, so the dX waves take 4 tiles of
          * 2,275 rows (3.25 image rows), each done in 256-row pieces */
         {2, 1, {13, 700}, 64, {3, 3}, 8, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        /* few rows (tc_sgemm_few_rows): a 7x7 map at batch 1, F = 200 (a part last strip, 3 bias
+         * blocks of 64 and a tail): W read in place forward, W^T packed strip by strip for dX */
+        {2, 1, {7, 7}, 32, {3, 3}, 200, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        /* few rows, 1x1 direct with F = 1030 (rows 4 KB apart and more: W packed strip by strip) */
+        {2, 1, {5, 6}, 48, {1, 1}, 1030, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        /* few rows over 2 images (2 gradient blocks: dX on W^T packed once), stride 2 */
+        {2, 2, {7, 7}, 16, {3, 3}, 160, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         /* depthwise, multiplier 2, 3-D */
         {3, 10, {5, 6, 7}, 4, {3, 2, 3}, 8, {1, 2, 1}, {1, 1, 2}, {1, 0, 2}, {1, 1, 2}, 4},
     };
@@ -245,7 +252,7 @@ static void big_shapes_and_threads(void **state)
     }
 }
 
-/* The forward pass on our packed kernel (AVX-512) packs its A panels
+/* The forward pass on our packed kernels (AVX2, AVX-512) packs its A panels
  * straight from the input (conv_im2col.c's patch runs, no im2col copy):
  * the output must be the bits of the patch matrix, built here by plain
  * loops, times the kernel viewed as [K, F] (tc_matmul runs the same packed
@@ -256,12 +263,11 @@ static void big_shapes_and_threads(void **state)
 static void patch_runs_give_the_im2col_bits(void **state)
 {
     (void)state;
-    if (tc_isa_best() < TC_ISA_AVX512) {
-        print_message("no AVX-512 here: the patch runs are not used, nothing to compare\n");
+    if (tc_isa_best() < TC_ISA_AVX2) {
+        print_message("no AVX2 here: the patch runs are not used, nothing to compare\n");
         return;
     }
     const tc_isa_level isa0 = tc_isa();
-    assert_int_equal(tc_set_isa(TC_ISA_AVX512), TC_OK);
     big_case cases[] = {
         {2, 2, {13, 11}, 32, {3, 3}, 40, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},  /* few tiles, SAME-like pads */
         {2, 3, {20, 17}, 48, {3, 2}, 70, {2, 1}, {2, 1}, {2, 0}, {1, 1}, 1},  /* strides, dilation, uneven pads */
@@ -269,50 +275,53 @@ static void patch_runs_give_the_im2col_bits(void **state)
         {1, 2, {700}, 16, {3}, 24, {1}, {4}, {8}, {0}, 1},                    /* 1-D causal-like, dilation 4 */
         {3, 2, {5, 6, 7}, 16, {3, 3, 3}, 33, {1, 2, 1}, {1, 1, 1}, {1, 1, 1}, {1, 0, 1}, 1}, /* 3-D */
     };
-    tc_rng rng = tc_rng_new(23);
-    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
-        const big_case *b = &cases[ci];
-        dims3 m = dims_of(b);
-        int64_t xs[5], ks[5];
-        xs[0] = b->n;
-        for (int i = 0; i < b->nd; i++) xs[1 + i] = b->sp[i], ks[i] = b->k[i];
-        xs[b->nd + 1] = b->c, ks[b->nd] = b->c, ks[b->nd + 1] = b->f;
-        tc_tensor *x = tc_test_uniform(&rng, b->nd + 2, xs, -1, 1), *w = tc_test_uniform(&rng, b->nd + 2, ks, -1, 1);
-        const int64_t opos = m.out[0] * m.out[1] * m.out[2], ipos = m.in[0] * m.in[1] * m.in[2];
-        const int64_t K = m.k[0] * m.k[1] * m.k[2] * b->c, rows = b->n * opos;
-        tc_tensor *P = tc_full(2, (int64_t[]){rows, K}, 0);
-        for (int64_t r = 0; r < rows; r++) {
-            const int64_t n = r / opos, o = r % opos;
-            const int64_t od = o / (m.out[1] * m.out[2]), oh = (o / m.out[2]) % m.out[1], ow = o % m.out[2];
-            tc_scalar *dst = P->data + r * K;
-            for (int64_t kd = 0; kd < m.k[0]; kd++)
-                for (int64_t kh = 0; kh < m.k[1]; kh++)
-                    for (int64_t kw = 0; kw < m.k[2]; kw++, dst += b->c) {
-                        const int64_t id = od * m.s[0] - m.pb[0] + kd * m.d[0], ih = oh * m.s[1] - m.pb[1] + kh * m.d[1],
-                                      iw = ow * m.s[2] - m.pb[2] + kw * m.d[2];
-                        if (id < 0 || id >= m.in[0] || ih < 0 || ih >= m.in[1] || iw < 0 || iw >= m.in[2]) continue;
-                        memcpy(dst, x->data + (n * ipos + (id * m.in[1] + ih) * m.in[2] + iw) * b->c,
-                               sizeof(tc_scalar) * (size_t)b->c);
-                    }
+    for (int isa = TC_ISA_AVX2; isa <= (int)tc_isa_best(); isa++) { /* the AVX2 6x16 and AVX-512 6x32 kernels */
+        assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
+        tc_rng rng = tc_rng_new(23);
+        for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+            const big_case *b = &cases[ci];
+            dims3 m = dims_of(b);
+            int64_t xs[5], ks[5];
+            xs[0] = b->n;
+            for (int i = 0; i < b->nd; i++) xs[1 + i] = b->sp[i], ks[i] = b->k[i];
+            xs[b->nd + 1] = b->c, ks[b->nd] = b->c, ks[b->nd + 1] = b->f;
+            tc_tensor *x = tc_test_uniform(&rng, b->nd + 2, xs, -1, 1), *w = tc_test_uniform(&rng, b->nd + 2, ks, -1, 1);
+            const int64_t opos = m.out[0] * m.out[1] * m.out[2], ipos = m.in[0] * m.in[1] * m.in[2];
+            const int64_t K = m.k[0] * m.k[1] * m.k[2] * b->c, rows = b->n * opos;
+            tc_tensor *P = tc_full(2, (int64_t[]){rows, K}, 0);
+            for (int64_t r = 0; r < rows; r++) {
+                const int64_t n = r / opos, o = r % opos;
+                const int64_t od = o / (m.out[1] * m.out[2]), oh = (o / m.out[2]) % m.out[1], ow = o % m.out[2];
+                tc_scalar *dst = P->data + r * K;
+                for (int64_t kd = 0; kd < m.k[0]; kd++)
+                    for (int64_t kh = 0; kh < m.k[1]; kh++)
+                        for (int64_t kw = 0; kw < m.k[2]; kw++, dst += b->c) {
+                            const int64_t id = od * m.s[0] - m.pb[0] + kd * m.d[0], ih = oh * m.s[1] - m.pb[1] + kh * m.d[1],
+                                          iw = ow * m.s[2] - m.pb[2] + kw * m.d[2];
+                            if (id < 0 || id >= m.in[0] || ih < 0 || ih >= m.in[1] || iw < 0 || iw >= m.in[2]) continue;
+                            memcpy(dst, x->data + (n * ipos + (id * m.in[1] + ih) * m.in[2] + iw) * b->c,
+                                   sizeof(tc_scalar) * (size_t)b->c);
+                        }
+            }
+            tc_tensor *want = tc_matmul(P, tc_reshape(w, 2, (int64_t[]){K, b->f}));
+            tc_assert_ok(want);
+            tc_conv_params p = {.padding = TC_EXPLICIT, .groups = 1};
+            for (int i = 0; i < b->nd; i++) {
+                p.stride[i] = (int)b->s[i], p.dilation[i] = (int)b->d[i];
+                p.pad_before[i] = b->pb[i], p.pad_after[i] = b->pa[i];
+            }
+            const int saved = tc_num_threads();
+            for (int t = 1; t <= 2; t++) {
+                tc_set_num_threads(t);
+                tc_tensor *y = tc_conv(x, w, NULL, &p);
+                tc_assert_ok(y);
+                assert_int_equal(tc_numel(y), tc_numel(want));
+                if (memcmp(y->data, want->data, sizeof(tc_scalar) * (size_t)tc_numel(y)) != 0)
+                    fail_msg("%s, case %zu, %d threads: the forward pass differs from im2col + GEMM", tc_isa_name(tc_isa()), ci, t);
+            }
+            tc_set_num_threads(saved);
+            tc_step_reset();
         }
-        tc_tensor *want = tc_matmul(P, tc_reshape(w, 2, (int64_t[]){K, b->f}));
-        tc_assert_ok(want);
-        tc_conv_params p = {.padding = TC_EXPLICIT, .groups = 1};
-        for (int i = 0; i < b->nd; i++) {
-            p.stride[i] = (int)b->s[i], p.dilation[i] = (int)b->d[i];
-            p.pad_before[i] = b->pb[i], p.pad_after[i] = b->pa[i];
-        }
-        const int saved = tc_num_threads();
-        for (int t = 1; t <= 2; t++) {
-            tc_set_num_threads(t);
-            tc_tensor *y = tc_conv(x, w, NULL, &p);
-            tc_assert_ok(y);
-            assert_int_equal(tc_numel(y), tc_numel(want));
-            if (memcmp(y->data, want->data, sizeof(tc_scalar) * (size_t)tc_numel(y)) != 0)
-                fail_msg("case %zu, %d threads: the forward pass differs from im2col + GEMM", ci, t);
-        }
-        tc_set_num_threads(saved);
-        tc_step_reset();
     }
     assert_int_equal(tc_set_isa(isa0), TC_OK);
 }

@@ -597,7 +597,7 @@ static void gemm_runs_match_the_matrix_bit_for_bit(void **state)
                     if (pooled) tc_gemm_b(false, m, 1, mat->data, k, &pb, bi, 0, want->data, ldc);
                     else tc_gemm_serial_b(false, m, 1, mat->data, k, &pb, bi, 0, want->data, ldc);
                     const bool took = tc_gemm_b_runs(pooled, m, &ar, &pb, bi, got->data, ldc);
-                    if (tc_isa() != TC_ISA_AVX512 || m == 1) { /* not our packed kernel: refused, C untouched */
+                    if (tc_isa() == TC_ISA_GENERIC || m == 1) { /* not our packed kernel (generic: OpenBLAS): refused, C untouched */
                         assert_false(took);
                         assert_memory_equal(got->data, c0->data, bytes);
                         continue;
@@ -679,7 +679,7 @@ static void prepacked_b_matches_unpacked_bit_for_bit(void **state)
                 assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
                 tc_gemm_b_panel pb, kept;
                 assert_true(tc_gemm_prepare_b(&pb, tb, k, n, b->data, ldb));
-                assert_true(tc_isa() == TC_ISA_AVX512 ? pb.packed != NULL : pb.packed == NULL);
+                assert_true(tc_isa() != TC_ISA_GENERIC ? pb.packed != NULL : pb.packed == NULL); /* avx2, avx512: own kernels */
                 assert_true(tc_gemm_prepare_b_kept(&kept, tb, k, n, b->data, ldb));
                 assert_true(kept.mem == (void *)kept.packed);
                 if (pb.packed)
@@ -720,6 +720,107 @@ static void prepacked_b_matches_unpacked_bit_for_bit(void **state)
                                  tc_isa_name((tc_isa_level)isa), (long long)m, (long long)n, (long long)k, ta, tb);
                 }
                 tc_gemm_b_panel_release(&kept);
+            }
+            tc_step_reset();
+        }
+    assert_int_equal(tc_set_isa(isa0), TC_OK);
+    tc_set_num_threads(threads0);
+}
+
+/* Products of few rows (tc_sgemm_few_rows: a 7x7 or 14x14 map's conv) read
+ * B in place (AVX-512 kernel_ub) or pack it strip by strip; either must give
+ * the bits of the same kernel on B packed once (tc_sgemm_packed_pb), for
+ * every ISA's kernel (and the AVX-512 one with kernel_ub removed), both
+ * transposes, with and without a bias, 1, 2 and 3 threads; odd M (part
+ * row strips), a part last column strip, several K blocks, M past one MC
+ * block. tc_gemm_prepare_b_rows' unpacked panel must give, through
+ * tc_gemm_b, tc_gemm_serial_b and tc_gemm_b_runs, the bits of the panel
+ * tc_gemm_prepare_b packs. */
+static void few_rows_b_in_place_matches_packed_b_bit_for_bit(void **state)
+{
+    (void)state;
+    const int64_t shapes[][3] = {{49, 200, 600}, {7, 161, 300}, {143, 257, 513}, {196, 512, 40}, {2, 170, 1},
+                                 {385, 160, 30}, {64, 320, 257}};
+    const tc_isa_level isa0 = tc_isa();
+    const int threads0 = tc_num_threads();
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
+        for (int tr = 0; tr < 4; tr++) {
+            const bool ta = tr & 1, tb = tr & 2;
+            const int64_t m = shapes[si][0], n = shapes[si][1], k = shapes[si][2];
+            const int64_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 2, ldc = n + 5;
+            const tc_scalar beta = tr == 1 ? 0.5f : tr == 2 ? 1 : 0;
+            tc_rng r = tc_rng_new(3100 + si * 4 + (size_t)tr);
+            tc_tensor *a = tc_test_uniform(&r, TC_SHAPE((ta ? k : m) * lda), -1, 1);
+            tc_tensor *b = tc_test_uniform(&r, TC_SHAPE((tb ? n : k) * ldb), -1, 1);
+            tc_tensor *c0 = tc_test_uniform(&r, TC_SHAPE(m * ldc), -1, 1), *bias = tc_test_uniform(&r, TC_SHAPE(n), -1, 1);
+            tc_tensor *want = tc_empty(TC_SHAPE(m * ldc)), *got = tc_empty(TC_SHAPE(m * ldc));
+            const size_t bytes = sizeof(tc_scalar) * (size_t)(m * ldc);
+            for (int isa = TC_ISA_GENERIC; isa <= (int)tc_isa_best(); isa++)
+                for (int ub = 0; ub < 2; ub++) {
+                    tc_sgemm_kernel_info kern = *tc_sgemm_kernel_for(isa);
+                    if (ub) {
+                        if (!kern.kernel_ub) continue;
+                        kern.kernel_ub = NULL; /* strip by strip packing on the AVX-512 kernel too */
+                    }
+                    assert_true(tc_sgemm_few_rows(&kern, m, n) == (m != 385));
+                    float *bpk = aligned_alloc(64, ((size_t)tc_sgemm_packed_b_floats(&kern, k, n) * sizeof(float) + 63) / 64 * 64);
+                    assert_non_null(bpk);
+                    tc_sgemm_pack_b(&kern, tb, k, n, b->data, ldb, bpk);
+                    for (int t = 1; t <= 3; t++)
+                        for (int wb = 0; wb < 2; wb++) {
+                            const tc_scalar *bi = wb ? bias->data : NULL;
+                            tc_set_num_threads(t);
+                            memcpy(want->data, c0->data, bytes);
+                            memcpy(got->data, c0->data, bytes);
+                            tc_sgemm_packed_pb(&kern, t, ta, m, n, k, 1.25f, a->data, lda, bpk, bi, beta, want->data, ldc);
+                            if (bi) tc_sgemm_packed_bias(&kern, t, ta, tb, m, n, k, 1.25f, a->data, lda, b->data, ldb, bi,
+                                                         beta, got->data, ldc);
+                            else tc_sgemm_packed(&kern, t, ta, tb, m, n, k, 1.25f, a->data, lda, b->data, ldb, beta,
+                                                 got->data, ldc);
+                            if (memcmp(want->data, got->data, bytes))
+                                fail_msg("few rows, %s kernel%s, %lld x %lld x %lld ta %d tb %d bias %d, %d threads: bits differ",
+                                         tc_isa_name((tc_isa_level)isa), ub ? " without kernel_ub" : "", (long long)m,
+                                         (long long)n, (long long)k, ta, tb, wb, t);
+                        }
+                    free(bpk);
+                }
+            for (int isa = TC_ISA_GENERIC; isa <= (int)tc_isa_best(); isa++) {
+                assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
+                tc_gemm_b_panel packed, rows;
+                assert_true(tc_gemm_prepare_b(&packed, tb, k, n, b->data, ldb));
+                assert_true(tc_gemm_prepare_b_rows(&rows, m, tb, k, n, b->data, ldb));
+                assert_true((rows.packed != NULL) == (tc_isa() == TC_ISA_AVX512 && m == 385)); /* 385: not few */
+                for (int t = 1; t <= 2; t++) {
+                    tc_set_num_threads(t);
+                    memcpy(want->data, c0->data, bytes);
+                    memcpy(got->data, c0->data, bytes);
+                    tc_gemm_b(ta, m, 1.25f, a->data, lda, &packed, bias->data, beta, want->data, ldc);
+                    tc_gemm_b(ta, m, 1.25f, a->data, lda, &rows, bias->data, beta, got->data, ldc);
+                    if (memcmp(want->data, got->data, bytes))
+                        fail_msg("tc_gemm_b on a few-rows panel, %s, %lld x %lld x %lld ta %d tb %d: bits differ",
+                                 tc_isa_name((tc_isa_level)isa), (long long)m, (long long)n, (long long)k, ta, tb);
+                    memcpy(want->data, c0->data, bytes);
+                    memcpy(got->data, c0->data, bytes);
+                    tc_gemm_serial_b(ta, m, 1.25f, a->data, lda, &packed, NULL, beta, want->data, ldc);
+                    tc_gemm_serial_b(ta, m, 1.25f, a->data, lda, &rows, NULL, beta, got->data, ldc);
+                    if (memcmp(want->data, got->data, bytes))
+                        fail_msg("tc_gemm_serial_b on a few-rows panel, %s, %lld x %lld x %lld ta %d tb %d: bits differ",
+                                 tc_isa_name((tc_isa_level)isa), (long long)m, (long long)n, (long long)k, ta, tb);
+                    if (ta || tb || k % 3) continue;
+                    /* op(A) as runs of k / 3 (every 7th the zero run), as the forward convolutions give it */
+                    tc_tensor *zeros = tc_full(1, (int64_t[]){k / 3}, 0);
+                    const runs_case rc = {a->data, zeros->data, lda, m, k / 3};
+                    const tc_gemm_a_runs ar = {case_runs6, &rc, k / 3};
+                    memcpy(want->data, c0->data, bytes);
+                    memcpy(got->data, c0->data, bytes);
+                    const bool took_packed = tc_gemm_b_runs(t == 2, m, &ar, &packed, bias->data, want->data, ldc);
+                    const bool took_rows = tc_gemm_b_runs(t == 2, m, &ar, &rows, bias->data, got->data, ldc);
+                    assert_true(took_packed == took_rows);
+                    assert_true(took_rows == (tc_isa() == TC_ISA_AVX512));
+                    if (memcmp(want->data, got->data, bytes))
+                        fail_msg("tc_gemm_b_runs on a few-rows panel, %s, %lld x %lld x %lld: bits differ",
+                                 tc_isa_name((tc_isa_level)isa), (long long)m, (long long)n, (long long)k);
+                }
             }
             tc_step_reset();
         }
@@ -824,6 +925,7 @@ int main(void)
         cmocka_unit_test(gemm_matches_naive_on_every_isa),
         cmocka_unit_test(prepacked_b_matches_unpacked_bit_for_bit),
         cmocka_unit_test(gemm_runs_match_the_matrix_bit_for_bit),
+        cmocka_unit_test(few_rows_b_in_place_matches_packed_b_bit_for_bit),
         cmocka_unit_test(in_place_a_matches_packed_a_bit_for_bit),
         cmocka_unit_test(isa_selection_is_checked),
         cmocka_unit_test(parallel_for_covers_range_once),

@@ -1,4 +1,4 @@
-/* The BLAS binding. Float products with m > 1 on the AVX-512 path run our
+/* The BLAS binding. Float products with m > 1 on the AVX-512 and AVX2 paths run our
  * packed GEMM (gemm_pack.c), which threads inside its own driver. Everything
  * else runs OpenBLAS, always on the calling thread: tc_gemm splits a large
  * product into slices of rows (or columns) of C fixed by the shape, shared
@@ -16,13 +16,16 @@
 #ifndef TC_DOUBLE
 /* Which GEMM runs a float product (a rule of the ISA in use and nothing
  * else, so the bits never depend on the thread count): with AVX-512 our own
- * packed 6x32 kernel (gemm_pack.c; 147 GFLOP/s at 1024^3 on one Zen 5 core,
- * against 103 for OpenBLAS 0.3.21's Haswell kernel that OPENBLAS_CORETYPE=
- * Haswell selects there); otherwise OpenBLAS, which beat our AVX2 6x16
- * kernel (92) and the generic C kernel (20) on the same shape. */
+ * packed 6x32 kernel (gemm_pack.c), with AVX2+FMA our 6x16 kernel on the
+ * same driver (gemm_kernel_avx2.c), so neither path's speed depends on which
+ * kernel OPENBLAS_CORETYPE makes OpenBLAS pick (under TENSORCOOK_ISA=avx2
+ * OpenBLAS ran its AVX-512 kernel when the variable was unset, its Haswell
+ * one at about half that speed when set); the generic path stays on
+ * OpenBLAS, which beats the generic C kernel (20 GFLOP/s) there. */
 static const tc_sgemm_kernel_info *own_sgemm_kernel(void)
 {
-    return tc_isa() == TC_ISA_AVX512 ? tc_sgemm_kernel_for(TC_ISA_AVX512) : NULL;
+    const tc_isa_level isa = tc_isa();
+    return isa == TC_ISA_AVX512 || isa == TC_ISA_AVX2 ? tc_sgemm_kernel_for(isa) : NULL;
 }
 #endif
 
@@ -192,6 +195,20 @@ bool tc_gemm_prepare_b(tc_gemm_b_panel *pb, bool trans_b, int64_t k, int64_t n, 
     return prepare_b(pb, false, trans_b, k, n, b, ldb);
 }
 
+bool tc_gemm_prepare_b_rows(tc_gemm_b_panel *pb, int64_t m, bool trans_b, int64_t k, int64_t n, const tc_scalar *b,
+                            int64_t ldb)
+{
+#ifndef TC_DOUBLE
+    const tc_sgemm_kernel_info *own = own_sgemm_kernel();
+    if (own && k > 0 && tc_sgemm_few_rows(own, m, n)) { /* read in place (or strip by strip) by each product */
+        *pb = (tc_gemm_b_panel){trans_b, k, n, ldb, b, own, NULL, NULL, NULL};
+        return true;
+    }
+#endif
+    (void)m;
+    return prepare_b(pb, false, trans_b, k, n, b, ldb);
+}
+
 bool tc_gemm_prepare_b_kept(tc_gemm_b_panel *pb, bool trans_b, int64_t k, int64_t n, const tc_scalar *b, int64_t ldb)
 {
     return prepare_b(pb, true, trans_b, k, n, b, ldb);
@@ -244,6 +261,13 @@ static const tc_sgemm_kernel_info *prepacked_for(const tc_gemm_b_panel *pb, int6
     const tc_sgemm_kernel_info *own = own_sgemm_kernel();
     return pb->packed && m > 1 && pb->k > 0 && pb->n > 0 && pb->kern == (const void *)own ? own : NULL;
 }
+
+/* The packed kernel, when pb was left unpacked for it (tc_gemm_prepare_b_rows) */
+static const tc_sgemm_kernel_info *in_place_for(const tc_gemm_b_panel *pb, int64_t m)
+{
+    const tc_sgemm_kernel_info *own = own_sgemm_kernel();
+    return !pb->packed && !pb->lowp && m > 1 && pb->k > 0 && pb->n > 0 && pb->kern == (const void *)own ? own : NULL;
+}
 #endif
 
 void tc_gemm_serial_b(bool trans_a, int64_t m, tc_scalar alpha, const tc_scalar *a, int64_t lda,
@@ -257,6 +281,11 @@ void tc_gemm_serial_b(bool trans_a, int64_t m, tc_scalar alpha, const tc_scalar 
     const tc_sgemm_kernel_info *own = prepacked_for(pb, m);
     if (own) {
         tc_sgemm_packed_pb(own, 1, trans_a, m, pb->n, pb->k, alpha, a, lda, pb->packed, bias, beta, c, ldc);
+        return;
+    }
+    if ((own = in_place_for(pb, m))) {
+        tc_sgemm_packed_bias(own, 1, trans_a, pb->tb, m, pb->n, pb->k, alpha, a, lda, pb->b, pb->ldb, bias, beta, c,
+                             ldc);
         return;
     }
 #endif
@@ -278,6 +307,11 @@ void tc_gemm_b(bool trans_a, int64_t m, tc_scalar alpha, const tc_scalar *a, int
                            ldc);
         return;
     }
+    if ((own = in_place_for(pb, m))) {
+        tc_sgemm_packed_bias(own, tc_num_threads(), trans_a, pb->tb, m, pb->n, pb->k, alpha, a, lda, pb->b, pb->ldb,
+                             bias, beta, c, ldc);
+        return;
+    }
 #endif
     if (bias) fill_bias(m, pb->n, bias, c, ldc), beta = 1;
     tc_gemm(trans_a, pb->tb, m, pb->n, pb->k, alpha, a, lda, pb->b, pb->ldb, beta, c, ldc);
@@ -287,7 +321,10 @@ bool tc_gemm_b_runs(bool pooled, int64_t m, const tc_gemm_a_runs *a, const tc_ge
                     const tc_scalar *bias, tc_scalar *c, int64_t ldc)
 {
 #ifndef TC_DOUBLE
-    const tc_sgemm_kernel_info *own = prepacked_for(pb, m);
+    const tc_sgemm_kernel_info *own = prepacked_for(pb, m), *inp = own ? NULL : in_place_for(pb, m);
+    if (inp && !pb->tb && inp->pack_a6r && a->run_len > 0 && pb->k % a->run_len == 0)
+        return tc_sgemm_packed_runs_b(inp, pooled ? tc_num_threads() : 1, m, pb->n, pb->k, a, pb->b, pb->ldb, bias, c,
+                                      ldc);
     if (!own || !own->pack_a6r || a->run_len <= 0 || pb->k % a->run_len != 0) return false;
     return tc_sgemm_packed_runs(own, pooled ? tc_num_threads() : 1, m, pb->n, pb->k, a, pb->packed, bias, c, ldc);
 #else

@@ -3,62 +3,189 @@
  * loop is unrolled by four with the panels prefetched a few steps ahead
  * and C's tile prefetched before the loop, so the two FMA pipes are the
  * only limit while the panels sit in L1/L2. Each accumulator lane still
- * sums its products in k order, one FMA per step. */
+ * sums its products in k order, one FMA per step. The three kernels (A
+ * packed, A read in place, A^T read in place) differ only in where the
+ * broadcasts read A: the same FMAs on the same values, the same bits.
+ *
+ * The k loop is inline assembly, as in gemm_kernel_avx512.c: with only the
+ * 16 ymm registers of a plain -mavx2 build (a real AVX2 CPU, TC_NATIVE
+ * off) gcc 12 spilled two accumulators to the stack inside the loop of the
+ * in-place kernels, and added register copies in all three. Here the twelve
+ * accumulators are ymm0-11 ("x" operands), B's two vectors ymm12-13 and the
+ * broadcasts ymm14-15 in turn: all 16, nothing spilled. Same FMAs
+ * (vfmadd231ps: c += x * b, one rounding) in the same order: same bits. */
 #include "gemm_pack.h"
 
 #include <immintrin.h>
 
-#define STEP(q)                                                                                                  \
+#define ZERO_TILE()                                                                                              \
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(),                     \
+           c11 = _mm256_setzero_ps(), c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(),                     \
+           c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps(), c40 = _mm256_setzero_ps(),                     \
+           c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps()
+
+static inline __attribute__((always_inline)) void prefetch_c(const float *c, int64_t ldc)
+{
+    for (int i = 0; i < 6; i++) {
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + i * ldc + 15), _MM_HINT_T0);
+    }
+}
+
+/* C = alpha * acc + (first ? beta * C : C), with beta == 0 never reading C's
+ * values; over the named accumulators with the case chosen once (a loop
+ * over an array of them spilled all twelve to the stack) */
+#define OLD_C(p) _mm256_loadu_ps(p)
+#define OLD_ZERO(p) _mm256_setzero_ps()
+#define OLD_BETA(p) _mm256_mul_ps(vb, _mm256_loadu_ps(p))
+#define ROW_OUT(i, OLD)                                                                                          \
     do {                                                                                                         \
-        const __m256 b0 = _mm256_load_ps(b + (q) * 16), b1 = _mm256_load_ps(b + (q) * 16 + 8);                  \
-        const float *ap = a + (q) * 6;                                                                           \
-        __m256 x;                                                                                                \
-        x = _mm256_broadcast_ss(ap + 0); c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);   \
-        x = _mm256_broadcast_ss(ap + 1); c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);   \
-        x = _mm256_broadcast_ss(ap + 2); c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21);   \
-        x = _mm256_broadcast_ss(ap + 3); c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31);   \
-        x = _mm256_broadcast_ss(ap + 4); c40 = _mm256_fmadd_ps(x, b0, c40); c41 = _mm256_fmadd_ps(x, b1, c41);   \
-        x = _mm256_broadcast_ss(ap + 5); c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51);   \
+        float *cp = c + (i) * ldc;                                                                               \
+        _mm256_storeu_ps(cp, _mm256_fmadd_ps(va, c##i##0, OLD(cp)));                                             \
+        _mm256_storeu_ps(cp + 8, _mm256_fmadd_ps(va, c##i##1, OLD(cp + 8)));                                     \
     } while (0)
+#define TILE_OUT(OLD)                                                                                            \
+    do {                                                                                                         \
+        ROW_OUT(0, OLD); ROW_OUT(1, OLD); ROW_OUT(2, OLD); ROW_OUT(3, OLD); ROW_OUT(4, OLD); ROW_OUT(5, OLD);    \
+    } while (0)
+#define STORE_TILE()                                                                                             \
+    do {                                                                                                         \
+        const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);                                      \
+        (void)vb;                                                                                                \
+        if (!first) TILE_OUT(OLD_C);                                                                             \
+        else if (beta == 0) TILE_OUT(OLD_ZERO);                                                                  \
+        else TILE_OUT(OLD_BETA);                                                                                 \
+    } while (0)
+
+/* Operands: the twelve accumulators %[cIJ] (row I, half J); scratch: B in
+ * ymm12-13, broadcasts in ymm14-15, the A pointers in rax / rdx / r8 / r9,
+ * B's in r10, the count in r11. */
+#define ACC_OPERANDS                                                                                             \
+    [c00] "+x"(c00), [c01] "+x"(c01), [c10] "+x"(c10), [c11] "+x"(c11), [c20] "+x"(c20), [c21] "+x"(c21),       \
+        [c30] "+x"(c30), [c31] "+x"(c31), [c40] "+x"(c40), [c41] "+x"(c41), [c50] "+x"(c50), [c51] "+x"(c51)
+#define SCRATCH "cc", "memory", "rax", "rdx", "r8", "r9", "r10", "r11", "xmm12", "xmm13", "xmm14", "xmm15"
+
+#define ROW_FMAS(reg, i)                                                                                         \
+    "vfmadd231ps %%" reg ", %%ymm12, %[c" #i "0]\n\t"                                                            \
+    "vfmadd231ps %%" reg ", %%ymm13, %[c" #i "1]\n\t"
+/* one k step: A_AT(i, q) is the asm memory operand of A's value (i, q) */
+#define ASM_STEP(q, A_AT)                                                                                        \
+    "vmovaps " #q "*64(%%r10), %%ymm12\n\t"                                                                      \
+    "vmovaps " #q "*64+32(%%r10), %%ymm13\n\t"                                                                   \
+    "vbroadcastss " A_AT(0, q) ", %%ymm14\n\t" ROW_FMAS("ymm14", 0)                                              \
+    "vbroadcastss " A_AT(1, q) ", %%ymm15\n\t" ROW_FMAS("ymm15", 1)                                              \
+    "vbroadcastss " A_AT(2, q) ", %%ymm14\n\t" ROW_FMAS("ymm14", 2)                                              \
+    "vbroadcastss " A_AT(3, q) ", %%ymm15\n\t" ROW_FMAS("ymm15", 3)                                              \
+    "vbroadcastss " A_AT(4, q) ", %%ymm14\n\t" ROW_FMAS("ymm14", 4)                                              \
+    "vbroadcastss " A_AT(5, q) ", %%ymm15\n\t" ROW_FMAS("ymm15", 5)
+/* B's next line, 8 steps (512 bytes) ahead: one 64-byte line a step */
+#define PREFETCH_B(q) "prefetcht0 512+" #q "*64(%%r10)\n\t"
+
+/* SETUP once, then n4 groups of four steps (GROUP, then NEXT4 moves the A
+ * pointers), then n1 single steps (STEP1, then NEXT1) */
+#define K_LOOP(SETUP, GROUP, NEXT4, STEP1, NEXT1, ...)                                                           \
+    __asm__("mov %[bp], %%r10\n\t" SETUP                                                                         \
+            "mov %[n4], %%r11\n\t"                                                                               \
+            "test %%r11, %%r11\n\t"                                                                              \
+            "jz 2f\n\t"                                                                                          \
+            "1:\n\t" GROUP NEXT4                                                                                 \
+            "add $256, %%r10\n\t"                                                                                \
+            "dec %%r11\n\t"                                                                                      \
+            "jnz 1b\n\t"                                                                                         \
+            "2:\n\t"                                                                                             \
+            "mov %[n1], %%r11\n\t"                                                                               \
+            "test %%r11, %%r11\n\t"                                                                              \
+            "jz 4f\n\t"                                                                                          \
+            "3:\n\t" STEP1 NEXT1                                                                                 \
+            "add $64, %%r10\n\t"                                                                                 \
+            "dec %%r11\n\t"                                                                                      \
+            "jnz 3b\n\t"                                                                                         \
+            "4:\n\t"                                                                                             \
+            : ACC_OPERANDS                                                                                       \
+            : [bp] "r"(b), [n4] "r"(kc / 4), [n1] "r"(kc % 4), __VA_ARGS__                                       \
+            : SCRATCH)
+
+/* the packed strip: step q of row i at a[q * 6 + i] */
+#define A_PACKED(i, q) #q "*24+" #i "*4(%%rax)"
 
 void tc_sgemm_kernel_avx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                           float alpha, float beta, bool first)
 {
-    for (int i = 0; i < 6; i++) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
-    for (int i = 0; i < 6; i++) _mm_prefetch((const char *)(c + i * ldc + 15), _MM_HINT_T0);
-    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(),
-           c11 = _mm256_setzero_ps(), c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(),
-           c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps(), c40 = _mm256_setzero_ps(),
-           c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-    int64_t p = 0;
-    for (; p + 4 <= kc; p += 4) {
-        _mm_prefetch((const char *)(b + 8 * 16), _MM_HINT_T0);
-        _mm_prefetch((const char *)(b + 9 * 16), _MM_HINT_T0);
-        _mm_prefetch((const char *)(b + 10 * 16), _MM_HINT_T0);
-        _mm_prefetch((const char *)(b + 11 * 16), _MM_HINT_T0);
-        _mm_prefetch((const char *)(a + 8 * 6), _MM_HINT_T0);
-        _mm_prefetch((const char *)(a + 8 * 6 + 16), _MM_HINT_T0);
-        STEP(0);
-        STEP(1);
-        STEP(2);
-        STEP(3);
-        a += 4 * 6;
-        b += 4 * 16;
-    }
-    for (; p < kc; p++) {
-        STEP(0);
-        a += 6;
-        b += 16;
-    }
-    __m256 acc[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
-    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-    for (int i = 0; i < 6; i++)
-        for (int h = 0; h < 2; h++) {
-            float *cp = c + i * ldc + h * 8;
-            __m256 old = _mm256_loadu_ps(cp);
-            if (first) old = beta == 0 ? _mm256_setzero_ps() : _mm256_mul_ps(vb, old);
-            _mm256_storeu_ps(cp, _mm256_fmadd_ps(va, acc[i * 2 + h], old));
-        }
+    prefetch_c(c, ldc);
+    ZERO_TILE();
+    K_LOOP("mov %[ap], %%rax\n\t",
+           PREFETCH_B(0) "prefetcht0 192(%%rax)\n\t" ASM_STEP(0, A_PACKED)
+           PREFETCH_B(1) ASM_STEP(1, A_PACKED)
+           PREFETCH_B(2) "prefetcht0 256(%%rax)\n\t" ASM_STEP(2, A_PACKED)
+           PREFETCH_B(3) ASM_STEP(3, A_PACKED),
+           "add $96, %%rax\n\t", ASM_STEP(0, A_PACKED), "add $24, %%rax\n\t", [ap] "r"(a));
+    STORE_TILE();
+}
+
+/* The same tile with A read in place: six rows of a row-major A (k
+ * contiguous, leading dimension lda) instead of a packed strip, for
+ * products with few column strips where a packed A strip would serve only
+ * a few tiles (gemm_pack.c a_in_place). Same FMAs, order and values as the
+ * packed kernel on the strip pack_a would have made: the same bits. Rows
+ * 0-2 from rax (row 0), rows 3-5 from rdx (row 3), %[l] = lda in bytes. */
+#define A_ROWS(i, q) A_ROW_##i(q)
+#define A_ROW_0(q) #q "*4(%%rax)"
+#define A_ROW_1(q) #q "*4(%%rax,%[l])"
+#define A_ROW_2(q) #q "*4(%%rax,%[l],2)"
+#define A_ROW_3(q) #q "*4(%%rdx)"
+#define A_ROW_4(q) #q "*4(%%rdx,%[l])"
+#define A_ROW_5(q) #q "*4(%%rdx,%[l],2)"
+
+void tc_sgemm_kernel_avx2_ua(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
+                             float alpha, float beta, bool first)
+{
+    prefetch_c(c, ldc);
+    ZERO_TILE();
+    const int64_t l = lda * (int64_t)sizeof(float);
+    K_LOOP("mov %[ap], %%rax\n\t"
+           "lea (%%rax,%[l],2), %%rdx\n\t"
+           "add %[l], %%rdx\n\t",
+           PREFETCH_B(0) ASM_STEP(0, A_ROWS) PREFETCH_B(1) ASM_STEP(1, A_ROWS)
+           PREFETCH_B(2) ASM_STEP(2, A_ROWS) PREFETCH_B(3) ASM_STEP(3, A_ROWS),
+           "add $16, %%rax\n\tadd $16, %%rdx\n\t", ASM_STEP(0, A_ROWS), "add $4, %%rax\n\tadd $4, %%rdx\n\t",
+           [ap] "r"(a), [l] "r"(l));
+    STORE_TILE();
+}
+
+/* The same with op(A) = A^T read in place: k step p of the six rows is the
+ * six contiguous floats at a + p * lda (the packed strip's layout with a
+ * stride of lda instead of 6): the kernel gradient's P^T needs no
+ * transposing copy. Same FMAs, order and values: the same bits. Steps 0-2
+ * of a group from rax with %[l] = lda in bytes as the index, step 3 from
+ * rdx = rax + 3 lda; the prefetches read steps 8-11 from r8 = rax + 8 lda
+ * and r9 = rax + 11 lda. */
+#define A_COLS(i, q) A_COL_##q(i)
+#define A_COL_0(i) #i "*4(%%rax)"
+#define A_COL_1(i) #i "*4(%%rax,%[l])"
+#define A_COL_2(i) #i "*4(%%rax,%[l],2)"
+#define A_COL_3(i) #i "*4(%%rdx)"
+
+void tc_sgemm_kernel_avx2_uat(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
+                              float alpha, float beta, bool first)
+{
+    prefetch_c(c, ldc);
+    ZERO_TILE();
+    const int64_t l = lda * (int64_t)sizeof(float);
+    K_LOOP("mov %[ap], %%rax\n\t"
+           "lea (%%rax,%[l],2), %%rdx\n\t"
+           "add %[l], %%rdx\n\t"
+           "lea (%%rax,%[l],8), %%r8\n\t"
+           "lea (%%rdx,%[l],8), %%r9\n\t",
+           PREFETCH_B(0) "prefetcht0 (%%r8)\n\t" ASM_STEP(0, A_COLS)
+           PREFETCH_B(1) "prefetcht0 (%%r8,%[l])\n\t" ASM_STEP(1, A_COLS)
+           PREFETCH_B(2) "prefetcht0 (%%r8,%[l],2)\n\t" ASM_STEP(2, A_COLS)
+           PREFETCH_B(3) "prefetcht0 (%%r9)\n\t" ASM_STEP(3, A_COLS),
+           "lea (%%rax,%[l],4), %%rax\n\t"
+           "lea (%%rdx,%[l],4), %%rdx\n\t"
+           "lea (%%r8,%[l],4), %%r8\n\t"
+           "lea (%%r9,%[l],4), %%r9\n\t",
+           ASM_STEP(0, A_COLS), "add %[l], %%rax\n\t", [ap] "r"(a), [l] "r"(l));
+    STORE_TILE();
 }
 
 /* Packs six rows of A (row-major, k contiguous) into the kernels' k-major

@@ -229,6 +229,7 @@ typedef struct {
     const float *bias;        /* n values: C starts as this row in every row, beta 1 (or NULL) */
     const tc_gemm_a_runs *ar; /* op(A) as runs (tc_sgemm_packed_runs), or NULL: a, lda */
     bool a_in_place;          /* full A strips read where they lie (kern->kernel_ua), see a_in_place */
+    bool few_rows;            /* tc_sgemm_few_rows: run_part_few_rows' loop */
 } gemm_drv;
 
 /* Whether the kernel reads the full strips of a row-major A in place: where
@@ -251,6 +252,79 @@ static inline void bias_fill(float *ct, int64_t ldc, const float *bias, int64_t 
     for (int64_t i = 0; i < h; i++) memcpy(ct + i * ldc, bias, (size_t)w * sizeof(float));
 }
 
+/* Products of few rows (tc_sgemm_few_rows): at most FEW_ROWS_STRIPS MR
+ * strips (an A block of 384 x 256 floats stays in L2) and more column
+ * strips than IN_PLACE_STRIPS (narrower products read A in place instead) */
+#define FEW_ROWS_STRIPS 64
+
+bool tc_sgemm_few_rows(const tc_sgemm_kernel_info *kern, int64_t m, int64_t n)
+{
+    /* m compared before any rounding: callers may pass INT64_MAX for "many" */
+    return m > 1 && m <= (int64_t)FEW_ROWS_STRIPS * kern->mr && n > (int64_t)IN_PLACE_STRIPS * kern->nr;
+}
+
+/* A part of a product with few rows (the grid then splits columns only).
+ * Per K block all the part's rows are packed into one A block; then each
+ * KC x NR block of op(B) is read where it lies (kern->kernel_ub: B
+ * row-major, a full strip) or packed into one strip buffer (B^T, the last
+ * part strip, kernels without kernel_ub) just before all the M strips pass
+ * over it: read from memory once, from L1/L2 by the later strips, and
+ * never written out whole (packing all of W, 9.4 MB for 3x3x512x512, and
+ * reading it back cost a fifth of a 7x7 layer). The kernel calls are those
+ * of run_parts' blocked loop (the same K blocks, first flags, bias fill and
+ * edge tile copies), and kernel_ub computes what kernel does on the packed
+ * strip: the same bits. */
+static void run_part_few_rows(const gemm_drv *d, int64_t r0, int64_t r1, int64_t c0, int64_t c1, float *bp, float *ap)
+{
+    const tc_sgemm_kernel_info *kern = d->kern;
+    const int mr = kern->mr, nr = kern->nr;
+    const int64_t i0 = r0 * mr, i1 = r1 * mr < d->m ? r1 * mr : d->m;
+    /* In place only for one MC block of rows and B rows under 4 KB apart.
+     * With rows 4 or 8 KB apart (F = 1024, 2048) a KC x 32 block falls into
+     * a few cache sets and is evicted before the next M strip (res5's 1x1
+     * with F = 2048: forward 25% slower than packed); with more rows
+     * (14x14: 33 strips) an L1-resident packed strip serves them as fast
+     * (VGG's conv5_3: the same time either way, under load). Both ways give
+     * the same bits. */
+    const bool in_place_b = kern->kernel_ub && d->mstrips <= GEMM_MC_TILES && d->ldb < 1024;
+    float tile[64 * 64];
+    for (int64_t p0 = 0; p0 < d->k; p0 += GEMM_KC) {
+        const int64_t kc = d->k - p0 < GEMM_KC ? d->k - p0 : GEMM_KC;
+        const bool first = p0 == 0, fill = first && d->bias;
+        if (d->ar) pack_a_runs(kern, d->ar, i0, i1 - i0, p0, kc, ap);
+        else pack_a(kern, d->ta, d->a, d->lda, i0, i1 - i0, p0, kc, ap);
+        for (int64_t s = c0; s < c1; s++) {
+            const int64_t j = s * nr, w = d->n - j < nr ? d->n - j : nr;
+            const bool in_place = !d->tb && w == nr && in_place_b;
+            const float *bt = d->b + p0 * d->ldb + j;
+            if (!in_place) {
+                pack_b(kern, d->tb, d->b, d->ldb, p0, kc, j, w, 0, 1, bp);
+                bt = bp;
+            }
+            for (int64_t is = i0; is < i1; is += mr) {
+                const int64_t h = i1 - is < mr ? i1 - is : mr;
+                const float *at = ap + (is - i0) * kc;
+                float *ct = d->c + is * d->ldc + j, *cw = ct;
+                int64_t ldw = d->ldc;
+                if (h < mr || w < nr) { /* edge tile: the full kernel on a copy, as in run_parts */
+                    cw = tile, ldw = nr;
+                    if (fill) bias_fill(tile, nr, d->bias + j, h, w);
+                    else
+                        for (int64_t i = 0; i < h; i++)
+                            for (int64_t q = 0; q < w; q++) tile[i * nr + q] = ct[i * d->ldc + q];
+                } else if (fill) {
+                    for (int64_t i = 0; i < mr; i++) copy_row(ct + i * d->ldc, d->bias + j, nr);
+                }
+                if (in_place) kern->kernel_ub(kc, at, bt, d->ldb, cw, ldw, d->alpha, d->beta, first);
+                else kern->kernel(kc, at, bt, cw, ldw, d->alpha, d->beta, first);
+                if (cw == tile)
+                    for (int64_t i = 0; i < h; i++)
+                        for (int64_t q = 0; q < w; q++) ct[i * d->ldc + q] = tile[i * nr + q];
+            }
+        }
+    }
+}
+
 /* Part t of the grid: C rows in MR strips r0..r1-1, columns in NR strips
  * c0..c1-1, in NC x KC blocks of its own columns (B packed by the part),
  * MC x KC blocks of its own rows (A packed by the part). */
@@ -266,6 +340,10 @@ static void run_parts(void *ctx, int64_t t0, int64_t t1)
         const int64_t c0 = d->nstrips * tcol / d->tn, c1 = d->nstrips * (tcol + 1) / d->tn;
         if (r0 >= r1 || c0 >= c1) continue;
         float *bp = d->buf + t * (d->b_floats + d->a_floats), *ap = bp + d->b_floats;
+        if (d->few_rows) {
+            run_part_few_rows(d, r0, r1, c0, c1, bp, ap);
+            continue;
+        }
         for (int64_t cs = c0; cs < c1; cs += nc_strips) {
             const int64_t cs1 = cs + nc_strips < c1 ? cs + nc_strips : c1;
             const int64_t j0 = cs * nr, nc = (cs1 * nr < d->n ? cs1 * nr : d->n) - j0;
@@ -400,13 +478,16 @@ static bool sgemm_drive(const tc_sgemm_kernel_info *kern, int threads, bool tran
     if (threads < 1 || 2.0 * (double)m * (double)n * (double)k < GEMM_PARALLEL_FLOPS) threads = 1;
     int tm, tn;
     choose_grid(threads, mstrips, nstrips, nr, &tm, &tn);
+    const bool few = !bpk && tc_sgemm_few_rows(kern, m, n);
+    if (few) tm = 1, tn = threads < nstrips ? threads : (int)nstrips; /* columns only: no B block read twice */
     const int parts = tm * tn;
     /* buffers sized by the call (the blocking itself does not change) */
     const int64_t kc_use = k < GEMM_KC ? k : GEMM_KC;
     const int64_t rows_part = (mstrips + tm - 1) / tm, cols_part = (nstrips + tn - 1) / tn;
     const int64_t mc_use = (rows_part < GEMM_MC_TILES ? rows_part : GEMM_MC_TILES) * mr;
     const int64_t nc_use = (cols_part < GEMM_NC / nr ? cols_part : GEMM_NC / nr) * nr;
-    const int64_t b_floats = bpk ? 0 : (kc_use * nc_use + 15) / 16 * 16, a_floats = (kc_use * mc_use + 15) / 16 * 16 + 16; /* + slack for pack_a6 */
+    int64_t b_floats = bpk ? 0 : (kc_use * nc_use + 15) / 16 * 16, a_floats = (kc_use * mc_use + 15) / 16 * 16 + 16; /* + slack for pack_a6 */
+    if (few) b_floats = (kc_use * nr + 15) / 16 * 16, a_floats = (kc_use * mstrips * mr + 15) / 16 * 16 + 16;
     float *buf = thread_buffer((size_t)(parts * (b_floats + a_floats)));
     if (!buf && ar) return false; /* the caller has the matrix built and multiplied another way */
     if (!buf) { /* no memory for the panels: unpacked, still one thread per element */
@@ -420,7 +501,7 @@ static bool sgemm_drive(const tc_sgemm_kernel_info *kern, int threads, bool tran
     }
     gemm_drv d = {kern, trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c,
                   tm, tn, mstrips, nstrips, buf, b_floats, a_floats, bpk, bias, ar,
-                  a_in_place(kern, trans_a, ar, nstrips)};
+                  a_in_place(kern, trans_a, ar, nstrips), few};
     if (parts == 1) run_parts(&d, 0, 1);
     else tc_parallel_for(parts, 1, run_parts, &d);
     return true;
@@ -431,6 +512,13 @@ void tc_sgemm_packed(const tc_sgemm_kernel_info *kern, int threads, bool trans_a
                      float beta, float *c, int64_t ldc)
 {
     sgemm_drive(kern, threads, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, NULL, NULL, NULL, beta, c, ldc);
+}
+
+void tc_sgemm_packed_bias(const tc_sgemm_kernel_info *kern, int threads, bool trans_a, bool trans_b, int64_t m,
+                          int64_t n, int64_t k, float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
+                          const float *bias, float beta, float *c, int64_t ldc)
+{
+    sgemm_drive(kern, threads, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, NULL, bias, NULL, beta, c, ldc);
 }
 
 /* Layout: K block p0 (steps of GEMM_KC from 0, kc deep) holds all NR strips
@@ -498,15 +586,23 @@ bool tc_sgemm_packed_runs(const tc_sgemm_kernel_info *kern, int threads, int64_t
     return sgemm_drive(kern, threads, false, false, m, n, k, 1, NULL, 0, NULL, 0, bpk, bias, ar, 0, c, ldc);
 }
 
+bool tc_sgemm_packed_runs_b(const tc_sgemm_kernel_info *kern, int threads, int64_t m, int64_t n, int64_t k,
+                            const tc_gemm_a_runs *ar, const float *b, int64_t ldb, const float *bias, float *c,
+                            int64_t ldc)
+{
+    if (!kern->pack_a6r || kern->mr != 6 || !b) return false;
+    return sgemm_drive(kern, threads, false, false, m, n, k, 1, NULL, 0, b, ldb, NULL, bias, ar, 0, c, ldc);
+}
+
 const tc_sgemm_kernel_info *tc_sgemm_kernel_for(int isa_level)
 {
     static const tc_sgemm_kernel_info kernels[] = {
         {TC_SGEMM_GENERIC_MR, TC_SGEMM_GENERIC_NR, tc_sgemm_kernel_generic, NULL, NULL, NULL, NULL},
         {TC_SGEMM_AVX2_MR, TC_SGEMM_AVX2_NR, tc_sgemm_kernel_avx2, tc_sgemm_pack_a6_avx2, tc_sgemm_pack_bt_avx2,
-         tc_sgemm_pack_at6_avx2, tc_sgemm_pack_a6r_avx2},
+         tc_sgemm_pack_at6_avx2, tc_sgemm_pack_a6r_avx2, tc_sgemm_kernel_avx2_ua, tc_sgemm_kernel_avx2_uat},
         {TC_SGEMM_AVX512_MR, TC_SGEMM_AVX512_NR, tc_sgemm_kernel_avx512, tc_sgemm_pack_a6_avx2,
          tc_sgemm_pack_bt_avx2, tc_sgemm_pack_at6_avx2, tc_sgemm_pack_a6r_avx2, tc_sgemm_kernel_avx512_ua,
-         tc_sgemm_kernel_avx512_uat},
+         tc_sgemm_kernel_avx512_uat, tc_sgemm_kernel_avx512_ub},
     };
     if (isa_level < TC_ISA_GENERIC || isa_level > TC_ISA_AVX512) return &kernels[0];
     return &kernels[isa_level];

@@ -32,6 +32,11 @@ typedef void (*tc_sgemm_pack_bt)(const float *b, int64_t ldb, int64_t kc, int nr
 typedef void (*tc_sgemm_ukernel_ua)(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
                                     float alpha, float beta, bool first);
 
+/* The micro-kernel with B read in place (k step q's NR values at b + q *
+ * ldb of a row-major op(B)) instead of from a packed strip: the same bits. */
+typedef void (*tc_sgemm_ukernel_ub)(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
+                                    float alpha, float beta, bool first);
+
 typedef struct {
     int mr, nr;
     tc_sgemm_ukernel kernel;
@@ -41,6 +46,7 @@ typedef struct {
     tc_sgemm_pack_a6r pack_a6r; /* NULL: no gathered A (tc_sgemm_packed_runs) */
     tc_sgemm_ukernel_ua kernel_ua; /* NULL: A always packed */
     tc_sgemm_ukernel_ua kernel_uat; /* op(A) = A^T in place (lda: between k steps), or NULL */
+    tc_sgemm_ukernel_ub kernel_ub; /* B in place (products of few rows), or NULL: B always packed */
 } tc_sgemm_kernel_info;
 
 void tc_sgemm_kernel_generic(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
@@ -53,6 +59,12 @@ void tc_sgemm_kernel_avx512_ua(int64_t kc, const float *a, int64_t lda, const fl
                                float alpha, float beta, bool first);
 void tc_sgemm_kernel_avx512_uat(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
                                 float alpha, float beta, bool first);
+void tc_sgemm_kernel_avx2_ua(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
+                             float alpha, float beta, bool first);
+void tc_sgemm_kernel_avx2_uat(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
+                              float alpha, float beta, bool first);
+void tc_sgemm_kernel_avx512_ub(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
+                               float alpha, float beta, bool first);
 void tc_sgemm_pack_a6_avx2(const float *a, int64_t lda, int64_t kc, float *d);
 void tc_sgemm_pack_a6r_avx2(const float *const r[6], int64_t kc, float *d);
 void tc_sgemm_pack_at6_avx2(const float *a, int64_t lda, int64_t kc, float *d);
@@ -75,6 +87,17 @@ const tc_sgemm_kernel_info *tc_sgemm_kernel_for(int isa_level);
 void tc_sgemm_packed(const tc_sgemm_kernel_info *kern, int threads, bool trans_a, bool trans_b, int64_t m,
                      int64_t n, int64_t k, float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
                      float beta, float *c, int64_t ldc);
+/* tc_sgemm_packed with a bias row (n values): C = bias + alpha op(A)
+ * op(B), beta ignored (the bits of beta = 1 on a C that held the bias). */
+void tc_sgemm_packed_bias(const tc_sgemm_kernel_info *kern, int threads, bool trans_a, bool trans_b, int64_t m,
+                          int64_t n, int64_t k, float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
+                          const float *bias, float beta, float *c, int64_t ldc);
+/* Whether tc_sgemm_packed reads op(B) (k x n) where it lies, or packs it
+ * one KC x NR strip at a time just before its use, for products of m rows
+ * (few rows: each B value serves m rows only, and packing all of B cost as
+ * much as a fifth of the product). A function of the shape only; a B
+ * prepared for such products is better left unpacked (tc_gemm_prepare_b_rows). */
+bool tc_sgemm_few_rows(const tc_sgemm_kernel_info *kern, int64_t m, int64_t n);
 /* op(B) (k x n, B^T when trans_b) packed once for many products with
  * kern: tc_sgemm_packed_b_floats floats at dst (64-byte aligned), in the
  * driver's own KC blocks of NR strips. tc_sgemm_packed_pb then computes
@@ -96,6 +119,11 @@ void tc_sgemm_packed_pb(const tc_sgemm_kernel_info *kern, int threads, bool tran
 struct tc_gemm_a_runs;
 bool tc_sgemm_packed_runs(const tc_sgemm_kernel_info *kern, int threads, int64_t m, int64_t n, int64_t k,
                           const struct tc_gemm_a_runs *ar, const float *bpk, const float *bias, float *c, int64_t ldc);
+/* tc_sgemm_packed_runs with op(B) = b (k x n, row-major, ldb) not packed
+ * before: the bits of tc_sgemm_packed_runs on tc_sgemm_pack_b's strips. */
+bool tc_sgemm_packed_runs_b(const tc_sgemm_kernel_info *kern, int threads, int64_t m, int64_t n, int64_t k,
+                            const struct tc_gemm_a_runs *ar, const float *b, int64_t ldb, const float *bias, float *c,
+                            int64_t ldc);
 /* Frees the calling thread's pack buffers (tc_shutdown; pool workers free
  * theirs when they exit). */
 void tc_sgemm_packed_release(void);

@@ -107,6 +107,12 @@ typedef struct {
 } tc_gemm_b_panel;
 bool tc_gemm_prepare_b(tc_gemm_b_panel *pb, bool trans_b, int64_t k, int64_t n, const tc_scalar *b, int64_t ldb);
 bool tc_gemm_prepare_b_kept(tc_gemm_b_panel *pb, bool trans_b, int64_t k, int64_t n, const tc_scalar *b, int64_t ldb);
+/* tc_gemm_prepare_b for products of at most m rows: where our packed kernel
+ * reads op(B) in place (or packs it strip by strip just before use) for
+ * such few rows, nothing is packed now and b must stay valid; the bits of
+ * every product are those of the packed panel. */
+bool tc_gemm_prepare_b_rows(tc_gemm_b_panel *pb, int64_t m, bool trans_b, int64_t k, int64_t n, const tc_scalar *b,
+                            int64_t ldb);
 void tc_gemm_b_panel_release(tc_gemm_b_panel *pb);
 /* The same, kept, with op(B) stored in a reduced precision (bf16, int8;
  * fp32: tc_gemm_prepare_b_kept): tc_gemm_b / tc_gemm_serial_b then run the
