@@ -194,6 +194,18 @@ static void big_shapes_and_threads(void **state)
         /* batch 1 over 32 tiles (K = 288: 455-row tiles, the last shorter), 2 groups: dW summed across
          * tiles, dX col2im where tiles meet */
         {2, 1, {121, 119}, 64, {3, 3}, 22, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 2},
+        /* batch 1, one block (conv_im2col.c): dW split over its rows (K = 1,080 = 180 strips of 6, ~540 a
+         * thread, each part's own im2col columns starting inside a tap), dX in two waves of tiles, stride 2 and
+         * dilation; a 7x7 map (49 rows: too few for the waves, dX tile by tile); 3-D with waves of 4-plane tiles
+         * and 3-D with tiles sharing a plane (no waves); K = 7 (a last dW unit of 1 row on 2 threads) */
+        {2, 1, {40, 37}, 120, {3, 3}, 40, {2, 2}, {2, 1}, {2, 1}, {1, 1}, 1},
+        {2, 1, {7, 7}, 40, {3, 3}, 24, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {3, 1, {16, 8, 8}, 16, {3, 3, 3}, 8, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1},
+        {3, 1, {6, 10, 12}, 16, {3, 3, 3}, 8, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1},
+        {2, 1, {30, 31}, 7, {1, 1}, 12, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        /* batch 1, rows of 700: 256-row tiles are under one image row, so the dX waves take 4 tiles of
+         * 2,275 rows (3.25 image rows), each done in 256-row pieces */
+        {2, 1, {13, 700}, 64, {3, 3}, 8, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         /* few rows (tc_sgemm_few_rows): a 7x7 map at batch 1, F = 200 (a part last strip, 3 bias
          * blocks of 64 and a tail): W read in place forward, W^T packed strip by strip for dX */
         {2, 1, {7, 7}, 32, {3, 3}, 200, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},

@@ -540,15 +540,43 @@ int64_t tc_sgemm_packed_b_floats(const tc_sgemm_kernel_info *kern, int64_t k, in
     return k > 0 && n > 0 ? k * nstrips * kern->nr : 0;
 }
 
+/* Packing all of op(B) over the pool: a convolution's kernel is packed on
+ * every training step (W forward, W^T for the input gradient), and on one
+ * thread that copy was the serial part of the small-map layers (res5's
+ * 3x3 x 512 x 512, 2.4M values: 0.75 ms against 0.75 ms of GEMM on each of
+ * two threads). Each unit is a run of strips inside one K block; the values
+ * are copies, so however the units are shared out the panel is the same. */
+#define PACK_B_UNIT_STRIPS 2
+#define PACK_B_PARALLEL_FLOATS (64 * 1024)
+
+typedef struct {
+    const tc_sgemm_kernel_info *kern;
+    bool tb;
+    int64_t k, n, ldb, nstrips, units_per_block;
+    const float *b;
+    float *dst;
+} pack_b_job;
+
+static void pack_b_units(void *ctx, int64_t lo, int64_t hi)
+{
+    const pack_b_job *j = ctx;
+    for (int64_t u = lo; u < hi; u++) {
+        const int64_t p0 = u / j->units_per_block * GEMM_KC, kc = j->k - p0 < GEMM_KC ? j->k - p0 : GEMM_KC;
+        const int64_t s0 = u % j->units_per_block * PACK_B_UNIT_STRIPS;
+        const int64_t s1 = s0 + PACK_B_UNIT_STRIPS < j->nstrips ? s0 + PACK_B_UNIT_STRIPS : j->nstrips;
+        pack_b(j->kern, j->tb, j->b, j->ldb, p0, kc, 0, j->n, s0, s1, j->dst + p0 * j->nstrips * j->kern->nr);
+    }
+}
+
 void tc_sgemm_pack_b(const tc_sgemm_kernel_info *kern, bool trans_b, int64_t k, int64_t n, const float *b, int64_t ldb,
                      float *dst)
 {
     if (k <= 0 || n <= 0) return;
-    const int64_t nstrips = (n + kern->nr - 1) / kern->nr;
-    for (int64_t p0 = 0; p0 < k; p0 += GEMM_KC) {
-        const int64_t kc = k - p0 < GEMM_KC ? k - p0 : GEMM_KC;
-        pack_b(kern, trans_b, b, ldb, p0, kc, 0, n, 0, nstrips, dst + p0 * nstrips * kern->nr);
-    }
+    const int64_t nstrips = (n + kern->nr - 1) / kern->nr, per = (nstrips + PACK_B_UNIT_STRIPS - 1) / PACK_B_UNIT_STRIPS;
+    pack_b_job j = {kern, trans_b, k, n, ldb, nstrips, per, b, dst};
+    const int64_t units = (k + GEMM_KC - 1) / GEMM_KC * per;
+    if (k * n < PACK_B_PARALLEL_FLOATS) pack_b_units(&j, 0, units);
+    else tc_parallel_for(units, 1, pack_b_units, &j);
 }
 
 void tc_sgemm_packed_pb(const tc_sgemm_kernel_info *kern, int threads, bool trans_a, int64_t m, int64_t n, int64_t k,
