@@ -6,10 +6,10 @@
 # one and AVX2) under both OpenBLAS kernel choices (OPENBLAS_CORETYPE unset and
 # Haswell), since which BLAS kernel the environment picks must not decide the
 # speed. Printed per layer and pass: PyTorch's figure, tensorcook's for each
-# path and its ratio, and each path's GFLOP per CPU-second as a % of the
-# measured 1-core FMA peak of that path's own ISA (bench_conv_zoo's last
-# column: the AVX2 path against the 256-bit loop, about half the 512-bit
-# peak on Zen 5).
+# path and its ratio, and each path's % of the measured FMA peak of its own
+# ISA (bench_conv_zoo's last column: the AVX2 path against the 256-bit loop,
+# about half the 512-bit peak on Zen 5): GFLOP per CPU-second over the 1-core
+# peak at 1 thread, wall GFLOP/s over the 2-core peak at 2.
 # At 1 thread the figures are GFLOP per CPU-second (steady on a shared
 # machine); at 2 threads GFLOP/s of wall time (a speed-up needs both cores).
 # Usage: bench/compare_conv_zoo.sh [BUILD_DIR] [REPEATS] [ROUNDS] [BATCH]
@@ -47,6 +47,8 @@ def best(path, t):
         f = line.split()
         if line.startswith("measured FMA peak"):
             peak = float(f[f.index("GFLOP/s") - 1])
+            if t > 1 and "core," in f:  # the peak of t cores, which the % divides by there
+                peak = float(f[f.index("core,") + 1])
             continue
         if len(f) < 12 or f[2] != "threads":
             continue
@@ -64,7 +66,8 @@ for t in (1, 2):
     tc = {pc: best(f"{d}/tc_{pc[0]}_{pc[1]}_{t}.txt", t) for pc in cols}
     unit = "GFLOP/cpu-s" if t == 1 else "GFLOP/s"
     peaks = ", ".join(f"{p} {tc[(p, 'unset')][2]:.0f}" for p in paths)
-    print(f"\n{t} thread(s), {unit}; %pk: the path's GFLOP/cpu-s over its own ISA's 1-core peak ({peaks} GFLOP/s)")
+    what = "GFLOP/cpu-s over its own ISA's 1-core peak" if t == 1 else "GFLOP/s (wall) over its own ISA's 2-core peak"
+    print(f"\n{t} thread(s), {unit}; %pk: the path's {what} ({peaks} GFLOP/s)")
     head = "".join(f" | {p + '/' + ('cs-unset' if c == 'unset' else 'cs-Haswell'):>16} ratio  %pk" for p, c in cols)
     print(f"{'layer':<13} {'pass':<5} | {'torch':>6}{head}")
     for key in order:

@@ -1,6 +1,7 @@
-/* Convolution kernels: tiled im2col + GEMM, forward and backward (on
- * AVX-512 the forward GEMM packs its A panels straight from the input,
- * see patch_runs below, and no P tile is written).
+/* Convolution kernels: tiled im2col + GEMM, forward and backward (with our
+ * packed GEMM, AVX2 or AVX-512, the forward packs its A panels straight
+ * from the input, see patch_runs below, and no P tile is written; the
+ * backward of a single image block is conv_backward_one.c).
  *
  * A patch row holds, for one output position, the input values under the
  * kernel in the kernel's own order (kd, kh, kw, c), so a tile of patch rows
@@ -20,7 +21,7 @@
  * The tiles and the image blocks depend on the shapes only, never on the
  * number of threads, so every sum is done in the same order on 1 or 2
  * threads: results are bit-identical. */
-#include "conv.h"
+#include "conv_im2col.h"
 
 #include <stdint.h>
 
@@ -70,10 +71,6 @@ static void im2col_tile(const conv_plan *p, int64_t g, int64_t r0, int64_t r1, t
  * packs its A panels straight from the input: the values im2col_tile would
  * have copied, with no P tile written and read back (that copy was 6-9% of
  * a forward pass on ResNet's and VGG's 3x3 layers). */
-typedef struct {
-    int64_t dd, dh, dw; /* the tap's offsets from the window's corner, per axis */
-    int64_t off;        /* and in the input, in values */
-} patch_tap;
 
 typedef struct {
     const conv_plan *p;
@@ -83,7 +80,7 @@ typedef struct {
 } patch_runs;
 
 /* The taps of p (K / Cg of them) into t (tap_table's arena block) */
-static void tap_table(const conv_plan *p, patch_tap *t)
+void tc_conv_tap_table(const conv_plan *p, patch_tap *t)
 {
     for (int64_t kd = 0; kd < p->k[0]; kd++)
         for (int64_t kh = 0; kh < p->k[1]; kh++)
@@ -150,7 +147,7 @@ static inline void add_run(tc_scalar *restrict d, const tc_scalar *restrict s, i
 }
 
 /* dx (group g) += col2im(dP) for batch rows [r0, r1) */
-static void col2im_tile(const conv_plan *p, int64_t g, int64_t r0, int64_t r1, const tc_scalar *dP, tc_scalar *dx)
+void tc_conv_col2im_tile(const conv_plan *p, int64_t g, int64_t r0, int64_t r1, const tc_scalar *dP, tc_scalar *dx)
 {
     const int64_t cg = p->Cg, coff = g * p->Cg, image = p->D * p->H * p->W * p->C;
     int64_t n = r0 / p->rows_img, o = r0 % p->rows_img;
@@ -186,7 +183,7 @@ static void col2im_tile(const conv_plan *p, int64_t g, int64_t r0, int64_t r1, c
  * size, rounded up to whole micro-kernel strips (12 rows: 2 strips of 6, 3
  * of 4) where p->tile allows, so that only the last tile has a part strip
  * (289 rows in two tiles of 145 padded 2 x 5 rows, 150 + 139 pad 5) */
-static int64_t tile_rows(const conv_plan *p, int64_t lo, int64_t hi)
+int64_t tc_conv_tile_rows(const conv_plan *p, int64_t lo, int64_t hi)
 {
     int64_t ntiles = (hi - lo + p->tile - 1) / p->tile;
     if (ntiles <= 1) return ntiles > 0 ? hi - lo : 1;
@@ -195,20 +192,6 @@ static int64_t tile_rows(const conv_plan *p, int64_t lo, int64_t hi)
     return t < p->tile ? t : p->tile;
 }
 
-typedef struct {
-    const conv_plan *p;
-    const tc_scalar *bias, *dy;
-    tc_scalar *y, *dx, *dw_parts, *dw, *db_parts, *db;
-    tc_scalar *scratch; /* per thread: P tile, then dP tile (backward) */
-    int64_t scratch_len;
-    const tc_scalar *zeros; /* forward: Cg zeros for the patch runs, or NULL: im2col */
-    const patch_tap *taps;  /* forward: the taps of the patch runs, or NULL */
-    tc_gemm_b_panel *wp; /* per group: W [K, Fg] (forward) or W^T [Fg, K] (dX), packed once per call
-                            (or, forward, p->wpk: once at load) */
-    int64_t ftile;       /* forward: rows per tile (forward_tiles) */
-    int64_t dx_nx;       /* backward, one block: dX tiles of the two waves (dx_tiles), or 0 */
-    int64_t *dx_bounds;
-} conv_job;
 
 /* The kernel of each group as the B of the tile products, packed once for
  * all the tiles (each tile's GEMM used to repack all of W). */
@@ -270,7 +253,7 @@ static void im2col_parallel(const conv_plan *p, int64_t g, int64_t r0, int64_t r
  * changes no bit at all). */
 static int64_t forward_tiles(const conv_plan *p, int64_t rows, int64_t few)
 {
-    const int64_t t = tile_rows(p, 0, rows), n = (rows + t - 1) / t;
+    const int64_t t = tc_conv_tile_rows(p, 0, rows), n = (rows + t - 1) / t;
     if (n <= few || n % 2 == 0) return t;
     const int64_t t2 = ((rows + n) / (n + 1) + 11) / 12 * 12;
     return t2 <= p->tile && (rows + t2 - 1) / t2 % 2 == 0 ? t2 : t;
@@ -330,7 +313,7 @@ bool tc_conv_forward_kernel(const conv_plan *p, const tc_scalar *bias, tc_scalar
         patch_tap *taps = tc_arena_alloc(sizeof(patch_tap) * (size_t)(p->K / p->Cg));
         if (z && taps) {
             memset(z, 0, sizeof(tc_scalar) * (size_t)p->Cg);
-            tap_table(p, taps);
+            tc_conv_tap_table(p, taps);
             j.zeros = z, j.taps = taps;
         }
     }
@@ -359,28 +342,6 @@ bool tc_conv_forward_kernel(const conv_plan *p, const tc_scalar *bias, tc_scalar
     return true;
 }
 
-/* db[f] += dy[r][f] for the rows r in order: the sums, and so the bits,
- * of tc_accumulate row by row, 64 columns at a time in a local block of
- * fixed size that -O2 vectorises and keeps in registers. Row by row (a call
- * a row, adds through memory) the bias gradient was 10% of res2_1x1_out's
- * training step (3136 rows of 256). */
-static void sum_rows(tc_scalar *restrict db, const tc_scalar *restrict dy, int64_t rows, int64_t F)
-{
-    enum { CB = 64 };
-    int64_t c = 0;
-    for (; c + CB <= F; c += CB) {
-        tc_scalar s[CB];
-        for (int i = 0; i < CB; i++) s[i] = db[c + i];
-        for (int64_t r = 0; r < rows; r++) {
-            const tc_scalar *row = dy + r * F + c;
-            for (int i = 0; i < CB; i++) s[i] += row[i];
-        }
-        for (int i = 0; i < CB; i++) db[c + i] = s[i];
-    }
-    for (int64_t r = 0; c < F && r < rows; r++)
-        for (int64_t i = c; i < F; i++) db[i] += dy[r * F + i];
-}
-
 /* image blocks [lo, hi): block b covers images [b*N/wblocks, (b+1)*N/wblocks); its rows are cut
  * into tiles (which may cross images: the block owns all of its images' dX) */
 static void backward_blocks(void *ctx, int64_t lo, int64_t hi)
@@ -393,12 +354,12 @@ static void backward_blocks(void *ctx, int64_t lo, int64_t hi)
         tc_scalar *bpart = j->db_parts ? j->db_parts + b * p->F : NULL;
         if (bpart) memset(bpart, 0, sizeof(tc_scalar) * (size_t)p->F);
         const int64_t b0 = b * p->N / p->wblocks * p->rows_img, b1 = (b + 1) * p->N / p->wblocks * p->rows_img;
-        const int64_t t = tile_rows(p, b0, b1);
+        const int64_t t = tc_conv_tile_rows(p, b0, b1);
         for (int64_t r0 = b0; r0 < b1; r0 += t) {
             int64_t r1 = r0 + t < b1 ? r0 + t : b1;
             const tc_scalar *dy = j->dy + r0 * p->F;
             if (bpart)
-                sum_rows(bpart, dy, r1 - r0, p->F);
+                tc_conv_colsum(bpart, dy, r1 - r0, p->F, false);
             for (int64_t g = 0; g < p->groups; g++) {
                 if (part) {
                     if (p->patches) P = p->patches + (g * p->N * p->rows_img + r0) * p->K; /* kept by forward */
@@ -408,270 +369,11 @@ static void backward_blocks(void *ctx, int64_t lo, int64_t hi)
                 }
                 if (j->dx) {
                     tc_gemm_serial_b(false, r1 - r0, 1, dy + g * p->Fg, p->F, &j->wp[g], NULL, 0, dP, p->K);
-                    col2im_tile(p, g, r0, r1, dP, j->dx);
+                    tc_conv_col2im_tile(p, g, r0, r1, dP, j->dx);
                 }
             }
         }
     }
-}
-
-/* ---- one image block (batch 1: a single image, WaveNet's training window) ----
- * The blocks give the pool nothing to share, so the block's work is cut
- * three other ways, each one parallel region (it was one region per tile
- * and product, with im2col and col2im on the calling thread between them:
- * at 2 threads res2_3x3's training step had 0.5 ms of 4.6 ms serial and
- * an ideal speed-up of 1.68x, inc_conv3 1.68x, vgg_conv1_2 1.70x):
- *   bias:  column blocks of db (each column summed row by row, as before);
- *   dW:    rows of dW (ranges of K), each part running all tiles with the
- *          im2col of its own patch columns (colsum of its taps only);
- *   dX:    tiles in two waves (even, then odd tiles), each tile's dP and
- *          col2im on one thread: tiles of a wave touch disjoint parts of dx.
- * dW's per element operations are those of the one product per tile (the
- * same tiles, K blocks and order; the own kernel's bits do not depend on
- * how the rows of C are cut, and on the OpenBLAS paths the cut is a rule of
- * the shape). dX's order is fixed by the waves, a rule of the shape: so
- * any thread count gives the same bits. */
-
-/* columns [k0, k1) of the patch rows [r0, r1) of group g into P (leading
- * dimension k1 - k0): im2col_tile's values for a range of the columns */
-static void im2col_cols(const conv_plan *p, const patch_tap *taps, int64_t g, int64_t r0, int64_t r1, int64_t k0,
-                        int64_t k1, tc_scalar *P)
-{
-    const int64_t cg = p->Cg, image = p->D * p->H * p->W * p->C, ld = k1 - k0;
-    const int64_t t0 = k0 / cg, t1 = (k1 + cg - 1) / cg;
-    int64_t n = r0 / p->rows_img, o = r0 % p->rows_img;
-    int64_t ow = o % p->OW, oh = (o / p->OW) % p->OH, od = o / p->OW / p->OH;
-    for (int64_t r = r0; r < r1; r++) {
-        const int64_t d0 = od * p->s[0] - p->pb[0], h0 = oh * p->s[1] - p->pb[1], w0 = ow * p->s[2] - p->pb[2];
-        const tc_scalar *xn = p->x + n * image + g * cg;
-        tc_scalar *dst = P + (r - r0) * ld;
-        for (int64_t t = t0; t < t1; t++) {
-            const int64_t c0 = t * cg > k0 ? t * cg : k0, c1 = (t + 1) * cg < k1 ? (t + 1) * cg : k1;
-            const int64_t id = d0 + taps[t].dd, ih = h0 + taps[t].dh, iw = w0 + taps[t].dw;
-            const size_t bytes = sizeof(tc_scalar) * (size_t)(c1 - c0);
-            if (id < 0 || id >= p->D || ih < 0 || ih >= p->H || iw < 0 || iw >= p->W) memset(dst + (c0 - k0), 0, bytes);
-            else memcpy(dst + (c0 - k0), xn + ((id * p->H + ih) * p->W + iw) * p->C + (c0 - t * cg), bytes);
-        }
-        if (++ow == p->OW) {
-            ow = 0;
-            if (++oh == p->OH) {
-                oh = 0;
-                if (++od == p->OD) od = 0, n++;
-            }
-        }
-    }
-}
-
-/* out[c] += sum over rows r in order of dy[r][c], for columns in blocks of
- * COLSUM_COLS: per column the additions of tc_accumulate row by row, the
- * running sums of a block kept in registers down the rows (a load, add and
- * store of out per row and column cost res2_1x1_out's 3,136 x 256 gradient
- * 1 ms) */
-#define COLSUM_COLS 16
-typedef struct {
-    const tc_scalar *dy;
-    int64_t rows, F;
-    tc_scalar *out;
-} colsum_job;
-
-static void colsum_units(void *ctx, int64_t lo, int64_t hi)
-{
-    const colsum_job *c = ctx;
-    const int64_t c1 = hi * COLSUM_COLS < c->F ? hi * COLSUM_COLS : c->F;
-    for (int64_t c0 = lo * COLSUM_COLS; c0 < c1; c0 += COLSUM_COLS) {
-        tc_scalar acc[COLSUM_COLS];
-        const tc_scalar *s = c->dy + c0;
-        if (c1 - c0 >= COLSUM_COLS) { /* fixed trip counts: vectorised at -O2 */
-            for (int i = 0; i < COLSUM_COLS; i++) acc[i] = c->out[c0 + i];
-            for (int64_t r = 0; r < c->rows; r++, s += c->F)
-                for (int i = 0; i < COLSUM_COLS; i++) acc[i] += s[i];
-            for (int i = 0; i < COLSUM_COLS; i++) c->out[c0 + i] = acc[i];
-        } else {
-            const int64_t w = c1 - c0;
-            for (int64_t i = 0; i < w; i++) acc[i] = c->out[c0 + i];
-            for (int64_t r = 0; r < c->rows; r++, s += c->F)
-                for (int64_t i = 0; i < w; i++) acc[i] += s[i];
-            for (int64_t i = 0; i < w; i++) c->out[c0 + i] = acc[i];
-        }
-    }
-}
-
-static void colsum_parallel(const tc_scalar *dy, int64_t rows, int64_t F, tc_scalar *out)
-{
-    colsum_job c = {dy, rows, F, out};
-    const int64_t units = (F + COLSUM_COLS - 1) / COLSUM_COLS;
-    if (rows * F < 65536) colsum_units(&c, 0, units); /* a wake-up costs more */
-    else tc_parallel_for(units, 1, colsum_units, &c);
-}
-
-/* dW rows [k0, k1) += the products of all tiles (as backward_blocks' one block) */
-static void dw_rows(const conv_job *j, const patch_tap *taps, int64_t k0, int64_t k1, tc_scalar *P)
-{
-    const conv_plan *p = j->p;
-    const int64_t rows = p->N * p->rows_img, t = tile_rows(p, 0, rows);
-    for (int64_t r0 = 0; r0 < rows; r0 += t) {
-        const int64_t r1 = r0 + t < rows ? r0 + t : rows;
-        for (int64_t g = 0; g < p->groups; g++) {
-            const tc_scalar *a = P;
-            int64_t lda = k1 - k0;
-            if (p->patches) a = p->patches + (g * rows + r0) * p->K + k0, lda = p->K; /* kept by forward */
-            else im2col_cols(p, taps, g, r0, r1, k0, k1, P);
-            tc_gemm_serial(true, false, k1 - k0, p->Fg, r1 - r0, 1, a, lda, j->dy + r0 * p->F + g * p->Fg, p->F, 1,
-                           j->dw + k0 * p->F + g * p->Fg, p->F);
-        }
-    }
-}
-
-/* Units of dW rows: with our own kernel strips of 6 rows (the last one
- * 6-11 rows, so no part is a one-row GEMV), a chunk of them one product per
- * tile; with OpenBLAS two fixed halves (in 16s), each its own product. */
-typedef struct {
-    const conv_job *j;
-    const patch_tap *taps;
-    int64_t urows, units;
-    bool merge;
-} dw_job;
-
-static void dw_units(void *ctx, int64_t lo, int64_t hi)
-{
-    const dw_job *d = ctx;
-    const int64_t K = d->j->p->K;
-    tc_scalar *P = d->j->scratch + tc_thread_id() * 2 * d->j->scratch_len;
-    const int64_t step = d->merge ? hi - lo : 1;
-    for (int64_t u = lo; u < hi; u += step) {
-        const int64_t k0 = u * d->urows, k1 = u + step >= d->units ? K : (u + step) * d->urows;
-        dw_rows(d->j, d->taps, k0, k1, P);
-    }
-}
-
-static void dw_parallel(const conv_job *j, const patch_tap *taps)
-{
-    const int64_t K = j->p->K;
-    dw_job d = {j, taps, 6, K / 6 > 0 ? K / 6 : 1, true};
-    if (!tc_gemm_packs_b()) {
-        d.merge = false;
-        d.urows = K >= 32 ? (K / 2 + 15) / 16 * 16 : K;
-        d.units = (K + d.urows - 1) / d.urows;
-    }
-    tc_parallel_for(d.units, 1, dw_units, &d);
-}
-
-/* The pixels (flat, over the batch) the windows of rows [r0, r1) touch lie
- * in [*lo, *hi] (*hi < *lo: none). Per run of rows in one output row: the
- * first window's corner bounds it below, the last one's far corner above
- * (the width clamped into the image, which can only widen the range), so
- * the rule costs a few operations per output row, not per position. */
-static void tile_pixels(const conv_plan *p, int64_t r0, int64_t r1, int64_t *lo, int64_t *hi)
-{
-    const int64_t span[3] = {(p->k[0] - 1) * p->dl[0], (p->k[1] - 1) * p->dl[1], (p->k[2] - 1) * p->dl[2]};
-    *lo = INT64_MAX, *hi = -1;
-    for (int64_t r = r0; r < r1;) {
-        const int64_t n = r / p->rows_img, o = r % p->rows_img;
-        const int64_t ow = o % p->OW, oh = (o / p->OW) % p->OH, od = o / p->OW / p->OH;
-        const int64_t e = r + (p->OW - ow) < r1 ? r + (p->OW - ow) : r1, ow_last = ow + (e - 1 - r);
-        r = e;
-        const int64_t d0 = od * p->s[0] - p->pb[0], h0 = oh * p->s[1] - p->pb[1];
-        const int64_t da = d0 > 0 ? d0 : 0, db = d0 + span[0] < p->D - 1 ? d0 + span[0] : p->D - 1;
-        const int64_t ha = h0 > 0 ? h0 : 0, hb = h0 + span[1] < p->H - 1 ? h0 + span[1] : p->H - 1;
-        if (da > db || ha > hb) continue; /* these windows lie in the padding */
-        int64_t wa = ow * p->s[2] - p->pb[2], wb = ow_last * p->s[2] - p->pb[2] + span[2];
-        wa = wa < 0 ? 0 : wa > p->W - 1 ? p->W - 1 : wa;
-        wb = wb < 0 ? 0 : wb > p->W - 1 ? p->W - 1 : wb;
-        const int64_t l = ((n * p->D + da) * p->H + ha) * p->W + wa, h = ((n * p->D + db) * p->H + hb) * p->W + wb;
-        if (l < *lo) *lo = l;
-        if (h > *hi) *hi = h;
-    }
-}
-
-/* The input-gradient tiles: bounds[0..nx] (nx a multiple of 4, so each wave
- * splits evenly over two threads), rows rounded to strips of 6, and tiles of
- * the same parity touching disjoint pixels (a tile must span the kernel's
- * rows: VGG's 224-wide conv1_2 gets 48 tiles of 4-5 image rows, not the 196
- * of its 256-row im2col tiles); 0 when no such tiling has at least 4 tiles
- * (few rows: dX then goes tile by tile with each product split). A wave
- * tile is done in im2col tiles of at most p->tile rows, in order. A rule of
- * the shape only. */
-static int64_t dx_tiles(const conv_plan *p, int64_t **bounds_out)
-{
-    const int64_t rows = p->N * p->rows_img;
-    int64_t nx = (rows + p->tile - 1) / p->tile;
-    nx = nx < 4 ? 4 : (nx + 3) / 4 * 4;
-    int64_t *b = tc_arena_alloc(sizeof(int64_t) * (size_t)(3 * nx + 1)), *lo = b + nx + 1, *hi = lo + nx;
-    if (!b) return 0;
-    for (; nx >= 4; nx = nx == 4 ? 0 : nx / 8 * 4 < 4 ? 4 : nx / 8 * 4) { /* else half as many, wider */
-        if (rows / nx < 12) continue;
-        for (int64_t u = 0; u < nx; u++) b[u] = (u * rows / nx + 3) / 6 * 6;
-        b[nx] = rows;
-        for (int64_t u = 0; u < nx; u++) tile_pixels(p, b[u], b[u + 1], &lo[u], &hi[u]);
-        bool ok = true;
-        for (int64_t u = 0; ok && u < nx; u++)
-            for (int64_t v = u + 2; ok && v < nx; v += 2)
-                ok = hi[u] < lo[u] || hi[v] < lo[v] || hi[u] < lo[v] || hi[v] < lo[u];
-        if (ok) {
-            *bounds_out = b;
-            return nx;
-        }
-    }
-    return 0;
-}
-
-typedef struct {
-    const conv_job *j;
-    const int64_t *bounds;
-    int64_t wave;
-} dx_wave_job;
-
-static void dx_wave_tiles(void *ctx, int64_t lo, int64_t hi)
-{
-    const dx_wave_job *w = ctx;
-    const conv_job *j = w->j;
-    const conv_plan *p = j->p;
-    tc_scalar *dP = j->scratch + tc_thread_id() * 2 * j->scratch_len + j->scratch_len;
-    for (int64_t i = lo; i < hi; i++) {
-        const int64_t u = 2 * i + w->wave, b0 = w->bounds[u], b1 = w->bounds[u + 1], t = tile_rows(p, b0, b1);
-        for (int64_t r0 = b0; r0 < b1; r0 += t) {
-            const int64_t r1 = r0 + t < b1 ? r0 + t : b1;
-            for (int64_t g = 0; g < p->groups; g++) {
-                tc_gemm_serial_b(false, r1 - r0, 1, j->dy + r0 * p->F + g * p->Fg, p->F, &j->wp[g], NULL, 0, dP, p->K);
-                col2im_tile(p, g, r0, r1, dP, j->dx);
-            }
-        }
-    }
-}
-
-static bool backward_one_block(const conv_job *j)
-{
-    const conv_plan *p = j->p;
-    const int64_t rows = p->N * p->rows_img;
-    if (j->db_parts) {
-        memset(j->db_parts, 0, sizeof(tc_scalar) * (size_t)p->F);
-        colsum_parallel(j->dy, rows, p->F, j->db_parts);
-    }
-    patch_tap *taps = tc_arena_alloc(sizeof(patch_tap) * (size_t)(p->K / p->Cg));
-    if (!taps) return false;
-    tap_table(p, taps);
-    if (j->dw) dw_parallel(j, taps);
-    if (!j->dx) return true;
-    const int64_t nx = j->dx_nx;
-    const int64_t *bounds = j->dx_bounds;
-    if (nx) {
-        for (int64_t wave = 0; wave < 2; wave++) {
-            dx_wave_job w = {j, bounds, wave};
-            tc_parallel_for(nx / 2, 1, dx_wave_tiles, &w);
-        }
-        return true;
-    }
-    /* few rows: tile by tile, each product split over the pool */
-    const int64_t t = tile_rows(p, 0, rows);
-    tc_scalar *dP = j->scratch + j->scratch_len;
-    for (int64_t r0 = 0; r0 < rows; r0 += t) {
-        const int64_t r1 = r0 + t < rows ? r0 + t : rows;
-        for (int64_t g = 0; g < p->groups; g++) {
-            tc_gemm_b(false, r1 - r0, 1, j->dy + r0 * p->F + g * p->Fg, p->F, &j->wp[g], NULL, 0, dP, p->K);
-            col2im_tile(p, g, r0, r1, dP, j->dx);
-        }
-    }
-    return true;
 }
 
 /* dst[i] += parts[0][i] + parts[1][i] + ... (nparts blocks of len values) */
@@ -695,7 +397,7 @@ bool tc_conv_backward_kernel(const conv_plan *p, const tc_scalar *dy, tc_scalar 
 {
     const int64_t rows = p->N * p->rows_img;
     if (db && (p->direct || (!dx && !dw))) { /* row by row in a fixed order */
-        colsum_parallel(dy, rows, p->F, db);
+        tc_conv_colsum(db, dy, rows, p->F, true);
         db = NULL;
     }
     if (p->direct) {
@@ -706,7 +408,7 @@ bool tc_conv_backward_kernel(const conv_plan *p, const tc_scalar *dy, tc_scalar 
     if (!dx && !dw) return true;
     conv_job j = {.p = p, .dy = dy, .dx = dx, .dw = dw, .db = db, .scratch_len = p->tile * p->K};
     j.scratch = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(tc_num_threads() * 2 * j.scratch_len));
-    if (dx && p->wblocks < 2) j.dx_nx = dx_tiles(p, &j.dx_bounds); /* before prepare_kernel: it packs W^T for them */
+    if (dx && p->wblocks < 2) j.dx_nx = tc_conv_dx_tiles(p, &j.dx_bounds); /* before prepare_kernel: it packs W^T for them */
     if (!j.scratch || (dx && !prepare_kernel(&j, true))) return false;
     /* One image block: its products add straight into dw (beta 1 from the
      * first tile), with no partial sum to reduce afterwards: that pass read
@@ -722,7 +424,7 @@ bool tc_conv_backward_kernel(const conv_plan *p, const tc_scalar *dy, tc_scalar 
         if (!j.db_parts) return false;
     }
     if (p->wblocks >= 2) tc_parallel_for(p->wblocks, 1, backward_blocks, &j);
-    else if (!backward_one_block(&j)) return false;
+    else if (!tc_conv_backward_one_block(&j)) return false;
     /* 16K values a chunk: a WaveNet layer's kernel (2 x 64 x 128) is one
      * chunk on the calling thread (a wake-up of the pool costs more than
      * 16K adds); each value's sum is the same however it is cut */

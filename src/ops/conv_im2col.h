@@ -1,0 +1,44 @@
+/* Private to the im2col convolution kernels: conv_im2col.c (forward, the
+ * backward over image blocks, the shared patch and tile helpers) and
+ * conv_backward_one.c (the backward of a single image block). */
+#ifndef TC_OPS_CONV_IM2COL_H
+#define TC_OPS_CONV_IM2COL_H
+
+#include "conv.h"
+
+/* One kernel tap of a patch row */
+typedef struct {
+    int64_t dd, dh, dw; /* the tap's offsets from the window's corner, per axis */
+    int64_t off;        /* and in the input, in values */
+} patch_tap;
+
+typedef struct {
+    const conv_plan *p;
+    const tc_scalar *bias, *dy;
+    tc_scalar *y, *dx, *dw_parts, *dw, *db_parts, *db;
+    tc_scalar *scratch; /* per thread: P tile, then dP tile (backward) */
+    int64_t scratch_len;
+    const tc_scalar *zeros; /* forward: Cg zeros for the patch runs, or NULL: im2col */
+    const patch_tap *taps;  /* forward: the taps of the patch runs, or NULL */
+    tc_gemm_b_panel *wp; /* per group: W [K, Fg] (forward) or W^T [Fg, K] (dX), packed once per call
+                            (or, forward, p->wpk: once at load) */
+    int64_t ftile;       /* forward: rows per tile (forward_tiles) */
+    int64_t dx_nx;       /* backward, one block: dX tiles of the two waves (dx_tiles), or 0 */
+    int64_t *dx_bounds;
+} conv_job;
+
+/* The taps of p (K / Cg of them) into t */
+void tc_conv_tap_table(const conv_plan *p, patch_tap *t);
+/* dx += the patch gradients dP [r1-r0, K] of rows [r0, r1), group g */
+void tc_conv_col2im_tile(const conv_plan *p, int64_t g, int64_t r0, int64_t r1, const tc_scalar *dP, tc_scalar *dx);
+/* rows per tile of the patch rows [lo, hi) (a rule of the shape) */
+int64_t tc_conv_tile_rows(const conv_plan *p, int64_t lo, int64_t hi);
+/* out[c] += the sum over rows of dy[r][c], rows in order (the bits of a
+ * row-by-row accumulation); pooled: column blocks over the pool */
+void tc_conv_colsum(tc_scalar *out, const tc_scalar *dy, int64_t rows, int64_t F, bool pooled);
+/* the input-gradient tiles of one image block for the two waves, or 0 */
+int64_t tc_conv_dx_tiles(const conv_plan *p, int64_t **bounds_out);
+/* the backward of a single image block (j->p->wblocks < 2) */
+bool tc_conv_backward_one_block(const conv_job *j);
+
+#endif
