@@ -2,7 +2,7 @@
  *   tensorcook onnx info MODEL
  *   tensorcook onnx ops
  *   tensorcook onnx run MODEL [--input FILE.pb ...] [--output-dir DIR] [--no-fold] [--precision fp32|bf16|int8]
- *                         [--conv direct|winograd]
+ *                         [--conv direct|winograd] [--runs N] [--profile]
  *   tensorcook onnx test [--list FILE] [--root DIR] [--quiet] DIR...
  *   tensorcook onnx export CHECKPOINT --out MODEL.onnx [--opset N] [--check] (recipes/onnx_export.c)
  * The test layout is the ONNX backend tests': DIR/model.onnx and
@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "common.h"
+#include "onnx_profile.h"
 #include "tensorcook/tensorcook.h"
 #include "tensorcook/onnx.h"
 
@@ -40,6 +41,7 @@ static int usage(FILE *f, int rc)
                "       tensorcook onnx ops\n"
                "       tensorcook onnx run MODEL [--input FILE.pb]... [--output-dir DIR] [--no-fold]\n"
                "                               [--precision fp32|bf16|int8] [--conv direct|winograd]\n"
+               "                               [--runs N] [--profile]\n"
                "       tensorcook onnx test [--list FILE [--root DIR]] [--rtol R] [--atol A] [--quiet] [DIR...]\n"
                "       tensorcook onnx export CHECKPOINT --out MODEL.onnx [--opset N] [--seq-len N] [--check]\n"
                "\n"
@@ -53,7 +55,10 @@ static int usage(FILE *f, int rc)
                "       kernels of Conv, Gemm and MatMul as bfloat16 or int8 (per-channel scales) [fp32];\n"
                "       --conv winograd runs the 3x3 stride-1 Convs as Winograd F(4x4,3x3), the transformed\n"
                "       kernels kept with the model (faster, errors ~1e-5 of the largest value instead of\n"
-               "       ~1e-6) [direct, or TENSORCOOK_CONV]; the last line says which ran ('conv: ...')\n"
+               "       ~1e-6) [direct, or TENSORCOOK_CONV]; the last line says which ran ('conv: ...');\n"
+               "       --runs N runs it N times (the outputs are the last run's) [1]; --profile times\n"
+               "       each node over the runs [10] after a warm-up run and prints the time per operator\n"
+               "       type and of the slowest nodes, with the GFLOP/s of Conv, Gemm and MatMul\n"
                "test   run ONNX backend-test folders (model.onnx + test_data_set_*), compare with\n"
                "       rtol 1e-3, atol 1e-7; one line per failure; ends with 'N passed, M failed'.\n"
                "       --list FILE reads folder names (relative to --root) from FILE\n"
@@ -134,7 +139,8 @@ static int cmd_run(int argc, char **argv)
     const char *model = NULL, *outdir = ".";
     const char *inputs[64];
     int n_inputs = 0;
-    bool fold = true;
+    bool fold = true, profile = false;
+    int runs = 0; /* 0: once, or 10 with --profile */
     tc_precision prec = TC_PRECISION_FP32;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--precision") && i + 1 < argc) {
@@ -157,7 +163,16 @@ static int cmd_run(int argc, char **argv)
             inputs[n_inputs++] = argv[++i];
         } else if (!strcmp(argv[i], "--output-dir") && i + 1 < argc) outdir = argv[++i];
         else if (!strcmp(argv[i], "--no-fold")) fold = false;
-        else if (argv[i][0] == '-') return usage(stderr, 2);
+        else if (!strcmp(argv[i], "--profile")) profile = true;
+        else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
+            char *end;
+            long v = strtol(argv[++i], &end, 10);
+            if (*end || v < 1 || v > 1000000) {
+                fprintf(stderr, "tensorcook onnx run: --runs %s: expected a count from 1 to 1000000\n", argv[i]);
+                return 2;
+            }
+            runs = (int)v;
+        } else if (argv[i][0] == '-') return usage(stderr, 2);
         else if (!model) model = argv[i];
         else return usage(stderr, 2);
     }
@@ -206,9 +221,21 @@ static int cmd_run(int argc, char **argv)
         goto done;
     }
     tc_set_grad_enabled(false);
-    if (tc_onnx_run(m, nin, in, nout, out) != TC_OK) {
-        fprintf(stderr, "tensorcook onnx run: %s\n", tc_last_error());
-        goto done;
+    if (profile && !runs) runs = 10;
+    if (!runs) runs = 1;
+    /* --profile: a warm-up run first (weights packed, buffer plan made), then
+     * the timed runs; every run but the last gives its memory back */
+    const tc_step_mark mark = tc_step_get_mark();
+    for (int r = 0; r < runs + (profile ? 1 : 0); r++) {
+        if (profile && r == 1 && tc_onnx_set_profiling(m, true) != TC_OK) {
+            fprintf(stderr, "tensorcook onnx run: %s\n", tc_last_error());
+            goto done;
+        }
+        if (r > 0) tc_step_release(mark);
+        if (tc_onnx_run(m, nin, in, nout, out) != TC_OK) {
+            fprintf(stderr, "tensorcook onnx run: %s\n", tc_last_error());
+            goto done;
+        }
     }
     for (int i = 0; i < nout; i++) {
         char path[4096];
@@ -220,6 +247,7 @@ static int cmd_run(int argc, char **argv)
         char shp[TC_SHAPE_STR_MAX];
         printf("%s %s -> %s\n", tc_onnx_output_name(m, i), tc_shape_str(out[i], shp, sizeof shp), path);
     }
+    if (profile) onnx_print_profile(m, runs, stdout);
     printf("conv: %s\n", tc_conv_algorithm_name(tc_conv_get_algorithm()));
     rc = 0;
 done:

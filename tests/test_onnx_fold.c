@@ -137,6 +137,62 @@ static void trained_kernels_are_not_stale(void **state)
     tc_onnx_free(fresh);
 }
 
+static int node_named(const tc_onnx_model *m, const char *name)
+{
+    for (int i = 0; i < tc_onnx_node_count(m); i++)
+        if (!strcmp(tc_onnx_node_name(m, i), name)) return i;
+    fail_msg("no node %s", name);
+    return -1;
+}
+
+/* tc_onnx_set_profiling: per-node run counts (0 for the folded and fused
+ * nodes, which never run), the products' FLOPs from their shapes, times
+ * that add up, totals cleared when switched on again, none when off */
+static void profiling_counts_runs_and_flops(void **state)
+{
+    (void)state;
+    tc_onnx_model *m = load(true, NULL, NULL);
+    tc_tensor *x = tc_tensor_new(4, (int64_t[]){2, 3, 12, 11});
+    tc_rng rng = tc_rng_new(5);
+    tc_rng_normal(&rng, x->data, tc_numel(x), 0, 1);
+    tc_set_grad_enabled(false);
+    (void)run(m, x); /* before profiling: not counted */
+    assert_int_equal(tc_onnx_set_profiling(m, true), TC_OK);
+    tc_tensor *y = NULL;
+    for (int r = 0; r < 3; r++) y = run(m, x);
+    const int c1 = node_named(m, "/c1/Conv"), bn = node_named(m, "/b1/BatchNormalization");
+    const int dw = node_named(m, "/dw/Conv"), fc = node_named(m, "/fc/Gemm"), relu = node_named(m, "/Relu");
+    assert_int_equal(tc_onnx_node_profile_of(m, c1).runs, 3);
+    assert_int_equal(tc_onnx_node_profile_of(m, fc).runs, 3);
+    assert_int_equal(tc_onnx_node_profile_of(m, bn).runs, 0);   /* folded into c1 */
+    assert_int_equal(tc_onnx_node_profile_of(m, relu).runs, 0); /* c1's epilogue */
+    /* Gemm [2, 16] x [16, 5]: 2 x 10 x 16 FLOPs a run */
+    assert_true(tc_onnx_node_profile_of(m, fc).flops == 3 * 2.0 * 10 * 16);
+    assert_int_equal(y->shape[0], 2);
+    /* c1: 3x3x3 taps per output value (8 filters); dw: 3x3 per output value (one channel each) */
+    const double f1 = tc_onnx_node_profile_of(m, c1).flops, fd = tc_onnx_node_profile_of(m, dw).flops;
+    assert_true(f1 > 0 && fmod(f1, 3 * 2.0 * 27 * 8 * 2) == 0);
+    assert_true(fd > 0 && fmod(fd, 3 * 2.0 * 9 * 8 * 2) == 0);
+    double total = 0;
+    for (int i = 0; i < tc_onnx_node_count(m); i++) {
+        const tc_onnx_node_profile p = tc_onnx_node_profile_of(m, i);
+        assert_true(p.seconds >= 0 && p.cpu_seconds >= 0);
+        total += p.seconds;
+    }
+    assert_true(total > 0);
+    assert_int_equal(tc_onnx_set_profiling(m, true), TC_OK); /* cleared */
+    assert_int_equal(tc_onnx_node_profile_of(m, c1).runs, 0);
+    assert_int_equal(tc_onnx_set_profiling(m, false), TC_OK);
+    (void)run(m, x);
+    assert_int_equal(tc_onnx_node_profile_of(m, c1).runs, 0);
+    assert_null(tc_onnx_node_name(m, tc_onnx_node_count(m)));
+    assert_int_equal(tc_onnx_set_profiling(NULL, true), TC_ERR_ARG);
+    tc_set_grad_enabled(true);
+    tc_step_reset();
+    tc_tensor_free(x);
+    tc_onnx_free(m);
+}
+
 static void bad_input(void **state)
 {
     (void)state;
@@ -147,7 +203,8 @@ static void bad_input(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(folded_matches_unfolded),
-                                       cmocka_unit_test(trained_kernels_are_not_stale), cmocka_unit_test(bad_input)};
+                                       cmocka_unit_test(trained_kernels_are_not_stale),
+                                       cmocka_unit_test(profiling_counts_runs_and_flops), cmocka_unit_test(bad_input)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tc_shutdown();
     return rc;

@@ -61,6 +61,21 @@ int64_t tc_onnx_param_count(const tc_onnx_model *m);
 int tc_onnx_initializer_count(const tc_onnx_model *m);
 tc_tensor *tc_onnx_initializer(const tc_onnx_model *m, int i, const char **name);
 
+/* Per-node timing, off by default. While on, each tc_onnx_run of m adds, per
+ * node of the top-level graph, its wall and process CPU seconds (a fused
+ * Conv holds the time of the nodes it absorbed; an If/Loop/Scan node its
+ * bodies') and, for Conv, ConvTranspose, Gemm and MatMul, its
+ * multiply-add FLOPs (2 per multiply-add); switching it on clears the
+ * totals. tc_onnx_node_profile gives node i's totals (runs 0: it never
+ * ran); tc_onnx_node_name its name ("" when it has none). */
+typedef struct {
+    double seconds, cpu_seconds, flops;
+    int64_t runs;
+} tc_onnx_node_profile;
+tc_status tc_onnx_set_profiling(tc_onnx_model *m, bool on);
+tc_onnx_node_profile tc_onnx_node_profile_of(const tc_onnx_model *m, int i);
+const char *tc_onnx_node_name(const tc_onnx_model *m, int i);
+
 /* Runs the graph. inputs/outputs in graph order; outputs are step tensors. */
 tc_status tc_onnx_run(tc_onnx_model *m, int n_inputs, tc_tensor *const *inputs, int n_outputs,
                       tc_tensor **outputs);

@@ -99,6 +99,7 @@ struct tc_onnx_model {
      * after tc_onnx_prepare_inference (which frees them): the values whose
      * last reader is node k are release_vals[release_at[k] .. release_at[k + 1]) */
     int *release_at, *release_vals;
+    tc_onnx_node_profile *profile; /* per node, while profiling is on (onnx_profile.c), else NULL */
     struct tc_onnx_model *parent; /* a subgraph's enclosing graph (If/Loop/Scan bodies); NULL for the model */
     int depth;                    /* nesting depth of a subgraph */
 };
@@ -149,6 +150,12 @@ void tc_onnx_live_node_begin(onnx_live *l);
 void tc_onnx_live_node_end(onnx_live *l, bool ok, int n_out, tc_tensor *const *out);
 /* Forgets the plan (the graph was rewritten). */
 void tc_onnx_live_forget(tc_onnx_model *m);
+
+/* Per-node timing (onnx_profile.c): the clocks before a node, then its
+ * totals in m->profile[k] after it ran with inputs in and outputs out. */
+void tc_onnx_profile_clock(double *wall, double *cpu);
+void tc_onnx_profile_add(tc_onnx_model *m, int k, double wall0, double cpu0, int n_in, tc_tensor *const *in,
+                         tc_tensor *const *out);
 
 /* Declared shape of a value (dims -1 where symbolic); rank, or -1 if unknown. */
 int tc_onnx_declared_shape(const onnx_value *v, int64_t *dims);

@@ -169,6 +169,7 @@ void tc_onnx_free(tc_onnx_model *m)
     }
     free(m->cl_kernels);
     free(m->conv_packs);
+    free(m->profile);
     tc_onnx_live_forget(m);
     for (int i = 0; i < m->n_nodes; i++) tc_onnx_free_node(&m->nodes[i]);
     free(m->nodes);

@@ -379,10 +379,13 @@ tc_status tc_onnx_run_graph(tc_onnx_model *m, int n_inputs, tc_tensor *const *in
             out[i] = NULL;
             out_dt[i] = nd->n_in ? in_dt[0] : TC_ONNX_FLOAT;
         }
+        double wall0 = 0, cpu0 = 0;
+        if (m->profile) tc_onnx_profile_clock(&wall0, &cpu0);
         tc_onnx_live_node_begin(live);
         tc_status s = nd->op->fn(&c, nd, nd->n_in, in, nd->n_out, out);
         tc_onnx_live_node_end(live, s == TC_OK, nd->n_out, out);
         if (s != TC_OK) return with_path(m, s);
+        if (m->profile) tc_onnx_profile_add(m, k, wall0, cpu0, nd->n_in, in, out);
         if (c.fused) { /* the Conv computed its absorbed nodes: it writes the last one's output */
             fused[k] = true;
             if (!out[0]) return tc_error(TC_ERR_UNSUPPORTED, "%s: %s: output 0 is not produced", m->path, nd->label);
