@@ -145,40 +145,48 @@ static void against_loops(void **state)
     tc_set_num_threads(2);
 }
 
-/* The 8-position steps of 3-wide rows at stride 1 (conv_depthwise_line.inc)
- * give the bits of the 4-position steps: a line of 26 outputs (VALID, so
- * 8-position steps from 0, with a ReLU and channels off the vector widths)
- * against the same outputs from 6-column crops of the input, 4 outputs
- * each, which only the 4-position steps compute. */
+/* The 8-position steps of 3-wide rows at strides 1 and 2
+ * (conv_depthwise_line.inc) give the bits of the 4-position steps: a line
+ * of 26 outputs (VALID, so 8-position steps from 0, with a ReLU and
+ * channels off the vector widths) against the same outputs from crops of
+ * the input 3 * stride + 3 columns wide, 4 outputs each, which only the
+ * 4-position steps compute. */
 static void wide_steps_same_bits(void **state)
 {
     (void)state;
     tc_isa_level keep = tc_isa();
-    const int64_t H = 4, W = 28, C = 37, OW = W - 2;
-    for (int isa = TC_ISA_GENERIC; isa <= TC_ISA_AVX512; isa++) {
-        if (!tc_isa_supported((tc_isa_level)isa)) continue;
-        assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
-        tc_rng rng = tc_rng_new(99);
-        tc_tensor *x = tc_test_uniform(&rng, 4, (int64_t[]){1, H, W, C}, -1, 1);
-        tc_tensor *w = tc_test_uniform(&rng, 4, (int64_t[]){3, 3, 1, C}, -1, 1);
-        tc_tensor *bias = tc_test_uniform(&rng, 1, (int64_t[]){C}, -1, 1);
-        tc_conv_params p = {.padding = TC_VALID, .groups = (int)C, .act = TC_CONV_RELU};
-        tc_tensor *y = tc_conv(x, w, bias, &p);
-        tc_assert_ok(y);
-        for (int64_t o0 = 0; o0 + 4 <= OW; o0 += 3) {
-            tc_tensor *xc = tc_tensor_new(4, (int64_t[]){1, H, 6, C});
-            for (int64_t h = 0; h < H; h++)
-                memcpy(xc->data + h * 6 * C, x->data + (h * W + o0) * C, sizeof(tc_scalar) * (size_t)(6 * C));
-            tc_tensor *yc = tc_conv(xc, w, bias, &p);
-            tc_assert_ok(yc);
-            for (int64_t h = 0; h < H - 2; h++)
-                if (memcmp(yc->data + h * 4 * C, y->data + (h * OW + o0) * C, sizeof(tc_scalar) * (size_t)(4 * C)))
-                    fail_msg("%s: outputs %lld..%lld of row %lld differ from the crop's", tc_isa_name(tc_isa()),
-                             (long long)o0, (long long)o0 + 3, (long long)h);
-            tc_tensor_free(xc);
+    const int64_t H = 4, C = 37, OW = 26;
+    for (int64_t s = 1; s <= 2; s++) {
+        const int64_t W = (OW - 1) * s + 3, CW = 3 * s + 3;
+        for (int isa = TC_ISA_GENERIC; isa <= TC_ISA_AVX512; isa++) {
+            if (!tc_isa_supported((tc_isa_level)isa)) continue;
+            assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
+            tc_rng rng = tc_rng_new(99);
+            tc_tensor *x = tc_test_uniform(&rng, 4, (int64_t[]){1, H, W, C}, -1, 1);
+            tc_tensor *w = tc_test_uniform(&rng, 4, (int64_t[]){3, 3, 1, C}, -1, 1);
+            tc_tensor *bias = tc_test_uniform(&rng, 1, (int64_t[]){C}, -1, 1);
+            tc_conv_params p = {.padding = TC_VALID, .groups = (int)C, .act = TC_CONV_RELU};
+            p.stride[0] = p.stride[1] = (int)s;
+            tc_tensor *y = tc_conv(x, w, bias, &p);
+            tc_assert_ok(y);
+            const int64_t OH = (H - 3) / s + 1;
+            for (int64_t o0 = 0; o0 + 4 <= OW; o0 += 3) {
+                tc_tensor *xc = tc_tensor_new(4, (int64_t[]){1, H, CW, C});
+                for (int64_t h = 0; h < H; h++)
+                    memcpy(xc->data + h * CW * C, x->data + (h * W + o0 * s) * C, sizeof(tc_scalar) * (size_t)(CW * C));
+                tc_tensor *yc = tc_conv(xc, w, bias, &p);
+                tc_assert_ok(yc);
+                assert_int_equal(yc->shape[2], 4);
+                for (int64_t h = 0; h < OH; h++)
+                    if (memcmp(yc->data + h * 4 * C, y->data + (h * OW + o0) * C, sizeof(tc_scalar) * (size_t)(4 * C)))
+                        fail_msg("%s stride %lld: outputs %lld..%lld of row %lld differ from the crop's",
+                                 tc_isa_name(tc_isa()), (long long)s, (long long)o0, (long long)o0 + 3, (long long)h);
+                tc_tensor_free(xc);
+            }
+            assert_int_equal(y->shape[2], OW);
+            tc_tensor_free(x), tc_tensor_free(w), tc_tensor_free(bias);
+            tc_step_reset();
         }
-        tc_tensor_free(x), tc_tensor_free(w), tc_tensor_free(bias);
-        tc_step_reset();
     }
     tc_set_isa(keep);
 }

@@ -910,6 +910,55 @@ static void tape_semantics(void **state)
     tc_tensor_free(w);
 }
 
+/* a value in [-1, 1) */
+static float unit(tc_rng *r) { return (float)tc_rng_u32(r) / 2147483648.0f - 1; }
+
+/* The AVX-512 right edge kernel (gemm_kernel_narrow_avx512.c, w < 32
+ * columns straight into C) gives the bits of the full 6 x 32 kernel on a
+ * tile copy (run_parts' other path): widths 1..31 (<= 16 computes one
+ * half), A packed, rows in place and A^T in place, first with beta 0 and
+ * 0.5 and a later K block (C read), odd kc; columns past w untouched. */
+static void narrow_edge_kernel_matches_full_tile_bit_for_bit(void **state)
+{
+    (void)state;
+    if (!tc_isa_supported(TC_ISA_AVX512)) skip();
+    const tc_sgemm_kernel_info *kern = tc_sgemm_kernel_for(TC_ISA_AVX512);
+    assert_non_null(kern->kernel_nw);
+    const int64_t kc = 37, lda = 41, ldc = 45;
+    float *a = aligned_alloc(64, sizeof(float) * 64 * 64), *ap = aligned_alloc(64, sizeof(float) * 6 * 64),
+          *b = aligned_alloc(64, sizeof(float) * 32 * 64), *tile = aligned_alloc(64, sizeof(float) * 6 * 32);
+    float c0[6 * 45], c[6 * 45];
+    tc_rng rng = tc_rng_new(7);
+    for (int i = 0; i < 64 * 64; i++) a[i] = unit(&rng);
+    for (int i = 0; i < 6 * 45; i++) c0[i] = unit(&rng);
+    for (int w = 1; w < 32; w++) {
+        for (int64_t q = 0; q < kc; q++) /* the packed strip: zero past w */
+            for (int j = 0; j < 32; j++) b[q * 32 + j] = j < w ? unit(&rng) : 0;
+        for (int mode = 0; mode < 3; mode++) { /* packed, rows in place, A^T in place */
+            const int64_t si = mode == 1 ? lda : 1, sq = mode == 0 ? 6 : mode == 1 ? 1 : lda;
+            for (int64_t q = 0; q < kc; q++)
+                for (int i = 0; i < 6; i++) ap[q * 6 + i] = a[i * si + q * sq];
+            for (int cs = 0; cs < 3; cs++) {
+                const bool first = cs < 2;
+                const float beta = cs == 1 ? 0.5f : cs == 0 ? 0 : 1, alpha = 1.25f;
+                for (int i = 0; i < 6; i++)
+                    for (int j = 0; j < 32; j++) tile[i * 32 + j] = j < w ? c0[i * ldc + j] : 0;
+                tc_sgemm_kernel_avx512(kc, ap, b, tile, 32, alpha, beta, first);
+                memcpy(c, c0, sizeof c);
+                kern->kernel_nw(kc, a, si, sq, b, c, ldc, alpha, beta, first, w);
+                for (int i = 0; i < 6; i++)
+                    for (int j = 0; j < ldc; j++) {
+                        float want = j < w ? tile[i * 32 + j] : c0[i * ldc + j];
+                        if (memcmp(&c[i * ldc + j], &want, sizeof want))
+                            fail_msg("narrow kernel w %d mode %d case %d: C[%d][%d] = %g, full tile %g", w, mode, cs,
+                                     i, j, (double)c[i * ldc + j], (double)want);
+                    }
+            }
+        }
+    }
+    free(a), free(ap), free(b), free(tile);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -927,6 +976,7 @@ int main(void)
         cmocka_unit_test(gemm_runs_match_the_matrix_bit_for_bit),
         cmocka_unit_test(few_rows_b_in_place_matches_packed_b_bit_for_bit),
         cmocka_unit_test(in_place_a_matches_packed_a_bit_for_bit),
+        cmocka_unit_test(narrow_edge_kernel_matches_full_tile_bit_for_bit),
         cmocka_unit_test(isa_selection_is_checked),
         cmocka_unit_test(parallel_for_covers_range_once),
         cmocka_unit_test(tape_semantics),

@@ -380,6 +380,14 @@ static void run_parts(void *ctx, int64_t t0, int64_t t1)
                                                                                          d->alpha, d->beta, first);
                                 else d->kern->kernel(kc, at, bt, ct, d->ldc, d->alpha, d->beta, first);
                                 if (last && d->ep) d->ep->fn(d->ep->ctx, ct, d->ldc, is, mr, j0 + js, nr);
+                            } else if (h == mr && d->kern->kernel_nw) {
+                                /* right edge tile of a full strip: straight into C (masked) */
+                                if (fill)
+                                    bias_fill(ct, d->ldc, d->bias + j0 + js, mr, w);
+                                const float *a_nw = ua ? arow : at;
+                                const int64_t si = !ua ? 1 : d->ta ? 1 : d->lda, sq = !ua ? mr : d->ta ? d->lda : 1;
+                                d->kern->kernel_nw(kc, a_nw, si, sq, bt, ct, d->ldc, d->alpha, d->beta, first, (int)w);
+                                if (last && d->ep) d->ep->fn(d->ep->ctx, ct, d->ldc, is, h, j0 + js, w);
                             } else {
                                 /* edge tile: the same kernel on a full tile copy, so
                                  * edge elements get the same operations as inner ones */
@@ -616,7 +624,7 @@ const tc_sgemm_kernel_info *tc_sgemm_kernel_for(int isa_level)
          tc_sgemm_pack_at6_avx2, tc_sgemm_pack_a6r_avx2, tc_sgemm_kernel_avx2_ua, tc_sgemm_kernel_avx2_uat},
         {TC_SGEMM_AVX512_MR, TC_SGEMM_AVX512_NR, tc_sgemm_kernel_avx512, tc_sgemm_pack_a6_avx2,
          tc_sgemm_pack_bt_avx2, tc_sgemm_pack_at6_avx2, tc_sgemm_pack_a6r_avx2, tc_sgemm_kernel_avx512_ua,
-         tc_sgemm_kernel_avx512_uat, tc_sgemm_kernel_avx512_ub},
+         tc_sgemm_kernel_avx512_uat, tc_sgemm_kernel_avx512_ub, tc_sgemm_kernel_avx512_nw},
     };
     if (isa_level < TC_ISA_GENERIC || isa_level > TC_ISA_AVX512) return &kernels[0];
     return &kernels[isa_level];

@@ -37,6 +37,12 @@ typedef void (*tc_sgemm_ukernel_ua)(int64_t kc, const float *a, int64_t lda, con
 typedef void (*tc_sgemm_ukernel_ub)(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
                                     float alpha, float beta, bool first);
 
+/* A right edge tile of w < nr columns of a full-height strip, written
+ * into C directly; A's value (i, q) at a[i * si + q * sq] (packed strip,
+ * rows in place or A^T in place); the bits of the full kernel on a copy. */
+typedef void (*tc_sgemm_ukernel_nw)(int64_t kc, const float *a, int64_t si, int64_t sq, const float *b, float *c,
+                                    int64_t ldc, float alpha, float beta, bool first, int w);
+
 typedef struct {
     int mr, nr;
     tc_sgemm_ukernel kernel;
@@ -47,6 +53,7 @@ typedef struct {
     tc_sgemm_ukernel_ua kernel_ua; /* NULL: A always packed */
     tc_sgemm_ukernel_ua kernel_uat; /* op(A) = A^T in place (lda: between k steps), or NULL */
     tc_sgemm_ukernel_ub kernel_ub; /* B in place (products of few rows), or NULL: B always packed */
+    tc_sgemm_ukernel_nw kernel_nw; /* full-height right edge tiles of w < nr columns straight into C, or NULL */
 } tc_sgemm_kernel_info;
 
 void tc_sgemm_kernel_generic(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
@@ -63,6 +70,8 @@ void tc_sgemm_kernel_avx2_ua(int64_t kc, const float *a, int64_t lda, const floa
                              float alpha, float beta, bool first);
 void tc_sgemm_kernel_avx2_uat(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
                               float alpha, float beta, bool first);
+void tc_sgemm_kernel_avx512_nw(int64_t kc, const float *a, int64_t si, int64_t sq, const float *b, float *c,
+                               int64_t ldc, float alpha, float beta, bool first, int w);
 void tc_sgemm_kernel_avx512_ub(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
                                float alpha, float beta, bool first);
 void tc_sgemm_pack_a6_avx2(const float *a, int64_t lda, int64_t kc, float *d);
