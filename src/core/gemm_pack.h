@@ -37,6 +37,12 @@ typedef void (*tc_sgemm_ukernel_ua)(int64_t kc, const float *a, int64_t lda, con
 typedef void (*tc_sgemm_ukernel_ub)(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
                                     float alpha, float beta, bool first);
 
+/* The micro-kernel with A's six rows given as runs of len values read in
+ * place (r[u][i]: run u of row i; the kc steps start at value off of run 0)
+ * instead of a packed strip: the same bits as on pack_a_runs' strip. */
+typedef void (*tc_sgemm_ukernel_ur)(int64_t kc, const float *const (*r)[6], int64_t off, int64_t len,
+                                    const float *b, float *c, int64_t ldc, float alpha, float beta, bool first);
+
 typedef struct {
     int mr, nr;
     tc_sgemm_ukernel kernel;
@@ -47,6 +53,7 @@ typedef struct {
     tc_sgemm_ukernel_ua kernel_ua; /* NULL: A always packed */
     tc_sgemm_ukernel_ua kernel_uat; /* op(A) = A^T in place (lda: between k steps), or NULL */
     tc_sgemm_ukernel_ub kernel_ub; /* B in place (products of few rows), or NULL: B always packed */
+    tc_sgemm_ukernel_ur kernel_ur; /* A's runs in place (products of few column strips), or NULL */
 } tc_sgemm_kernel_info;
 
 void tc_sgemm_kernel_generic(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
@@ -65,6 +72,8 @@ void tc_sgemm_kernel_avx2_uat(int64_t kc, const float *a, int64_t lda, const flo
                               float alpha, float beta, bool first);
 void tc_sgemm_kernel_avx512_ub(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
                                float alpha, float beta, bool first);
+void tc_sgemm_kernel_avx512_ur(int64_t kc, const float *const (*r)[6], int64_t off, int64_t len, const float *b,
+                               float *c, int64_t ldc, float alpha, float beta, bool first);
 void tc_sgemm_pack_a6_avx2(const float *a, int64_t lda, int64_t kc, float *d);
 void tc_sgemm_pack_a6r_avx2(const float *const r[6], int64_t kc, float *d);
 void tc_sgemm_pack_at6_avx2(const float *a, int64_t lda, int64_t kc, float *d);
