@@ -622,13 +622,15 @@ static void gemm_runs_match_the_matrix_bit_for_bit(void **state)
  * kernel_ur is the reference. Runs that start inside a K block (len 24,
  * 100, 17: KC 256 is no multiple), several K and MC blocks, rows past m,
  * the zero run, padded column strips, 4 and 5 strips (the limit), with
- * and without a bias, 1 and 2 threads. */
+ * and without a bias, 1 and 2 threads (the limit is N <= 128 on AVX-512,
+ * N <= 64 on AVX2). */
 static void runs_in_place_match_packed_runs_bit_for_bit(void **state)
 {
     (void)state;
     /* m, n, run length, runs */
     const int64_t shapes[][4] = {{7, 33, 16, 3},   {37, 128, 24, 11}, {301, 64, 64, 9}, {145, 129, 16, 20},
-                                 {250, 70, 100, 7}, {13, 96, 24, 40},  {6, 32, 17, 16}, {200, 16, 16, 9}};
+                                 {250, 70, 100, 7}, {13, 96, 24, 40},  {6, 32, 17, 16}, {200, 16, 16, 9},
+                                 {29, 48, 24, 13},  {40, 65, 24, 13}};
     const int threads0 = tc_num_threads();
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         const int64_t m = shapes[si][0], n = shapes[si][1], len = shapes[si][2], k = len * shapes[si][3];

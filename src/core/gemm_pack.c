@@ -645,7 +645,8 @@ const tc_sgemm_kernel_info *tc_sgemm_kernel_for(int isa_level)
     static const tc_sgemm_kernel_info kernels[] = {
         {TC_SGEMM_GENERIC_MR, TC_SGEMM_GENERIC_NR, tc_sgemm_kernel_generic, NULL, NULL, NULL, NULL},
         {TC_SGEMM_AVX2_MR, TC_SGEMM_AVX2_NR, tc_sgemm_kernel_avx2, tc_sgemm_pack_a6_avx2, tc_sgemm_pack_bt_avx2,
-         tc_sgemm_pack_at6_avx2, tc_sgemm_pack_a6r_avx2, tc_sgemm_kernel_avx2_ua, tc_sgemm_kernel_avx2_uat},
+         tc_sgemm_pack_at6_avx2, tc_sgemm_pack_a6r_avx2, tc_sgemm_kernel_avx2_ua, tc_sgemm_kernel_avx2_uat,
+         NULL, tc_sgemm_kernel_avx2_ur},
         {TC_SGEMM_AVX512_MR, TC_SGEMM_AVX512_NR, tc_sgemm_kernel_avx512, tc_sgemm_pack_a6_avx2,
          tc_sgemm_pack_bt_avx2, tc_sgemm_pack_at6_avx2, tc_sgemm_pack_a6r_avx2, tc_sgemm_kernel_avx512_ua,
          tc_sgemm_kernel_avx512_uat, tc_sgemm_kernel_avx512_ub, tc_sgemm_kernel_avx512_ur},

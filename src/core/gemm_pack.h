@@ -74,6 +74,8 @@ void tc_sgemm_kernel_avx512_ub(int64_t kc, const float *a, const float *b, int64
                                float alpha, float beta, bool first);
 void tc_sgemm_kernel_avx512_ur(int64_t kc, const float *const (*r)[6], int64_t off, int64_t len, const float *b,
                                float *c, int64_t ldc, float alpha, float beta, bool first);
+void tc_sgemm_kernel_avx2_ur(int64_t kc, const float *const (*r)[6], int64_t off, int64_t len, const float *b,
+                             float *c, int64_t ldc, float alpha, float beta, bool first);
 void tc_sgemm_pack_a6_avx2(const float *a, int64_t lda, int64_t kc, float *d);
 void tc_sgemm_pack_a6r_avx2(const float *const r[6], int64_t kc, float *d);
 void tc_sgemm_pack_at6_avx2(const float *a, int64_t lda, int64_t kc, float *d);
