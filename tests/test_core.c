@@ -565,7 +565,8 @@ static void gemm_runs_match_the_matrix_bit_for_bit(void **state)
     (void)state;
     /* m, n, run length, runs */
     const int64_t shapes[][4] = {{7, 33, 16, 3},   {100, 64, 64, 9},  {301, 97, 48, 12}, {2, 130, 300, 2},
-                                 {145, 512, 512, 3}, {13, 2100, 24, 5}, {1, 40, 16, 2},  {250, 70, 100, 7}};
+                                 {145, 512, 512, 3}, {13, 2100, 24, 5}, {1, 40, 16, 2},  {250, 70, 100, 7},
+                                 {37, 128, 24, 11}, {6, 32, 17, 16}};
     const tc_isa_level isa0 = tc_isa();
     const int threads0 = tc_num_threads();
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
@@ -612,6 +613,55 @@ static void gemm_runs_match_the_matrix_bit_for_bit(void **state)
         tc_step_reset();
     }
     assert_int_equal(tc_set_isa(isa0), TC_OK);
+    tc_set_num_threads(threads0);
+}
+
+/* A's runs read in place by the kernel (kernel_ur: products of at most 4
+ * column strips, runs of 16 or more) must give the bits of the same kernel
+ * on the strips pack_a_runs makes: every ISA's kernel info without
+ * kernel_ur is the reference. Runs that start inside a K block (len 24,
+ * 100, 17: KC 256 is no multiple), several K and MC blocks, rows past m,
+ * the zero run, padded column strips, 4 and 5 strips (the limit), with
+ * and without a bias, 1 and 2 threads (the limit is N <= 128 on AVX-512,
+ * N <= 64 on AVX2). */
+static void runs_in_place_match_packed_runs_bit_for_bit(void **state)
+{
+    (void)state;
+    /* m, n, run length, runs */
+    const int64_t shapes[][4] = {{7, 33, 16, 3},   {37, 128, 24, 11}, {301, 64, 64, 9}, {145, 129, 16, 20},
+                                 {250, 70, 100, 7}, {13, 96, 24, 40},  {6, 32, 17, 16}, {200, 16, 16, 9},
+                                 {29, 48, 24, 13},  {40, 65, 24, 13}};
+    const int threads0 = tc_num_threads();
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const int64_t m = shapes[si][0], n = shapes[si][1], len = shapes[si][2], k = len * shapes[si][3];
+        const int64_t lda = k + 3, ldb = n + 1, ldc = n + 5;
+        tc_rng r = tc_rng_new(2300 + si);
+        tc_tensor *a = tc_test_uniform(&r, TC_SHAPE(m * lda), -1, 1), *b = tc_test_uniform(&r, TC_SHAPE(k * ldb), -1, 1);
+        tc_tensor *bias = tc_test_uniform(&r, TC_SHAPE(n), -1, 1), *zeros = tc_full(1, (int64_t[]){len}, 0);
+        tc_tensor *want = tc_empty(TC_SHAPE(m * ldc)), *got = tc_empty(TC_SHAPE(m * ldc));
+        const runs_case rc = {a->data, zeros->data, lda, m, len};
+        const tc_gemm_a_runs ar = {case_runs6, &rc, len};
+        const size_t bytes = sizeof(tc_scalar) * (size_t)(m * ldc);
+        for (int isa = TC_ISA_GENERIC; isa <= (int)tc_isa_best(); isa++) {
+            const tc_sgemm_kernel_info *kern = tc_sgemm_kernel_for(isa);
+            tc_sgemm_kernel_info packed = *kern;
+            packed.kernel_ur = NULL;
+            for (int t = 1; t <= 2; t++)
+                for (int wb = 0; wb < 2; wb++) {
+                    const float *bi = wb ? bias->data : NULL;
+                    memset(want->data, 0, bytes);
+                    memset(got->data, 0, bytes);
+                    const bool took0 = tc_sgemm_packed_runs_b(&packed, t, m, n, k, &ar, b->data, ldb, bi, want->data, ldc);
+                    const bool took = tc_sgemm_packed_runs_b(kern, t, m, n, k, &ar, b->data, ldb, bi, got->data, ldc);
+                    assert_int_equal(took0, took);
+                    if (memcmp(want->data, got->data, bytes))
+                        fail_msg("runs in place, %s, %lld x %lld x %lld (runs of %lld), bias %d, %d threads: bits differ",
+                                 tc_isa_name((tc_isa_level)isa), (long long)m, (long long)n, (long long)k,
+                                 (long long)len, wb, t);
+                }
+        }
+        tc_step_reset();
+    }
     tc_set_num_threads(threads0);
 }
 
@@ -974,6 +1024,7 @@ int main(void)
         cmocka_unit_test(gemm_matches_naive_on_every_isa),
         cmocka_unit_test(prepacked_b_matches_unpacked_bit_for_bit),
         cmocka_unit_test(gemm_runs_match_the_matrix_bit_for_bit),
+        cmocka_unit_test(runs_in_place_match_packed_runs_bit_for_bit),
         cmocka_unit_test(few_rows_b_in_place_matches_packed_b_bit_for_bit),
         cmocka_unit_test(in_place_a_matches_packed_a_bit_for_bit),
         cmocka_unit_test(narrow_edge_kernel_matches_full_tile_bit_for_bit),

@@ -302,3 +302,66 @@ void tc_sgemm_pack_at6_avx2(const float *a, int64_t lda, int64_t kc, float *d)
     }
     for (; p < kc; p++) _mm256_storeu_ps(d + p * 6, _mm256_maskload_ps(a + p * lda, six));
 }
+
+/* The same tile with A's rows given as runs read in place (gemm_pack.h
+ * tc_sgemm_ukernel_ur: a convolution's patch runs, N <= 64): one k loop
+ * per run over six row pointers loaded from ap[6] into rcx, rdx, rsi, rdi,
+ * r8, r9 with the byte offset in rax as the index, the accumulators kept
+ * from run to run. Same FMAs, order and values as the packed kernel on
+ * pack_a_runs' strip: the same bits. */
+#define A_RUN(i, q) A_RUN_##i(q)
+#define A_RUN_0(q) #q "*4(%%rcx,%%rax)"
+#define A_RUN_1(q) #q "*4(%%rdx,%%rax)"
+#define A_RUN_2(q) #q "*4(%%rsi,%%rax)"
+#define A_RUN_3(q) #q "*4(%%rdi,%%rax)"
+#define A_RUN_4(q) #q "*4(%%r8,%%rax)"
+#define A_RUN_5(q) #q "*4(%%r9,%%rax)"
+#define RUN_LOOP(GROUP, STEP1)                                                                                   \
+    __asm__("mov %[bp], %%r10\n\t"                                                                               \
+            "mov (%[ap]), %%rcx\n\t"                                                                             \
+            "mov 8(%[ap]), %%rdx\n\t"                                                                            \
+            "mov 16(%[ap]), %%rsi\n\t"                                                                           \
+            "mov 24(%[ap]), %%rdi\n\t"                                                                           \
+            "mov 32(%[ap]), %%r8\n\t"                                                                            \
+            "mov 40(%[ap]), %%r9\n\t"                                                                            \
+            "xor %%eax, %%eax\n\t"                                                                               \
+            "mov %[n4], %%r11\n\t"                                                                               \
+            "test %%r11, %%r11\n\t"                                                                              \
+            "jz 2f\n\t"                                                                                          \
+            "1:\n\t" GROUP                                                                                       \
+            "add $16, %%rax\n\t"                                                                                 \
+            "add $256, %%r10\n\t"                                                                                \
+            "dec %%r11\n\t"                                                                                      \
+            "jnz 1b\n\t"                                                                                         \
+            "2:\n\t"                                                                                             \
+            "mov %[n1], %%r11\n\t"                                                                               \
+            "test %%r11, %%r11\n\t"                                                                              \
+            "jz 4f\n\t"                                                                                          \
+            "3:\n\t" STEP1                                                                                       \
+            "add $4, %%rax\n\t"                                                                                  \
+            "add $64, %%r10\n\t"                                                                                 \
+            "dec %%r11\n\t"                                                                                      \
+            "jnz 3b\n\t"                                                                                         \
+            "4:\n\t"                                                                                             \
+            : ACC_OPERANDS                                                                                       \
+            : [bp] "r"(b), [n4] "r"(seg / 4), [n1] "r"(seg % 4), [ap] "r"(ap)                                     \
+            : "cc", "memory", "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "xmm12", "xmm13",     \
+              "xmm14", "xmm15")
+
+void tc_sgemm_kernel_avx2_ur(int64_t kc, const float *const (*r)[6], int64_t off, int64_t len, const float *b,
+                             float *c, int64_t ldc, float alpha, float beta, bool first)
+{
+    prefetch_c(c, ldc);
+    ZERO_TILE();
+    for (int64_t u = 0, pos = 0; pos < kc; u++, off = 0) {
+        const int64_t seg = len - off < kc - pos ? len - off : kc - pos;
+        const float *ap[6];
+        for (int i = 0; i < 6; i++) ap[i] = r[u][i] + off;
+        RUN_LOOP(PREFETCH_B(0) ASM_STEP(0, A_RUN) PREFETCH_B(1) ASM_STEP(1, A_RUN)
+                 PREFETCH_B(2) ASM_STEP(2, A_RUN) PREFETCH_B(3) ASM_STEP(3, A_RUN),
+                 ASM_STEP(0, A_RUN));
+        b += seg * 16;
+        pos += seg;
+    }
+    STORE_TILE();
+}

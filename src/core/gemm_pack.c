@@ -229,6 +229,7 @@ typedef struct {
     const float *bias;        /* n values: C starts as this row in every row, beta 1 (or NULL) */
     const tc_gemm_a_runs *ar; /* op(A) as runs (tc_sgemm_packed_runs), or NULL: a, lda */
     bool a_in_place;          /* full A strips read where they lie (kern->kernel_ua), see a_in_place */
+    bool runs_in_place;       /* A's runs read where they lie (kern->kernel_ur), see runs_in_place */
     bool few_rows;            /* tc_sgemm_few_rows: run_part_few_rows' loop */
     const tc_sgemm_tile_ep *ep; /* run on each finished tile of C (after its last K block), or NULL */
 } gemm_drv;
@@ -242,6 +243,31 @@ typedef struct {
 static bool a_in_place(const tc_sgemm_kernel_info *kern, bool ta, const tc_gemm_a_runs *ar, int64_t nstrips)
 {
     return (ta ? kern->kernel_uat : kern->kernel_ua) && !ar && nstrips <= IN_PLACE_STRIPS;
+}
+
+/* Whether the kernel reads A's runs in place (kern->kernel_ur) instead of
+ * pack_a_runs transposing them into strips: for the same narrow products
+ * as a_in_place (N <= 128: a strip would serve at most 4 kernel calls) and
+ * runs of at least RUNS_IN_PLACE_MIN values, so that a K block spans at
+ * most RUNS_BLOCK_MAX of them (the driver's table of run pointers). */
+#define RUNS_IN_PLACE_MIN 16
+#define RUNS_BLOCK_MAX (GEMM_KC / RUNS_IN_PLACE_MIN + 1)
+static bool runs_in_place(const tc_sgemm_kernel_info *kern, const tc_gemm_a_runs *ar, int64_t nstrips)
+{
+    return kern->kernel_ur && ar && ar->run_len >= RUNS_IN_PLACE_MIN && nstrips <= IN_PLACE_STRIPS;
+}
+
+/* The run pointers of the MC block's strips for K block p0..p0+kc-1:
+ * tab[s][u] holds run t0 + u of strip s's six rows, t0 = p0 / run_len. */
+static void runs_table(const tc_gemm_a_runs *ar, int64_t i0, int64_t i1, int64_t p0, int64_t kc,
+                       const float *(*tab)[RUNS_BLOCK_MAX][6])
+{
+#ifdef TC_DOUBLE
+    (void)ar, (void)i0, (void)i1, (void)p0, (void)kc, (void)tab;
+#else
+    const int64_t len = ar->run_len, t0 = p0 / len, nt = (p0 + kc - 1) / len + 1 - t0;
+    for (int64_t is = i0; is < i1; is += 6) ar->runs6(ar->ctx, is, t0, nt, tab[(is - i0) / 6]);
+#endif
 }
 
 /* The first K block of a tile with a bias row: the tile is filled with the
@@ -339,6 +365,7 @@ static void run_parts(void *ctx, int64_t t0, int64_t t1)
     const int mr = d->kern->mr, nr = d->kern->nr;
     const int64_t nc_strips = GEMM_NC / nr;
     float tile[64 * 64];
+    const float *rtab[d->runs_in_place ? GEMM_MC_TILES : 1][RUNS_BLOCK_MAX][6];
     for (int64_t t = t0; t < t1; t++) {
         const int64_t tr = t / d->tn, tcol = t % d->tn;
         const int64_t r0 = d->mstrips * tr / d->tm, r1 = d->mstrips * (tr + 1) / d->tm;
@@ -362,7 +389,8 @@ static void run_parts(void *ctx, int64_t t0, int64_t t1)
                     const int64_t i0 = rb * mr, i1 = rb1 * mr < d->m ? rb1 * mr : d->m;
                     /* in place: only a last, part strip is packed (zero padded), at ap */
                     const int64_t i_part = d->a_in_place ? i0 + (i1 - i0) / mr * mr : i0;
-                    if (d->ar) pack_a_runs(d->kern, d->ar, i0, i1 - i0, p0, kc, ap);
+                    if (d->runs_in_place) runs_table(d->ar, i0, i1, p0, kc, rtab);
+                    else if (d->ar) pack_a_runs(d->kern, d->ar, i0, i1 - i0, p0, kc, ap);
                     else if (i_part < i1) pack_a(d->kern, d->ta, d->a, d->lda, i_part, i1 - i_part, p0, kc, ap);
                     for (int64_t js = 0; js < nc; js += nr) {
                         const int64_t w = nc - js < nr ? nc - js : nr;
@@ -373,15 +401,19 @@ static void run_parts(void *ctx, int64_t t0, int64_t t1)
                             const float *at = ap + (is - i_part) * kc, *arow = !ua ? NULL : d->ta ? d->a + p0 * d->lda + is : d->a + is * d->lda + p0;
                             float *ct = d->c + is * d->ldc + j0 + js;
                             const bool fill = first && d->bias;
+                            const float *const(*rt)[6] = d->runs_in_place ? rtab[(is - i0) / mr] : NULL;
+                            const int64_t roff = d->runs_in_place ? p0 % d->ar->run_len : 0;
                             if (h == mr && w == nr) {
                                 if (fill)
                                     for (int64_t i = 0; i < mr; i++) copy_row(ct + i * d->ldc, d->bias + j0 + js, nr);
-                                if (ua) (d->ta ? d->kern->kernel_uat : d->kern->kernel_ua)(kc, arow, d->lda, bt, ct, d->ldc,
+                                if (rt) d->kern->kernel_ur(kc, rt, roff, d->ar->run_len, bt, ct, d->ldc, d->alpha, d->beta, first);
+                                else if (ua) (d->ta ? d->kern->kernel_uat : d->kern->kernel_ua)(kc, arow, d->lda, bt, ct, d->ldc,
                                                                                          d->alpha, d->beta, first);
                                 else d->kern->kernel(kc, at, bt, ct, d->ldc, d->alpha, d->beta, first);
                                 if (last && d->ep) d->ep->fn(d->ep->ctx, ct, d->ldc, is, mr, j0 + js, nr);
-                            } else if (h == mr && d->kern->kernel_nw) {
-                                /* right edge tile of a full strip: straight into C (masked) */
+                            } else if (h == mr && d->kern->kernel_nw && !rt) {
+                                /* right edge tile of a full strip: straight into C (masked; A
+                                 * packed or in place, not as runs: those take the tile copy) */
                                 if (fill)
                                     bias_fill(ct, d->ldc, d->bias + j0 + js, mr, w);
                                 const float *a_nw = ua ? arow : at;
@@ -395,7 +427,8 @@ static void run_parts(void *ctx, int64_t t0, int64_t t1)
                                 else if (!(first && d->beta == 0)) /* the kernel reads C */
                                     for (int64_t i = 0; i < h; i++)
                                         memcpy(tile + i * nr, ct + i * d->ldc, (size_t)w * sizeof(float));
-                                if (ua) (d->ta ? d->kern->kernel_uat : d->kern->kernel_ua)(kc, arow, d->lda, bt, tile, nr,
+                                if (rt) d->kern->kernel_ur(kc, rt, roff, d->ar->run_len, bt, tile, nr, d->alpha, d->beta, first);
+                                else if (ua) (d->ta ? d->kern->kernel_uat : d->kern->kernel_ua)(kc, arow, d->lda, bt, tile, nr,
                                                                                          d->alpha, d->beta, first);
                                 else d->kern->kernel(kc, at, bt, tile, nr, d->alpha, d->beta, first);
                                 /* row copies (element by element this was 4% of MobileNet-v2, F = 24 and 144) */
@@ -516,7 +549,7 @@ static bool sgemm_drive(const tc_sgemm_kernel_info *kern, int threads, bool tran
     }
     gemm_drv d = {kern, trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c,
                   tm, tn, mstrips, nstrips, buf, b_floats, a_floats, bpk, bias, ar,
-                  a_in_place(kern, trans_a, ar, nstrips), few, ep};
+                  a_in_place(kern, trans_a, ar, nstrips), !few && runs_in_place(kern, ar, nstrips), few, ep};
     if (parts == 1) run_parts(&d, 0, 1);
     else tc_parallel_for(parts, 1, run_parts, &d);
     return true;
@@ -619,12 +652,16 @@ bool tc_sgemm_packed_runs_b(const tc_sgemm_kernel_info *kern, int threads, int64
 const tc_sgemm_kernel_info *tc_sgemm_kernel_for(int isa_level)
 {
     static const tc_sgemm_kernel_info kernels[] = {
-        {TC_SGEMM_GENERIC_MR, TC_SGEMM_GENERIC_NR, tc_sgemm_kernel_generic, NULL, NULL, NULL, NULL},
-        {TC_SGEMM_AVX2_MR, TC_SGEMM_AVX2_NR, tc_sgemm_kernel_avx2, tc_sgemm_pack_a6_avx2, tc_sgemm_pack_bt_avx2,
-         tc_sgemm_pack_at6_avx2, tc_sgemm_pack_a6r_avx2, tc_sgemm_kernel_avx2_ua, tc_sgemm_kernel_avx2_uat},
-        {TC_SGEMM_AVX512_MR, TC_SGEMM_AVX512_NR, tc_sgemm_kernel_avx512, tc_sgemm_pack_a6_avx2,
-         tc_sgemm_pack_bt_avx2, tc_sgemm_pack_at6_avx2, tc_sgemm_pack_a6r_avx2, tc_sgemm_kernel_avx512_ua,
-         tc_sgemm_kernel_avx512_uat, tc_sgemm_kernel_avx512_ub, tc_sgemm_kernel_avx512_nw},
+        {.mr = TC_SGEMM_GENERIC_MR, .nr = TC_SGEMM_GENERIC_NR, .kernel = tc_sgemm_kernel_generic},
+        {.mr = TC_SGEMM_AVX2_MR, .nr = TC_SGEMM_AVX2_NR, .kernel = tc_sgemm_kernel_avx2,
+         .pack_a6 = tc_sgemm_pack_a6_avx2, .pack_bt = tc_sgemm_pack_bt_avx2, .pack_at6 = tc_sgemm_pack_at6_avx2,
+         .pack_a6r = tc_sgemm_pack_a6r_avx2, .kernel_ua = tc_sgemm_kernel_avx2_ua,
+         .kernel_uat = tc_sgemm_kernel_avx2_uat, .kernel_ur = tc_sgemm_kernel_avx2_ur},
+        {.mr = TC_SGEMM_AVX512_MR, .nr = TC_SGEMM_AVX512_NR, .kernel = tc_sgemm_kernel_avx512,
+         .pack_a6 = tc_sgemm_pack_a6_avx2, .pack_bt = tc_sgemm_pack_bt_avx2, .pack_at6 = tc_sgemm_pack_at6_avx2,
+         .pack_a6r = tc_sgemm_pack_a6r_avx2, .kernel_ua = tc_sgemm_kernel_avx512_ua,
+         .kernel_uat = tc_sgemm_kernel_avx512_uat, .kernel_ub = tc_sgemm_kernel_avx512_ub,
+         .kernel_nw = tc_sgemm_kernel_avx512_nw, .kernel_ur = tc_sgemm_kernel_avx512_ur},
     };
     if (isa_level < TC_ISA_GENERIC || isa_level > TC_ISA_AVX512) return &kernels[0];
     return &kernels[isa_level];

@@ -42,6 +42,11 @@ typedef void (*tc_sgemm_ukernel_ub)(int64_t kc, const float *a, const float *b, 
  * rows in place or A^T in place); the bits of the full kernel on a copy. */
 typedef void (*tc_sgemm_ukernel_nw)(int64_t kc, const float *a, int64_t si, int64_t sq, const float *b, float *c,
                                     int64_t ldc, float alpha, float beta, bool first, int w);
+/* The micro-kernel with A's six rows given as runs of len values read in
+ * place (r[u][i]: run u of row i; the kc steps start at value off of run 0)
+ * instead of a packed strip: the same bits as on pack_a_runs' strip. */
+typedef void (*tc_sgemm_ukernel_ur)(int64_t kc, const float *const (*r)[6], int64_t off, int64_t len,
+                                    const float *b, float *c, int64_t ldc, float alpha, float beta, bool first);
 
 typedef struct {
     int mr, nr;
@@ -54,6 +59,7 @@ typedef struct {
     tc_sgemm_ukernel_ua kernel_uat; /* op(A) = A^T in place (lda: between k steps), or NULL */
     tc_sgemm_ukernel_ub kernel_ub; /* B in place (products of few rows), or NULL: B always packed */
     tc_sgemm_ukernel_nw kernel_nw; /* full-height right edge tiles of w < nr columns straight into C, or NULL */
+    tc_sgemm_ukernel_ur kernel_ur; /* A's runs in place (products of few column strips), or NULL */
 } tc_sgemm_kernel_info;
 
 void tc_sgemm_kernel_generic(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
@@ -74,6 +80,10 @@ void tc_sgemm_kernel_avx512_nw(int64_t kc, const float *a, int64_t si, int64_t s
                                int64_t ldc, float alpha, float beta, bool first, int w);
 void tc_sgemm_kernel_avx512_ub(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
                                float alpha, float beta, bool first);
+void tc_sgemm_kernel_avx512_ur(int64_t kc, const float *const (*r)[6], int64_t off, int64_t len, const float *b,
+                               float *c, int64_t ldc, float alpha, float beta, bool first);
+void tc_sgemm_kernel_avx2_ur(int64_t kc, const float *const (*r)[6], int64_t off, int64_t len, const float *b,
+                             float *c, int64_t ldc, float alpha, float beta, bool first);
 void tc_sgemm_pack_a6_avx2(const float *a, int64_t lda, int64_t kc, float *d);
 void tc_sgemm_pack_a6r_avx2(const float *const r[6], int64_t kc, float *d);
 void tc_sgemm_pack_at6_avx2(const float *a, int64_t lda, int64_t kc, float *d);
