@@ -14,6 +14,7 @@
  * accumulators are ymm0-11 ("x" operands), B's two vectors ymm12-13 and the
  * broadcasts ymm14-15 in turn: all 16, nothing spilled. Same FMAs
  * (vfmadd231ps: c += x * b, one rounding) in the same order: same bits. */
+#include "gemm_kernel_asm_a.h"
 #include "gemm_pack.h"
 
 #include <immintrin.h>
@@ -105,8 +106,7 @@ static inline __attribute__((always_inline)) void prefetch_c(const float *c, int
             : [bp] "r"(b), [n4] "r"(kc / 4), [n1] "r"(kc % 4), __VA_ARGS__                                       \
             : SCRATCH)
 
-/* the packed strip: step q of row i at a[q * 6 + i] */
-#define A_PACKED(i, q) #q "*24+" #i "*4(%%rax)"
+/* A_PACKED, A_ROWS, A_COLS, A_RUN: gemm_kernel_asm_a.h */
 
 void tc_sgemm_kernel_avx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                           float alpha, float beta, bool first)
@@ -128,13 +128,6 @@ void tc_sgemm_kernel_avx2(int64_t kc, const float *a, const float *b, float *c, 
  * a few tiles (gemm_pack.c a_in_place). Same FMAs, order and values as the
  * packed kernel on the strip pack_a would have made: the same bits. Rows
  * 0-2 from rax (row 0), rows 3-5 from rdx (row 3), %[l] = lda in bytes. */
-#define A_ROWS(i, q) A_ROW_##i(q)
-#define A_ROW_0(q) #q "*4(%%rax)"
-#define A_ROW_1(q) #q "*4(%%rax,%[l])"
-#define A_ROW_2(q) #q "*4(%%rax,%[l],2)"
-#define A_ROW_3(q) #q "*4(%%rdx)"
-#define A_ROW_4(q) #q "*4(%%rdx,%[l])"
-#define A_ROW_5(q) #q "*4(%%rdx,%[l],2)"
 
 void tc_sgemm_kernel_avx2_ua(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
                              float alpha, float beta, bool first)
@@ -159,11 +152,6 @@ void tc_sgemm_kernel_avx2_ua(int64_t kc, const float *a, int64_t lda, const floa
  * of a group from rax with %[l] = lda in bytes as the index, step 3 from
  * rdx = rax + 3 lda; the prefetches read steps 8-11 from r8 = rax + 8 lda
  * and r9 = rax + 11 lda. */
-#define A_COLS(i, q) A_COL_##q(i)
-#define A_COL_0(i) #i "*4(%%rax)"
-#define A_COL_1(i) #i "*4(%%rax,%[l])"
-#define A_COL_2(i) #i "*4(%%rax,%[l],2)"
-#define A_COL_3(i) #i "*4(%%rdx)"
 
 void tc_sgemm_kernel_avx2_uat(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
                               float alpha, float beta, bool first)
@@ -309,13 +297,6 @@ void tc_sgemm_pack_at6_avx2(const float *a, int64_t lda, int64_t kc, float *d)
  * r8, r9 with the byte offset in rax as the index, the accumulators kept
  * from run to run. Same FMAs, order and values as the packed kernel on
  * pack_a_runs' strip: the same bits. */
-#define A_RUN(i, q) A_RUN_##i(q)
-#define A_RUN_0(q) #q "*4(%%rcx,%%rax)"
-#define A_RUN_1(q) #q "*4(%%rdx,%%rax)"
-#define A_RUN_2(q) #q "*4(%%rsi,%%rax)"
-#define A_RUN_3(q) #q "*4(%%rdi,%%rax)"
-#define A_RUN_4(q) #q "*4(%%r8,%%rax)"
-#define A_RUN_5(q) #q "*4(%%r9,%%rax)"
 #define RUN_LOOP(GROUP, STEP1)                                                                                   \
     __asm__("mov %[bp], %%r10\n\t"                                                                               \
             "mov (%[ap]), %%rcx\n\t"                                                                             \

@@ -13,6 +13,7 @@
  * "ukernel"). The instructions are the same FMAs on the same operands in
  * the same order (vfmadd231ps: c += x * b, one rounding), so every element
  * keeps its bits. */
+#include "gemm_kernel_asm_a.h"
 #include "gemm_pack.h"
 
 #include <immintrin.h>
@@ -109,8 +110,7 @@ static inline __attribute__((always_inline)) void prefetch_c(const float *c, int
             : [bp] "r"(b), [n4] "r"(kc / 4), [n1] "r"(kc % 4), __VA_ARGS__                                       \
             : SCRATCH)
 
-/* the packed strip: step q of row i at a[q * 6 + i] */
-#define A_PACKED(i, q) #q "*24+" #i "*4(%%rax)"
+/* A_PACKED, A_ROWS, A_COLS, A_RUN: gemm_kernel_asm_a.h */
 
 void tc_sgemm_kernel_avx512(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                             float alpha, float beta, bool first)
@@ -134,13 +134,6 @@ void tc_sgemm_kernel_avx512(int64_t kc, const float *a, const float *b, float *c
  * kernel on the strip pack_a would have made: the same bits. Rows 0-2 are
  * addressed from rax (row 0) and rows 3-5 from rdx (row 3), with %[l] =
  * lda in bytes as the index. */
-#define A_ROWS(i, q) A_ROW_##i(q)
-#define A_ROW_0(q) #q "*4(%%rax)"
-#define A_ROW_1(q) #q "*4(%%rax,%[l])"
-#define A_ROW_2(q) #q "*4(%%rax,%[l],2)"
-#define A_ROW_3(q) #q "*4(%%rdx)"
-#define A_ROW_4(q) #q "*4(%%rdx,%[l])"
-#define A_ROW_5(q) #q "*4(%%rdx,%[l],2)"
 
 void tc_sgemm_kernel_avx512_ua(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
                                float alpha, float beta, bool first)
@@ -165,11 +158,6 @@ void tc_sgemm_kernel_avx512_ua(int64_t kc, const float *a, int64_t lda, const fl
  * of a group of four are addressed from rax with %[l] = lda in bytes as
  * the index, step 3 from rdx = rax + 3 lda; the prefetches read the group
  * two ahead (steps 8-11) from r8 = rax + 8 lda and r9 = rax + 11 lda. */
-#define A_COLS(i, q) A_COL_##q(i)
-#define A_COL_0(i) #i "*4(%%rax)"
-#define A_COL_1(i) #i "*4(%%rax,%[l])"
-#define A_COL_2(i) #i "*4(%%rax,%[l],2)"
-#define A_COL_3(i) #i "*4(%%rdx)"
 
 void tc_sgemm_kernel_avx512_uat(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
                                 float alpha, float beta, bool first)
@@ -205,13 +193,6 @@ void tc_sgemm_kernel_avx512_uat(int64_t kc, const float *a, int64_t lda, const f
  * step: the FMAs, order and values of the packed kernel on the strip
  * pack_a_runs would have made, the same bits without the transposing copy
  * (3-10% of a forward pass for products of few column strips). */
-#define A_RUN(i, q) A_RUN_##i(q)
-#define A_RUN_0(q) #q "*4(%%rcx,%%rax)"
-#define A_RUN_1(q) #q "*4(%%rdx,%%rax)"
-#define A_RUN_2(q) #q "*4(%%rsi,%%rax)"
-#define A_RUN_3(q) #q "*4(%%rdi,%%rax)"
-#define A_RUN_4(q) #q "*4(%%r8,%%rax)"
-#define A_RUN_5(q) #q "*4(%%r9,%%rax)"
 #define RUN_LOOP(GROUP, STEP1)                                                                                   \
     __asm__("mov %[bp], %%r10\n\t"                                                                               \
             "mov (%[ap]), %%rcx\n\t"                                                                             \
