@@ -18,7 +18,11 @@
  * (tc_conv_set_algorithm), the two alternating repeat by repeat so both see
  * the same load; the rows say "direct" or "wino". Winograd's GFLOP figures
  * count the direct convolution's FLOPs (an effective rate: it does 4x
- * fewer multiplications), so its "% of peak" may pass 100. */
+ * fewer multiplications), so its "% of peak" may pass 100.
+ * BENCH_SPLIT=1 adds, on every layer (direct path), a "dx" pass (forward +
+ * input gradient) and a "dw" pass (forward + kernel and bias gradients, the
+ * input needing none), so each backward product can be told apart from the
+ * forward: dX = dx - fwd, dW = dw - fwd. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,13 +44,13 @@ typedef struct {
 } best_time;
 
 /* One pass of layer s at batch n; false on an error (printed). */
-static bool run_once(const zoo_conv_shape *s, int n, bool train, bool dx, tc_tensor *w, tc_tensor *b, tc_rng *rng,
-                     best_time *t)
+static bool run_once(const zoo_conv_shape *s, int n, bool train, bool dx, bool xgrad, tc_tensor *w, tc_tensor *b,
+                     tc_rng *rng, best_time *t)
 {
     tc_tensor *x = tc_empty(TC_SHAPE(n, s->h, s->w, s->c));
     if (!x) return false;
     tc_rng_normal(rng, x->data, tc_numel(x), 0, 1);
-    if ((train && s->c > 4) || dx) tc_set_requires_grad(x, true);
+    if ((train && s->c > 4 && xgrad) || dx) tc_set_requires_grad(x, true);
     train = train || dx;
     tc_conv_params p = {.stride = {s->stride, s->stride}, .padding = TC_EXPLICIT,
                         .pad_before = {s->ph, s->pw}, .pad_after = {s->ph, s->pw}};
@@ -91,9 +95,11 @@ int main(int argc, char **argv)
         const char *both = getenv("BENCH_CONV");
         const bool compare = both && !strcmp(both, "both") && s->kh == 3 && s->kw == 3 && s->stride == 1 &&
                              s->c >= 8 && s->f >= 8;
-        for (int pass = 0; pass <= 2; pass++) { /* fwd, dx (compare only), train */
-            if (pass == 1 && !compare) continue;
-            const bool train = pass == 2, dx = pass == 1;
+        const char *split_env = getenv("BENCH_SPLIT");
+        const bool split = split_env && atoi(split_env) > 0 && !compare;
+        for (int pass = 0; pass <= 3; pass++) { /* fwd, dx (compare or split), dw (split), train */
+            if ((pass == 1 && !compare && !split) || (pass == 2 && !split)) continue;
+            const bool train = pass >= 2, dx = pass == 1, xgrad = pass == 3;
             tc_tensor *w = tc_tensor_new(TC_SHAPE(s->kh, s->kw, s->c, s->f)), *b = tc_tensor_new(TC_SHAPE(s->f));
             if (!w || !b) {
                 fprintf(stderr, "bench_conv_zoo: %s\n", tc_last_error());
@@ -108,7 +114,7 @@ int main(int argc, char **argv)
                 for (int a = 0; a < nalg; a++) {
                     best_time t;
                     tc_conv_set_algorithm(a ? TC_CONV_WINOGRAD : TC_CONV_DIRECT);
-                    bool ok = run_once(s, batch, train, dx, w, b, &rng, &t);
+                    bool ok = run_once(s, batch, train, dx, xgrad, w, b, &rng, &t);
                     tc_conv_set_algorithm(TC_CONV_DIRECT);
                     if (!ok) return 1;
                     if (r == 0) continue; /* warm-up: first-touch of the arena and the pack buffers */
@@ -116,11 +122,11 @@ int main(int argc, char **argv)
                     if (t.cpu < best[a].cpu) best[a].cpu = t.cpu;
                 }
             /* training: forward, kernel gradient, and the input gradient where it is needed */
-            double flops = fwd_flops * (train ? (s->c > 4 ? 3 : 2) : dx ? 2 : 1);
+            double flops = fwd_flops * (train ? (s->c > 4 && xgrad ? 3 : 2) : dx ? 2 : 1);
             for (int a = 0; a < nalg; a++) {
                 double g = flops / best[a].wall * 1e-9;
                 printf("%-13s %-5s%s threads %d batch %d  %9.2f ms  %7.1f GFLOP/s  %9.2f cpu-ms  %7.1f GFLOP/cpu-s  %4.0f%% of peak\n",
-                       s->name, train ? "train" : dx ? "dx" : "fwd", compare ? (a ? " wino  " : " direct") : "", threads,
+                       s->name, train ? (xgrad ? "train" : "dw") : dx ? "dx" : "fwd", compare ? (a ? " wino  " : " direct") : "", threads,
                        batch, best[a].wall * 1e3, g, best[a].cpu * 1e3, flops / best[a].cpu * 1e-9,
                        threads > 1 ? 100 * g / peak_n : 100 * flops / best[a].cpu * 1e-9 / peak);
             }

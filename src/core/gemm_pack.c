@@ -301,6 +301,48 @@ bool tc_sgemm_few_rows(const tc_sgemm_kernel_info *kern, int64_t m, int64_t n)
  * of run_parts' blocked loop (the same K blocks, first flags, bias fill and
  * edge tile copies), and kernel_ub computes what kernel does on the packed
  * strip: the same bits. */
+/* Whether a few-row part of m rows runs in 7-row tiles (kern->kernel_rows7):
+ * when 7 divides m and 6-row strips would waste over 4% of their rows (M =
+ * 49: 54 rows, the 7x7 maps at batch 1; 98 at batch 2). A rule of the
+ * shape, and the 7-row kernel gives the 6-row kernel's bits anyway. */
+static bool few_rows_in_sevens(const tc_sgemm_kernel_info *kern, int64_t m)
+{
+    const int64_t padded = (m + 5) / 6 * 6;
+    return kern->kernel_rows7 && kern->mr == 6 && m % 7 == 0 && (padded - m) * 25 > m;
+}
+
+/* run_part_few_rows' tiles over one KC x NR block of B (bt, k steps ldbt
+ * apart; w of its nr columns real) in 7-row strips: rows i0..i1-1 (a
+ * multiple of 7) of the part's 6-high packed A block ap. Bias fill and the
+ * right edge tile copy as in run_part_few_rows; every strip is full height. */
+static void few_rows_tiles7(const gemm_drv *d, int64_t i0, int64_t i1, const float *ap, int64_t kc, const float *bt,
+                            int64_t ldbt, int64_t j, int64_t w, bool first, bool fill, float *tile)
+{
+    const int nr = d->kern->nr;
+    for (int64_t is = i0; is < i1; is += 7) {
+        const float *a7[7];
+        for (int i = 0; i < 7; i++) {
+            const int64_t r = is - i0 + i; /* row r of the block: strip r / 6, lane r % 6 */
+            a7[i] = ap + r / 6 * 6 * kc + r % 6;
+        }
+        float *ct = d->c + is * d->ldc + j, *cw = ct;
+        int64_t ldw = d->ldc;
+        if (w < nr) {
+            cw = tile, ldw = nr;
+            if (fill) bias_fill(tile, nr, d->bias + j, 7, w);
+            else
+                for (int64_t i = 0; i < 7; i++)
+                    for (int64_t q = 0; q < w; q++) tile[i * nr + q] = ct[i * d->ldc + q];
+        } else if (fill) {
+            for (int64_t i = 0; i < 7; i++) copy_row(ct + i * d->ldc, d->bias + j, nr);
+        }
+        d->kern->kernel_rows7(kc, a7, bt, ldbt, cw, ldw, d->alpha, d->beta, first);
+        if (cw == tile)
+            for (int64_t i = 0; i < 7; i++)
+                for (int64_t q = 0; q < w; q++) ct[i * d->ldc + q] = tile[i * nr + q];
+    }
+}
+
 static void run_part_few_rows(const gemm_drv *d, int64_t r0, int64_t r1, int64_t c0, int64_t c1, float *bp, float *ap)
 {
     const tc_sgemm_kernel_info *kern = d->kern;
@@ -314,6 +356,7 @@ static void run_part_few_rows(const gemm_drv *d, int64_t r0, int64_t r1, int64_t
      * (VGG's conv5_3: the same time either way, under load). Both ways give
      * the same bits. */
     const bool in_place_b = kern->kernel_ub && d->mstrips <= GEMM_MC_TILES && d->ldb < 1024;
+    const bool sevens = few_rows_in_sevens(kern, i1 - i0);
     float tile[64 * 64];
     for (int64_t p0 = 0; p0 < d->k; p0 += GEMM_KC) {
         const int64_t kc = d->k - p0 < GEMM_KC ? d->k - p0 : GEMM_KC;
@@ -327,6 +370,10 @@ static void run_part_few_rows(const gemm_drv *d, int64_t r0, int64_t r1, int64_t
             if (!in_place) {
                 pack_b(kern, d->tb, d->b, d->ldb, p0, kc, j, w, 0, 1, bp);
                 bt = bp;
+            }
+            if (sevens) {
+                few_rows_tiles7(d, i0, i1, ap, kc, bt, in_place ? d->ldb : nr, j, w, first, fill, tile);
+                continue;
             }
             for (int64_t is = i0; is < i1; is += mr) {
                 const int64_t h = i1 - is < mr ? i1 - is : mr;
@@ -661,7 +708,8 @@ const tc_sgemm_kernel_info *tc_sgemm_kernel_for(int isa_level)
          .pack_a6 = tc_sgemm_pack_a6_avx2, .pack_bt = tc_sgemm_pack_bt_avx2, .pack_at6 = tc_sgemm_pack_at6_avx2,
          .pack_a6r = tc_sgemm_pack_a6r_avx2, .kernel_ua = tc_sgemm_kernel_avx512_ua,
          .kernel_uat = tc_sgemm_kernel_avx512_uat, .kernel_ub = tc_sgemm_kernel_avx512_ub,
-         .kernel_nw = tc_sgemm_kernel_avx512_nw, .kernel_ur = tc_sgemm_kernel_avx512_ur},
+         .kernel_nw = tc_sgemm_kernel_avx512_nw, .kernel_ur = tc_sgemm_kernel_avx512_ur,
+         .kernel_rows7 = tc_sgemm_kernel_avx512_rows7},
     };
     if (isa_level < TC_ISA_GENERIC || isa_level > TC_ISA_AVX512) return &kernels[0];
     return &kernels[isa_level];

@@ -48,6 +48,13 @@ typedef void (*tc_sgemm_ukernel_nw)(int64_t kc, const float *a, int64_t si, int6
 typedef void (*tc_sgemm_ukernel_ur)(int64_t kc, const float *const (*r)[6], int64_t off, int64_t len,
                                     const float *b, float *c, int64_t ldc, float alpha, float beta, bool first);
 
+/* A 7 x NR tile of a product of few rows (a multiple of 7 of them) over
+ * 6-high packed A strips: a[i] is row i's value at k step 0 (6 floats a
+ * step), k step q's NR values of B at b + q * ldb; the bits of the 6-row
+ * kernel (gemm_kernel_rows7_avx512.c). */
+typedef void (*tc_sgemm_ukernel_rows7)(int64_t kc, const float *const a[7], const float *b, int64_t ldb, float *c,
+                                       int64_t ldc, float alpha, float beta, bool first);
+
 typedef struct {
     int mr, nr;
     tc_sgemm_ukernel kernel;
@@ -60,6 +67,7 @@ typedef struct {
     tc_sgemm_ukernel_ub kernel_ub; /* B in place (products of few rows), or NULL: B always packed */
     tc_sgemm_ukernel_nw kernel_nw; /* full-height right edge tiles of w < nr columns straight into C, or NULL */
     tc_sgemm_ukernel_ur kernel_ur; /* A's runs in place (products of few column strips), or NULL */
+    tc_sgemm_ukernel_rows7 kernel_rows7; /* 7-row tiles of few-row products (mr 6 only), or NULL */
 } tc_sgemm_kernel_info;
 
 void tc_sgemm_kernel_generic(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
@@ -78,6 +86,8 @@ void tc_sgemm_kernel_avx2_uat(int64_t kc, const float *a, int64_t lda, const flo
                               float alpha, float beta, bool first);
 void tc_sgemm_kernel_avx512_nw(int64_t kc, const float *a, int64_t si, int64_t sq, const float *b, float *c,
                                int64_t ldc, float alpha, float beta, bool first, int w);
+void tc_sgemm_kernel_avx512_rows7(int64_t kc, const float *const a[7], const float *b, int64_t ldb, float *c,
+                                  int64_t ldc, float alpha, float beta, bool first);
 void tc_sgemm_kernel_avx512_ub(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
                                float alpha, float beta, bool first);
 void tc_sgemm_kernel_avx512_ur(int64_t kc, const float *const (*r)[6], int64_t off, int64_t len, const float *b,
