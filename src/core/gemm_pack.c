@@ -290,17 +290,6 @@ bool tc_sgemm_few_rows(const tc_sgemm_kernel_info *kern, int64_t m, int64_t n)
     return m > 1 && m <= (int64_t)FEW_ROWS_STRIPS * kern->mr && n > (int64_t)IN_PLACE_STRIPS * kern->nr;
 }
 
-/* A part of a product with few rows (the grid then splits columns only).
- * Per K block all the part's rows are packed into one A block; then each
- * KC x NR block of op(B) is read where it lies (kern->kernel_ub: B
- * row-major, a full strip) or packed into one strip buffer (B^T, the last
- * part strip, kernels without kernel_ub) just before all the M strips pass
- * over it: read from memory once, from L1/L2 by the later strips, and
- * never written out whole (packing all of W, 9.4 MB for 3x3x512x512, and
- * reading it back cost a fifth of a 7x7 layer). The kernel calls are those
- * of run_parts' blocked loop (the same K blocks, first flags, bias fill and
- * edge tile copies), and kernel_ub computes what kernel does on the packed
- * strip: the same bits. */
 /* Whether a few-row part of m rows runs in 7-row tiles (kern->kernel_rows7):
  * when 7 divides m and 6-row strips would waste over 4% of their rows (M =
  * 49: 54 rows, the 7x7 maps at batch 1; 98 at batch 2). A rule of the
@@ -343,6 +332,18 @@ static void few_rows_tiles7(const gemm_drv *d, int64_t i0, int64_t i1, const flo
     }
 }
 
+/* A part of a product with few rows (the grid then splits columns only).
+ * Per K block all the part's rows are packed into one A block; then each
+ * KC x NR block of op(B) is read where it lies (kern->kernel_ub: B
+ * row-major, a full strip) or packed into one strip buffer (B^T, the last
+ * part strip, kernels without kernel_ub) just before all the M strips pass
+ * over it: read from memory once, from L1/L2 by the later strips, and
+ * never written out whole (packing all of W, 9.4 MB for 3x3x512x512, and
+ * reading it back cost a fifth of a 7x7 layer). The kernel calls are those
+ * of run_parts' blocked loop (the same K blocks, first flags, bias fill and
+ * edge tile copies), and kernel_ub computes what kernel does on the packed
+ * strip: the same bits. Rows in sevens (few_rows_in_sevens) go through
+ * few_rows_tiles7 over the same packed A and B blocks: the same bits too. */
 static void run_part_few_rows(const gemm_drv *d, int64_t r0, int64_t r1, int64_t c0, int64_t c1, float *bp, float *ap)
 {
     const tc_sgemm_kernel_info *kern = d->kern;
