@@ -2,6 +2,7 @@
  * padding rules, the plan saved on the tape. The kernels (tiled im2col +
  * GEMM, bit-identical for any thread count) are in conv_im2col.c. */
 #include "conv.h"
+#include "conv_im2col.h"
 #include "conv_winograd.h"
 
 int64_t tc_conv_out_size(int64_t in, int64_t k, int stride, int dilation, tc_padding padding, int64_t pad_before,
@@ -189,7 +190,10 @@ tc_tensor *tc_conv(tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, const tc_co
 tc_status tc_backward_conv(tc_node *n, const tc_tensor *gy)
 {
     const conv_plan *p = n->saved;
-    tc_tensor *gx = tc_grad_for(n->inputs[0]), *gw = tc_grad_for(n->inputs[1]), *gb = tc_grad_for(n->inputs[2]);
+    /* a direct plan writes a fresh input gradient with its GEMM (beta 0) */
+    const bool direct = p->direct && !p->winograd && !p->depthwise && !p->thin;
+    bool dx_fresh = false;
+    tc_tensor *gx = direct ? tc_grad_for_overwrite(n->inputs[0], &dx_fresh) : tc_grad_for(n->inputs[0]), *gw = tc_grad_for(n->inputs[1]), *gb = tc_grad_for(n->inputs[2]);
     tc_scalar *dx = gx ? gx->data : NULL, *dw = gw ? gw->data : NULL, *db = gb ? gb->data : NULL;
     if (!dx && !dw && !db) return TC_OK;
     const tc_scalar *dy = gy->data;
@@ -199,6 +203,10 @@ tc_status tc_backward_conv(tc_node *n, const tc_tensor *gy)
     if (p->winograd) { /* dX by Winograd, the kernel and bias gradients direct */
         bool ok = (!dx || tc_conv_winograd_backward_dx(p, dy, dx)) && tc_conv_backward_kernel(p, dy, NULL, dw, db);
         return ok ? TC_OK : tc_last_status();
+    }
+    if (direct) {
+        tc_conv_backward_direct(p, dy, dx, dx_fresh, dw, db);
+        return TC_OK;
     }
     bool ok = p->depthwise ? tc_conv_depthwise_backward(p, dy, dx, dw, db)
               : p->thin    ? tc_conv_thin_backward(p, dy, dx, dw, db)
