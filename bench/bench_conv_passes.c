@@ -10,7 +10,8 @@
  * and a memcpy, timed after each backward; bench_conv_zoo's "train" rows
  * include it, a network's training step does not: its next op writes dY).
  * Usage: TENSORCOOK_THREADS=N bench_conv_passes [REPEATS] [BATCH]   (10, 1)
- * BENCH_ONLY=NAME times only the layers whose name starts with NAME.
+ * BENCH_ONLY=NAME times only the layers whose name starts with NAME;
+ * BENCH_PASS=fwd|dx|dw|db only that pass (and the forward before it: for perf).
  * One line per layer and pass (best of REPEATS after a warm-up):
  *   name pass  cpu ms  wall ms  GFLOP/cpu-s  % of peak */
 #include <stdio.h>
@@ -78,7 +79,7 @@ int main(int argc, char **argv)
     printf("measured FMA peak (%s loop): %.1f GFLOP/s on 1 core; running on %d thread(s)\n", peak_isa_loop(isa), peak,
            tc_num_threads());
     tc_rng rng = tc_rng_new(1);
-    const char *only = getenv("BENCH_ONLY");
+    const char *only = getenv("BENCH_ONLY"), *only_pass = getenv("BENCH_PASS");
     for (size_t i = 0; i < sizeof ZOO_CONV_SHAPES / sizeof ZOO_CONV_SHAPES[0]; i++) {
         const zoo_conv_shape *s = &ZOO_CONV_SHAPES[i];
         if (only && strncmp(s->name, only, strlen(only)) != 0) continue;
@@ -99,6 +100,7 @@ int main(int argc, char **argv)
         for (int r = 0; r <= repeats; r++)
             for (int q = 0; q < SEED; q++) {
                 if (q == DX && s->c <= 4) continue; /* a first layer: no network needs its dX */
+                if (only_pass && strcmp(only_pass, PASS_NAME[q]) != 0) continue;
                 double t[6];
                 if (!run_once(s, batch, q, w, b, x0, t)) return 1;
                 if (r == 0) continue; /* warm-up */

@@ -398,17 +398,21 @@ static void thin_bias_gradient_only(void **state)
  * threads: the bias gradient is the in-order float sum of dY's rows per
  * column (conv_colsum.inc's row-streaming kernels: column counts around
  * the vector widths and register blocks, 1x1 direct and 3x3 plans, the
- * pooled and the serial sizes), and a 1x1 direct layer's input gradient,
- * written with beta 0 into a fresh gradient (conv_backward_direct.c), is
- * the naive one and has the values of the same product added to a
- * gradient of zeros (the path of an input whose gradient exists). */
+ * pooled and the serial sizes), and the input gradient, written into a
+ * fresh gradient (a 1x1 direct layer's GEMM with beta 0,
+ * conv_backward_direct.c; a stride-1 layer's forward of dY,
+ * conv_backward_dx_fwd.c), is the naive one and has the values of the same
+ * product added to a gradient of zeros (an input whose gradient exists). */
 static void direct_and_bias_gradients_every_isa(void **state)
 {
     (void)state;
     const tc_isa_level isa0 = tc_isa();
     /* n, h, w, c, k, f: F past 16 x 16 (a second register block), tails of 1..15 lanes */
     const int64_t cases[][6] = {{1, 9, 7, 24, 1, 1}, {1, 10, 30, 16, 1, 17}, {2, 5, 6, 40, 1, 300},
-                                {1, 12, 13, 8, 3, 64}, {1, 7, 11, 20, 3, 255}, {3, 4, 5, 12, 1, 513}};
+                                {1, 12, 13, 8, 3, 64}, {1, 7, 11, 20, 3, 255}, {3, 4, 5, 12, 1, 513},
+                                /* maps of >= 784 positions: dX as the forward of dY (conv_backward_dx_fwd.c),
+                                 * rows >= 2 C F, batch 1 and 2 (one and two image blocks), F = 20 (runs with a tail) */
+                                {1, 28, 30, 16, 3, 20}, {2, 29, 28, 16, 3, 40}};
     for (int isa = TC_ISA_GENERIC; isa <= (int)tc_isa_best(); isa++) {
         if (!tc_isa_supported((tc_isa_level)isa)) continue;
         assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
@@ -421,9 +425,20 @@ static void direct_and_bias_gradients_every_isa(void **state)
             tc_tensor *w = tc_test_uniform(&rng, 4, (int64_t[]){k, k, c, f}, -1, 1);
             tc_tensor *bias = tc_test_uniform(&rng, 1, (int64_t[]){f}, -1, 1);
             tc_tensor *gy = tc_test_uniform(&rng, 4, (int64_t[]){n, h, wd, f}, -1, 1);
-            float *want = calloc((size_t)f, sizeof(float));
-            for (int64_t r = 0; r < rows; r++)
-                for (int64_t j = 0; j < f; j++) want[j] += gy->data[r * f + j];
+            /* a 1x1 direct plan sums all rows in order; others per image block (here one per image,
+             * n < 8), the blocks' sums then added in order (conv_im2col.c's reduce_fixed_order) */
+            float *want = calloc((size_t)f, sizeof(float)), *part = calloc((size_t)f, sizeof(float));
+            const int64_t nblocks = k == 1 ? 1 : n;
+            for (int64_t j = 0; j < f; j++) {
+                float sum = 0;
+                for (int64_t bl = 0; bl < nblocks; bl++) {
+                    part[j] = 0;
+                    for (int64_t r = bl * rows / nblocks; r < (bl + 1) * rows / nblocks; r++) part[j] += gy->data[r * f + j];
+                    sum = bl == 0 ? part[j] : sum + part[j];
+                }
+                want[j] = 0 + sum;
+            }
+            free(part);
             double *ref[4] = {calloc((size_t)tc_numel(gy), sizeof(double)), calloc((size_t)tc_numel(x), sizeof(double)),
                               calloc((size_t)tc_numel(w), sizeof(double)), calloc((size_t)f, sizeof(double))};
             naive(&b, x->data, w->data, bias->data, gy->data, ref[0], ref[1], ref[2], ref[3]);
@@ -434,7 +449,8 @@ static void direct_and_bias_gradients_every_isa(void **state)
                 tc_set_num_threads(t);
                 tc_set_requires_grad(bias, true);
                 tc_set_requires_grad(x, true);
-                bias->grad = x->grad = NULL;
+                tc_set_requires_grad(w, true);
+                bias->grad = x->grad = w->grad = NULL;
                 tc_tensor *y = tc_conv(x, w, bias, &p);
                 tc_assert_ok(y);
                 if (tc_backward_with(y, gy) != TC_OK) fail_msg("%s", tc_last_error());
@@ -442,8 +458,9 @@ static void direct_and_bias_gradients_every_isa(void **state)
                     fail_msg("%s, case %zu, %d threads: db is not the in-order sum of dY's rows", tc_isa_name(tc_isa()),
                              ci, t);
                 assert_near(x->grad, ref[1], "dx");
+                assert_near(w->grad, ref[2], "dw");
                 dx1[t - 1] = x->grad;
-                if (k == 1) { /* a gradient that already exists (zeros here): the product is added to it */
+                { /* a gradient that already exists (zeros here): the product is added to it */
                     x->grad = tc_zeros(4, x->shape);
                     tc_tensor *y2 = tc_conv(x, w, NULL, &p);
                     tc_assert_ok(y2);

@@ -190,10 +190,12 @@ tc_tensor *tc_conv(tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, const tc_co
 tc_status tc_backward_conv(tc_node *n, const tc_tensor *gy)
 {
     const conv_plan *p = n->saved;
-    /* a direct plan writes a fresh input gradient with its GEMM (beta 0) */
+    /* a direct plan writes a fresh input gradient with its GEMM (beta 0), a
+     * stride-1 one with the forward convolution of dY (conv_backward_dx_fwd.c) */
     const bool direct = p->direct && !p->winograd && !p->depthwise && !p->thin;
+    const bool dx_fwd = !direct && tc_conv_dx_as_forward_ok(p);
     bool dx_fresh = false;
-    tc_tensor *gx = direct ? tc_grad_for_overwrite(n->inputs[0], &dx_fresh) : tc_grad_for(n->inputs[0]), *gw = tc_grad_for(n->inputs[1]), *gb = tc_grad_for(n->inputs[2]);
+    tc_tensor *gx = direct || dx_fwd ? tc_grad_for_overwrite(n->inputs[0], &dx_fresh) : tc_grad_for(n->inputs[0]), *gw = tc_grad_for(n->inputs[1]), *gb = tc_grad_for(n->inputs[2]);
     tc_scalar *dx = gx ? gx->data : NULL, *dw = gw ? gw->data : NULL, *db = gb ? gb->data : NULL;
     if (!dx && !dw && !db) return TC_OK;
     const tc_scalar *dy = gy->data;
@@ -207,6 +209,10 @@ tc_status tc_backward_conv(tc_node *n, const tc_tensor *gy)
     if (direct) {
         tc_conv_backward_direct(p, dy, dx, dx_fresh, dw, db);
         return TC_OK;
+    }
+    if (dx_fwd) {
+        bool ok = tc_conv_backward_kernel(p, dy, NULL, dw, db) && (!dx || tc_conv_dx_as_forward(p, dy, dx, dx_fresh));
+        return ok ? TC_OK : tc_last_status();
     }
     bool ok = p->depthwise ? tc_conv_depthwise_backward(p, dy, dx, dw, db)
               : p->thin    ? tc_conv_thin_backward(p, dy, dx, dw, db)
