@@ -213,6 +213,10 @@ static void big_shapes_and_threads(void **state)
         {2, 1, {5, 6}, 48, {1, 1}, 1030, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         /* few rows over 2 images (2 gradient blocks: dX on W^T packed once), stride 2 */
         {2, 2, {7, 7}, 16, {3, 3}, 160, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        /* dX as the forward of dY (conv_backward_dx_fwd.c: maps >= 784, rows >= 2 C F): an even kernel
+         * with dilation 2 and uneven pads (pb 3, pa 3 over a span of 6; pb 0, pa 1), and 1-D with pb 4 / pa 2 */
+        {2, 1, {30, 32}, 16, {4, 2}, 16, {1, 1}, {2, 1}, {3, 0}, {3, 1}, 1},
+        {1, 2, {900}, 16, {3}, 24, {1}, {3}, {4}, {2}, 1},
         /* depthwise, multiplier 2, 3-D */
         {3, 10, {5, 6, 7}, 4, {3, 2, 3}, 8, {1, 2, 1}, {1, 1, 2}, {1, 0, 2}, {1, 1, 2}, 4},
     };
