@@ -213,6 +213,10 @@ static void big_shapes_and_threads(void **state)
         {2, 1, {5, 6}, 48, {1, 1}, 1030, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         /* few rows over 2 images (one gradient block, the map being small: conv.c), stride 2 */
         {2, 2, {7, 7}, 16, {3, 3}, 160, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        /* dX as the forward of dY (conv_backward_dx_fwd.c: maps >= 784, rows >= 2 C F): an even kernel
+         * with dilation 2 and uneven pads (pb 3, pa 3 over a span of 6; pb 0, pa 1), and 1-D with pb 4 / pa 2 */
+        {2, 1, {30, 32}, 16, {4, 2}, 16, {1, 1}, {2, 1}, {3, 0}, {3, 1}, 1},
+        {1, 2, {900}, 16, {3}, 24, {1}, {3}, {4}, {2}, 1},
         /* depthwise, multiplier 2, 3-D */
         {3, 10, {5, 6, 7}, 4, {3, 2, 3}, 8, {1, 2, 1}, {1, 1, 2}, {1, 0, 2}, {1, 1, 2}, 4},
     };
@@ -451,6 +455,91 @@ static void thin_bias_gradient_only(void **state)
     tc_step_reset();
 }
 
+/* On every ISA path this machine has (generic, AVX2, AVX-512), 1 and 2
+ * threads: the bias gradient is the in-order float sum of dY's rows per
+ * column where the plan sums them so (conv_colsum.inc's row-streaming
+ * kernels; 1x1 direct plans and single images: column counts around
+ * the vector widths and register blocks, 1x1 direct and 3x3 plans, the
+ * pooled and the serial sizes), and the input gradient, written into a
+ * fresh gradient (a 1x1 direct layer's GEMM with beta 0,
+ * conv_backward_direct.c; a stride-1 layer's forward of dY,
+ * conv_backward_dx_fwd.c), is the naive one and has the values of the same
+ * product added to a gradient of zeros (an input whose gradient exists). */
+static void direct_and_bias_gradients_every_isa(void **state)
+{
+    (void)state;
+    const tc_isa_level isa0 = tc_isa();
+    /* n, h, w, c, k, f: F past 16 x 16 (a second register block), tails of 1..15 lanes */
+    const int64_t cases[][6] = {{1, 9, 7, 24, 1, 1}, {1, 10, 30, 16, 1, 17}, {2, 5, 6, 40, 1, 300},
+                                {1, 12, 13, 8, 3, 64}, {1, 7, 11, 20, 3, 255}, {3, 4, 5, 12, 1, 513},
+                                /* maps of >= 784 positions: dX as the forward of dY (conv_backward_dx_fwd.c),
+                                 * rows >= 2 C F, batch 1 and 2 (one and two image blocks), F = 20 (runs with a tail) */
+                                {1, 28, 30, 16, 3, 20}, {2, 29, 28, 16, 3, 40}};
+    for (int isa = TC_ISA_GENERIC; isa <= (int)tc_isa_best(); isa++) {
+        if (!tc_isa_supported((tc_isa_level)isa)) continue;
+        assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
+        tc_rng rng = tc_rng_new(31);
+        for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+            const int64_t n = cases[ci][0], h = cases[ci][1], wd = cases[ci][2], c = cases[ci][3], k = cases[ci][4],
+                          f = cases[ci][5], rows = n * h * wd;
+            const big_case b = {2, n, {h, wd}, c, {k, k}, f, {1, 1}, {1, 1}, {k / 2, k / 2}, {k / 2, k / 2}, 1};
+            tc_tensor *x = tc_test_uniform(&rng, 4, (int64_t[]){n, h, wd, c}, -1, 1);
+            tc_tensor *w = tc_test_uniform(&rng, 4, (int64_t[]){k, k, c, f}, -1, 1);
+            tc_tensor *bias = tc_test_uniform(&rng, 1, (int64_t[]){f}, -1, 1);
+            tc_tensor *gy = tc_test_uniform(&rng, 4, (int64_t[]){n, h, wd, f}, -1, 1);
+            /* a 1x1 direct plan and a single image sum all rows in order (tc_conv_colsum); other plans
+             * of several images may sum per image block (a rule of the shape that other work tunes):
+             * there db is checked against the naive sum and between thread counts only */
+            const bool in_order = k == 1 || n == 1;
+            float *want = calloc((size_t)f, sizeof(float));
+            for (int64_t r = 0; r < rows; r++)
+                for (int64_t j = 0; j < f; j++) want[j] += gy->data[r * f + j];
+            double *ref[4] = {calloc((size_t)tc_numel(gy), sizeof(double)), calloc((size_t)tc_numel(x), sizeof(double)),
+                              calloc((size_t)tc_numel(w), sizeof(double)), calloc((size_t)f, sizeof(double))};
+            naive(&b, x->data, w->data, bias->data, gy->data, ref[0], ref[1], ref[2], ref[3]);
+            tc_conv_params p = {.padding = TC_EXPLICIT, .pad_before = {k / 2, k / 2}, .pad_after = {k / 2, k / 2}};
+            tc_tensor *dx1[2] = {NULL, NULL}, *db1[2] = {NULL, NULL};
+            const int saved = tc_num_threads();
+            for (int t = 1; t <= 2; t++) {
+                tc_set_num_threads(t);
+                tc_set_requires_grad(bias, true);
+                tc_set_requires_grad(x, true);
+                tc_set_requires_grad(w, true);
+                bias->grad = x->grad = w->grad = NULL;
+                tc_tensor *y = tc_conv(x, w, bias, &p);
+                tc_assert_ok(y);
+                if (tc_backward_with(y, gy) != TC_OK) fail_msg("%s", tc_last_error());
+                assert_near(bias->grad, ref[3], "db");
+                if (in_order && memcmp(bias->grad->data, want, sizeof(float) * (size_t)f) != 0)
+                    fail_msg("%s, case %zu, %d threads: db is not the in-order sum of dY's rows", tc_isa_name(tc_isa()),
+                             ci, t);
+                assert_near(x->grad, ref[1], "dx");
+                assert_near(w->grad, ref[2], "dw");
+                dx1[t - 1] = x->grad, db1[t - 1] = bias->grad;
+                { /* a gradient that already exists (zeros here): the product is added to it */
+                    x->grad = tc_zeros(4, x->shape);
+                    tc_tensor *y2 = tc_conv(x, w, NULL, &p);
+                    tc_assert_ok(y2);
+                    if (tc_backward_with(y2, gy) != TC_OK) fail_msg("%s", tc_last_error());
+                    for (int64_t i = 0; i < tc_numel(x); i++) /* == : 0 + v may be +0 where v is -0 */
+                        if (x->grad->data[i] != dx1[t - 1]->data[i])
+                            fail_msg("%s, case %zu: dX written fresh differs from dX added to zeros at %lld",
+                                     tc_isa_name(tc_isa()), ci, (long long)i);
+                }
+            }
+            tc_set_num_threads(saved);
+            if (memcmp(db1[0]->data, db1[1]->data, sizeof(tc_scalar) * (size_t)f) != 0)
+                fail_msg("%s, case %zu: db differs between 1 and 2 threads", tc_isa_name(tc_isa()), ci);
+            if (memcmp(dx1[0]->data, dx1[1]->data, sizeof(tc_scalar) * (size_t)tc_numel(x)) != 0)
+                fail_msg("%s, case %zu: dx differs between 1 and 2 threads", tc_isa_name(tc_isa()), ci);
+            free(want);
+            for (int i = 0; i < 4; i++) free(ref[i]);
+            tc_step_reset();
+        }
+    }
+    assert_int_equal(tc_set_isa(isa0), TC_OK);
+}
+
 static void bad_inputs(void **state)
 {
     (void)state;
@@ -503,6 +592,7 @@ int main(void)
         cmocka_unit_test(patch_runs_give_the_im2col_bits),
         cmocka_unit_test(kernel_gradient_accumulates_at_batch_1),
         cmocka_unit_test(thin_bias_gradient_only),
+        cmocka_unit_test(direct_and_bias_gradients_every_isa),
         cmocka_unit_test(bad_inputs),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

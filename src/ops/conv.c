@@ -2,6 +2,7 @@
  * padding rules, the plan saved on the tape. The kernels (tiled im2col +
  * GEMM, bit-identical for any thread count) are in conv_im2col.c. */
 #include "conv.h"
+#include "conv_im2col.h"
 #include "conv_winograd.h"
 
 int64_t tc_conv_out_size(int64_t in, int64_t k, int stride, int dilation, tc_padding padding, int64_t pad_before,
@@ -201,7 +202,12 @@ tc_tensor *tc_conv(tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, const tc_co
 tc_status tc_backward_conv(tc_node *n, const tc_tensor *gy)
 {
     const conv_plan *p = n->saved;
-    tc_tensor *gx = tc_grad_for(n->inputs[0]), *gw = tc_grad_for(n->inputs[1]), *gb = tc_grad_for(n->inputs[2]);
+    /* a direct plan writes a fresh input gradient with its GEMM (beta 0), a
+     * stride-1 one with the forward convolution of dY (conv_backward_dx_fwd.c) */
+    const bool direct = p->direct && !p->winograd && !p->depthwise && !p->thin;
+    const bool dx_fwd = !direct && tc_conv_dx_as_forward_ok(p);
+    bool dx_fresh = false;
+    tc_tensor *gx = direct || dx_fwd ? tc_grad_for_overwrite(n->inputs[0], &dx_fresh) : tc_grad_for(n->inputs[0]), *gw = tc_grad_for(n->inputs[1]), *gb = tc_grad_for(n->inputs[2]);
     tc_scalar *dx = gx ? gx->data : NULL, *dw = gw ? gw->data : NULL, *db = gb ? gb->data : NULL;
     if (!dx && !dw && !db) return TC_OK;
     const tc_scalar *dy = gy->data;
@@ -210,6 +216,14 @@ tc_status tc_backward_conv(tc_node *n, const tc_tensor *gy)
         return tc_last_status();
     if (p->winograd) { /* dX by Winograd, the kernel and bias gradients direct */
         bool ok = (!dx || tc_conv_winograd_backward_dx(p, dy, dx)) && tc_conv_backward_kernel(p, dy, NULL, dw, db);
+        return ok ? TC_OK : tc_last_status();
+    }
+    if (direct) {
+        tc_conv_backward_direct(p, dy, dx, dx_fresh, dw, db);
+        return TC_OK;
+    }
+    if (dx_fwd) {
+        bool ok = tc_conv_backward_kernel(p, dy, NULL, dw, db) && (!dx || tc_conv_dx_as_forward(p, dy, dx, dx_fresh));
         return ok ? TC_OK : tc_last_status();
     }
     bool ok = p->depthwise ? tc_conv_depthwise_backward(p, dy, dx, dw, db)

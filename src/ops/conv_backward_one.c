@@ -15,6 +15,7 @@
  * how the rows of C are cut, and on the OpenBLAS paths the cut is a rule of
  * the shape). dX's order is fixed by the waves, a rule of the shape: so
  * any thread count gives the same bits. */
+#include "conv_colsum.h"
 #include "conv_im2col.h"
 
 #include <stdint.h>
@@ -51,10 +52,12 @@ static void im2col_cols(const conv_plan *p, const patch_tap *taps, int64_t g, in
 }
 
 /* out[c] += sum over rows r in order of dy[r][c], for columns in blocks of
- * COLSUM_COLS: per column the additions of tc_accumulate row by row, the
- * running sums of a block kept in registers down the rows (a load, add and
+ * COLSUM_COLS (the pool's units): per column the additions of
+ * tc_accumulate row by row. Where the ISA has them, conv_colsum.h's
+ * kernels stream the rows with the unit range's columns in registers; the
+ * plain loop keeps one block's running sums down the rows (a load, add and
  * store of out per row and column cost res2_1x1_out's 3,136 x 256 gradient
- * 1 ms) */
+ * 1 ms). Either way the same additions in the same order: the same bits. */
 #define COLSUM_COLS 16
 typedef struct {
     const tc_scalar *dy;
@@ -66,6 +69,13 @@ static void colsum_units(void *ctx, int64_t lo, int64_t hi)
 {
     const colsum_job *c = ctx;
     const int64_t c1 = hi * COLSUM_COLS < c->F ? hi * COLSUM_COLS : c->F;
+#ifndef TC_DOUBLE
+    switch (tc_isa()) {
+    case TC_ISA_AVX512: tc_conv_colsum_cols_avx512(c->out, c->dy, c->rows, c->F, lo * COLSUM_COLS, c1); return;
+    case TC_ISA_AVX2: tc_conv_colsum_cols_avx2(c->out, c->dy, c->rows, c->F, lo * COLSUM_COLS, c1); return;
+    default: break;
+    }
+#endif
     for (int64_t c0 = lo * COLSUM_COLS; c0 < c1; c0 += COLSUM_COLS) {
         tc_scalar acc[COLSUM_COLS];
         const tc_scalar *s = c->dy + c0;

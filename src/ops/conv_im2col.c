@@ -401,8 +401,7 @@ bool tc_conv_backward_kernel(const conv_plan *p, const tc_scalar *dy, tc_scalar 
         db = NULL;
     }
     if (p->direct) {
-        if (dw) tc_gemm(true, false, p->K, p->F, rows, 1, p->x, p->K, dy, p->F, 1, dw, p->F);
-        if (dx) tc_gemm(false, true, rows, p->K, p->F, 1, dy, p->F, p->w, p->F, 1, dx, p->K);
+        tc_conv_backward_direct(p, dy, dx, false, dw, NULL); /* db done above */
         return true;
     }
     if (!dx && !dw) return true;

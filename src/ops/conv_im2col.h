@@ -38,6 +38,15 @@ int64_t tc_conv_tile_rows(const conv_plan *p, int64_t lo, int64_t hi);
 void tc_conv_colsum(tc_scalar *out, const tc_scalar *dy, int64_t rows, int64_t F, bool pooled);
 /* the input-gradient tiles of one image block for the two waves, or 0 */
 int64_t tc_conv_dx_tiles(const conv_plan *p, int64_t **bounds_out);
+/* the backward of a direct plan (p->direct; conv_backward_direct.c): dx
+ * written (beta 0) where dx_fresh, else added to, like dw and db */
+void tc_conv_backward_direct(const conv_plan *p, const tc_scalar *dy, tc_scalar *dx, bool dx_fresh, tc_scalar *dw,
+                             tc_scalar *db);
+/* dX of a stride-1 plan as the forward convolution of dY with the flipped,
+ * transposed kernel (conv_backward_dx_fwd.c): where _ok says so; dx
+ * written where fresh, else added to; false: scratch memory short */
+bool tc_conv_dx_as_forward_ok(const conv_plan *p);
+bool tc_conv_dx_as_forward(const conv_plan *p, const tc_scalar *dy, tc_scalar *dx, bool fresh);
 /* the backward of a single image block (j->p->wblocks < 2) */
 bool tc_conv_backward_one_block(const conv_job *j);
 
