@@ -16,6 +16,10 @@
  * same order whatever the batch (tests/test_onnx_block.c checks this
  * exactly, on 1 and 2 threads and every instruction set).
  *
+ * Declined (node by node) where that could change bits: the generic path
+ * (OpenBLAS), bf16/int8 kernels, Winograd with a 3x3 one-group Conv in the
+ * chain, one-pixel maps (a GEMV per image), or a gradient to record.
+ *
  * TENSORCOOK_ONNX_BLOCK: 0 never; N > 0 when the batch's largest
  * intermediate map is at least N KiB [4096]; batches of one never (their
  * maps are the chain's own already). */
@@ -147,12 +151,20 @@ static int run_chain(onnx_ctx *c, int k, onnx_live *live, bool *done)
     tc_tensor *x = xv >= 0 ? c->val[xv] : NULL;
     size_t limit = threshold();
     if (!b || !limit || !x || c->dt[xv] != TC_ONNX_FLOAT || x->ndim != 4 || x->shape[0] < 2) return 0;
+    /* Where a batch's bits could differ from its images': the generic path's
+     * OpenBLAS treats elements by where they fall in its panels; reduced
+     * precisions are left as they are; Winograd is chosen by the number of
+     * tiles over the batch (a 3x3 one-group Conv) */
+    if (tc_isa() == TC_ISA_GENERIC || tc_onnx_precision(m) != TC_PRECISION_FP32) return 0;
     /* the largest intermediate map, bounded by the input's area (strides only shrink it) */
-    int64_t widest = 0, N = x->shape[0];
+    int64_t widest = 0, N = x->shape[0], cin = x->shape[1];
     for (int i = 0; i < b->n; i++) {
         const onnx_node *nd = &m->nodes[b->node[i]];
         tc_tensor *w = c->val[nd->in[1]];
         if (!w || w->ndim != 4) return 0;
+        if (tc_conv_get_algorithm() == TC_CONV_WINOGRAD && w->shape[1] == cin && w->shape[2] == 3 && w->shape[3] == 3)
+            return 0;
+        cin = w->shape[0];
         if (i < b->n - 1 && w->shape[0] > widest) widest = w->shape[0];
         tc_tensor *args[4] = {x, w, nd->n_in > 2 && nd->in[2] >= 0 ? c->val[nd->in[2]] : NULL,
                               nd->fusion && nd->fusion->residual >= 0 ? c->val[nd->fusion->residual] : NULL};
@@ -198,13 +210,14 @@ static int run_chain(onnx_ctx *c, int k, onnx_live *live, bool *done)
                 node_s[i] += wall - wall0, node_cpu[i] += cpu - cpu0;
                 node_fl[i] += out[0] ? conv_flops(in[1], out[0]) : 0;
             }
-            if (nd->fusion && !c->fused) {
-                /* the epilogue did not apply: its nodes must run as themselves */
+            /* the epilogue did not apply (its nodes must run as themselves),
+             * or one image's map is a single pixel (its 1x1 product would be
+             * a GEMV, the batch's a GEMM): node by node, known at image 0 */
+            if ((nd->fusion && !c->fused) || !out[0] || out[0]->ndim != 4 || out[0]->shape[2] * out[0]->shape[3] < 2) {
                 if (n > 0) {
                     tc_arena_scope_end(scope, -1, NULL);
                     tc_onnx_live_node_end(live, false, 0, NULL);
-                    tc_error(TC_ERR_STATE, "%s: the fused epilogue ran for image 0 but not image %lld", nd->label,
-                             (long long)n);
+                    tc_error(TC_ERR_STATE, "%s: image %lld ran otherwise than image 0", nd->label, (long long)n);
                     return -1;
                 }
                 tc_arena_scope_end(scope, 0, NULL);
