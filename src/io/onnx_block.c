@@ -25,6 +25,8 @@
  * maps are the chain's own already). */
 #include "onnx_block.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 /* only node reading value v (none of the graph's outputs, nothing a subgraph
@@ -116,8 +118,52 @@ static double conv_flops(const tc_tensor *w, const tc_tensor *y)
     return w->ndim >= 3 && w->shape[0] > 0 ? 2.0 * (double)tc_numel(y) * (double)(tc_numel(w) / w->shape[0]) : 0;
 }
 
-/* image n of y (the chain's last output on one image) into the batch's
- * channels-last result, made at the first image */
+/* per chain node: wall and CPU seconds and FLOPs over the images (profiling) */
+typedef struct {
+    double s[TC_ONNX_BLOCK_MAX], cpu[TC_ONNX_BLOCK_MAX], flops[TC_ONNX_BLOCK_MAX];
+} chain_prof;
+
+/* Image n of x through the chain on the calling thread (c: a context of its
+ * own, pr: NULL or the profile sums). The last output (a step tensor), or
+ * NULL: *declined (an epilogue did not apply, its nodes must run as
+ * themselves; or a one-pixel map, whose 1x1 product would be a GEMV per
+ * image and a GEMM over the batch), else failed (error set). */
+static tc_tensor *one_image(onnx_ctx *c, const onnx_block *b, tc_tensor *x, int64_t n, bool *declined,
+                            chain_prof *pr)
+{
+    tc_onnx_model *m = c->m;
+    *declined = false;
+    tc_tensor *cur = tc_narrow(x, 0, n, 1);
+    for (int i = 0; cur && i < b->n; i++) {
+        const onnx_node *nd = &m->nodes[b->node[i]];
+        tc_tensor *in[3] = {cur, c->val[nd->in[1]], nd->n_in > 2 && nd->in[2] >= 0 ? c->val[nd->in[2]] : NULL};
+        tc_tensor *out[1] = {NULL};
+        for (int t = 0; t < nd->n_in; t++) c->in_dtype[t] = TC_ONNX_FLOAT;
+        c->out_dtype[0] = TC_ONNX_FLOAT;
+        c->node = nd, c->label = nd->label;
+        c->fusion = nd->fusion, c->residual = NULL, c->fused = false;
+        if (nd->fusion && nd->fusion->residual >= 0 && !(c->residual = tc_narrow(c->val[nd->fusion->residual], 0, n, 1)))
+            return NULL;
+        double wall0 = 0, cpu0 = 0;
+        if (pr) tc_onnx_profile_clock(&wall0, &cpu0);
+        if (nd->op->fn(c, nd, nd->n_in, in, 1, out) != TC_OK) return NULL;
+        if (pr) {
+            double wall, cpu;
+            tc_onnx_profile_clock(&wall, &cpu);
+            pr->s[i] += wall - wall0, pr->cpu[i] += cpu - cpu0;
+            pr->flops[i] += out[0] ? conv_flops(in[1], out[0]) : 0;
+        }
+        if ((nd->fusion && !c->fused) || !out[0] || out[0]->ndim != 4 || out[0]->shape[2] * out[0]->shape[3] < 2) {
+            *declined = true;
+            return NULL;
+        }
+        cur = out[0];
+    }
+    return cur;
+}
+
+/* y (the chain's last output on one image) as image n of the batch's
+ * channels-last result; made here when *batch is NULL */
 static bool store_image(tc_tensor **batch, int64_t N, int64_t n, tc_tensor *y)
 {
     tc_tensor *cl = tc_onnx_to_cl(y);
@@ -130,6 +176,61 @@ static bool store_image(tc_tensor **batch, int64_t N, int64_t n, tc_tensor *y)
     int64_t per = tc_numel(cl);
     if (tc_numel(*batch) != per * N) return false;
     memcpy((*batch)->data + n * per, cl->data, sizeof(tc_scalar) * (size_t)per);
+    return true;
+}
+
+/* Images [first, N) split over the pool, each image on one thread (its
+ * Convs serial inside it): no synchronisation per Conv, and each core's
+ * maps stay in its own caches. Every thread has its own arena, tape and
+ * error; what one image allocates is released after it. */
+typedef struct {
+    const onnx_ctx *c;
+    const onnx_block *b;
+    tc_tensor *x, *batch;
+    int64_t N, first;
+    int failed;                /* a thread failed: its message in err */
+    char err[1024];
+    pthread_mutex_t lock;
+} par_job;
+
+static void par_images(void *ctx, int64_t begin, int64_t end)
+{
+    par_job *j = ctx;
+    onnx_ctx c = *j->c;
+    tc_onnx_dtype in_dt[3], out_dt[1];
+    c.in_dtype = in_dt, c.out_dtype = out_dt;
+    bool was = tc_set_grad_enabled(false); /* a worker's own mode */
+    /* a worker's arena is its own: rewound after each image; the calling
+     * thread's holds the run's values and the node's open scope: a scope */
+    bool caller = tc_thread_id() == 0;
+    for (int64_t n = j->first + begin; n < j->first + end; n++) {
+        tc_step_mark mark = tc_step_get_mark();
+        tc_arena_scope scope = {0};
+        if (caller) scope = tc_arena_scope_begin();
+        bool declined;
+        tc_tensor *y = one_image(&c, j->b, j->x, n, &declined, NULL);
+        bool ok = y && store_image(&j->batch, j->N, n, y);
+        if (!ok) {
+            pthread_mutex_lock(&j->lock);
+            if (!j->failed++)
+                snprintf(j->err, sizeof j->err, "%s", declined ? "image ran otherwise than image 0" : tc_last_error());
+            pthread_mutex_unlock(&j->lock);
+        }
+        if (caller) tc_arena_scope_end(scope, ok ? 0 : -1, NULL);
+        else tc_step_release(mark);
+        if (!ok) break;
+    }
+    tc_set_grad_enabled(was);
+}
+
+/* whether every chain Conv's packed kernel exists (made at a first run):
+ * threads must not race to make them */
+static bool packs_made(const tc_onnx_model *m, const onnx_block *b)
+{
+    for (int i = 0; i < b->n; i++) {
+        int wv = m->nodes[b->node[i]].in[1];
+        if (!m->conv_packs || wv < 0 || !m->conv_packs[wv].pack) return false;
+    }
     return true;
 }
 
@@ -176,68 +277,57 @@ static int run_chain(onnx_ctx *c, int k, onnx_live *live, bool *done)
     if ((double)N * (double)x->shape[2] * (double)x->shape[3] * (double)widest * sizeof(tc_scalar) < (double)limit)
         return 0;
 
-    double wall0 = 0, cpu0 = 0, node_s[TC_ONNX_BLOCK_MAX] = {0}, node_cpu[TC_ONNX_BLOCK_MAX] = {0},
-           node_fl[TC_ONNX_BLOCK_MAX] = {0};
+    chain_prof prof = {{0}}, *pr = m->profile ? &prof : NULL;
     tc_tensor *batch = NULL, *result = NULL;
+    /* on threads: images split over the pool once this input shape ran here
+     * before (the result's shape is known) and the packed kernels exist;
+     * else image 0 first on the calling thread. Profiling stays serial (the
+     * process CPU clock would mix the threads' nodes). */
+    bool par = tc_num_threads() > 1 && !pr;
+    bool known = par && b->shaped && packs_made(m, b);
+    for (int d = 1; known && d < 4; d++) known = b->in_shape[d] == x->shape[d];
     tc_onnx_live_node_begin(live);
-    for (int64_t n = 0; n < N; n++) {
+    if (known) {
+        int64_t shape[4] = {N, b->out_shape[1], b->out_shape[2], b->out_shape[3]};
+        if (!(batch = tc_empty(4, shape))) {
+            tc_onnx_live_node_end(live, false, 0, NULL);
+            return -1;
+        }
+    }
+    for (int64_t n = 0; n < (known ? 0 : par ? 1 : N); n++) {
         /* one image's scratch and maps go back to the arena after it: the
          * next image reuses the same (cached) memory */
         tc_arena_scope scope = tc_arena_scope_begin();
-        tc_tensor *cur = tc_narrow(x, 0, n, 1);
-        for (int i = 0; cur && i < b->n; i++) {
-            const onnx_node *nd = &m->nodes[b->node[i]];
-            tc_tensor *in[3] = {cur, c->val[nd->in[1]], nd->n_in > 2 && nd->in[2] >= 0 ? c->val[nd->in[2]] : NULL};
-            tc_tensor *out[1] = {NULL};
-            for (int t = 0; t < nd->n_in; t++) c->in_dtype[t] = TC_ONNX_FLOAT;
-            c->out_dtype[0] = TC_ONNX_FLOAT;
-            c->node = nd, c->label = nd->label;
-            c->fusion = nd->fusion, c->residual = NULL, c->fused = false;
-            if (nd->fusion && nd->fusion->residual >= 0 &&
-                !(c->residual = tc_narrow(c->val[nd->fusion->residual], 0, n, 1))) {
-                cur = NULL;
-                break;
-            }
-            if (m->profile) tc_onnx_profile_clock(&wall0, &cpu0);
-            if (nd->op->fn(c, nd, nd->n_in, in, 1, out) != TC_OK) {
-                tc_arena_scope_end(scope, -1, NULL);
-                tc_onnx_live_node_end(live, false, 0, NULL);
-                return -1;
-            }
-            if (m->profile) {
-                double wall, cpu;
-                tc_onnx_profile_clock(&wall, &cpu);
-                node_s[i] += wall - wall0, node_cpu[i] += cpu - cpu0;
-                node_fl[i] += out[0] ? conv_flops(in[1], out[0]) : 0;
-            }
-            /* the epilogue did not apply (its nodes must run as themselves),
-             * or one image's map is a single pixel (its 1x1 product would be
-             * a GEMV, the batch's a GEMM): node by node, known at image 0 */
-            if ((nd->fusion && !c->fused) || !out[0] || out[0]->ndim != 4 || out[0]->shape[2] * out[0]->shape[3] < 2) {
-                if (n > 0) {
-                    tc_arena_scope_end(scope, -1, NULL);
-                    tc_onnx_live_node_end(live, false, 0, NULL);
-                    tc_error(TC_ERR_STATE, "%s: image %lld ran otherwise than image 0", nd->label, (long long)n);
-                    return -1;
-                }
-                tc_arena_scope_end(scope, 0, NULL);
-                tc_onnx_live_node_end(live, true, 0, NULL);
-                return 0;
-            }
-            cur = out[0];
+        bool declined, first = !batch;
+        tc_tensor *y = one_image(c, b, x, n, &declined, pr);
+        if (!y && declined && n == 0) { /* the nodes run as themselves */
+            tc_arena_scope_end(scope, 0, NULL);
+            tc_onnx_live_node_end(live, true, 0, NULL);
+            return 0;
         }
-        /* at the first image the batch result is made here, outside the
-         * image's scratch: keep it */
-        bool first = !batch;
-        if (!cur || !store_image(&batch, N, n, cur)) {
+        if (!y || !store_image(&batch, N, n, y)) {
             tc_arena_scope_end(scope, -1, NULL);
             tc_onnx_live_node_end(live, false, 0, NULL);
-            if (tc_last_status() == TC_OK) tc_error(TC_ERR_STATE, "%s: image %lld of the chain failed", m->nodes[k].label, (long long)n);
+            if (declined) tc_error(TC_ERR_STATE, "%s: image %lld ran otherwise than image 0", m->nodes[k].label, (long long)n);
             return -1;
         }
+        /* made at the first image, outside its scratch: kept */
         tc_arena_span keep[2] = {{batch, batch + 1}, {batch->data, batch->data + tc_numel(batch)}};
         tc_arena_scope_end(scope, first ? 2 : 0, keep);
     }
+    if (par) {
+        par_job j = {.c = c, .b = b, .x = x, .batch = batch, .N = N, .first = known ? 0 : 1};
+        pthread_mutex_init(&j.lock, NULL);
+        tc_parallel_for(N - j.first, 1, par_images, &j);
+        pthread_mutex_destroy(&j.lock);
+        if (j.failed) {
+            tc_onnx_live_node_end(live, false, 0, NULL);
+            tc_error(TC_ERR_STATE, "%s: %s", m->nodes[k].label, j.err);
+            return -1;
+        }
+    }
+    b->shaped = true;
+    for (int d = 0; d < 4; d++) b->in_shape[d] = x->shape[d], b->out_shape[d] = batch->shape[d];
     if (!(result = tc_onnx_from_cl(batch))) {
         tc_onnx_live_node_end(live, false, 0, NULL);
         return -1;
@@ -249,9 +339,9 @@ static int run_chain(onnx_ctx *c, int k, onnx_live *live, bool *done)
     tc_onnx_live_produced(live, tv, result);
     for (int i = 0; i < b->n; i++) {
         done[b->node[i]] = true;
-        if (m->profile) {
+        if (pr) {
             tc_onnx_node_profile *p = &m->profile[b->node[i]];
-            p->seconds += node_s[i], p->cpu_seconds += node_cpu[i], p->flops += node_fl[i];
+            p->seconds += prof.s[i], p->cpu_seconds += prof.cpu[i], p->flops += prof.flops[i];
             p->runs++;
         }
     }

@@ -12,6 +12,10 @@ typedef struct onnx_block {
     int n;
     int node[TC_ONNX_BLOCK_MAX];
     int64_t runs;
+    /* the last input it ran on and its result's shape (channels-last), which
+     * lets the threads start on all images at once */
+    bool shaped;
+    int64_t in_shape[4], out_shape[4];
 } onnx_block;
 
 /* At the end of tc_onnx_prepare_inference: finds the chains, sets
