@@ -191,6 +191,7 @@ typedef struct {
     int failed;                /* a thread failed: its message in err */
     char err[1024];
     pthread_mutex_t lock;
+    pthread_t owner;           /* the thread running the graph */
 } par_job;
 
 static void par_images(void *ctx, int64_t begin, int64_t end)
@@ -202,7 +203,7 @@ static void par_images(void *ctx, int64_t begin, int64_t end)
     bool was = tc_set_grad_enabled(false); /* a worker's own mode */
     /* a worker's arena is its own: rewound after each image; the calling
      * thread's holds the run's values and the node's open scope: a scope */
-    bool caller = tc_thread_id() == 0;
+    bool caller = pthread_equal(pthread_self(), j->owner);
     for (int64_t n = j->first + begin; n < j->first + end; n++) {
         tc_step_mark mark = tc_step_get_mark();
         tc_arena_scope scope = {0};
@@ -316,7 +317,7 @@ static int run_chain(onnx_ctx *c, int k, onnx_live *live, bool *done)
         tc_arena_scope_end(scope, first ? 2 : 0, keep);
     }
     if (par) {
-        par_job j = {.c = c, .b = b, .x = x, .batch = batch, .N = N, .first = known ? 0 : 1};
+        par_job j = {.c = c, .b = b, .x = x, .batch = batch, .N = N, .first = known ? 0 : 1, .owner = pthread_self()};
         pthread_mutex_init(&j.lock, NULL);
         tc_parallel_for(N - j.first, 1, par_images, &j);
         pthread_mutex_destroy(&j.lock);
