@@ -295,7 +295,24 @@ static int run_chain(onnx_ctx *c, int k, onnx_live *live, bool *done)
             return -1;
         }
     }
-    for (int64_t n = 0; n < (known ? 0 : par ? 1 : N); n++) {
+    /* images [p0, p0 + np) over the pool, as many as split evenly over its
+     * threads (8 on 2: 4 each); the others on the calling thread, their
+     * Convs split over the pool as usual */
+    int64_t p0 = known ? 0 : 1, T = tc_num_threads(), np = par ? (N - p0) / T * T : 0;
+    for (int64_t n = 0; n < N; n++) {
+        if (n == p0 && np > 0) {
+            par_job j = {.c = c, .b = b, .x = x, .batch = batch, .N = N, .first = p0, .owner = pthread_self()};
+            pthread_mutex_init(&j.lock, NULL);
+            tc_parallel_for(np, 1, par_images, &j);
+            pthread_mutex_destroy(&j.lock);
+            if (j.failed) {
+                tc_onnx_live_node_end(live, false, 0, NULL);
+                tc_error(TC_ERR_STATE, "%s: %s", m->nodes[k].label, j.err);
+                return -1;
+            }
+            n += np - 1;
+            continue;
+        }
         /* one image's scratch and maps go back to the arena after it: the
          * next image reuses the same (cached) memory */
         tc_arena_scope scope = tc_arena_scope_begin();
@@ -315,17 +332,6 @@ static int run_chain(onnx_ctx *c, int k, onnx_live *live, bool *done)
         /* made at the first image, outside its scratch: kept */
         tc_arena_span keep[2] = {{batch, batch + 1}, {batch->data, batch->data + tc_numel(batch)}};
         tc_arena_scope_end(scope, first ? 2 : 0, keep);
-    }
-    if (par) {
-        par_job j = {.c = c, .b = b, .x = x, .batch = batch, .N = N, .first = known ? 0 : 1, .owner = pthread_self()};
-        pthread_mutex_init(&j.lock, NULL);
-        tc_parallel_for(N - j.first, 1, par_images, &j);
-        pthread_mutex_destroy(&j.lock);
-        if (j.failed) {
-            tc_onnx_live_node_end(live, false, 0, NULL);
-            tc_error(TC_ERR_STATE, "%s: %s", m->nodes[k].label, j.err);
-            return -1;
-        }
     }
     b->shaped = true;
     for (int d = 0; d < 4; d++) b->in_shape[d] = x->shape[d], b->out_shape[d] = batch->shape[d];
