@@ -14,6 +14,7 @@
  *    are (onnx_run.c skips an absorbed node only when its Conv fused it).
  * A node output that is a graph output, read by two nodes or captured by
  * an If/Loop/Scan body is never folded away. */
+#include "onnx_block.h"
 #include "onnx_run.h"
 
 #include <float.h>
@@ -289,6 +290,7 @@ tc_status tc_onnx_prepare_inference(tc_onnx_model *m, int *n_folded, int *n_fuse
         fused += ok;
     }
     free(uses);
+    if (s == TC_OK) s = tc_onnx_plan_blocks(m);
     if (n_folded) *n_folded = folded;
     if (n_fused) *n_fused = fused;
     return s;

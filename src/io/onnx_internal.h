@@ -61,6 +61,7 @@ typedef struct onnx_node {
     bool skip;             /* folded into the node before it (a BatchNormalization): never runs */
     int fused_into;        /* 1 + the Conv whose epilogue may compute this node, or 0 */
     onnx_fusion *fusion;   /* a Conv's epilogue, or NULL */
+    struct onnx_block *block; /* a chain of Convs run image by image from this one (onnx_block.c), or NULL */
 } onnx_node;
 
 struct tc_onnx_model {

@@ -1,6 +1,7 @@
 /* The ONNX interpreter: runs the nodes in topological order, each through
  * its translation into tensorcook operations (so the tape records them and
  * gradients flow through imported graphs). */
+#include "onnx_block.h"
 #include "onnx_run.h"
 
 #include <math.h>
@@ -282,6 +283,7 @@ void tc_onnx_free_node(onnx_node *n)
     else free(n->attrs);
     free(n->prep_error);
     free(n->fusion);
+    free(n->block);
 }
 
 /* The message of a failed node, prefixed with the model's path once. */
@@ -346,20 +348,21 @@ tc_status tc_onnx_run_graph(tc_onnx_model *m, int n_inputs, tc_tensor *const *in
     onnx_live *live = tc_onnx_live_begin(m, val); /* NULL: every intermediate stays (a gradient may be recorded) */
     for (int k = 0; k < m->n_nodes; k++) {
         const onnx_node *nd = &m->nodes[k];
-        if (nd->skip || (nd->fused_into && fused && fused[nd->fused_into - 1])) {
+        /* fused[k] before node k runs: an image-by-image chain (onnx_block.c) computed it */
+        if (nd->skip || (nd->fused_into && fused && fused[nd->fused_into - 1]) || (fused && fused[k])) {
             tc_onnx_live_after(live, k);
             continue;
         }
         c.node = nd;
         c.label = nd->label;
         c.fusion = NULL, c.residual = NULL, c.fused = false;
-        if (nd->fusion) {
+        if (nd->fusion || nd->block) {
             if (!fused) {
                 if (!(fused = tc_arena_alloc(sizeof *fused * (size_t)m->n_nodes))) return tc_last_status();
                 memset(fused, 0, sizeof *fused * (size_t)m->n_nodes);
             }
             c.fusion = nd->fusion;
-            if (nd->fusion->residual >= 0) {
+            if (nd->fusion && nd->fusion->residual >= 0) {
                 c.residual = val[nd->fusion->residual];
                 if (!c.residual || dt[nd->fusion->residual] != TC_ONNX_FLOAT) c.fusion = NULL;
             }
@@ -371,6 +374,14 @@ tc_status tc_onnx_run_graph(tc_onnx_model *m, int n_inputs, tc_tensor *const *in
                             dom ? dom : "", dom ? "'" : "");
         }
         if (nd->prep_error) return with_path(m, tc_error(nd->prep_status, "%s", nd->prep_error));
+        if (nd->block) {
+            int r = tc_onnx_block_run(&c, k, live, fused);
+            if (r < 0) return with_path(m, tc_last_status());
+            if (r > 0) {
+                tc_onnx_live_after(live, k);
+                continue;
+            }
+        }
         for (int i = 0; i < nd->n_in; i++) {
             in[i] = nd->in[i] >= 0 ? val[nd->in[i]] : NULL;
             in_dt[i] = nd->in[i] >= 0 ? dt[nd->in[i]] : TC_ONNX_FLOAT;
