@@ -61,11 +61,15 @@ for p in bf16 int8; do
   mkdir -p "$tmp/prec_$p"
   check onnx-run-$p 0 "output_0.pb" "$bin" onnx run "$fcnn" --precision $p --output-dir "$tmp/prec_$p"
 done
-# Winograd for imported models (issue 10): --conv parsed, one-line error when invalid, the last line says which ran
-check onnx-run-bad-conv nonzero "^tensorcook onnx run: --conv fft: expected direct or winograd$" "$bin" onnx run "$fcnn" --conv fft
-mkdir -p "$tmp/conv_w" "$tmp/conv_d"
-check onnx-run-winograd 0 "^conv: winograd$" "$bin" onnx run "$fcnn" --conv winograd --output-dir "$tmp/conv_w"
-check onnx-run-direct 0 "^conv: direct$" "$bin" onnx run "$fcnn" --output-dir "$tmp/conv_d"
+# Winograd for imported models (issue 10, default since issue 11): --conv parsed, one-line error when
+# invalid, the last line says which ran; auto (the default) gives --conv winograd's bits on this model
+check onnx-run-bad-conv nonzero "^tensorcook onnx run: --conv fft: expected auto, direct or winograd$" "$bin" onnx run "$fcnn" --conv fft
+mkdir -p "$tmp/conv_w" "$tmp/conv_d" "$tmp/conv_a"
+check onnx-run-winograd 0 "^conv: winograd, winograd for [1-9][0-9]* of 7 Conv runs$" "$bin" onnx run "$fcnn" --conv winograd --output-dir "$tmp/conv_w"
+check onnx-run-direct 0 "^conv: direct, winograd for 0 of 7 Conv runs$" "$bin" onnx run "$fcnn" --conv direct --output-dir "$tmp/conv_d"
+check onnx-run-auto 0 "^conv: auto, winograd for [1-9][0-9]* of 7 Conv runs$" "$bin" onnx run "$fcnn" --output-dir "$tmp/conv_a"
+cmp -s "$tmp/conv_w/output_0.pb" "$tmp/conv_a/output_0.pb" || { echo "FAIL onnx-run-auto: not --conv winograd's output"; failed=$((failed + 1)); }
+cmp -s "$tmp/conv_d/output_0.pb" "$tmp/conv_a/output_0.pb" && { echo "FAIL onnx-run-auto: the direct path's bits (did Winograd run?)"; failed=$((failed + 1)); }
 # per-node profile: the runs counted after the warm-up, the product rows with their GFLOP/s
 check onnx-run-profile 0 "^profile: 2 run(s) after a warm-up" "$bin" onnx run "$fcnn" --profile --runs 2 --output-dir "$tmp/conv_d"
 check onnx-run-profile-conv 0 "^  Conv  *\/c1\/Conv  *[0-9.]*  *[0-9.]*%  *[0-9.]*$" "$bin" onnx run "$fcnn" --profile --output-dir "$tmp/conv_d"

@@ -8,7 +8,8 @@
  * for 1 and 2 threads; the kernel and bias gradients (direct path) equal
  * the direct path's bits; convolutions it does not take (stride 2,
  * dilation, groups, 5x5, few channels, fewer than 40 tiles) keep the
- * direct bits; the default is direct.
+ * direct bits; the default is auto: Winograd only with a kept kernel
+ * (tc_conv_weights of a kernel without gradient), plain calls direct.
  *
  * Tolerance: error / max |reference| over a case. Measured on these cases
  * with values uniform in [-1, 1], every ISA: direct <= 6e-7, Winograd
@@ -284,6 +285,7 @@ static void kept_kernel(void **state)
             tc_assert_ok(pk);
             tc_conv_params p = params_of(e), pp = p;
             pp.weights = pk;
+            tc_conv_set_algorithm(TC_CONV_DIRECT);
             tc_tensor *direct = tc_conv(x, w, b, &p), *direct_pk = tc_conv(x, w, b, &pp);
             tc_conv_set_algorithm(TC_CONV_WINOGRAD);
             tc_tensor *call = tc_conv(x, w, b, &p); /* transformed per call (direct under 40 tiles) */
@@ -294,6 +296,14 @@ static void kept_kernel(void **state)
             tc_tensor *kept2b = tc_conv(x, w, b, &pp);
             tc_conv_set_algorithm(TC_CONV_DIRECT);
             tc_tensor *off = tc_conv(x, w, b, &pp);
+            /* auto (the default): the kept kernel's bits with the weights, the direct bits without */
+            tc_conv_set_algorithm(TC_CONV_AUTO);
+            tc_tensor *auto_plain = tc_conv(x, w, b, &p), *auto_pk = tc_conv(x, w, b, &pp);
+            tc_conv_set_algorithm(TC_CONV_DIRECT);
+            tc_assert_ok(auto_plain);
+            tc_assert_ok(auto_pk);
+            same_bits(auto_plain, direct, e->what, "auto without weights: direct");
+            same_bits(auto_pk, tiles >= 8 ? kept1 : direct, e->what, "auto with weights: kept Winograd from 8 tiles");
             tc_assert_ok(direct);
             tc_assert_ok(direct_pk);
             tc_assert_ok(call);
@@ -337,25 +347,62 @@ static void kept_kernel(void **state)
     tc_set_grad_enabled(was);
 }
 
-static void default_is_direct(void **state)
+/* auto leaves bf16 / int8 inference weights on their reduced-precision
+ * panels (the direct path's bits with them); winograd replaces them */
+static void auto_keeps_lowp(void **state)
+{
+    (void)state;
+    bool was = tc_set_grad_enabled(false);
+    tc_rng rng = tc_rng_new(11);
+    tc_tensor *x = tc_test_uniform(&rng, 4, (int64_t[]){2, 16, 16, 24}, -1, 1);
+    tc_tensor *w = tc_test_uniform(&rng, 4, (int64_t[]){3, 3, 24, 32}, -1, 1);
+    for (int prec = TC_PRECISION_BF16; prec <= TC_PRECISION_INT8; prec++) {
+        tc_conv_weights *pk = tc_conv_weights_prepare_prec(w, 1, (tc_precision)prec);
+        tc_assert_ok(pk);
+        tc_conv_params pp = {.padding = TC_SAME, .weights = pk};
+        tc_conv_set_algorithm(TC_CONV_DIRECT);
+        tc_tensor *d = tc_conv(x, w, NULL, &pp);
+        tc_conv_set_algorithm(TC_CONV_AUTO);
+        tc_tensor *a = tc_conv(x, w, NULL, &pp);
+        tc_conv_set_algorithm(TC_CONV_WINOGRAD);
+        tc_tensor *wg = tc_conv(x, w, NULL, &pp);
+        tc_conv_set_algorithm(TC_CONV_DIRECT);
+        tc_assert_ok(d);
+        tc_assert_ok(a);
+        tc_assert_ok(wg);
+        same_bits(a, d, "reduced-precision weights", "auto: the reduced-precision direct bits");
+        if (memcmp(wg->data, d->data, sizeof(tc_scalar) * (size_t)tc_numel(d)) == 0)
+            fail_msg("reduced-precision weights: winograd gave the direct bits (did it run?)");
+        tc_conv_weights_free(pk);
+    }
+    tc_set_grad_enabled(was);
+    tc_step_reset();
+}
+
+static void default_is_auto(void **state)
 {
     (void)state;
     const char *env = getenv("TENSORCOOK_CONV");
-    if (env && !strcmp(env, "winograd")) skip();
-    /* the tests above set it back to direct; the starting value is the environment's */
-    assert_int_equal(tc_conv_get_algorithm(), TC_CONV_DIRECT);
+    if (env && *env && strcmp(env, "auto")) skip();
+    /* runs first (the tests below set it); the starting value is the environment's */
+    assert_int_equal(tc_conv_get_algorithm(), TC_CONV_AUTO);
     assert_string_equal(tc_conv_algorithm_name(TC_CONV_WINOGRAD), "winograd");
     assert_string_equal(tc_conv_algorithm_name(TC_CONV_DIRECT), "direct");
+    assert_string_equal(tc_conv_algorithm_name(TC_CONV_AUTO), "auto");
+    tc_conv_set_algorithm((tc_conv_algorithm)7); /* an unknown value is direct */
+    assert_int_equal(tc_conv_get_algorithm(), TC_CONV_DIRECT);
+    tc_conv_set_algorithm(TC_CONV_AUTO);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(default_is_direct),
+        cmocka_unit_test(default_is_auto),
         cmocka_unit_test(against_naive_every_isa),
         cmocka_unit_test(fused_epilogue),
         cmocka_unit_test(ineligible_stay_direct),
         cmocka_unit_test(kept_kernel),
+        cmocka_unit_test(auto_keeps_lowp),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tc_shutdown();

@@ -89,6 +89,9 @@ const tc_wino_kernel *tc_conv_weights_winograd(const tc_conv_weights *cw, const 
     /* p->wpk is cw's panels only when cw was made from this very kernel and
      * no gradient is required (tc_conv_weights_panels) */
     if (!cw || !p->wpk || p->wpk != cw->panels || !tc_conv_winograd_shape_ok(p) || p->groups != 1) return NULL;
+    /* auto leaves bf16 / int8 kernels to their reduced-precision panels
+     * (asked for); an explicit winograd replaces them with float Winograd */
+    if (cw->panels[0].lowp && tc_conv_get_algorithm() == TC_CONV_AUTO) return NULL;
     /* not for a call that would stay direct even with it (nothing kept for nothing) */
     if (p->N * ((p->OH + 3) / 4) * ((p->OW + 3) / 4) < tc_conv_winograd_min_tiles(p, true)) return NULL;
     tc_conv_weights *w = (tc_conv_weights *)cw; /* a cache: the object's meaning does not change */

@@ -1,8 +1,11 @@
 /* Winograd F(4x4, 3x3) convolution: 2-D 3x3 kernels, stride 1, dilation 1,
  * one group; forward and input gradient (the kernel gradient stays on the
- * im2col path, conv_im2col.c). Opt-in: tc_conv_set_algorithm or
- * TENSORCOOK_CONV=winograd (read once); off by default, so the default
- * path's bits are untouched.
+ * im2col path, conv_im2col.c). tc_conv_set_algorithm or TENSORCOOK_CONV
+ * (read once) selects it: winograd for every convolution of its shape;
+ * auto (the default) only for inference weights (tc_conv_weights, float
+ * panels, no gradient: the imported ONNX models, tc_model_prepare_inference)
+ * whose transformed kernel is kept, so training and plain tc_conv calls
+ * keep the direct path's bits; direct never.
  *
  * Each 4x4 block of outputs reads a 6x6 block of inputs d and is
  * A^T [(G g G^T) .* (B^T d B)] A: 36 products per channel pair instead of
@@ -29,23 +32,28 @@
 
 /* ---- selection ---------------------------------------------------------- */
 static int algorithm = -1; /* -1: TENSORCOOK_CONV not read yet */
+static int64_t winograd_runs; /* forward convolutions run by Winograd (atomic) */
+
+static int known(int a) { return a == TC_CONV_WINOGRAD || a == TC_CONV_AUTO ? a : TC_CONV_DIRECT; }
 
 tc_conv_algorithm tc_conv_get_algorithm(void)
 {
     int a = __atomic_load_n(&algorithm, __ATOMIC_ACQUIRE);
     if (a >= 0) return (tc_conv_algorithm)a;
     const char *s = getenv("TENSORCOOK_CONV");
-    a = s && !strcmp(s, "winograd") ? TC_CONV_WINOGRAD : TC_CONV_DIRECT;
+    a = !s || !*s || !strcmp(s, "auto") ? TC_CONV_AUTO : !strcmp(s, "winograd") ? TC_CONV_WINOGRAD : TC_CONV_DIRECT;
     __atomic_store_n(&algorithm, a, __ATOMIC_RELEASE);
     return (tc_conv_algorithm)a;
 }
 
-void tc_conv_set_algorithm(tc_conv_algorithm a)
+void tc_conv_set_algorithm(tc_conv_algorithm a) { __atomic_store_n(&algorithm, known((int)a), __ATOMIC_RELEASE); }
+
+const char *tc_conv_algorithm_name(tc_conv_algorithm a)
 {
-    __atomic_store_n(&algorithm, a == TC_CONV_WINOGRAD ? TC_CONV_WINOGRAD : TC_CONV_DIRECT, __ATOMIC_RELEASE);
+    return a == TC_CONV_WINOGRAD ? "winograd" : a == TC_CONV_AUTO ? "auto" : "direct";
 }
 
-const char *tc_conv_algorithm_name(tc_conv_algorithm a) { return a == TC_CONV_WINOGRAD ? "winograd" : "direct"; }
+int64_t tc_conv_winograd_runs(void) { return __atomic_load_n(&winograd_runs, __ATOMIC_RELAXED); }
 
 #define WINO_MIN_TILES 40
 #define WINO_MIN_TILES_KEPT 8
@@ -100,8 +108,12 @@ int64_t tc_conv_winograd_min_tiles(const conv_plan *p, bool kept)
 bool tc_conv_winograd_use(const conv_plan *p)
 {
     const int64_t tiles = p->N * ((p->OH + 3) / 4) * ((p->OW + 3) / 4);
-    return tc_conv_get_algorithm() == TC_CONV_WINOGRAD && tc_conv_winograd_shape_ok(p) &&
-           tiles >= tc_conv_winograd_min_tiles(p, kept_panels(p) != NULL);
+    const tc_conv_algorithm a = tc_conv_get_algorithm();
+    const bool kept = kept_panels(p) != NULL;
+    /* auto: only with the kernel kept (inference weights, tc_conv_weights
+     * made it: tc_conv_weights_winograd), never for a kernel being trained */
+    if (a == TC_CONV_DIRECT || (a == TC_CONV_AUTO && !kept)) return false;
+    return tc_conv_winograd_shape_ok(p) && tiles >= tc_conv_winograd_min_tiles(p, kept);
 }
 
 static const wino_transforms *pick(void)
@@ -286,6 +298,7 @@ bool tc_conv_winograd_forward(const conv_plan *p, const tc_scalar *bias, tc_scal
                    .off_h = -p->pb[1], .off_w = -p->pb[2], .in = p->x, .out = y, .bias = bias};
     if (!run(&g, tf, U)) return false;
     tc_conv_epilogue_all(p, y); /* after the whole output: tiles are not runs of rows */
+    __atomic_add_fetch(&winograd_runs, 1, __ATOMIC_RELAXED);
     return true;
 }
 

@@ -1,6 +1,7 @@
 /* Winograd F(4x4, 3x3) convolution (conv_winograd.c): 2-D 3x3 kernels,
- * stride 1, dilation 1, one group, opt-in (tc_conv_set_algorithm or
- * TENSORCOOK_CONV=winograd). Not installed. */
+ * stride 1, dilation 1, one group; for kept inference kernels by default
+ * (TC_CONV_AUTO), for all of them with TC_CONV_WINOGRAD (tc_conv_set_algorithm
+ * or TENSORCOOK_CONV). Not installed. */
 #ifndef TC_OPS_CONV_WINOGRAD_H
 #define TC_OPS_CONV_WINOGRAD_H
 
@@ -62,7 +63,8 @@ void tc_conv_winograd_kernel_free(tc_wino_kernel *k);
  * depthwise/thin/patch-keeping plan), whatever the selection and the
  * number of tiles. */
 bool tc_conv_winograd_shape_ok(const conv_plan *p);
-/* Whether the plan runs here: Winograd selected, tc_conv_winograd_shape_ok,
+/* Whether the plan runs here: Winograd selected (or auto with the kernel
+ * kept), tc_conv_winograd_shape_ok,
  * and enough 4x4 output tiles over the batch for the kernel transform to
  * pay (tc_conv_winograd_min_tiles, kept: p->wino holds it made for the
  * ISA in use). */
