@@ -265,6 +265,9 @@ static void kept_kernel(void **state)
         {"kept: 7x7 two images (8 tiles)", 2, 7, 7, 19, 33, TC_SAME, {0}, {0}, false},
         {"kept: VALID 10x13 (9 tiles)", 1, 10, 13, 16, 17, TC_VALID, {0}, {0}, true},
         {"kept: 7x7 one image (4 tiles: direct)", 1, 7, 7, 16, 16, TC_SAME, {0}, {0}, true},
+        /* 241 tiles, blocks of 240: the one-tile rest joins the block
+         * before (no one-row product: the kept kernel has no unpacked U) */
+        {"kept: 4x964 (241 tiles)", 1, 4, 964, 8, 8, TC_SAME, {0}, {0}, true},
     };
     for (int isa = TC_ISA_GENERIC; isa <= TC_ISA_AVX512; isa++) {
         if (!tc_isa_supported((tc_isa_level)isa)) continue;

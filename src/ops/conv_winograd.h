@@ -43,11 +43,13 @@ typedef struct {
 extern const wino_transforms tc_wino_tf_generic, tc_wino_tf_avx2, tc_wino_tf_avx512;
 
 /* The forward kernel transformed and packed once (kept with an inference
- * model's tc_conv_weights, conv_prepack.c): U [C][36][F] (in memory of its
- * own: m == 1 products and panels of another ISA read it) and its 36
+ * model's tc_conv_weights, conv_prepack.c): U [C][36][F] and its 36
  * panels, made with the transforms tf of the ISA in use then; the forward
- * pass uses it only while that ISA is still the one in use. Same values
- * and panels as the per-call transform, so the same bits. */
+ * pass uses it only while that ISA is still the one in use. U is freed
+ * (NULL) once every panel holds a packed copy (our AVX2 / AVX-512
+ * kernels): only one-row products would read it, and the forward pass
+ * makes none where the batch has two tiles or more. Same values and
+ * panels as the per-call transform, so the same bits. */
 struct tc_wino_kernel {
     const wino_transforms *tf;
     int64_t C, F;
