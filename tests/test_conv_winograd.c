@@ -248,9 +248,10 @@ static void ineligible_stay_direct(void **state)
  * kernel, transformed and packed at the first Winograd call: the output
  * equals the per-call transform's bit for bit, for 1 and 2 threads, on
  * every ISA, also after a change of ISA (the kept kernel is then not
- * used); with it, calls of 8 to 39 tiles (direct without it) take Winograd
+ * used); with it, calls of 128 outputs and under 40 tiles (direct without it) take Winograd
  * too, within the tolerance against the double reference, bit-identical
- * for 1 and 2 threads; under 8 tiles, or without the selection, the
+ * for 1 and 2 threads; under 128 output positions (8 full tiles; a 7x7
+ * map fills 49 of its 4 tiles' 64), or without the selection, the
  * direct bits. */
 static void kept_kernel(void **state)
 {
@@ -262,8 +263,10 @@ static void kept_kernel(void **state)
         {"kept: 7x9 SAME (56 tiles)", 7, 7, 9, 8, 8, TC_SAME, {0}, {0}, true},
         {"kept: deep channels (45 tiles)", 5, 9, 10, 70, 45, TC_SAME, {0}, {0}, true},
         {"kept: 14x14 one image (16 tiles)", 1, 14, 14, 40, 24, TC_SAME, {0}, {0}, true},
-        {"kept: 7x7 two images (8 tiles)", 2, 7, 7, 19, 33, TC_SAME, {0}, {0}, false},
-        {"kept: VALID 10x13 (9 tiles)", 1, 10, 13, 16, 17, TC_VALID, {0}, {0}, true},
+        {"kept: 7x7 two images (8 tiles, 98 outputs: direct)", 2, 7, 7, 19, 33, TC_SAME, {0}, {0}, false},
+        {"kept: 8x8 two images (8 tiles, 128 outputs)", 2, 8, 8, 19, 33, TC_SAME, {0}, {0}, false},
+        {"kept: 7x7 three images (12 tiles, 147 outputs)", 3, 7, 7, 16, 24, TC_SAME, {0}, {0}, true},
+        {"kept: VALID 10x13 (9 tiles, 88 outputs: direct)", 1, 10, 13, 16, 17, TC_VALID, {0}, {0}, true},
         {"kept: 7x7 one image (4 tiles: direct)", 1, 7, 7, 16, 16, TC_SAME, {0}, {0}, true},
         /* 241 tiles, blocks of 240: the one-tile rest joins the block
          * before (no one-row product: the kept kernel has no unpacked U) */
@@ -277,6 +280,7 @@ static void kept_kernel(void **state)
             int64_t pb[2], o[2];
             geometry(e, pb, o);
             const int64_t tiles = e->n * ((o[0] + 3) / 4) * ((o[1] + 3) / 4);
+            const bool enough = e->n * o[0] * o[1] >= 128; /* the kept kernel's threshold */
             tc_rng rng = tc_rng_new(300 + ci);
             tc_tensor *x = tc_test_uniform(&rng, 4, (int64_t[]){e->n, e->h, e->w, e->c}, -1, 1);
             tc_tensor *w = tc_test_uniform(&rng, 4, (int64_t[]){3, 3, e->c, e->f}, -1, 1);
@@ -306,7 +310,7 @@ static void kept_kernel(void **state)
             tc_assert_ok(auto_plain);
             tc_assert_ok(auto_pk);
             same_bits(auto_plain, direct, e->what, "auto without weights: direct");
-            same_bits(auto_pk, tiles >= 8 ? kept1 : direct, e->what, "auto with weights: kept Winograd from 8 tiles");
+            same_bits(auto_pk, enough ? kept1 : direct, e->what, "auto with weights: kept Winograd from 128 outputs");
             tc_assert_ok(direct);
             tc_assert_ok(direct_pk);
             tc_assert_ok(call);
@@ -320,7 +324,7 @@ static void kept_kernel(void **state)
             same_bits(kept2b, kept2, e->what, "kept, again");
             if (tiles >= 40) same_bits(kept1, call, e->what, "kept vs per call");
             else same_bits(call, direct, e->what, "per call under 40 tiles: direct");
-            if (tiles < 8) same_bits(kept1, direct, e->what, "kept under 8 tiles: direct");
+            if (!enough) same_bits(kept1, direct, e->what, "kept under 128 outputs: direct");
             else {
                 if (memcmp(kept1->data, direct->data, sizeof(tc_scalar) * (size_t)tc_numel(direct)) == 0)
                     fail_msg("%s (%s): the kept-kernel output has the direct bits (did Winograd run?)", e->what,

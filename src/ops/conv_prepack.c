@@ -93,7 +93,7 @@ const tc_wino_kernel *tc_conv_weights_winograd(const tc_conv_weights *cw, const 
      * (asked for); an explicit winograd replaces them with float Winograd */
     if (cw->panels[0].lowp && tc_conv_get_algorithm() == TC_CONV_AUTO) return NULL;
     /* not for a call that would stay direct even with it (nothing kept for nothing) */
-    if (p->N * ((p->OH + 3) / 4) * ((p->OW + 3) / 4) < tc_conv_winograd_min_tiles(p, true)) return NULL;
+    if (!tc_conv_winograd_enough(p, true)) return NULL;
     tc_conv_weights *w = (tc_conv_weights *)cw; /* a cache: the object's meaning does not change */
     tc_wino_kernel *k = __atomic_load_n(&w->wino, __ATOMIC_ACQUIRE);
     if (k || __atomic_load_n(&w->wino_failed, __ATOMIC_RELAXED)) return k;

@@ -29,6 +29,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* ---- selection ---------------------------------------------------------- */
 static int algorithm = -1; /* -1: TENSORCOOK_CONV not read yet */
@@ -68,7 +69,7 @@ bool tc_conv_winograd_shape_ok(const conv_plan *p)
 }
 
 /* Bench knob (bench/bench_wino_kept.c measures around the thresholds):
- * TENSORCOOK_WINO_MIN_TILES=N replaces both, read once. */
+ * TENSORCOOK_WINO_MIN_TILES=N replaces both by N tiles, read once. */
 static int64_t min_tiles_env(void)
 {
     static int64_t v = -2; /* -2: not read; -1: unset */
@@ -94,32 +95,35 @@ static const tc_gemm_b_panel *kept_panels(const conv_plan *p)
                : NULL;
 }
 
-int64_t tc_conv_winograd_min_tiles(const conv_plan *p, bool kept)
+bool tc_conv_winograd_enough(const conv_plan *p, bool kept)
 {
-    const int64_t env = min_tiles_env();
-    if (env >= 0) return env;
+    const int64_t tiles = p->N * ((p->OH + 3) / 4) * ((p->OW + 3) / 4), env = min_tiles_env();
+    if (env >= 0) return tiles >= env;
     /* the kernel transform and its packing (36 C x F panels, once per
      * call) cost about as much as the products of ~40 tiles save: on fewer
      * (VGG's conv5 at 14x14 has 16, ResNet's res5 at 7x7 4) Winograd was
      * 1.7-4.7x slower than the direct path (bench_conv_zoo BENCH_CONV=both).
      * With the kernel kept (inference weights) only the tile transforms
-     * remain: 4 tiles still lost (res5 at batch 1: 1.84 vs 1.62 ms), 8 broke
-     * even or won (1.02-1.11x), 16 won 1.3-1.7x (bench_wino_kept, docs/perf.md
-     * "winoinf"). The count of tiles alone decides: the kept kernel's 36 C F
-     * values read per call and the products' 36 C F per tile scale alike. */
-    (void)p;
-    return kept ? WINO_MIN_TILES_KEPT : WINO_MIN_TILES;
+     * remain, and the count of outputs decides, not of tiles: a 7x7 map
+     * fills only 49 of its 4 tiles' 64 outputs. bench_wino_kept (CPU ms, 1
+     * and 2 threads, docs/perf.md "winodef"): 8 tiles of 7x7 maps (res5 at
+     * batch 2, 98 outputs) lost 5-6% (2.66-2.80 direct vs 2.82-2.95 ms),
+     * 8 full tiles of 8x8 maps (448->384 at batch 2, 128 outputs) won
+     * 1.10-1.17x, 16 tiles of 14x14 (196) 1.23-1.34x, 4 tiles lost 14-23%.
+     * So 128 outputs (8 full tiles) with a kept kernel. The kept kernel's 36
+     * C F values read per call and the products' 36 C F per tile scale
+     * alike: the channel counts do not move the threshold. */
+    return kept ? p->N * p->OH * p->OW >= 16 * WINO_MIN_TILES_KEPT : tiles >= WINO_MIN_TILES;
 }
 
 bool tc_conv_winograd_use(const conv_plan *p)
 {
-    const int64_t tiles = p->N * ((p->OH + 3) / 4) * ((p->OW + 3) / 4);
     const tc_conv_algorithm a = tc_conv_get_algorithm();
     const bool kept = kept_panels(p) != NULL;
     /* auto: only with the kernel kept (inference weights, tc_conv_weights
      * made it: tc_conv_weights_winograd), never for a kernel being trained */
     if (a == TC_CONV_DIRECT || (a == TC_CONV_AUTO && !kept)) return false;
-    return tc_conv_winograd_shape_ok(p) && tiles >= tc_conv_winograd_min_tiles(p, kept);
+    return tc_conv_winograd_shape_ok(p) && tc_conv_winograd_enough(p, kept);
 }
 
 static const wino_transforms *pick(void)
@@ -180,15 +184,30 @@ static tc_gemm_b_panel *prepare_kernel(const wino_transforms *tf, const tc_scala
     return pack_kernel(Uv, C, F, flip, false, U) ? U : NULL;
 }
 
+/* U in pages of its own (mmap): freed after packing, a malloc'd block of
+ * this size (above glibc's grown mmap threshold it comes from the heap)
+ * stayed resident, and the saving did not show in the RSS */
+static tc_scalar *u_alloc(size_t bytes)
+{
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void u_free(tc_wino_kernel *k)
+{
+    if (k->U) munmap(k->U, sizeof(tc_scalar) * (size_t)(36 * k->C * k->F));
+    k->U = NULL;
+}
+
 tc_wino_kernel *tc_conv_winograd_kernel_new(const tc_scalar *w, int64_t C, int64_t F)
 {
     tc_wino_kernel *k = calloc(1, sizeof *k);
-    if (k) k->U = malloc(sizeof(tc_scalar) * (size_t)(36 * C * F));
+    if (k) k->C = C, k->F = F, k->U = u_alloc(sizeof(tc_scalar) * (size_t)(36 * C * F));
     if (!k || !k->U) {
         free(k);
         return tc_error(TC_ERR_MEMORY, "conv: out of memory for a Winograd kernel"), NULL;
     }
-    k->tf = pick(), k->C = C, k->F = F;
+    k->tf = pick();
     transform_kernel(k->tf, w, C, F, false, k->U);
     if (!pack_kernel(k->U, C, F, false, true, k->pk)) {
         tc_conv_winograd_kernel_free(k);
@@ -204,8 +223,7 @@ tc_wino_kernel *tc_conv_winograd_kernel_new(const tc_scalar *w, int64_t C, int64
     for (int e = 0; e < 36; e++) all_packed = all_packed && k->pk[e].packed;
     if (all_packed) {
         for (int e = 0; e < 36; e++) k->pk[e].b = NULL;
-        free(k->U);
-        k->U = NULL;
+        u_free(k);
     }
     return k;
 }
@@ -214,7 +232,7 @@ void tc_conv_winograd_kernel_free(tc_wino_kernel *k)
 {
     if (!k) return;
     for (int e = 0; e < 36; e++) tc_gemm_b_panel_release(&k->pk[e]);
-    free(k->U);
+    u_free(k);
     free(k);
 }
 

@@ -66,12 +66,12 @@ void tc_conv_winograd_kernel_free(tc_wino_kernel *k);
  * number of tiles. */
 bool tc_conv_winograd_shape_ok(const conv_plan *p);
 /* Whether the plan runs here: Winograd selected (or auto with the kernel
- * kept), tc_conv_winograd_shape_ok,
- * and enough 4x4 output tiles over the batch for the kernel transform to
- * pay (tc_conv_winograd_min_tiles, kept: p->wino holds it made for the
- * ISA in use). */
+ * kept), tc_conv_winograd_shape_ok, and enough work over the batch for the
+ * transforms to pay (tc_conv_winograd_enough: 40 4x4 output tiles, or with
+ * the kernel kept (p->wino holds it made for the ISA in use) 128 output
+ * positions, 8 full tiles). From the shape only, never the thread count. */
 bool tc_conv_winograd_use(const conv_plan *p);
-int64_t tc_conv_winograd_min_tiles(const conv_plan *p, bool kept);
+bool tc_conv_winograd_enough(const conv_plan *p, bool kept);
 /* y = conv(x, w) (+ bias), then p->ep; dx += conv^T(dy). False (error
  * set): no scratch memory. */
 bool tc_conv_winograd_forward(const conv_plan *p, const tc_scalar *bias, tc_scalar *y);
