@@ -29,7 +29,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 /* ---- selection ---------------------------------------------------------- */
 static int algorithm = -1; /* -1: TENSORCOOK_CONV not read yet */
@@ -184,25 +183,10 @@ static tc_gemm_b_panel *prepare_kernel(const wino_transforms *tf, const tc_scala
     return pack_kernel(Uv, C, F, flip, false, U) ? U : NULL;
 }
 
-/* U in pages of its own (mmap): freed after packing, a malloc'd block of
- * this size (above glibc's grown mmap threshold it comes from the heap)
- * stayed resident, and the saving did not show in the RSS */
-static tc_scalar *u_alloc(size_t bytes)
-{
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
-}
-
-static void u_free(tc_wino_kernel *k)
-{
-    if (k->U) munmap(k->U, sizeof(tc_scalar) * (size_t)(36 * k->C * k->F));
-    k->U = NULL;
-}
-
 tc_wino_kernel *tc_conv_winograd_kernel_new(const tc_scalar *w, int64_t C, int64_t F)
 {
     tc_wino_kernel *k = calloc(1, sizeof *k);
-    if (k) k->C = C, k->F = F, k->U = u_alloc(sizeof(tc_scalar) * (size_t)(36 * C * F));
+    if (k) k->C = C, k->F = F, k->U = malloc(sizeof(tc_scalar) * (size_t)(36 * C * F));
     if (!k || !k->U) {
         free(k);
         return tc_error(TC_ERR_MEMORY, "conv: out of memory for a Winograd kernel"), NULL;
@@ -223,7 +207,8 @@ tc_wino_kernel *tc_conv_winograd_kernel_new(const tc_scalar *w, int64_t C, int64
     for (int e = 0; e < 36; e++) all_packed = all_packed && k->pk[e].packed;
     if (all_packed) {
         for (int e = 0; e < 36; e++) k->pk[e].b = NULL;
-        u_free(k);
+        free(k->U);
+        k->U = NULL;
     }
     return k;
 }
@@ -232,7 +217,7 @@ void tc_conv_winograd_kernel_free(tc_wino_kernel *k)
 {
     if (!k) return;
     for (int e = 0; e < 36; e++) tc_gemm_b_panel_release(&k->pk[e]);
-    u_free(k);
+    free(k->U);
     free(k);
 }
 
