@@ -207,7 +207,9 @@ done
 if [ -r /usr/share/darknet/data/dog.jpg ] && /usr/bin/python3 "$fx/gen_zoo.py" --out "$vz/zoo" --image "$photo" --cases resnet50 >/dev/null; then
   seq 1 1000 | sed 's/^/class_/' > "$vz/zoo/numbers.txt"
   check classify-weights 0 "weights loaded from" "$bin" classify "$photo" --model resnet50 --weights "$vz/zoo/resnet50.h5" \
-    --top 1 --labels "$vz/zoo/numbers.txt" --json "$vz/r.json"
+    --top 1 --labels "$vz/zoo/numbers.txt" --json "$vz/r.json" --summary-json "$vz/rs.json"
+  # the default conv (auto) ran the folded 3x3 kernels as Winograd, and the top-1 below still is PyTorch's
+  grep -q '"winograd_convs": [1-9].*"conv": "auto"' "$vz/rs.json" || { echo "FAIL classify: auto ran no Winograd ($(cat "$vz/rs.json"))"; failed=$((failed + 1)); }
   /usr/bin/python3 - "$vz/r.json" "$fx" "$vz/zoo/resnet50.tcfx" <<'PY' || { echo "FAIL classify --weights: top-1 differs from PyTorch"; failed=$((failed + 1)); }
 import json, struct, sys
 import numpy as np

@@ -140,21 +140,22 @@ typedef struct {
     const tc_scalar *w;
     int64_t C, F;
     bool flip;
+    int e0, e1;
     tc_scalar *U;
 } kernel_job;
 
 static void kernel_units(void *ctx, int64_t lo, int64_t hi)
 {
     const kernel_job *j = ctx;
-    j->tf->kernel_tf(j->w, j->C, j->F, j->flip, lo, hi, j->U);
+    j->tf->kernel_tf(j->w, j->C, j->F, j->flip, lo, hi, j->e0, j->e1, j->U);
 }
 
-/* The transform into U (36 C F values, [C][36][F]) over the pool: each U
- * value is one thread's, so any split gives the same bits */
-static void transform_kernel(const wino_transforms *tf, const tc_scalar *w, int64_t C, int64_t F, bool flip,
-                             tc_scalar *U)
+/* The transform into U ((e1 - e0) C F values, [C][e1 - e0][F]) over the
+ * pool: each U value is one thread's, so any split gives the same bits */
+static void transform_kernel(const wino_transforms *tf, const tc_scalar *w, int64_t C, int64_t F, bool flip, int e0,
+                             int e1, tc_scalar *U)
 {
-    kernel_job j = {tf, w, C, F, flip, U};
+    kernel_job j = {tf, w, C, F, flip, e0, e1, U};
     tc_parallel_for(C, 1 + 4096 / F, kernel_units, &j);
 }
 
@@ -179,36 +180,57 @@ static tc_gemm_b_panel *prepare_kernel(const wino_transforms *tf, const tc_scala
     tc_scalar *Uv = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(36 * C * F));
     tc_gemm_b_panel *U = tc_arena_alloc(sizeof *U * 36);
     if (!Uv || !U) return NULL;
-    transform_kernel(tf, w, C, F, flip, Uv);
+    transform_kernel(tf, w, C, F, flip, 0, 36, Uv);
     return pack_kernel(Uv, C, F, flip, false, U) ? U : NULL;
+}
+
+/* The kept panels made 6 elements at a time from a sixth of U: 1 when
+ * every panel holds its own packed copy (our AVX2 / AVX-512 kernels; then
+ * two-or-more-row products never read U, and the kept kernel is used only
+ * under the ISA it was made for: kept_panels), 0 when one does not (the
+ * panels are released: the caller keeps a whole U), -1 out of memory.
+ * Packing copies values, so the panels are those of the whole U. Peak
+ * memory: the panels and 6 C F values instead of 36 C F more (ResNet-50's
+ * res5 kernel: 38 MB at load; kept, U cost 131 MB over the model's 13
+ * stride-1 3x3 kernels) */
+static int pack_in_sixths(tc_wino_kernel *k, const tc_scalar *w)
+{
+    const int64_t C = k->C, F = k->F;
+    tc_scalar *Ug = malloc(sizeof(tc_scalar) * (size_t)(6 * C * F));
+    if (!Ug) return tc_error(TC_ERR_MEMORY, "conv: out of memory for a Winograd kernel"), -1;
+    int r = 1;
+    for (int e0 = 0; e0 < 36 && r == 1; e0 += 6) {
+        transform_kernel(k->tf, w, C, F, false, e0, e0 + 6, Ug);
+        for (int e = e0; e < e0 + 6 && r == 1; e++)
+            r = !tc_gemm_prepare_b_kept(&k->pk[e], false, C, F, Ug + (int64_t)(e - e0) * F, 6 * F) ? -1
+                : k->pk[e].packed                                                                 ? 1
+                                                                                                  : 0;
+    }
+    free(Ug);
+    for (int e = 0; e < 36; e++) {
+        if (r == 1) k->pk[e].b = NULL; /* Ug is gone; nothing reads it */
+        else tc_gemm_b_panel_release(&k->pk[e]);
+    }
+    return r;
 }
 
 tc_wino_kernel *tc_conv_winograd_kernel_new(const tc_scalar *w, int64_t C, int64_t F)
 {
     tc_wino_kernel *k = calloc(1, sizeof *k);
-    if (k) k->C = C, k->F = F, k->U = malloc(sizeof(tc_scalar) * (size_t)(36 * C * F));
-    if (!k || !k->U) {
+    if (!k) return tc_error(TC_ERR_MEMORY, "conv: out of memory for a Winograd kernel"), NULL;
+    k->tf = pick(), k->C = C, k->F = F;
+    const int sixths = pack_in_sixths(k, w);
+    if (sixths == 1) return k;
+    /* the generic path (OpenBLAS reads B unpacked): the whole U, kept */
+    if (sixths == 0) k->U = malloc(sizeof(tc_scalar) * (size_t)(36 * C * F));
+    if (!k->U) {
         free(k);
-        return tc_error(TC_ERR_MEMORY, "conv: out of memory for a Winograd kernel"), NULL;
+        return sixths ? NULL : (tc_error(TC_ERR_MEMORY, "conv: out of memory for a Winograd kernel"), NULL);
     }
-    k->tf = pick();
-    transform_kernel(k->tf, w, C, F, false, k->U);
+    transform_kernel(k->tf, w, C, F, false, 0, 36, k->U);
     if (!pack_kernel(k->U, C, F, false, true, k->pk)) {
         tc_conv_winograd_kernel_free(k);
         return NULL;
-    }
-    /* Where every panel holds its own packed copy (our AVX2 / AVX-512
-     * kernels), products of two or more rows never read U again, and the
-     * kept kernel is used only under the ISA it was made for (kept_panels):
-     * U goes, halving the kept memory (4x the 3x3 kernel instead of 8x;
-     * 181 MB of ResNet-50's 3x3 kernels). On the generic path (OpenBLAS
-     * reads B unpacked) U stays. */
-    bool all_packed = true;
-    for (int e = 0; e < 36; e++) all_packed = all_packed && k->pk[e].packed;
-    if (all_packed) {
-        for (int e = 0; e < 36; e++) k->pk[e].b = NULL;
-        free(k->U);
-        k->U = NULL;
     }
     return k;
 }

@@ -34,11 +34,12 @@ typedef struct {
 typedef struct {
     void (*in_tf)(const wino_geom *g, int64_t t0, int64_t nt, tc_scalar *V);
     void (*out_tf)(const wino_geom *g, int64_t t0, int64_t nt, const tc_scalar *M);
-    /* U[c][e][f] = (G w_cf G^T)[e] for c in [c0, c1), w [3][3][C][F];
-     * flip reads the taps mirrored (the input gradient's kernel). Each c
-     * writes one contiguous 36 x F block (36 planes [e][c][f] cost a
-     * page per plane per row) */
-    void (*kernel_tf)(const tc_scalar *w, int64_t C, int64_t F, bool flip, int64_t c0, int64_t c1, tc_scalar *U);
+    /* U[c][e - e0][f] = (G w_cf G^T)[e] for c in [c0, c1) and e in [e0,
+     * e1), w [3][3][C][F]; flip reads the taps mirrored (the input
+     * gradient's kernel). Each c writes one contiguous (e1 - e0) x F block
+     * (36 planes [e][c][f] cost a page per plane per row) */
+    void (*kernel_tf)(const tc_scalar *w, int64_t C, int64_t F, bool flip, int64_t c0, int64_t c1, int e0, int e1,
+                      tc_scalar *U);
 } wino_transforms;
 extern const wino_transforms tc_wino_tf_generic, tc_wino_tf_avx2, tc_wino_tf_avx512;
 
