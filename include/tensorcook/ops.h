@@ -169,8 +169,8 @@ tc_conv_weights *tc_conv_weights_prepare_prec(const tc_tensor *kernel, int group
 void tc_conv_weights_free(tc_conv_weights *w);
 /* The algorithm of the 2-D 3x3, stride-1, dilation-1, one-group
  * convolutions with at least 8 input and output channels and at least 40
- * 4x4 output tiles over the batch, or 8 with inference weights
- * (tc_conv_params.weights), which then keep the transformed, packed
+ * 4x4 output tiles over the batch, or 128 output positions (8 full tiles)
+ * with inference weights (tc_conv_params.weights), which then keep the transformed, packed
  * Winograd kernel, made at their first Winograd call and freed with them
  * (4x the kernel's size); others always run the direct path. Same bits
  * with or without the kept kernel.

@@ -8,10 +8,11 @@
  * (src/core/gemm_lowp.c, which tc_gemm_b runs for such panels): the im2col
  * tiles and the 1x1 direct path then multiply reduced-precision weights.
  * Depthwise and thin kernels keep their float loops (no panels).
- * With Winograd selected, a 3x3 kernel also keeps its Winograd transform
- * and panels (tc_conv_weights_winograd), made at its first Winograd call:
- * per call they cost as much as the products of ~40 tiles save, which kept
- * inference (batch 1, small maps) on the direct path. */
+ * With Winograd or auto (the default) selected, a float 3x3 kernel also
+ * keeps its Winograd transform's panels (tc_conv_weights_winograd), made at
+ * its first Winograd call: per call they cost as much as the products of
+ * ~40 tiles save, which kept inference (batch 1, small maps) on the direct
+ * path. */
 #include "conv.h"
 #include "conv_winograd.h"
 #include <stdlib.h>
