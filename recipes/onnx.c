@@ -55,7 +55,7 @@ static int usage(FILE *f, int rc)
                "       kernels of Conv, Gemm and MatMul as bfloat16 or int8 (per-channel scales) [fp32];\n"
                "       --conv auto runs the 3x3 stride-1 Convs (>= 8 channels, >= 128 output positions)\n"
                "       of constant fp32 kernels as Winograd F(4x4,3x3), the transformed kernels kept with\n"
-               "       the model (10-20% less CPU; errors up to a few times the direct path's, e.g. 5.5e-7\n"
+               "       the model (10-20%% less CPU; errors up to a few times the direct path's, e.g. 5.5e-7\n"
                "       instead of 4.1e-7 of the largest output of ResNet-50), winograd does so for any\n"
                "       kernel, direct never (im2col + GEMM) [auto, or TENSORCOOK_CONV]; the last line\n"
                "       says which ran ('conv: auto, winograd for N of M Conv runs');\n"
