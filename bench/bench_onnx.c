@@ -5,9 +5,10 @@
  * The model is rewritten for inference (tc_onnx_prepare_inference:
  * BatchNormalization folded, activations and residual adds fused into the
  * convolutions) unless BENCH_NO_FOLD is set. BENCH_PRECISION=bf16|int8 packs
- * the constant kernels in that precision (tc_onnx_set_precision);
- * TENSORCOOK_CONV=winograd runs the 3x3 stride-1 Convs as Winograd with the
- * transformed kernels kept with the model (the line ends with "conv ..."). */
+ * the constant kernels in that precision (tc_onnx_set_precision); the
+ * 3x3 stride-1 Convs run as Winograd with the transformed kernels kept with
+ * the model by default (TENSORCOOK_CONV=auto), TENSORCOOK_CONV=direct gives
+ * the im2col path (the line ends with "conv ..."). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>

@@ -108,7 +108,14 @@ bool write_summary_json(const char *cmd, const char *path, int n, const char *co
 
 bool write_summary_json_conv(const char *cmd, const char *path, int n, const char *const *keys, const double *values)
 {
-    return summary_json(cmd, path, n, keys, values, "conv", tc_conv_algorithm_name(tc_conv_get_algorithm()));
+    /* the setting, then how many convolutions it ran as Winograd (auto and
+     * winograd both leave small or training convolutions direct) */
+    const char *k2[16];
+    double v2[16];
+    if (n > 15) return summary_json(cmd, path, n, keys, values, "conv", tc_conv_algorithm_name(tc_conv_get_algorithm()));
+    for (int i = 0; i < n; i++) k2[i] = keys[i], v2[i] = values[i];
+    k2[n] = "winograd_convs", v2[n] = (double)tc_conv_winograd_runs();
+    return summary_json(cmd, path, n + 1, k2, v2, "conv", tc_conv_algorithm_name(tc_conv_get_algorithm()));
 }
 
 bool opt_conv(int argc, char **argv, int *i, bool *bad)
@@ -116,6 +123,7 @@ bool opt_conv(int argc, char **argv, int *i, bool *bad)
     const char *v = NULL;
     if (!opt_str(argc, argv, i, "--conv", &v)) return false;
     if (v && !strcmp(v, "direct")) tc_conv_set_algorithm(TC_CONV_DIRECT);
+    else if (v && !strcmp(v, "auto")) tc_conv_set_algorithm(TC_CONV_AUTO);
     else if (v && !strcmp(v, "winograd")) tc_conv_set_algorithm(TC_CONV_WINOGRAD);
     else *bad = true;
     return true;

@@ -19,16 +19,19 @@ bool opt_double(int argc, char **argv, int *i, const char *name, double *value, 
 bool prepare_out_dir(const char *cmd, const char *dir);
 /* {"key": value, ...} written atomically. */
 bool write_summary_json(const char *cmd, const char *path, int n, const char *const *keys, const double *values);
-/* The same with "conv": "direct" | "winograd" (tc_conv_get_algorithm) after the numbers. */
+/* The same with "winograd_convs": the forward convolutions run as Winograd
+ * (tc_conv_winograd_runs), and "conv": "direct" | "winograd" | "auto"
+ * (tc_conv_get_algorithm) after the numbers. */
 bool write_summary_json_conv(const char *cmd, const char *path, int n, const char *const *keys, const double *values);
-/* --conv direct|winograd: the algorithm of the 3x3 stride-1 convolutions
+/* --conv auto|direct|winograd: the algorithm of the 3x3 stride-1 convolutions
  * (tc_conv_set_algorithm); another value or none sets *bad. */
 bool opt_conv(int argc, char **argv, int *i, bool *bad);
 #define CONV_OPT_HELP_DEFAULT(def)                                                                  \
-    "  --conv ALGO         direct (im2col + GEMM) or winograd (F(4x4,3x3) for the 3x3 stride-1\n" \
+    "  --conv ALGO         direct (im2col + GEMM), winograd (F(4x4,3x3) for the 3x3 stride-1\n"    \
     "                      convolutions' output and input gradient: ~2x faster, errors ~1e-5 of\n"  \
-    "                      the largest value instead of ~1e-6) [" def ", or TENSORCOOK_CONV]\n"
-#define CONV_OPT_HELP CONV_OPT_HELP_DEFAULT("direct")
+    "                      the largest value instead of ~1e-6) or auto (winograd only for frozen\n" \
+    "                      inference weights, kept transformed) [" def ", or TENSORCOOK_CONV]\n"
+#define CONV_OPT_HELP CONV_OPT_HELP_DEFAULT("auto")
 void set_threads(const char *cmd, long long threads);
 /* The three names nearest to `name` by edit distance, as "a, b, c" ("-" for
  * missing ones), for "no layer 'x'; nearest: ..." messages. */

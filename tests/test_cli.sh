@@ -61,11 +61,15 @@ for p in bf16 int8; do
   mkdir -p "$tmp/prec_$p"
   check onnx-run-$p 0 "output_0.pb" "$bin" onnx run "$fcnn" --precision $p --output-dir "$tmp/prec_$p"
 done
-# Winograd for imported models (issue 10): --conv parsed, one-line error when invalid, the last line says which ran
-check onnx-run-bad-conv nonzero "^tensorcook onnx run: --conv fft: expected direct or winograd$" "$bin" onnx run "$fcnn" --conv fft
-mkdir -p "$tmp/conv_w" "$tmp/conv_d"
-check onnx-run-winograd 0 "^conv: winograd$" "$bin" onnx run "$fcnn" --conv winograd --output-dir "$tmp/conv_w"
-check onnx-run-direct 0 "^conv: direct$" "$bin" onnx run "$fcnn" --output-dir "$tmp/conv_d"
+# Winograd for imported models (issue 10, default since issue 11): --conv parsed, one-line error when
+# invalid, the last line says which ran; auto (the default) gives --conv winograd's bits on this model
+check onnx-run-bad-conv nonzero "^tensorcook onnx run: --conv fft: expected auto, direct or winograd$" "$bin" onnx run "$fcnn" --conv fft
+mkdir -p "$tmp/conv_w" "$tmp/conv_d" "$tmp/conv_a"
+check onnx-run-winograd 0 "^conv: winograd, winograd for [1-9][0-9]* of 7 Conv runs$" "$bin" onnx run "$fcnn" --conv winograd --output-dir "$tmp/conv_w"
+check onnx-run-direct 0 "^conv: direct, winograd for 0 of 7 Conv runs$" "$bin" onnx run "$fcnn" --conv direct --output-dir "$tmp/conv_d"
+check onnx-run-auto 0 "^conv: auto, winograd for [1-9][0-9]* of 7 Conv runs$" "$bin" onnx run "$fcnn" --output-dir "$tmp/conv_a"
+cmp -s "$tmp/conv_w/output_0.pb" "$tmp/conv_a/output_0.pb" || { echo "FAIL onnx-run-auto: not --conv winograd's output"; failed=$((failed + 1)); }
+cmp -s "$tmp/conv_d/output_0.pb" "$tmp/conv_a/output_0.pb" && { echo "FAIL onnx-run-auto: the direct path's bits (did Winograd run?)"; failed=$((failed + 1)); }
 # per-node profile: the runs counted after the warm-up, the product rows with their GFLOP/s
 check onnx-run-profile 0 "^profile: 2 run(s) after a warm-up" "$bin" onnx run "$fcnn" --profile --runs 2 --output-dir "$tmp/conv_d"
 check onnx-run-profile-conv 0 "^  Conv  *\/c1\/Conv  *[0-9.]*  *[0-9.]*%  *[0-9.]*$" "$bin" onnx run "$fcnn" --profile --output-dir "$tmp/conv_d"
@@ -203,7 +207,9 @@ done
 if [ -r /usr/share/darknet/data/dog.jpg ] && /usr/bin/python3 "$fx/gen_zoo.py" --out "$vz/zoo" --image "$photo" --cases resnet50 >/dev/null; then
   seq 1 1000 | sed 's/^/class_/' > "$vz/zoo/numbers.txt"
   check classify-weights 0 "weights loaded from" "$bin" classify "$photo" --model resnet50 --weights "$vz/zoo/resnet50.h5" \
-    --top 1 --labels "$vz/zoo/numbers.txt" --json "$vz/r.json"
+    --top 1 --labels "$vz/zoo/numbers.txt" --json "$vz/r.json" --summary-json "$vz/rs.json"
+  # the default conv (auto) ran the folded 3x3 kernels as Winograd, and the top-1 below still is PyTorch's
+  grep -q '"winograd_convs": [1-9].*"conv": "auto"' "$vz/rs.json" || { echo "FAIL classify: auto ran no Winograd ($(cat "$vz/rs.json"))"; failed=$((failed + 1)); }
   /usr/bin/python3 - "$vz/r.json" "$fx" "$vz/zoo/resnet50.tcfx" <<'PY' || { echo "FAIL classify --weights: top-1 differs from PyTorch"; failed=$((failed + 1)); }
 import json, struct, sys
 import numpy as np

@@ -7,7 +7,7 @@
  * that requires a gradient, for another tensor of the same shape, for other
  * groups and after a change of instruction set (each checked on values that
  * would differ if the stale pack were read), and on the AVX-512 path the
- * pack is what is read. */
+ * pack is what is read. All on the direct path (TC_CONV_DIRECT). */
 #include "testutil.h"
 
 #include <string.h>
@@ -147,6 +147,9 @@ static void bad_kernels(void **state)
 
 int main(void)
 {
+    /* the packing's bits are the direct path's: auto (the default) would run
+     * the packed 3x3 kernels as Winograd (test_conv_winograd checks that) */
+    tc_conv_set_algorithm(TC_CONV_DIRECT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(packed_equals_unpacked),
         cmocka_unit_test(stale_packs_are_ignored),

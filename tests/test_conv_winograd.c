@@ -8,7 +8,8 @@
  * for 1 and 2 threads; the kernel and bias gradients (direct path) equal
  * the direct path's bits; convolutions it does not take (stride 2,
  * dilation, groups, 5x5, few channels, fewer than 40 tiles) keep the
- * direct bits; the default is direct.
+ * direct bits; the default is auto: Winograd only with a kept kernel
+ * (tc_conv_weights of a kernel without gradient), plain calls direct.
  *
  * Tolerance: error / max |reference| over a case. Measured on these cases
  * with values uniform in [-1, 1], every ISA: direct <= 6e-7, Winograd
@@ -247,9 +248,10 @@ static void ineligible_stay_direct(void **state)
  * kernel, transformed and packed at the first Winograd call: the output
  * equals the per-call transform's bit for bit, for 1 and 2 threads, on
  * every ISA, also after a change of ISA (the kept kernel is then not
- * used); with it, calls of 8 to 39 tiles (direct without it) take Winograd
+ * used); with it, calls of 128 outputs and under 40 tiles (direct without it) take Winograd
  * too, within the tolerance against the double reference, bit-identical
- * for 1 and 2 threads; under 8 tiles, or without the selection, the
+ * for 1 and 2 threads; under 128 output positions (8 full tiles; a 7x7
+ * map fills 49 of its 4 tiles' 64), or without the selection, the
  * direct bits. */
 static void kept_kernel(void **state)
 {
@@ -261,9 +263,14 @@ static void kept_kernel(void **state)
         {"kept: 7x9 SAME (56 tiles)", 7, 7, 9, 8, 8, TC_SAME, {0}, {0}, true},
         {"kept: deep channels (45 tiles)", 5, 9, 10, 70, 45, TC_SAME, {0}, {0}, true},
         {"kept: 14x14 one image (16 tiles)", 1, 14, 14, 40, 24, TC_SAME, {0}, {0}, true},
-        {"kept: 7x7 two images (8 tiles)", 2, 7, 7, 19, 33, TC_SAME, {0}, {0}, false},
-        {"kept: VALID 10x13 (9 tiles)", 1, 10, 13, 16, 17, TC_VALID, {0}, {0}, true},
+        {"kept: 7x7 two images (8 tiles, 98 outputs: direct)", 2, 7, 7, 19, 33, TC_SAME, {0}, {0}, false},
+        {"kept: 8x8 two images (8 tiles, 128 outputs)", 2, 8, 8, 19, 33, TC_SAME, {0}, {0}, false},
+        {"kept: 7x7 three images (12 tiles, 147 outputs)", 3, 7, 7, 16, 24, TC_SAME, {0}, {0}, true},
+        {"kept: VALID 10x13 (9 tiles, 88 outputs: direct)", 1, 10, 13, 16, 17, TC_VALID, {0}, {0}, true},
         {"kept: 7x7 one image (4 tiles: direct)", 1, 7, 7, 16, 16, TC_SAME, {0}, {0}, true},
+        /* 241 tiles, blocks of 240: the one-tile rest joins the block
+         * before (no one-row product: the kept kernel has no unpacked U) */
+        {"kept: 4x964 (241 tiles)", 1, 4, 964, 8, 8, TC_SAME, {0}, {0}, true},
     };
     for (int isa = TC_ISA_GENERIC; isa <= TC_ISA_AVX512; isa++) {
         if (!tc_isa_supported((tc_isa_level)isa)) continue;
@@ -273,6 +280,7 @@ static void kept_kernel(void **state)
             int64_t pb[2], o[2];
             geometry(e, pb, o);
             const int64_t tiles = e->n * ((o[0] + 3) / 4) * ((o[1] + 3) / 4);
+            const bool enough = e->n * o[0] * o[1] >= 128; /* the kept kernel's threshold */
             tc_rng rng = tc_rng_new(300 + ci);
             tc_tensor *x = tc_test_uniform(&rng, 4, (int64_t[]){e->n, e->h, e->w, e->c}, -1, 1);
             tc_tensor *w = tc_test_uniform(&rng, 4, (int64_t[]){3, 3, e->c, e->f}, -1, 1);
@@ -284,6 +292,7 @@ static void kept_kernel(void **state)
             tc_assert_ok(pk);
             tc_conv_params p = params_of(e), pp = p;
             pp.weights = pk;
+            tc_conv_set_algorithm(TC_CONV_DIRECT);
             tc_tensor *direct = tc_conv(x, w, b, &p), *direct_pk = tc_conv(x, w, b, &pp);
             tc_conv_set_algorithm(TC_CONV_WINOGRAD);
             tc_tensor *call = tc_conv(x, w, b, &p); /* transformed per call (direct under 40 tiles) */
@@ -294,6 +303,14 @@ static void kept_kernel(void **state)
             tc_tensor *kept2b = tc_conv(x, w, b, &pp);
             tc_conv_set_algorithm(TC_CONV_DIRECT);
             tc_tensor *off = tc_conv(x, w, b, &pp);
+            /* auto (the default): the kept kernel's bits with the weights, the direct bits without */
+            tc_conv_set_algorithm(TC_CONV_AUTO);
+            tc_tensor *auto_plain = tc_conv(x, w, b, &p), *auto_pk = tc_conv(x, w, b, &pp);
+            tc_conv_set_algorithm(TC_CONV_DIRECT);
+            tc_assert_ok(auto_plain);
+            tc_assert_ok(auto_pk);
+            same_bits(auto_plain, direct, e->what, "auto without weights: direct");
+            same_bits(auto_pk, enough ? kept1 : direct, e->what, "auto with weights: kept Winograd from 128 outputs");
             tc_assert_ok(direct);
             tc_assert_ok(direct_pk);
             tc_assert_ok(call);
@@ -307,7 +324,7 @@ static void kept_kernel(void **state)
             same_bits(kept2b, kept2, e->what, "kept, again");
             if (tiles >= 40) same_bits(kept1, call, e->what, "kept vs per call");
             else same_bits(call, direct, e->what, "per call under 40 tiles: direct");
-            if (tiles < 8) same_bits(kept1, direct, e->what, "kept under 8 tiles: direct");
+            if (!enough) same_bits(kept1, direct, e->what, "kept under 128 outputs: direct");
             else {
                 if (memcmp(kept1->data, direct->data, sizeof(tc_scalar) * (size_t)tc_numel(direct)) == 0)
                     fail_msg("%s (%s): the kept-kernel output has the direct bits (did Winograd run?)", e->what,
@@ -337,25 +354,62 @@ static void kept_kernel(void **state)
     tc_set_grad_enabled(was);
 }
 
-static void default_is_direct(void **state)
+/* auto leaves bf16 / int8 inference weights on their reduced-precision
+ * panels (the direct path's bits with them); winograd replaces them */
+static void auto_keeps_lowp(void **state)
+{
+    (void)state;
+    bool was = tc_set_grad_enabled(false);
+    tc_rng rng = tc_rng_new(11);
+    tc_tensor *x = tc_test_uniform(&rng, 4, (int64_t[]){2, 16, 16, 24}, -1, 1);
+    tc_tensor *w = tc_test_uniform(&rng, 4, (int64_t[]){3, 3, 24, 32}, -1, 1);
+    for (int prec = TC_PRECISION_BF16; prec <= TC_PRECISION_INT8; prec++) {
+        tc_conv_weights *pk = tc_conv_weights_prepare_prec(w, 1, (tc_precision)prec);
+        tc_assert_ok(pk);
+        tc_conv_params pp = {.padding = TC_SAME, .weights = pk};
+        tc_conv_set_algorithm(TC_CONV_DIRECT);
+        tc_tensor *d = tc_conv(x, w, NULL, &pp);
+        tc_conv_set_algorithm(TC_CONV_AUTO);
+        tc_tensor *a = tc_conv(x, w, NULL, &pp);
+        tc_conv_set_algorithm(TC_CONV_WINOGRAD);
+        tc_tensor *wg = tc_conv(x, w, NULL, &pp);
+        tc_conv_set_algorithm(TC_CONV_DIRECT);
+        tc_assert_ok(d);
+        tc_assert_ok(a);
+        tc_assert_ok(wg);
+        same_bits(a, d, "reduced-precision weights", "auto: the reduced-precision direct bits");
+        if (memcmp(wg->data, d->data, sizeof(tc_scalar) * (size_t)tc_numel(d)) == 0)
+            fail_msg("reduced-precision weights: winograd gave the direct bits (did it run?)");
+        tc_conv_weights_free(pk);
+    }
+    tc_set_grad_enabled(was);
+    tc_step_reset();
+}
+
+static void default_is_auto(void **state)
 {
     (void)state;
     const char *env = getenv("TENSORCOOK_CONV");
-    if (env && !strcmp(env, "winograd")) skip();
-    /* the tests above set it back to direct; the starting value is the environment's */
-    assert_int_equal(tc_conv_get_algorithm(), TC_CONV_DIRECT);
+    if (env && *env && strcmp(env, "auto")) skip();
+    /* runs first (the tests below set it); the starting value is the environment's */
+    assert_int_equal(tc_conv_get_algorithm(), TC_CONV_AUTO);
     assert_string_equal(tc_conv_algorithm_name(TC_CONV_WINOGRAD), "winograd");
     assert_string_equal(tc_conv_algorithm_name(TC_CONV_DIRECT), "direct");
+    assert_string_equal(tc_conv_algorithm_name(TC_CONV_AUTO), "auto");
+    tc_conv_set_algorithm((tc_conv_algorithm)7); /* an unknown value is direct */
+    assert_int_equal(tc_conv_get_algorithm(), TC_CONV_DIRECT);
+    tc_conv_set_algorithm(TC_CONV_AUTO);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(default_is_direct),
+        cmocka_unit_test(default_is_auto),
         cmocka_unit_test(against_naive_every_isa),
         cmocka_unit_test(fused_epilogue),
         cmocka_unit_test(ineligible_stay_direct),
         cmocka_unit_test(kept_kernel),
+        cmocka_unit_test(auto_keeps_lowp),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tc_shutdown();

@@ -5,7 +5,9 @@
  * (one of them inside a fused chain, which then runs as it is); the counts
  * say how many BatchNormalizations were folded and the run counter shows
  * the fused path ran; the folded kernels' packed panels give the same bits
- * as packing per call; 1 and 2 threads give the same bits; weights, summary
+ * as packing per call (on the direct path); with the default conv
+ * algorithm (auto) the packed 3x3 kernels run as Winograd, within 1e-5 of
+ * the plain run; 1 and 2 threads give the same bits; weights, summary
  * counts, training runs and runs recording weight gradients are left alone. */
 #include <math.h>
 #include <stdio.h>
@@ -87,6 +89,9 @@ static void check_case(const icase *c)
     int64_t trainable0, frozen0, total0 = tc_model_count_params(m, &trainable0, &frozen0);
 
     bool was = tc_set_grad_enabled(false);
+    /* the bit checks below are the direct path's (packed == unpacked);
+     * auto's Winograd on the packs is checked on its own further down */
+    tc_conv_set_algorithm(TC_CONV_DIRECT);
     tc_tensor *plain = keep(tc_model_forward(m, x, false));
     tc_tensor *plain_inner = keep(tc_model_forward_to(m, x, c->inner, false));
     tc_tensor *plain_bn = keep(tc_model_forward_to(m, x, c->in_bn, false));
@@ -130,6 +135,23 @@ static void check_case(const icase *c)
     tc_tensor *fast1 = keep(tc_model_forward(m, x, false));
     assert_memory_equal(fast1->data, fast2->data, sizeof(tc_scalar) * (size_t)tc_numel(fast1));
     tc_set_num_threads(2);
+    tc_step_reset();
+
+    /* auto (the default): the packed chains' 3x3 kernels run as Winograd
+     * with the kernel kept, within 1e-5 of the plain run, the same bits on
+     * 1 and 2 threads */
+    tc_conv_set_algorithm(TC_CONV_AUTO);
+    const int64_t wino0 = tc_conv_winograd_runs();
+    tc_tensor *auto2 = keep(tc_model_forward(m, x, false));
+    assert_true(tc_conv_winograd_runs() > wino0);
+    assert_true(rel_diff(auto2, plain) <= 1e-5);
+    tc_set_num_threads(1);
+    tc_tensor *auto1 = keep(tc_model_forward(m, x, false));
+    tc_set_num_threads(2);
+    assert_memory_equal(auto1->data, auto2->data, sizeof(tc_scalar) * (size_t)tc_numel(auto1));
+    tc_conv_set_algorithm(TC_CONV_DIRECT);
+    tc_tensor_free(auto1);
+    tc_tensor_free(auto2);
     tc_step_reset();
 
     /* a gradient for the input: the chains run fused on the folded kernels, without the packs */
@@ -188,6 +210,7 @@ static void check_case(const icase *c)
     tc_tensor_free(fast2);
     tc_tensor_free(unpacked);
     tc_model_free(m);
+    tc_conv_set_algorithm(TC_CONV_AUTO);
     tc_step_reset();
 }
 

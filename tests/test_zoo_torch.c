@@ -9,7 +9,9 @@
  * with the float64 reference computed on the stored float32 weights; the
  * generator also runs PyTorch in float32, whose own error sets the bar
  * where float32 cannot reach 1e-4 (the probabilities of the full-size deep
- * models).
+ * models). The model prepared for inference meets the same bars on the
+ * direct path and, with the default auto (Winograd on the folded 3x3
+ * kernels), 3e-4 on the inner layer, with the same top-1.
  * ResNet50 and InceptionV3 run at full size; VGG16, VGG19, Xception and
  * ResNet50 with Keras 2.2's names at a fraction of their width (the same
  * code, width_div), which keeps the test under a minute. */
@@ -122,16 +124,31 @@ static void check_case(const zcase *c)
     /* the classify / features recipes' path: the model rewritten for
      * inference (BatchNormalization folded, epilogues fused), same bars */
     assert_int_equal(tc_model_prepare_inference(m, NULL, NULL), TC_OK);
-    was = tc_set_grad_enabled(false);
-    tc_tensor *inner2 = tc_model_forward_to(m, x, c->inner, false), *probs2 = tc_model_forward(m, x, false);
-    tc_set_grad_enabled(was);
-    tc_assert_ok(inner2);
-    tc_assert_ok(probs2);
-    double ri2 = rel_err(inner2, e_inner), rp2 = rel_err(probs2, e_probs);
-    print_message("%-17s prepared for inference: %.2e, probabilities %.2e\n", c->name, ri2, rp2);
-    if (ri2 > 1e-4 || rp2 > prob_tol)
-        fail_msg("%s prepared: relative error %g (inner %s), %g (probabilities; tolerance %g)", c->name, ri2, c->inner, rp2,
-                 prob_tol);
+    /* on the direct path the same bars; with the default conv algorithm
+     * (auto: the folded 3x3 stride-1 kernels run as Winograd F(4x4,3x3))
+     * the inner layer gets Winograd's bar, 3e-4: the full-size InceptionV3's
+     * mixed7 measured 1.08e-4 (direct 4.6e-5), its probabilities 1.34e-4
+     * (direct 3.48e-4); the top-1 must stay */
+    const tc_conv_algorithm keep_algo = tc_conv_get_algorithm();
+    for (int k = 0; k < 2; k++) {
+        tc_conv_set_algorithm(k ? TC_CONV_AUTO : TC_CONV_DIRECT);
+        was = tc_set_grad_enabled(false);
+        tc_tensor *inner2 = tc_model_forward_to(m, x, c->inner, false), *probs2 = tc_model_forward(m, x, false);
+        tc_set_grad_enabled(was);
+        tc_assert_ok(inner2);
+        tc_assert_ok(probs2);
+        double ri2 = rel_err(inner2, e_inner), rp2 = rel_err(probs2, e_probs), inner_tol = k ? 3e-4 : 1e-4;
+        int64_t best2 = 0;
+        for (int64_t i = 1; i < tc_numel(probs2); i++)
+            if (probs2->data[i] > probs2->data[best2]) best2 = i;
+        print_message("%-17s prepared for inference (%s): %.2e, probabilities %.2e\n", c->name, k ? "auto" : "direct",
+                      ri2, rp2);
+        if (ri2 > inner_tol || rp2 > prob_tol)
+            fail_msg("%s prepared (%s): relative error %g (inner %s), %g (probabilities; tolerance %g)", c->name,
+                     k ? "auto" : "direct", ri2, c->inner, rp2, prob_tol);
+        assert_int_equal(best2, ebest);
+    }
+    tc_conv_set_algorithm(keep_algo);
     tc_model_free(m);
     tc_fixture_free(fx);
     tc_step_reset();

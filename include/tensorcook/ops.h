@@ -141,7 +141,9 @@ typedef struct {
     /* NULL, or the kernel's GEMM panels packed once (tc_conv_weights_prepare)
      * for inference: used when it was prepared from this very kernel (same
      * data, shape and groups) and the kernel does not require a gradient,
-     * else ignored. Same bits as without. */
+     * else ignored. Same bits as without, except that the default
+     * TC_CONV_AUTO runs a 3x3 kernel of Winograd's shape with it as
+     * Winograd (tc_conv_set_algorithm). */
     const struct tc_conv_weights *weights;
 } tc_conv_params;
 
@@ -152,7 +154,7 @@ tc_tensor *tc_conv(tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, const tc_co
  * kernel's values do not change while the object is in use (a model's
  * frozen weights); tc_conv does not use it for a kernel that requires a
  * gradient (training changes the values), for another tensor, or after a
- * change of instruction set. With Winograd selected (tc_conv_set_algorithm)
+ * change of instruction set. With Winograd or auto selected (tc_conv_set_algorithm)
  * a 3x3 kernel also keeps its Winograd transform, made at its first
  * Winograd call. Depthwise and thin-input kernels, and builds
  * without the packed GEMM, get an object that packs nothing. NULL (error
@@ -167,25 +169,32 @@ tc_conv_weights *tc_conv_weights_prepare_prec(const tc_tensor *kernel, int group
 void tc_conv_weights_free(tc_conv_weights *w);
 /* The algorithm of the 2-D 3x3, stride-1, dilation-1, one-group
  * convolutions with at least 8 input and output channels and at least 40
- * 4x4 output tiles over the batch, or 8 with inference weights
- * (tc_conv_params.weights), which then keep the transformed, packed
+ * 4x4 output tiles over the batch, or 128 output positions (8 full tiles)
+ * with inference weights (tc_conv_params.weights), which then keep the transformed, packed
  * Winograd kernel, made at their first Winograd call and freed with them
- * (4x the kernel's size, twice: the transform and its panels); others
- * always run the direct path. Same bits with or without the kept kernel.
- * TC_CONV_DIRECT (the default): tiled im2col + GEMM. TC_CONV_WINOGRAD:
- * Winograd F(4x4, 3x3) for the output and the input gradient (the kernel
- * gradient stays direct): 4x fewer multiplications in its products,
- * 1.2-2.5x faster measured, errors ~1e-5 of the largest value instead of
- * ~1e-6 (docs/perf.md, "Winograd F(4x4,3x3)"). Bit-identical for any
- * thread count on each ISA, like the direct path. The environment's
- * TENSORCOOK_CONV=winograd|direct gives the starting value (read once);
- * tc_conv_set_algorithm overrides it for the process. Set it outside
- * parallel regions; a change applies to the next tc_conv (a recorded
- * convolution's backward uses the choice of its forward). */
-typedef enum { TC_CONV_DIRECT = 0, TC_CONV_WINOGRAD = 1 } tc_conv_algorithm;
+ * (4x the kernel's size); others always run the direct path. Same bits
+ * with or without the kept kernel.
+ * TC_CONV_DIRECT: tiled im2col + GEMM. TC_CONV_WINOGRAD: Winograd
+ * F(4x4, 3x3) for the output and the input gradient (the kernel gradient
+ * stays direct): 4x fewer multiplications in its products, 1.2-2.5x
+ * faster measured, errors ~1e-5 of the largest value instead of ~1e-6
+ * (docs/perf.md, "Winograd F(4x4,3x3)"). TC_CONV_AUTO (the default):
+ * Winograd only for float inference weights (tc_conv_params.weights of a
+ * kernel that requires no gradient: imported ONNX models,
+ * tc_model_prepare_inference) with the kernel kept, direct for everything
+ * else (training, plain tc_conv calls, bf16/int8 weights), so those keep
+ * the direct path's bits. Bit-identical for any thread count on each ISA.
+ * The environment's TENSORCOOK_CONV=auto|winograd|direct gives the
+ * starting value (read once); tc_conv_set_algorithm overrides it for the
+ * process. Set it outside parallel regions; a change applies to the next
+ * tc_conv (a recorded convolution's backward uses the choice of its
+ * forward). tc_conv_winograd_runs: forward convolutions run by Winograd so
+ * far in the process (which ran, for summaries). */
+typedef enum { TC_CONV_DIRECT = 0, TC_CONV_WINOGRAD = 1, TC_CONV_AUTO = 2 } tc_conv_algorithm;
 void tc_conv_set_algorithm(tc_conv_algorithm a);
 tc_conv_algorithm tc_conv_get_algorithm(void);
-const char *tc_conv_algorithm_name(tc_conv_algorithm a); /* "direct", "winograd" */
+int64_t tc_conv_winograd_runs(void);
+const char *tc_conv_algorithm_name(tc_conv_algorithm a); /* "direct", "winograd", "auto" */
 /* Output spatial size for one axis, or -1 if the window does not fit. */
 int64_t tc_conv_out_size(int64_t in, int64_t k, int stride, int dilation, tc_padding padding,
                          int64_t pad_before, int64_t pad_after);

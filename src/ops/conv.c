@@ -186,7 +186,7 @@ tc_tensor *tc_conv(tc_tensor *x, tc_tensor *kernel, tc_tensor *bias, const tc_co
         if (!p.patches) return NULL;
     }
     /* inference weights keep their Winograd kernel (made at the first call) */
-    if (p.wpk && tc_conv_get_algorithm() == TC_CONV_WINOGRAD) p.wino = tc_conv_weights_winograd(cp->weights, &p);
+    if (p.wpk && tc_conv_get_algorithm() != TC_CONV_DIRECT) p.wino = tc_conv_weights_winograd(cp->weights, &p);
     p.winograd = tc_conv_winograd_use(&p);
     if (p.winograd) {
         if (!tc_conv_winograd_forward(&p, b, y->data)) return NULL;

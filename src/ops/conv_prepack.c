@@ -8,10 +8,11 @@
  * (src/core/gemm_lowp.c, which tc_gemm_b runs for such panels): the im2col
  * tiles and the 1x1 direct path then multiply reduced-precision weights.
  * Depthwise and thin kernels keep their float loops (no panels).
- * With Winograd selected, a 3x3 kernel also keeps its Winograd transform
- * and panels (tc_conv_weights_winograd), made at its first Winograd call:
- * per call they cost as much as the products of ~40 tiles save, which kept
- * inference (batch 1, small maps) on the direct path. */
+ * With Winograd or auto (the default) selected, a float 3x3 kernel also
+ * keeps its Winograd transform's panels (tc_conv_weights_winograd), made at
+ * its first Winograd call: per call they cost as much as the products of
+ * ~40 tiles save, which kept inference (batch 1, small maps) on the direct
+ * path. */
 #include "conv.h"
 #include "conv_winograd.h"
 #include <stdlib.h>
@@ -89,8 +90,11 @@ const tc_wino_kernel *tc_conv_weights_winograd(const tc_conv_weights *cw, const 
     /* p->wpk is cw's panels only when cw was made from this very kernel and
      * no gradient is required (tc_conv_weights_panels) */
     if (!cw || !p->wpk || p->wpk != cw->panels || !tc_conv_winograd_shape_ok(p) || p->groups != 1) return NULL;
+    /* auto leaves bf16 / int8 kernels to their reduced-precision panels
+     * (asked for); an explicit winograd replaces them with float Winograd */
+    if (cw->panels[0].lowp && tc_conv_get_algorithm() == TC_CONV_AUTO) return NULL;
     /* not for a call that would stay direct even with it (nothing kept for nothing) */
-    if (p->N * ((p->OH + 3) / 4) * ((p->OW + 3) / 4) < tc_conv_winograd_min_tiles(p, true)) return NULL;
+    if (!tc_conv_winograd_enough(p, true)) return NULL;
     tc_conv_weights *w = (tc_conv_weights *)cw; /* a cache: the object's meaning does not change */
     tc_wino_kernel *k = __atomic_load_n(&w->wino, __ATOMIC_ACQUIRE);
     if (k || __atomic_load_n(&w->wino_failed, __ATOMIC_RELAXED)) return k;

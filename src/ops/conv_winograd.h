@@ -1,6 +1,7 @@
 /* Winograd F(4x4, 3x3) convolution (conv_winograd.c): 2-D 3x3 kernels,
- * stride 1, dilation 1, one group, opt-in (tc_conv_set_algorithm or
- * TENSORCOOK_CONV=winograd). Not installed. */
+ * stride 1, dilation 1, one group; for kept inference kernels by default
+ * (TC_CONV_AUTO), for all of them with TC_CONV_WINOGRAD (tc_conv_set_algorithm
+ * or TENSORCOOK_CONV). Not installed. */
 #ifndef TC_OPS_CONV_WINOGRAD_H
 #define TC_OPS_CONV_WINOGRAD_H
 
@@ -33,20 +34,23 @@ typedef struct {
 typedef struct {
     void (*in_tf)(const wino_geom *g, int64_t t0, int64_t nt, tc_scalar *V);
     void (*out_tf)(const wino_geom *g, int64_t t0, int64_t nt, const tc_scalar *M);
-    /* U[c][e][f] = (G w_cf G^T)[e] for c in [c0, c1), w [3][3][C][F];
-     * flip reads the taps mirrored (the input gradient's kernel). Each c
-     * writes one contiguous 36 x F block (36 planes [e][c][f] cost a
-     * page per plane per row) */
-    void (*kernel_tf)(const tc_scalar *w, int64_t C, int64_t F, bool flip, int64_t c0, int64_t c1, tc_scalar *U);
+    /* U[c][e - e0][f] = (G w_cf G^T)[e] for c in [c0, c1) and e in [e0,
+     * e1), w [3][3][C][F]; flip reads the taps mirrored (the input
+     * gradient's kernel). Each c writes one contiguous (e1 - e0) x F block
+     * (36 planes [e][c][f] cost a page per plane per row) */
+    void (*kernel_tf)(const tc_scalar *w, int64_t C, int64_t F, bool flip, int64_t c0, int64_t c1, int e0, int e1,
+                      tc_scalar *U);
 } wino_transforms;
 extern const wino_transforms tc_wino_tf_generic, tc_wino_tf_avx2, tc_wino_tf_avx512;
 
 /* The forward kernel transformed and packed once (kept with an inference
- * model's tc_conv_weights, conv_prepack.c): U [C][36][F] (in memory of its
- * own: m == 1 products and panels of another ISA read it) and its 36
+ * model's tc_conv_weights, conv_prepack.c): U [C][36][F] and its 36
  * panels, made with the transforms tf of the ISA in use then; the forward
- * pass uses it only while that ISA is still the one in use. Same values
- * and panels as the per-call transform, so the same bits. */
+ * pass uses it only while that ISA is still the one in use. U is freed
+ * (NULL) once every panel holds a packed copy (our AVX2 / AVX-512
+ * kernels): only one-row products would read it, and the forward pass
+ * makes none where the batch has two tiles or more. Same values and
+ * panels as the per-call transform, so the same bits. */
 struct tc_wino_kernel {
     const wino_transforms *tf;
     int64_t C, F;
@@ -62,12 +66,13 @@ void tc_conv_winograd_kernel_free(tc_wino_kernel *k);
  * depthwise/thin/patch-keeping plan), whatever the selection and the
  * number of tiles. */
 bool tc_conv_winograd_shape_ok(const conv_plan *p);
-/* Whether the plan runs here: Winograd selected, tc_conv_winograd_shape_ok,
- * and enough 4x4 output tiles over the batch for the kernel transform to
- * pay (tc_conv_winograd_min_tiles, kept: p->wino holds it made for the
- * ISA in use). */
+/* Whether the plan runs here: Winograd selected (or auto with the kernel
+ * kept), tc_conv_winograd_shape_ok, and enough work over the batch for the
+ * transforms to pay (tc_conv_winograd_enough: 40 4x4 output tiles, or with
+ * the kernel kept (p->wino holds it made for the ISA in use) 128 output
+ * positions, 8 full tiles). From the shape only, never the thread count. */
 bool tc_conv_winograd_use(const conv_plan *p);
-int64_t tc_conv_winograd_min_tiles(const conv_plan *p, bool kept);
+bool tc_conv_winograd_enough(const conv_plan *p, bool kept);
 /* y = conv(x, w) (+ bias), then p->ep; dx += conv^T(dy). False (error
  * set): no scratch memory. */
 bool tc_conv_winograd_forward(const conv_plan *p, const tc_scalar *bias, tc_scalar *y);
