@@ -245,6 +245,22 @@ int tc_onnx_block_run(onnx_ctx *c, int k, onnx_live *live, bool *done)
     return r;
 }
 
+/* A Conv Winograd may take (3x3, one group, stride 1, dilation 1): its path
+ * depends on the tile count of the whole batch, so one image at a time could
+ * run it the other way. */
+static bool winograd_shaped(const onnx_node *nd, const tc_tensor *w, int64_t cin)
+{
+    if (w->shape[1] != cin || w->shape[2] != 3 || w->shape[3] != 3) return false;
+    int64_t v[3];
+    int n = tc_onnx_attr_ints(nd, "strides", v, 3);
+    for (int i = 0; i < n; i++)
+        if (v[i] != 1) return false;
+    n = tc_onnx_attr_ints(nd, "dilations", v, 3);
+    for (int i = 0; i < n; i++)
+        if (v[i] != 1) return false;
+    return true;
+}
+
 static int run_chain(onnx_ctx *c, int k, onnx_live *live, bool *done)
 {
     tc_onnx_model *m = c->m;
@@ -255,8 +271,9 @@ static int run_chain(onnx_ctx *c, int k, onnx_live *live, bool *done)
     if (!b || !limit || !x || c->dt[xv] != TC_ONNX_FLOAT || x->ndim != 4 || x->shape[0] < 2) return 0;
     /* Where a batch's bits could differ from its images': the generic path's
      * OpenBLAS treats elements by where they fall in its panels; reduced
-     * precisions are left as they are; Winograd is chosen by the number of
-     * tiles over the batch (a 3x3 one-group Conv) */
+     * precisions are left as they are; Winograd (forced, or the inference
+     * default TC_CONV_AUTO) is chosen by the number of tiles over the batch
+     * (a 3x3 one-group Conv) */
     if (tc_isa() == TC_ISA_GENERIC || tc_onnx_precision(m) != TC_PRECISION_FP32) return 0;
     /* the largest intermediate map, bounded by the input's area (strides only shrink it) */
     int64_t widest = 0, N = x->shape[0], cin = x->shape[1];
@@ -264,8 +281,7 @@ static int run_chain(onnx_ctx *c, int k, onnx_live *live, bool *done)
         const onnx_node *nd = &m->nodes[b->node[i]];
         tc_tensor *w = c->val[nd->in[1]];
         if (!w || w->ndim != 4) return 0;
-        if (tc_conv_get_algorithm() == TC_CONV_WINOGRAD && w->shape[1] == cin && w->shape[2] == 3 && w->shape[3] == 3)
-            return 0;
+        if (tc_conv_get_algorithm() != TC_CONV_DIRECT && winograd_shaped(nd, w, cin)) return 0;
         cin = w->shape[0];
         if (i < b->n - 1 && w->shape[0] > widest) widest = w->shape[0];
         tc_tensor *args[4] = {x, w, nd->n_in > 2 && nd->in[2] >= 0 ? c->val[nd->in[2]] : NULL,
