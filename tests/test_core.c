@@ -597,7 +597,7 @@ static void gemm_runs_match_the_matrix_bit_for_bit(void **state)
                     const bool pooled = t == 2;
                     if (pooled) tc_gemm_b(false, m, 1, mat->data, k, &pb, bi, 0, want->data, ldc);
                     else tc_gemm_serial_b(false, m, 1, mat->data, k, &pb, bi, 0, want->data, ldc);
-                    const bool took = tc_gemm_b_runs(pooled, m, &ar, &pb, bi, got->data, ldc);
+                    const bool took = tc_gemm_b_runs(pooled, m, &ar, &pb, bi, got->data, ldc, NULL, NULL, false);
                     if (tc_isa() == TC_ISA_GENERIC || m == 1) { /* not our packed kernel (generic: OpenBLAS): refused, C untouched */
                         assert_false(took);
                         assert_memory_equal(got->data, c0->data, bytes);
@@ -863,8 +863,8 @@ static void few_rows_b_in_place_matches_packed_b_bit_for_bit(void **state)
                     const tc_gemm_a_runs ar = {case_runs6, &rc, k / 3};
                     memcpy(want->data, c0->data, bytes);
                     memcpy(got->data, c0->data, bytes);
-                    const bool took_packed = tc_gemm_b_runs(t == 2, m, &ar, &packed, bias->data, want->data, ldc);
-                    const bool took_rows = tc_gemm_b_runs(t == 2, m, &ar, &rows, bias->data, got->data, ldc);
+                    const bool took_packed = tc_gemm_b_runs(t == 2, m, &ar, &packed, bias->data, want->data, ldc, NULL, NULL, false);
+                    const bool took_rows = tc_gemm_b_runs(t == 2, m, &ar, &rows, bias->data, got->data, ldc, NULL, NULL, false);
                     assert_true(took_packed == took_rows);
                     assert_true(took_rows == (tc_isa() != TC_ISA_GENERIC)); /* our packed GEMM runs AVX2 and AVX-512 */
                     if (memcmp(want->data, got->data, bytes))

@@ -7,6 +7,7 @@
  * caller likewise spins briefly for the last chunks before it sleeps.
  * BLAS itself is pinned to one thread (see blas.c). */
 #include "internal.h"
+#include "threads_stats.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@ typedef struct {
     int nchunks;
     volatile unsigned generation; /* bumped for each job */
     int remaining;                /* chunks still running */
+    double chunk_cpu[TC_POOL_STATS_THREADS]; /* TENSORCOOK_POOL_STATS: each worker's chunk CPU time */
     int stop;
 } pool;
 
@@ -83,6 +85,8 @@ static void *worker_main(void *arg)
     thread_id = id;
     in_parallel = 1;
     unsigned seen = 0;
+    const bool stats = tc_pool_stats_enabled();
+    double idle0 = stats ? tc_pool_stats_clock() : 0;
     for (;;) {
         int spins = 0, limit = spin_limit();
         while (__atomic_load_n(&P.generation, __ATOMIC_ACQUIRE) == seen && spins < limit) {
@@ -105,7 +109,13 @@ static void *worker_main(void *arg)
         if (id < nchunks) {
             int64_t b, e;
             chunk_bounds(n, nchunks, id, &b, &e);
+            double t0 = stats ? tc_pool_stats_clock() : 0;
+            if (stats) tc_pool_stats_worker_idle(id, t0 - idle0);
             if (e > b) fn(ctx, b, e);
+            if (stats) {
+                idle0 = tc_pool_stats_clock();
+                if (id < TC_POOL_STATS_THREADS) P.chunk_cpu[id] = idle0 - t0;
+            }
             pthread_mutex_lock(&P.lock);
             if (__atomic_sub_fetch(&P.remaining, 1, __ATOMIC_RELEASE) == 0) pthread_cond_signal(&P.done);
             pthread_mutex_unlock(&P.lock);
@@ -207,8 +217,15 @@ void tc_parallel_for(int64_t n, int64_t grain, tc_range_fn fn, void *ctx)
     ensure_pool();
     int nchunks = P.nthreads;
     if ((n + grain - 1) / grain < nchunks) nchunks = (int)((n + grain - 1) / grain);
+    const bool stats = !in_parallel && tc_pool_stats_enabled();
+    const double t0 = stats ? tc_pool_stats_clock() : 0;
+    if (stats) tc_pool_stats_serial(t0);
     if (nchunks <= 1 || in_parallel) {
         fn(ctx, 0, n);
+        if (stats) {
+            double t1 = tc_pool_stats_clock();
+            tc_pool_stats_region(fn, n, 1, t1 - t0, NULL, 0, t1);
+        }
         return;
     }
     pthread_mutex_lock(&P.lock);
@@ -226,6 +243,7 @@ void tc_parallel_for(int64_t n, int64_t grain, tc_range_fn fn, void *ctx)
     chunk_bounds(n, nchunks, 0, &b, &e);
     if (e > b) fn(ctx, b, e);
     in_parallel = 0;
+    const double t1 = stats ? tc_pool_stats_clock() : 0;
 
     /* Spin briefly for the other chunks before sleeping, as the workers do
      * for jobs: a caller asleep on the condition variable is woken tens of
@@ -238,4 +256,9 @@ void tc_parallel_for(int64_t n, int64_t grain, tc_range_fn fn, void *ctx)
     pthread_mutex_lock(&P.lock);
     while (P.remaining > 0) pthread_cond_wait(&P.done, &P.lock);
     pthread_mutex_unlock(&P.lock);
+    if (stats) {
+        double t2 = tc_pool_stats_clock();
+        tc_pool_stats_region(fn, n, nchunks < TC_POOL_STATS_THREADS ? nchunks : TC_POOL_STATS_THREADS, t1 - t0,
+                             P.chunk_cpu, t2 - t1, t2);
+    }
 }
