@@ -915,6 +915,43 @@ void fn(void *c, int64_t b, int64_t e)
     for (int64_t i = b; i < e; i++) h[i]++;
 }
 
+/* Back-to-back regions of 1 to 7 chunks on 2 to 4 threads (workers
+ * outside a job while the next is published, hand-overs without the lock;
+ * test_core_nospin runs it with every wait asleep): each call returns only
+ * once all its chunks have run, and their writes are seen. */
+typedef struct {
+    int round;
+    int stamp[8];
+    long total;
+} handover_ctx;
+
+static void handover_fn(void *c, int64_t b, int64_t e)
+{
+    handover_ctx *h = c;
+    for (int64_t i = b; i < e; i++) h->stamp[i] = h->round;
+    __atomic_add_fetch(&h->total, (long)(e - b), __ATOMIC_RELAXED);
+}
+
+static void parallel_for_back_to_back(void **state)
+{
+    (void)state;
+    const int threads0 = tc_num_threads();
+    for (int t = 2; t <= 4; t++) {
+        tc_set_num_threads(t);
+        handover_ctx h = {0};
+        long want = 0;
+        for (int r = 1; r <= 3000; r++) {
+            const int n = 1 + r % 7;
+            h.round = r;
+            tc_parallel_for(n, 1, handover_fn, &h);
+            want += n;
+            assert_int_equal(__atomic_load_n(&h.total, __ATOMIC_RELAXED), want);
+            for (int i = 0; i < n; i++) assert_int_equal(h.stamp[i], r);
+        }
+    }
+    tc_set_num_threads(threads0);
+}
+
 static void tape_semantics(void **state)
 {
     tc_tensor *w = tc_tensor_new(TC_SHAPE(3, 2));
@@ -1030,6 +1067,7 @@ int main(void)
         cmocka_unit_test(narrow_edge_kernel_matches_full_tile_bit_for_bit),
         cmocka_unit_test(isa_selection_is_checked),
         cmocka_unit_test(parallel_for_covers_range_once),
+        cmocka_unit_test(parallel_for_back_to_back),
         cmocka_unit_test(tape_semantics),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
