@@ -32,7 +32,7 @@ static long singles;
 #define TAGS 1024
 typedef struct {
     const char *name;
-    double crit, work;
+    double crit, work, serial;
 } tag_stats;
 static tag_stats tags[TAGS];
 static int n_tags, cur_tag = -1;
@@ -72,7 +72,8 @@ static void report(void)
         c += b->caller_cpu, w += b->worker_cpu, mx += b->max_cpu, wt += b->wait_cpu;
     }
     for (int i = 0; i < n_tags; i++)
-        fprintf(stderr, "pool stats tag %s crit %.3f work %.3f\n", tags[i].name, tags[i].crit * 1e3, tags[i].work * 1e3);
+        fprintf(stderr, "pool stats tag %s crit %.3f work %.3f serial %.3f\n", tags[i].name, tags[i].crit * 1e3,
+                tags[i].work * 1e3, tags[i].serial * 1e3);
     for (int i = 0; i < TC_POOL_STATS_THREADS; i++) idle += worker_idle_cpu[i];
     fprintf(stderr, "pool stats total: chunks caller %.2f workers %.2f slowest %.2f, caller wait %.2f, serial %.2f "
                     "(%ld serial regions), workers between chunks %.2f; critical path %.2f ms\n",
@@ -93,7 +94,10 @@ void tc_pool_stats_serial(double now)
 {
     if (last_end >= 0) {
         serial_cpu += now - last_end;
-        if (cur_tag >= 0) tags[cur_tag].crit += now - last_end, tags[cur_tag].work += now - last_end;
+        if (cur_tag >= 0) {
+            tag_stats *t = &tags[cur_tag];
+            t->crit += now - last_end, t->work += now - last_end, t->serial += now - last_end;
+        }
     }
     last_end = -1;
 }
