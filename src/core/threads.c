@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Pause iterations a waiting thread spins at most before it sleeps (each
@@ -52,20 +53,39 @@ static _Thread_local int in_parallel;
 
 
 /* Adaptive spinning. Each waiting thread spins at most its own budget,
- * which halves after a wait the spin did not cover (it slept anyway: the
- * spin was wasted) and doubles after one it did, between spin_iters / 16
- * and spin_iters. A WaveNet training step dispatches ~440 jobs with gaps
- * mostly longer than the spin; on the loaded 2-core machine the full spins
- * were ~20 ms of its ~0.15 s CPU per step at 2 threads (perf), as much as
- * TENSORCOOK_SPIN=0 saved. Short gaps (RNN steps) keep their spin: a spin
- * that succeeds grows back to the full count. Timing only, never which
- * thread computes what. */
+ * which halves after a wait that even the full spin would not have covered
+ * (it slept anyway: the spin was wasted) and doubles after one it did,
+ * between spin_iters / 16 and spin_iters. A WaveNet training step
+ * dispatches ~440 jobs with gaps mostly longer than the spin; on the loaded
+ * 2-core machine the full spins were ~20 ms of its ~0.15 s CPU per step at
+ * 2 threads (perf), as much as TENSORCOOK_SPIN=0 saved. Short gaps (RNN
+ * steps) keep their spin. A wait is judged by its length, not by whether
+ * the current budget covered it: judged that way a budget once at its floor
+ * (~2.5 us) stayed there for gaps of 5-40 us, and at batch 1 on 2 threads
+ * 83% of ResNet-50's regions found the worker asleep (each paying a futex
+ * wake-up, the caller often sleeping too). Timing only, never which thread
+ * computes what. */
 static _Thread_local int spin_budget = -1;
 
 static int spin_limit(void)
 {
     if (spin_budget < 0 || spin_budget > spin_iters) spin_budget = spin_iters;
     return spin_budget;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* whether a wait that began at t0, spun `spins` pauses until t1 and ended
+ * at t2 (woken) was within what a full spin_iters spin lasts */
+static bool full_spin_covers(uint64_t t0, uint64_t t1, uint64_t t2, int spins)
+{
+    const double per_pause = spins > 0 ? (double)(t1 - t0) / spins : 0;
+    return (double)(t2 - t0) <= per_pause * spin_iters;
 }
 
 static void spin_outcome(bool covered)
@@ -118,13 +138,15 @@ static void *worker_main(void *arg)
     double idle0 = stats ? tc_pool_stats_clock() : 0;
     for (;;) {
         int spins = 0, limit = spin_limit();
+        const uint64_t t0 = limit > 0 ? now_ns() : 0;
         while (__atomic_load_n(&P.generation, __ATOMIC_ACQUIRE) == seen && spins < limit) {
             __builtin_ia32_pause();
             spins++;
         }
         const bool covered = __atomic_load_n(&P.generation, __ATOMIC_ACQUIRE) != seen;
-        if (limit > 0) spin_outcome(covered);
+        if (limit > 0 && covered) spin_outcome(true);
         if (!covered) {
+            const uint64_t t1 = limit > 0 ? now_ns() : 0;
             pthread_mutex_lock(&P.lock);
             __atomic_add_fetch(&P.sleepers, 1, __ATOMIC_SEQ_CST);
             while (__atomic_load_n(&P.generation, __ATOMIC_SEQ_CST) == seen && !P.stop)
@@ -133,6 +155,7 @@ static void *worker_main(void *arg)
             const int stop = P.stop;
             pthread_mutex_unlock(&P.lock);
             if (stop) return NULL;
+            if (limit > 0) spin_outcome(full_spin_covers(t0, t1, now_ns(), spins));
         }
         tc_range_fn fn;
         void *ctx;
@@ -273,6 +296,7 @@ void tc_parallel_for(int64_t n, int64_t grain, tc_range_fn fn, void *ctx)
     __atomic_store_n(&P.remaining, nchunks - 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&P.generation, 1, __ATOMIC_SEQ_CST); /* publishes the fields above */
     if (__atomic_load_n(&P.sleepers, __ATOMIC_SEQ_CST) > 0) {
+        if (stats) tc_pool_stats_sleep(false);
         pthread_mutex_lock(&P.lock);
         pthread_cond_broadcast(&P.wake);
         pthread_mutex_unlock(&P.lock);
@@ -289,16 +313,19 @@ void tc_parallel_for(int64_t n, int64_t grain, tc_range_fn fn, void *ctx)
      * for jobs: a caller asleep on the condition variable is woken tens of
      * microseconds after the last chunk ends (measured in this VM), which
      * dominates short jobs such as one RNN step's products. */
-    int limit = spin_limit();
-    for (int spins = 0; __atomic_load_n(&P.remaining, __ATOMIC_ACQUIRE) > 0 && spins < limit; spins++)
-        __builtin_ia32_pause();
-    if (limit > 0) spin_outcome(__atomic_load_n(&P.remaining, __ATOMIC_ACQUIRE) == 0);
-    if (__atomic_load_n(&P.remaining, __ATOMIC_ACQUIRE) > 0) {
+    int limit = spin_limit(), spins = 0;
+    const uint64_t w0 = limit > 0 ? now_ns() : 0;
+    for (; __atomic_load_n(&P.remaining, __ATOMIC_ACQUIRE) > 0 && spins < limit; spins++) __builtin_ia32_pause();
+    if (limit > 0 && __atomic_load_n(&P.remaining, __ATOMIC_ACQUIRE) == 0) spin_outcome(true);
+    else if (__atomic_load_n(&P.remaining, __ATOMIC_ACQUIRE) > 0) {
+        const uint64_t w1 = limit > 0 ? now_ns() : 0;
         pthread_mutex_lock(&P.lock);
+        if (stats) tc_pool_stats_sleep(true);
         __atomic_store_n(&P.caller_asleep, 1, __ATOMIC_SEQ_CST);
         while (__atomic_load_n(&P.remaining, __ATOMIC_SEQ_CST) > 0) pthread_cond_wait(&P.done, &P.lock);
         __atomic_store_n(&P.caller_asleep, 0, __ATOMIC_RELAXED);
         pthread_mutex_unlock(&P.lock);
+        if (limit > 0) spin_outcome(full_spin_covers(w0, w1, now_ns(), spins));
     }
     if (stats) {
         double t2 = tc_pool_stats_clock();

@@ -25,7 +25,7 @@ typedef struct {
 
 static body_stats table[SLOTS];
 static double serial_cpu, worker_idle_cpu[TC_POOL_STATS_THREADS], last_end = -1;
-static long singles;
+static long woke_workers, caller_slept;
 
 /* per tag (an ONNX node's name, set by the profiler): serial + slowest
  * chunks (its critical path) and all chunks + serial (its work) */
@@ -75,9 +75,13 @@ static void report(void)
         fprintf(stderr, "pool stats tag %s crit %.3f work %.3f serial %.3f\n", tags[i].name, tags[i].crit * 1e3,
                 tags[i].work * 1e3, tags[i].serial * 1e3);
     for (int i = 0; i < TC_POOL_STATS_THREADS; i++) idle += worker_idle_cpu[i];
-    fprintf(stderr, "pool stats total: chunks caller %.2f workers %.2f slowest %.2f, caller wait %.2f, serial %.2f "
-                    "(%ld serial regions), workers between chunks %.2f; critical path %.2f ms\n",
-            c * 1e3, w * 1e3, mx * 1e3, wt * 1e3, serial_cpu * 1e3, singles, idle * 1e3, (serial_cpu + mx) * 1e3);
+    fprintf(stderr, "pool stats total: chunks caller %.2f workers %.2f slowest %.2f, caller wait %.2f, serial %.2f, "
+                    "workers between chunks %.2f; critical path %.2f ms\n",
+            c * 1e3, w * 1e3, mx * 1e3, wt * 1e3, serial_cpu * 1e3, idle * 1e3, (serial_cpu + mx) * 1e3);
+    long regions = 0;
+    for (int i = 0; i < SLOTS; i++) regions += table[i].regions;
+    fprintf(stderr, "pool stats sleeps: %ld of %ld regions found a worker asleep, in %ld the caller slept\n", woke_workers,
+            regions, caller_slept);
 }
 
 bool tc_pool_stats_enabled(void)
@@ -102,7 +106,11 @@ void tc_pool_stats_serial(double now)
     last_end = -1;
 }
 
-void tc_pool_stats_single(void) { singles++; }
+void tc_pool_stats_sleep(bool caller)
+{
+    if (caller) caller_slept++;
+    else woke_workers++;
+}
 
 void tc_pool_stats_region(tc_range_fn fn, int64_t n, int nchunks, double caller, const double *workers, double wait,
                           double end)
