@@ -207,6 +207,7 @@ static void pool_start(int n)
 {
     tc_blas_single_thread();
     spin_iters = spin_from_env();
+    (void)tc_pool_stats_enabled(); /* read once here, before any worker reads it */
     P.nthreads = n;
     P.stop = 0;
     P.generation = 0;

@@ -48,7 +48,7 @@ void tc_pool_stats_tag(const char *name)
         }
     if (n_tags < TAGS && (tags[n_tags].name = strdup(name))) cur_tag = n_tags++; /* kept to the report at exit */
 }
-int tc_pool_stats_on = -1;
+static int tc_pool_stats_on = -1;
 
 double tc_pool_stats_clock(void)
 {
