@@ -66,9 +66,9 @@ check onnx-run-bad-conv nonzero "^tensorcook onnx run: --conv fft: expected dire
 mkdir -p "$tmp/conv_w" "$tmp/conv_d"
 check onnx-run-winograd 0 "^conv: winograd$" "$bin" onnx run "$fcnn" --conv winograd --output-dir "$tmp/conv_w"
 check onnx-run-direct 0 "^conv: direct$" "$bin" onnx run "$fcnn" --output-dir "$tmp/conv_d"
-# per-node profile: the runs counted after the warm-up, the product rows with their GFLOP/s
+# per-node profile: the runs counted after the warm-up, the product rows with their GFLOP/s and CPU ms
 check onnx-run-profile 0 "^profile: 2 run(s) after a warm-up" "$bin" onnx run "$fcnn" --profile --runs 2 --output-dir "$tmp/conv_d"
-check onnx-run-profile-conv 0 "^  Conv  *\/c1\/Conv  *[0-9.]*  *[0-9.]*%  *[0-9.]*$" "$bin" onnx run "$fcnn" --profile --output-dir "$tmp/conv_d"
+check onnx-run-profile-conv 0 "^  Conv  *\/c1\/Conv  *[0-9.]*  *[0-9.]*%  *[0-9.]*  *[0-9.]*$" "$bin" onnx run "$fcnn" --profile --output-dir "$tmp/conv_d"
 check onnx-run-bad-runs nonzero "^tensorcook onnx run: --runs 0: expected a count from 1 to 1000000$" "$bin" onnx run "$fcnn" --runs 0
 check classify-bad-precision nonzero "^tensorcook classify: --precision half: expected fp32, bf16 or int8$" "$bin" classify --model resnet50 --precision half
 
