@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TOP_NODES 15
+#define TOP_NODES 15 /* TENSORCOOK_PROFILE_TOP=N lists N instead */
 
 typedef struct {
     const char *op;
@@ -64,23 +64,29 @@ void onnx_print_profile(const tc_onnx_model *m, int runs, FILE *f)
     fprintf(f, "profile: %d run(s) after a warm-up: %.2f ms per run in %d nodes (%.2f ms CPU); products %.1f GFLOP/s\n",
             runs, total * per, ran, total_cpu * per, flop_seconds > 0 ? flops / flop_seconds * 1e-9 : 0);
     qsort(ops, (size_t)n_ops, sizeof *ops, op_cmp);
-    fprintf(f, "%-24s %6s %10s %7s %8s\n", "operator", "nodes", "ms/run", "share", "GFLOP/s");
+    /* CPU ms: all threads' CPU time in the node (on a loaded machine, where
+     * wall time counts other processes' turns, the figure to compare) */
+    fprintf(f, "%-24s %6s %10s %7s %8s %10s\n", "operator", "nodes", "ms/run", "share", "GFLOP/s", "CPU ms");
     for (int k = 0; k < n_ops; k++) {
         fprintf(f, "%-24s %6d %10.3f %6.1f%%", ops[k].op, ops[k].nodes, ops[k].seconds * per,
                 total > 0 ? 100 * ops[k].seconds / total : 0);
         rate(f, ops[k].flops, ops[k].seconds);
+        fprintf(f, " %10.3f", ops[k].cpu_seconds * per);
         fputc('\n', f);
     }
     sort_model = m;
     qsort(order, (size_t)ran, sizeof *order, node_cmp);
+    const char *top_env = getenv("TENSORCOOK_PROFILE_TOP");
+    const int top = top_env && atoi(top_env) > 0 ? atoi(top_env) : TOP_NODES;
     fprintf(f, "slowest nodes:\n");
-    for (int r = 0; r < ran && r < TOP_NODES; r++) {
+    for (int r = 0; r < ran && r < top; r++) {
         const int i = order[r];
         const tc_onnx_node_profile p = tc_onnx_node_profile_of(m, i);
         const char *name = tc_onnx_node_name(m, i);
         fprintf(f, "  %-14s %-40.40s %10.3f %6.1f%%", tc_onnx_node_op(m, i), name[0] ? name : "(unnamed)",
                 p.seconds * per, total > 0 ? 100 * p.seconds / total : 0);
         rate(f, p.flops, p.seconds);
+        fprintf(f, " %10.3f", p.cpu_seconds * per);
         fputc('\n', f);
     }
     free(ops);

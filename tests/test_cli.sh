@@ -70,9 +70,9 @@ check onnx-run-direct 0 "^conv: direct, winograd for 0 of 7 Conv runs$" "$bin" o
 check onnx-run-auto 0 "^conv: auto, winograd for [1-9][0-9]* of 7 Conv runs$" "$bin" onnx run "$fcnn" --output-dir "$tmp/conv_a"
 cmp -s "$tmp/conv_w/output_0.pb" "$tmp/conv_a/output_0.pb" || { echo "FAIL onnx-run-auto: not --conv winograd's output"; failed=$((failed + 1)); }
 cmp -s "$tmp/conv_d/output_0.pb" "$tmp/conv_a/output_0.pb" && { echo "FAIL onnx-run-auto: the direct path's bits (did Winograd run?)"; failed=$((failed + 1)); }
-# per-node profile: the runs counted after the warm-up, the product rows with their GFLOP/s
+# per-node profile: the runs counted after the warm-up, the product rows with their GFLOP/s and CPU ms
 check onnx-run-profile 0 "^profile: 2 run(s) after a warm-up" "$bin" onnx run "$fcnn" --profile --runs 2 --output-dir "$tmp/conv_d"
-check onnx-run-profile-conv 0 "^  Conv  *\/c1\/Conv  *[0-9.]*  *[0-9.]*%  *[0-9.]*$" "$bin" onnx run "$fcnn" --profile --output-dir "$tmp/conv_d"
+check onnx-run-profile-conv 0 "^  Conv  *\/c1\/Conv  *[0-9.]*  *[0-9.]*%  *[0-9.]*  *[0-9.]*$" "$bin" onnx run "$fcnn" --profile --output-dir "$tmp/conv_d"
 check onnx-run-bad-runs nonzero "^tensorcook onnx run: --runs 0: expected a count from 1 to 1000000$" "$bin" onnx run "$fcnn" --runs 0
 check classify-bad-precision nonzero "^tensorcook classify: --precision half: expected fp32, bf16 or int8$" "$bin" classify --model resnet50 --precision half
 

@@ -25,6 +25,15 @@ static const ep_case cases[] = {
     {"depthwise", 2, 10, 9, 35, 3, 35, 2, 35},
     {"depthwise m2", 2, 6, 7, 5, 3, 10, 1, 5},
     {"groups", 2, 8, 8, 12, 3, 18, 1, 3},
+    /* a wide residual (F > 192) on each part's row blocks, in the product's
+     * region: 1x1 over several MC blocks and two K blocks, 1x1 on a 7x7 map
+     * (B read in place, few rows), 3x3 patch runs; a tile epilogue inside
+     * the runs' product */
+    {"1x1 wide residual", 1, 20, 20, 288, 1, 208, 1, 1},
+    {"1x1 7x7 wide residual", 1, 7, 7, 96, 1, 260, 1, 1},
+    {"3x3 runs wide residual", 1, 16, 16, 32, 3, 200, 1, 1},
+    {"3x3 runs tile epilogue", 1, 12, 12, 48, 3, 40, 1, 1},
+    {"3x3 runs 2 tiles wide residual", 1, 36, 36, 16, 3, 196, 1, 1},
 };
 
 static tc_tensor *separate(tc_tensor *x, tc_tensor *w, tc_tensor *b, const tc_conv_params *p)

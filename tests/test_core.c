@@ -597,7 +597,7 @@ static void gemm_runs_match_the_matrix_bit_for_bit(void **state)
                     const bool pooled = t == 2;
                     if (pooled) tc_gemm_b(false, m, 1, mat->data, k, &pb, bi, 0, want->data, ldc);
                     else tc_gemm_serial_b(false, m, 1, mat->data, k, &pb, bi, 0, want->data, ldc);
-                    const bool took = tc_gemm_b_runs(pooled, m, &ar, &pb, bi, got->data, ldc);
+                    const bool took = tc_gemm_b_runs(pooled, m, &ar, &pb, bi, got->data, ldc, NULL, NULL, false);
                     if (tc_isa() == TC_ISA_GENERIC || m == 1) { /* not our packed kernel (generic: OpenBLAS): refused, C untouched */
                         assert_false(took);
                         assert_memory_equal(got->data, c0->data, bytes);
@@ -863,8 +863,8 @@ static void few_rows_b_in_place_matches_packed_b_bit_for_bit(void **state)
                     const tc_gemm_a_runs ar = {case_runs6, &rc, k / 3};
                     memcpy(want->data, c0->data, bytes);
                     memcpy(got->data, c0->data, bytes);
-                    const bool took_packed = tc_gemm_b_runs(t == 2, m, &ar, &packed, bias->data, want->data, ldc);
-                    const bool took_rows = tc_gemm_b_runs(t == 2, m, &ar, &rows, bias->data, got->data, ldc);
+                    const bool took_packed = tc_gemm_b_runs(t == 2, m, &ar, &packed, bias->data, want->data, ldc, NULL, NULL, false);
+                    const bool took_rows = tc_gemm_b_runs(t == 2, m, &ar, &rows, bias->data, got->data, ldc, NULL, NULL, false);
                     assert_true(took_packed == took_rows);
                     assert_true(took_rows == (tc_isa() != TC_ISA_GENERIC)); /* our packed GEMM runs AVX2 and AVX-512 */
                     if (memcmp(want->data, got->data, bytes))
@@ -913,6 +913,43 @@ void fn(void *c, int64_t b, int64_t e)
 {
     int *h = *(int **)c;
     for (int64_t i = b; i < e; i++) h[i]++;
+}
+
+/* Back-to-back regions of 1 to 7 chunks on 2 to 4 threads (workers
+ * outside a job while the next is published, hand-overs without the lock;
+ * test_core_nospin runs it with every wait asleep): each call returns only
+ * once all its chunks have run, and their writes are seen. */
+typedef struct {
+    int round;
+    int stamp[8];
+    long total;
+} handover_ctx;
+
+static void handover_fn(void *c, int64_t b, int64_t e)
+{
+    handover_ctx *h = c;
+    for (int64_t i = b; i < e; i++) h->stamp[i] = h->round;
+    __atomic_add_fetch(&h->total, (long)(e - b), __ATOMIC_RELAXED);
+}
+
+static void parallel_for_back_to_back(void **state)
+{
+    (void)state;
+    const int threads0 = tc_num_threads();
+    for (int t = 2; t <= 4; t++) {
+        tc_set_num_threads(t);
+        handover_ctx h = {0};
+        long want = 0;
+        for (int r = 1; r <= 3000; r++) {
+            const int n = 1 + r % 7;
+            h.round = r;
+            tc_parallel_for(n, 1, handover_fn, &h);
+            want += n;
+            assert_int_equal(__atomic_load_n(&h.total, __ATOMIC_RELAXED), want);
+            for (int i = 0; i < n; i++) assert_int_equal(h.stamp[i], r);
+        }
+    }
+    tc_set_num_threads(threads0);
 }
 
 static void tape_semantics(void **state)
@@ -1030,6 +1067,7 @@ int main(void)
         cmocka_unit_test(narrow_edge_kernel_matches_full_tile_bit_for_bit),
         cmocka_unit_test(isa_selection_is_checked),
         cmocka_unit_test(parallel_for_covers_range_once),
+        cmocka_unit_test(parallel_for_back_to_back),
         cmocka_unit_test(tape_semantics),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

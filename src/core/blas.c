@@ -318,32 +318,39 @@ void tc_gemm_b(bool trans_a, int64_t m, tc_scalar alpha, const tc_scalar *a, int
 }
 
 bool tc_gemm_b_tiles(int64_t m, const tc_scalar *a, int64_t lda, const tc_gemm_b_panel *pb, const tc_scalar *bias,
-                     tc_scalar *c, int64_t ldc, tc_gemm_tile_fn fn, void *ctx)
+                     tc_scalar *c, int64_t ldc, tc_gemm_tile_fn fn, void *ctx, bool per_part)
 {
 #ifndef TC_DOUBLE
-    const tc_sgemm_kernel_info *own = pb->lowp ? NULL : prepacked_for(pb, m);
-    if (!own) return false;
-    const tc_sgemm_tile_ep ep = {fn, ctx};
-    tc_sgemm_packed_pb_ep(own, tc_num_threads(), m, pb->n, pb->k, a, lda, pb->packed, bias, c, ldc, &ep);
+    if (pb->lowp) return false;
+    const tc_sgemm_tile_ep ep = {fn, ctx, per_part};
+    const tc_sgemm_kernel_info *own = prepacked_for(pb, m);
+    if (own) {
+        tc_sgemm_packed_pb_ep(own, tc_num_threads(), m, pb->n, pb->k, a, lda, pb->packed, bias, c, ldc, &ep);
+        return true;
+    }
+    if (!per_part || pb->tb || !(own = in_place_for(pb, m))) return false;
+    tc_sgemm_packed_bias_ep(own, tc_num_threads(), m, pb->n, pb->k, a, lda, pb->b, pb->ldb, bias, c, ldc, &ep);
     return true;
 #else
-    (void)m, (void)a, (void)lda, (void)pb, (void)bias, (void)c, (void)ldc, (void)fn, (void)ctx;
+    (void)m, (void)a, (void)lda, (void)pb, (void)bias, (void)c, (void)ldc, (void)fn, (void)ctx, (void)per_part;
     return false;
 #endif
 }
 
 bool tc_gemm_b_runs(bool pooled, int64_t m, const tc_gemm_a_runs *a, const tc_gemm_b_panel *pb,
-                    const tc_scalar *bias, tc_scalar *c, int64_t ldc)
+                    const tc_scalar *bias, tc_scalar *c, int64_t ldc, tc_gemm_tile_fn fn, void *ctx, bool per_part)
 {
 #ifndef TC_DOUBLE
     const tc_sgemm_kernel_info *own = prepacked_for(pb, m), *inp = own ? NULL : in_place_for(pb, m);
+    const tc_sgemm_tile_ep ep = {fn, ctx, per_part};
+    const int threads = pooled ? tc_num_threads() : 1;
     if (inp && !pb->tb && inp->pack_a6r && a->run_len > 0 && pb->k % a->run_len == 0)
-        return tc_sgemm_packed_runs_b(inp, pooled ? tc_num_threads() : 1, m, pb->n, pb->k, a, pb->b, pb->ldb, bias, c,
-                                      ldc);
+        return tc_sgemm_packed_runs_ep(inp, threads, m, pb->n, pb->k, a, NULL, pb->b, pb->ldb, bias, c, ldc,
+                                       fn ? &ep : NULL);
     if (!own || !own->pack_a6r || a->run_len <= 0 || pb->k % a->run_len != 0) return false;
-    return tc_sgemm_packed_runs(own, pooled ? tc_num_threads() : 1, m, pb->n, pb->k, a, pb->packed, bias, c, ldc);
+    return tc_sgemm_packed_runs_ep(own, threads, m, pb->n, pb->k, a, pb->packed, NULL, 0, bias, c, ldc, fn ? &ep : NULL);
 #else
-    (void)pooled, (void)m, (void)a, (void)pb, (void)bias, (void)c, (void)ldc;
+    (void)pooled, (void)m, (void)a, (void)pb, (void)bias, (void)c, (void)ldc, (void)fn, (void)ctx, (void)per_part;
     return false;
 #endif
 }

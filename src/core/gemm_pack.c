@@ -414,6 +414,7 @@ static void run_parts(void *ctx, int64_t t0, int64_t t1)
     const int64_t nc_strips = GEMM_NC / nr;
     float tile[64 * 64];
     const float *rtab[d->runs_in_place ? GEMM_MC_TILES : 1][RUNS_BLOCK_MAX][6];
+    const tc_sgemm_tile_ep *tile_ep = d->ep && !d->ep->per_part ? d->ep : NULL;
     for (int64_t t = t0; t < t1; t++) {
         const int64_t tr = t / d->tn, tcol = t % d->tn;
         const int64_t r0 = d->mstrips * tr / d->tm, r1 = d->mstrips * (tr + 1) / d->tm;
@@ -458,7 +459,7 @@ static void run_parts(void *ctx, int64_t t0, int64_t t1)
                                 else if (ua) (d->ta ? d->kern->kernel_uat : d->kern->kernel_ua)(kc, arow, d->lda, bt, ct, d->ldc,
                                                                                          d->alpha, d->beta, first);
                                 else d->kern->kernel(kc, at, bt, ct, d->ldc, d->alpha, d->beta, first);
-                                if (last && d->ep) d->ep->fn(d->ep->ctx, ct, d->ldc, is, mr, j0 + js, nr);
+                                if (last && tile_ep) tile_ep->fn(d->ep->ctx, ct, d->ldc, is, mr, j0 + js, nr);
                             } else if (h == mr && d->kern->kernel_nw && !rt) {
                                 /* right edge tile of a full strip: straight into C (masked; A
                                  * packed or in place, not as runs: those take the tile copy) */
@@ -467,7 +468,7 @@ static void run_parts(void *ctx, int64_t t0, int64_t t1)
                                 const float *a_nw = ua ? arow : at;
                                 const int64_t si = !ua ? 1 : d->ta ? 1 : d->lda, sq = !ua ? mr : d->ta ? d->lda : 1;
                                 d->kern->kernel_nw(kc, a_nw, si, sq, bt, ct, d->ldc, d->alpha, d->beta, first, (int)w);
-                                if (last && d->ep) d->ep->fn(d->ep->ctx, ct, d->ldc, is, h, j0 + js, w);
+                                if (last && tile_ep) tile_ep->fn(d->ep->ctx, ct, d->ldc, is, h, j0 + js, w);
                             } else {
                                 /* edge tile: the same kernel on a full tile copy, so
                                  * edge elements get the same operations as inner ones */
@@ -481,10 +482,12 @@ static void run_parts(void *ctx, int64_t t0, int64_t t1)
                                 else d->kern->kernel(kc, at, bt, tile, nr, d->alpha, d->beta, first);
                                 /* row copies (element by element this was 4% of MobileNet-v2, F = 24 and 144) */
                                 for (int64_t i = 0; i < h; i++) memcpy(ct + i * d->ldc, tile + i * nr, (size_t)w * sizeof(float));
-                                if (last && d->ep) d->ep->fn(d->ep->ctx, ct, d->ldc, is, h, j0 + js, w);
+                                if (last && tile_ep) tile_ep->fn(d->ep->ctx, ct, d->ldc, is, h, j0 + js, w);
                             }
                         }
                     }
+                    /* per_part: the MC x NC block just finished (in this core's L2), streamed */
+                    if (last && d->ep && !tile_ep) d->ep->fn(d->ep->ctx, d->c + i0 * d->ldc + j0, d->ldc, i0, i1 - i0, j0, nc);
                 }
             }
         }
@@ -687,6 +690,22 @@ bool tc_sgemm_packed_runs(const tc_sgemm_kernel_info *kern, int threads, int64_t
 {
     if (!kern->pack_a6r || kern->mr != 6 || !bpk) return false;
     return sgemm_drive(kern, threads, false, false, m, n, k, 1, NULL, 0, NULL, 0, bpk, bias, ar, 0, c, ldc, NULL);
+}
+
+void tc_sgemm_packed_bias_ep(const tc_sgemm_kernel_info *kern, int threads, int64_t m, int64_t n, int64_t k,
+                             const float *a, int64_t lda, const float *b, int64_t ldb, const float *bias, float *c,
+                             int64_t ldc, const tc_sgemm_tile_ep *ep)
+{
+    sgemm_drive(kern, threads, false, false, m, n, k, 1, a, lda, b, ldb, NULL, bias, NULL, 0, c, ldc, ep);
+}
+
+bool tc_sgemm_packed_runs_ep(const tc_sgemm_kernel_info *kern, int threads, int64_t m, int64_t n, int64_t k,
+                             const tc_gemm_a_runs *ar, const float *bpk, const float *b, int64_t ldb,
+                             const float *bias, float *c, int64_t ldc, const tc_sgemm_tile_ep *ep)
+{
+    if (!kern->pack_a6r || kern->mr != 6 || (!bpk && !b)) return false;
+    return sgemm_drive(kern, threads, false, false, m, n, k, 1, NULL, 0, bpk ? NULL : b, ldb, bpk, bias, ar, 0, c,
+                       ldc, ep);
 }
 
 bool tc_sgemm_packed_runs_b(const tc_sgemm_kernel_info *kern, int threads, int64_t m, int64_t n, int64_t k,

@@ -148,6 +148,11 @@ void tc_sgemm_packed_pb(const tc_sgemm_kernel_info *kern, int threads, bool tran
 typedef struct {
     void (*fn)(void *ctx, float *c, int64_t ldc, int64_t row, int64_t h, int64_t col, int64_t w);
     void *ctx;
+    /* true: fn once on each part's whole block of C after its last K block
+     * (a residual read row by row, F apart, cost more per 6-row tile than
+     * a streaming pass; a part's block streams, in the same parallel region
+     * as its product, while it is in that core's cache) */
+    bool per_part;
 } tc_sgemm_tile_ep;
 /* tc_sgemm_packed_pb (not transposed, alpha 1, beta 0), then ep on every
  * tile of C: the bits of the product followed by ep over all of C. */
@@ -164,6 +169,14 @@ bool tc_sgemm_packed_runs(const tc_sgemm_kernel_info *kern, int threads, int64_t
                           const struct tc_gemm_a_runs *ar, const float *bpk, const float *bias, float *c, int64_t ldc);
 /* tc_sgemm_packed_runs with op(B) = b (k x n, row-major, ldb) not packed
  * before: the bits of tc_sgemm_packed_runs on tc_sgemm_pack_b's strips. */
+/* tc_sgemm_packed_bias (alpha 1, beta 0, not transposed) then ep, as tc_sgemm_packed_pb_ep */
+void tc_sgemm_packed_bias_ep(const tc_sgemm_kernel_info *kern, int threads, int64_t m, int64_t n, int64_t k,
+                             const float *a, int64_t lda, const float *b, int64_t ldb, const float *bias, float *c,
+                             int64_t ldc, const tc_sgemm_tile_ep *ep);
+/* tc_sgemm_packed_runs / _runs_b, then ep (NULL: none), as tc_sgemm_packed_pb_ep */
+bool tc_sgemm_packed_runs_ep(const tc_sgemm_kernel_info *kern, int threads, int64_t m, int64_t n, int64_t k,
+                             const struct tc_gemm_a_runs *ar, const float *bpk, const float *b, int64_t ldb,
+                             const float *bias, float *c, int64_t ldc, const tc_sgemm_tile_ep *ep);
 bool tc_sgemm_packed_runs_b(const tc_sgemm_kernel_info *kern, int threads, int64_t m, int64_t n, int64_t k,
                             const struct tc_gemm_a_runs *ar, const float *b, int64_t ldb, const float *bias, float *c,
                             int64_t ldc);

@@ -140,16 +140,20 @@ typedef struct tc_gemm_a_runs {
  * false, with nothing done, where that product would not run our packed
  * kernel (other ISAs, m == 1, no pack memory): the caller then builds the
  * matrix and calls those. */
+typedef void (*tc_gemm_tile_fn)(void *ctx, tc_scalar *c, int64_t ldc, int64_t row, int64_t h, int64_t col, int64_t w);
+/* fn (NULL: none) and per_part as tc_gemm_b_tiles' below */
 bool tc_gemm_b_runs(bool pooled, int64_t m, const tc_gemm_a_runs *a, const tc_gemm_b_panel *pb,
-                    const tc_scalar *bias, tc_scalar *c, int64_t ldc);
+                    const tc_scalar *bias, tc_scalar *c, int64_t ldc, tc_gemm_tile_fn fn, void *ctx, bool per_part);
 /* C = A B + bias (A m x k row-major, B the panel, alpha 1, beta 0) as
  * tc_gemm_b, then fn(ctx, c at (row, col), ldc, row, h, col, w) on each
  * finished tile of C while it is in cache (fn must act on each element
- * alone): false, with nothing done, where that product would not run our
- * packed float kernel (the caller then calls tc_gemm_b and its own pass). */
-typedef void (*tc_gemm_tile_fn)(void *ctx, tc_scalar *c, int64_t ldc, int64_t row, int64_t h, int64_t col, int64_t w);
+ * alone), or with per_part on each finished block of rows of a part (up to
+ * 144 x 2048, streamed in the product's own parallel region): false, with
+ * nothing done, where that product would not run our packed float kernel
+ * (the caller then calls tc_gemm_b and its own pass). per_part also takes
+ * a B left in place (few rows), whose parts call fn once each anyway. */
 bool tc_gemm_b_tiles(int64_t m, const tc_scalar *a, int64_t lda, const tc_gemm_b_panel *pb, const tc_scalar *bias,
-                     tc_scalar *c, int64_t ldc, tc_gemm_tile_fn fn, void *ctx);
+                     tc_scalar *c, int64_t ldc, tc_gemm_tile_fn fn, void *ctx, bool per_part);
 /* Whether tc_gemm_prepare_b packs (our own kernel is in use): then a B
  * shared by many products costs one packing, whatever their number. */
 bool tc_gemm_packs_b(void);

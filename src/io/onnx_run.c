@@ -1,6 +1,7 @@
 /* The ONNX interpreter: runs the nodes in topological order, each through
  * its translation into tensorcook operations (so the tape records them and
  * gradients flow through imported graphs). */
+#include "core/threads_stats.h"
 #include "onnx_block.h"
 #include "onnx_run.h"
 
@@ -391,7 +392,10 @@ tc_status tc_onnx_run_graph(tc_onnx_model *m, int n_inputs, tc_tensor *const *in
             out_dt[i] = nd->n_in ? in_dt[0] : TC_ONNX_FLOAT;
         }
         double wall0 = 0, cpu0 = 0;
-        if (m->profile) tc_onnx_profile_clock(&wall0, &cpu0);
+        if (m->profile) {
+            tc_onnx_profile_clock(&wall0, &cpu0);
+            if (tc_pool_stats_enabled()) tc_pool_stats_tag(nd->proto->name); /* the pool's time per node */
+        }
         tc_onnx_live_node_begin(live);
         tc_status s = nd->op->fn(&c, nd, nd->n_in, in, nd->n_out, out);
         tc_onnx_live_node_end(live, s == TC_OK, nd->n_out, out);

@@ -128,13 +128,35 @@ static void patch_runs6(const void *ctx, int64_t i0, int64_t t0, int64_t nt, con
 /* Y rows [r0, r1) of group g (y at row r0, group offset applied) from the
  * patch runs: false where tc_gemm_b_runs does not take them (then nothing
  * was done). */
+/* The epilogue inside the product: on each tile, or, with a residual of
+ * more than 192 channels, on each finished block of a part's rows (rows
+ * 6 at a time F apart cost more than a streaming pass: ResNet-50 at batch
+ * 8, 3.9% of the run against 2.0%; a part's 144-row block streams from its
+ * core's L2, in the product's parallel region instead of a second one). */
+static bool ep_per_part(const conv_plan *p) { return p->ep.res && p->F > 192; }
+
+/* tc_conv_epilogue_tile on rows of a product that starts at batch row r0 */
+typedef struct {
+    const conv_plan *p;
+    int64_t r0;
+} ep_from;
+
+static void epilogue_from(void *ctx, tc_scalar *c, int64_t ldc, int64_t row, int64_t h, int64_t col, int64_t w)
+{
+    const ep_from *e = ctx;
+    tc_conv_epilogue_tile((void *)e->p, c, ldc, e->r0 + row, h, col, w);
+}
+
 static bool forward_runs(const conv_plan *p, bool pooled, int64_t g, int64_t r0, int64_t r1, const tc_gemm_b_panel *wp,
-                         const tc_scalar *bias, const tc_scalar *zeros, const patch_tap *taps, tc_scalar *y)
+                         const tc_scalar *bias, const tc_scalar *zeros, const patch_tap *taps, tc_scalar *y, bool ep)
 {
     if (!zeros || !taps) return false;
     const patch_runs pr = {p, g, r0, r1 - r0, zeros, taps};
     const tc_gemm_a_runs ar = {patch_runs6, &pr, p->Cg};
-    return tc_gemm_b_runs(pooled, r1 - r0, &ar, wp, bias, y, p->F);
+    /* ep: the epilogue of rows r0.. inside the product (one parallel region, not two) */
+    const ep_from e = {p, r0};
+    return ep ? tc_gemm_b_runs(pooled, r1 - r0, &ar, wp, bias, y, p->F, epilogue_from, (void *)&e, ep_per_part(p))
+              : tc_gemm_b_runs(pooled, r1 - r0, &ar, wp, bias, y, p->F, NULL, NULL, false);
 }
 
 /* d[0..n) += s[0..n): blocks of 16 so that -O2's cheap vectoriser takes the loop */
@@ -271,7 +293,7 @@ static void forward_units(void *ctx, int64_t lo, int64_t hi)
         tc_scalar *y = j->y + r0 * p->F;
         for (int64_t g = 0; g < p->groups; g++) {
             const tc_scalar *bg = j->bias ? j->bias + g * p->Fg : NULL;
-            if (forward_runs(p, false, g, r0, r1, &j->wp[g], bg, j->zeros, j->taps, y + g * p->Fg)) continue;
+            if (forward_runs(p, false, g, r0, r1, &j->wp[g], bg, j->zeros, j->taps, y + g * p->Fg, false)) continue;
             if (p->patches) P = p->patches + (g * rows + r0) * p->K;
             im2col_tile(p, g, r0, r1, P);
             tc_gemm_serial_b(false, r1 - r0, 1, P, p->K, &j->wp[g], bg, 0, y + g * p->Fg, p->F);
@@ -291,12 +313,11 @@ bool tc_conv_forward_kernel(const conv_plan *p, const tc_scalar *bias, tc_scalar
             wp = &own;
         }
         /* the epilogue on each GEMM tile as it is finished (a pass after the
-         * product re-read the output: 3-4% of MobileNet-v2). A residual only
-         * for narrow outputs: with F >= 256 its rows, read 6 at a time F
-         * apart, cost more than the streaming pass (ResNet-50 at batch 8:
-         * 3.9% of the run against 2.0%; MobileNet-v2, F <= 160: 0.4 against 1.0) */
-        if (tc_conv_has_epilogue(p) && (!p->ep.res || p->F <= 192) &&
-            tc_gemm_b_tiles(rows, p->x, p->K, wp, bias, y, p->F, tc_conv_epilogue_tile, (void *)p))
+         * product re-read the output: 3-4% of MobileNet-v2), or with a wide
+         * residual on each part's row blocks (ep_per_part; MobileNet-v2,
+         * F <= 160: 0.4% against 1.0 for the pass) */
+        if (tc_conv_has_epilogue(p) &&
+            tc_gemm_b_tiles(rows, p->x, p->K, wp, bias, y, p->F, tc_conv_epilogue_tile, (void *)p, ep_per_part(p)))
             return true;
         tc_gemm_b(false, rows, 1, p->x, p->K, wp, bias, 0, y, p->F);
         tc_conv_epilogue_all(p, y);
@@ -330,9 +351,13 @@ bool tc_conv_forward_kernel(const conv_plan *p, const tc_scalar *bias, tc_scalar
     for (int64_t u = 0; u < ntiles; u++) {
         int64_t r0 = u * rows_t, r1 = r0 + rows_t < rows ? r0 + rows_t : rows;
         tc_scalar *yt = y + r0 * p->F, *P = j.scratch;
+        /* one group: the epilogue inside the product's region (at batch 1
+         * on 2 threads each region costs a hand-over both ways) */
+        const bool ep = p->groups == 1 && tc_conv_has_epilogue(p);
+        if (ep && forward_runs(p, true, 0, r0, r1, &j.wp[0], bias, j.zeros, j.taps, yt, true)) continue;
         for (int64_t g = 0; g < p->groups; g++) {
             const tc_scalar *bg = bias ? bias + g * p->Fg : NULL;
-            if (forward_runs(p, true, g, r0, r1, &j.wp[g], bg, j.zeros, j.taps, yt + g * p->Fg)) continue;
+            if (forward_runs(p, true, g, r0, r1, &j.wp[g], bg, j.zeros, j.taps, yt + g * p->Fg, false)) continue;
             if (p->patches) P = p->patches + (g * rows + r0) * p->K;
             im2col_parallel(p, g, r0, r1, P);
             tc_gemm_b(false, r1 - r0, 1, P, p->K, &j.wp[g], bg, 0, yt + g * p->Fg, p->F);
