@@ -8,6 +8,7 @@
  * per block) times groups of column strips, tasks shared out over the pool.
  * Each element is one kernel lane's sum over K in k order plus the same
  * epilogue, so neither the block sizes nor the thread count change a bit. */
+#include "gemm_int8_pack.h"
 #include "gemm_lowp.h"
 #include "internal.h"
 
@@ -32,11 +33,6 @@ uint16_t tc_lowp_bf16_bits(float f)
     return (uint16_t)((u + 0x7fffu + (u >> 16 & 1)) >> 16);
 }
 
-/* Round half away from zero with plain float operations (|r| <= 255.5
- * here, where r + 0.5 is exact enough never to cross an integer): the same
- * bits as a vector version would give, without a libm call per value. */
-static inline int32_t round_half_away(float r) { return (int32_t)(r + (r < 0 ? -0.5f : 0.5f)); }
-
 /* no FMA contraction of x * inv + 0.5 (a -march=native build could fuse
  * it): the AVX-512 packing rounds the product first, as here */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -50,22 +46,18 @@ void tc_lowp_quantize_row(const float *x, int64_t k, int64_t step, uint8_t *u, f
         lo = v < lo ? v : lo;
         hi = v > hi ? v : hi;
     }
-    const float s = (hi - lo) / 255.0f;
-    if (!(s > 0) || !isfinite(s)) { /* all zeros (or not finite: the product is then garbage either way) */
+    float s, inv;
+    int32_t z;
+    const bool ok = tc_lowp_row_scale(lo, hi, &s, &z, &inv);
+    *sa = s, *zp = z;
+    if (!ok) {
         for (int64_t p = 0; p < k; p++) u[p] = 0;
-        *sa = s > 0 ? s : 0;
-        *zp = 0;
         return;
     }
-    const float inv = 1.0f / s;
-    int32_t z = round_half_away(-lo * inv);
-    z = z < 0 ? 0 : z > 255 ? 255 : z;
     for (int64_t p = 0; p < k; p++) {
-        int32_t q = round_half_away(x[p * step] * inv) + z;
+        int32_t q = tc_lowp_round_half_away(x[p * step] * inv) + z;
         u[p] = (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
     }
-    *sa = s;
-    *zp = z;
 }
 
 /* ---- B panels ------------------------------------------------------------ */
@@ -132,7 +124,7 @@ tc_lowp_panel *tc_lowp_panel_new(int prec, bool trans_b, int64_t k, int64_t n, c
         int8_t *d = p->q + (col / NR) * p->kp * NR;
         int32_t sum = 0;
         for (int64_t kk = 0; kk < k; kk++) {
-            int32_t qv = round_half_away(b_at(trans_b, b, ldb, kk, col) * inv);
+            int32_t qv = tc_lowp_round_half_away(b_at(trans_b, b, ldb, kk, col) * inv);
             qv = qv < -127 ? -127 : qv > 127 ? 127 : qv;
             d[(kk / 4) * NR * 4 + (col % NR) * 4 + kk % 4] = (int8_t)qv;
             sum += qv;
