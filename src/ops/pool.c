@@ -260,13 +260,20 @@ static void avg_forward_lines(void *ctx, int64_t lo, int64_t hi)
     }
 }
 
-static void avg_backward_images(void *ctx, int64_t lo, int64_t hi)
+/* one output's share of a scatter backward: output r = (n, od, oh, ow), its
+ * cells inside the input in cs (cells of them), channels [c0, c1) */
+typedef void (*scatter_fn)(const pool_plan *p, int64_t r, int64_t od, int64_t oh, int64_t ow, const cell_scratch *cs,
+                           int64_t cells, int64_t c0, int64_t c1);
+
+/* Scatter backward (average pooling; max with int32 winners): tasks
+ * [lo, hi), task = (image, block of channels), each writing only its own
+ * part of gx, every output in order handed to `out` (inlined: one copy of
+ * this loop per pooling, with no call per output) */
+static inline __attribute__((always_inline)) void scatter_tasks(pool_plan *p, int64_t lo, int64_t hi, scatter_fn out)
 {
-    pool_plan *p = ctx;
     const int64_t C = p->C;
     const cell_scratch cs = scratch_of(p);
     for (int64_t task = lo; task < hi; task++) {
-        /* task = (image, block of channels): each writes its own part of gx */
         int64_t n = task / p->cblocks, c0 = task % p->cblocks * p->cblock;
         int64_t c1 = c0 + p->cblock < C ? c0 + p->cblock : C;
         if (p->fresh) zero_part(p, n, c0, c1);
@@ -274,17 +281,26 @@ static void avg_backward_images(void *ctx, int64_t lo, int64_t hi)
             for (int64_t oh = 0; oh < p->OH; oh++) {
                 int64_t nb = line_bases(p, n, od, oh, cs.base, cs.tbase);
                 for (int64_t ow = 0; ow < p->OW; ow++) {
-                    const tc_scalar *g = p->gy + (((n * p->OD + od) * p->OH + oh) * p->OW + ow) * C;
-                    int64_t nt = window_cells(p, nb, cs.base, cs.tbase, ow, cs.off, cs.tap);
-                    tc_scalar inv = avg_inv(p, od, oh, ow);
-                    for (int64_t i = 0; i < nt; i++) {
-                        tc_scalar *gx = p->gx + cs.off[i];
-                        for (int64_t ch = c0; ch < c1; ch++) gx[ch] += g[ch] * inv;
-                    }
+                    int64_t r = ((n * p->OD + od) * p->OH + oh) * p->OW + ow;
+                    out(p, r, od, oh, ow, &cs, window_cells(p, nb, cs.base, cs.tbase, ow, cs.off, cs.tap), c0, c1);
                 }
             }
     }
 }
+
+/* every cell of the window gets g / count */
+static inline __attribute__((always_inline)) void avg_scatter(const pool_plan *p, int64_t r, int64_t od, int64_t oh,
+                                                              int64_t ow, const cell_scratch *cs, int64_t cells,
+                                                              int64_t c0, int64_t c1)
+{
+    const tc_scalar *g = p->gy + r * p->C, inv = avg_inv(p, od, oh, ow);
+    for (int64_t i = 0; i < cells; i++) {
+        tc_scalar *gx = p->gx + cs->off[i];
+        for (int64_t ch = c0; ch < c1; ch++) gx[ch] += g[ch] * inv;
+    }
+}
+
+static void avg_backward_images(void *ctx, int64_t lo, int64_t hi) { scatter_tasks(ctx, lo, hi, avg_scatter); }
 
 /* A fresh gradient of windows that never overlap (stride >= kernel on every
  * axis: VGG's 2x2 / 2): every input cell gets at most one term, so it is
@@ -491,32 +507,21 @@ static void max_forward_lines(void *ctx, int64_t lo, int64_t hi)
     }
 }
 
-/* windows of more than 255 taps (int32 winners): tasks [lo, hi), task = (image,
- * block of channels), each scattering into its own part of gx */
-static void max_backward_images(void *ctx, int64_t lo, int64_t hi)
+/* windows of more than 255 taps (int32 winners): each output's gradient
+ * into the cells it won */
+static inline __attribute__((always_inline)) void max_scatter(const pool_plan *p, int64_t r, int64_t od, int64_t oh,
+                                                              int64_t ow, const cell_scratch *cs, int64_t cells,
+                                                              int64_t c0, int64_t c1)
 {
-    pool_plan *p = ctx;
-    const int64_t C = p->C;
-    cell_scratch cs = scratch_of(p);
-    for (int64_t task = lo; task < hi; task++) {
-        int64_t n = task / p->cblocks, c0 = task % p->cblocks * p->cblock;
-        int64_t c1 = c0 + p->cblock < C ? c0 + p->cblock : C;
-        if (p->fresh) zero_part(p, n, c0, c1);
-        for (int64_t od = 0; od < p->OD; od++)
-            for (int64_t oh = 0; oh < p->OH; oh++) {
-                int64_t nb = line_bases(p, n, od, oh, cs.base, cs.tbase);
-                for (int64_t ow = 0; ow < p->OW; ow++) {
-                    int64_t r = ((n * p->OD + od) * p->OH + oh) * p->OW + ow;
-                    int64_t cells = window_cells(p, nb, cs.base, cs.tbase, ow, cs.off, cs.tap);
-                    const tc_scalar *g = p->gy + r * C;
-                    const int32_t *am = p->idx32 + r * C;
-                    for (int64_t i = 0; i < cells; i++)
-                        for (int64_t ch = c0; ch < c1; ch++)
-                            if (am[ch] == cs.tap[i]) p->gx[cs.off[i] + ch] += g[ch];
-                }
-            }
-    }
+    (void)od, (void)oh, (void)ow;
+    const tc_scalar *g = p->gy + r * p->C;
+    const int32_t *am = p->idx32 + r * p->C;
+    for (int64_t i = 0; i < cells; i++)
+        for (int64_t ch = c0; ch < c1; ch++)
+            if (am[ch] == cs->tap[i]) p->gx[cs->off[i] + ch] += g[ch];
 }
+
+static void max_backward_images(void *ctx, int64_t lo, int64_t hi) { scatter_tasks(ctx, lo, hi, max_scatter); }
 
 /* Gather backward (one-byte winners): tasks [lo, hi) as above, each input
  * cell of the task's image and channels summing, in output order, the
