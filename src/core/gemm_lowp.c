@@ -10,6 +10,7 @@
  * epilogue, so neither the block sizes nor the thread count change a bit. */
 #include "gemm_int8_pack.h"
 #include "gemm_lowp.h"
+#include "gemv_int8.h" /* the VNNI checks */
 #include "internal.h"
 
 #include <math.h>
@@ -202,25 +203,6 @@ static const lowp_kern k_int8avx2 = {K_INT8, TC_LOWP_AVX2_I8_MR, 16, NULL, NULL,
                                      "int8-vpmaddubsw-avx2", true};
 static const lowp_kern k_int8gen = {K_INT8, GEN_MR, GEN_NR, NULL, NULL, int8_generic, "int8-generic"};
 
-/* CPUID leaf 7: subleaf 0 ECX bit 11 AVX512-VNNI, subleaf 1 EAX bit 4 AVX-VNNI */
-static int cpu_vnni = -1; /* bit 0: AVX512-VNNI, bit 1: AVX-VNNI */
-static int cpu_vnni_bits(void)
-{
-    int v = __atomic_load_n(&cpu_vnni, __ATOMIC_RELAXED);
-    if (v >= 0) return v;
-    v = 0;
-#if defined(__x86_64__)
-    unsigned a = 7, b, c = 0, d;
-    __asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
-    if (c >> 11 & 1 && tc_isa_best() == TC_ISA_AVX512) v |= 1;
-    a = 7, c = 1;
-    __asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
-    if (a >> 4 & 1 && tc_isa_best() >= TC_ISA_AVX2) v |= 2;
-#endif
-    __atomic_store_n(&cpu_vnni, v, __ATOMIC_RELAXED);
-    return v;
-}
-
 static int dot_off = -1; /* 1: never use vdpbf16ps / vpdpbusd */
 static bool dot_allowed(void)
 {
@@ -246,8 +228,8 @@ static const lowp_kern *pick(int prec)
         return &k_widegen;
     }
     const bool vnni = dot && tc_gemv_int8_vnni();
-    if (isa == TC_ISA_AVX512 && vnni && (cpu_vnni_bits() & 1)) return &k_vnni512;
-    if (isa >= TC_ISA_AVX2 && vnni && (cpu_vnni_bits() & 2)) return &k_vnni2;
+    if (isa == TC_ISA_AVX512 && vnni && tc_cpu_has_avx512vnni()) return &k_vnni512;
+    if (isa >= TC_ISA_AVX2 && vnni && tc_cpu_has_avxvnni()) return &k_vnni2;
     /* no VNNI (Haswell .. Zen 3, Skylake-X, or switched off): the same sums on AVX2 */
     if (isa >= TC_ISA_AVX2) return &k_int8avx2;
     return &k_int8gen;
