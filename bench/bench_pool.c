@@ -5,9 +5,12 @@
  * Usage: TENSORCOOK_THREADS=1 bench_pool [repeats]
  * Per shape, best of the repeats after one warm-up: forward (winners kept:
  * a gradient is to come) and backward (tc_backward_with from a gradient of
- * ones, the seed copy included, as PyTorch's y.backward(ones) is timed). */
+ * ones, the seed copy included, as PyTorch's y.backward(ones) is timed).
+ * BENCH_POOL=avg times average pooling of the same windows instead. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "shapes.h"
@@ -24,7 +27,10 @@ int main(int argc, char **argv)
 {
     int repeats = argc > 1 ? atoi(argv[1]) : 20;
     tc_rng rng = tc_rng_new(1);
-    printf("tensorcook ISA %d, %d thread(s), process CPU time\n", (int)tc_isa(), tc_num_threads());
+    const char *kind = getenv("BENCH_POOL");
+    const bool avg = kind && !strcmp(kind, "avg");
+    printf("tensorcook ISA %d, %d thread(s), %s pooling, process CPU time\n", (int)tc_isa(), tc_num_threads(),
+           avg ? "average" : "max");
     for (size_t s = 0; s < sizeof POOL_SHAPES / sizeof POOL_SHAPES[0]; s++) {
         const pool_shape *c = &POOL_SHAPES[s];
         tc_pool_params pp = {.kernel = {c->k, c->k}, .stride = {c->s, c->s}, .padding = TC_EXPLICIT,
@@ -35,7 +41,7 @@ int main(int argc, char **argv)
             tc_rng_normal(&rng, x->data, tc_numel(x), 0, 1);
             tc_set_requires_grad(x, true);
             double t = cpu_now();
-            tc_tensor *y = tc_max_pool(x, &pp);
+            tc_tensor *y = avg ? tc_avg_pool(x, &pp) : tc_max_pool(x, &pp);
             double tf = cpu_now();
             tc_tensor *g = y ? tc_full(y->ndim, y->shape, 1) : NULL;
             double tg = cpu_now();

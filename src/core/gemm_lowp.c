@@ -8,7 +8,9 @@
  * per block) times groups of column strips, tasks shared out over the pool.
  * Each element is one kernel lane's sum over K in k order plus the same
  * epilogue, so neither the block sizes nor the thread count change a bit. */
+#include "gemm_int8_pack.h"
 #include "gemm_lowp.h"
+#include "gemv_int8.h" /* the VNNI checks */
 #include "internal.h"
 
 #include <math.h>
@@ -32,11 +34,6 @@ uint16_t tc_lowp_bf16_bits(float f)
     return (uint16_t)((u + 0x7fffu + (u >> 16 & 1)) >> 16);
 }
 
-/* Round half away from zero with plain float operations (|r| <= 255.5
- * here, where r + 0.5 is exact enough never to cross an integer): the same
- * bits as a vector version would give, without a libm call per value. */
-static inline int32_t round_half_away(float r) { return (int32_t)(r + (r < 0 ? -0.5f : 0.5f)); }
-
 /* no FMA contraction of x * inv + 0.5 (a -march=native build could fuse
  * it): the AVX-512 packing rounds the product first, as here */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -50,22 +47,18 @@ void tc_lowp_quantize_row(const float *x, int64_t k, int64_t step, uint8_t *u, f
         lo = v < lo ? v : lo;
         hi = v > hi ? v : hi;
     }
-    const float s = (hi - lo) / 255.0f;
-    if (!(s > 0) || !isfinite(s)) { /* all zeros (or not finite: the product is then garbage either way) */
+    float s, inv;
+    int32_t z;
+    const bool ok = tc_lowp_row_scale(lo, hi, &s, &z, &inv);
+    *sa = s, *zp = z;
+    if (!ok) {
         for (int64_t p = 0; p < k; p++) u[p] = 0;
-        *sa = s > 0 ? s : 0;
-        *zp = 0;
         return;
     }
-    const float inv = 1.0f / s;
-    int32_t z = round_half_away(-lo * inv);
-    z = z < 0 ? 0 : z > 255 ? 255 : z;
     for (int64_t p = 0; p < k; p++) {
-        int32_t q = round_half_away(x[p * step] * inv) + z;
+        int32_t q = tc_lowp_round_half_away(x[p * step] * inv) + z;
         u[p] = (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
     }
-    *sa = s;
-    *zp = z;
 }
 
 /* ---- B panels ------------------------------------------------------------ */
@@ -132,7 +125,7 @@ tc_lowp_panel *tc_lowp_panel_new(int prec, bool trans_b, int64_t k, int64_t n, c
         int8_t *d = p->q + (col / NR) * p->kp * NR;
         int32_t sum = 0;
         for (int64_t kk = 0; kk < k; kk++) {
-            int32_t qv = round_half_away(b_at(trans_b, b, ldb, kk, col) * inv);
+            int32_t qv = tc_lowp_round_half_away(b_at(trans_b, b, ldb, kk, col) * inv);
             qv = qv < -127 ? -127 : qv > 127 ? 127 : qv;
             d[(kk / 4) * NR * 4 + (col % NR) * 4 + kk % 4] = (int8_t)qv;
             sum += qv;
@@ -210,25 +203,6 @@ static const lowp_kern k_int8avx2 = {K_INT8, TC_LOWP_AVX2_I8_MR, 16, NULL, NULL,
                                      "int8-vpmaddubsw-avx2", true};
 static const lowp_kern k_int8gen = {K_INT8, GEN_MR, GEN_NR, NULL, NULL, int8_generic, "int8-generic"};
 
-/* CPUID leaf 7: subleaf 0 ECX bit 11 AVX512-VNNI, subleaf 1 EAX bit 4 AVX-VNNI */
-static int cpu_vnni = -1; /* bit 0: AVX512-VNNI, bit 1: AVX-VNNI */
-static int cpu_vnni_bits(void)
-{
-    int v = __atomic_load_n(&cpu_vnni, __ATOMIC_RELAXED);
-    if (v >= 0) return v;
-    v = 0;
-#if defined(__x86_64__)
-    unsigned a = 7, b, c = 0, d;
-    __asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
-    if (c >> 11 & 1 && tc_isa_best() == TC_ISA_AVX512) v |= 1;
-    a = 7, c = 1;
-    __asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
-    if (a >> 4 & 1 && tc_isa_best() >= TC_ISA_AVX2) v |= 2;
-#endif
-    __atomic_store_n(&cpu_vnni, v, __ATOMIC_RELAXED);
-    return v;
-}
-
 static int dot_off = -1; /* 1: never use vdpbf16ps / vpdpbusd */
 static bool dot_allowed(void)
 {
@@ -254,8 +228,8 @@ static const lowp_kern *pick(int prec)
         return &k_widegen;
     }
     const bool vnni = dot && tc_gemv_int8_vnni();
-    if (isa == TC_ISA_AVX512 && vnni && (cpu_vnni_bits() & 1)) return &k_vnni512;
-    if (isa >= TC_ISA_AVX2 && vnni && (cpu_vnni_bits() & 2)) return &k_vnni2;
+    if (isa == TC_ISA_AVX512 && vnni && tc_cpu_has_avx512vnni()) return &k_vnni512;
+    if (isa >= TC_ISA_AVX2 && vnni && tc_cpu_has_avxvnni()) return &k_vnni2;
     /* no VNNI (Haswell .. Zen 3, Skylake-X, or switched off): the same sums on AVX2 */
     if (isa >= TC_ISA_AVX2) return &k_int8avx2;
     return &k_int8gen;

@@ -20,6 +20,21 @@
 
 #define LDW(o) _mm256_load_si256((const __m256i *)(w + (o)))
 
+/* the dot kernels' eight sums: lane l of sum c is column 8c + l */
+static inline __attribute__((always_inline)) void store_sums(int32_t *acc, __m256i a0, __m256i a1, __m256i a2,
+                                                             __m256i a3, __m256i a4, __m256i a5, __m256i a6,
+                                                             __m256i a7)
+{
+    _mm256_storeu_si256((__m256i *)acc, a0);
+    _mm256_storeu_si256((__m256i *)(acc + 8), a1);
+    _mm256_storeu_si256((__m256i *)(acc + 16), a2);
+    _mm256_storeu_si256((__m256i *)(acc + 24), a3);
+    _mm256_storeu_si256((__m256i *)(acc + 32), a4);
+    _mm256_storeu_si256((__m256i *)(acc + 40), a5);
+    _mm256_storeu_si256((__m256i *)(acc + 48), a6);
+    _mm256_storeu_si256((__m256i *)(acc + 56), a7);
+}
+
 __attribute__((target("avxvnni"))) void tc_gemv_i8dot_panel_avxvnni(const int8_t *w, const uint8_t *xu, int64_t k4,
                                                                    int32_t *acc)
 {
@@ -37,14 +52,7 @@ __attribute__((target("avxvnni"))) void tc_gemv_i8dot_panel_avxvnni(const int8_t
         a6 = _mm256_dpbusd_avx_epi32(a6, x, LDW(192));
         a7 = _mm256_dpbusd_avx_epi32(a7, x, LDW(224));
     }
-    _mm256_storeu_si256((__m256i *)acc, a0);
-    _mm256_storeu_si256((__m256i *)(acc + 8), a1);
-    _mm256_storeu_si256((__m256i *)(acc + 16), a2);
-    _mm256_storeu_si256((__m256i *)(acc + 24), a3);
-    _mm256_storeu_si256((__m256i *)(acc + 32), a4);
-    _mm256_storeu_si256((__m256i *)(acc + 40), a5);
-    _mm256_storeu_si256((__m256i *)(acc + 48), a6);
-    _mm256_storeu_si256((__m256i *)(acc + 56), a7);
+    store_sums(acc, a0, a1, a2, a3, a4, a5, a6, a7);
 }
 
 /* xs = the four input bytes as signed xq (xu - 128: the top bit flipped),
@@ -62,15 +70,7 @@ void tc_gemv_i8dot_panel_avx2(const int8_t *w, const uint8_t *xu, int64_t k4, in
         const __m256i xs = _mm256_xor_si256(_mm256_set1_epi32(u), top), xa = _mm256_abs_epi8(xs);
         SDOT(0, 0), SDOT(1, 32), SDOT(2, 64), SDOT(3, 96), SDOT(4, 128), SDOT(5, 160), SDOT(6, 192), SDOT(7, 224);
     }
-    /* lane l of sum c is column 8c + l */
-    _mm256_storeu_si256((__m256i *)acc, a0);
-    _mm256_storeu_si256((__m256i *)(acc + 8), a1);
-    _mm256_storeu_si256((__m256i *)(acc + 16), a2);
-    _mm256_storeu_si256((__m256i *)(acc + 24), a3);
-    _mm256_storeu_si256((__m256i *)(acc + 32), a4);
-    _mm256_storeu_si256((__m256i *)(acc + 40), a5);
-    _mm256_storeu_si256((__m256i *)(acc + 48), a6);
-    _mm256_storeu_si256((__m256i *)(acc + 56), a7);
+    store_sums(acc, a0, a1, a2, a3, a4, a5, a6, a7);
 }
 
 #define ROW(v, h) _mm256_cvtepi32_ps(_mm256_srai_epi32(_mm256_slli_epi32((v), 24 - 8 * (h)), 24))

@@ -12,10 +12,10 @@
 #include "tensorcook/autograd.h"
 #include "tensorcook/ops.h"
 #include "tensorcook/io.h"
+#include "mismatch_list.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -373,52 +373,26 @@ tc_status tc_checkpoint_put_model(tc_checkpoint *ck, const tc_model *m, tc_optim
     return TC_OK;
 }
 
-/* Appends "; text" to the message while it fits, else counts what was left out. */
-typedef struct {
-    char msg[900];
-    size_t used;
-    int n, left_out;
-} mismatches;
-
-static void mismatch(mismatches *mm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void mismatch(mismatches *mm, const char *fmt, ...)
-{
-    char item[600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(item, sizeof item, fmt, ap);
-    va_end(ap);
-    mm->n++;
-    size_t len = strlen(item);
-    if (mm->used + len + 3 >= sizeof mm->msg) {
-        mm->left_out++;
-        return;
-    }
-    memcpy(mm->msg + mm->used, "; ", 2);
-    memcpy(mm->msg + mm->used + 2, item, len + 1);
-    mm->used += len + 2;
-}
-
 tc_status tc_checkpoint_get_model(const tc_checkpoint *ck, tc_model *m, tc_optimizer *opt)
 {
     if (!ck || !m) return tc_error(TC_ERR_ARG, "checkpoint_get_model: NULL %s", ck ? "model" : "checkpoint");
     /* first list every mismatch, then change nothing unless there is none */
-    mismatches mm = {0};
+    tc_mismatches mm = {0};
     char a[TC_SHAPE_STR_MAX], b[TC_SHAPE_STR_MAX], key[CK_MAX_NAME];
     for (int i = 0; i < tc_model_param_count(m); i++) {
         const char *name = tc_model_param_name(m, i);
         const tc_tensor *t = tc_checkpoint_get(ck, name);
         tc_tensor *p = tc_model_param(m, i);
-        if (!t) mismatch(&mm, "missing %s %s", name, tc_shape_str(p, a, sizeof a));
+        if (!t) tc_mismatch(&mm, "missing %s %s", name, tc_shape_str(p, a, sizeof a));
         else if (!tc_same_shape(t, p))
-            mismatch(&mm, "%s is %s in the file but %s in the model", name, tc_shape_str(t, a, sizeof a), tc_shape_str(p, b, sizeof b));
+            tc_mismatch(&mm, "%s is %s in the file but %s in the model", name, tc_shape_str(t, a, sizeof a), tc_shape_str(p, b, sizeof b));
     }
     for (int i = 0; i < tc_checkpoint_count(ck); i++) {
         const char *name = tc_checkpoint_name(ck, i);
         if (has_prefix(name, OPT_PREFIX) || has_prefix(name, STATE_PREFIX) || has_prefix(name, EXTRA_PREFIX) ||
             tc_model_param_by_name(m, name))
             continue;
-        mismatch(&mm, "unexpected %s %s", name, tc_shape_str(tc_checkpoint_get(ck, name), a, sizeof a));
+        tc_mismatch(&mm, "unexpected %s %s", name, tc_shape_str(tc_checkpoint_get(ck, name), a, sizeof a));
     }
     /* optimizer slots: check shapes too, so a resumed run never starts half-restored */
     for (int i = 0; opt && i < tc_model_param_count(m); i++) {
@@ -427,14 +401,13 @@ tc_status tc_checkpoint_get_model(const tc_checkpoint *ck, tc_model *m, tc_optim
             slot_key(key, sizeof key, m, i, opt, s);
             const tc_tensor *st = tc_checkpoint_get(ck, key);
             if (st && !tc_same_shape(st, tc_model_param(m, i)))
-                mismatch(&mm, "%s is %s in the file but the parameter is %s", key, tc_shape_str(st, a, sizeof a),
+                tc_mismatch(&mm, "%s is %s in the file but the parameter is %s", key, tc_shape_str(st, a, sizeof a),
                          tc_shape_str(tc_model_param(m, i), b, sizeof b));
         }
     }
     if (mm.n) {
-        if (mm.left_out) snprintf(mm.msg + mm.used, sizeof mm.msg - mm.used, "; ... %d more", mm.left_out);
         return tc_error(TC_ERR_SHAPE, "checkpoint does not fit model '%s' (%d mismatch%s)%s", tc_model_name(m), mm.n,
-                        mm.n == 1 ? "" : "es", mm.msg);
+                        mm.n == 1 ? "" : "es", tc_mismatches_text(&mm));
     }
     for (int i = 0; i < tc_model_param_count(m); i++) {
         const tc_tensor *t = tc_checkpoint_get(ck, tc_model_param_name(m, i));

@@ -5,8 +5,8 @@
  * weights within a layer by name or position, and checks every shape. All
  * mismatches are listed in one error before anything is changed. */
 #include "keras_h5_internal.h"
+#include "mismatch_list.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 
 typedef struct {
@@ -26,32 +26,6 @@ static void fweights_free(fweights *f)
 {
     for (int i = 0; f && i < f->n; i++) free(f->w[i].data);
     if (f) free(f->w);
-}
-
-/* ---- one message listing every mismatch ------------------------------------------- */
-typedef struct {
-    char msg[1400];
-    size_t used;
-    int n, left_out;
-} mismatches;
-
-static void mismatch(mismatches *mm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void mismatch(mismatches *mm, const char *fmt, ...)
-{
-    char item[700];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(item, sizeof item, fmt, ap);
-    va_end(ap);
-    mm->n++;
-    size_t len = strlen(item);
-    if (mm->used + len + 3 >= sizeof mm->msg - 32) {
-        mm->left_out++;
-        return;
-    }
-    memcpy(mm->msg + mm->used, "; ", 2);
-    memcpy(mm->msg + mm->used + 2, item, len + 1);
-    mm->used += len + 2;
 }
 
 /* ---- weight names -> keys -------------------------------------------------------------
@@ -272,7 +246,7 @@ static char *fshape(const fweight *w, char *buf, size_t size) { return tc_dims_s
 
 /* Pairs the weights of model layer l with the file's; fills src[k] with
  * the file weight of model weight k, or reports mismatches. */
-static void pair_weights(tc_layer *l, const char *file_layer, fweights *fw, int *src, mismatches *mm)
+static void pair_weights(tc_layer *l, const char *file_layer, fweights *fw, int *src, tc_mismatches *mm)
 {
     int n = tc_layer_weight_count(l);
     char a[TC_SHAPE_STR_MAX], b[TC_SHAPE_STR_MAX], key[96];
@@ -298,7 +272,7 @@ static void pair_weights(tc_layer *l, const char *file_layer, fweights *fw, int 
             for (int k = 0; k < n && v < sizeof want; k++)
                 v += (size_t)snprintf(want + v, sizeof want - v, "%s%s %s", k ? ", " : "", tc_layer_weight_name(l, k),
                                       tc_shape_str(tc_layer_weight(l, k), b, sizeof b));
-            mismatch(mm, "layer %s (%s) has %d weights (%s) but the file's %s has %d (%s)", tc_layer_name(l), tc_layer_type(l),
+            tc_mismatch(mm, "layer %s (%s) has %d weights (%s) but the file's %s has %d (%s)", tc_layer_name(l), tc_layer_type(l),
                      n, want, file_layer, fw->n, have);
             return;
         }
@@ -308,7 +282,7 @@ static void pair_weights(tc_layer *l, const char *file_layer, fweights *fw, int 
         const fweight *w = &fw->w[src[k]];
         const tc_tensor *t = tc_layer_weight(l, k);
         if (!shape_is(w, t))
-            mismatch(mm, "%s/%s is %s in the file (%s/%s) but %s in the model", tc_layer_name(l), tc_layer_weight_name(l, k),
+            tc_mismatch(mm, "%s/%s is %s in the file (%s/%s) but %s in the model", tc_layer_name(l), tc_layer_weight_name(l, k),
                      fshape(w, a, sizeof a), file_layer, w->stored, tc_shape_str(t, b, sizeof b));
     }
 }
@@ -341,13 +315,13 @@ tc_status kh5_load_into(const tc_keras_file *f, tc_model *m, const tc_keras_load
         free(used);
         return tc_error(TC_ERR_MEMORY, "keras %s: out of memory", f->path);
     }
-    mismatches mm = {0};
+    tc_mismatches mm = {0};
     int np = 0, nf = file_layers_with_weights(f, fidx), nm = 0;
     tc_status s = TC_OK;
     for (int i = 0; i < nl; i++)
         if (tc_layer_weight_count(tc_model_layer_at(m, i)) > 0) nm++;
     if (opts.by_order && nm != nf)
-        mismatch(&mm, "the file has %d layers with weights, the model %d", nf, nm);
+        tc_mismatch(&mm, "the file has %d layers with weights, the model %d", nf, nm);
     int k = 0;
     for (int i = 0; i < nl && s == TC_OK; i++) {
         tc_layer *l = tc_model_layer_at(m, i);
@@ -360,7 +334,7 @@ tc_status kh5_load_into(const tc_keras_file *f, tc_model *m, const tc_keras_load
             fi = kh5_find_layer(f, tc_layer_name(l));
             if (fi < 0 || f->layers[fi].n_weights == 0) {
                 if (!opts.skip_missing)
-                    mismatch(&mm, "missing layer %s (%s, %d weights) in the file", tc_layer_name(l), tc_layer_type(l),
+                    tc_mismatch(&mm, "missing layer %s (%s, %d weights) in the file", tc_layer_name(l), tc_layer_type(l),
                              tc_layer_weight_count(l));
                 continue;
             }
@@ -376,11 +350,10 @@ tc_status kh5_load_into(const tc_keras_file *f, tc_model *m, const tc_keras_load
     }
     for (int j = 0; s == TC_OK && !opts.by_order && !opts.skip_extra && j < nf; j++)
         if (!used[fidx[j]])
-            mismatch(&mm, "unexpected layer %s in the file (%d weights)", f->layers[fidx[j]].name, f->layers[fidx[j]].n_weights);
+            tc_mismatch(&mm, "unexpected layer %s in the file (%d weights)", f->layers[fidx[j]].name, f->layers[fidx[j]].n_weights);
     if (s == TC_OK && mm.n) {
-        if (mm.left_out) snprintf(mm.msg + mm.used, sizeof mm.msg - mm.used, "; ... %d more", mm.left_out);
         s = tc_error(TC_ERR_SHAPE, "keras %s: the file does not fit model '%s' (%d mismatch%s)%s", f->path, tc_model_name(m),
-                     mm.n, mm.n == 1 ? "" : "es", mm.msg);
+                     mm.n, mm.n == 1 ? "" : "es", tc_mismatches_text(&mm));
     }
     for (int q = 0; s == TC_OK && q < np; q++)
         for (int w = 0; w < tc_layer_weight_count(p[q].layer); w++)

@@ -10,34 +10,12 @@
  * all. Options that only matter for training from scratch (initialisers,
  * regularisers, constraints) are ignored. */
 #include "keras_h5_internal.h"
+#include "mismatch_list.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 
 #include "tensorcook/rnn.h"
-
-typedef struct {
-    char msg[1600];
-    size_t used;
-    int n;
-} problems;
-
-static void problem(problems *pb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void problem(problems *pb, const char *fmt, ...)
-{
-    char item[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(item, sizeof item, fmt, ap);
-    va_end(ap);
-    pb->n++;
-    size_t len = strlen(item);
-    if (pb->used + len + 3 < sizeof pb->msg - 16) {
-        memcpy(pb->msg + pb->used, "; ", 2);
-        memcpy(pb->msg + pb->used + 2, item, len + 1);
-        pb->used += len + 2;
-    }
-}
 
 /* ---- JSON access (json null counts as absent) ------------------------------------------ */
 static json_object *jget(json_object *o, const char *key)
@@ -106,7 +84,7 @@ static bool activation(const char *name, tc_activation *a)
 typedef struct {
     const char *name, *cls; /* for messages: "dense_1", "bidirectional_1/LSTM" */
     const char *ctor;       /* the name given to the constructor (NULL: a wrapped layer's) */
-    problems *pb;
+    tc_mismatches *pb;
     bool ok;
 } ctx;
 
@@ -118,7 +96,7 @@ static void bad(ctx *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(item, sizeof item, fmt, ap);
     va_end(ap);
-    problem(c->pb, "%s (%s): %s", c->name, c->cls, item);
+    tc_mismatch(c->pb, "%s (%s): %s", c->name, c->cls, item);
     c->ok = false;
 }
 
@@ -245,7 +223,7 @@ static tc_layer *wrapped(ctx *c, json_object *cfg)
         }
         l = rnn(&ic, icfg);
     } else l = make_layer(&ic, icfg, &axis);
-    if (!l && ic.ok) problem(c->pb, "%s (%s): %s", disp, icls, tc_last_error());
+    if (!l && ic.ok) tc_mismatch(c->pb, "%s (%s): %s", disp, icls, tc_last_error());
     if (!l || !ic.ok || !c->ok) {
         c->ok = false;
         tc_layer_free(l);
@@ -253,7 +231,7 @@ static tc_layer *wrapped(ctx *c, json_object *cfg)
     }
     l = !strcmp(c->cls, "Bidirectional") ? tc_bidirectional(l, c->ctor) : tc_time_distributed(l, c->ctor);
     if (!l) {
-        problem(c->pb, "%s (%s): %s", c->name, c->cls, tc_last_error());
+        tc_mismatch(c->pb, "%s (%s): %s", c->name, c->cls, tc_last_error());
         c->ok = false;
     }
     return l;
@@ -354,12 +332,12 @@ static tc_layer *make_layer(ctx *c, json_object *cfg, int *bn_axis)
         l = cls[0] == 'A' && cls[1] == 't' ? tc_attention_layer(scale, causal, c->ctor)
                                            : tc_additive_attention_layer(scale, causal, c->ctor);
     } else {
-        problem(c->pb, "%s (%s): layer class not supported", c->name, cls);
+        tc_mismatch(c->pb, "%s (%s): layer class not supported", c->name, cls);
         c->ok = false;
         return NULL;
     }
     if (!l && c->ok) {
-        problem(c->pb, "%s (%s): %s", c->name, cls, tc_last_error());
+        tc_mismatch(c->pb, "%s (%s): %s", c->name, cls, tc_last_error());
         c->ok = false;
     }
     if (l && !jbool(cfg, "trainable", true)) tc_layer_set_trainable(l, false);
@@ -367,7 +345,7 @@ static tc_layer *make_layer(ctx *c, json_object *cfg, int *bn_axis)
 }
 
 /* batch_input_shape [null, d1, ...] -> shape without the batch axis; -1 if none */
-static int input_shape(json_object *cfg, int64_t *shape, problems *pb, const char *name)
+static int input_shape(json_object *cfg, int64_t *shape, tc_mismatches *pb, const char *name)
 {
     json_object *b = jget(cfg, "batch_input_shape");
     if (!b) b = jget(cfg, "batch_shape");
@@ -378,7 +356,7 @@ static int input_shape(json_object *cfg, int64_t *shape, problems *pb, const cha
     for (int k = 0; k < n; k++) {
         json_object *e = json_object_array_get_idx(b, (size_t)k + 1);
         if (!e || !json_object_is_type(e, json_type_int)) {
-            problem(pb, "%s: input dimension %d is not fixed (tensorcook builds models for fixed shapes)", name, k + 1);
+            tc_mismatch(pb, "%s: input dimension %d is not fixed (tensorcook builds models for fixed shapes)", name, k + 1);
             return -2;
         }
         shape[k] = json_object_get_int64(e);
@@ -398,7 +376,7 @@ typedef struct {
     int bn_axis;
 } built;
 
-static bool check_bn_axes(tc_model *m, built *b, int n, problems *pb)
+static bool check_bn_axes(tc_model *m, built *b, int n, tc_mismatches *pb)
 {
     for (int i = 0; i < n; i++) {
         if (!b[i].layer || strcmp(tc_layer_type(b[i].layer), "BatchNormalization") || b[i].bn_axis < 0) continue;
@@ -406,16 +384,16 @@ static bool check_bn_axes(tc_model *m, built *b, int n, problems *pb)
         tc_layer *l = tc_model_layer(m, layer_name(b[i].entry));
         int r = l ? tc_layer_output_shape(l, shape) : -1;
         if (r >= 0 && b[i].bn_axis != r)
-            problem(pb, "%s (BatchNormalization): axis %d is not the last axis of its input (tensorcook normalises the last)",
+            tc_mismatch(pb, "%s (BatchNormalization): axis %d is not the last axis of its input (tensorcook normalises the last)",
                     layer_name(b[i].entry), b[i].bn_axis);
     }
     return pb->n == 0;
 }
 
-static tc_model *fail_model(const tc_keras_file *f, problems *pb)
+static tc_model *fail_model(const tc_keras_file *f, tc_mismatches *pb)
 {
     tc_error(TC_ERR_UNSUPPORTED, "keras %s: cannot build the model (%d unsupported layer%s or option%s)%s", f->path, pb->n,
-             pb->n == 1 ? "" : "s", pb->n == 1 ? "" : "s", pb->msg);
+             pb->n == 1 ? "" : "s", pb->n == 1 ? "" : "s", tc_mismatches_text(pb));
     return NULL;
 }
 
@@ -436,7 +414,7 @@ static tc_model *sequential(const tc_keras_file *f, json_object *layers, const c
         tc_error(TC_ERR_MEMORY, "keras %s: out of memory", f->path);
         return NULL;
     }
-    problems pb = {0};
+    tc_mismatches pb = {0};
     int64_t shape[TC_MAX_DIMS];
     int nd = -1, k = 0;
     for (int i = 0; i < n; i++) {
@@ -445,7 +423,7 @@ static tc_model *sequential(const tc_keras_file *f, json_object *layers, const c
         b[i].entry = e;
         b[i].bn_axis = -1;
         if (!ln) {
-            problem(&pb, "layer %d has no name", i);
+            tc_mismatch(&pb, "layer %d has no name", i);
             continue;
         }
         if (nd == -1 && k == 0) nd = input_shape(cfg, shape, &pb, ln);
@@ -454,7 +432,7 @@ static tc_model *sequential(const tc_keras_file *f, json_object *layers, const c
         b[i].layer = make_layer(&c, cfg, &b[i].bn_axis);
         if (b[i].layer) list[k++] = b[i].layer;
     }
-    if (nd == -1) problem(&pb, "the first layer has no batch_input_shape");
+    if (nd == -1) tc_mismatch(&pb, "the first layer has no batch_input_shape");
     if (pb.n) {
         free(list);
         free_built(b, n);
@@ -510,7 +488,7 @@ static tc_value ref_value(tc_graph *g, json_object *layers, calls *cl, json_obje
 static tc_model *functional(const tc_keras_file *f, json_object *cfg, const char *name)
 {
     json_object *layers = jget(cfg, "layers"), *ins = jget(cfg, "input_layers"), *outs = jget(cfg, "output_layers");
-    problems pb = {0};
+    tc_mismatches pb = {0};
     if (!layers || !ins || !outs || !json_object_is_type(layers, json_type_array) || !json_object_is_type(ins, json_type_array) ||
         !json_object_is_type(outs, json_type_array)) {
         tc_error(TC_ERR_FORMAT, "keras %s: model_config lacks layers, input_layers or output_layers", f->path);
@@ -530,14 +508,14 @@ static tc_model *functional(const tc_keras_file *f, json_object *cfg, const char
         int nn = nodes && json_object_is_type(nodes, json_type_array) ? (int)json_object_array_length(nodes) : 0;
         if (!(cl[i].out0 = calloc((size_t)nn + 1, sizeof(tc_value)))) goto oom;
         if (!ln) {
-            problem(&pb, "layer %d has no name", i);
+            tc_mismatch(&pb, "layer %d has no name", i);
             continue;
         }
-        if (nodes && !json_object_is_type(nodes, json_type_array)) problem(&pb, "%s: inbound_nodes is not a list", ln);
+        if (nodes && !json_object_is_type(nodes, json_type_array)) tc_mismatch(&pb, "%s: inbound_nodes is not a list", ln);
         for (int k = 0; k < nn; k++) {
             json_object *node = json_object_array_get_idx(nodes, (size_t)k);
             if (!json_object_is_type(node, json_type_array))
-                problem(&pb, "%s: inbound node format not supported (Keras 3's)", ln);
+                tc_mismatch(&pb, "%s: inbound node format not supported (Keras 3's)", ln);
         }
         if (!strcmp(cls, "InputLayer")) continue;
         ctx c = {.name = ln, .cls = cls, .ctor = ln, .pb = &pb, .ok = true};
@@ -562,10 +540,10 @@ static tc_model *functional(const tc_keras_file *f, json_object *cfg, const char
                                       layer_name(json_object_array_get_idx(layers, (size_t)e)))
                         : -1;
         if (e < 0 || strcmp(jstr(json_object_array_get_idx(layers, (size_t)e), "class_name", ""), "InputLayer")) {
-            problem(&pb, "input %d is not an InputLayer", k);
+            tc_mismatch(&pb, "input %d is not an InputLayer", k);
             continue;
         }
-        if (nd == -1) problem(&pb, "%s: no batch_input_shape", layer_name(json_object_array_get_idx(layers, (size_t)e)));
+        if (nd == -1) tc_mismatch(&pb, "%s: no batch_input_shape", layer_name(json_object_array_get_idx(layers, (size_t)e)));
         if (nd < 0) continue;
         iv[k] = cl[e].out0[0] = tc_graph_input(g, nd, shape, layer_name(json_object_array_get_idx(layers, (size_t)e)));
         cl[e].n_nodes = 1;
@@ -584,7 +562,7 @@ static tc_model *functional(const tc_keras_file *f, json_object *cfg, const char
                 for (int q = 0; q < k && ready; q++) {
                     in[q] = ref_value(g, layers, cl, json_object_array_get_idx(node, (size_t)q));
                     if (in[q] == -2) {
-                        problem(&pb, "%s: inbound node refers to an unknown layer", layer_name(b[i].entry));
+                        tc_mismatch(&pb, "%s: inbound node refers to an unknown layer", layer_name(b[i].entry));
                         ready = false;
                     }
                     ready = ready && in[q] >= 0;
@@ -593,7 +571,7 @@ static tc_model *functional(const tc_keras_file *f, json_object *cfg, const char
                 tc_value v = tc_graph_call(g, b[i].layer, k, in);
                 cl[i].out0[cl[i].n_nodes++] = v;
                 if (v < 0) { /* the graph's own error (shapes...) */
-                    problem(&pb, "%s", tc_last_error());
+                    tc_mismatch(&pb, "%s", tc_last_error());
                     progress = false;
                     i = n;
                     break;
@@ -605,14 +583,14 @@ static tc_model *functional(const tc_keras_file *f, json_object *cfg, const char
     for (int i = 0; i < n && pb.n == 0; i++) {
         json_object *nodes = jget(b[i].entry, "inbound_nodes");
         int nn = nodes ? (int)json_object_array_length(nodes) : 0;
-        if (b[i].layer && cl[i].n_nodes < nn) problem(&pb, "%s: its inputs are never computed", layer_name(b[i].entry));
+        if (b[i].layer && cl[i].n_nodes < nn) tc_mismatch(&pb, "%s: its inputs are never computed", layer_name(b[i].entry));
     }
     for (int k = 0; k < n_out && pb.n == 0; k++) {
         ov[k] = ref_value(g, layers, cl, json_object_array_get_idx(outs, (size_t)k));
-        if (ov[k] < 0) problem(&pb, "output %d refers to a layer that is not computed", k);
+        if (ov[k] < 0) tc_mismatch(&pb, "output %d refers to a layer that is not computed", k);
     }
     for (int i = 0; i < n; i++)
-        if (b[i].layer && cl[i].n_nodes == 0 && pb.n == 0) problem(&pb, "%s: layer is never called", layer_name(b[i].entry));
+        if (b[i].layer && cl[i].n_nodes == 0 && pb.n == 0) tc_mismatch(&pb, "%s: layer is never called", layer_name(b[i].entry));
     if (pb.n) {
         free(iv);
         free(ov);

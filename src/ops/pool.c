@@ -3,7 +3,7 @@
  * pads and ceil mode (the last window must start inside the input or the
  * leading padding). Padded cells never win a max; average pooling divides
  * by the cells inside the input, or by the window clipped to the padded
- * extent with count_include_pad. Forward splits output rows over threads;
+ * extent with count_include_pad. Forward splits output lines over threads;
  * backward splits images (and channel blocks when images are few), so
  * overlapping windows never race.
  *
@@ -144,154 +144,163 @@ static void zero_part(const pool_plan *p, int64_t n, int64_t c0, int64_t c1)
     for (int64_t i = 0; i < cells; i++) memset(g + i * p->C + c0, 0, sizeof(tc_scalar) * (size_t)(c1 - c0));
 }
 
-/* ---- average pooling ---------------------------------------------------------- */
+/* ---- the cells of a window (both poolings) ------------------------------------- */
 
-/* y[ch] += x[ch] for C channels, four at a time: the library's -O2 does not
- * vectorize loops of unknown length, and this is most of an average pool
- * (scalar adds were 6% of Inception-v3's run). The same adds, in the same
- * order per channel. */
-static inline void add_channels(tc_scalar *restrict y, const tc_scalar *restrict x, int64_t C)
+/* The (kd, kh) cells of output line (n, od, oh) that lie inside the input:
+ * their input offsets (w = 0) and first taps; returns how many. */
+static int64_t line_bases(const pool_plan *p, int64_t n, int64_t od, int64_t oh, int64_t *base, int32_t *tbase)
 {
-    int64_t ch = 0;
-#ifndef TC_DOUBLE
-    typedef float v4 __attribute__((vector_size(16)));
-    for (; ch + 8 <= C; ch += 8) {
-        v4 a0, a1, b0, b1;
-        memcpy(&a0, y + ch, sizeof a0), memcpy(&a1, y + ch + 4, sizeof a1);
-        memcpy(&b0, x + ch, sizeof b0), memcpy(&b1, x + ch + 4, sizeof b1);
-        a0 += b0, a1 += b1;
-        memcpy(y + ch, &a0, sizeof a0), memcpy(y + ch + 4, &a1, sizeof a1);
+    int64_t nb = 0;
+    for (int64_t kd = 0; kd < p->k[0]; kd++) {
+        int64_t id = od * p->s[0] - p->pb[0] + kd * p->dl[0];
+        if (id < 0 || id >= p->D) continue;
+        for (int64_t kh = 0; kh < p->k[1]; kh++) {
+            int64_t ih = oh * p->s[1] - p->pb[1] + kh * p->dl[1];
+            if (ih < 0 || ih >= p->H) continue;
+            base[nb] = ((n * p->D + id) * p->H + ih) * p->W * p->C;
+            tbase[nb++] = (int32_t)((kd * p->k[1] + kh) * p->k[2]);
+        }
     }
-#endif
-    for (; ch < C; ch++) y[ch] += x[ch];
+    return nb;
 }
 
+/* the cells of output ow's window inside the input, in kernel order; returns how many */
+static int64_t window_cells(const pool_plan *p, int64_t nb, const int64_t *base, const int32_t *tbase, int64_t ow,
+                            int64_t *off, int32_t *tap)
+{
+    int64_t cells = 0;
+    for (int64_t b = 0; b < nb; b++)
+        for (int64_t kw = 0; kw < p->k[2]; kw++) {
+            int64_t iw = ow * p->s[2] - p->pb[2] + kw * p->dl[2];
+            if (iw < 0 || iw >= p->W) continue;
+            off[cells] = base[b] + iw * p->C;
+            tap[cells++] = tbase[b] + (int32_t)kw;
+        }
+    return cells;
+}
+
+typedef struct {
+    int64_t *off, *base;
+    int32_t *tap, *tbase;
+} cell_scratch;
+
+static cell_scratch scratch_of(const pool_plan *p)
+{
+    char *s = (char *)p->scratch + (size_t)tc_thread_id() * p->scratch_bytes;
+    cell_scratch c;
+    c.off = (int64_t *)s;
+    c.base = c.off + p->taps;
+    c.tap = (int32_t *)(c.base + p->k[0] * p->k[1]);
+    c.tbase = c.tap + p->taps;
+    return c;
+}
+
+/* ---- average pooling ---------------------------------------------------------- */
+
 /* y[0..w) = (0 + x_0 + x_1 + ... over the nt taps in order) * inv, with the
- * sums in registers (w <= AVG_BLOCK): the adds of add_channels into y, in
- * the same order, without loading and storing y once per tap (that was
- * half of an average pool's time: 3% of Inception-v3) */
+ * sums in registers (w <= AVG_BLOCK), not loaded and stored once per tap
+ * (that was half of an average pool's time: 3% of Inception-v3) */
 #define AVG_BLOCK 64
 static inline __attribute__((always_inline)) void avg_block(tc_scalar *restrict y, const tc_scalar *restrict x,
-                                                            const int64_t *off, int nt, tc_scalar inv, int64_t w)
+                                                            const int64_t *off, int64_t nt, tc_scalar inv, int64_t w)
 {
     tc_scalar acc[AVG_BLOCK];
     for (int64_t j = 0; j < w; j++) acc[j] = 0;
-    for (int t = 0; t < nt; t++) {
+    for (int64_t t = 0; t < nt; t++) {
         const tc_scalar *restrict xt = x + off[t];
         for (int64_t j = 0; j < w; j++) acc[j] += xt[j];
     }
     for (int64_t j = 0; j < w; j++) y[j] = acc[j] * inv;
 }
 
-#define AVG_MAX_TAPS 256
+/* 1 / the count output (od, oh, ow) divides by (0: a window in the padding only) */
+static inline tc_scalar avg_inv(const pool_plan *p, int64_t od, int64_t oh, int64_t ow)
+{
+    int64_t o[3] = {od, oh, ow}, in[3] = {p->D, p->H, p->W}, f[3], c[3], pc[3];
+    for (int a = 0; a < 3; a++) window(p, a, o[a], in[a], &f[a], &c[a], &pc[a]);
+    int64_t cnt = p->include_pad ? pc[0] * pc[1] * pc[2] : c[0] * c[1] * c[2];
+    return cnt > 0 ? (tc_scalar)1 / (tc_scalar)cnt : 0;
+}
 
-static void avg_forward_rows(void *ctx, int64_t lo, int64_t hi)
+/* units [lo, hi): output lines (n, od, oh) of OW positions, as max pooling;
+ * each output sums its cells inside the input in kernel order */
+static void avg_forward_lines(void *ctx, int64_t lo, int64_t hi)
 {
     pool_plan *p = ctx;
-    int64_t C = p->C;
-    int64_t off[AVG_MAX_TAPS];
-    for (int64_t r = lo; r < hi && p->taps <= AVG_MAX_TAPS; r++) {
-        int64_t ow = r % p->OW, t = r / p->OW, oh = t % p->OH, od = (t / p->OH) % p->OD, n = t / p->OH / p->OD;
-        int64_t o[3] = {od, oh, ow}, in[3] = {p->D, p->H, p->W}, f[3], c[3], pc[3];
-        for (int a = 0; a < 3; a++) window(p, a, o[a], in[a], &f[a], &c[a], &pc[a]);
-        int nt = 0; /* the taps inside the input, in kernel order */
-        for (int64_t kd = 0; kd < p->k[0]; kd++) {
-            int64_t id = od * p->s[0] - p->pb[0] + kd * p->dl[0];
-            if (id < 0 || id >= p->D) continue;
-            for (int64_t kh = 0; kh < p->k[1]; kh++) {
-                int64_t ih = oh * p->s[1] - p->pb[1] + kh * p->dl[1];
-                if (ih < 0 || ih >= p->H) continue;
-                for (int64_t kw = 0; kw < p->k[2]; kw++) {
-                    int64_t iw = ow * p->s[2] - p->pb[2] + kw * p->dl[2];
-                    if (iw < 0 || iw >= p->W) continue;
-                    off[nt++] = (((n * p->D + id) * p->H + ih) * p->W + iw) * C;
-                }
-            }
-        }
-        int64_t cnt = p->include_pad ? pc[0] * pc[1] * pc[2] : c[0] * c[1] * c[2];
-        tc_scalar inv = cnt > 0 ? (tc_scalar)1 / (tc_scalar)cnt : 0;
-        tc_scalar *y = p->y + r * C;
-        int64_t c0 = 0;
+    const int64_t C = p->C;
+    const cell_scratch cs = scratch_of(p);
+    const int64_t *off = cs.off;
+    for (int64_t u = lo; u < hi; u++) {
+        int64_t oh = u % p->OH, od = (u / p->OH) % p->OD, n = u / p->OH / p->OD;
+        int64_t nb = line_bases(p, n, od, oh, cs.base, cs.tbase);
+        for (int64_t ow = 0; ow < p->OW; ow++) {
+            int64_t nt = window_cells(p, nb, cs.base, cs.tbase, ow, cs.off, cs.tap);
+            tc_scalar inv = avg_inv(p, od, oh, ow), *y = p->y + (u * p->OW + ow) * C;
+            int64_t c0 = 0;
 #ifndef TC_DOUBLE
-        /* 64 channels as four 16-float vectors held across the taps */
-        typedef float v16 __attribute__((vector_size(64)));
-        for (; c0 + AVG_BLOCK <= C; c0 += AVG_BLOCK) {
-            v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b;
-            for (int u = 0; u < nt; u++) {
-                const float *xt = p->x + off[u] + c0;
-                memcpy(&b, xt, sizeof b), a0 += b;
-                memcpy(&b, xt + 16, sizeof b), a1 += b;
-                memcpy(&b, xt + 32, sizeof b), a2 += b;
-                memcpy(&b, xt + 48, sizeof b), a3 += b;
-            }
-            a0 *= inv, a1 *= inv, a2 *= inv, a3 *= inv;
-            memcpy(y + c0, &a0, sizeof a0), memcpy(y + c0 + 16, &a1, sizeof a1);
-            memcpy(y + c0 + 32, &a2, sizeof a2), memcpy(y + c0 + 48, &a3, sizeof a3);
-        }
-#endif
-        for (; c0 + AVG_BLOCK <= C; c0 += AVG_BLOCK) avg_block(y + c0, p->x + c0, off, nt, inv, AVG_BLOCK);
-        if (c0 < C) avg_block(y + c0, p->x + c0, off, nt, inv, C - c0);
-    }
-    if (p->taps <= AVG_MAX_TAPS) return;
-    for (int64_t r = lo; r < hi; r++) {
-        int64_t ow = r % p->OW, t = r / p->OW, oh = t % p->OH, od = (t / p->OH) % p->OD, n = t / p->OH / p->OD;
-        int64_t o[3] = {od, oh, ow}, in[3] = {p->D, p->H, p->W}, f[3], c[3], pc[3];
-        for (int a = 0; a < 3; a++) window(p, a, o[a], in[a], &f[a], &c[a], &pc[a]);
-        tc_scalar *y = p->y + r * C;
-        for (int64_t ch = 0; ch < C; ch++) y[ch] = 0;
-        for (int64_t kd = 0; kd < p->k[0]; kd++) {
-            int64_t id = od * p->s[0] - p->pb[0] + kd * p->dl[0];
-            if (id < 0 || id >= p->D) continue;
-            for (int64_t kh = 0; kh < p->k[1]; kh++) {
-                int64_t ih = oh * p->s[1] - p->pb[1] + kh * p->dl[1];
-                if (ih < 0 || ih >= p->H) continue;
-                for (int64_t kw = 0; kw < p->k[2]; kw++) {
-                    int64_t iw = ow * p->s[2] - p->pb[2] + kw * p->dl[2];
-                    if (iw < 0 || iw >= p->W) continue;
-                    add_channels(y, p->x + (((n * p->D + id) * p->H + ih) * p->W + iw) * C, C);
+            /* 64 channels as four 16-float vectors held across the taps */
+            typedef float v16 __attribute__((vector_size(64)));
+            for (; c0 + AVG_BLOCK <= C; c0 += AVG_BLOCK) {
+                v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b;
+                for (int64_t t = 0; t < nt; t++) {
+                    const float *xt = p->x + off[t] + c0;
+                    memcpy(&b, xt, sizeof b), a0 += b;
+                    memcpy(&b, xt + 16, sizeof b), a1 += b;
+                    memcpy(&b, xt + 32, sizeof b), a2 += b;
+                    memcpy(&b, xt + 48, sizeof b), a3 += b;
                 }
+                a0 *= inv, a1 *= inv, a2 *= inv, a3 *= inv;
+                memcpy(y + c0, &a0, sizeof a0), memcpy(y + c0 + 16, &a1, sizeof a1);
+                memcpy(y + c0 + 32, &a2, sizeof a2), memcpy(y + c0 + 48, &a3, sizeof a3);
             }
+#endif
+            for (; c0 + AVG_BLOCK <= C; c0 += AVG_BLOCK) avg_block(y + c0, p->x + c0, off, nt, inv, AVG_BLOCK);
+            if (c0 < C) avg_block(y + c0, p->x + c0, off, nt, inv, C - c0);
         }
-        int64_t cnt = p->include_pad ? pc[0] * pc[1] * pc[2] : c[0] * c[1] * c[2];
-        tc_scalar inv = cnt > 0 ? (tc_scalar)1 / (tc_scalar)cnt : 0;
-        for (int64_t ch = 0; ch < C; ch++) y[ch] *= inv;
     }
 }
 
-static void avg_backward_images(void *ctx, int64_t lo, int64_t hi)
+/* one output's share of a scatter backward: output r = (n, od, oh, ow), its
+ * cells inside the input in cs (cells of them), channels [c0, c1) */
+typedef void (*scatter_fn)(const pool_plan *p, int64_t r, int64_t od, int64_t oh, int64_t ow, const cell_scratch *cs,
+                           int64_t cells, int64_t c0, int64_t c1);
+
+/* Scatter backward (average pooling; max with int32 winners): tasks
+ * [lo, hi), task = (image, block of channels), each writing only its own
+ * part of gx, every output in order handed to `out` (inlined: one copy of
+ * this loop per pooling, with no call per output) */
+static inline __attribute__((always_inline)) void scatter_tasks(pool_plan *p, int64_t lo, int64_t hi, scatter_fn out)
 {
-    pool_plan *p = ctx;
-    int64_t C = p->C, per = p->OD * p->OH * p->OW;
+    const int64_t C = p->C;
+    const cell_scratch cs = scratch_of(p);
     for (int64_t task = lo; task < hi; task++) {
-        /* task = (image, block of channels): each writes its own part of gx */
-        int64_t n_img = task / p->cblocks, c0 = task % p->cblocks * p->cblock;
+        int64_t n = task / p->cblocks, c0 = task % p->cblocks * p->cblock;
         int64_t c1 = c0 + p->cblock < C ? c0 + p->cblock : C;
-        if (p->fresh) zero_part(p, n_img, c0, c1);
-        for (int64_t r = n_img * per; r < (n_img + 1) * per; r++) {
-            const tc_scalar *g = p->gy + r * C;
-            int64_t ow = r % p->OW, t = r / p->OW, oh = t % p->OH, od = (t / p->OH) % p->OD, n = t / p->OH / p->OD;
-            int64_t o[3] = {od, oh, ow}, in[3] = {p->D, p->H, p->W}, f[3], c[3], pc[3];
-            for (int a = 0; a < 3; a++) window(p, a, o[a], in[a], &f[a], &c[a], &pc[a]);
-            int64_t cnt = p->include_pad ? pc[0] * pc[1] * pc[2] : c[0] * c[1] * c[2];
-            if (cnt == 0) continue;
-            tc_scalar inv = (tc_scalar)1 / (tc_scalar)cnt;
-            for (int64_t kd = 0; kd < p->k[0]; kd++) {
-                int64_t id = od * p->s[0] - p->pb[0] + kd * p->dl[0];
-                if (id < 0 || id >= p->D) continue;
-                for (int64_t kh = 0; kh < p->k[1]; kh++) {
-                    int64_t ih = oh * p->s[1] - p->pb[1] + kh * p->dl[1];
-                    if (ih < 0 || ih >= p->H) continue;
-                    for (int64_t kw = 0; kw < p->k[2]; kw++) {
-                        int64_t iw = ow * p->s[2] - p->pb[2] + kw * p->dl[2];
-                        if (iw < 0 || iw >= p->W) continue;
-                        tc_scalar *gx = p->gx + (((n * p->D + id) * p->H + ih) * p->W + iw) * C;
-                        for (int64_t ch = c0; ch < c1; ch++) gx[ch] += g[ch] * inv;
-                    }
+        if (p->fresh) zero_part(p, n, c0, c1);
+        for (int64_t od = 0; od < p->OD; od++)
+            for (int64_t oh = 0; oh < p->OH; oh++) {
+                int64_t nb = line_bases(p, n, od, oh, cs.base, cs.tbase);
+                for (int64_t ow = 0; ow < p->OW; ow++) {
+                    int64_t r = ((n * p->OD + od) * p->OH + oh) * p->OW + ow;
+                    out(p, r, od, oh, ow, &cs, window_cells(p, nb, cs.base, cs.tbase, ow, cs.off, cs.tap), c0, c1);
                 }
             }
-        }
     }
 }
+
+/* every cell of the window gets g / count */
+static inline __attribute__((always_inline)) void avg_scatter(const pool_plan *p, int64_t r, int64_t od, int64_t oh,
+                                                              int64_t ow, const cell_scratch *cs, int64_t cells,
+                                                              int64_t c0, int64_t c1)
+{
+    const tc_scalar *g = p->gy + r * p->C, inv = avg_inv(p, od, oh, ow);
+    for (int64_t i = 0; i < cells; i++) {
+        tc_scalar *gx = p->gx + cs->off[i];
+        for (int64_t ch = c0; ch < c1; ch++) gx[ch] += g[ch] * inv;
+    }
+}
+
+static void avg_backward_images(void *ctx, int64_t lo, int64_t hi) { scatter_tasks(ctx, lo, hi, avg_scatter); }
 
 /* A fresh gradient of windows that never overlap (stride >= kernel on every
  * axis: VGG's 2x2 / 2): every input cell gets at most one term, so it is
@@ -355,6 +364,33 @@ static void avg_backward_lines(void *ctx, int64_t lo, int64_t hi)
 
 /* ---- max pooling --------------------------------------------------------------- */
 
+/* Channels [c, C) one at a time: the SSE2 loops' tails, the double build's
+ * whole loops (pool_max.h's rules) */
+static inline void max_fwd_channels(TC_POOL_MAX_FWD_ARGS, int64_t c)
+{
+    for (; c < C; c++) {
+        y[c] = x[off[0] + c];
+        if (idx) idx[c] = (uint8_t)tap[0];
+        for (int64_t i = 1; i < n; i++) {
+            tc_scalar v = x[off[i] + c];
+            if (v > y[c] || v != v) {
+                y[c] = v;
+                if (idx) idx[c] = (uint8_t)tap[i];
+            }
+        }
+    }
+}
+
+static inline void max_gather_channels(TC_POOL_MAX_GATHER_ARGS, int64_t c)
+{
+    for (; c < C; c++) {
+        tc_scalar a = add ? gx[c] : 0;
+        for (int64_t i = 0; i < n; i++)
+            if (idx[roff[i] + c] == tap[i]) a += g[roff[i] + c];
+        gx[c] = a;
+    }
+}
+
 /* The portable path: SSE2 (every x86-64 has it) in float builds, plain C
  * in the double build. The comparisons must not become branches: on random
  * data they mispredict half the time (gcc -O2 turns the C selects below
@@ -363,10 +399,12 @@ static void avg_backward_lines(void *ctx, int64_t lo, int64_t hi)
 #include <emmintrin.h>
 
 static inline __m128 sel(__m128 k, __m128 a, __m128 b) { return _mm_or_ps(_mm_and_ps(k, a), _mm_andnot_ps(k, b)); }
+#endif
 
 void tc_pool_max_fwd_generic(TC_POOL_MAX_FWD_ARGS)
 {
     int64_t c = 0;
+#if defined(__SSE2__) && !defined(TC_DOUBLE)
     for (; c + 4 <= C; c += 4) {
         __m128 b = _mm_loadu_ps(x + off[0] + c), bi = _mm_castsi128_ps(_mm_set1_epi32(tap[0]));
         for (int64_t i = 1; i < n; i++) {
@@ -382,22 +420,14 @@ void tc_pool_max_fwd_generic(TC_POOL_MAX_FWD_ARGS)
             memcpy(idx + c, &bytes, 4);
         }
     }
-    for (; c < C; c++) { /* the channel tail, one at a time */
-        y[c] = x[off[0] + c];
-        if (idx) idx[c] = (uint8_t)tap[0];
-        for (int64_t i = 1; i < n; i++) {
-            tc_scalar v = x[off[i] + c];
-            if (v > y[c] || v != v) {
-                y[c] = v;
-                if (idx) idx[c] = (uint8_t)tap[i];
-            }
-        }
-    }
+#endif
+    max_fwd_channels(x, off, tap, n, C, y, idx, c);
 }
 
 void tc_pool_max_gather_generic(TC_POOL_MAX_GATHER_ARGS)
 {
     int64_t c = 0;
+#if defined(__SSE2__) && !defined(TC_DOUBLE)
     for (; c + 4 <= C; c += 4) {
         __m128 a = add ? _mm_loadu_ps(gx + c) : _mm_setzero_ps();
         for (int64_t i = 0; i < n; i++) {
@@ -410,39 +440,9 @@ void tc_pool_max_gather_generic(TC_POOL_MAX_GATHER_ARGS)
         }
         _mm_storeu_ps(gx + c, a);
     }
-    for (; c < C; c++) {
-        tc_scalar a = add ? gx[c] : 0;
-        for (int64_t i = 0; i < n; i++)
-            if (idx[roff[i] + c] == tap[i]) a += g[roff[i] + c];
-        gx[c] = a;
-    }
-}
-#else
-void tc_pool_max_fwd_generic(TC_POOL_MAX_FWD_ARGS)
-{
-    for (int64_t c = 0; c < C; c++) {
-        y[c] = x[off[0] + c];
-        if (idx) idx[c] = (uint8_t)tap[0];
-        for (int64_t i = 1; i < n; i++) {
-            tc_scalar v = x[off[i] + c];
-            if (v > y[c] || v != v) {
-                y[c] = v;
-                if (idx) idx[c] = (uint8_t)tap[i];
-            }
-        }
-    }
-}
-
-void tc_pool_max_gather_generic(TC_POOL_MAX_GATHER_ARGS)
-{
-    for (int64_t c = 0; c < C; c++) {
-        tc_scalar a = add ? gx[c] : 0;
-        for (int64_t i = 0; i < n; i++)
-            if (idx[roff[i] + c] == tap[i]) a += g[roff[i] + c];
-        gx[c] = a;
-    }
-}
 #endif
+    max_gather_channels(gx, g, idx, roff, tap, n, C, add, c);
+}
 
 /* windows of more than 255 taps: the same rule, the winner kept as int32 (-1: none) */
 static void max_fwd_wide(const tc_scalar *x, const int64_t *off, const int32_t *tap, int64_t n, int64_t C,
@@ -478,55 +478,6 @@ static void pick_max_kernels(pool_plan *p)
 #endif
 }
 
-/* The (kd, kh) cells of output line (n, od, oh) that lie inside the input:
- * their input offsets (w = 0) and first taps; returns how many. */
-static int64_t line_bases(const pool_plan *p, int64_t n, int64_t od, int64_t oh, int64_t *base, int32_t *tbase)
-{
-    int64_t nb = 0;
-    for (int64_t kd = 0; kd < p->k[0]; kd++) {
-        int64_t id = od * p->s[0] - p->pb[0] + kd * p->dl[0];
-        if (id < 0 || id >= p->D) continue;
-        for (int64_t kh = 0; kh < p->k[1]; kh++) {
-            int64_t ih = oh * p->s[1] - p->pb[1] + kh * p->dl[1];
-            if (ih < 0 || ih >= p->H) continue;
-            base[nb] = ((n * p->D + id) * p->H + ih) * p->W * p->C;
-            tbase[nb++] = (int32_t)((kd * p->k[1] + kh) * p->k[2]);
-        }
-    }
-    return nb;
-}
-
-/* the cells of output ow's window inside the input, in kernel order; returns how many */
-static int64_t window_cells(const pool_plan *p, int64_t nb, const int64_t *base, const int32_t *tbase, int64_t ow,
-                            int64_t *off, int32_t *tap)
-{
-    int64_t cells = 0;
-    for (int64_t b = 0; b < nb; b++)
-        for (int64_t kw = 0; kw < p->k[2]; kw++) {
-            int64_t iw = ow * p->s[2] - p->pb[2] + kw * p->dl[2];
-            if (iw < 0 || iw >= p->W) continue;
-            off[cells] = base[b] + iw * p->C;
-            tap[cells++] = tbase[b] + (int32_t)kw;
-        }
-    return cells;
-}
-
-typedef struct {
-    int64_t *off, *base;
-    int32_t *tap, *tbase;
-} cell_scratch;
-
-static cell_scratch scratch_of(const pool_plan *p)
-{
-    char *s = (char *)p->scratch + (size_t)tc_thread_id() * p->scratch_bytes;
-    cell_scratch c;
-    c.off = (int64_t *)s;
-    c.base = c.off + p->taps;
-    c.tap = (int32_t *)(c.base + p->k[0] * p->k[1]);
-    c.tbase = c.tap + p->taps;
-    return c;
-}
-
 /* units [lo, hi): unit u is one output line (n, od, oh) of OW positions (the
  * divisions that locate a line are paid once per line, not per output) */
 static void max_forward_lines(void *ctx, int64_t lo, int64_t hi)
@@ -556,32 +507,21 @@ static void max_forward_lines(void *ctx, int64_t lo, int64_t hi)
     }
 }
 
-/* windows of more than 255 taps (int32 winners): tasks [lo, hi), task = (image,
- * block of channels), each scattering into its own part of gx */
-static void max_backward_images(void *ctx, int64_t lo, int64_t hi)
+/* windows of more than 255 taps (int32 winners): each output's gradient
+ * into the cells it won */
+static inline __attribute__((always_inline)) void max_scatter(const pool_plan *p, int64_t r, int64_t od, int64_t oh,
+                                                              int64_t ow, const cell_scratch *cs, int64_t cells,
+                                                              int64_t c0, int64_t c1)
 {
-    pool_plan *p = ctx;
-    const int64_t C = p->C;
-    cell_scratch cs = scratch_of(p);
-    for (int64_t task = lo; task < hi; task++) {
-        int64_t n = task / p->cblocks, c0 = task % p->cblocks * p->cblock;
-        int64_t c1 = c0 + p->cblock < C ? c0 + p->cblock : C;
-        if (p->fresh) zero_part(p, n, c0, c1);
-        for (int64_t od = 0; od < p->OD; od++)
-            for (int64_t oh = 0; oh < p->OH; oh++) {
-                int64_t nb = line_bases(p, n, od, oh, cs.base, cs.tbase);
-                for (int64_t ow = 0; ow < p->OW; ow++) {
-                    int64_t r = ((n * p->OD + od) * p->OH + oh) * p->OW + ow;
-                    int64_t cells = window_cells(p, nb, cs.base, cs.tbase, ow, cs.off, cs.tap);
-                    const tc_scalar *g = p->gy + r * C;
-                    const int32_t *am = p->idx32 + r * C;
-                    for (int64_t i = 0; i < cells; i++)
-                        for (int64_t ch = c0; ch < c1; ch++)
-                            if (am[ch] == cs.tap[i]) p->gx[cs.off[i] + ch] += g[ch];
-                }
-            }
-    }
+    (void)od, (void)oh, (void)ow;
+    const tc_scalar *g = p->gy + r * p->C;
+    const int32_t *am = p->idx32 + r * p->C;
+    for (int64_t i = 0; i < cells; i++)
+        for (int64_t ch = c0; ch < c1; ch++)
+            if (am[ch] == cs->tap[i]) p->gx[cs->off[i] + ch] += g[ch];
 }
+
+static void max_backward_images(void *ctx, int64_t lo, int64_t hi) { scatter_tasks(ctx, lo, hi, max_scatter); }
 
 /* Gather backward (one-byte winners): tasks [lo, hi) as above, each input
  * cell of the task's image and channels summing, in output order, the
@@ -668,7 +608,8 @@ static tc_tensor *pool(const char *name, int op, tc_tensor *x, const tc_pool_par
     p.taps = p.k[0] * p.k[1] * p.k[2];
     int64_t rows = p.N * p.OD * p.OH * p.OW;
     if (!is_max) {
-        tc_parallel_for(rows, 16, avg_forward_rows, &p);
+        if (!alloc_scratch(&p)) return NULL;
+        tc_parallel_for(p.N * p.OD * p.OH, 1, avg_forward_lines, &p);
     } else {
         pick_max_kernels(&p);
         if (tc_needs_grad(1, &x)) { /* inference needs no winners */
@@ -709,6 +650,7 @@ static tc_status pool_backward(tc_node *n, const tc_tensor *gy)
         int64_t line = p.W * p.C, grain = line >= 4096 ? 1 : 4096 / (line ? line : 1);
         tc_parallel_for(p.N * p.D * p.H, grain, avg_backward_lines, &p);
     } else {
+        if (!alloc_scratch(&p)) return tc_last_status();
         tc_parallel_for(p.N * p.cblocks, 1, avg_backward_images, &p);
     }
     return TC_OK;
