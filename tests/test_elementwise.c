@@ -195,6 +195,36 @@ static void same_bits_for_any_thread_count(void **state)
     }
 }
 
+/* a seed of more than 256K values (copied in blocks over the pool by
+ * tc_backward_with, a last part block included) and a strided one (copied
+ * element by element) reach the graph unchanged, at 1 and 2 threads:
+ * d(x + x)/dx = 2 g exactly */
+static void large_seed_copied_whole(void **state)
+{
+    (void)state;
+    int threads0 = tc_num_threads();
+    for (int run = 0; run < 4; run++) {
+        tc_set_num_threads(run % 2 ? 2 : 1);
+        const int64_t r = 257, c = 1031; /* 264,967 values: 4 blocks of 64K and a part one */
+        tc_rng rng = tc_rng_new(21);
+        tc_tensor *x = tc_test_uniform(&rng, TC_SHAPE(r, c), -1, 1);
+        tc_set_requires_grad(x, true);
+        tc_tensor *y = tc_add(x, x);
+        tc_tensor *g = tc_test_uniform(&rng, TC_SHAPE(run < 2 ? r : c, run < 2 ? c : r), -3, 3);
+        tc_tensor *seed = run < 2 ? g : tc_transpose(g, (int[]){1, 0});
+        assert_int_equal(tc_backward_with(y, seed), TC_OK);
+        for (int64_t i = 0; i < r; i++)
+            for (int64_t j = 0; j < c; j++) {
+                const tc_scalar v = run < 2 ? g->data[i * c + j] : g->data[j * r + i];
+                if (x->grad->data[i * c + j] != 2 * v)
+                    fail_msg("run %d: gradient (%lld, %lld) %.9g, seed %.9g", run, (long long)i, (long long)j,
+                             (double)x->grad->data[i * c + j], (double)v);
+            }
+        tc_step_reset();
+    }
+    tc_set_num_threads(threads0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +236,7 @@ int main(void)
         cmocka_unit_test(same_tensor_both_sides),
         cmocka_unit_test(no_recording_without_grad),
         cmocka_unit_test(same_bits_for_any_thread_count),
+        cmocka_unit_test(large_seed_copied_whole),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tc_shutdown();
