@@ -195,7 +195,7 @@ static void same_bits_for_any_thread_count(void **state)
     }
 }
 
-/* a seed of more than 256K values (copied in blocks over the pool by
+/* a seed of more than 128K values (copied in blocks over the pool by
  * tc_backward_with, a last part block included) and a strided one (copied
  * element by element) reach the graph unchanged, at 1 and 2 threads:
  * d(x + x)/dx = 2 g exactly */

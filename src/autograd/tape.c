@@ -180,7 +180,7 @@ tc_status tc_backward(tc_tensor *loss)
  * copy was 0.08 ms of the critical path of res2_1x1_out's 1.2 ms 2-thread
  * training step, all of it serial. A copy: the same values for any thread
  * count. */
-#define SEED_SPLIT ((int64_t)256 * 1024)
+#define SEED_SPLIT ((int64_t)128 * 1024)
 #define SEED_BLOCK ((int64_t)64 * 1024)
 typedef struct {
     const tc_scalar *src;
