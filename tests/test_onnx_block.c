@@ -101,7 +101,11 @@ static void declined_cases_run_node_by_node(void **state)
     tc_assert_close(dflt, forced, 0, 0);
     tc_tensor *x1 = tc_tensor_keep(tc_narrow(x, 0, 1, 1)), *one = run(m, x1, "1");
     assert_int_equal(tc_onnx_block_runs(m), before);
-    tc_assert_close(one, tc_narrow(forced, 0, 1, 1), 0, 0);
+    /* a lone image through our kernels gives its bits in the batch; the
+     * generic path (OpenBLAS: bits depend on where a row falls in its panels,
+     * and chains are declined there) only to rounding */
+    if (tc_isa() == TC_ISA_GENERIC) tc_assert_close(one, tc_narrow(forced, 0, 1, 1), 1e-5, 1e-6);
+    else tc_assert_close(one, tc_narrow(forced, 0, 1, 1), 0, 0);
     tc_set_grad_enabled(true);
     tc_tensor *xg = tc_tensor_keep(tc_contiguous(x));
     tc_set_requires_grad(xg, true);
