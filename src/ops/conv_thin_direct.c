@@ -31,10 +31,12 @@ const thin_direct_kernels *tc_thin_direct_pick(void)
     }
 }
 
-/* the padded input: extents that hold every tap of every output */
+/* the padded input: extents that hold every tap of every output, and the
+ * strides of its rows, planes and images (floats) */
 typedef struct {
-    int64_t Dp, Hp, Wp, img; /* img = Dp*Hp*Wp*C floats per image */
-    float *x;
+    int64_t Dp, Hp, Wp;
+    int64_t row, plane, img;
+    const float *x;
 } padded;
 
 static int64_t extent(int64_t out, int64_t s, int64_t k, int64_t dl) { return (out - 1) * s + (k - 1) * dl + 1; }
@@ -43,39 +45,41 @@ typedef struct {
     const conv_plan *p;
     const thin_direct_kernels *kern;
     padded pad;
+    float *pad_buf;            /* the padded copy being written (NULL: the input is read in place) */
     const int64_t *toff;       /* forward: tap offsets in the padded image */
     const float *bias, *dy;
     float *y, *dx;
     const float **xr;          /* dW: each output row's padded input row */
-    int64_t rows_blk, nblocks; /* dW: output rows per block, blocks */
+    int64_t rows_blk, nblocks; /* dW: output rows per block (by image), blocks */
+    bool row_blocks;           /* dW: blocks of output rows, block b = rows [b*rows/nblocks, (b+1)*rows/nblocks) */
     float *dw_parts, *db_parts, *scratch;
     const float **ptrs;        /* dX: per thread 2 * KD * KH row pointers */
     const float *zeros;        /* dX: F zeros, the dY of an output column that does not exist */
     bool fuse_dx;              /* dX computed per dW block (blocks of whole images) */
 } direct_job;
 
-static void pad_images(void *ctx, int64_t lo, int64_t hi)
+/* padded rows (n, pd, ph) [lo, hi): the input row between zeros, or zeros.
+ * By rows, not images: a batch-1 stem (ResNet's 224x224, pads of 3) still
+ * splits its copy over the threads. */
+static void pad_rows(void *ctx, int64_t lo, int64_t hi)
 {
     const direct_job *j = ctx;
     const conv_plan *p = j->p;
     const padded *q = &j->pad;
     const int64_t C = p->C;
     /* columns [w0, w1) of a padded row hold input columns [w0 - pb2, w1 - pb2) */
-    const int64_t w0 = p->pb[2], w1 = p->W + p->pb[2] < q->Wp ? p->W + p->pb[2] : q->Wp;
-    for (int64_t n = lo; n < hi; n++) {
-        float *dst = q->x + n * q->img;
-        memset(dst, 0, sizeof(float) * (size_t)q->img);
-        const float *src = p->x + n * p->D * p->H * p->W * C;
-        for (int64_t pd = 0; pd < q->Dp; pd++) {
-            int64_t id = pd - p->pb[0];
-            if (id < 0 || id >= p->D) continue;
-            for (int64_t ph = 0; ph < q->Hp; ph++) {
-                int64_t ih = ph - p->pb[1];
-                if (ih < 0 || ih >= p->H || w1 <= w0) continue;
-                memcpy(dst + ((pd * q->Hp + ph) * q->Wp + w0) * C, src + ((id * p->H + ih) * p->W) * C,
-                       sizeof(float) * (size_t)((w1 - w0) * C));
-            }
+    const int64_t w0 = p->pb[2] < q->Wp ? p->pb[2] : q->Wp, w1 = p->W + p->pb[2] < q->Wp ? p->W + p->pb[2] : q->Wp;
+    for (int64_t r = lo; r < hi; r++) {
+        const int64_t ph = r % q->Hp, pd = r / q->Hp % q->Dp, n = r / q->Hp / q->Dp;
+        const int64_t id = pd - p->pb[0], ih = ph - p->pb[1];
+        float *dst = j->pad_buf + n * q->img + pd * q->plane + ph * q->row;
+        if (id < 0 || id >= p->D || ih < 0 || ih >= p->H || w1 <= w0) {
+            memset(dst, 0, sizeof(float) * (size_t)q->row);
+            continue;
         }
+        memset(dst, 0, sizeof(float) * (size_t)(w0 * C));
+        memcpy(dst + w0 * C, p->x + ((n * p->D + id) * p->H + ih) * p->W * C, sizeof(float) * (size_t)((w1 - w0) * C));
+        memset(dst + w1 * C, 0, sizeof(float) * (size_t)((q->Wp - w1) * C));
     }
 }
 
@@ -86,10 +90,19 @@ static bool make_padded(direct_job *j)
     q->Dp = extent(p->OD, p->s[0], p->k[0], p->dl[0]);
     q->Hp = extent(p->OH, p->s[1], p->k[1], p->dl[1]);
     q->Wp = extent(p->OW, p->s[2], p->k[2], p->dl[2]);
-    q->img = q->Dp * q->Hp * q->Wp * p->C;
-    q->x = tc_arena_alloc(sizeof(float) * (size_t)(p->N * q->img));
-    if (!q->x) return false;
-    tc_parallel_for(p->N, 1, pad_images, j);
+    /* no padding before and every tap inside the input (VALID: InceptionV3's
+     * 299x299 stem): the kernels read the input in place with its own strides;
+     * the copy cost a third of that layer's forward */
+    if (p->pb[0] == 0 && p->pb[1] == 0 && p->pb[2] == 0 && q->Dp <= p->D && q->Hp <= p->H && q->Wp <= p->W) {
+        q->row = p->W * p->C, q->plane = p->H * q->row, q->img = p->D * q->plane;
+        q->x = p->x;
+        return true;
+    }
+    q->row = q->Wp * p->C, q->plane = q->Hp * q->row, q->img = q->Dp * q->plane;
+    j->pad_buf = tc_arena_alloc(sizeof(float) * (size_t)(p->N * q->img));
+    if (!j->pad_buf) return false;
+    q->x = j->pad_buf;
+    tc_parallel_for(p->N * q->Dp * q->Hp, 16 * 1024 / q->row + 1, pad_rows, j);
     return true;
 }
 
@@ -98,7 +111,7 @@ static const float *row_input(const direct_job *j, int64_t i)
 {
     const conv_plan *p = j->p;
     const int64_t oh = i % p->OH, od = i / p->OH % p->OD, n = i / p->OH / p->OD;
-    return j->pad.x + n * j->pad.img + ((od * p->s[0]) * j->pad.Hp + oh * p->s[1]) * j->pad.Wp * p->C;
+    return j->pad.x + n * j->pad.img + od * p->s[0] * j->pad.plane + oh * p->s[1] * j->pad.row;
 }
 
 static void forward_rows(void *ctx, int64_t lo, int64_t hi)
@@ -121,13 +134,13 @@ bool tc_conv_thin_direct_forward(const conv_plan *p, const thin_direct_kernels *
     float *zeros = bias ? NULL : tc_arena_alloc(sizeof(float) * (size_t)p->F);
     if (!toff || (!bias && !zeros)) return false;
     if (zeros) memset(zeros, 0, sizeof(float) * (size_t)p->F);
-    const int64_t C = p->C, plane = j.pad.Hp * j.pad.Wp * C;
+    const int64_t C = p->C, plane = j.pad.plane, prow = j.pad.row;
     int64_t t = 0;
     for (int64_t kd = 0; kd < p->k[0]; kd++)
         for (int64_t kh = 0; kh < p->k[1]; kh++)
             for (int64_t kw = 0; kw < p->k[2]; kw++)
                 for (int64_t c = 0; c < C; c++)
-                    toff[t++] = kd * p->dl[0] * plane + kh * p->dl[1] * j.pad.Wp * C + kw * p->dl[2] * C + c;
+                    toff[t++] = kd * p->dl[0] * plane + kh * p->dl[1] * prow + kw * p->dl[2] * C + c;
     j.toff = toff;
     j.bias = bias ? bias : zeros;
     /* ~64K multiply-adds per chunk at least: a 1-image batch still splits its rows */
@@ -144,15 +157,16 @@ static void dw_blocks(void *ctx, int64_t lo, int64_t hi)
     const direct_job *j = ctx;
     const conv_plan *p = j->p;
     const int64_t C = p->C, F = p->F, OW = p->OW, KH = p->k[1], KW = p->k[2];
-    const int64_t rows = p->N * p->OD * p->OH, ps = p->s[2] * C, plane = j->pad.Hp * j->pad.Wp * C;
-    const int64_t rowstep = p->dl[1] * j->pad.Wp * C, step = p->dl[2] * C; /* step: padded columns between kw */
+    const int64_t rows = p->N * p->OD * p->OH, ps = p->s[2] * C, plane = j->pad.plane;
+    const int64_t rowstep = p->dl[1] * j->pad.row, step = p->dl[2] * C; /* step: padded columns between kw */
     const int64_t jx = ((KW - 1) * p->dl[2] + 1) * C;                       /* padded columns one kernel row spans */
     const int T = j->kern->dw_taps;
     /* a kernel row's jx columns in nch balanced chunks of at most T, or R rows of them together */
     const int64_t R = jx * 2 <= T ? 2 : 1, nch = (jx + T - 1) / T;
     float *out = j->scratch + tc_thread_id() * T * F;
     for (int64_t b = lo; b < hi; b++) {
-        const int64_t i0 = b * j->rows_blk, i1 = i0 + j->rows_blk < rows ? i0 + j->rows_blk : rows;
+        const int64_t i0 = j->row_blocks ? b * rows / j->nblocks : b * j->rows_blk,
+                      i1 = j->row_blocks ? (b + 1) * rows / j->nblocks : i0 + j->rows_blk < rows ? i0 + j->rows_blk : rows;
         const float *dy = j->dy + i0 * OW * F;
         /* the block's whole images: their input gradient first, reading dy from memory
          * once; the tap groups below find it in L2 */
@@ -169,7 +183,7 @@ static void dw_blocks(void *ctx, int64_t lo, int64_t hi)
                 int64_t o0 = 0;
                 for (int64_t ch = 0; ch < nch; ch++) {
                     const int g = (int)((jx - o0 + nch - ch - 1) / (nch - ch));
-                    const int64_t goff = kd * p->dl[0] * plane + kh0 * p->dl[1] * j->pad.Wp * C + o0;
+                    const int64_t goff = kd * p->dl[0] * plane + kh0 * rowstep + o0;
                     /* the first group sums db as well, while dy comes in from memory */
                     j->kern->dw_group(j->xr + i0, dy, i1 - i0, OW, ps, F, goff, rowstep, rr, g, out, db);
                     db = NULL;
@@ -226,6 +240,14 @@ bool tc_conv_thin_direct_backward(const conv_plan *p, const thin_direct_kernels 
     const bool by_image = per_img <= 128 * 1024 && p->N >= 2;
     j.rows_blk = by_image ? (per_img >= 64 * 1024 ? 1 : 64 * 1024 / per_img) * img_rows : 64 * 1024 / (p->OW * F) + 1;
     j.nblocks = (rows + j.rows_blk - 1) / j.rows_blk;
+    /* blocks of rows (a batch-1 stem: InceptionV3's 149 rows made 11 blocks of 14,
+     * 6 against 5 on two threads): an even count of balanced blocks, still a
+     * rule of the shapes alone */
+    if (!by_image) {
+        j.row_blocks = true;
+        if (j.nblocks > 1 && j.nblocks % 2) j.nblocks++;
+        if (j.nblocks > rows) j.nblocks = rows;
+    }
     j.fuse_dx = dx && by_image && (dw || db);
     if (dx) {
         j.ptrs = tc_arena_alloc(sizeof(float *) * (size_t)(tc_num_threads() * 2 * p->k[0] * p->k[1]));
