@@ -193,6 +193,53 @@ static void profiling_counts_runs_and_flops(void **state)
     tc_onnx_free(m);
 }
 
+/* Pad + AveragePool (tests/fixtures/gen_onnx_pad_pool.py): the constant
+ * zero Pads become their pools' pads and never run; the Pads whose pads the
+ * graph computes (F.pad) still run; the output has the same bits as the
+ * model run as it is, on every instruction set and at 1 and 2 threads, and
+ * matches PyTorch */
+static void pad_folds_into_avg_pool(void **state)
+{
+    (void)state;
+    tc_fixture *fx = tc_fixture_load(TC_FIXTURES "/onnx/pad_pool.tcfx");
+    assert_non_null(fx);
+    tc_tensor *x = tc_tensor_keep(tc_fixture_get(fx, "in:x")), *want = tc_tensor_keep(tc_fixture_get(fx, "out"));
+    tc_onnx_model *plain = tc_onnx_load(TC_FIXTURES "/onnx/pad_pool.onnx"), *m = tc_onnx_load(TC_FIXTURES "/onnx/pad_pool.onnx");
+    if (!plain || !m) fail_msg("%s", tc_last_error());
+    assert_int_equal(tc_onnx_prepare_inference(m, NULL, NULL), TC_OK);
+    assert_int_equal(tc_onnx_set_profiling(m, true), TC_OK);
+    tc_set_grad_enabled(false);
+    tc_isa_level keep = tc_isa();
+    int saved = tc_num_threads();
+    for (int isa = TC_ISA_GENERIC; isa <= TC_ISA_AVX512; isa++) {
+        if (!tc_isa_supported((tc_isa_level)isa)) continue;
+        assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
+        for (int threads = 1; threads <= 2; threads++) {
+            tc_set_num_threads(threads);
+            tc_tensor *y0 = run(plain, x), *y = run(m, x);
+            assert_int_equal(tc_numel(y), tc_numel(want));
+            assert_int_equal(tc_numel(y0), tc_numel(want));
+            if (memcmp(y->data, y0->data, sizeof(tc_scalar) * (size_t)tc_numel(y)))
+                fail_msg("%s threads %d: rewritten output differs from the model as it is", tc_isa_name(tc_isa()), threads);
+            for (int64_t i = 0; i < tc_numel(y); i++)
+                if (fabsf(y->data[i] - want->data[i]) > 1e-5f * (1 + fabsf(want->data[i])))
+                    fail_msg("y[%lld] = %g, PyTorch %g", (long long)i, y->data[i], want->data[i]);
+            tc_step_reset();
+        }
+    }
+    tc_set_isa(keep);
+    tc_set_num_threads(saved);
+    static const char *folded[] = {"/Pad", "/Pad_1", "/Pad_3", "/Pad_4", "/Pad_6"}, *kept[] = {"/Pad_2", "/Pad_5"};
+    for (int i = 0; i < 5; i++) assert_int_equal(tc_onnx_node_profile_of(m, node_named(m, folded[i])).runs, 0);
+    for (int i = 0; i < 2; i++) assert_true(tc_onnx_node_profile_of(m, node_named(m, kept[i])).runs > 0);
+    tc_set_grad_enabled(true);
+    tc_onnx_free(plain);
+    tc_onnx_free(m);
+    tc_tensor_free(x);
+    tc_tensor_free(want);
+    tc_fixture_free(fx);
+}
+
 static void bad_input(void **state)
 {
     (void)state;
@@ -204,7 +251,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(folded_matches_unfolded),
                                        cmocka_unit_test(trained_kernels_are_not_stale),
-                                       cmocka_unit_test(profiling_counts_runs_and_flops), cmocka_unit_test(bad_input)};
+                                       cmocka_unit_test(profiling_counts_runs_and_flops),
+                                       cmocka_unit_test(pad_folds_into_avg_pool), cmocka_unit_test(bad_input)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tc_shutdown();
     return rc;

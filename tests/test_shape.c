@@ -417,12 +417,56 @@ static void bad_input(void **state)
     tc_step_reset();
 }
 
+/* contiguous inputs are copied by result rows in one region (concat.c):
+ * channels-last branch outputs of odd channel counts joined on the last axis
+ * and on axis 1, small (one thread) and large (split over the pool), at 1
+ * and 2 threads, against per-element loops */
+static void concat_rows_against_loops(void **state)
+{
+    (void)state;
+    static const int64_t C[4] = {3, 17, 1, 40};
+    int saved = tc_num_threads();
+    for (int threads = 1; threads <= 2; threads++) {
+        tc_set_num_threads(threads);
+        for (int big = 0; big < 2; big++)
+            for (int axis = 1; axis <= 3; axis += 2) {
+                int64_t N = big ? 3 : 1, H = big ? 19 : 2, W = big ? 23 : 3;
+                tc_tensor *xs[4];
+                int64_t total = 0;
+                for (int i = 0; i < 4; i++) {
+                    int64_t sh[4] = {N, H, W, C[i]};
+                    if (axis == 1) sh[1] = C[i], sh[3] = 5;
+                    xs[i] = tc_test_uniform(&rng, 4, sh, -1, 1);
+                    total += C[i];
+                }
+                tc_tensor *y = tc_concat(4, xs, axis);
+                tc_assert_ok(y);
+                assert_int_equal(y->shape[axis], total);
+                int64_t at = 0;
+                for (int i = 0; i < 4; i++) {
+                    const tc_tensor *x = xs[i];
+                    for (int64_t e = 0; e < tc_numel(x); e++) {
+                        int64_t idx[4], r = e, off = 0;
+                        for (int d = 3; d >= 0; d--) idx[d] = r % x->shape[d], r /= x->shape[d];
+                        idx[axis] += at;
+                        for (int d = 0; d < 4; d++) off += idx[d] * y->strides[d];
+                        if (memcmp(&y->data[off], &x->data[e], sizeof(tc_scalar)))
+                            fail_msg("threads %d big %d axis %d input %d value %lld", threads, big, axis, i, (long long)e);
+                    }
+                    at += C[i];
+                }
+                tc_step_reset();
+            }
+    }
+    tc_set_num_threads(saved);
+}
+
 int main(void)
 {
     rng = tc_rng_new(5);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(against_fixtures), cmocka_unit_test(large_forward), cmocka_unit_test(thread_determinism),
-        cmocka_unit_test(views_and_edges),  cmocka_unit_test(bad_input),
+        cmocka_unit_test(views_and_edges),  cmocka_unit_test(bad_input), cmocka_unit_test(concat_rows_against_loops),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tc_shutdown();

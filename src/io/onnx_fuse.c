@@ -12,6 +12,11 @@
  *    run only when the Conv runs without a gradient to record and the
  *    residual has the Conv's output shape; otherwise the nodes run as they
  *    are (onnx_run.c skips an absorbed node only when its Conv fused it).
+ *  - A constant zero Pad of the spatial axes only, read by nothing but an
+ *    AveragePool without pads of its own (Inception-v3's pool branches:
+ *    PyTorch's avg_pool2d(3, 1, 1) exports as Pad + AveragePool), becomes
+ *    that pool's pads with count_include_pad: the Pad node never runs, and
+ *    its padded copy of the map is neither written nor read again.
  * A node output that is a graph output, read by two nodes or captured by
  * an If/Loop/Scan body is never folded away. */
 #include "onnx_block.h"
@@ -262,6 +267,62 @@ static tc_status plan_epilogue(tc_onnx_model *m, const int *uses, int k, bool *f
     return TC_OK;
 }
 
+
+/* integers known at load (an initializer or a Constant node's tensor); the count, or -1 */
+static int load_ints(const tc_onnx_model *m, int v, int64_t *out, int max)
+{
+    if (v < 0) return -1;
+    const tc_tensor *t = m->values[v].init;
+    tc_tensor *d = NULL;
+    if (!t) {
+        if (m->values[v].producer < 0) return -1;
+        const onnx_node *c = &m->nodes[m->values[v].producer];
+        const Onnx__AttributeProto *a = is_op(c, "Constant") ? tc_onnx_attr(c, "value") : NULL;
+        tc_onnx_dtype dt;
+        if (!a || !a->t || !(d = tc_onnx_decode_tensor(a->t, m->dir, &dt, c->label))) return -1;
+        t = d;
+    }
+    int64_t k = tc_numel(t);
+    tc_scalar vals[2 * TC_MAX_DIMS];
+    if (k > max || k > 2 * TC_MAX_DIMS) k = -1;
+    else tc_read_values(t, vals);
+    for (int64_t i = 0; i < k; i++) out[i] = (int64_t)vals[i];
+    tc_tensor_free(d);
+    return (int)k;
+}
+
+/* Pad node j (constant zeros on the spatial axes of a rank 3-5 value only)
+ * folded into the AveragePool that alone reads it */
+static bool fold_pad(tc_onnx_model *m, const int *uses, int j)
+{
+    onnx_node *pad = &m->nodes[j];
+    if (!is_op(pad, "Pad") || pad->prep_error || pad->skip || pad->n_in < 1 || pad->n_out != 1 || pad->in[0] < 0)
+        return false;
+    const char *mode = tc_onnx_attr_string(pad, "mode", "constant");
+    if (strcmp(mode, "constant")) return false;
+    int64_t pads[2 * TC_MAX_DIMS];
+    int k;
+    if (m->opset < 11) {
+        k = tc_onnx_attr_ints(pad, "pads", pads, 2 * TC_MAX_DIMS);
+        if (tc_onnx_attr_float(pad, "value", 0) != 0) return false;
+    } else {
+        k = pad->n_in > 1 ? load_ints(m, pad->in[1], pads, 2 * TC_MAX_DIMS) : -1;
+        tc_scalar v = 0;
+        if (pad->n_in > 2 && pad->in[2] >= 0 && (!load_scalar(m, pad->in[2], &v, 1) || v != 0)) return false;
+        if (pad->n_in > 3 && pad->in[3] >= 0) return false; /* opset 18's axes */
+    }
+    int r = k / 2, nsp = r - 2;
+    if (k < 0 || k % 2 || nsp < 1 || nsp > 3) return false;
+    if (pads[0] || pads[1] || pads[r] || pads[r + 1]) return false; /* batch or channels padded */
+    int p = sole_reader(m, uses, pad->out[0]);
+    if (p < 0 || !is_op(&m->nodes[p], "AveragePool") || m->nodes[p].n_in < 1 || m->nodes[p].in[0] != pad->out[0])
+        return false;
+    if (!tc_onnx_avg_pool_take_pads(&m->nodes[p], nsp, pads + 2, pads + r + 2)) return false;
+    m->nodes[p].in[0] = pad->in[0];
+    pad->skip = true;
+    return true;
+}
+
 tc_status tc_onnx_prepare_inference(tc_onnx_model *m, int *n_folded, int *n_fused)
 {
     if (!m) return tc_error(TC_ERR_ARG, "onnx_prepare_inference: model is NULL");
@@ -289,6 +350,7 @@ tc_status tc_onnx_prepare_inference(tc_onnx_model *m, int *n_folded, int *n_fuse
         s = plan_epilogue(m, uses, k, &ok);
         fused += ok;
     }
+    for (int k = 0; k < m->n_nodes && s == TC_OK; k++) fold_pad(m, uses, k);
     free(uses);
     if (s == TC_OK) s = tc_onnx_plan_blocks(m);
     if (n_folded) *n_folded = folded;

@@ -213,6 +213,22 @@ PREP(prep_pool)
     return prep_window(n, &a->w);
 }
 
+bool tc_onnx_avg_pool_take_pads(onnx_node *n, int nsp, const int64_t *before, const int64_t *after)
+{
+    pool_attrs *a = n->attrs;
+    if (!a || n->prep_error || nsp < 1 || nsp > 3 || a->w.padding != TC_EXPLICIT || a->w.n_kernel != nsp) return false;
+    if (a->w.n_pads >= 0 && a->w.n_pads != 2 * nsp) return false;
+    for (int i = 0; i < 2 * nsp && a->w.n_pads > 0; i++)
+        if (a->w.pads[i] != 0) return false;
+    for (int i = 0; i < nsp; i++) {
+        if (before[i] < 0 || after[i] < 0) return false;
+        a->w.pads[i] = before[i], a->w.pads[i + nsp] = after[i];
+    }
+    a->w.n_pads = 2 * nsp;
+    a->count_include_pad = true;
+    return true;
+}
+
 /* ConvInteger / QLinearConv: the convolution of (x - x_zero_point) and
  * (w - w_zero_point), whole numbers in float32: exact while every sum stays
  * below 2^24 (as for 8-bit inputs and kernels up to about 250 taps) */

@@ -117,6 +117,13 @@ tc_tensor *tc_onnx_from_int64(int ndim, const int64_t *shape, const int64_t *v);
 /* Row-major strides of a shape (elements). */
 void tc_onnx_strides(int ndim, const int64_t *shape, int64_t *strides);
 
+/* An AveragePool node with explicit zero pads takes over the zero padding
+ * of a constant Pad before it (onnx_fuse.c): pads before/after per spatial
+ * axis become its own, counted in the divisor (count_include_pad), which
+ * gives the same values (the padded cells only added +0 to each sum).
+ * False, and n unchanged, when n's attributes do not allow it. */
+bool tc_onnx_avg_pool_take_pads(onnx_node *n, int nsp, const int64_t *before, const int64_t *after);
+
 /* Resize and Upsample (onnx_resize.c), listed in the nn table. */
 tc_status tc_onnx_op_resize(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out);
 tc_status tc_onnx_op_upsample(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out);
