@@ -8,10 +8,17 @@
  * fused epilogue): MobileNet-v2's expand 1x1 -> depthwise 3x3 -> project
  * 1x1 (+ residual Add). runs: the times it ran image by image. */
 #define TC_ONNX_BLOCK_MAX 3
+/* Row bands: an image's chain runs in bands of output rows whose
+ * intermediate rows (expanded map + depthwise output) take at most this
+ * many KiB (TENSORCOOK_ONNX_BAND overrides; 0: whole images), so they stay
+ * in the core's L2 between the three Convs. */
+#define TC_ONNX_BAND_KIB 1024
 typedef struct onnx_block {
     int n;
     int node[TC_ONNX_BLOCK_MAX];
     int64_t runs;
+    int64_t banded_runs; /* of those, the runs in row bands */
+    int64_t bands;       /* bands per image at the last run */
     /* the last input it ran on and its result's shape (channels-last), which
      * lets the threads start on all images at once */
     bool shaped;
