@@ -20,9 +20,20 @@
  * (OpenBLAS), bf16/int8 kernels, Winograd with a 3x3 one-group Conv in the
  * chain, one-pixel maps (a GEMV per image), or a gradient to record.
  *
- * TENSORCOOK_ONNX_BLOCK: 0 never; N > 0 when the batch's largest
- * intermediate map is at least N KiB [4096]; batches of one never (their
- * maps are the chain's own already). */
+ * Row bands: one image's expanded map (112 x 112 x 96 floats = 4.8 MB,
+ * 56 x 56 x 144 = 1.8 MB) still goes through L3 between the three Convs.
+ * Where an image's intermediate rows outgrow TC_ONNX_BAND_KIB, the chain
+ * runs in bands of output rows (each Conv on the rows the next one's band
+ * needs, with the map's padding only at its top and bottom), each band's
+ * rows staying in L2; also at batch 1. On threads the bands (of all
+ * images) are split over the pool, each band's Convs serial on one thread:
+ * no parallel region per Conv. The 1x1 Convs are per-pixel GEMMs whose
+ * reduction runs in fixed K blocks from 0 (gemm_pack.c) whatever the rows,
+ * and the depthwise sums its taps in one order: same bits at any band.
+ *
+ * TENSORCOOK_ONNX_BLOCK: 0 never; N > 0 image by image when the batch's
+ * largest intermediate map is at least N KiB [4096] (batches of one: only
+ * in bands). TENSORCOOK_ONNX_BAND: the band target in KiB, 0: no bands. */
 #include "onnx_block.h"
 
 #include <pthread.h>
@@ -184,8 +195,8 @@ static void choose_bands(chain_geom *g, int n, int64_t target)
         if (bytes <= target) break;
     }
     g->nbands = (OH + h - 1) / h;
-    /* an even count: two threads get the same work (a rule of the shape,
-     * which one thread pays for with at most one band's halo) */
+    /* an even count where the heights allow: two threads get the same work
+     * (a rule of the shape, which one thread pays for with one more halo) */
     if (g->nbands > 1) g->nbands += g->nbands & 1;
     if (g->nbands > OH) g->nbands = OH;
     g->band = (OH + g->nbands - 1) / g->nbands;
