@@ -168,11 +168,13 @@ static void band_rows(const chain_geom *g, int n, int64_t o0, int64_t o1, int64_
 }
 
 /* the band target in bytes of intermediate rows (TENSORCOOK_ONNX_BAND KiB;
- * 0: whole images) */
-static int64_t band_target(void)
+ * 0: whole images). By default batch 1 only: at batch 8 (images already one
+ * by one) the bands measured 0-15% more CPU on 1 thread and the same on 2
+ * (docs/perf.md, mnv2band); set, at any batch. */
+static int64_t band_target(int64_t N)
 {
     const char *e = getenv("TENSORCOOK_ONNX_BAND");
-    if (!e || !*e) return (int64_t)TC_ONNX_BAND_KIB << 10;
+    if (!e || !*e) return N == 1 ? (int64_t)TC_ONNX_BAND_KIB << 10 : 0;
     long kib = strtol(e, NULL, 10);
     return kib > 0 ? (int64_t)kib << 10 : 0;
 }
@@ -417,7 +419,7 @@ static int run_chain(onnx_ctx *c, int k, onnx_live *live, bool *done)
     }
     chain_geom g = {{0}};
     if (!chain_geometry(c, b, x, &g)) return 0;
-    choose_bands(&g, b->n, band_target());
+    choose_bands(&g, b->n, band_target(N));
     /* image by image when the batch's maps outgrow the caches; in bands
      * (also at batch 1) when one image's do */
     bool images = N >= 2 && (double)N * (double)x->shape[2] * (double)x->shape[3] * (double)widest * sizeof(tc_scalar) >= (double)limit;
