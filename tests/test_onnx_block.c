@@ -116,7 +116,8 @@ static void row_bands_match_node_by_node(void **state)
         if (!tc_isa_supported((tc_isa_level)isa)) continue;
         assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
         for (int batch = 1; batch <= 3; batch += 2) {
-            tc_tensor *x = batch == 1 ? x1 : x3, *ref = tc_tensor_keep(tc_contiguous(tc_narrow(want, 0, batch == 1 ? 2 : 0, batch)));
+            tc_tensor *x = batch == 1 ? x1 : x3;
+            tc_tensor *ref = tc_tensor_keep(tc_contiguous(tc_narrow(want, 0, batch == 1 ? 2 : 0, batch)));
             tc_tensor *one[5] = {NULL};
             for (int t = 1; t <= 2; t++) {
                 tc_set_num_threads(t);

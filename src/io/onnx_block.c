@@ -422,7 +422,8 @@ static int run_chain(onnx_ctx *c, int k, onnx_live *live, bool *done)
     choose_bands(&g, b->n, band_target(N));
     /* image by image when the batch's maps outgrow the caches; in bands
      * (also at batch 1) when one image's do */
-    bool images = N >= 2 && (double)N * (double)x->shape[2] * (double)x->shape[3] * (double)widest * sizeof(tc_scalar) >= (double)limit;
+    double maps = (double)N * (double)x->shape[2] * (double)x->shape[3] * (double)widest * sizeof(tc_scalar);
+    bool images = N >= 2 && maps >= (double)limit;
     if (!images && g.nbands < 2) return 0;
 
     chain_prof prof = {{0}}, *pr = m->profile ? &prof : NULL;
@@ -472,7 +473,8 @@ static int run_chain(onnx_ctx *c, int k, onnx_live *live, bool *done)
         if (!y || !store_unit(batch, &g, n, band, y)) {
             tc_arena_scope_end(scope, -1, NULL);
             tc_onnx_live_node_end(live, false, 0, NULL);
-            if (declined) tc_error(TC_ERR_STATE, "%s: band %lld ran otherwise than the first", m->nodes[k].label, (long long)u);
+            if (declined)
+                tc_error(TC_ERR_STATE, "%s: band %lld ran otherwise than the first", m->nodes[k].label, (long long)u);
             else if (y) tc_error(TC_ERR_STATE, "%s: a band's output is not of the planned shape", m->nodes[k].label);
             return -1;
         }
