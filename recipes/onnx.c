@@ -261,6 +261,9 @@ static int cmd_run(int argc, char **argv)
     }
     printf("conv: %s, winograd for %lld of %lld Conv runs\n", tc_conv_algorithm_name(tc_conv_get_algorithm()),
            (long long)(tc_conv_winograd_runs() - wino0), (long long)(convs * (runs + (profile ? 1 : 0))));
+    if (tc_onnx_block_runs(m) > 0) /* Conv chains (src/io/onnx_block.c) */
+        printf("chains: %lld runs image by image, %lld of them in row bands\n", (long long)tc_onnx_block_runs(m),
+               (long long)tc_onnx_block_banded_runs(m));
     rc = 0;
 done:
     free(in);

@@ -6,7 +6,10 @@
  * batch 3 on 1 and 2 threads and the AVX2 and AVX-512 paths (the generic
  * one declines), and both against PyTorch; batch 1, a gradient to record, the default size
  * threshold and TENSORCOOK_ONNX_BLOCK=0 run node by node; the profiler
- * still counts the chain's nodes. */
+ * still counts the chain's nodes. Row bands (TENSORCOOK_ONNX_BAND): every
+ * band height from one row up (odd heights, the last band shorter, the
+ * stride-2 chain's 13 input rows to 7 output rows), at batch 1 and 3, on 1
+ * and 2 threads and AVX2/AVX-512, bit-identical to node by node. */
 #include "testutil.h"
 
 #include "tensorcook/onnx.h"
@@ -79,6 +82,78 @@ static void image_by_image_matches_node_by_node(void **state)
     tc_set_grad_enabled(was);
     unsetenv("TENSORCOOK_ONNX_BLOCK");
     tc_tensor_free(x);
+    tc_tensor_free(want);
+    tc_fixture_free(fx);
+    tc_onnx_free(m);
+}
+
+/* the model's output in row bands of `kib` KiB of intermediate rows
+ * (TENSORCOOK_ONNX_BLOCK=1), long-lived */
+static tc_tensor *run_banded(tc_onnx_model *m, tc_tensor *x, const char *kib)
+{
+    setenv("TENSORCOOK_ONNX_BAND", kib, 1);
+    tc_tensor *y = run(m, x, "1");
+    unsetenv("TENSORCOOK_ONNX_BAND");
+    return y;
+}
+
+static void row_bands_match_node_by_node(void **state)
+{
+    (void)state;
+    tc_onnx_model *m = load();
+    tc_fixture *fx = tc_fixture_load(TC_FIXTURES "/onnx/block_irnet.tcfx");
+    if (!fx) fail_msg("%s", tc_last_error());
+    tc_tensor *x3 = tc_tensor_keep(tc_fixture_get(fx, "in:x")), *want = tc_tensor_keep(tc_fixture_get(fx, "out"));
+    tc_tensor *x1 = tc_tensor_keep(tc_contiguous(tc_narrow(x3, 0, 2, 1)));
+    bool was = tc_set_grad_enabled(false);
+    tc_isa_level keep = tc_isa();
+    int threads = tc_num_threads();
+    /* 1 KiB: one-row bands (the 19-channel expand's 11-pixel rows are 836
+     * bytes); 5, 7, 9 KiB: 2 to 4 rows, uneven last bands; 64: whole images
+     * (batch 3: image by image; batch 1: node by node) */
+    const char *kibs[] = {"1", "5", "7", "9", "64"};
+    for (int isa = TC_ISA_GENERIC; isa <= TC_ISA_AVX512; isa++) {
+        if (!tc_isa_supported((tc_isa_level)isa)) continue;
+        assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
+        for (int batch = 1; batch <= 3; batch += 2) {
+            tc_tensor *x = batch == 1 ? x1 : x3;
+            tc_tensor *ref = tc_tensor_keep(tc_contiguous(tc_narrow(want, 0, batch == 1 ? 2 : 0, batch)));
+            tc_tensor *one[5] = {NULL};
+            for (int t = 1; t <= 2; t++) {
+                tc_set_num_threads(t);
+                tc_tensor *plain = run(m, x, "0");
+                for (int j = 0; j < 5; j++) {
+                    int64_t runs = tc_onnx_block_runs(m), banded = tc_onnx_block_banded_runs(m);
+                    tc_tensor *y = run_banded(m, x, kibs[j]);
+                    /* the chains in bands: the expansion-1 one's 7 x 6 x 9 map
+                     * (1.5 KB) only at 1 KiB; at batch 1 the others node by node */
+                    int bands = tc_isa() == TC_ISA_GENERIC ? 0 : (int[]){3, 2, 2, 2, 0}[j];
+                    assert_int_equal(tc_onnx_block_banded_runs(m), banded + bands);
+                    assert_int_equal(tc_onnx_block_runs(m),
+                                     runs + (tc_isa() == TC_ISA_GENERIC ? 0 : batch == 1 ? bands : 3));
+                    char what[128];
+                    snprintf(what, sizeof what, "bands of %s KiB vs node by node (%s, batch %d, %d threads)", kibs[j],
+                             tc_isa_name(tc_isa()), batch, t);
+                    tc_assert_close_(y, plain, 0, 0, what, __FILE__, __LINE__);
+                    tc_assert_close_(y, ref, 1e-4, 1e-5, what, __FILE__, __LINE__);
+                    if (one[j]) {
+                        tc_assert_close_(y, one[j], 0, 0, what, __FILE__, __LINE__); /* same bits as 1 thread */
+                        tc_tensor_free(y);
+                    } else
+                        one[j] = y;
+                }
+                tc_tensor_free(plain);
+            }
+            for (int j = 0; j < 5; j++) tc_tensor_free(one[j]);
+            tc_tensor_free(ref);
+        }
+    }
+    tc_set_isa(keep);
+    tc_set_num_threads(threads);
+    tc_set_grad_enabled(was);
+    unsetenv("TENSORCOOK_ONNX_BLOCK");
+    tc_tensor_free(x1);
+    tc_tensor_free(x3);
     tc_tensor_free(want);
     tc_fixture_free(fx);
     tc_onnx_free(m);
@@ -165,6 +240,7 @@ int main(void)
         cmocka_unit_test(image_by_image_matches_node_by_node),
         cmocka_unit_test(declined_cases_run_node_by_node),
         cmocka_unit_test(profiled_chains_count_their_nodes),
+        cmocka_unit_test(row_bands_match_node_by_node),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,9 +74,12 @@ typedef struct {
 } tc_onnx_node_profile;
 tc_status tc_onnx_set_profiling(tc_onnx_model *m, bool on);
 /* Chains of Convs that tc_onnx_prepare_inference planned to run image by
- * image at batches > 1 (src/io/onnx_block.c), and how many times one did */
+ * image at batches > 1 or in row bands (src/io/onnx_block.c), and how many
+ * times one did */
 int tc_onnx_block_count(const tc_onnx_model *m);
 int64_t tc_onnx_block_runs(const tc_onnx_model *m);
+/* of those, the runs in row bands within each image */
+int64_t tc_onnx_block_banded_runs(const tc_onnx_model *m);
 tc_onnx_node_profile tc_onnx_node_profile_of(const tc_onnx_model *m, int i);
 const char *tc_onnx_node_name(const tc_onnx_model *m, int i);
 

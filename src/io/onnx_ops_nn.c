@@ -175,6 +175,7 @@ OP(op_conv)
     tc_status s = read_window(c, &a->w, nsp, &wa);
     if (s) return s;
     if (w->ndim != x->ndim) return tc_onnx_fail(c, TC_ERR_SHAPE, "weights of rank %d for input of rank %d", w->ndim, x->ndim);
+    if (c->band && nsp == 2 && wa.padding == TC_EXPLICIT) wa.before[0] = c->band_pad[0], wa.after[0] = c->band_pad[1];
     tc_conv_params p = {.padding = wa.padding, .groups = a->groups};
     for (int i = 0; i < nsp; i++) {
         p.stride[i] = wa.stride[i];

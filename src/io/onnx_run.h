@@ -20,6 +20,10 @@ typedef struct {
     const onnx_fusion *fusion;
     tc_tensor *residual;
     bool fused;
+    /* a row band of a Conv chain (onnx_block.c): op_conv takes these as the
+     * explicit padding above and below instead of the node's own */
+    bool band;
+    int64_t band_pad[2];
 } onnx_ctx;
 
 /* Computes out[0 .. n_out) from in[0 .. n_in) (NULL: omitted optional input).
