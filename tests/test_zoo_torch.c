@@ -126,9 +126,13 @@ static void check_case(const zcase *c)
     assert_int_equal(tc_model_prepare_inference(m, NULL, NULL), TC_OK);
     /* on the direct path the same bars; with the default conv algorithm
      * (auto: the folded 3x3 stride-1 kernels run as Winograd F(4x4,3x3))
-     * the inner layer gets Winograd's bar, 3e-4: the full-size InceptionV3's
-     * mixed7 measured 1.08e-4 (direct 4.6e-5), its probabilities 1.34e-4
-     * (direct 3.48e-4); the top-1 must stay */
+     * the inner layer and the probabilities get Winograd's bars, three times
+     * the direct ones: the full-size InceptionV3's mixed7 measured 1.08e-4
+     * (direct 4.6e-5), its probabilities 1.34e-4 (direct 3.48e-4); ResNet50's
+     * probabilities 3.90e-4 (direct 7.3e-5) against a direct bar of 1.7e-4
+     * where PyTorch's float32 run is OpenBLAS' SkylakeX kernel's (2 x 8.6e-5;
+     * Haswell's kernel gives PyTorch a larger error and so a wider bar); the
+     * top-1 must stay */
     const tc_conv_algorithm keep_algo = tc_conv_get_algorithm();
     for (int k = 0; k < 2; k++) {
         tc_conv_set_algorithm(k ? TC_CONV_AUTO : TC_CONV_DIRECT);
@@ -137,15 +141,16 @@ static void check_case(const zcase *c)
         tc_set_grad_enabled(was);
         tc_assert_ok(inner2);
         tc_assert_ok(probs2);
-        double ri2 = rel_err(inner2, e_inner), rp2 = rel_err(probs2, e_probs), inner_tol = k ? 3e-4 : 1e-4;
+        double ri2 = rel_err(inner2, e_inner), rp2 = rel_err(probs2, e_probs), inner_tol = k ? 3e-4 : 1e-4,
+               probs_tol = k ? 3 * prob_tol : prob_tol;
         int64_t best2 = 0;
         for (int64_t i = 1; i < tc_numel(probs2); i++)
             if (probs2->data[i] > probs2->data[best2]) best2 = i;
         print_message("%-17s prepared for inference (%s): %.2e, probabilities %.2e\n", c->name, k ? "auto" : "direct",
                       ri2, rp2);
-        if (ri2 > inner_tol || rp2 > prob_tol)
+        if (ri2 > inner_tol || rp2 > probs_tol)
             fail_msg("%s prepared (%s): relative error %g (inner %s), %g (probabilities; tolerance %g)", c->name,
-                     k ? "auto" : "direct", ri2, c->inner, rp2, prob_tol);
+                     k ? "auto" : "direct", ri2, c->inner, rp2, probs_tol);
         assert_int_equal(best2, ebest);
     }
     tc_conv_set_algorithm(keep_algo);
