@@ -24,6 +24,8 @@ PACKAGES=(
   python3-pil                        # Pillow: reference for image decoding and resizing in tests
   python3-nltk                       # BLEU reference of tests/fixtures/gen_text.py
   python3-torch                      # PyTorch: reference of the generators that run at test time (keras_h5, c3d, visualize, zoo)
+  python3-onnx                       # onnx.checker on exported models (test_onnx_export, cli_onnx_export), ops doc check
+  python3-torchvision                # the benchmarks' reference models (bench/onnx_models.py)
   libmatio-dev                       # MatConvNet .mat import (the style recipe's VGG19)
   # gettext catalogs with Vietnamese translations: the nmt recipes' default corpus
   gcc-12-locales libgtk-3-common nano bison cpio gawk psmisc sharutils util-linux-locales mc-data
