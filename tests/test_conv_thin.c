@@ -7,7 +7,9 @@
  * input's last column (the direct kernels read the input in place) or short
  * of it (in place with the input's own row stride), strides 2 and 3 with
  * symmetric and uneven pads (the padded copy), batch 1 with 3 row blocks of
- * the kernel gradient made 4 balanced ones, 1-D and 3-D. The kernel and bias
+ * the kernel gradient made 4 balanced ones, 1-D and 3-D; for the input
+ * gradient's phases (conv_thin_direct.c) pads of 0, 1 and 3 at batch 1 and
+ * 3, phases that no tap reaches (1x1, dilated), strides 3 and 4. The kernel and bias
  * gradients are also taken with the input needing no gradient (a first
  * layer): the same bits as with it. */
 #include "naive_conv.h"
@@ -32,6 +34,15 @@ static const thin_case cases[] = {
     {2, 1, {30, 29}, 1, {5, 5}, 16, {2, 2}, {2, 1}, {1, 0}, {2, 1}},   /* dilation, pads on one side */
     {1, 2, {301}, 1, {4}, 24, {2}, {1}, {0}, {0}},                     /* 1-D, even kernel */
     {3, 2, {5, 9, 8}, 3, {3, 3, 3}, 16, {2, 2, 2}, {1, 1, 1}, {0, 1, 0}, {0, 1, 1}}, /* 3-D */
+    /* the phase-split input gradient: MobileNet's stem (pads of 1) at batch 3, ResNet's at batch 3 and 1,
+     * a 1x1 and a dilated kernel (phases without a tap), a 2x2 (one tap per phase), stride 4 */
+    {2, 3, {25, 23}, 3, {3, 3}, 32, {2, 2}, {1, 1}, {1, 1}, {1, 1}},
+    {2, 3, {19, 21}, 3, {7, 7}, 64, {2, 2}, {1, 1}, {3, 3}, {3, 3}},
+    {2, 1, {37, 35}, 3, {7, 7}, 64, {2, 2}, {1, 1}, {3, 3}, {2, 3}},
+    {2, 3, {15, 14}, 2, {1, 1}, 24, {2, 2}, {1, 1}, {0, 0}, {0, 0}},
+    {2, 1, {24, 27}, 3, {3, 3}, 16, {2, 2}, {2, 2}, {2, 1}, {2, 2}},
+    {2, 3, {18, 17}, 4, {2, 2}, 40, {2, 2}, {1, 1}, {0, 0}, {0, 1}},
+    {2, 1, {31, 29}, 1, {5, 3}, 8, {4, 3}, {1, 1}, {3, 1}, {0, 1}},
 };
 
 typedef naive_dims dims3;

@@ -79,10 +79,9 @@ bool tc_conv_thin_backward(const conv_plan *p, const tc_scalar *dy, tc_scalar *d
 #ifndef TC_DOUBLE
 /* Their direct kernels (conv_thin_direct.c), for float builds on AVX2 and AVX-512:
  * tc_thin_direct_pick gives the current ISA's kernels or NULL (generic);
- * the direct input gradient needs stride 1 (tc_conv_thin_direct_dx_ok). */
+ * they give every gradient, any stride. */
 typedef struct thin_direct_kernels thin_direct_kernels;
 const thin_direct_kernels *tc_thin_direct_pick(void);
-bool tc_conv_thin_direct_dx_ok(const conv_plan *p);
 bool tc_conv_thin_direct_forward(const conv_plan *p, const thin_direct_kernels *kern, const float *bias, float *y);
 bool tc_conv_thin_direct_backward(const conv_plan *p, const thin_direct_kernels *kern, const float *dy, float *dx,
                                   float *dw, float *db);

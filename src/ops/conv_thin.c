@@ -1,7 +1,7 @@
 /* Thin convolutions (groups = 1, C <= 4 input channels). On AVX2 and AVX-512
- * float builds the direct kernels of conv_thin_direct.c run (no patch matrix;
- * strided convolutions still take the input gradient from here); this file's
- * patch path serves the double build (gradient checks).
+ * float builds the direct kernels of conv_thin_direct.c run (no patch matrix,
+ * every gradient, strided ones phase by phase); this file's patch path
+ * serves the double build (gradient checks).
  *
  * Patch kernels for thin convolutions (groups = 1, C <= 4 input channels:
  * the first layers of the cookbook's CNNs, C3D's and WaveNet's), instead of
@@ -221,12 +221,7 @@ bool tc_conv_thin_backward(const conv_plan *p, const tc_scalar *dy, tc_scalar *d
     if (!dx && !dw && !db) return true;
 #ifndef TC_DOUBLE
     const thin_direct_kernels *dk = tc_thin_direct_pick();
-    if (dk) {
-        const bool direct_dx = tc_conv_thin_direct_dx_ok(p);
-        if (!tc_conv_thin_direct_backward(p, dk, dy, direct_dx ? dx : NULL, dw, db)) return false;
-        if (direct_dx || !dx) return true;
-        dw = db = NULL; /* strided: the patch path below for the input gradient only */
-    }
+    if (dk) return tc_conv_thin_direct_backward(p, dk, dy, dx, dw, db);
 #endif
     thin_job j = {.p = p, .gemm = pick_gemm(), .dy = dy, .dx = dx};
     j.scratch = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(tc_num_threads() * 2 * TILE * K));

@@ -12,10 +12,15 @@
  *            per block, groups of taps x 32 channels accumulated over every
  *            pixel of the block, the blocks' partial sums added in block
  *            order: bit-identical for any thread count.
- *   dX:      stride 1: each input row gathers sum_f dY * W over the taps
- *            whose output exists (vectors over the output channels, added
- *            across at the end); other strides keep the patch path of
- *            conv_thin.c. */
+ *   dX:      each input row gathers sum_f dY * W over the taps whose
+ *            output exists (vectors over the output channels, added across
+ *            at the end). Strided, phase by phase: input row ih only gets
+ *            the kernel rows kh with ih + pb - kh*dl a multiple of s, and
+ *            the input columns iw = q + m*s of one column phase q only the
+ *            kernel columns of that phase, which read the consecutive output
+ *            columns m + const; each phase is a stride-1 gather with its own
+ *            sub-kernel, written straight into dX (no dP = dY W^T tile and
+ *            col2im scatter, no FMA on a tap that misses). */
 #include "conv.h"
 #include "conv_thin.h"
 #include "conv_thin_direct.h"
@@ -54,6 +59,8 @@ typedef struct {
     bool row_blocks;           /* dW: blocks of output rows, block b = rows [b*rows/nblocks, (b+1)*rows/nblocks) */
     float *dw_parts, *db_parts, *scratch;
     const float **ptrs;        /* dX: per thread 2 * KD * KH row pointers */
+    const int64_t *ph_tw, *ph_to; /* dX: per column phase q, KW slots: its taps' weight offsets and output columns */
+    const int *ph_nt;          /* dX: taps of each column phase */
     const float *zeros;        /* dX: F zeros, the dY of an output column that does not exist */
     bool fuse_dx;              /* dX computed per dW block (blocks of whole images) */
 } direct_job;
@@ -200,33 +207,60 @@ static void dw_blocks(void *ctx, int64_t lo, int64_t hi)
     }
 }
 
-/* input-gradient rows (n, id, ih) [lo, hi), stride 1 */
+/* the output index of input index i through tap k (o*s = i + pb - k*dl), or -1 when there is none */
+static int64_t tap_out(int64_t i, int64_t pb, int64_t k, int64_t dl, int64_t s, int64_t O)
+{
+    const int64_t v = i + pb - k * dl;
+    return v < 0 || v % s || v / s >= O ? -1 : v / s;
+}
+
+/* input-gradient rows (n, id, ih) [lo, hi), each column phase in turn */
 static void dx_rows(void *ctx, int64_t lo, int64_t hi)
 {
     const direct_job *j = ctx;
     const conv_plan *p = j->p;
-    const int64_t C = p->C, F = p->F, KD = p->k[0], KH = p->k[1];
+    const int64_t C = p->C, F = p->F, KD = p->k[0], KH = p->k[1], KW = p->k[2], sw = p->s[2];
     const float **dyr = j->ptrs + tc_thread_id() * 2 * KD * KH, **wr = dyr + KD * KH;
     for (int64_t i = lo; i < hi; i++) {
         const int64_t ih = i % p->H, id = i / p->H % p->D, n = i / p->H / p->D;
         int nr = 0;
         for (int64_t kd = 0; kd < KD; kd++) {
-            const int64_t od = id + p->pb[0] - kd * p->dl[0];
-            if (od < 0 || od >= p->OD) continue;
+            const int64_t od = tap_out(id, p->pb[0], kd, p->dl[0], p->s[0], p->OD);
+            if (od < 0) continue;
             for (int64_t kh = 0; kh < KH; kh++) {
-                const int64_t oh = ih + p->pb[1] - kh * p->dl[1];
-                if (oh < 0 || oh >= p->OH) continue;
+                const int64_t oh = tap_out(ih, p->pb[1], kh, p->dl[1], p->s[1], p->OH);
+                if (oh < 0) continue;
                 dyr[nr] = j->dy + ((n * p->OD + od) * p->OH + oh) * p->OW * F;
-                wr[nr++] = p->w + (kd * KH + kh) * p->k[2] * C * F;
+                wr[nr++] = p->w + (kd * KH + kh) * KW * C * F;
             }
         }
-        if (nr)
-            j->kern->dx_row(dyr, wr, nr, p->W, p->OW, p->k[2], p->dl[2], p->pb[2], C, F, j->zeros,
-                             j->dx + i * p->W * C);
+        for (int64_t q = 0; nr && q < sw && q < p->W; q++)
+            if (j->ph_nt[q])
+                j->kern->dx_row(dyr, wr, nr, (p->W - q + sw - 1) / sw, p->OW, j->ph_tw + q * KW, j->ph_to + q * KW,
+                                j->ph_nt[q], sw * C, C, F, j->zeros, j->dx + i * p->W * C + q * C);
     }
 }
 
-bool tc_conv_thin_direct_dx_ok(const conv_plan *p) { return p->s[0] == 1 && p->s[1] == 1 && p->s[2] == 1; }
+/* the column phases' tap tables (direct_job.ph_*): kernel columns kw in order */
+static bool make_phases(direct_job *j)
+{
+    const conv_plan *p = j->p;
+    const int64_t KW = p->k[2], sw = p->s[2], pw = p->pb[2], dlw = p->dl[2];
+    int64_t *tw = tc_arena_alloc(sizeof(int64_t) * (size_t)(2 * sw * KW)), *to = tw ? tw + sw * KW : NULL;
+    int *nt = tc_arena_alloc(sizeof(int) * (size_t)sw);
+    if (!tw || !nt) return false;
+    for (int64_t q = 0; q < sw; q++) {
+        nt[q] = 0;
+        for (int64_t kw = 0; kw < KW; kw++) {
+            const int64_t v = q + pw - kw * dlw; /* output column of phase pixel 0, times s */
+            if (((v % sw) + sw) % sw) continue;
+            tw[q * KW + nt[q]] = kw * p->C * p->F, to[q * KW + nt[q]] = v / sw; /* exact: v is a multiple of s */
+            nt[q]++;
+        }
+    }
+    j->ph_tw = tw, j->ph_to = to, j->ph_nt = nt;
+    return true;
+}
 
 bool tc_conv_thin_direct_backward(const conv_plan *p, const thin_direct_kernels *kern, const float *dy, float *dx,
                                   float *dw, float *db)
@@ -255,7 +289,10 @@ bool tc_conv_thin_direct_backward(const conv_plan *p, const thin_direct_kernels 
         if (!j.ptrs || !zeros) return false;
         memset(zeros, 0, sizeof(float) * (size_t)F);
         j.zeros = zeros;
-        if (!j.fuse_dx) tc_parallel_for(p->N * p->D * p->H, 64 * 1024 / (p->W * p->C * p->K * F) + 1, dx_rows, &j);
+        if (!make_phases(&j)) return false;
+        /* ~64K multiply-adds per chunk: a row's taps are 1/(s_h s_w) of the kernel's */
+        const int64_t row_madds = p->W * p->C * p->K * F / (p->s[1] * p->s[2]) + 1;
+        if (!j.fuse_dx) tc_parallel_for(p->N * p->D * p->H, 64 * 1024 / row_madds + 1, dx_rows, &j);
     }
     if (!dw && !db) return true;
     if (db && !(j.db_parts = tc_arena_alloc(sizeof(float) * (size_t)(j.nblocks * F)))) return false;

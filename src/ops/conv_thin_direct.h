@@ -17,9 +17,13 @@
  *           offsets (some of which are no tap when dilated: dropped by the
  *           caller); R*G <= dw_taps; db, unless NULL: db[f] = sum of the dy
  *           rows' column f, pixel by pixel in order (the bias gradient).
- * dx_row:   stride 1: dx[iw][c] += sum over r < nr, kw, f of
- *           dyr[r][ow*F + f] * wr[r][(kw*C + c)*F + f], ow = iw + pw - kw*dlw
- *           inside [0, OW); nr (kd, kh) rows whose output row exists; zeros: F zeros.
+ * dx_row:   one column phase of an input row (pixels m < W, dx column
+ *           q + m*s at dx + m*xstep, xstep = s*C):
+ *           dx[m*xstep + c] += sum over r < nr, taps j < nt, f of
+ *           dyr[r][ow*F + f] * wr[r][tw[j] + c*F + f], ow = m + to[j]
+ *           inside [0, OW); nr (kd, kh) rows whose output row exists, the nt
+ *           kernel columns kw of the phase (tw[j] = kw*C*F, to[j] = (q + pw -
+ *           kw*dlw) / s); zeros: F zeros. Stride 1 is one phase of every kw.
  * Every output sums its terms in an order fixed by the shapes only. */
 #ifndef TC_OPS_CONV_THIN_DIRECT_H
 #define TC_OPS_CONV_THIN_DIRECT_H
@@ -31,8 +35,8 @@ typedef struct thin_direct_kernels {
                     const float *bias, int64_t OW, float *y);
     void (*dw_group)(const float *const *xr, const float *dy, int64_t nrows, int64_t OW, int64_t ps, int64_t F,
                      int64_t goff, int64_t rowstep, int R, int G, float *out, float *db);
-    void (*dx_row)(const float *const *dyr, const float *const *wr, int nr, int64_t W, int64_t OW, int64_t KW,
-                   int64_t dlw, int64_t pw, int64_t C, int64_t F, const float *zeros, float *dx);
+    void (*dx_row)(const float *const *dyr, const float *const *wr, int nr, int64_t W, int64_t OW, const int64_t *tw,
+                   const int64_t *to, int nt, int64_t xstep, int64_t C, int64_t F, const float *zeros, float *dx);
     void (*col_sum)(const float *dy, int64_t n, int64_t F, float *out); /* out[f] = sum_r dy[r*F + f] */
     int dw_taps; /* most accumulated taps (R*G) of one dw_group call */
 } thin_direct_kernels;
