@@ -145,8 +145,8 @@ static int node_named(const tc_onnx_model *m, const char *name)
     return -1;
 }
 
-/* tc_onnx_set_profiling: per-node run counts (0 for the folded and fused
- * nodes, which never run), the products' FLOPs from their shapes, times
+/* tc_onnx_set_profiling: per-node run counts (0 for the folded, fused and
+ * Constant nodes, which never run), the products' FLOPs from their shapes, times
  * that add up, totals cleared when switched on again, none when off */
 static void profiling_counts_runs_and_flops(void **state)
 {
@@ -166,6 +166,9 @@ static void profiling_counts_runs_and_flops(void **state)
     assert_int_equal(tc_onnx_node_profile_of(m, fc).runs, 3);
     assert_int_equal(tc_onnx_node_profile_of(m, bn).runs, 0);   /* folded into c1 */
     assert_int_equal(tc_onnx_node_profile_of(m, relu).runs, 0); /* c1's epilogue */
+    /* the Constant nodes became initializers at load (onnx_fold_const.c) */
+    assert_int_equal(tc_onnx_node_profile_of(m, node_named(m, "/Constant")).runs, 0);
+    assert_int_equal(tc_onnx_node_profile_of(m, node_named(m, "/Constant_1")).runs, 0);
     /* Gemm [2, 16] x [16, 5]: 2 x 10 x 16 FLOPs a run */
     assert_true(tc_onnx_node_profile_of(m, fc).flops == 3 * 2.0 * 10 * 16);
     assert_int_equal(y->shape[0], 2);
