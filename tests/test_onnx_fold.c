@@ -145,8 +145,8 @@ static int node_named(const tc_onnx_model *m, const char *name)
     return -1;
 }
 
-/* tc_onnx_set_profiling: per-node run counts (0 for the folded and fused
- * nodes, which never run), the products' FLOPs from their shapes, times
+/* tc_onnx_set_profiling: per-node run counts (0 for the folded, fused and
+ * Constant nodes, which never run), the products' FLOPs from their shapes, times
  * that add up, totals cleared when switched on again, none when off */
 static void profiling_counts_runs_and_flops(void **state)
 {
@@ -166,6 +166,9 @@ static void profiling_counts_runs_and_flops(void **state)
     assert_int_equal(tc_onnx_node_profile_of(m, fc).runs, 3);
     assert_int_equal(tc_onnx_node_profile_of(m, bn).runs, 0);   /* folded into c1 */
     assert_int_equal(tc_onnx_node_profile_of(m, relu).runs, 0); /* c1's epilogue */
+    /* the Constant nodes became initializers at load (onnx_fold_const.c) */
+    assert_int_equal(tc_onnx_node_profile_of(m, node_named(m, "/Constant")).runs, 0);
+    assert_int_equal(tc_onnx_node_profile_of(m, node_named(m, "/Constant_1")).runs, 0);
     /* Gemm [2, 16] x [16, 5]: 2 x 10 x 16 FLOPs a run */
     assert_true(tc_onnx_node_profile_of(m, fc).flops == 3 * 2.0 * 10 * 16);
     assert_int_equal(y->shape[0], 2);
@@ -240,6 +243,56 @@ static void pad_folds_into_avg_pool(void **state)
     tc_fixture_free(fx);
 }
 
+/* Constant and Identity nodes (tests/fixtures/gen_onnx_identity.py: a bias
+ * shared through Identity nodes, Clip bounds from Constant nodes): after
+ * prepare_inference they never run but the Identity on the graph output
+ * does, and the output has the same bits as the model run as it is, on
+ * every instruction set and at 1 and 2 threads */
+static void constants_and_identities_fold(void **state)
+{
+    (void)state;
+    tc_onnx_model *plain = tc_onnx_load(TC_FIXTURES "/onnx/identity_bias.onnx"),
+                  *m = tc_onnx_load(TC_FIXTURES "/onnx/identity_bias.onnx");
+    if (!plain || !m) fail_msg("%s", tc_last_error());
+    assert_int_equal(tc_onnx_prepare_inference(m, NULL, NULL), TC_OK);
+    assert_int_equal(tc_onnx_set_profiling(m, true), TC_OK);
+    tc_tensor *x = tc_tensor_new(4, (int64_t[]){2, 3, 9, 8});
+    tc_rng rng = tc_rng_new(7);
+    tc_rng_normal(&rng, x->data, tc_numel(x), 0, 1);
+    tc_set_grad_enabled(false);
+    tc_isa_level keep = tc_isa();
+    int saved = tc_num_threads();
+    for (int isa = TC_ISA_GENERIC; isa <= TC_ISA_AVX512; isa++) {
+        if (!tc_isa_supported((tc_isa_level)isa)) continue;
+        assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
+        for (int threads = 1; threads <= 2; threads++) {
+            tc_set_num_threads(threads);
+            tc_tensor *y0 = run(plain, x), *y = run(m, x);
+            assert_int_equal(tc_numel(y), 2 * 6 * 9 * 8);
+            assert_int_equal(tc_numel(y0), tc_numel(y));
+            if (memcmp(y->data, y0->data, sizeof(tc_scalar) * (size_t)tc_numel(y)))
+                fail_msg("%s threads %d: rewritten output differs from the model as it is", tc_isa_name(tc_isa()), threads);
+            bool clipped = false; /* the Constant bounds took effect */
+            for (int64_t i = 0; i < tc_numel(y); i++) {
+                assert_true(y->data[i] >= 0 && y->data[i] <= 6);
+                clipped |= y->data[i] == 6;
+            }
+            assert_true(clipped);
+            tc_step_reset();
+        }
+    }
+    tc_set_isa(keep);
+    tc_set_num_threads(saved);
+    static const char *gone[] = {"/Identity", "/Identity_1", "/lo", "/hi"};
+    for (int i = 0; i < 4; i++) assert_int_equal(tc_onnx_node_profile_of(m, node_named(m, gone[i])).runs, 0);
+    assert_true(tc_onnx_node_profile_of(m, node_named(m, "/Identity_out")).runs > 0); /* a graph output: kept */
+    assert_true(tc_onnx_node_profile_of(m, node_named(m, "/c1/Conv")).runs > 0);
+    tc_set_grad_enabled(true);
+    tc_onnx_free(plain);
+    tc_onnx_free(m);
+    tc_tensor_free(x);
+}
+
 static void bad_input(void **state)
 {
     (void)state;
@@ -252,7 +305,8 @@ int main(void)
     const struct CMUnitTest tests[] = {cmocka_unit_test(folded_matches_unfolded),
                                        cmocka_unit_test(trained_kernels_are_not_stale),
                                        cmocka_unit_test(profiling_counts_runs_and_flops),
-                                       cmocka_unit_test(pad_folds_into_avg_pool), cmocka_unit_test(bad_input)};
+                                       cmocka_unit_test(pad_folds_into_avg_pool),
+                                       cmocka_unit_test(constants_and_identities_fold), cmocka_unit_test(bad_input)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tc_shutdown();
     return rc;

@@ -328,6 +328,7 @@ tc_status tc_onnx_prepare_inference(tc_onnx_model *m, int *n_folded, int *n_fuse
     if (!m) return tc_error(TC_ERR_ARG, "onnx_prepare_inference: model is NULL");
     int folded = 0, fused = 0;
     tc_onnx_live_forget(m); /* the lifetimes of the graph as it was */
+    tc_onnx_fold_constants(m);
     int *uses = use_counts(m);
     if (!uses) return tc_error(TC_ERR_MEMORY, "%s: out of memory", m->path);
     tc_status s = TC_OK;

@@ -78,6 +78,16 @@ PREP(prep_constant)
     return a->value ? TC_OK : tc_last_status();
 }
 
+tc_tensor *tc_onnx_constant_take(onnx_node *n, tc_onnx_dtype *dtype)
+{
+    constant_attrs *a = n->attrs;
+    if (!a || !a->value || n->prep_error) return NULL;
+    tc_tensor *t = a->value;
+    a->value = NULL;
+    *dtype = a->dtype;
+    return t;
+}
+
 OP(op_constant)
 {
     const constant_attrs *a = ATTRS(constant_attrs);

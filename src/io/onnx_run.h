@@ -128,6 +128,14 @@ void tc_onnx_strides(int ndim, const int64_t *shape, int64_t *strides);
  * False, and n unchanged, when n's attributes do not allow it. */
 bool tc_onnx_avg_pool_take_pads(onnx_node *n, int nsp, const int64_t *before, const int64_t *after);
 
+/* A Constant node's value, decoded at load, handed over (the node cannot
+ * run any more: onnx_fold_const.c skips it); NULL if it has none. */
+tc_tensor *tc_onnx_constant_take(onnx_node *n, tc_onnx_dtype *dtype);
+
+/* Folds the Constant and Identity nodes away (onnx_fold_const.c, the first
+ * step of tc_onnx_prepare_inference); how many. */
+int tc_onnx_fold_constants(tc_onnx_model *m);
+
 /* Resize and Upsample (onnx_resize.c), listed in the nn table. */
 tc_status tc_onnx_op_resize(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out);
 tc_status tc_onnx_op_upsample(onnx_ctx *c, const onnx_node *n, int n_in, tc_tensor **in, int n_out, tc_tensor **out);
