@@ -11,7 +11,9 @@
  * bytes each product must at least move (its operands and result once) to
  * tell a compute-bound product from one the memory system caps.
  * Usage: bench_smallmap [REPEATS] [BATCH]   (20, 1); BENCH_ONLY=NAME prefix,
- * BENCH_HUGE=1 puts the buffers on transparent huge pages (all 2 MB aligned).
+ * BENCH_HUGE=1 puts the buffers on transparent huge pages (all 2 MB aligned),
+ * BENCH_COLD=1 writes 64 MB before every product so that W comes from DRAM (as
+ * in a whole model, whose weights do not fit the L3).
  * Shapes: res5_3x3 (49 x 4608 x 512), res5_1x1_out (49 x 512 x 2048),
  * res4_3x3 (196 x 2304 x 256), inc_1x1_8 (64 x 1280 x 320), res5_ds (49 x 1024 x 2048: layer4.0's
  * stride-2 1x1), inc_3x3dbl (64 x 4032 x 384: Mixed_7b's branch3x3dbl_2), scaled by BATCH. */
@@ -74,7 +76,9 @@ int main(int argc, char **argv)
     } shapes[] = {{"res5_3x3", 49, 4608, 512}, {"res5_1x1_out", 49, 512, 2048}, {"res4_3x3", 196, 2304, 256},
                   {"inc_1x1_8", 64, 1280, 320},
                   {"res5_ds", 49, 1024, 2048}, {"inc_3x3dbl", 64, 4032, 384}};
-    const char *only = getenv("BENCH_ONLY");
+    const char *only = getenv("BENCH_ONLY"), *cold_env = getenv("BENCH_COLD");
+    const size_t cold_bytes = (size_t)64 << 20;
+    char *cold = cold_env && atoi(cold_env) > 0 ? malloc(cold_bytes) : NULL;
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         if (only && strncmp(shapes[s].name, only, strlen(only)) != 0) continue;
         const int64_t m = shapes[s].m * batch, k = shapes[s].k, f = shapes[s].f;
@@ -90,6 +94,7 @@ int main(int argc, char **argv)
         for (int pass = 0; pass < 4; pass++) {
             double bytes = 4.0 * (double)(m * k + k * f + m * f) + (pass == 2 ? 4.0 * (double)(k * f) : 0);
             for (int r = -1; r < repeats; r++) {
+                if (cold) memset(cold, r & 0xff, cold_bytes);
                 const double c0 = cpu_s();
                 if (pass == 0) tc_sgemm_packed(kern, 1, false, false, m, f, k, 1, P, k, W, f, 0, Y, f);
                 else if (pass == 1) tc_sgemm_packed(kern, 1, false, true, m, k, f, 1, Y, f, W, f, 0, dP, k);
@@ -105,6 +110,7 @@ int main(int argc, char **argv)
         }
         free(P), free(W), free(Y), free(dP), free(dW), free(Wpk), free(t);
     }
+    free(cold);
     tc_shutdown();
     return 0;
 }
