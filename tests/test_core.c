@@ -786,66 +786,6 @@ static void prepacked_b_matches_unpacked_bit_for_bit(void **state)
  * block. tc_gemm_prepare_b_rows' unpacked panel must give, through
  * tc_gemm_b, tc_gemm_serial_b and tc_gemm_b_runs, the bits of the panel
  * tc_gemm_prepare_b packs. */
-/* Kept inference weights (op(B) packed before) on a product of few rows run
- * the few-row loop (7-row tiles where 7 divides M: the 7x7 maps at batch 1).
- * The reference is the blocked loop run_parts runs on the same panel: the
- * columns in slices of 4 strips (too narrow for the few-row loop), each
- * slice's B packed on its own; an element's K blocks and FMA order do not
- * depend on its neighbours, so the bits must be equal. */
-static void few_rows_prepacked_b_matches_blocked_loop_bit_for_bit(void **state)
-{
-    (void)state;
-    const int64_t shapes[][3] = {{49, 200, 600}, {98, 300, 520}, {64, 384, 700}, {7, 161, 300},
-                                 {143, 257, 513}, {49, 130, 256}, {144, 140, 40}};
-    const int threads0 = tc_num_threads();
-    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
-        for (int tr = 0; tr < 2; tr++) {
-            const bool ta = tr & 1;
-            const int64_t m = shapes[si][0], n = shapes[si][1], k = shapes[si][2];
-            const int64_t lda = (ta ? m : k) + 3, ldb = n + 2, ldc = n + 5;
-            const tc_scalar beta = tr ? 0.5f : 0;
-            tc_rng r = tc_rng_new(4100 + si * 2 + (size_t)tr);
-            tc_tensor *a = tc_test_uniform(&r, TC_SHAPE((ta ? k : m) * lda), -1, 1);
-            tc_tensor *b = tc_test_uniform(&r, TC_SHAPE(k * ldb), -1, 1);
-            tc_tensor *c0 = tc_test_uniform(&r, TC_SHAPE(m * ldc), -1, 1), *bias = tc_test_uniform(&r, TC_SHAPE(n), -1, 1);
-            tc_tensor *want = tc_empty(TC_SHAPE(m * ldc)), *got = tc_empty(TC_SHAPE(m * ldc));
-            const size_t bytes = sizeof(tc_scalar) * (size_t)(m * ldc);
-            for (int isa = TC_ISA_GENERIC; isa <= (int)tc_isa_best(); isa++) {
-                const tc_sgemm_kernel_info *kern = tc_sgemm_kernel_for(isa);
-                const int64_t slice = 4 * kern->nr;
-                assert_true(tc_sgemm_few_rows(kern, m, n));
-                assert_false(tc_sgemm_few_rows(kern, m, slice));
-                float *bpk = aligned_alloc(64, ((size_t)tc_sgemm_packed_b_floats(kern, k, n) * sizeof(float) + 63) / 64 * 64);
-                float *spk = aligned_alloc(64, ((size_t)tc_sgemm_packed_b_floats(kern, k, slice) * sizeof(float) + 63) / 64 * 64);
-                assert_non_null(bpk);
-                assert_non_null(spk);
-                tc_sgemm_pack_b(kern, false, k, n, b->data, ldb, bpk);
-                for (int wb = 0; wb < 2; wb++) {
-                    const tc_scalar *bi = wb ? bias->data : NULL;
-                    memcpy(want->data, c0->data, bytes);
-                    for (int64_t j0 = 0; j0 < n; j0 += slice) {
-                        const int64_t w = n - j0 < slice ? n - j0 : slice;
-                        tc_sgemm_pack_b(kern, false, k, w, b->data + j0, ldb, spk);
-                        tc_sgemm_packed_pb(kern, 1, ta, m, w, k, 1.25f, a->data, lda, spk,
-                                           bi ? bi + j0 : NULL, beta, want->data + j0, ldc);
-                    }
-                    for (int t = 1; t <= 3; t++) {
-                        tc_set_num_threads(t);
-                        memcpy(got->data, c0->data, bytes);
-                        tc_sgemm_packed_pb(kern, t, ta, m, n, k, 1.25f, a->data, lda, bpk, bi, beta, got->data, ldc);
-                        if (memcmp(want->data, got->data, bytes))
-                            fail_msg("prepacked few rows, %s kernel, %lld x %lld x %lld ta %d bias %d, %d threads: bits differ",
-                                     tc_isa_name((tc_isa_level)isa), (long long)m, (long long)n, (long long)k, ta, wb, t);
-                    }
-                }
-                free(bpk);
-                free(spk);
-            }
-            tc_step_reset();
-        }
-    tc_set_num_threads(threads0);
-}
-
 static void few_rows_b_in_place_matches_packed_b_bit_for_bit(void **state)
 {
     (void)state;
@@ -1123,7 +1063,6 @@ int main(void)
         cmocka_unit_test(gemm_runs_match_the_matrix_bit_for_bit),
         cmocka_unit_test(runs_in_place_match_packed_runs_bit_for_bit),
         cmocka_unit_test(few_rows_b_in_place_matches_packed_b_bit_for_bit),
-        cmocka_unit_test(few_rows_prepacked_b_matches_blocked_loop_bit_for_bit),
         cmocka_unit_test(in_place_a_matches_packed_a_bit_for_bit),
         cmocka_unit_test(narrow_edge_kernel_matches_full_tile_bit_for_bit),
         cmocka_unit_test(isa_selection_is_checked),

@@ -337,8 +337,7 @@ static void few_rows_tiles7(const gemm_drv *d, int64_t i0, int64_t i1, const flo
  * KC x NR block of op(B) is read where it lies (kern->kernel_ub: B
  * row-major, a full strip) or packed into one strip buffer (B^T, the last
  * part strip, kernels without kernel_ub) just before all the M strips pass
- * over it (or, with op(B) packed before, d->bpk: kept inference weights,
- * taken from that panel): read from memory once, from L1/L2 by the later strips, and
+ * over it: read from memory once, from L1/L2 by the later strips, and
  * never written out whole (packing all of W, 9.4 MB for 3x3x512x512, and
  * reading it back cost a fifth of a 7x7 layer). The kernel calls are those
  * of run_parts' blocked loop (the same K blocks, first flags, bias fill and
@@ -367,9 +366,9 @@ static void run_part_few_rows(const gemm_drv *d, int64_t r0, int64_t r1, int64_t
         else pack_a(kern, d->ta, d->a, d->lda, i0, i1 - i0, p0, kc, ap);
         for (int64_t s = c0; s < c1; s++) {
             const int64_t j = s * nr, w = d->n - j < nr ? d->n - j : nr;
-            const bool in_place = !d->bpk && !d->tb && w == nr && in_place_b;
-            const float *bt = d->bpk ? d->bpk + p0 * d->nstrips * nr + s * kc * nr : d->b + p0 * d->ldb + j;
-            if (!in_place && !d->bpk) {
+            const bool in_place = !d->tb && w == nr && in_place_b;
+            const float *bt = d->b + p0 * d->ldb + j;
+            if (!in_place) {
                 pack_b(kern, d->tb, d->b, d->ldb, p0, kc, j, w, 0, 1, bp);
                 bt = bp;
             }
@@ -580,12 +579,7 @@ static bool sgemm_drive(const tc_sgemm_kernel_info *kern, int threads, bool tran
     if (threads < 1 || 2.0 * (double)m * (double)n * (double)k < GEMM_PARALLEL_FLOPS) threads = 1;
     int tm, tn;
     choose_grid(threads, mstrips, nstrips, nr, &tm, &tn);
-    /* With op(B) packed before (kept inference weights) the few-row loop
-     * only for one MC block of rows: then it is run_parts' loop (one A
-     * block per K block, every M strip over each B strip) plus the 7-row
-     * tiles, which 6-row strips miss on the 7x7 maps at batch 1 (M = 49:
-     * 9 strips, 54 rows for 49) */
-    const bool few = tc_sgemm_few_rows(kern, m, n) && (!bpk || mstrips <= GEMM_MC_TILES);
+    const bool few = !bpk && tc_sgemm_few_rows(kern, m, n);
     if (few) tm = 1, tn = threads < nstrips ? threads : (int)nstrips; /* columns only: no B block read twice */
     const int parts = tm * tn;
     /* buffers sized by the call (the blocking itself does not change) */
@@ -594,7 +588,7 @@ static bool sgemm_drive(const tc_sgemm_kernel_info *kern, int threads, bool tran
     const int64_t mc_use = (rows_part < GEMM_MC_TILES ? rows_part : GEMM_MC_TILES) * mr;
     const int64_t nc_use = (cols_part < GEMM_NC / nr ? cols_part : GEMM_NC / nr) * nr;
     int64_t b_floats = bpk ? 0 : (kc_use * nc_use + 15) / 16 * 16, a_floats = (kc_use * mc_use + 15) / 16 * 16 + 16; /* + slack for pack_a6 */
-    if (few) b_floats = bpk ? 0 : (kc_use * nr + 15) / 16 * 16, a_floats = (kc_use * mstrips * mr + 15) / 16 * 16 + 16;
+    if (few) b_floats = (kc_use * nr + 15) / 16 * 16, a_floats = (kc_use * mstrips * mr + 15) / 16 * 16 + 16;
     float *buf = thread_buffer((size_t)(parts * (b_floats + a_floats)));
     if (!buf && ar) return false; /* the caller has the matrix built and multiplied another way */
     if (!buf) { /* no memory for the panels: unpacked, still one thread per element */
