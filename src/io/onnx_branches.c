@@ -272,9 +272,6 @@ static tc_status try_region(planner *pl, struct onnx_branch_plan *p, int x, int 
         dropped += p->cost[last];
         comp[last] = -1;
     }
-    if (getenv("TC_INTEROP_DEBUG"))
-        fprintf(stderr, "fork %s at %d: %d branches, total %.0f, bins %.0f %.0f dropped %.0f small %d\n", m->values[x].name, k0, ncomp,
-                total, bin[0], bin[1], dropped, small);
     bool keep = small && total >= MIN_REGION_COST && bin[0] > 0 && bin[1] > 0 &&
                 est(bin, dropped) < (1 - MIN_GAIN) * total / WIDE_SPEEDUP;
     if (keep) {
@@ -360,10 +357,7 @@ static tc_status plan(tc_onnx_model *m, struct onnx_branch_plan *p)
     /* forks in the order of their first readers */
     for (int k0 = 0; k0 < nn && s == TC_OK; k0++)
         for (int v = 0; v < nv && s == TC_OK; v++)
-            if (first[v] == k0 && readers[v] >= 2) {
-                if (getenv("TC_INTEROP_DEBUG")) fprintf(stderr, "cand %s k0 %d eligible %d ran %d block %p\n", m->values[v].name, k0, pl.eligible[k0], p->ran[k0], (void *)m->nodes[k0].block);
-                if (pl.eligible[k0]) s = try_region(&pl, p, v, k0);
-            }
+            if (first[v] == k0 && readers[v] >= 2 && pl.eligible[k0]) s = try_region(&pl, p, v, k0);
     qsort(p->region, (size_t)p->n_regions, sizeof *p->region, by_start);
     /* the worker's arena: back to its base where all it made before is dead */
     int alive_until = -1;
