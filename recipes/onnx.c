@@ -264,6 +264,9 @@ static int cmd_run(int argc, char **argv)
     if (tc_onnx_block_runs(m) > 0) /* Conv chains (src/io/onnx_block.c) */
         printf("chains: %lld runs image by image, %lld of them in row bands\n", (long long)tc_onnx_block_runs(m),
                (long long)tc_onnx_block_banded_runs(m));
+    /* branch-parallel regions (src/io/onnx_branches.c) */
+    printf("interop: %d regions branch-parallel, %lld region runs\n", tc_onnx_interop_count(m),
+           (long long)tc_onnx_interop_runs(m));
     rc = 0;
 done:
     free(in);

@@ -80,6 +80,11 @@ int tc_onnx_block_count(const tc_onnx_model *m);
 int64_t tc_onnx_block_runs(const tc_onnx_model *m);
 /* of those, the runs in row bands within each image */
 int64_t tc_onnx_block_banded_runs(const tc_onnx_model *m);
+/* Fork/join regions whose branches run at the same time on 2 threads, one
+ * thread each (src/io/onnx_branches.c; planned at the first run for the
+ * inputs' shapes, TENSORCOOK_ONNX_INTEROP=0 never), and how many times one did */
+int tc_onnx_interop_count(const tc_onnx_model *m);
+int64_t tc_onnx_interop_runs(const tc_onnx_model *m);
 tc_onnx_node_profile tc_onnx_node_profile_of(const tc_onnx_model *m, int i);
 const char *tc_onnx_node_name(const tc_onnx_model *m, int i);
 

@@ -100,6 +100,7 @@ struct tc_onnx_model {
      * after tc_onnx_prepare_inference (which frees them): the values whose
      * last reader is node k are release_vals[release_at[k] .. release_at[k + 1]) */
     int *release_at, *release_vals;
+    struct onnx_branch_plan *interop; /* branch-parallel regions (onnx_branches.c), or NULL */
     tc_onnx_node_profile *profile; /* per node, while profiling is on (onnx_profile.c), else NULL */
     struct tc_onnx_model *parent; /* a subgraph's enclosing graph (If/Loop/Scan bodies); NULL for the model */
     int depth;                    /* nesting depth of a subgraph */
@@ -149,6 +150,9 @@ void tc_onnx_live_after(onnx_live *l, int k);
  * arena at its end (ok false: the node failed, nothing is recycled). */
 void tc_onnx_live_node_begin(onnx_live *l);
 void tc_onnx_live_node_end(onnx_live *l, bool ok, int n_out, tc_tensor *const *out);
+/* The same end of a scratch scope without the tracking (a region's worker,
+ * onnx_branches.c): keep receives 2 spans per output. */
+void tc_onnx_scratch_end(tc_arena_scope scope, bool ok, int n_out, tc_tensor *const *out, tc_arena_span *keep);
 /* Forgets the plan (the graph was rewritten). */
 void tc_onnx_live_forget(tc_onnx_model *m);
 
@@ -157,6 +161,10 @@ void tc_onnx_live_forget(tc_onnx_model *m);
 void tc_onnx_profile_clock(double *wall, double *cpu);
 void tc_onnx_profile_add(tc_onnx_model *m, int k, double wall0, double cpu0, int n_in, tc_tensor *const *in,
                          tc_tensor *const *out);
+
+/* 2 x the multiply-adds of a Conv, ConvTranspose, Gemm or MatMul from the
+ * shapes it ran with; 0 for other nodes (onnx_profile.c). */
+double tc_onnx_node_flops(const onnx_node *nd, int n_in, tc_tensor *const *in, tc_tensor *const *out);
 
 /* Declared shape of a value (dims -1 where symbolic); rank, or -1 if unknown. */
 int tc_onnx_declared_shape(const onnx_value *v, int64_t *dims);

@@ -12,6 +12,7 @@
  * that existed before the run (the caller's inputs, an enclosing graph's
  * values, initializers) is never tracked, nor are the graph's outputs
  * released. */
+#include "onnx_branches.h"
 #include "onnx_run.h"
 
 #include <limits.h>
@@ -40,6 +41,7 @@ void tc_onnx_live_forget(tc_onnx_model *m)
     free(m->release_at);
     free(m->release_vals);
     m->release_at = m->release_vals = NULL;
+    tc_onnx_interop_forget(m); /* planned from the same graph */
 }
 
 /* last[v] = the last node that reads v (its inputs, a fused Conv's
@@ -151,18 +153,22 @@ void tc_onnx_live_node_begin(onnx_live *l)
     if (l) l->scope = tc_arena_scope_begin();
 }
 
-void tc_onnx_live_node_end(onnx_live *l, bool ok, int n_out, tc_tensor *const *out)
+void tc_onnx_scratch_end(tc_arena_scope scope, bool ok, int n_out, tc_tensor *const *out, tc_arena_span *keep)
 {
-    if (!l) return;
     int n = 0;
     for (int i = 0; ok && i < n_out; i++) {
         const tc_tensor *t = out[i];
         if (!t) continue;
-        l->keep[n++] = (tc_arena_span){t, t + 1};
+        keep[n++] = (tc_arena_span){t, t + 1};
         unsigned char *lo, *hi;
-        if (view_span(t, &lo, &hi)) l->keep[n++] = (tc_arena_span){lo, hi};
+        if (view_span(t, &lo, &hi)) keep[n++] = (tc_arena_span){lo, hi};
     }
-    tc_arena_scope_end(l->scope, ok ? n : -1, l->keep);
+    tc_arena_scope_end(scope, ok ? n : -1, keep);
+}
+
+void tc_onnx_live_node_end(onnx_live *l, bool ok, int n_out, tc_tensor *const *out)
+{
+    if (l) tc_onnx_scratch_end(l->scope, ok, n_out, out, l->keep);
 }
 
 void tc_onnx_live_produced(onnx_live *l, int v, const tc_tensor *t)

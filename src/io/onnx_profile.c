@@ -46,7 +46,7 @@ void tc_onnx_profile_clock(double *wall, double *cpu)
  * ConvTranspose W is [C, F/g, k...], so numel(W) / C per input value);
  * Gemm / MatMul: numel(Y) x K, K read from A (Gemm: numel(A) / Y's rows,
  * whatever transA says; MatMul: A's last axis, or its only one). */
-static double node_flops(const onnx_node *nd, int n_in, tc_tensor *const *in, tc_tensor *const *out)
+double tc_onnx_node_flops(const onnx_node *nd, int n_in, tc_tensor *const *in, tc_tensor *const *out)
 {
     const char *op = nd->proto->op_type;
     if (!op || n_in < 2 || !in[0] || !in[1] || !out[0]) return 0;
@@ -69,6 +69,6 @@ void tc_onnx_profile_add(tc_onnx_model *m, int k, double wall0, double cpu0, int
     tc_onnx_node_profile *p = &m->profile[k];
     p->seconds += wall - wall0;
     p->cpu_seconds += cpu - cpu0;
-    p->flops += node_flops(&m->nodes[k], n_in, in, out);
+    p->flops += tc_onnx_node_flops(&m->nodes[k], n_in, in, out);
     p->runs++;
 }

@@ -3,6 +3,7 @@
  * gradients flow through imported graphs). */
 #include "core/threads_stats.h"
 #include "onnx_block.h"
+#include "onnx_branches.h"
 #include "onnx_run.h"
 
 #include <math.h>
@@ -298,6 +299,76 @@ static tc_status with_path(const tc_onnx_model *m, tc_status s)
     return s;
 }
 
+tc_status tc_onnx_run_node(onnx_ctx *c, int k, onnx_live *live, bool *fused, tc_tensor **in, tc_tensor **out,
+                           bool worker, tc_arena_span *keep)
+{
+    tc_onnx_model *m = c->m;
+    const onnx_node *nd = &m->nodes[k];
+    tc_tensor **val = c->val;
+    tc_onnx_dtype *dt = c->dt, *in_dt = c->in_dtype, *out_dt = c->out_dtype;
+    c->node = nd;
+    c->label = nd->label;
+    c->fusion = NULL, c->residual = NULL, c->fused = false;
+    if (nd->fusion) {
+        c->fusion = nd->fusion;
+        if (nd->fusion->residual >= 0) {
+            c->residual = val[nd->fusion->residual];
+            if (!c->residual || dt[nd->fusion->residual] != TC_ONNX_FLOAT) c->fusion = NULL;
+        }
+    }
+    if (!nd->op) {
+        const char *dom = nd->proto->domain && nd->proto->domain[0] && strcmp(nd->proto->domain, "ai.onnx") ? nd->proto->domain : NULL;
+        return tc_error(TC_ERR_UNSUPPORTED, "%s: %s: operator '%s'%s%s%s is not supported (see docs/onnx.md)", m->path,
+                        nd->label, nd->proto->op_type ? nd->proto->op_type : "?", dom ? " of domain '" : "",
+                        dom ? dom : "", dom ? "'" : "");
+    }
+    if (nd->prep_error) return tc_error(nd->prep_status, "%s", nd->prep_error);
+    if (nd->block && !keep) { /* a chain never runs as one inside a region */
+        out[0] = NULL; /* says so to tc_onnx_interop_note when it ran */
+        int r = tc_onnx_block_run(c, k, live, fused);
+        if (r < 0) return tc_last_status();
+        if (r > 0) return TC_OK;
+    }
+    for (int i = 0; i < nd->n_in; i++) {
+        in[i] = nd->in[i] >= 0 ? val[nd->in[i]] : NULL;
+        in_dt[i] = nd->in[i] >= 0 ? dt[nd->in[i]] : TC_ONNX_FLOAT;
+    }
+    for (int i = 0; i < nd->n_out; i++) {
+        out[i] = NULL;
+        out_dt[i] = nd->n_in ? in_dt[0] : TC_ONNX_FLOAT;
+    }
+    double wall0 = 0, cpu0 = 0;
+    if (m->profile) {
+        tc_onnx_profile_clock(&wall0, &cpu0);
+        /* the pool's time per node (not from a region's worker: the tag is the caller's) */
+        if (tc_pool_stats_enabled() && !worker) tc_pool_stats_tag(nd->proto->name);
+    }
+    tc_arena_scope scratch = {0};
+    if (worker) scratch = tc_arena_scope_begin();
+    else tc_onnx_live_node_begin(live);
+    tc_status s = nd->op->fn(c, nd, nd->n_in, in, nd->n_out, out);
+    if (worker) tc_onnx_scratch_end(scratch, s == TC_OK, nd->n_out, out, keep);
+    else tc_onnx_live_node_end(live, s == TC_OK, nd->n_out, out);
+    if (s != TC_OK) return s;
+    if (m->profile) tc_onnx_profile_add(m, k, wall0, cpu0, nd->n_in, in, out);
+    if (c->fused) { /* the Conv computed its absorbed nodes: it writes the last one's output */
+        fused[k] = true;
+        if (!out[0]) return tc_error(TC_ERR_UNSUPPORTED, "%s: %s: output 0 is not produced", m->path, nd->label);
+        val[nd->fusion->out_value] = out[0];
+        dt[nd->fusion->out_value] = TC_ONNX_FLOAT;
+        if (!worker) tc_onnx_live_produced(live, nd->fusion->out_value, out[0]);
+        return TC_OK;
+    }
+    for (int i = 0; i < nd->n_out; i++) {
+        if (nd->out[i] < 0) continue;
+        if (!out[i]) return tc_error(TC_ERR_UNSUPPORTED, "%s: %s: output %d is not produced", m->path, nd->label, i);
+        val[nd->out[i]] = out[i];
+        dt[nd->out[i]] = out_dt[i];
+        if (!worker) tc_onnx_live_produced(live, nd->out[i], out[i]);
+    }
+    return TC_OK;
+}
+
 tc_status tc_onnx_run(tc_onnx_model *m, int n_inputs, tc_tensor *const *inputs, int n_outputs, tc_tensor **outputs)
 {
     return tc_onnx_run_graph(m, n_inputs, inputs, NULL, NULL, NULL, n_outputs, outputs, NULL);
@@ -345,80 +416,31 @@ tc_status tc_onnx_run_graph(tc_onnx_model *m, int n_inputs, tc_tensor *const *in
         if (in_dt_given) dt[m->inputs[i]] = in_dt_given[i];
     }
     onnx_ctx c = {.m = m, .in_dtype = in_dt, .out_dtype = out_dt, .val = val, .dt = dt};
-    bool *fused = NULL; /* per node: its epilogue ran (onnx_fuse.c) */
+    /* per node: its epilogue ran (onnx_fuse.c) or a chain computed it
+     * (onnx_block.c); and, separately, a branch-parallel region ran it */
+    bool *fused = tc_arena_alloc(sizeof *fused * (size_t)(m->n_nodes + 1));
+    bool *done = tc_arena_alloc(sizeof *done * (size_t)(m->n_nodes + 1));
+    if (!fused || !done) return tc_last_status();
+    memset(fused, 0, sizeof *fused * (size_t)m->n_nodes);
+    memset(done, 0, sizeof *done * (size_t)m->n_nodes);
     onnx_live *live = tc_onnx_live_begin(m, val); /* NULL: every intermediate stays (a gradient may be recorded) */
+    onnx_interop *interop = tc_onnx_interop_begin(m, live, n_inputs, inputs); /* NULL: node by node */
     for (int k = 0; k < m->n_nodes; k++) {
-        const onnx_node *nd = &m->nodes[k];
-        /* fused[k] before node k runs: an image-by-image chain (onnx_block.c) computed it */
-        if (nd->skip || (nd->fused_into && fused && fused[nd->fused_into - 1]) || (fused && fused[k])) {
+        if (done[k] || tc_onnx_node_skipped(m, k, fused)) {
             tc_onnx_live_after(live, k);
             continue;
         }
-        c.node = nd;
-        c.label = nd->label;
-        c.fusion = NULL, c.residual = NULL, c.fused = false;
-        if (nd->fusion || nd->block) {
-            if (!fused) {
-                if (!(fused = tc_arena_alloc(sizeof *fused * (size_t)m->n_nodes))) return tc_last_status();
-                memset(fused, 0, sizeof *fused * (size_t)m->n_nodes);
-            }
-            c.fusion = nd->fusion;
-            if (nd->fusion && nd->fusion->residual >= 0) {
-                c.residual = val[nd->fusion->residual];
-                if (!c.residual || dt[nd->fusion->residual] != TC_ONNX_FLOAT) c.fusion = NULL;
-            }
+        const int g = tc_onnx_interop_region_at(interop, k);
+        tc_status s = g >= 0 ? tc_onnx_interop_run(interop, g, &c, live, fused, done)
+                             : tc_onnx_run_node(&c, k, live, fused, in, out, false, NULL);
+        if (s != TC_OK) {
+            tc_onnx_interop_end(interop, false);
+            return with_path(m, s);
         }
-        if (!nd->op) {
-            const char *dom = nd->proto->domain && nd->proto->domain[0] && strcmp(nd->proto->domain, "ai.onnx") ? nd->proto->domain : NULL;
-            return tc_error(TC_ERR_UNSUPPORTED, "%s: %s: operator '%s'%s%s%s is not supported (see docs/onnx.md)", m->path,
-                            nd->label, nd->proto->op_type ? nd->proto->op_type : "?", dom ? " of domain '" : "",
-                            dom ? dom : "", dom ? "'" : "");
-        }
-        if (nd->prep_error) return with_path(m, tc_error(nd->prep_status, "%s", nd->prep_error));
-        if (nd->block) {
-            int r = tc_onnx_block_run(&c, k, live, fused);
-            if (r < 0) return with_path(m, tc_last_status());
-            if (r > 0) {
-                tc_onnx_live_after(live, k);
-                continue;
-            }
-        }
-        for (int i = 0; i < nd->n_in; i++) {
-            in[i] = nd->in[i] >= 0 ? val[nd->in[i]] : NULL;
-            in_dt[i] = nd->in[i] >= 0 ? dt[nd->in[i]] : TC_ONNX_FLOAT;
-        }
-        for (int i = 0; i < nd->n_out; i++) {
-            out[i] = NULL;
-            out_dt[i] = nd->n_in ? in_dt[0] : TC_ONNX_FLOAT;
-        }
-        double wall0 = 0, cpu0 = 0;
-        if (m->profile) {
-            tc_onnx_profile_clock(&wall0, &cpu0);
-            if (tc_pool_stats_enabled()) tc_pool_stats_tag(nd->proto->name); /* the pool's time per node */
-        }
-        tc_onnx_live_node_begin(live);
-        tc_status s = nd->op->fn(&c, nd, nd->n_in, in, nd->n_out, out);
-        tc_onnx_live_node_end(live, s == TC_OK, nd->n_out, out);
-        if (s != TC_OK) return with_path(m, s);
-        if (m->profile) tc_onnx_profile_add(m, k, wall0, cpu0, nd->n_in, in, out);
-        if (c.fused) { /* the Conv computed its absorbed nodes: it writes the last one's output */
-            fused[k] = true;
-            if (!out[0]) return tc_error(TC_ERR_UNSUPPORTED, "%s: %s: output 0 is not produced", m->path, nd->label);
-            val[nd->fusion->out_value] = out[0];
-            dt[nd->fusion->out_value] = TC_ONNX_FLOAT;
-            tc_onnx_live_produced(live, nd->fusion->out_value, out[0]);
-            tc_onnx_live_after(live, k);
-            continue;
-        }
-        for (int i = 0; i < nd->n_out; i++) {
-            if (nd->out[i] < 0) continue;
-            if (!out[i]) return tc_error(TC_ERR_UNSUPPORTED, "%s: %s: output %d is not produced", m->path, nd->label, i);
-            val[nd->out[i]] = out[i];
-            dt[nd->out[i]] = out_dt[i];
-            tc_onnx_live_produced(live, nd->out[i], out[i]);
-        }
+        if (g < 0) tc_onnx_interop_note(interop, k, m->nodes[k].n_in, in, out);
         tc_onnx_live_after(live, k);
     }
+    tc_onnx_interop_end(interop, true);
     for (int i = 0; i < n_outputs; i++) {
         outputs[i] = val[m->outputs[i]];
         if (out_dt_got) out_dt_got[i] = dt[m->outputs[i]];
