@@ -20,7 +20,8 @@
  * instead of the im2col tiles' 256-position K blocks: new bits for these
  * layers (tests are against a naive loop), still one order per element of
  * dW fixed by the shape, so any thread count and any split of dW's rows
- * give the same bits. */
+ * give the same bits. On the BLAS paths (generic ISA, doubles) the products
+ * go tap by tap. */
 #include "conv_im2col.h"
 
 #include <string.h>
@@ -64,6 +65,10 @@ static const tc_scalar *input_row(const conv_plan *p, int64_t n, int64_t ih, tc_
 void tc_conv_dw_rows(const conv_plan *p, const tc_scalar *dy, tc_scalar *dw, int64_t k0, int64_t k1, tc_scalar *ring)
 {
     const int64_t C = p->C, F = p->F, kh = p->k[1], seg = p->k[2] * C, pt = p->pb[1];
+    /* BLAS takes no A^T with a leading dimension (C) under its rows: there
+     * each product is one tap's C rows (a rule of the shape, as the halves of
+     * dW that dw_parallel gives the BLAS threads) */
+    const bool whole = tc_gemm_packs_b();
     int64_t tags[DW_ROWS_MAX_KH];
     for (int64_t i = 0; i < kh; i++) tags[i] = -1;
     for (int64_t n = 0; n < p->N; n++)
@@ -74,7 +79,11 @@ void tc_conv_dw_rows(const conv_plan *p, const tc_scalar *dy, tc_scalar *dw, int
                 const int64_t a = k0 > dh * seg ? k0 : dh * seg, b = k1 < (dh + 1) * seg ? k1 : (dh + 1) * seg;
                 if (ih < 0 || ih >= p->H || a >= b) continue;
                 const tc_scalar *row = input_row(p, n, ih, ring, tags);
-                tc_gemm_serial(true, false, b - a, F, p->OW, 1, row + (a - dh * seg), C, dyr, F, 1, dw + a * F, F);
+                for (int64_t q = a; q < b;) { /* [a, b) at once, or tap by tap where BLAS multiplies */
+                    const int64_t tap_end = (q / C + 1) * C, e = whole || tap_end > b ? b : tap_end;
+                    tc_gemm_serial(true, false, e - q, F, p->OW, 1, row + (q - dh * seg), C, dyr, F, 1, dw + q * F, F);
+                    q = e;
+                }
             }
         }
 }
