@@ -24,6 +24,7 @@
  * go tap by tap. */
 #include "conv_im2col.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Under this many output columns a product of OW positions adds its tile to
@@ -31,6 +32,18 @@
  * 7%) and the im2col tiles' 256-position blocks stay. */
 #define DW_ROWS_MIN_OW 32
 #define DW_ROWS_MAX_KH 16 /* ring slots' tags on the stack */
+
+/* TENSORCOOK_CONV_DW_ROWS=0 keeps the im2col tiles (benches compare the
+ * two in one binary); read once */
+bool tc_conv_dw_rows_enabled(void)
+{
+    static int on = -1;
+    if (on < 0) {
+        const char *e = getenv("TENSORCOOK_CONV_DW_ROWS");
+        on = !(e && e[0] == '0');
+    }
+    return on;
+}
 
 static int64_t padded_width(const conv_plan *p) { return p->OW + p->k[2] - 1; }
 
@@ -62,7 +75,8 @@ static const tc_scalar *input_row(const conv_plan *p, int64_t n, int64_t ih, tc_
     return row;
 }
 
-void tc_conv_dw_rows(const conv_plan *p, const tc_scalar *dy, tc_scalar *dw, int64_t k0, int64_t k1, tc_scalar *ring)
+void tc_conv_dw_rows(const conv_plan *p, const tc_scalar *dy, tc_scalar *dw, int64_t n0, int64_t n1, int64_t k0, int64_t k1,
+                     tc_scalar *ring)
 {
     const int64_t C = p->C, F = p->F, kh = p->k[1], seg = p->k[2] * C, pt = p->pb[1];
     /* BLAS takes no A^T with a leading dimension (C) under its rows: there
@@ -71,7 +85,7 @@ void tc_conv_dw_rows(const conv_plan *p, const tc_scalar *dy, tc_scalar *dw, int
     const bool whole = tc_gemm_packs_b();
     int64_t tags[DW_ROWS_MAX_KH];
     for (int64_t i = 0; i < kh; i++) tags[i] = -1;
-    for (int64_t n = 0; n < p->N; n++)
+    for (int64_t n = n0; n < n1; n++)
         for (int64_t oh = 0; oh < p->OH; oh++) {
             const tc_scalar *dyr = dy + (n * p->rows_img + oh * p->OW) * F;
             for (int64_t dh = 0; dh < kh; dh++) {

@@ -19,7 +19,6 @@
 #include "conv_im2col.h"
 
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* columns [k0, k1) of the patch rows [r0, r1) of group g into P (leading
@@ -140,27 +139,15 @@ static void dw_units(void *ctx, int64_t lo, int64_t hi)
     const int64_t step = d->merge ? hi - lo : 1;
     for (int64_t u = lo; u < hi; u += step) {
         const int64_t k0 = u * d->urows, k1 = u + step >= d->units ? K : (u + step) * d->urows;
-        if (d->by_rows) tc_conv_dw_rows(d->j->p, d->j->dy, d->j->dw, k0, k1, P);
+        if (d->by_rows) tc_conv_dw_rows(d->j->p, d->j->dy, d->j->dw, 0, d->j->p->N, k0, k1, P);
         else dw_rows(d->j, d->taps, k0, k1, P);
     }
-}
-
-/* TENSORCOOK_CONV_DW_ROWS=0 keeps the im2col tiles (tests and benches
- * compare the two; read once) */
-static bool dw_by_rows_enabled(void)
-{
-    static int on = -1;
-    if (on < 0) {
-        const char *e = getenv("TENSORCOOK_CONV_DW_ROWS");
-        on = !(e && e[0] == '0');
-    }
-    return on;
 }
 
 static void dw_parallel(const conv_job *j, const patch_tap *taps)
 {
     const int64_t K = j->p->K;
-    dw_job d = {j, taps, 6, K / 6 > 0 ? K / 6 : 1, true, dw_by_rows_enabled() && tc_conv_dw_rows_ok(j->p, 2 * j->scratch_len)};
+    dw_job d = {j, taps, 6, K / 6 > 0 ? K / 6 : 1, true, j->dw_rows};
     if (!tc_gemm_packs_b()) {
         d.merge = false;
         d.urows = K >= 32 ? (K / 2 + 15) / 16 * 16 : K;
