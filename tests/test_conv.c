@@ -304,6 +304,8 @@ static void dw_from_input_rows_every_isa(void **state)
         {2, 1, {6, 34}, 16, {3, 3}, 33, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         /* two images in one gradient block (the ring of padded rows across images) */
         {2, 2, {5, 40}, 16, {3, 3}, 24, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        /* 64 channels: the BLAS path (generic ISA) too, its products a tap's 64 rows each */
+        {2, 1, {6, 36}, 64, {3, 3}, 16, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         /* six images of 12x40 in image blocks (conv_im2col.c's backward_blocks: each block's partial
          * dW from its images' rows, summed in block order) */
         {2, 6, {12, 40}, 16, {3, 3}, 24, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},

@@ -31,6 +31,10 @@
  * dW too often (a 6 x 32 tile's load and store per OW k steps; res3's 28:
  * 7%) and the im2col tiles' 256-position blocks stay. */
 #define DW_ROWS_MIN_OW 32
+/* On the BLAS paths a product is one tap's C rows: with 32 (InceptionV3's
+ * conv3) OpenBLAS on those small products was 7% slower than on the tiles,
+ * with 64 (VGG conv1_2) 11% faster (generic ISA, under load 7) */
+#define DW_ROWS_BLAS_MIN_C 64
 #define DW_ROWS_MAX_KH 16 /* ring slots' tags on the stack */
 
 /* TENSORCOOK_CONV_DW_ROWS=0 keeps the im2col tiles (benches compare the
@@ -51,7 +55,7 @@ bool tc_conv_dw_rows_ok(const conv_plan *p, int64_t scratch_floats)
 {
     return p->groups == 1 && !p->patches && p->D == 1 && p->k[0] == 1 && p->s[1] == 1 && p->s[2] == 1 &&
            p->dl[1] == 1 && p->dl[2] == 1 && p->OW >= DW_ROWS_MIN_OW && p->k[1] <= DW_ROWS_MAX_KH &&
-           p->k[1] * padded_width(p) * p->C <= scratch_floats;
+           p->k[1] * padded_width(p) * p->C <= scratch_floats && (tc_gemm_packs_b() || p->C >= DW_ROWS_BLAS_MIN_C);
 }
 
 /* Input row ih of image n with the layer's column padding, ready for the
