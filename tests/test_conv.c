@@ -286,7 +286,7 @@ static void small_maps_every_isa(void **state)
     tc_set_num_threads(saved_threads);
 }
 
-/* dW of stride-1 2-D layers with rows of >= 32 outputs at one gradient block
+/* dW of stride-1 2-D layers with rows of >= 48 outputs at one gradient block
  * (conv_backward_dw_rows.c: products read from the input rows, summed per
  * output row, so other bits than the im2col tiles): the naive reference on
  * every ISA path, and the same bits for 1 and 2 threads (dW's rows split
@@ -296,19 +296,19 @@ static void dw_from_input_rows_every_isa(void **state)
     (void)state;
     const big_case cases[] = {
         /* 3x3 SAME, F = 64 (2 column strips on AVX-512, 4 on AVX2: A^T read in place) */
-        {2, 1, {20, 40}, 24, {3, 3}, 64, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {2, 1, {20, 50}, 24, {3, 3}, 64, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         /* 7 channels (kernel rows of 35 values: strips across kernel rows and dW units), a 3x5
          * kernel, uneven pads on both axes (2 top, 1 bottom; none left, 3 right), F = 40 */
-        {2, 1, {9, 37}, 7, {3, 5}, 40, {1, 1}, {1, 1}, {2, 0}, {1, 3}, 1},
+        {2, 1, {9, 49}, 7, {3, 5}, 40, {1, 1}, {1, 1}, {2, 0}, {1, 3}, 1},
         /* VALID: the input rows read where they lie (no padded copy), F = 33 */
-        {2, 1, {6, 34}, 16, {3, 3}, 33, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {2, 1, {6, 50}, 16, {3, 3}, 33, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         /* two images in one gradient block (the ring of padded rows across images) */
-        {2, 2, {5, 40}, 16, {3, 3}, 24, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {2, 2, {5, 48}, 16, {3, 3}, 24, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         /* 64 channels: the BLAS path (generic ISA) too, its products a tap's 64 rows each */
-        {2, 1, {6, 36}, 64, {3, 3}, 16, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
-        /* six images of 12x40 in image blocks (conv_im2col.c's backward_blocks: each block's partial
+        {2, 1, {6, 48}, 64, {3, 3}, 16, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        /* six images of 12x48 in image blocks (conv_im2col.c's backward_blocks: each block's partial
          * dW from its images' rows, summed in block order) */
-        {2, 6, {12, 40}, 16, {3, 3}, 24, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {2, 6, {12, 48}, 16, {3, 3}, 24, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
     };
     const tc_isa_level isa0 = tc_isa();
     const int saved_threads = tc_num_threads();

@@ -27,10 +27,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Under this many output columns a product of OW positions adds its tile to
- * dW too often (a 6 x 32 tile's load and store per OW k steps; res3's 28:
- * 7%) and the im2col tiles' 256-position blocks stay. */
-#define DW_ROWS_MIN_OW 32
+/* Under this many output columns the im2col tiles stay: a product of OW
+ * positions loads and stores its 6 x 32 tile of dW every OW k steps (every
+ * 256 on the tiles). Measured faster from 56 up (res2_3x3 dW -8%, VGG and
+ * InceptionV3 more); with 32 (bench_train cifar) no gain could be seen under
+ * load 8-10, so 32-wide maps are left as they were. */
+#define DW_ROWS_MIN_OW 48
 /* On the BLAS paths a product is one tap's C rows: with 32 (InceptionV3's
  * conv3) OpenBLAS on those small products was 7% slower than on the tiles,
  * with 64 (VGG conv1_2) 11% faster (generic ISA, under load 7) */
