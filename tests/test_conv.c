@@ -286,6 +286,72 @@ static void small_maps_every_isa(void **state)
     tc_set_num_threads(saved_threads);
 }
 
+/* dW of stride-1 2-D layers with rows of >= 48 outputs at one gradient block
+ * (conv_backward_dw_rows.c: products read from the input rows, summed per
+ * output row, so other bits than the im2col tiles): the naive reference on
+ * every ISA path, and the same bits for 1 and 2 threads (dW's rows split
+ * between the threads, a split that crosses kernel rows with C = 7). */
+static void dw_from_input_rows_every_isa(void **state)
+{
+    (void)state;
+    const big_case cases[] = {
+        /* 3x3 SAME, F = 64 (2 column strips on AVX-512, 4 on AVX2: A^T read in place) */
+        {2, 1, {20, 50}, 24, {3, 3}, 64, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        /* 7 channels (kernel rows of 35 values: strips across kernel rows and dW units), a 3x5
+         * kernel, uneven pads on both axes (2 top, 1 bottom; none left, 3 right), F = 40 */
+        {2, 1, {9, 49}, 7, {3, 5}, 40, {1, 1}, {1, 1}, {2, 0}, {1, 3}, 1},
+        /* VALID: the input rows read where they lie (no padded copy), F = 33 */
+        {2, 1, {6, 50}, 16, {3, 3}, 33, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        /* two images in one gradient block (the ring of padded rows across images) */
+        {2, 2, {5, 48}, 16, {3, 3}, 24, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        /* 64 channels: the BLAS path (generic ISA) too, its products a tap's 64 rows each */
+        {2, 1, {6, 48}, 64, {3, 3}, 16, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        /* six images of 12x48 in image blocks (conv_im2col.c's backward_blocks: each block's partial
+         * dW from its images' rows, summed in block order) */
+        {2, 6, {12, 48}, 16, {3, 3}, 24, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+    };
+    const tc_isa_level isa0 = tc_isa();
+    const int saved_threads = tc_num_threads();
+    tc_rng rng = tc_rng_new(29);
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        const big_case *b = &cases[ci];
+        dims3 m = dims_of(b);
+        int64_t xs[5], ks[5], ys[5];
+        xs[0] = ys[0] = b->n;
+        for (int i = 0; i < b->nd; i++) xs[1 + i] = b->sp[i], ks[i] = b->k[i], ys[1 + i] = m.out[3 - b->nd + i];
+        xs[b->nd + 1] = b->c, ks[b->nd] = b->c / b->groups, ks[b->nd + 1] = b->f, ys[b->nd + 1] = b->f;
+        tc_tensor *x = tc_test_uniform(&rng, b->nd + 2, xs, -1, 1), *w = tc_test_uniform(&rng, b->nd + 2, ks, -1, 1);
+        tc_tensor *bias = tc_test_uniform(&rng, 1, (int64_t[]){b->f}, -1, 1);
+        tc_tensor *gy = tc_test_uniform(&rng, b->nd + 2, ys, -1, 1);
+        tc_set_requires_grad(x, true);
+        tc_set_requires_grad(w, true);
+        tc_set_requires_grad(bias, true);
+        double *ref[4] = {calloc((size_t)tc_numel(gy), sizeof(double)), calloc((size_t)tc_numel(x), sizeof(double)),
+                          calloc((size_t)tc_numel(w), sizeof(double)), calloc((size_t)b->f, sizeof(double))};
+        naive(b, x->data, w->data, bias->data, gy->data, ref[0], ref[1], ref[2], ref[3]);
+        for (int isa = TC_ISA_GENERIC; isa <= (int)tc_isa_best(); isa++) {
+            assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
+            tc_set_num_threads(1);
+            conv_result one = run_big(b, x, w, bias, gy);
+            tc_set_num_threads(2);
+            conv_result two = run_big(b, x, w, bias, gy);
+            assert_near(one.y, ref[0], "y");
+            assert_near(one.dx, ref[1], "dx");
+            assert_near(one.dw, ref[2], "dw");
+            assert_near(one.db, ref[3], "db");
+            const tc_tensor *a[4] = {one.y, one.dx, one.dw, one.db}, *c[4] = {two.y, two.dx, two.dw, two.db};
+            for (int i = 0; i < 4; i++)
+                if (memcmp(a[i]->data, c[i]->data, sizeof(tc_scalar) * (size_t)tc_numel(a[i])) != 0)
+                    fail_msg("case %zu, %s: result %d differs between 1 and 2 threads", ci,
+                             tc_isa_name((tc_isa_level)isa), i);
+        }
+        for (int i = 0; i < 4; i++) free(ref[i]);
+        tc_step_reset();
+    }
+    assert_int_equal(tc_set_isa(isa0), TC_OK);
+    tc_set_num_threads(saved_threads);
+}
+
 /* The forward pass on our packed kernels (AVX2, AVX-512) packs its A panels
  * straight from the input (conv_im2col.c's patch runs, no im2col copy):
  * the output must be the bits of the patch matrix, built here by plain
@@ -562,6 +628,7 @@ int main(void)
         cmocka_unit_test(against_pytorch),
         cmocka_unit_test(big_shapes_and_threads),
         cmocka_unit_test(small_maps_every_isa),
+        cmocka_unit_test(dw_from_input_rows_every_isa),
         cmocka_unit_test(patch_runs_give_the_im2col_bits),
         cmocka_unit_test(kernel_gradient_accumulates_at_batch_1),
         cmocka_unit_test(thin_bias_gradient_only),

@@ -128,6 +128,7 @@ typedef struct {
     const patch_tap *taps;
     int64_t urows, units;
     bool merge;
+    bool by_rows; /* tc_conv_dw_rows: products read from the input rows */
 } dw_job;
 
 static void dw_units(void *ctx, int64_t lo, int64_t hi)
@@ -138,14 +139,15 @@ static void dw_units(void *ctx, int64_t lo, int64_t hi)
     const int64_t step = d->merge ? hi - lo : 1;
     for (int64_t u = lo; u < hi; u += step) {
         const int64_t k0 = u * d->urows, k1 = u + step >= d->units ? K : (u + step) * d->urows;
-        dw_rows(d->j, d->taps, k0, k1, P);
+        if (d->by_rows) tc_conv_dw_rows(d->j->p, d->j->dy, d->j->dw, 0, d->j->p->N, k0, k1, P);
+        else dw_rows(d->j, d->taps, k0, k1, P);
     }
 }
 
 static void dw_parallel(const conv_job *j, const patch_tap *taps)
 {
     const int64_t K = j->p->K;
-    dw_job d = {j, taps, 6, K / 6 > 0 ? K / 6 : 1, true};
+    dw_job d = {j, taps, 6, K / 6 > 0 ? K / 6 : 1, true, j->dw_rows};
     if (!tc_gemm_packs_b()) {
         d.merge = false;
         d.urows = K >= 32 ? (K / 2 + 15) / 16 * 16 : K;

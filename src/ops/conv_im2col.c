@@ -380,13 +380,17 @@ static void backward_blocks(void *ctx, int64_t lo, int64_t hi)
         if (bpart) memset(bpart, 0, sizeof(tc_scalar) * (size_t)p->F);
         const int64_t b0 = b * p->N / p->wblocks * p->rows_img, b1 = (b + 1) * p->N / p->wblocks * p->rows_img;
         const int64_t t = tc_conv_tile_rows(p, b0, b1);
+        if (part && j->dw_rows) { /* the block's dW from its input rows, before its dX tiles */
+            memset(part, 0, sizeof(tc_scalar) * (size_t)(p->K * p->F));
+            tc_conv_dw_rows(p, j->dy, part, b * p->N / p->wblocks, (b + 1) * p->N / p->wblocks, 0, p->K, P);
+        }
         for (int64_t r0 = b0; r0 < b1; r0 += t) {
             int64_t r1 = r0 + t < b1 ? r0 + t : b1;
             const tc_scalar *dy = j->dy + r0 * p->F;
             if (bpart)
                 tc_conv_colsum(bpart, dy, r1 - r0, p->F, false);
             for (int64_t g = 0; g < p->groups; g++) {
-                if (part) {
+                if (part && !j->dw_rows) {
                     if (p->patches) P = p->patches + (g * p->N * p->rows_img + r0) * p->K; /* kept by forward */
                     else im2col_tile(p, g, r0, r1, P);
                     tc_gemm_serial(true, false, p->K, p->Fg, r1 - r0, 1, P, p->K, dy + g * p->Fg, p->F,
@@ -434,6 +438,8 @@ bool tc_conv_backward_kernel(const conv_plan *p, const tc_scalar *dy, tc_scalar 
     j.scratch = tc_arena_alloc(sizeof(tc_scalar) * (size_t)(tc_num_threads() * 2 * j.scratch_len));
     if (dx && p->wblocks < 2) j.dx_nx = tc_conv_dx_tiles(p, &j.dx_bounds); /* before prepare_kernel: it packs W^T for them */
     if (!j.scratch || (dx && !prepare_kernel(&j, true))) return false;
+    /* the blocks' P tile (scratch_len values) or the one block's P and dP */
+    j.dw_rows = dw && tc_conv_dw_rows_enabled() && tc_conv_dw_rows_ok(p, p->wblocks >= 2 ? j.scratch_len : 2 * j.scratch_len);
     /* One image block: its products add straight into dw (beta 1 from the
      * first tile), with no partial sum to reduce afterwards: that pass read
      * and wrote K x F values twice more (18% of res5_3x3's batch-1 training

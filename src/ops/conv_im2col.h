@@ -23,6 +23,7 @@ typedef struct {
     tc_gemm_b_panel *wp; /* per group: W [K, Fg] (forward) or W^T [Fg, K] (dX), packed once per call
                             (or, forward, p->wpk: once at load) */
     int64_t ftile;       /* forward: rows per tile (forward_tiles) */
+    bool dw_rows;        /* backward: dW by tc_conv_dw_rows (tc_conv_dw_rows_ok, enabled) */
     int64_t dx_nx;       /* backward, one block: dX tiles of the two waves (dx_tiles), or 0 */
     int64_t *dx_bounds;
 } conv_job;
@@ -49,5 +50,12 @@ bool tc_conv_dx_as_forward_ok(const conv_plan *p);
 bool tc_conv_dx_as_forward(const conv_plan *p, const tc_scalar *dy, tc_scalar *dx, bool fresh);
 /* the backward of a single image block (j->p->wblocks < 2) */
 bool tc_conv_backward_one_block(const conv_job *j);
+/* dW rows [k0, k1) += the products of images [n0, n1) of a stride-1 2-D
+ * layer read from the input rows (conv_backward_dw_rows.c), where
+ * tc_conv_dw_rows_ok (ring: per thread scratch of at least that many values) */
+bool tc_conv_dw_rows_ok(const conv_plan *p, int64_t scratch_floats);
+void tc_conv_dw_rows(const conv_plan *p, const tc_scalar *dy, tc_scalar *dw, int64_t n0, int64_t n1, int64_t k0, int64_t k1,
+                     tc_scalar *ring);
+bool tc_conv_dw_rows_enabled(void);
 
 #endif
