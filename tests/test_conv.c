@@ -229,25 +229,14 @@ static void big_shapes_and_threads(void **state)
     }
 }
 
-/* Small maps at batch > 1 (conv.c: the batch is one gradient block when its
- * patch rows make at most two tiles; dW rows split over the threads, dX in
- * waves or tile by tile) and 7-row tiles of few-row products (M = 98 = 14 x
- * 7: gemm_pack.c's few_rows_tiles7, F = 150 with a part last strip; 6-row
- * strips on AVX2), on every ISA path, 1 and 2 threads: the naive
- * reference, and the same bits for both thread counts. */
-static void small_maps_every_isa(void **state)
+/* Each case against the naive double reference on every ISA path the machine
+ * has, and 1 thread = 2 threads bit for bit */
+static void check_cases_every_isa(const big_case *cases, size_t n_cases, uint64_t seed)
 {
-    (void)state;
-    const big_case cases[] = {
-        {2, 2, {7, 7}, 24, {3, 3}, 150, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
-        {2, 3, {14, 14}, 24, {3, 3}, 40, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
-        {2, 8, {8, 8}, 40, {1, 1}, 36, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
-        {2, 4, {9, 9}, 16, {3, 3}, 48, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
-    };
     const tc_isa_level isa0 = tc_isa();
     const int saved_threads = tc_num_threads();
-    tc_rng rng = tc_rng_new(23);
-    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+    tc_rng rng = tc_rng_new(seed);
+    for (size_t ci = 0; ci < n_cases; ci++) {
         const big_case *b = &cases[ci];
         dims3 m = dims_of(b);
         int64_t xs[5], ks[5], ys[5];
@@ -286,6 +275,24 @@ static void small_maps_every_isa(void **state)
     tc_set_num_threads(saved_threads);
 }
 
+/* Small maps at batch > 1 (conv.c: the batch is one gradient block when its
+ * patch rows make at most two tiles; dW rows split over the threads, dX in
+ * waves or tile by tile) and 7-row tiles of few-row products (M = 98 = 14 x
+ * 7: gemm_pack.c's few_rows_tiles7, F = 150 with a part last strip; 6-row
+ * strips on AVX2), on every ISA path, 1 and 2 threads: the naive
+ * reference, and the same bits for both thread counts. */
+static void small_maps_every_isa(void **state)
+{
+    (void)state;
+    const big_case cases[] = {
+        {2, 2, {7, 7}, 24, {3, 3}, 150, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {2, 3, {14, 14}, 24, {3, 3}, 40, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {2, 8, {8, 8}, 40, {1, 1}, 36, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {2, 4, {9, 9}, 16, {3, 3}, 48, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+    };
+    check_cases_every_isa(cases, sizeof cases / sizeof cases[0], 23);
+}
+
 /* dW of stride-1 2-D layers with rows of >= 48 outputs at one gradient block
  * (conv_backward_dw_rows.c: products read from the input rows, summed per
  * output row, so other bits than the im2col tiles): the naive reference on
@@ -310,46 +317,7 @@ static void dw_from_input_rows_every_isa(void **state)
          * dW from its images' rows, summed in block order) */
         {2, 6, {12, 48}, 16, {3, 3}, 24, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
     };
-    const tc_isa_level isa0 = tc_isa();
-    const int saved_threads = tc_num_threads();
-    tc_rng rng = tc_rng_new(29);
-    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
-        const big_case *b = &cases[ci];
-        dims3 m = dims_of(b);
-        int64_t xs[5], ks[5], ys[5];
-        xs[0] = ys[0] = b->n;
-        for (int i = 0; i < b->nd; i++) xs[1 + i] = b->sp[i], ks[i] = b->k[i], ys[1 + i] = m.out[3 - b->nd + i];
-        xs[b->nd + 1] = b->c, ks[b->nd] = b->c / b->groups, ks[b->nd + 1] = b->f, ys[b->nd + 1] = b->f;
-        tc_tensor *x = tc_test_uniform(&rng, b->nd + 2, xs, -1, 1), *w = tc_test_uniform(&rng, b->nd + 2, ks, -1, 1);
-        tc_tensor *bias = tc_test_uniform(&rng, 1, (int64_t[]){b->f}, -1, 1);
-        tc_tensor *gy = tc_test_uniform(&rng, b->nd + 2, ys, -1, 1);
-        tc_set_requires_grad(x, true);
-        tc_set_requires_grad(w, true);
-        tc_set_requires_grad(bias, true);
-        double *ref[4] = {calloc((size_t)tc_numel(gy), sizeof(double)), calloc((size_t)tc_numel(x), sizeof(double)),
-                          calloc((size_t)tc_numel(w), sizeof(double)), calloc((size_t)b->f, sizeof(double))};
-        naive(b, x->data, w->data, bias->data, gy->data, ref[0], ref[1], ref[2], ref[3]);
-        for (int isa = TC_ISA_GENERIC; isa <= (int)tc_isa_best(); isa++) {
-            assert_int_equal(tc_set_isa((tc_isa_level)isa), TC_OK);
-            tc_set_num_threads(1);
-            conv_result one = run_big(b, x, w, bias, gy);
-            tc_set_num_threads(2);
-            conv_result two = run_big(b, x, w, bias, gy);
-            assert_near(one.y, ref[0], "y");
-            assert_near(one.dx, ref[1], "dx");
-            assert_near(one.dw, ref[2], "dw");
-            assert_near(one.db, ref[3], "db");
-            const tc_tensor *a[4] = {one.y, one.dx, one.dw, one.db}, *c[4] = {two.y, two.dx, two.dw, two.db};
-            for (int i = 0; i < 4; i++)
-                if (memcmp(a[i]->data, c[i]->data, sizeof(tc_scalar) * (size_t)tc_numel(a[i])) != 0)
-                    fail_msg("case %zu, %s: result %d differs between 1 and 2 threads", ci,
-                             tc_isa_name((tc_isa_level)isa), i);
-        }
-        for (int i = 0; i < 4; i++) free(ref[i]);
-        tc_step_reset();
-    }
-    assert_int_equal(tc_set_isa(isa0), TC_OK);
-    tc_set_num_threads(saved_threads);
+    check_cases_every_isa(cases, sizeof cases / sizeof cases[0], 29);
 }
 
 /* The forward pass on our packed kernels (AVX2, AVX-512) packs its A panels
