@@ -358,7 +358,8 @@ static tc_status plan(tc_onnx_model *m, struct onnx_branch_plan *p)
     for (int k0 = 0; k0 < nn && s == TC_OK; k0++)
         for (int v = 0; v < nv && s == TC_OK; v++)
             if (first[v] == k0 && readers[v] >= 2 && pl.eligible[k0]) s = try_region(&pl, p, v, k0);
-    qsort(p->region, (size_t)p->n_regions, sizeof *p->region, by_start);
+    if (p->n_regions > 1) /* qsort's array must not be NULL, even for none */
+        qsort(p->region, (size_t)p->n_regions, sizeof *p->region, by_start);
     /* the worker's arena: back to its base where all it made before is dead */
     int alive_until = -1;
     for (int g = 0; g < p->n_regions; g++) {
